@@ -1,0 +1,352 @@
+// The durable Raft log: hard state, the latest snapshot and the entries after it, in LevelDB.
+//
+// Owns: what is on disk and the promise that it is intact. Every save is one atomic LevelDB batch
+// (fsync'd when asked), so a crash leaves either all of a Ready's writes or none. load() verifies
+// every record (checksums, contiguity, terms, commit within the log) and refuses to start rather
+// than silently drop committed data. It must not interpret entries or drive Raft: the driver
+// decides what to save and when; the core reads the log through MemoryStorage, never from here.
+//
+// The stored log bounds are kept in memory (set by load(), updated after each successful batch) so
+// the hot path (append one batch, fsync) does no reads.
+import { Level } from "level";
+import { silentLogger, type Logger } from "@shoal/common";
+import { RaftError } from "../core/errors.js";
+import { EMPTY_HARD_STATE, type Entry, type HardState, type Snapshot } from "../core/types.js";
+import {
+  ENTRY_KEY_MAX,
+  ENTRY_KEY_MIN,
+  FORMAT_VERSION,
+  HARD_STATE_KEY,
+  META_KEY,
+  SNAPSHOT_KEY,
+  checkU64,
+  corrupt,
+  decodeEntry,
+  decodeEntryKey,
+  decodeEntryTerm,
+  decodeHardState,
+  decodeMeta,
+  decodeSnapshot,
+  encodeEntry,
+  encodeHardState,
+  encodeMeta,
+  encodeSnapshot,
+  entryKey,
+  type StorageCodec,
+} from "./record-format.js";
+
+export interface LevelStorageOptions {
+  logger?: Logger;
+  /** Encryption at rest for entry and snapshot data (see createAesGcmCodec). Default: none. */
+  codec?: StorageCodec;
+}
+
+export interface LoadedLog {
+  hardState: HardState;
+  snapshot: Snapshot | undefined;
+  /** The entries after the snapshot, in index order. */
+  entries: Entry[];
+}
+
+export interface SaveRequest {
+  hardState?: HardState;
+  entries: Entry[];
+  snapshot?: Snapshot;
+}
+
+type BatchOp = { type: "put"; key: Buffer; value: Buffer } | { type: "del"; key: Buffer };
+
+/** What is on disk, mirrored in memory. */
+interface LogBounds {
+  snapIndex: number;
+  snapTerm: number;
+  // Invariant: first == 0 && last == 0 (no entry records), or 1 <= first <= last, contiguous.
+  // Entries at or below snapIndex may exist only if a compaction was lost; they are never returned.
+  first: number;
+  last: number;
+  /** Term at max(last, snapIndex). */
+  lastTerm: number;
+  /** Commit of the stored hard state. */
+  commit: number;
+}
+
+const ITERATOR_BATCH = 1024;
+
+export class LevelStorage {
+  private bounds: LogBounds | undefined;
+  private closed = false;
+  /** Operations run one at a time: each reads and replaces `bounds`. */
+  private tail: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly db: Level<Buffer, Buffer>,
+    private readonly dir: string,
+    private readonly codec: StorageCodec | undefined,
+    private readonly log: Logger,
+  ) {}
+
+  /** Opens (creating if missing) the store in `dir` and checks its format version. Call load() next. */
+  static async open(dir: string, opts: LevelStorageOptions = {}): Promise<LevelStorage> {
+    const log = (opts.logger ?? silentLogger()).child({ component: "raft-storage" });
+    const db = new Level<Buffer, Buffer>(dir, { keyEncoding: "buffer", valueEncoding: "buffer" });
+    await db.open();
+    try {
+      const meta = (await db.get(META_KEY)) as Buffer | undefined;
+      if (meta === undefined) {
+        // Only a brand-new directory may lack the format record; anything else was written by
+        // something we do not understand (or lost its first write), and guessing could lose data.
+        const anyKey = await db.keys({ limit: 1 }).all();
+        if (anyKey.length > 0) throw corrupt({ kind: "format" }, "missing", `missing in a non-empty store at ${dir}`);
+        await db.put(META_KEY, encodeMeta(), { sync: true });
+        log.info({ dir, formatVersion: FORMAT_VERSION }, "raft storage created");
+      } else {
+        const version = decodeMeta(meta);
+        if (version !== FORMAT_VERSION) {
+          throw corrupt({ kind: "format" }, "format-version", `unsupported format version ${version} (this build reads ${FORMAT_VERSION})`, {
+            version,
+          });
+        }
+      }
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+    return new LevelStorage(db, dir, opts.codec, log);
+  }
+
+  /** Everything on disk, verified; throws RaftError RAFT_LOG_CORRUPT naming the problem. */
+  load(): Promise<LoadedLog> {
+    return this.serialize(() => this.loadNow());
+  }
+
+  /**
+   * One atomic batch, fsync'd when `sync`: the snapshot (dropping the entries it covers), the
+   * entries (dropping a conflicting stored suffix), the hard state. Requires a prior load().
+   */
+  save(rd: SaveRequest, sync: boolean): Promise<void> {
+    return this.serialize(() => this.saveNow(rd, sync));
+  }
+
+  /** Drops entries <= index; only allowed once a snapshot at >= index is stored. Idempotent. */
+  compact(index: number): Promise<void> {
+    return this.serialize(() => this.compactNow(index));
+  }
+
+  close(): Promise<void> {
+    return this.serialize(async () => {
+      if (this.closed) return;
+      this.closed = true;
+      await this.db.close();
+    });
+  }
+
+  private serialize<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(() => {
+      if (this.closed) throw new RaftError("RAFT_STOPPED", `raft storage at ${this.dir} is closed`);
+      return fn();
+    });
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private requireLoaded(op: string): LogBounds {
+    if (this.bounds === undefined) throw new RaftError("RAFT_INVALID_ARGUMENT", `raft storage: load() must succeed before ${op}()`);
+    return this.bounds;
+  }
+
+  private async loadNow(): Promise<LoadedLog> {
+    const snapBuf = (await this.db.get(SNAPSHOT_KEY)) as Buffer | undefined;
+    const snapshot = snapBuf === undefined ? undefined : decodeSnapshot(snapBuf, this.codec);
+    const hsBuf = (await this.db.get(HARD_STATE_KEY)) as Buffer | undefined;
+    const hardState = hsBuf === undefined ? { ...EMPTY_HARD_STATE } : decodeHardState(hsBuf);
+    const snapIndex = snapshot?.metadata.index ?? 0;
+    const snapTerm = snapshot?.metadata.term ?? 0;
+
+    const entries: Entry[] = [];
+    let first = 0;
+    let last = 0;
+    let lastTerm = snapTerm;
+    const it = this.db.iterator({ gte: ENTRY_KEY_MIN, lte: ENTRY_KEY_MAX });
+    try {
+      while (true) {
+        const batch = await it.nextv(ITERATOR_BATCH);
+        if (batch.length === 0) break;
+        for (const [key, value] of batch) {
+          const index = decodeEntryKey(key);
+          const e = decodeEntry(value, index, this.codec);
+          if (first === 0) {
+            // The log must continue the snapshot (or start at 1 without one); a later start means
+            // entries between were lost.
+            if (index > snapIndex + 1) {
+              const detail = snapshot
+                ? `entries start at ${index} but the snapshot ends at ${snapIndex}`
+                : `entries start at ${index} with no snapshot covering 1..${index - 1}`;
+              throw corrupt({ kind: "entry", index }, "start", detail, { snapshotIndex: snapIndex });
+            }
+            first = index;
+          } else if (index !== last + 1) {
+            throw corrupt({ kind: "entry", index }, "gap", `entries not contiguous: ${last} then ${index}`, { previous: last });
+          }
+          if (index === snapIndex && e.term !== snapTerm) {
+            throw corrupt({ kind: "entry", index }, "snapshot-term", `term ${e.term} differs from the snapshot's term ${snapTerm} at the same index`);
+          }
+          if (index > snapIndex) {
+            const prevTerm = entries.length > 0 ? entries[entries.length - 1]!.term : snapTerm;
+            if (e.term < prevTerm) {
+              const prev = entries.length > 0 ? `entry ${index - 1}` : "the snapshot";
+              throw corrupt({ kind: "entry", index }, "term-decrease", `term ${e.term} below term ${prevTerm} of ${prev}`);
+            }
+            entries.push(e);
+            lastTerm = e.term;
+          }
+          last = index;
+        }
+      }
+    } finally {
+      await it.close();
+    }
+
+    const lastIndex = Math.max(last, snapIndex);
+    if (hardState.commit > lastIndex) {
+      throw corrupt({ kind: "hard-state" }, "commit-beyond-last", `commit ${hardState.commit} beyond last index ${lastIndex}: log truncated?`, {
+        commit: hardState.commit,
+        lastIndex,
+      });
+    }
+    if (hardState.term < lastTerm) {
+      throw corrupt({ kind: "hard-state" }, "term-behind", `term ${hardState.term} below the last entry's term ${lastTerm}`, {
+        term: hardState.term,
+        lastTerm,
+      });
+    }
+    this.bounds = { snapIndex, snapTerm, first, last, lastTerm, commit: hardState.commit };
+    this.log.info(
+      { dir: this.dir, snapshotIndex: snapIndex, firstIndex: snapIndex + 1, lastIndex, commit: hardState.commit, term: hardState.term },
+      "raft storage loaded",
+    );
+    return { hardState, snapshot, entries };
+  }
+
+  /** Term at index i if known without guessing: the snapshot, the last entry, or a stored entry. */
+  private async termAt(i: number, b: LogBounds): Promise<number | undefined> {
+    if (i === Math.max(b.last, b.snapIndex)) return b.lastTerm;
+    if (i === b.snapIndex) return b.snapTerm;
+    if (b.first === 0 || i < b.first || i > b.last) return undefined;
+    const buf = (await this.db.get(entryKey(i))) as Buffer | undefined;
+    if (buf === undefined) throw corrupt({ kind: "entry", index: i }, "missing", "missing from the stored range");
+    return decodeEntryTerm(buf, i);
+  }
+
+  private async saveNow(rd: SaveRequest, sync: boolean): Promise<void> {
+    const b = this.requireLoaded("save");
+    let { snapIndex, snapTerm, first, last, lastTerm, commit } = b;
+    const ops: BatchOp[] = [];
+
+    if (rd.snapshot !== undefined) {
+      const m = rd.snapshot.metadata;
+      checkU64(m.index, "snapshot index");
+      checkU64(m.term, "snapshot term");
+      for (const id of [...m.confState.voters, ...m.confState.learners, ...m.confState.removed]) checkU64(id, "member id");
+      if (m.index < snapIndex) {
+        throw new RaftError("RAFT_SNAPSHOT_OUT_OF_DATE", `snapshot at ${m.index} is older than the stored snapshot at ${snapIndex}`, {
+          index: m.index,
+          stored: snapIndex,
+        });
+      }
+      // A log that agrees with the snapshot at its index continues it (a local snapshot); otherwise
+      // the snapshot replaces the whole log, as MemoryStorage.applySnapshot does.
+      const keepsSuffix = (await this.termAt(m.index, b)) === m.term;
+      const delTo = keepsSuffix ? Math.min(m.index, last) : last;
+      if (first !== 0) for (let i = first; i <= delTo; i++) ops.push({ type: "del", key: entryKey(i) });
+      ops.push({ type: "put", key: SNAPSHOT_KEY, value: encodeSnapshot(rd.snapshot, this.codec) });
+      if (keepsSuffix && last > m.index) {
+        first = m.index + 1;
+      } else {
+        first = 0;
+        last = 0;
+        lastTerm = m.term;
+      }
+      snapIndex = m.index;
+      snapTerm = m.term;
+    }
+
+    let ents = rd.entries;
+    for (let i = 0; i < ents.length; i++) {
+      const e = ents[i]!;
+      checkU64(e.index, "entry index");
+      checkU64(e.term, "entry term");
+      if (i > 0 && e.index !== ents[i - 1]!.index + 1) {
+        throw new RaftError("RAFT_INVALID_ARGUMENT", `entries to save are not contiguous: ${ents[i - 1]!.index} then ${e.index}`);
+      }
+      if (i > 0 && e.term < ents[i - 1]!.term) {
+        throw new RaftError("RAFT_INVALID_ARGUMENT", `entries to save decrease in term at ${e.index}`);
+      }
+    }
+    // Entries the snapshot already covers are dropped, the same trimming MemoryStorage.append does.
+    if (ents.length > 0 && ents[0]!.index <= snapIndex) ents = ents.slice(Math.min(ents.length, snapIndex + 1 - ents[0]!.index));
+    if (ents.length > 0) {
+      const f = ents[0]!.index;
+      const l = ents[ents.length - 1]!.index;
+      const cur = { snapIndex, snapTerm, first, last, lastTerm, commit };
+      const lastIndex = Math.max(last, snapIndex);
+      if (f > lastIndex + 1) {
+        throw new RaftError("RAFT_INVALID_ARGUMENT", `entries would leave a gap: last stored index ${lastIndex}, first new ${f}`, {
+          lastIndex,
+          first: f,
+        });
+      }
+      const prevTerm = await this.termAt(f - 1, cur);
+      if (prevTerm !== undefined && ents[0]!.term < prevTerm) {
+        throw new RaftError("RAFT_INVALID_ARGUMENT", `entry ${f} has term ${ents[0]!.term}, below term ${prevTerm} of entry ${f - 1}`);
+      }
+      if (f <= last) {
+        // A new leader's entries replace a conflicting suffix; committed entries never conflict.
+        if (commit >= f) {
+          throw new RaftError("RAFT_INVALID_ARGUMENT", `entries from ${f} would overwrite committed entries (commit ${commit})`, { commit, first: f });
+        }
+        for (let i = l + 1; i <= last; i++) ops.push({ type: "del", key: entryKey(i) });
+        this.log.info({ from: f, removedThrough: last }, "raft storage: replacing a conflicting log suffix");
+      }
+      for (const e of ents) ops.push({ type: "put", key: entryKey(e.index), value: encodeEntry(e, this.codec) });
+      if (first === 0 || f < first) first = f;
+      last = l;
+      lastTerm = ents[ents.length - 1]!.term;
+    }
+
+    if (rd.hardState !== undefined) {
+      const hs = rd.hardState;
+      checkU64(hs.term, "hard state term");
+      checkU64(hs.vote, "hard state vote");
+      checkU64(hs.commit, "hard state commit");
+      ops.push({ type: "put", key: HARD_STATE_KEY, value: encodeHardState(hs) });
+      commit = hs.commit;
+    }
+    // Refuse here what load() would refuse later: a commit index past the end of the log.
+    const newLast = Math.max(last, snapIndex);
+    if (commit > newLast) {
+      throw new RaftError("RAFT_INVALID_ARGUMENT", `hard state commit ${commit} beyond last index ${newLast}`, { commit, lastIndex: newLast });
+    }
+
+    if (ops.length === 0) return;
+    await this.db.batch(ops, { sync });
+    this.bounds = { snapIndex, snapTerm, first, last, lastTerm, commit };
+  }
+
+  private async compactNow(index: number): Promise<void> {
+    const b = this.requireLoaded("compact");
+    checkU64(index, "compact index");
+    if (index > b.snapIndex) {
+      throw new RaftError(
+        "RAFT_INVALID_ARGUMENT",
+        `cannot compact through ${index}: the stored snapshot only covers through ${b.snapIndex}; save a snapshot at or beyond ${index} first`,
+        { index, snapshotIndex: b.snapIndex },
+      );
+    }
+    if (b.first === 0 || index < b.first) return;
+    const to = Math.min(index, b.last);
+    const ops: BatchOp[] = [];
+    for (let i = b.first; i <= to; i++) ops.push({ type: "del", key: entryKey(i) });
+    await this.db.batch(ops, { sync: true });
+    this.bounds = to === b.last ? { ...b, first: 0, last: 0 } : { ...b, first: to + 1 };
+  }
+}

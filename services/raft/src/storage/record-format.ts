@@ -1,0 +1,248 @@
+// The on-disk layout of the durable Raft store: keys and the binary records behind them.
+//
+// Owns: key layout, record encodings, checksums and the format version. It must not touch the
+// database; LevelStorage decides what to write and when.
+//
+// Keys (one byte prefix, then fixed-width big-endian numbers so LevelDB's byte order is index order):
+//   "m"              format record: magic + format version
+//   "h"              hard state
+//   "s"              the latest snapshot (metadata + data)
+//   "e" + u64 index  one log entry
+//
+// Every record starts with a CRC32 (zlib's polynomial) over all bytes after it. An entry record
+// repeats its index so a value found under the wrong key is caught too. Numbers are u64 stored as two
+// u32 halves: indexes and terms are safe integers (< 2^53), which keeps us off BigInt on the hot path.
+import { crc32 } from "node:zlib";
+import { RaftError } from "../core/errors.js";
+import { EntryType, type ConfState, type Entry, type HardState, type Snapshot } from "../core/types.js";
+
+export const FORMAT_VERSION = 1;
+const FORMAT_MAGIC = Buffer.from("SHOALRFT", "latin1");
+
+export const META_KEY = Buffer.from("m", "latin1");
+export const HARD_STATE_KEY = Buffer.from("h", "latin1");
+export const SNAPSHOT_KEY = Buffer.from("s", "latin1");
+const ENTRY_PREFIX = 0x65; // "e"
+const ENTRY_KEY_BYTES = 9;
+const TWO_32 = 2 ** 32;
+const MAX_U64_HIGH = 2 ** 21; // high halves at or above this do not fit a safe integer
+
+/** Record flag: the data field was sealed by a StorageCodec (encryption at rest). */
+export const FLAG_SEALED = 0x01;
+
+/** Encryption at rest: applied to entry data and snapshot data, never to indexes or terms. */
+export interface StorageCodec {
+  seal(plain: Uint8Array): Uint8Array;
+  /** Throws (any error) when `sealed` was not produced by this codec's key or was altered. */
+  open(sealed: Uint8Array): Uint8Array;
+}
+
+/** Which record a decoding problem is in, for the error message and meta. */
+export type RecordName = { kind: "entry"; index: number } | { kind: "hard-state" } | { kind: "snapshot" } | { kind: "format" };
+
+export function recordLabel(r: RecordName): string {
+  return r.kind === "entry" ? `entry ${r.index}` : r.kind === "hard-state" ? "hard state" : r.kind === "snapshot" ? "snapshot" : "format record";
+}
+
+/** RAFT_LOG_CORRUPT naming the record: "entry 1234: checksum mismatch". */
+export function corrupt(r: RecordName, reason: string, detail: string, extra: Record<string, unknown> = {}): RaftError {
+  const meta: Record<string, unknown> = { record: r.kind, reason, ...extra };
+  if (r.kind === "entry") meta["index"] = r.index;
+  return new RaftError("RAFT_LOG_CORRUPT", `${recordLabel(r)}: ${detail}`, meta);
+}
+
+// ---- numbers ----
+
+export function checkU64(n: number, what: string): void {
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new RaftError("RAFT_INVALID_ARGUMENT", `${what} must be a non-negative safe integer, got ${n}`, { value: n });
+  }
+}
+
+function writeU64(buf: Buffer, off: number, n: number): void {
+  buf.writeUInt32BE(Math.floor(n / TWO_32), off);
+  buf.writeUInt32BE(n >>> 0, off + 4);
+}
+
+function readU64(buf: Buffer, off: number, r: RecordName): number {
+  const hi = buf.readUInt32BE(off);
+  if (hi >= MAX_U64_HIGH) throw corrupt(r, "bad-number", "number out of range");
+  return hi * TWO_32 + buf.readUInt32BE(off + 4);
+}
+
+function sealedFlag(codec: StorageCodec | undefined): number {
+  return codec === undefined ? 0 : FLAG_SEALED;
+}
+
+/** Writes the checksum of buf[4..] into buf[0..4]. */
+function stampCrc(buf: Buffer): Buffer {
+  buf.writeUInt32BE(crc32(buf.subarray(4)), 0);
+  return buf;
+}
+
+function verifyCrc(buf: Buffer, minBytes: number, r: RecordName): void {
+  if (buf.length < minBytes) throw corrupt(r, "truncated", `record too short (${buf.length} bytes)`);
+  const stored = buf.readUInt32BE(0);
+  const actual = crc32(buf.subarray(4));
+  if (stored !== actual) throw corrupt(r, "checksum", "checksum mismatch");
+}
+
+/** A zero-copy plain Uint8Array view (callers compare data with deepStrictEqual; Buffer would not match). */
+function view(buf: Buffer, start: number): Uint8Array {
+  return new Uint8Array(buf.buffer, buf.byteOffset + start, buf.length - start);
+}
+
+function unseal(data: Uint8Array, flags: number, codec: StorageCodec | undefined, r: RecordName): Uint8Array {
+  const sealed = (flags & FLAG_SEALED) !== 0;
+  if (sealed && codec === undefined) {
+    throw new RaftError("RAFT_INVALID_ARGUMENT", `${recordLabel(r)}: data is encrypted at rest but no codec was given`, {
+      record: r.kind,
+      reason: "no-codec",
+    });
+  }
+  // With a codec, a plain record would be data nobody authenticated: refuse it rather than trust it.
+  if (!sealed && codec !== undefined) throw corrupt(r, "not-sealed", "stored without encryption but a codec is configured");
+  if (codec === undefined) return data;
+  try {
+    return codec.open(data);
+  } catch (err) {
+    throw corrupt(r, "decrypt", `cannot decrypt (wrong key or tampered data): ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+// ---- format record ----
+
+export function encodeMeta(version = FORMAT_VERSION): Buffer {
+  const buf = Buffer.allocUnsafe(4 + FORMAT_MAGIC.length + 4);
+  FORMAT_MAGIC.copy(buf, 4);
+  buf.writeUInt32BE(version, 4 + FORMAT_MAGIC.length);
+  return stampCrc(buf);
+}
+
+/** Returns the format version after checking the record; the caller decides which versions it reads. */
+export function decodeMeta(buf: Buffer): number {
+  const r: RecordName = { kind: "format" };
+  verifyCrc(buf, 4 + FORMAT_MAGIC.length + 4, r);
+  if (!buf.subarray(4, 4 + FORMAT_MAGIC.length).equals(FORMAT_MAGIC)) throw corrupt(r, "magic", "not a Shoal raft store");
+  return buf.readUInt32BE(4 + FORMAT_MAGIC.length);
+}
+
+// ---- entries ----
+
+const ENTRY_HEADER_BYTES = 4 + 1 + 1 + 8 + 8; // crc, flags, type, term, index
+
+export function entryKey(index: number): Buffer {
+  const key = Buffer.allocUnsafe(ENTRY_KEY_BYTES);
+  key[0] = ENTRY_PREFIX;
+  writeU64(key, 1, index);
+  return key;
+}
+
+/** Bounds for iterating every entry key, in index order. */
+export const ENTRY_KEY_MIN = entryKey(0);
+export const ENTRY_KEY_MAX = Buffer.from([ENTRY_PREFIX, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+
+export function decodeEntryKey(key: Buffer): number {
+  if (key.length !== ENTRY_KEY_BYTES || key[0] !== ENTRY_PREFIX) {
+    throw corrupt({ kind: "entry", index: -1 }, "bad-key", `malformed entry key ${key.toString("hex")}`);
+  }
+  return readU64(key, 1, { kind: "entry", index: -1 });
+}
+
+export function encodeEntry(e: Entry, codec: StorageCodec | undefined): Buffer {
+  const data = codec === undefined ? e.data : codec.seal(e.data);
+  const buf = Buffer.allocUnsafe(ENTRY_HEADER_BYTES + data.length);
+  buf[4] = sealedFlag(codec);
+  buf[5] = e.type;
+  writeU64(buf, 6, e.term);
+  writeU64(buf, 14, e.index);
+  buf.set(data, ENTRY_HEADER_BYTES);
+  return stampCrc(buf);
+}
+
+/** Decodes and verifies an entry stored under `keyIndex`. */
+export function decodeEntry(buf: Buffer, keyIndex: number, codec: StorageCodec | undefined): Entry {
+  const r: RecordName = { kind: "entry", index: keyIndex };
+  verifyCrc(buf, ENTRY_HEADER_BYTES, r);
+  const flags = buf[4]!;
+  const type = buf[5]! as EntryType;
+  // The enum's reverse mapping tracks whatever types the core defines.
+  if (EntryType[type] === undefined) throw corrupt(r, "bad-type", `unknown entry type ${type}`);
+  const term = readU64(buf, 6, r);
+  const index = readU64(buf, 14, r);
+  if (index !== keyIndex) throw corrupt(r, "index-mismatch", `record says index ${index}`);
+  return { term, index, type, data: unseal(view(buf, ENTRY_HEADER_BYTES), flags, codec, r) };
+}
+
+/** Just the term, for boundary checks; verifies the checksum but skips decrypting the data. */
+export function decodeEntryTerm(buf: Buffer, keyIndex: number): number {
+  const r: RecordName = { kind: "entry", index: keyIndex };
+  verifyCrc(buf, ENTRY_HEADER_BYTES, r);
+  return readU64(buf, 6, r);
+}
+
+// ---- hard state ----
+
+const HARD_STATE_BYTES = 4 + 1 + 8 + 8 + 8; // crc, flags (reserved), term, vote, commit
+
+export function encodeHardState(hs: HardState): Buffer {
+  const buf = Buffer.allocUnsafe(HARD_STATE_BYTES);
+  buf[4] = 0;
+  writeU64(buf, 5, hs.term);
+  writeU64(buf, 13, hs.vote);
+  writeU64(buf, 21, hs.commit);
+  return stampCrc(buf);
+}
+
+export function decodeHardState(buf: Buffer): HardState {
+  const r: RecordName = { kind: "hard-state" };
+  verifyCrc(buf, HARD_STATE_BYTES, r);
+  return { term: readU64(buf, 5, r), vote: readU64(buf, 13, r), commit: readU64(buf, 21, r) };
+}
+
+// ---- snapshot ----
+// crc, flags, index, term, then voters / learners / removed as (u32 count, u64 ids...), then data.
+
+export function encodeSnapshot(s: Snapshot, codec: StorageCodec | undefined): Buffer {
+  const cs = s.metadata.confState;
+  const data = codec === undefined ? s.data : codec.seal(s.data);
+  const idBytes = 8 * (cs.voters.length + cs.learners.length + cs.removed.length);
+  const buf = Buffer.allocUnsafe(4 + 1 + 8 + 8 + 12 + idBytes + data.length);
+  buf[4] = sealedFlag(codec);
+  writeU64(buf, 5, s.metadata.index);
+  writeU64(buf, 13, s.metadata.term);
+  let off = 21;
+  for (const ids of [cs.voters, cs.learners, cs.removed]) {
+    buf.writeUInt32BE(ids.length, off);
+    off += 4;
+    for (const id of ids) {
+      writeU64(buf, off, id);
+      off += 8;
+    }
+  }
+  buf.set(data, off);
+  return stampCrc(buf);
+}
+
+function readIds(buf: Buffer, off: number, r: RecordName): { ids: number[]; off: number } {
+  if (off + 4 > buf.length) throw corrupt(r, "truncated", "record too short for its member lists");
+  const n = buf.readUInt32BE(off);
+  off += 4;
+  if (off + 8 * n > buf.length) throw corrupt(r, "truncated", "record too short for its member lists");
+  const ids: number[] = [];
+  for (let i = 0; i < n; i++, off += 8) ids.push(readU64(buf, off, r));
+  return { ids, off };
+}
+
+export function decodeSnapshot(buf: Buffer, codec: StorageCodec | undefined): Snapshot {
+  const r: RecordName = { kind: "snapshot" };
+  verifyCrc(buf, 21 + 12, r);
+  const flags = buf[4]!;
+  const index = readU64(buf, 5, r);
+  const term = readU64(buf, 13, r);
+  const voters = readIds(buf, 21, r);
+  const learners = readIds(buf, voters.off, r);
+  const removed = readIds(buf, learners.off, r);
+  const confState: ConfState = { voters: voters.ids, learners: learners.ids, removed: removed.ids };
+  return { metadata: { index, term, confState }, data: unseal(view(buf, removed.off), flags, codec, r) };
+}
