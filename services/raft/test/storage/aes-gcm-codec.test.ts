@@ -1,0 +1,111 @@
+import { strict as assert } from "node:assert";
+import { randomBytes } from "node:crypto";
+import { crc32 } from "node:zlib";
+import { RaftError } from "../../src/core/errors.js";
+import { createAesGcmCodec } from "../../src/storage/index.js";
+import { entryKey } from "../../src/storage/record-format.js";
+import { entries, storageFixture } from "./helpers.js";
+
+function isCode(code: string, message?: RegExp): (err: unknown) => boolean {
+  return (err: unknown) => {
+    assert.ok(err instanceof RaftError, `expected a RaftError, got ${String(err)}`);
+    assert.equal(err.code, code);
+    if (message) assert.match(err.message, message);
+    return true;
+  };
+}
+
+/** Recomputes a record's CRC so only the cipher's authentication can notice a change. */
+function restampCrc(v: Buffer): void {
+  v.writeUInt32BE(crc32(v.subarray(4)), 0);
+}
+
+describe("createAesGcmCodec", () => {
+  it("opens what it sealed and never seals to the same bytes twice", () => {
+    const codec = createAesGcmCodec(randomBytes(32));
+    const plain = new TextEncoder().encode("secret: db password");
+    const a = codec.seal(plain);
+    const b = codec.seal(plain);
+    assert.notDeepEqual(Buffer.from(a), Buffer.from(b));
+    assert.deepStrictEqual(codec.open(a), plain);
+    assert.equal(Buffer.from(a).includes(Buffer.from("password")), false);
+  });
+
+  it("rejects tampered ciphertext and a wrong key with RAFT_LOG_CORRUPT", () => {
+    const key = randomBytes(32);
+    const sealed = Buffer.from(createAesGcmCodec(key).seal(new Uint8Array(64)));
+    sealed[sealed.length - 1]! ^= 1;
+    assert.throws(() => createAesGcmCodec(key).open(sealed), isCode("RAFT_LOG_CORRUPT", /authentication failed/));
+    const fresh = createAesGcmCodec(key).seal(new Uint8Array(64));
+    assert.throws(() => createAesGcmCodec(randomBytes(32)).open(fresh), isCode("RAFT_LOG_CORRUPT"));
+  });
+
+  it("refuses keys that are not AES sizes", () => {
+    assert.throws(() => createAesGcmCodec(new Uint8Array(31)), isCode("RAFT_INVALID_ARGUMENT", /16, 24 or 32 bytes, got 31/));
+  });
+});
+
+describe("LevelStorage with encryption at rest", () => {
+  const fx = storageFixture();
+  const key = randomBytes(32);
+  const marker = new TextEncoder().encode("TOP-SECRET-MARKER");
+
+  async function written(): Promise<string> {
+    const dir = fx.dir();
+    const s = await fx.open(dir, { codec: createAesGcmCodec(key) });
+    await s.load();
+    const ents = entries(1, 5, 1).map((e) => ({ ...e, data: marker }));
+    const snap = { metadata: { index: 0, term: 0, confState: { voters: [1], learners: [], removed: [] } }, data: marker };
+    await s.save({ snapshot: snap, entries: ents, hardState: { term: 1, vote: 1, commit: 5 } }, true);
+    await s.close();
+    return dir;
+  }
+
+  it("stores entry and snapshot data only as ciphertext and reads it back", async () => {
+    const dir = await written();
+    const db = await fx.raw(dir);
+    for (const [, v] of await db.iterator().all()) assert.equal(v.includes(Buffer.from(marker)), false, "plaintext found on disk");
+    await db.close();
+    const s = await fx.open(dir, { codec: createAesGcmCodec(key) });
+    const got = await s.load();
+    assert.deepStrictEqual(got.snapshot?.data, marker);
+    assert.deepStrictEqual(got.entries.map((e) => e.data), Array(5).fill(marker));
+  });
+
+  it("names the entry whose ciphertext was tampered with, even when its checksum was recomputed", async () => {
+    const dir = await written();
+    const db = await fx.raw(dir);
+    const v = (await db.get(entryKey(3)))!;
+    v[v.length - 1]! ^= 0x01;
+    restampCrc(v);
+    await db.put(entryKey(3), v);
+    await db.close();
+    const s = await fx.open(dir, { codec: createAesGcmCodec(key) });
+    await assert.rejects(s.load(), (err: unknown) => {
+      isCode("RAFT_LOG_CORRUPT", /^entry 3: cannot decrypt/)(err);
+      assert.equal((err as RaftError).meta["index"], 3);
+      return true;
+    });
+  });
+
+  it("refuses the snapshot under a different key", async () => {
+    const dir = await written();
+    const s = await fx.open(dir, { codec: createAesGcmCodec(randomBytes(32)) });
+    await assert.rejects(s.load(), isCode("RAFT_LOG_CORRUPT", /^snapshot: cannot decrypt/));
+  });
+
+  it("refuses encrypted data without a codec and plain data with one", async () => {
+    const dir = await written();
+    const s = await fx.open(dir);
+    await assert.rejects(s.load(), isCode("RAFT_INVALID_ARGUMENT", /encrypted at rest but no codec/));
+    await s.close();
+
+    const plainDir = fx.dir();
+    const p = await fx.open(plainDir);
+    await p.load();
+    await p.save({ entries: entries(1, 2, 1) }, true);
+    await p.close();
+    const withCodec = await fx.open(plainDir, { codec: createAesGcmCodec(key) });
+    await assert.rejects(withCodec.load(), isCode("RAFT_LOG_CORRUPT", /^entry 1: stored without encryption/));
+  });
+});
