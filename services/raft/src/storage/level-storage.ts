@@ -89,7 +89,17 @@ export class LevelStorage {
   static async open(dir: string, opts: LevelStorageOptions = {}): Promise<LevelStorage> {
     const log = (opts.logger ?? silentLogger()).child({ component: "raft-storage" });
     const db = new Level<Buffer, Buffer>(dir, { keyEncoding: "buffer", valueEncoding: "buffer" });
-    await db.open();
+    try {
+      await db.open();
+    } catch (err) {
+      // Usually another process holds the LOCK (a second shoald on the same state dir).
+      const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
+      const code = (cause as { code?: unknown }).code;
+      throw new RaftError("RAFT_UNAVAILABLE", `cannot open raft storage at ${dir}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+        dir,
+        levelCode: typeof code === "string" ? code : undefined,
+      });
+    }
     try {
       const meta = (await db.get(META_KEY)) as Buffer | undefined;
       if (meta === undefined) {

@@ -44,11 +44,13 @@ function runAndKill(dir: string, acks: number, children: ChildProcess[]): Promis
 
 describe("LevelStorage crash safety", function () {
   this.timeout(60_000);
-  const fx = storageFixture();
   const children: ChildProcess[] = [];
+  // Registered before the fixture's hook so a writer left running (a timed-out test) dies before its
+  // directory is removed.
   afterEach(() => {
     for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
   });
+  const fx = storageFixture();
 
   it("keeps every acknowledged batch, and only whole batches, across SIGKILLs mid-stream", async () => {
     const dir = fx.dir();

@@ -163,6 +163,12 @@ describe("LevelStorage", () => {
     assert.equal(got.hardState.commit, 50);
   });
 
+  it("refuses a second open of the same directory while the first holds it", async () => {
+    const dir = fx.dir();
+    await fx.open(dir);
+    await rejects(fx.open(dir), "RAFT_UNAVAILABLE", /cannot open raft storage at .*: IO error: lock/);
+  });
+
   it("requires load() before save() and rejects everything after close()", async () => {
     const s = await fx.open(fx.dir());
     await rejects(s.save({ entries: [entry(1, 1)] }, true), "RAFT_INVALID_ARGUMENT", /load\(\) must succeed before save\(\)/);
