@@ -66,7 +66,8 @@ interface LogBounds {
   last: number;
   /** Term at max(last, snapIndex). */
   lastTerm: number;
-  /** Commit of the stored hard state. */
+  /** Term and commit of the stored hard state. */
+  term: number;
   commit: number;
 }
 
@@ -229,7 +230,7 @@ export class LevelStorage {
         lastTerm,
       });
     }
-    this.bounds = { snapIndex, snapTerm, first, last, lastTerm, commit: hardState.commit };
+    this.bounds = { snapIndex, snapTerm, first, last, lastTerm, term: hardState.term, commit: hardState.commit };
     this.log.info(
       { dir: this.dir, snapshotIndex: snapIndex, firstIndex: snapIndex + 1, lastIndex, commit: hardState.commit, term: hardState.term },
       "raft storage loaded",
@@ -249,7 +250,7 @@ export class LevelStorage {
 
   private async saveNow(rd: SaveRequest, sync: boolean): Promise<void> {
     const b = this.requireLoaded("save");
-    let { snapIndex, snapTerm, first, last, lastTerm, commit } = b;
+    let { snapIndex, snapTerm, first, last, lastTerm, term, commit } = b;
     const ops: BatchOp[] = [];
 
     if (rd.snapshot !== undefined) {
@@ -297,7 +298,7 @@ export class LevelStorage {
     if (ents.length > 0) {
       const f = ents[0]!.index;
       const l = ents[ents.length - 1]!.index;
-      const cur = { snapIndex, snapTerm, first, last, lastTerm, commit };
+      const cur = { snapIndex, snapTerm, first, last, lastTerm, term, commit };
       const lastIndex = Math.max(last, snapIndex);
       if (f > lastIndex + 1) {
         throw new RaftError("RAFT_INVALID_ARGUMENT", `entries would leave a gap: last stored index ${lastIndex}, first new ${f}`, {
@@ -329,17 +330,25 @@ export class LevelStorage {
       checkU64(hs.vote, "hard state vote");
       checkU64(hs.commit, "hard state commit");
       ops.push({ type: "put", key: HARD_STATE_KEY, value: encodeHardState(hs) });
+      term = hs.term;
       commit = hs.commit;
     }
-    // Refuse here what load() would refuse later: a commit index past the end of the log.
+    // Refuse here what load() would refuse later, so the error points at the caller that caused it:
+    // a commit index past the end of the log, or entries from a term the hard state has not reached.
     const newLast = Math.max(last, snapIndex);
     if (commit > newLast) {
       throw new RaftError("RAFT_INVALID_ARGUMENT", `hard state commit ${commit} beyond last index ${newLast}`, { commit, lastIndex: newLast });
     }
+    if (term < lastTerm) {
+      throw new RaftError("RAFT_INVALID_ARGUMENT", `hard state term ${term} below the last entry's term ${lastTerm}: save them in one batch`, {
+        term,
+        lastTerm,
+      });
+    }
 
     if (ops.length === 0) return;
     await this.db.batch(ops, { sync });
-    this.bounds = { snapIndex, snapTerm, first, last, lastTerm, commit };
+    this.bounds = { snapIndex, snapTerm, first, last, lastTerm, term, commit };
   }
 
   private async compactNow(index: number): Promise<void> {

@@ -103,7 +103,7 @@ describe("LevelStorage with encryption at rest", () => {
     const plainDir = fx.dir();
     const p = await fx.open(plainDir);
     await p.load();
-    await p.save({ entries: entries(1, 2, 1) }, true);
+    await p.save({ entries: entries(1, 2, 1), hardState: { term: 1, vote: 1, commit: 0 } }, true);
     await p.close();
     const withCodec = await fx.open(plainDir, { codec: createAesGcmCodec(key) });
     await assert.rejects(withCodec.load(), isCode("RAFT_LOG_CORRUPT", /^entry 1: stored without encryption/));

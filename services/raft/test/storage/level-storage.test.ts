@@ -89,6 +89,7 @@ describe("LevelStorage", () => {
     await rejects(s.save({ entries: entries(7, 8, 1) }, true), "RAFT_INVALID_ARGUMENT", /gap: last stored index 5, first new 7/);
     await rejects(s.save({ entries: [], hardState: { term: 1, vote: 1, commit: 6 } }, true), "RAFT_INVALID_ARGUMENT", /commit 6 beyond last index 5/);
     await rejects(s.save({ entries: [entry(6, 1), entry(8, 1)] }, true), "RAFT_INVALID_ARGUMENT", /not contiguous: 6 then 8/);
+    await rejects(s.save({ entries: [entry(6, 2)] }, true), "RAFT_INVALID_ARGUMENT", /hard state term 1 below the last entry's term 2/);
     // nothing of the refused batches reached the disk
     assert.deepStrictEqual((await s.load()).entries, entries(1, 5, 1));
   });
