@@ -95,7 +95,7 @@ export class LevelStorage {
     } catch (err) {
       // Usually another process holds the LOCK (a second shoald on the same state dir).
       const cause = err instanceof Error && err.cause instanceof Error ? err.cause : err;
-      const code = (cause as { code?: unknown }).code;
+      const code = typeof cause === "object" && cause !== null ? (cause as { code?: unknown }).code : undefined;
       throw new RaftError("RAFT_UNAVAILABLE", `cannot open raft storage at ${dir}: ${cause instanceof Error ? cause.message : String(cause)}`, {
         dir,
         levelCode: typeof code === "string" ? code : undefined,
