@@ -1,0 +1,66 @@
+// Closed-loop put load against one endpoint: `clients` concurrent loops, each sending its next put
+// when the previous one returns, for a fixed duration; latencies recorded per put.
+import { randomBytes } from "node:crypto";
+import { KvClient, type KvSystem } from "../cluster/kv-client.js";
+
+export interface LoadOptions {
+  system: KvSystem;
+  address: string;
+  clients: number;
+  /** gRPC channels shared round-robin by the clients (etcd's benchmark --conns). */
+  connections: number;
+  durationMs: number;
+  valueBytes: number;
+  /** Keys are drawn uniformly from this many (etcd's benchmark --key-space-size). */
+  keySpace?: number;
+  deadlineMs?: number;
+}
+
+export interface LoadResult {
+  puts: number;
+  errors: number;
+  elapsedMs: number;
+  /** Sorted ascending, ms. */
+  latenciesMs: number[];
+}
+
+export async function runPutLoad(opts: LoadOptions): Promise<LoadResult> {
+  const conns = Array.from({ length: opts.connections }, () => new KvClient(opts.address, { system: opts.system, deadlineMs: opts.deadlineMs ?? 5000 }));
+  const value = randomBytes(opts.valueBytes);
+  const keySpace = opts.keySpace ?? 10_000;
+  const latencies: number[] = [];
+  let errors = 0;
+  const start = performance.now();
+  const end = start + opts.durationMs;
+  try {
+    await Promise.all(
+      Array.from({ length: opts.clients }, async (_, i) => {
+        const c = conns[i % conns.length]!;
+        let n = i;
+        while (performance.now() < end) {
+          // A cheap deterministic key walk: spreads keys without a random draw per put.
+          n = (n * 7919 + 104729) % keySpace;
+          const t0 = performance.now();
+          try {
+            await c.put(`bench/${n}`, value);
+            latencies.push(performance.now() - t0);
+          } catch {
+            errors++;
+          }
+        }
+      }),
+    );
+  } finally {
+    for (const c of conns) c.close();
+  }
+  const elapsedMs = performance.now() - start;
+  latencies.sort((a, b) => a - b);
+  return { puts: latencies.length, errors, elapsedMs, latenciesMs: latencies };
+}
+
+/** The q-quantile (0..1) of ascending values, nearest rank; NaN when empty. */
+export function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i]!;
+}
