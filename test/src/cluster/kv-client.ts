@@ -6,7 +6,6 @@
 // only: loopback test clusters.
 import * as grpc from "@grpc/grpc-js";
 import { kvServiceDefinition, type kvpb } from "@shoal/proto";
-import protobuf from "protobufjs/minimal.js";
 
 export type KvSystem = "shoal" | "etcd";
 
@@ -54,32 +53,59 @@ const etcdStatusMethod = {
   // StatusResponse: header=1 {member_id=2}, leader=4, raftIndex=5, raftTerm=6 (api/etcdserverpb/rpc.proto).
   deserialize: (b: Buffer): EtcdStatusResponse => {
     const out: EtcdStatusResponse = { memberId: 0, leader: 0, raftIndex: 0, raftTerm: 0 };
-    const r = protobuf.Reader.create(b);
-    while (r.pos < r.len) {
-      const tag = r.uint32();
-      const field = tag >>> 3;
-      if (field === 1 && (tag & 7) === 2) {
-        const end = r.uint32() + r.pos;
-        while (r.pos < end) {
-          const t = r.uint32();
-          if (t >>> 3 === 2 && (t & 7) === 0) out.memberId = toNumber(r.uint64());
-          else r.skipType(t & 7);
-        }
-      } else if (field === 4 && (tag & 7) === 0) out.leader = toNumber(r.uint64());
-      else if (field === 5 && (tag & 7) === 0) out.raftIndex = toNumber(r.uint64());
-      else if (field === 6 && (tag & 7) === 0) out.raftTerm = toNumber(r.uint64());
-      else r.skipType(tag & 7);
-    }
+    const top = readFields(b, 0, b.length);
+    const header = top.get(1);
+    if (header && typeof header !== "number") out.memberId = Number(readFields(b, header.start, header.end).get(2) ?? 0);
+    out.leader = Number(top.get(4) ?? 0);
+    out.raftIndex = Number(top.get(5) ?? 0);
+    out.raftTerm = Number(top.get(6) ?? 0);
     return out;
   },
 };
 
-function toNumber(v: unknown): number {
-  // @shoal/proto configures protobufjs without Long, so uint64 reads are numbers; etcd member ids
-  // exceed 2^53 but only need to be compared with each other, so a rounded double is good enough.
-  if (typeof v === "number") return v;
-  if (typeof v === "object" && v !== null && "toNumber" in v) return (v as { toNumber(): number }).toNumber();
-  return Number(v);
+/**
+ * The varint and length-delimited fields of a protobuf message (last one wins), enough for etcd's
+ * StatusResponse without its generated code. Varints become numbers: etcd member ids exceed 2^53
+ * and round, but they are only compared with each other.
+ */
+function readFields(b: Buffer, start: number, end: number): Map<number, number | { start: number; end: number }> {
+  const out = new Map<number, number | { start: number; end: number }>();
+  let pos = start;
+  const varint = (): number => {
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      if (pos >= end) throw new Error("truncated varint");
+      const byte = b[pos++]!;
+      v += (byte & 0x7f) * mul;
+      if (byte < 0x80) return v;
+      mul *= 128;
+    }
+  };
+  while (pos < end) {
+    const tag = varint();
+    const field = Math.floor(tag / 8);
+    switch (tag & 7) {
+      case 0:
+        out.set(field, varint());
+        break;
+      case 1:
+        pos += 8;
+        break;
+      case 2: {
+        const len = varint();
+        out.set(field, { start: pos, end: pos + len });
+        pos += len;
+        break;
+      }
+      case 5:
+        pos += 4;
+        break;
+      default:
+        throw new Error(`unsupported wire type ${tag & 7}`);
+    }
+  }
+  return out;
 }
 
 export class KvClient {
