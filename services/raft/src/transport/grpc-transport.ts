@@ -1,0 +1,214 @@
+// Raft messages between members over gRPC (raftServiceDefinition: client-streaming Stream(Frame)).
+//
+// Owns: the listening server, the set of peers and the dispatch of incoming frames. Each peer has
+// one long-lived outgoing stream (see peer.ts); the receiver steps every message of a frame and
+// reassembles snapshots from chunks. TLS credentials come from the caller; without them the
+// transport is insecure (tests only). It knows nothing of the Raft state: the driver decides.
+import * as grpc from "@grpc/grpc-js";
+import { Backoff, describeError, systemClock, type BackoffOptions, type Clock, type Logger, type Random } from "@shoal/common";
+import { raftServiceDefinition, raftpb } from "@shoal/proto";
+import { RaftError } from "../core/errors.js";
+import { MessageType, type Message, type NodeId } from "../core/types.js";
+import { decodeMessage } from "./codec.js";
+import { Peer } from "./peer.js";
+import { SnapshotAssembler } from "./snapshot-assembler.js";
+import type { RaftTransport } from "./transport.js";
+
+export interface TransportTls {
+  server: grpc.ServerCredentials;
+  client: grpc.ChannelCredentials;
+}
+
+export interface GrpcTransportOptions {
+  id: NodeId;
+  /** host:port; port 0 picks a free port (see address()). */
+  listen: string;
+  tls?: TransportTls;
+  /** Messages waiting per peer before new ones are dropped (default 4096). */
+  maxQueuedMessages?: number;
+  /** Snapshot data per chunk frame (default 1 MiB). */
+  snapshotChunkBytes?: number;
+  /** Largest snapshot accepted from a peer (default 4 GiB - 1). */
+  maxSnapshotBytes?: number;
+  /** Reconnect pacing (default 50 ms doubling to 2 s). */
+  backoff?: BackoffOptions;
+}
+
+/** Counters for tests and metrics. */
+export interface TransportStats {
+  framesReceived: number;
+  messagesReceived: number;
+  snapshotsReceived: number;
+}
+
+export interface GrpcTransportModules {
+  logger: Logger;
+  clock?: Clock;
+  random?: Random;
+}
+
+const NOOP = (): void => {};
+
+export class GrpcTransport implements RaftTransport {
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private server: grpc.Server | undefined;
+  private boundPort = 0;
+  private readonly peers = new Map<NodeId, Peer>();
+  private messageHandler: (m: Message) => void = NOOP;
+  private unreachableHandler: (id: NodeId) => void = NOOP;
+  private snapshotHandler: (id: NodeId, ok: boolean) => void = NOOP;
+  private stopped = false;
+  private readonly counters: TransportStats = { framesReceived: 0, messagesReceived: 0, snapshotsReceived: 0 };
+
+  constructor(
+    private readonly opts: GrpcTransportOptions,
+    private readonly modules: GrpcTransportModules,
+  ) {
+    this.log = modules.logger.child({ component: "raft-transport", id: opts.id });
+    this.clock = modules.clock ?? systemClock;
+  }
+
+  onMessage(handler: (m: Message) => void): void {
+    this.messageHandler = handler;
+  }
+
+  onUnreachable(handler: (id: NodeId) => void): void {
+    this.unreachableHandler = handler;
+  }
+
+  onSnapshotStatus(handler: (id: NodeId, ok: boolean) => void): void {
+    this.snapshotHandler = handler;
+  }
+
+  async start(opts: { signal?: AbortSignal } = {}): Promise<void> {
+    opts.signal?.throwIfAborted();
+    const server = new grpc.Server({ "grpc.max_receive_message_length": -1, "grpc.max_send_message_length": -1 });
+    server.addService(raftServiceDefinition, {
+      stream: (call: grpc.ServerReadableStream<raftpb.Frame, raftpb.StreamAck>, cb: grpc.sendUnaryData<raftpb.StreamAck>) =>
+        this.handleStream(call, cb),
+    });
+    const creds = this.opts.tls?.server ?? grpc.ServerCredentials.createInsecure();
+    this.boundPort = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(this.opts.listen, creds, (err, port) => (err ? reject(err) : resolve(port))),
+    );
+    this.server = server;
+    this.log.debug({ listen: this.address() }, "raft transport listening");
+  }
+
+  stats(): TransportStats {
+    return { ...this.counters };
+  }
+
+  /** The address peers reach us at (the bound port when listen asked for port 0). */
+  address(): string {
+    const i = this.opts.listen.lastIndexOf(":");
+    return `${this.opts.listen.slice(0, i)}:${this.boundPort}`;
+  }
+
+  addPeer(id: NodeId, address: string): void {
+    if (this.stopped || id === this.opts.id) return;
+    const existing = this.peers.get(id);
+    if (existing !== undefined) {
+      if (existing.opts.address === address) return;
+      existing.close();
+    }
+    const random = this.modules.random;
+    const peer = new Peer(
+      {
+        selfId: this.opts.id,
+        id,
+        address,
+        credentials: this.opts.tls?.client ?? grpc.credentials.createInsecure(),
+        maxQueuedMessages: this.opts.maxQueuedMessages ?? 4096,
+        snapshotChunkBytes: this.opts.snapshotChunkBytes ?? 1 << 20,
+        backoff: new Backoff(this.opts.backoff ?? { initialMs: 50, maxMs: 2000 }, random ? () => random.next() : undefined),
+      },
+      {
+        logger: this.log,
+        clock: this.clock,
+        onUnreachable: (p) => this.unreachableHandler(p),
+        onSnapshotStatus: (p, ok) => this.snapshotHandler(p, ok),
+      },
+    );
+    this.peers.set(id, peer);
+    peer.connect();
+  }
+
+  removePeer(id: NodeId): void {
+    const peer = this.peers.get(id);
+    if (peer === undefined) return;
+    this.peers.delete(id);
+    peer.close();
+  }
+
+  send(messages: Message[]): void {
+    for (const m of messages) {
+      const peer = this.peers.get(m.to);
+      if (peer === undefined) {
+        // Not an error: a member can be removed while messages to it are still in a Ready.
+        if (!this.stopped) this.log.debug({ to: m.to, type: m.type }, "raft message to unknown peer dropped");
+        continue;
+      }
+      if (m.type === MessageType.Snap) peer.sendSnapshot(m);
+      else peer.send(m);
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const peer of this.peers.values()) peer.close();
+    this.peers.clear();
+    const server = this.server;
+    this.server = undefined;
+    // Peers' streams never end on their own: waiting for them (tryShutdown) would hang.
+    server?.forceShutdown();
+  }
+
+  private handleStream(call: grpc.ServerReadableStream<raftpb.Frame, raftpb.StreamAck>, cb: grpc.sendUnaryData<raftpb.StreamAck>): void {
+    // Headers now tell the sender its stream is accepted (it resets its reconnect backoff).
+    call.sendMetadata(new grpc.Metadata());
+    let frames = 0;
+    let done = false;
+    const assembler = new SnapshotAssembler(this.opts.maxSnapshotBytes ?? 0xffff_ffff);
+    const fail = (err: unknown): void => {
+      if (done) return;
+      done = true;
+      this.log.debug({ err: describeError(err) }, "raft stream rejected");
+      cb({ code: grpc.status.INVALID_ARGUMENT, details: describeError(err) });
+    };
+    call.on("data", (frame: raftpb.Frame) => {
+      if (done) return;
+      frames++;
+      this.counters.framesReceived++;
+      try {
+        for (const pm of frame.messages) this.deliver(decodeMessage(pm));
+        if (frame.chunk) {
+          const m = assembler.add(frame.chunk);
+          if (m !== undefined) {
+            this.counters.snapshotsReceived++;
+            this.deliver(m);
+          }
+        }
+      } catch (err) {
+        fail(err);
+      }
+    });
+    call.on("end", () => {
+      if (done) return;
+      done = true;
+      cb(null, raftpb.StreamAck.create({ frames }));
+    });
+    call.on("error", () => {
+      // The sender went away or cancelled; it reconnects on its own.
+      done = true;
+    });
+  }
+
+  private deliver(m: Message): void {
+    if (m.to !== this.opts.id) throw new RaftError("RAFT_INVALID_ARGUMENT", `message for ${m.to} delivered to ${this.opts.id}`);
+    this.counters.messagesReceived++;
+    this.messageHandler(m);
+  }
+}

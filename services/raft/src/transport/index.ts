@@ -1,0 +1,3 @@
+export * from "./transport.js";
+export * from "./grpc-transport.js";
+export { encodeMessage, decodeMessage } from "./codec.js";

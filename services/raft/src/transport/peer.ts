@@ -1,0 +1,203 @@
+// One outgoing connection to one peer: a long-lived client stream for ordinary messages and a
+// short-lived stream per snapshot.
+//
+// Owns: the per-peer queue, batching into frames, backpressure, reconnect with backoff and the
+// snapshot chunking. It must never block or throw into the caller (the Raft loop): when the
+// queue is full or the peer is down, messages are dropped and the peer is reported unreachable,
+// and Raft retransmits.
+import * as grpc from "@grpc/grpc-js";
+import { Backoff, describeError, type Logger, type TimerHandle, type Clock } from "@shoal/common";
+import { raftServiceDefinition, raftpb } from "@shoal/proto";
+import type { Message, NodeId } from "../core/types.js";
+import { encodeMessage } from "./codec.js";
+
+export interface PeerOptions {
+  selfId: NodeId;
+  id: NodeId;
+  address: string;
+  credentials: grpc.ChannelCredentials;
+  maxQueuedMessages: number;
+  snapshotChunkBytes: number;
+  backoff: Backoff;
+}
+
+export interface PeerModules {
+  logger: Logger;
+  clock: Clock;
+  onUnreachable: (id: NodeId) => void;
+  onSnapshotStatus: (id: NodeId, ok: boolean) => void;
+}
+
+const method = raftServiceDefinition.stream;
+
+/** Channel options: our own backoff paces reconnects, so the channel's must not add minutes to it. */
+const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  "grpc.initial_reconnect_backoff_ms": 100,
+  "grpc.max_reconnect_backoff_ms": 1000,
+  "grpc.min_reconnect_backoff_ms": 100,
+  "grpc.use_local_subchannel_pool": 1,
+  "grpc.max_receive_message_length": -1,
+  "grpc.max_send_message_length": -1,
+};
+
+type State = "idle" | "open" | "backoff" | "closed";
+
+export class Peer {
+  private readonly client: grpc.Client;
+  private call: grpc.ClientWritableStream<raftpb.IFrame> | undefined;
+  private state: State = "idle";
+  /** Invariant: empty unless state is idle/open; bounded by maxQueuedMessages. */
+  private queue: raftpb.IMessage[] = [];
+  private flushScheduled = false;
+  /** The current call returned false from write(): wait for 'drain' before writing again. */
+  private blocked = false;
+  private retry: TimerHandle | undefined;
+  private snapshotCalls = new Set<grpc.ClientWritableStream<raftpb.IFrame>>();
+  private nextSnapshotId = 1;
+  private readonly log: Logger;
+
+  constructor(
+    readonly opts: PeerOptions,
+    private readonly modules: PeerModules,
+  ) {
+    this.log = modules.logger.child({ peer: opts.id, address: opts.address });
+    this.client = new grpc.Client(opts.address, opts.credentials, CHANNEL_OPTIONS);
+  }
+
+  send(m: Message): void {
+    if (this.state === "closed") return;
+    if (this.state === "backoff") {
+      this.modules.onUnreachable(this.opts.id);
+      return;
+    }
+    if (this.queue.length >= this.opts.maxQueuedMessages) {
+      this.log.debug({ queued: this.queue.length }, "raft peer queue full; dropping message");
+      this.modules.onUnreachable(this.opts.id);
+      return;
+    }
+    this.queue.push(encodeMessage(m));
+    if (!this.flushScheduled && !this.blocked) {
+      this.flushScheduled = true;
+      // Everything queued within this turn of the event loop leaves in one frame.
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Opens the stream now rather than on the first message, so the first heartbeat is not late. */
+  connect(): void {
+    if (this.state === "idle") this.open();
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.state === "closed" || this.state === "backoff" || this.blocked || this.queue.length === 0) return;
+    if (this.call === undefined) this.open();
+    const call = this.call;
+    if (call === undefined) return;
+    const frame: raftpb.IFrame = { messages: this.queue };
+    this.queue = [];
+    if (!call.write(frame)) {
+      this.blocked = true;
+      call.once("drain", () => {
+        if (this.call !== call) return;
+        this.blocked = false;
+        this.flush();
+      });
+    }
+  }
+
+  private open(): void {
+    const call = this.client.makeClientStreamRequest<raftpb.IFrame, raftpb.StreamAck>(
+      method.path,
+      method.requestSerialize,
+      method.responseDeserialize,
+      (err) => this.onCallEnd(call, err),
+    );
+    this.call = call;
+    this.state = "open";
+    this.blocked = false;
+    // The receiver sends headers as soon as it accepts the stream: that is our "connected".
+    call.on("metadata", () => {
+      if (this.call === call) this.opts.backoff.reset();
+    });
+  }
+
+  private onCallEnd(call: grpc.ClientWritableStream<raftpb.IFrame>, err: grpc.ServiceError | null): void {
+    if (this.call !== call) return;
+    this.call = undefined;
+    this.blocked = false;
+    if (this.state === "closed") return;
+    const dropped = this.queue.length;
+    this.queue = [];
+    const delayMs = this.opts.backoff.next();
+    this.state = "backoff";
+    this.log.debug({ err: err ? describeError(err) : "stream ended", dropped, delayMs }, "raft stream to peer lost; reconnecting");
+    this.modules.onUnreachable(this.opts.id);
+    this.retry = this.modules.clock.setTimeout(() => {
+      this.retry = undefined;
+      if (this.state !== "backoff") return;
+      this.state = "idle";
+      this.open();
+    }, delayMs);
+  }
+
+  /** Sends a MsgSnap on its own stream so heartbeats and appends are not stuck behind its data. */
+  sendSnapshot(m: Message): void {
+    if (this.state === "closed") return;
+    const snap = m.snapshot;
+    if (snap === undefined) return;
+    const id = this.nextSnapshotId++;
+    const data = snap.data;
+    let settled = false;
+    let ended!: () => void;
+    const endedP = new Promise<void>((r) => (ended = r));
+    const call = this.client.makeClientStreamRequest<raftpb.IFrame, raftpb.StreamAck>(
+      method.path,
+      method.requestSerialize,
+      method.responseDeserialize,
+      (err) => {
+        this.snapshotCalls.delete(call);
+        ended();
+        if (settled) return;
+        settled = true;
+        if (err) this.log.debug({ err: describeError(err), index: snap.metadata.index }, "raft snapshot send failed");
+        else this.log.debug({ index: snap.metadata.index, bytes: data.length }, "raft snapshot sent");
+        this.modules.onSnapshotStatus(this.opts.id, err === null);
+      },
+    );
+    this.snapshotCalls.add(call);
+    const chunkBytes = this.opts.snapshotChunkBytes;
+    const write = async (): Promise<void> => {
+      let offset = 0;
+      do {
+        const end = Math.min(data.length, offset + chunkBytes);
+        const chunk: NonNullable<raftpb.IFrame["chunk"]> = {
+          snapshotId: id,
+          offset,
+          totalSize: data.length,
+          data: data.subarray(offset, end),
+          last: end === data.length,
+        };
+        if (offset === 0) chunk.message = encodeMessage(m);
+        offset = end;
+        if (!call.write({ chunk })) {
+          await Promise.race([new Promise<void>((r) => call.once("drain", () => r())), endedP]);
+        }
+        if (settled) return;
+      } while (offset < data.length);
+      call.end();
+    };
+    void write();
+  }
+
+  close(): void {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    this.retry?.cancel();
+    this.queue = [];
+    this.call?.cancel();
+    this.call = undefined;
+    for (const c of this.snapshotCalls) c.cancel();
+    this.client.close();
+  }
+}

@@ -1,0 +1,20 @@
+// The narrow interface the Raft driver uses to talk to its peers. It owns nothing but the shape:
+// implementations (GrpcTransport, in-memory fakes in tests) decide how bytes move.
+import type { Message, NodeId } from "../core/types.js";
+
+export interface RaftTransport {
+  /** Starts listening; resolves once peers can connect. */
+  start(opts?: { signal?: AbortSignal }): Promise<void>;
+  /** Closes the listener and every peer stream. Idempotent. */
+  stop(): Promise<void>;
+  /** Never blocks and never throws for an unreachable peer: such messages are dropped and reported. */
+  send(messages: Message[]): void;
+  addPeer(id: NodeId, address: string): void;
+  removePeer(id: NodeId): void;
+  /** Every message received from a peer (snapshots arrive whole, data reassembled). */
+  onMessage(handler: (m: Message) => void): void;
+  /** A peer could not be reached or a message to it was dropped; the driver tells the core. */
+  onUnreachable(handler: (id: NodeId) => void): void;
+  /** Outcome of sending a MsgSnap to `id`; the driver calls RawNode.reportSnapshot. */
+  onSnapshotStatus(handler: (id: NodeId, ok: boolean) => void): void;
+}

@@ -1,0 +1,177 @@
+import { strict as assert } from "node:assert";
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { MessageType, EntryType } from "../../src/core/types.js";
+import { msg, startTransport, waitFor, type Harness } from "./helpers.js";
+
+describe("GrpcTransport over loopback", function () {
+  this.timeout(20000);
+  const started: Harness[] = [];
+  const start = async (...args: Parameters<typeof startTransport>): Promise<Harness> => {
+    const h = await startTransport(...args);
+    started.push(h);
+    return h;
+  };
+  afterEach(async () => {
+    await Promise.all(started.splice(0).map((h) => h.t.stop()));
+  });
+
+  it("delivers messages in order, batching a burst into few frames", async () => {
+    const a = await start(1);
+    const b = await start(2);
+    a.t.addPeer(2, b.t.address());
+    const n = 2000;
+    for (let i = 0; i < n; i++) {
+      a.t.send([msg(1, 2, { index: i, entries: [{ term: 1, index: i + 1, type: EntryType.Normal, data: new Uint8Array([i & 0xff]) }] })]);
+    }
+    await waitFor("all messages", () => b.received.length === n);
+    assert.deepEqual(
+      b.received.map((m) => m.index),
+      Array.from({ length: n }, (_, i) => i),
+    );
+    assert.equal(b.received[77]!.entries[0]!.data[0], 77);
+    assert.ok(b.t.stats().framesReceived <= 5, `expected a few frames, got ${b.t.stats().framesReceived}`);
+    assert.deepEqual(a.unreachable, []);
+  });
+
+  it("sends a large snapshot in chunks, reassembled byte-exact, and reports success", async () => {
+    const a = await start(1, { snapshotChunkBytes: 1 << 20 });
+    const b = await start(2);
+    a.t.addPeer(2, b.t.address());
+    const data = randomBytes(5 * (1 << 20) + 12345);
+    const confState = { voters: [1, 2], learners: [3], removed: [] };
+    a.t.send([msg(1, 2, { type: MessageType.Snap, snapshot: { metadata: { index: 900, term: 4, confState }, data } })]);
+    // Ordinary messages are not stuck behind the snapshot's data.
+    a.t.send([msg(1, 2, { type: MessageType.Heartbeat })]);
+    await waitFor("snapshot", () => b.received.some((m) => m.type === MessageType.Snap), 10000);
+    const snap = b.received.find((m) => m.type === MessageType.Snap)!;
+    assert.deepEqual(snap.snapshot!.metadata, { index: 900, term: 4, confState });
+    assert.ok(Buffer.from(snap.snapshot!.data).equals(data), "snapshot data differs");
+    assert.ok(b.t.stats().framesReceived >= 6, "the snapshot came in several chunk frames");
+    await waitFor("snapshot status", () => a.snapshotStatus.length === 1);
+    assert.deepEqual(a.snapshotStatus, [{ id: 2, ok: true }]);
+  });
+
+  it("reports a failed snapshot when the peer is down", async () => {
+    const a = await start(1);
+    const b = await start(2);
+    const addr = b.t.address();
+    await b.t.stop();
+    a.t.addPeer(2, addr);
+    a.t.send([msg(1, 2, { type: MessageType.Snap, snapshot: { metadata: { index: 1, term: 1, confState: { voters: [1], learners: [], removed: [] } }, data: new Uint8Array(10) } })]);
+    await waitFor("snapshot status", () => a.snapshotStatus.length === 1);
+    assert.deepEqual(a.snapshotStatus, [{ id: 2, ok: false }]);
+  });
+
+  it("reports a down peer unreachable and reconnects after its server restarts", async () => {
+    const a = await start(1);
+    let b = await start(2);
+    const addr = b.t.address();
+    a.t.addPeer(2, addr);
+    a.t.send([msg(1, 2, { index: 1 })]);
+    await waitFor("first message", () => b.received.length === 1);
+    await b.t.stop();
+    await waitFor("unreachable report", () => {
+      a.t.send([msg(1, 2, { index: 2 })]);
+      return a.unreachable.includes(2);
+    });
+    b = await start(2, { listen: addr });
+    await waitFor("message after restart", () => {
+      a.t.send([msg(1, 2, { index: 3 })]);
+      return b.received.some((m) => m.index === 3);
+    });
+  });
+
+  it("drops messages beyond the queue bound and reports the peer unreachable, without blocking", async () => {
+    const a = await start(1, { maxQueuedMessages: 10 });
+    const b = await start(2);
+    a.t.addPeer(2, b.t.address());
+    for (let i = 0; i < 25; i++) a.t.send([msg(1, 2, { index: i })]);
+    assert.equal(a.unreachable.filter((p) => p === 2).length, 15);
+    await waitFor("queued messages", () => b.received.length === 10);
+    assert.deepEqual(
+      b.received.map((m) => m.index),
+      Array.from({ length: 10 }, (_, i) => i),
+    );
+  });
+
+  it("drops messages to an unknown or removed peer silently", async () => {
+    const a = await start(1);
+    const b = await start(2);
+    a.t.addPeer(2, b.t.address());
+    a.t.removePeer(2);
+    a.t.send([msg(1, 2), msg(1, 3)]);
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(b.received.length, 0);
+  });
+
+  describe("with mutual TLS", () => {
+    let dir: string;
+    const pem = (f: string): Buffer => readFileSync(join(dir, f));
+    const openssl = (...args: string[]): void => {
+      execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+    };
+    const makeCa = (name: string): void => {
+      openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", `${name}.key`);
+      openssl("req", "-x509", "-new", "-key", `${name}.key`, "-subj", `/CN=${name}`, "-days", "1", "-out", `${name}.crt`,
+        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
+    };
+    const makeLeaf = (name: string, ca: string): void => {
+      openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", `${name}.key`);
+      openssl("req", "-new", "-key", `${name}.key`, "-subj", `/CN=${name}`, "-out", `${name}.csr`);
+      openssl("x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.crt`, "-CAkey", `${ca}.key`, "-CAcreateserial", "-days", "1",
+        "-extfile", "leaf.cnf", "-out", `${name}.crt`);
+    };
+    const tlsFor = (name: string, ca: string) => ({
+      server: grpc.ServerCredentials.createSsl(pem(`${ca}.crt`), [{ private_key: pem(`${name}.key`), cert_chain: pem(`${name}.crt`) }], true),
+      client: grpc.credentials.createSsl(pem(`${ca}.crt`), pem(`${name}.key`), pem(`${name}.crt`)),
+    });
+
+    before(function () {
+      this.timeout(20000);
+      dir = mkdtempSync(join(tmpdir(), "shoal-raft-tls-"));
+      writeFileSync(join(dir, "leaf.cnf"), "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=critical,digitalSignature\n");
+      makeCa("ca1");
+      makeCa("ca2");
+      makeLeaf("a", "ca1");
+      makeLeaf("b", "ca1");
+      makeLeaf("rogue", "ca2");
+    });
+    after(() => {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("exchanges messages between members with certificates from the cluster CA", async () => {
+      const a = await start(1, { tls: tlsFor("a", "ca1") });
+      const b = await start(2, { tls: tlsFor("b", "ca1") });
+      a.t.addPeer(2, b.t.address());
+      b.t.addPeer(1, a.t.address());
+      a.t.send([msg(1, 2, { index: 5 })]);
+      b.t.send([msg(2, 1, { index: 6 })]);
+      await waitFor("both directions", () => b.received.length === 1 && a.received.length === 1);
+      assert.equal(b.received[0]!.index, 5);
+      assert.equal(a.received[0]!.index, 6);
+    });
+
+    it("refuses a client whose certificate comes from another CA", async () => {
+      const b = await start(2, { tls: tlsFor("b", "ca1") });
+      // The rogue trusts ca1 (so it would accept b's certificate) but presents a ca2 certificate.
+      const rogueTls = {
+        server: grpc.ServerCredentials.createInsecure(),
+        client: grpc.credentials.createSsl(pem("ca1.crt"), pem("rogue.key"), pem("rogue.crt")),
+      };
+      const rogue = await start(9, { tls: rogueTls });
+      rogue.t.addPeer(2, b.t.address());
+      await waitFor("rogue reported unreachable", () => {
+        rogue.t.send([msg(9, 2, { index: 1 })]);
+        return rogue.unreachable.includes(2);
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(b.received.length, 0);
+    });
+  });
+});
