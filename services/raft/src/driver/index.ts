@@ -1,0 +1,2 @@
+export * from "./raft-node.js";
+export * from "./state-machine.js";

@@ -1,0 +1,643 @@
+// RaftNode: one member of a Raft group, wiring the pure core (RawNode) to disk (LevelStorage behind
+// a MemoryStorage), the network (a RaftTransport) and a StateMachine.
+//
+// Owns: the tick timer, the Ready loop and its order (leader's appends out early, persist with one
+// fsync per Ready, send the rest, apply, advance), proposal/read/transfer waiters, membership
+// addresses, snapshots and compaction. Only one Ready is ever in flight; steps, ticks and proposals
+// that arrive meanwhile queue in the core (allowed by the core's contract). It must not make Raft
+// decisions itself: every decision is the core's.
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type * as grpc from "@grpc/grpc-js";
+import { describeError, systemClock, systemRandom, type Clock, type Logger, type Random, type TimerHandle } from "@shoal/common";
+import { decodeConfChange } from "../core/conf-change.js";
+import { RaftError } from "../core/errors.js";
+import { MemoryStorage } from "../core/memory-storage.js";
+import { RawNode } from "../core/raw-node.js";
+import {
+  ConfChangeType,
+  EntryType,
+  MessageType,
+  NONE,
+  StateType,
+  type ConfChange,
+  type ConfState,
+  type Entry,
+  type Message,
+  type NodeId,
+  type RaftStatus,
+  type ReadState,
+  type Ready,
+  type Snapshot,
+} from "../core/types.js";
+import { LevelStorage } from "../storage/level-storage.js";
+import { GrpcTransport } from "../transport/grpc-transport.js";
+import type { RaftTransport } from "../transport/transport.js";
+import { readMembers, toRecord, unwrapSnapshotData, wrapSnapshotData, writeMembers, type Addresses } from "./members.js";
+import type { StateMachine } from "./state-machine.js";
+
+export interface RaftNodeOptions {
+  id: NodeId;
+  dataDir: string;
+  /** host:port the transport listens on. */
+  listen: string;
+  /** Initial cluster members -> addresses (including self); ignored once members.json exists. */
+  peers: Record<NodeId, string>;
+  /** Start empty and wait to be added by the leader (peers: addresses of current members). */
+  join?: boolean;
+  tickMs?: number;
+  electionTicks?: number;
+  heartbeatTicks?: number;
+  /** Take a snapshot after this many applied entries since the last one (default 10,000). */
+  snapshotEntries?: number;
+  /** Entries kept behind a snapshot for slow followers (default 1,000). */
+  compactKeepEntries?: number;
+  tls?: { server: grpc.ServerCredentials; client: grpc.ChannelCredentials };
+}
+
+export interface RaftNodeModules {
+  stateMachine: StateMachine;
+  logger: Logger;
+  random?: Random;
+  clock?: Clock;
+  /** Replaces the gRPC transport (tests); `listen` and `tls` are then unused. */
+  transport?: RaftTransport;
+}
+
+interface ProposalWaiter {
+  index: number;
+  term: number;
+  resolve: (r: { index: number; term: number }) => void;
+  reject: (err: Error) => void;
+}
+
+interface ReadWaiter {
+  /** The read index once the core answered; -1 before. */
+  index: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+const EMPTY = new Uint8Array(0);
+
+export class RaftNode {
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly sm: StateMachine;
+  private ticker: TimerHandle | undefined;
+
+  private lead: NodeId = NONE;
+  private state: StateType = StateType.Follower;
+  private term = 0;
+  private applied: number;
+  /** Term of the last applied entry: waiters of older terms at later indexes can never commit. */
+  private appliedTerm = 0;
+  private snapshotIndex: number;
+  private confState: ConfState;
+
+  private loopRunning = false;
+  private loopScheduled = false;
+  private loopDone: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private stopping: Promise<void> | undefined;
+
+  private readonly proposals = new Map<number, ProposalWaiter[]>();
+  private readonly reads = new Map<number, ReadWaiter>();
+  private nextReadId = 1;
+  private readonly leaderListeners = new Set<(lead: NodeId, term: number) => void>();
+
+  private readonly snapshotEntries: number;
+  private readonly compactKeepEntries: number;
+  private readonly electionMs: number;
+
+  private constructor(
+    private readonly opts: RaftNodeOptions,
+    modules: RaftNodeModules,
+    private readonly raw: RawNode,
+    private readonly mem: MemoryStorage,
+    private readonly level: LevelStorage,
+    private readonly transport: RaftTransport,
+    private readonly addresses: Addresses,
+    log: Logger,
+  ) {
+    this.log = log;
+    this.clock = modules.clock ?? systemClock;
+    this.sm = modules.stateMachine;
+    const snap = mem.snapshot();
+    this.snapshotIndex = snap.metadata.index;
+    this.applied = snap.metadata.index;
+    this.appliedTerm = snap.metadata.term;
+    this.confState = snap.metadata.confState;
+    this.term = mem.hardState.term;
+    this.snapshotEntries = opts.snapshotEntries ?? 10_000;
+    this.compactKeepEntries = opts.compactKeepEntries ?? 1_000;
+    this.electionMs = (opts.tickMs ?? 100) * (opts.electionTicks ?? 10);
+  }
+
+  /**
+   * Opens (or creates) the member's state in dataDir and starts it: the state machine is restored
+   * from the latest snapshot and committed entries after it are applied again.
+   */
+  static async start(opts: RaftNodeOptions, modules: RaftNodeModules): Promise<RaftNode> {
+    if (!Number.isSafeInteger(opts.id) || opts.id <= 0) throw new RaftError("RAFT_INVALID_ARGUMENT", `member id must be positive, got ${opts.id}`);
+    const log = modules.logger.child({ component: "raft", id: opts.id });
+    await mkdir(opts.dataDir, { recursive: true });
+    const level = await LevelStorage.open(join(opts.dataDir, "raft"), { logger: log });
+    let transport: RaftTransport | undefined;
+    try {
+      const loaded = await level.load();
+      const stored = await readMembers(opts.dataDir);
+      const addresses: Addresses = stored ?? new Map(Object.entries(opts.peers).map(([k, v]) => [Number(k), v]));
+      if (!addresses.has(opts.id)) addresses.set(opts.id, opts.listen);
+      const hs = loaded.hardState;
+      const empty = loaded.snapshot === undefined && loaded.entries.length === 0 && hs.term === 0 && hs.vote === NONE && hs.commit === 0;
+
+      let mem: MemoryStorage;
+      if (empty && !opts.join) {
+        const voters = Object.keys(opts.peers).map(Number).sort((a, b) => a - b);
+        if (!voters.includes(opts.id)) throw new RaftError("RAFT_INVALID_ARGUMENT", `peers of a new cluster must include this member ${opts.id}`);
+        const confState: ConfState = { voters, learners: [], removed: [] };
+        // Persisted so that a restart finds the same initial configuration.
+        await level.save({ entries: [], snapshot: { metadata: { index: 0, term: 0, confState }, data: EMPTY } }, true);
+        mem = new MemoryStorage({ confState });
+        log.info({ voters }, "raft: new cluster bootstrapped");
+      } else {
+        mem = new MemoryStorage();
+        if (loaded.snapshot !== undefined) {
+          mem.applySnapshot(loaded.snapshot);
+          if (loaded.snapshot.metadata.index > 0) {
+            const { addresses: snapAddrs, data } = unwrapSnapshotData(loaded.snapshot.data);
+            await modules.stateMachine.restore(data);
+            if (stored === undefined && snapAddrs !== undefined) for (const [k, v] of snapAddrs) addresses.set(k, v);
+          }
+        }
+        mem.setHardState(hs);
+        mem.append(loaded.entries);
+        log.info(
+          { snapshotIndex: mem.snapshot().metadata.index, lastIndex: mem.lastIndex(), term: hs.term, commit: hs.commit, join: opts.join ?? false },
+          "raft: state loaded",
+        );
+      }
+      if (stored === undefined) await writeMembers(opts.dataDir, addresses);
+
+      const raw = new RawNode({
+        id: opts.id,
+        storage: mem,
+        random: modules.random ?? systemRandom,
+        electionTicks: opts.electionTicks ?? 10,
+        heartbeatTicks: opts.heartbeatTicks ?? 1,
+        applied: mem.snapshot().metadata.index,
+        logger: log.child({ component: "raft-core" }),
+      });
+      transport = modules.transport ?? new GrpcTransport({ id: opts.id, listen: opts.listen, tls: opts.tls }, { logger: log, random: modules.random });
+      const node = new RaftNode(opts, modules, raw, mem, level, transport, addresses, log);
+      node.wire();
+      await transport.start();
+      for (const [id, addr] of addresses) if (id !== opts.id) transport.addPeer(id, addr);
+      node.ticker = node.clock.setInterval(() => node.onTick(), opts.tickMs ?? 100);
+      node.kick();
+      return node;
+    } catch (err) {
+      await transport?.stop().catch(() => undefined);
+      await level.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private wire(): void {
+    this.transport.onMessage((m) => this.onPeerMessage(m));
+    this.transport.onUnreachable((id) => {
+      if (!this.stopped) this.raw.reportUnreachable(id);
+    });
+    this.transport.onSnapshotStatus((id, ok) => {
+      if (this.stopped) return;
+      this.raw.reportSnapshot(id, ok);
+      this.kick();
+    });
+  }
+
+  private onTick(): void {
+    if (this.stopped) return;
+    this.raw.tick();
+    this.kick();
+  }
+
+  private onPeerMessage(m: Message): void {
+    if (this.stopped) return;
+    try {
+      this.raw.step(m);
+    } catch (err) {
+      // A message from a removed or unknown member, or a stale one: the core refuses it and that is all.
+      this.log.debug({ err: describeError(err), from: m.from, type: m.type }, "raft: peer message not stepped");
+      return;
+    }
+    this.kick();
+  }
+
+  // ---- public API ----
+
+  /** Resolves once the entry is committed and applied locally; rejects RAFT_NOT_LEADER {leader, leaderAddress}. */
+  propose(data: Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<{ index: number; term: number }> {
+    return this.proposeWith(() => this.raw.propose(data), opts.signal);
+  }
+
+  /** Resolves once a linearizable read may be served from the local state machine. */
+  readBarrier(opts: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.stopped) return Promise.reject(stoppedError());
+    if (opts.signal?.aborted) return Promise.reject(abortedError("read barrier"));
+    if (this.lead === NONE) return Promise.reject(this.notLeader(NONE));
+    const id = this.nextReadId++;
+    const ctx = new Uint8Array(8);
+    new DataView(ctx.buffer).setFloat64(0, id);
+    return new Promise<void>((resolve, reject) => {
+      let timer: TimerHandle | undefined;
+      const onAbort = (): void => finish(abortedError("read barrier"));
+      const finish = (err?: Error): void => {
+        if (!this.reads.delete(id)) return;
+        timer?.cancel();
+        opts.signal?.removeEventListener("abort", onAbort);
+        if (err) reject(err);
+        else resolve();
+      };
+      this.reads.set(id, { index: -1, resolve: () => finish(), reject: (e) => finish(e) });
+      opts.signal?.addEventListener("abort", onAbort, { once: true });
+      // A read forwarded to a leader that loses it would otherwise wait forever.
+      timer = this.clock.setTimeout(
+        () => finish(new RaftError("RAFT_TIMEOUT", "read barrier timed out", { afterMs: this.electionMs * 5 }, true)),
+        this.electionMs * 5,
+      );
+      try {
+        this.raw.readIndex(ctx);
+      } catch (err) {
+        finish(this.mapError(err));
+        return;
+      }
+      this.kick();
+    });
+  }
+
+  /**
+   * Adds a member (as a learner when asked). Calling it with learner false for an existing learner
+   * promotes it; for an existing voter at the same address it is a no-op.
+   */
+  async addMember(id: NodeId, address: string, opts: { learner?: boolean; signal?: AbortSignal } = {}): Promise<void> {
+    const learner = opts.learner ?? false;
+    if (!learner && this.confState.voters.includes(id) && this.addresses.get(id) === address) return;
+    if (learner && this.confState.learners.includes(id) && this.addresses.get(id) === address) return;
+    const cc: ConfChange = {
+      type: learner ? ConfChangeType.AddLearner : ConfChangeType.AddVoter,
+      nodeId: id,
+      context: new TextEncoder().encode(address),
+    };
+    await this.proposeWith(() => this.raw.proposeConfChange(cc), opts.signal);
+  }
+
+  async removeMember(id: NodeId, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.proposeWith(() => this.raw.proposeConfChange({ type: ConfChangeType.RemoveNode, nodeId: id }), opts.signal);
+  }
+
+  /** Resolves when this member sees `to` as leader; rejects RAFT_TIMEOUT after two election timeouts. */
+  transferLeadership(to: NodeId, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.stopped) return Promise.reject(stoppedError());
+    if (this.lead === to) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timeoutMs = this.electionMs * 2;
+      const finish = (err?: Error): void => {
+        unsubscribe();
+        timer.cancel();
+        opts.signal?.removeEventListener("abort", onAbort);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onAbort = (): void => finish(abortedError("leadership transfer"));
+      const unsubscribe = this.onLeaderChange((lead) => {
+        if (lead === to) finish();
+      });
+      const timer = this.clock.setTimeout(
+        () => finish(new RaftError("RAFT_TIMEOUT", `leadership did not move to ${to} within ${timeoutMs} ms`, { to, leader: this.lead }, true)),
+        timeoutMs,
+      );
+      if (opts.signal?.aborted) return finish(abortedError("leadership transfer"));
+      opts.signal?.addEventListener("abort", onAbort, { once: true });
+      try {
+        this.raw.transferLeader(to);
+      } catch (err) {
+        return finish(this.mapError(err));
+      }
+      this.kick();
+    });
+  }
+
+  status(): RaftStatus & { addresses: Record<NodeId, string> } {
+    return { ...this.raw.status(), addresses: toRecord(this.addresses) };
+  }
+
+  /** Called with (leader, term) each time the known leader changes, including to 0 (none). */
+  onLeaderChange(fn: (lead: NodeId, term: number) => void): () => void {
+    this.leaderListeners.add(fn);
+    return () => this.leaderListeners.delete(fn);
+  }
+
+  /** Stops ticking, finishes the Ready in flight, closes transport and storage; pending calls reject RAFT_STOPPED. */
+  stop(): Promise<void> {
+    if (this.stopping) return this.stopping;
+    this.stopped = true;
+    this.ticker?.cancel();
+    this.rejectAll(stoppedError());
+    this.stopping = (async () => {
+      await this.loopDone;
+      await this.transport.stop();
+      await this.level.close();
+      this.log.info({ applied: this.applied }, "raft: stopped");
+    })();
+    return this.stopping;
+  }
+
+  // ---- proposals ----
+
+  private proposeWith(fn: () => { index: number; term: number }, signal: AbortSignal | undefined): Promise<{ index: number; term: number }> {
+    if (this.stopped) return Promise.reject(stoppedError());
+    if (signal?.aborted) return Promise.reject(abortedError("proposal"));
+    let at: { index: number; term: number };
+    try {
+      at = fn();
+    } catch (err) {
+      return Promise.reject(this.mapError(err));
+    }
+    this.kick();
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        const list = this.proposals.get(at.index);
+        const i = list?.indexOf(w) ?? -1;
+        if (i < 0) return;
+        list!.splice(i, 1);
+        if (list!.length === 0) this.proposals.delete(at.index);
+        reject(
+          new RaftError("RAFT_TIMEOUT", `proposal at ${at.index} aborted before it was applied; it may still be committed`, {
+            ...at,
+            outcomeUnknown: true,
+          }),
+        );
+      };
+      const w: ProposalWaiter = {
+        ...at,
+        resolve: (r) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(r);
+        },
+        reject: (e) => {
+          signal?.removeEventListener("abort", onAbort);
+          reject(e);
+        },
+      };
+      const list = this.proposals.get(at.index);
+      if (list === undefined) this.proposals.set(at.index, [w]);
+      else list.push(w);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /** Settles the waiters an applied entry decides. */
+  private settleProposals(e: Entry): void {
+    if (this.proposals.size === 0) {
+      this.appliedTerm = e.term;
+      return;
+    }
+    if (e.term > this.appliedTerm) {
+      // Terms never decrease along the log, so an older-term proposal after this index is lost.
+      this.appliedTerm = e.term;
+      for (const [index, list] of this.proposals) {
+        if (index <= e.index) continue;
+        const keep = list.filter((w) => w.term >= e.term);
+        for (const w of list) if (w.term < e.term) w.reject(dropped(w, e));
+        if (keep.length === 0) this.proposals.delete(index);
+        else this.proposals.set(index, keep);
+      }
+    }
+    const list = this.proposals.get(e.index);
+    if (list === undefined) return;
+    this.proposals.delete(e.index);
+    for (const w of list) {
+      if (w.term === e.term) w.resolve({ index: w.index, term: w.term });
+      else w.reject(dropped(w, e));
+    }
+  }
+
+  // ---- the Ready loop ----
+
+  private kick(): void {
+    if (this.loopScheduled || this.loopRunning || this.stopped) return;
+    this.loopScheduled = true;
+    // Deferred so that proposals and messages of this event-loop turn share one Ready (one fsync).
+    setImmediate(() => {
+      this.loopScheduled = false;
+      this.runLoop();
+    });
+  }
+
+  private runLoop(): void {
+    if (this.loopRunning || this.stopped) return;
+    this.loopRunning = true;
+    this.loopDone = (async () => {
+      try {
+        while (!this.stopped && this.raw.hasReady()) {
+          const rd = this.raw.ready();
+          await this.handleReady(rd);
+          this.raw.advance(rd);
+          await this.maybeSnapshot();
+        }
+      } catch (err) {
+        this.fail(err);
+      } finally {
+        this.loopRunning = false;
+      }
+    })();
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    if (rd.hardState) this.term = rd.hardState.term;
+    if (rd.softState) this.onSoftState(rd.softState.lead, rd.softState.state);
+    for (const rs of rd.readStates) this.onReadState(rs);
+
+    let later = rd.messages;
+    if (this.state === StateType.Leader && rd.messages.length > 0) {
+      // Safe before our own fsync: the core counts the leader's match only after advance().
+      const early: Message[] = [];
+      later = [];
+      for (const m of rd.messages) (m.type === MessageType.App || m.type === MessageType.Heartbeat ? early : later).push(m);
+      this.transport.send(early);
+    }
+
+    if (rd.snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined) {
+      await this.level.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot }, rd.mustSync);
+    }
+    if (rd.snapshot !== undefined) this.mem.applySnapshot(rd.snapshot);
+    if (rd.entries.length > 0) this.mem.append(rd.entries);
+    if (rd.hardState !== undefined) this.mem.setHardState(rd.hardState);
+    if (rd.snapshot !== undefined && rd.snapshot.metadata.index > this.applied) await this.restoreSnapshot(rd.snapshot);
+
+    if (later.length > 0) this.transport.send(later);
+
+    for (const e of rd.committedEntries) {
+      if (e.index <= this.applied) continue;
+      if (e.type === EntryType.ConfChange) {
+        await this.applyConfChange(e);
+      } else if (e.data.length > 0) {
+        const r = this.sm.apply(e);
+        if (r !== undefined) await r;
+      }
+      this.applied = e.index;
+      this.settleProposals(e);
+    }
+    if (rd.committedEntries.length > 0 && this.reads.size > 0) {
+      for (const w of this.reads.values()) if (w.index >= 0 && w.index <= this.applied) w.resolve();
+    }
+  }
+
+  private onSoftState(lead: NodeId, state: StateType): void {
+    this.state = state;
+    if (lead === this.lead) return;
+    const prev = this.lead;
+    this.lead = lead;
+    this.log.info({ lead, prev, term: this.term, state }, "raft: leader changed");
+    // Reads not yet answered were asked of the old leader and may be lost with it.
+    for (const w of this.reads.values()) {
+      if (w.index < 0) w.reject(this.notLeader(lead));
+    }
+    for (const fn of [...this.leaderListeners]) {
+      try {
+        fn(lead, this.term);
+      } catch (err) {
+        this.log.warn({ err: describeError(err) }, "raft: leader change listener threw");
+      }
+    }
+  }
+
+  private onReadState(rs: ReadState): void {
+    if (rs.requestCtx.length !== 8) return;
+    const id = new DataView(rs.requestCtx.buffer, rs.requestCtx.byteOffset, 8).getFloat64(0);
+    const w = this.reads.get(id);
+    if (w === undefined) return;
+    w.index = rs.index;
+    if (rs.index <= this.applied) w.resolve();
+  }
+
+  private async applyConfChange(e: Entry): Promise<void> {
+    const cc = decodeConfChange(e.data);
+    this.confState = this.raw.applyConfChange(cc);
+    if (cc.type === ConfChangeType.RemoveNode) {
+      this.addresses.delete(cc.nodeId);
+      if (cc.nodeId === this.opts.id) this.log.warn({ index: e.index }, "raft: this member was removed from the cluster");
+      else this.transport.removePeer(cc.nodeId);
+    } else {
+      const addr = cc.context && cc.context.length > 0 ? new TextDecoder().decode(cc.context) : this.addresses.get(cc.nodeId);
+      if (addr !== undefined) {
+        this.addresses.set(cc.nodeId, addr);
+        this.transport.addPeer(cc.nodeId, addr);
+      }
+    }
+    this.log.info({ index: e.index, type: ConfChangeType[cc.type], member: cc.nodeId, confState: this.confState }, "raft: membership changed");
+    await writeMembers(this.opts.dataDir, this.addresses);
+  }
+
+  /** A snapshot from the leader replaced our log: the state machine and the members follow it. */
+  private async restoreSnapshot(snap: Snapshot): Promise<void> {
+    const { addresses, data } = unwrapSnapshotData(snap.data);
+    await this.sm.restore(data);
+    const md = snap.metadata;
+    this.applied = md.index;
+    this.appliedTerm = md.term;
+    this.snapshotIndex = md.index;
+    this.confState = md.confState;
+    for (const [index, list] of this.proposals) {
+      if (index > md.index) continue;
+      this.proposals.delete(index);
+      for (const w of list) {
+        w.reject(new RaftError("RAFT_UNAVAILABLE", `proposal at ${index} was covered by a snapshot; its outcome is unknown`, { index, outcomeUnknown: true }));
+      }
+    }
+    if (addresses !== undefined) {
+      for (const id of [...this.addresses.keys()]) {
+        if (!addresses.has(id) && id !== this.opts.id) {
+          this.addresses.delete(id);
+          this.transport.removePeer(id);
+        }
+      }
+      for (const [id, addr] of addresses) {
+        this.addresses.set(id, addr);
+        if (id !== this.opts.id) this.transport.addPeer(id, addr);
+      }
+      await writeMembers(this.opts.dataDir, this.addresses);
+    }
+    this.log.info({ index: md.index, term: md.term, bytes: snap.data.length }, "raft: restored from snapshot");
+  }
+
+  /**
+   * Every snapshotEntries applied entries: snapshot the state machine and compact. The bootstrap
+   * configuration lives only in the index-0 snapshot, so the first entry applied also triggers a
+   * snapshot compacting through it: a member that joins later must then start from a snapshot
+   * carrying that configuration instead of replaying a log that lacks it.
+   */
+  private async maybeSnapshot(): Promise<void> {
+    const first = this.snapshotIndex === 0;
+    if (this.applied <= this.snapshotIndex) return;
+    if (!first && this.applied - this.snapshotIndex < this.snapshotEntries) return;
+    const index = this.applied;
+    const data = wrapSnapshotData(this.addresses, await this.sm.snapshot());
+    const snap = this.mem.createSnapshot(index, this.confState, data);
+    await this.level.save({ entries: [], snapshot: snap }, true);
+    this.snapshotIndex = index;
+    const compactTo = first ? index : index - this.compactKeepEntries;
+    if (compactTo >= this.mem.firstIndex()) {
+      this.mem.compact(compactTo);
+      await this.level.compact(compactTo);
+    }
+    this.log.debug({ index, bytes: data.length, compactedTo: compactTo }, "raft: snapshot taken");
+  }
+
+  // ---- errors ----
+
+  private notLeader(leader: NodeId): RaftError {
+    const leaderAddress = leader === NONE ? undefined : this.addresses.get(leader);
+    return new RaftError("RAFT_NOT_LEADER", leader === NONE ? "no leader known" : `not the leader; the leader is ${leader}`, { leader, leaderAddress }, true);
+  }
+
+  private mapError(err: unknown): Error {
+    if (err instanceof RaftError && err.code === "RAFT_NOT_LEADER") {
+      const leader = typeof err.meta["leader"] === "number" ? (err.meta["leader"] as number) : this.lead;
+      return this.notLeader(leader);
+    }
+    return err instanceof Error ? err : new Error(String(err));
+  }
+
+  private rejectAll(err: Error): void {
+    const lists = [...this.proposals.values()];
+    this.proposals.clear();
+    for (const list of lists) for (const w of list) w.reject(err);
+    for (const w of [...this.reads.values()]) w.reject(err);
+  }
+
+  /** Storage or state machine failed: the member cannot continue safely, so it stops. */
+  private fail(err: unknown): void {
+    this.log.error({ err: describeError(err) }, "raft: fatal error in the ready loop; stopping");
+    this.rejectAll(new RaftError("RAFT_STOPPED", `raft stopped after a fatal error: ${describeError(err)}`));
+    void this.stop();
+  }
+}
+
+function stoppedError(): RaftError {
+  return new RaftError("RAFT_STOPPED", "raft node is stopped");
+}
+
+function abortedError(what: string): RaftError {
+  return new RaftError("RAFT_TIMEOUT", `${what} aborted`, {}, true);
+}
+
+function dropped(w: ProposalWaiter, e: Entry): RaftError {
+  return new RaftError("RAFT_PROPOSAL_DROPPED", `proposal at ${w.index} (term ${w.term}) was replaced by an entry of term ${e.term}`, {
+    index: w.index,
+    term: w.term,
+    replacedByTerm: e.term,
+  });
+}
+

@@ -1,0 +1,16 @@
+// What the driver applies committed entries to. Declared here, where it is consumed; the manager's
+// store and the test KV implement it.
+import type { Entry } from "../core/types.js";
+
+export interface StateMachine {
+  /**
+   * Committed normal entries with data, in index order, exactly once per process life after
+   * restore. Empty entries (a new leader's no-op) are not passed. A returned promise is awaited
+   * before the next entry; return nothing to stay on the fast path.
+   */
+  apply(entry: Entry): void | Promise<void>;
+  /** The state at the last applied index. */
+  snapshot(): Uint8Array | Promise<Uint8Array>;
+  /** Replaces the whole state with a snapshot's data. */
+  restore(data: Uint8Array): void | Promise<void>;
+}

@@ -1,0 +1,167 @@
+import { strict as assert } from "node:assert";
+import { RaftError } from "../../src/core/errors.js";
+import { StateType } from "../../src/core/types.js";
+import { Cluster, put, waitFor } from "./helpers.js";
+
+function code(err: unknown): string | undefined {
+  return err instanceof RaftError ? err.code : undefined;
+}
+
+describe("RaftNode: three members in one process over gRPC", function () {
+  this.timeout(30000);
+  let c: Cluster;
+
+  beforeEach(async () => {
+    c = new Cluster();
+    await c.allocate([1, 2, 3]);
+    await Promise.all([1, 2, 3].map((id) => c.start(id)));
+  });
+  afterEach(async () => {
+    await c.cleanup();
+  });
+
+  it("elects one leader and applies proposals in the same order on every member", async () => {
+    const l = await c.leader();
+    const n = 200;
+    const results = await Promise.all(Array.from({ length: n }, (_, i) => l.node!.propose(put(`k${i}`, `v${i}`))));
+    // Resolved means applied locally: the leader's state machine already has every entry.
+    assert.equal(l.sm.log.length, n);
+    const indexes = results.map((r) => r.index);
+    assert.deepEqual(indexes, [...indexes].sort((a, b) => a - b), "indexes follow proposal order");
+    await waitFor("followers applied", () => c.running().every((m) => m.sm.log.length === n));
+    for (const m of c.running()) assert.deepEqual(m.sm.log, l.sm.log);
+    assert.deepEqual(
+      l.sm.log,
+      Array.from({ length: n }, (_, i) => `k${i}=v${i}`),
+    );
+    const st = l.node!.status();
+    assert.equal(st.state, StateType.Leader);
+    assert.deepEqual(st.addresses, c.addresses);
+  });
+
+  it("refuses a proposal on a follower with RAFT_NOT_LEADER naming the leader and its address", async () => {
+    const l = await c.leader();
+    const f = c.running().find((m) => m.id !== l.id)!;
+    await assert.rejects(f.node!.propose(put("a", "1")), (err: unknown) => {
+      assert.equal(code(err), "RAFT_NOT_LEADER");
+      const meta = (err as RaftError).meta;
+      assert.equal(meta["leader"], l.id);
+      assert.equal(meta["leaderAddress"], c.addresses[l.id]);
+      return true;
+    });
+  });
+
+  it("elects a new leader after the leader stops; the restarted member catches up and keeps its state", async () => {
+    const l1 = await c.leader();
+    for (let i = 0; i < 20; i++) await l1.node!.propose(put(`a${i}`, "x"));
+    const changes: number[] = [];
+    const other = c.running().find((m) => m.id !== l1.id)!;
+    const unsubscribe = other.node!.onLeaderChange((lead) => changes.push(lead));
+    await c.stop(l1.id);
+    const l2 = await c.leader();
+    assert.notEqual(l2.id, l1.id);
+    await l2.node!.propose(put("after", "failover"));
+    assert.ok(changes.includes(l2.id), "onLeaderChange reported the new leader");
+    unsubscribe();
+    await assert.rejects(l1.node?.propose(put("x", "y")) ?? Promise.reject(new RaftError("RAFT_STOPPED", "stopped")), (e) => code(e) === "RAFT_STOPPED");
+
+    const back = await c.start(l1.id);
+    await waitFor("restarted member caught up", () => back.sm.data.get("after") === "failover");
+    assert.equal(back.sm.log.length, 21);
+    assert.deepEqual(back.sm.log, l2.sm.log);
+    // It rejoins as a follower of the current leader.
+    await c.leader();
+    await l2.node!.propose(put("later", "1"));
+    await waitFor("restarted member applies new entries", () => back.sm.data.get("later") === "1");
+  });
+
+  it("serves read barriers on the leader and on a follower after a write", async () => {
+    const l = await c.leader();
+    const f = c.running().find((m) => m.id !== l.id)!;
+    await l.node!.propose(put("r", "1"));
+    await l.node!.readBarrier();
+    assert.equal(l.sm.data.get("r"), "1");
+    // A follower's barrier goes through the leader and waits for the follower to apply.
+    await f.node!.readBarrier();
+    assert.equal(f.sm.data.get("r"), "1");
+    const ac = new AbortController();
+    ac.abort();
+    await assert.rejects(l.node!.readBarrier({ signal: ac.signal }), (e) => code(e) === "RAFT_TIMEOUT");
+  });
+
+  it("transfers leadership to a named member", async () => {
+    const l = await c.leader();
+    const target = c.running().find((m) => m.id !== l.id)!;
+    await l.node!.propose(put("t", "1"));
+    await l.node!.transferLeadership(target.id);
+    const l2 = await c.leader();
+    assert.equal(l2.id, target.id);
+    await target.node!.propose(put("t", "2"));
+    await waitFor("old leader applies", () => l.sm.data.get("t") === "2");
+  });
+
+  it("rejects a proposal aborted by its signal, saying the outcome is unknown", async () => {
+    const l = await c.leader();
+    const ac = new AbortController();
+    const p = l.node!.propose(put("s", "1"), { signal: ac.signal });
+    ac.abort();
+    await assert.rejects(p, (e: unknown) => code(e) === "RAFT_TIMEOUT" && (e as RaftError).meta["outcomeUnknown"] === true);
+  });
+});
+
+describe("RaftNode membership and snapshots", function () {
+  this.timeout(40000);
+  let c: Cluster;
+
+  afterEach(async () => {
+    await c.cleanup();
+  });
+
+  it("adds a learner that catches up from a snapshot after compaction, promotes it, then removes a member", async () => {
+    c = new Cluster({ snapshotEntries: 20, compactKeepEntries: 5 });
+    await c.allocate([1, 2, 3, 4]);
+    const initial = { 1: c.addresses[1]!, 2: c.addresses[2]!, 3: c.addresses[3]! };
+    await Promise.all([1, 2, 3].map((id) => c.start(id, { peers: initial })));
+    const l = await c.leader();
+    for (let i = 0; i < 60; i++) await l.node!.propose(put(`k${i}`, `v${i}`));
+
+    await l.node!.addMember(4, c.addresses[4]!, { learner: true });
+    assert.deepEqual(l.node!.status().confState.learners, [4]);
+    // The joiner knows only the current members' addresses; everything else comes from the leader.
+    const joiner = await c.start(4, { join: true, peers: initial });
+    await waitFor("joiner caught up", () => joiner.sm.log.length === 60, 15000);
+    assert.ok(joiner.sm.restores >= 1, "the joiner started from a snapshot");
+    assert.deepEqual(joiner.sm.log, l.sm.log);
+    assert.deepEqual(joiner.node!.status().confState.voters, [1, 2, 3]);
+
+    await l.node!.addMember(4, c.addresses[4]!);
+    assert.deepEqual([...l.node!.status().confState.voters].sort(), [1, 2, 3, 4]);
+    await waitFor("joiner sees itself a voter", () => joiner.node!.status().confState.voters.includes(4));
+    assert.equal(joiner.node!.status().addresses[4], c.addresses[4]);
+
+    const victim = [1, 2, 3].find((id) => id !== l.id)!;
+    await l.node!.removeMember(victim);
+    assert.ok(!l.node!.status().confState.voters.includes(victim));
+    assert.ok(l.node!.status().confState.removed.includes(victim));
+    await c.stop(victim);
+    await l.node!.propose(put("post", "remove"));
+    await waitFor("remaining members apply", () => c.running().every((m) => m.sm.data.get("post") === "remove"));
+    // A removed ID is never accepted again.
+    await assert.rejects(l.node!.addMember(victim, c.addresses[victim]!), (e) => code(e) === "RAFT_MEMBER_REMOVED");
+  });
+
+  it("a restarted member restores from its own snapshot and replays the entries after it", async () => {
+    c = new Cluster({ snapshotEntries: 10, compactKeepEntries: 2 });
+    await c.allocate([1, 2, 3]);
+    await Promise.all([1, 2, 3].map((id) => c.start(id)));
+    const l = await c.leader();
+    for (let i = 0; i < 35; i++) await l.node!.propose(put(`k${i}`, `${i}`));
+    const f = c.running().find((m) => m.id !== l.id)!;
+    await waitFor("follower applied", () => f.sm.log.length === 35);
+    await c.stop(f.id);
+    const back = await c.start(f.id);
+    assert.equal(back.sm.restores, 1);
+    await waitFor("restarted member has its state", () => back.sm.log.length === 35);
+    assert.deepEqual(back.sm.log, l.sm.log);
+  });
+});
