@@ -1,0 +1,61 @@
+// What the store replicates, and the one thing it knows about replication: a Proposer. The store
+// never imports Raft; the manager wires a Raft-backed Proposer in, tests use none or LocalProposer.
+import type { Kind, ObjectOf, StoreObject } from "./objects/kinds.js";
+
+export type StoreActionType = "create" | "update" | "delete";
+
+/**
+ * One change. `object` is complete, timestamps included (taken from the leader's clock when the
+ * transaction ran), so that every replica applies it identically; its meta.version.index is the
+ * version the writer read (0 for creates) and is replaced on apply by the entry's raft index.
+ */
+export interface StoreAction {
+  action: StoreActionType;
+  kind: Kind;
+  object: StoreObject;
+}
+
+export interface ProposeOptions {
+  signal?: AbortSignal;
+}
+
+/**
+ * Replicates store changes. Contract with the store:
+ * - resolve with the log index of the committed entry holding `actions`, and only once every entry
+ *   before it has been applied to the store (through MemoryStore.applyStoreActions);
+ * - the entry itself may be applied by the replication layer through applyStoreActions before the
+ *   promise resolves, or left to the store, which applies it when the promise resolves;
+ * - reject if the changes may not be committed (not leader, no quorum, aborted): the store then
+ *   changes nothing.
+ */
+export interface Proposer {
+  proposeValue(actions: StoreAction[], opts?: ProposeOptions): Promise<{ index: number }>;
+}
+
+/** A proposer without replication: increasing indexes, and a record of every proposal (tests). */
+export class LocalProposer implements Proposer {
+  readonly proposals: StoreAction[][] = [];
+  private nextIndex: number;
+
+  constructor(firstIndex = 1) {
+    this.nextIndex = firstIndex;
+  }
+
+  proposeValue(actions: StoreAction[], opts: ProposeOptions = {}): Promise<{ index: number }> {
+    opts.signal?.throwIfAborted();
+    this.proposals.push(actions);
+    return Promise.resolve({ index: this.nextIndex++ });
+  }
+}
+
+/** A change as watchers see it, delivered after commit, in commit order. */
+export interface StoreEvent<K extends Kind = Kind> {
+  kind: K;
+  action: StoreActionType;
+  /** The object after the change; for deletes, the object as it was when deleted. */
+  object: ObjectOf<K>;
+  /** The object before an update. */
+  oldObject?: ObjectOf<K>;
+  /** Raft index of the entry that made the change (the object's new meta.version.index). */
+  index: number;
+}

@@ -1,0 +1,82 @@
+// Applying a committed entry's actions to the tables: the single path for the leader's own writes,
+// followers' replicated entries and log replay. Deterministic: no clock, no randomness; the result
+// depends only on the current state, the actions and the index. All or nothing: the actions are
+// checked against an overlay first, and the tables change only if every one of them holds.
+import type { StoreAction } from "./actions.js";
+import { StoreError, idConflict, invalid, notFound, versionConflict } from "./errors.js";
+import { adopt } from "./freeze.js";
+import type { Kind, StoreObject } from "./objects/kinds.js";
+import { assertKind, checkId, checkName } from "./tx.js";
+import { Layer, type StoredEntry, type Tables } from "./tables.js";
+
+/** A change as applied, before it is exposed to watchers. */
+export interface AppliedChange {
+  kind: Kind;
+  action: StoreAction["action"];
+  entry: StoredEntry;
+  oldEntry?: StoredEntry;
+}
+
+export type ApplyOutcome = { ok: true; changes: AppliedChange[] } | { ok: false; error: StoreError };
+
+function withVersion(obj: StoreObject, index: number, createdAt: number): StoreObject {
+  const updatedAt = typeof obj.meta?.updatedAt === "number" ? obj.meta.updatedAt : createdAt;
+  return { ...obj, meta: { version: { index }, createdAt, updatedAt } } as StoreObject;
+}
+
+export function applyActions(tables: Tables, actions: readonly StoreAction[], index: number): ApplyOutcome {
+  const layer = new Layer(tables);
+  const changes: AppliedChange[] = [];
+  try {
+    for (const a of actions) {
+      assertKind(a?.kind);
+      checkId(a.kind, a.object);
+      const { kind, object } = a;
+      const cur = layer.getEntry(kind, object.id);
+      switch (a.action) {
+        case "create": {
+          if (cur !== undefined) throw idConflict(kind, object.id);
+          const createdAt = typeof object.meta?.createdAt === "number" ? object.meta.createdAt : 0;
+          const entry = adopt(withVersion(object, index, createdAt));
+          checkName(layer, kind, entry.obj);
+          layer.set(kind, object.id, entry);
+          changes.push({ kind, action: "create", entry });
+          break;
+        }
+        case "update": {
+          if (cur === undefined) throw notFound(kind, object.id);
+          // The writer validated against the state it read; re-check here so that a write that
+          // raced with entries it had not seen is refused identically on every replica. An object
+          // already written by this very entry carries the version its transaction read.
+          const read = object.meta?.version?.index;
+          const current = cur.obj.meta.version.index;
+          if (read !== current && current !== index) throw versionConflict(kind, object.id, current, read ?? -1);
+          const entry = adopt(withVersion(object, index, cur.obj.meta.createdAt));
+          checkName(layer, kind, entry.obj);
+          layer.set(kind, object.id, entry);
+          changes.push({ kind, action: "update", entry, oldEntry: cur });
+          break;
+        }
+        case "delete": {
+          if (cur === undefined) throw notFound(kind, object.id);
+          layer.set(kind, object.id, null);
+          changes.push({ kind, action: "delete", entry: cur });
+          break;
+        }
+        default:
+          throw invalid(`unknown store action ${String((a as { action?: unknown }).action)}`);
+      }
+    }
+  } catch (err) {
+    if (err instanceof StoreError) return { ok: false, error: err };
+    throw err;
+  }
+  for (const [kind, byId] of layer.changes) {
+    const table = tables.table(kind);
+    for (const [id, entry] of byId) {
+      if (entry === null) table.remove(id);
+      else table.put(entry);
+    }
+  }
+  return { ok: true, changes };
+}

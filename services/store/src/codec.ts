@@ -1,0 +1,86 @@
+// Bytes for the raft log and snapshots. The only module that knows the encoding: today JSON with
+// byte arrays as {"$b64": "…"} inside a versioned envelope; it can become the protobuf messages of
+// proto/objects.proto (StoreActions, StoreSnapshot) without touching anything else.
+import type { StoreAction } from "./actions.js";
+import { invalid } from "./errors.js";
+import { KINDS } from "./objects/kinds.js";
+import { SNAPSHOT_FIELD, type StoreSnapshot } from "./snapshot.js";
+
+const FORMAT = 1;
+const ACTIONS = new Set(["create", "update", "delete"]);
+
+function replacer(_key: string, value: unknown): unknown {
+  if (value instanceof Uint8Array) return { $b64: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("base64") };
+  return value;
+}
+
+function reviver(_key: string, value: unknown): unknown {
+  if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+    const keys = Object.keys(value);
+    const b64 = (value as { $b64?: unknown }).$b64;
+    if (keys.length === 1 && typeof b64 === "string") return new Uint8Array(Buffer.from(b64, "base64"));
+  }
+  return value;
+}
+
+function encode(body: unknown): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(body, replacer));
+}
+
+function decode(bytes: Uint8Array, what: string): Record<string, unknown> {
+  let body: unknown;
+  try {
+    body = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes), reviver);
+  } catch (err) {
+    throw invalid(`malformed ${what}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (body === null || typeof body !== "object" || (body as { v?: unknown }).v !== FORMAT) {
+    throw invalid(`malformed ${what}: unknown format`);
+  }
+  return body as Record<string, unknown>;
+}
+
+function checkAction(a: unknown): StoreAction {
+  const x = a as Partial<StoreAction> | null;
+  if (
+    x === null ||
+    typeof x !== "object" ||
+    !ACTIONS.has(x.action as string) ||
+    !KINDS.includes(x.kind!) ||
+    x.object === null ||
+    typeof x.object !== "object" ||
+    typeof (x.object as { id?: unknown }).id !== "string"
+  ) {
+    throw invalid("malformed store actions: bad action");
+  }
+  return x as StoreAction;
+}
+
+export function encodeStoreActions(actions: readonly StoreAction[]): Uint8Array {
+  return encode({ v: FORMAT, actions });
+}
+
+export function decodeStoreActions(bytes: Uint8Array): StoreAction[] {
+  const body = decode(bytes, "store actions");
+  if (!Array.isArray(body["actions"])) throw invalid("malformed store actions: no actions");
+  return body["actions"].map(checkAction);
+}
+
+export function encodeSnapshot(snapshot: StoreSnapshot): Uint8Array {
+  return encode({ v: FORMAT, ...snapshot });
+}
+
+export function decodeSnapshot(bytes: Uint8Array): StoreSnapshot {
+  const body = decode(bytes, "store snapshot");
+  if (typeof body["index"] !== "number") throw invalid("malformed store snapshot: no index");
+  const out: Record<string, unknown> = { index: body["index"] };
+  for (const kind of KINDS) {
+    const field = SNAPSHOT_FIELD[kind];
+    const list = body[field] ?? [];
+    if (!Array.isArray(list) || list.some((o) => o === null || typeof o !== "object" || typeof o.id !== "string")) {
+      throw invalid(`malformed store snapshot: bad ${field}`);
+    }
+    out[field] = list;
+  }
+  return out as unknown as StoreSnapshot;
+}

@@ -1,0 +1,310 @@
+// MemoryStore: the manager's object store. Owns the committed tables, the write path (transaction →
+// proposal → apply), the follower path (applyStoreActions), watchers, snapshot and restore. It
+// knows nothing of Raft: writes go through a Proposer, and without one they commit locally.
+//
+// Writes are serialized (one transaction or batch at a time, holding the lock across its proposal,
+// as swarmkit's update lock does), so a transaction validated against the committed state is
+// still valid when its entry applies. apply.ts re-checks anyway, deterministically, for the
+// replicated-entries-raced-us case.
+import { AbortedError, systemClock, type Clock } from "@shoal/common";
+import type { Proposer, StoreAction, StoreEvent } from "./actions.js";
+import { applyActions, type AppliedChange } from "./apply.js";
+import { StoreError, invalid } from "./errors.js";
+import { adopt, expose } from "./freeze.js";
+import { KINDS, UNIQUE_NAME_KINDS } from "./objects/kinds.js";
+import { SNAPSHOT_FIELD, snapshotObjects, type StoreSnapshot } from "./snapshot.js";
+import { Layer, Tables, type StoredEntry } from "./tables.js";
+import { ReadTxImpl, WriteTxImpl, checkId, checkName, type ReadTx, type WriteTx } from "./tx.js";
+import { Watch, type WatchOptions } from "./watch.js";
+
+export interface MemoryStoreOpts {
+  /** Default per-watcher queue bound (events). */
+  watchQueueLimit?: number;
+  /** A batch proposes once it has staged this many actions. */
+  maxBatchActions?: number;
+}
+
+export interface MemoryStoreModules {
+  clock?: Clock;
+  /** Omitted: commit locally with indexes appliedIndex + 1 (single node, tests). */
+  proposer?: Proposer;
+}
+
+export interface WriteOptions {
+  signal?: AbortSignal;
+}
+
+/** Groups many small transactions into few proposals (the scheduler's and dispatcher's writes). */
+export interface Batch {
+  /**
+   * Runs one transaction on top of the batch's uncommitted changes. If it throws, only its own
+   * changes are dropped (the error is rethrown). Resolves once its changes are staged, or proposed
+   * and applied when they filled the batch.
+   */
+  update<R>(cb: (tx: WriteTx) => R): Promise<R>;
+}
+
+export interface ApplyResult {
+  /** False when the entry was refused (deterministically, on every replica) or already applied. */
+  applied: boolean;
+  error?: StoreError;
+}
+
+const REMEMBERED_REJECTIONS = 1024;
+
+function isPromiseLike(v: unknown): boolean {
+  return v !== null && typeof v === "object" && typeof (v as { then?: unknown }).then === "function";
+}
+
+export class MemoryStore {
+  private tables = new Tables();
+  // Invariant: every entry of index <= appliedIndex has been applied (or skipped as not ours).
+  private applied = 0;
+  private readonly watchers = new Set<Watch>();
+  private writeTail: Promise<void> = Promise.resolve();
+  // Entries applied by the replication layer but refused: the waiting writer learns why here.
+  private readonly rejections = new Map<number, StoreError>();
+  private closed = false;
+  private readonly clock: Clock;
+  private readonly proposer: Proposer;
+  private readonly watchQueueLimit: number;
+  private readonly maxBatchActions: number;
+
+  constructor(opts: MemoryStoreOpts = {}, modules: MemoryStoreModules = {}) {
+    this.clock = modules.clock ?? systemClock;
+    this.proposer = modules.proposer ?? { proposeValue: () => Promise.resolve({ index: this.applied + 1 }) };
+    this.watchQueueLimit = opts.watchQueueLimit ?? 10_000;
+    this.maxBatchActions = opts.maxBatchActions ?? 500;
+  }
+
+  /** The raft index of the last applied entry (or restored snapshot). */
+  get appliedIndex(): number {
+    return this.applied;
+  }
+
+  /** Runs cb on a consistent, read-only view of the committed state. cb must be synchronous. */
+  view<R>(cb: (tx: ReadTx) => R): R {
+    const tx = new ReadTxImpl(this.tables);
+    try {
+      const result = cb(tx);
+      if (isPromiseLike(result)) throw invalid("view callbacks must be synchronous");
+      return result;
+    } finally {
+      tx.close();
+    }
+  }
+
+  /**
+   * Runs a write transaction: cb (synchronous) stages changes; if it throws, nothing happens.
+   * Otherwise the changes are proposed and, once committed, applied with meta.version.index = the
+   * entry's index; only then does the promise resolve. A rejected proposal changes nothing.
+   */
+  async update<R>(cb: (tx: WriteTx) => R, opts: WriteOptions = {}): Promise<R> {
+    const release = await this.lockWrites(opts.signal);
+    try {
+      const tx = new WriteTxImpl(new Layer(this.tables), this.clock);
+      let result: R;
+      try {
+        result = cb(tx);
+        if (isPromiseLike(result)) throw invalid("update callbacks must be synchronous");
+      } finally {
+        tx.close();
+      }
+      if (tx.actions.length > 0) await this.commit(tx.actions, opts.signal);
+      return result;
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Runs many transactions and proposes their changes together, at most maxBatchActions actions
+   * per proposal, so that one raft entry carries many decisions. Holds the write lock throughout.
+   * If a proposal fails, the batch rejects; changes of earlier proposals stay committed.
+   */
+  async batch<R>(cb: (batch: Batch) => Promise<R> | R, opts: WriteOptions = {}): Promise<R> {
+    const release = await this.lockWrites(opts.signal);
+    let layer = new Layer(this.tables);
+    let pending: StoreAction[] = [];
+    let failed: unknown;
+    let chain: Promise<unknown> = Promise.resolve();
+    const flush = async (): Promise<void> => {
+      if (pending.length === 0) return;
+      const actions = pending;
+      pending = [];
+      try {
+        await this.commit(actions, opts.signal);
+      } catch (err) {
+        failed ??= err;
+        throw err;
+      } finally {
+        layer = new Layer(this.tables);
+      }
+    };
+    const runOne = async <T>(txCb: (tx: WriteTx) => T): Promise<T> => {
+      if (failed !== undefined) throw failed;
+      const txLayer = new Layer(layer);
+      const tx = new WriteTxImpl(txLayer, this.clock);
+      let result: T;
+      try {
+        result = txCb(tx);
+        if (isPromiseLike(result)) throw invalid("update callbacks must be synchronous");
+      } finally {
+        tx.close();
+      }
+      txLayer.mergeInto(layer);
+      pending.push(...tx.actions);
+      if (pending.length >= this.maxBatchActions) await flush();
+      return result;
+    };
+    const batch: Batch = {
+      // Serialized: a transaction must read the state after the previous one's flush.
+      update: <T>(txCb: (tx: WriteTx) => T): Promise<T> => {
+        const p = chain.then(() => runOne(txCb));
+        chain = p.catch(() => undefined);
+        return p;
+      },
+    };
+    try {
+      const result = await cb(batch);
+      await chain;
+      if (failed !== undefined) throw failed;
+      await flush();
+      return result;
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Applies a committed entry's actions (followers, log replay, and the leader's own apply path).
+   * Deterministic. An index at or below appliedIndex is skipped (already applied). A refused entry
+   * (a conflict no replica can apply) changes nothing but still advances appliedIndex.
+   */
+  applyStoreActions(actions: readonly StoreAction[], index: number): ApplyResult {
+    if (index <= this.applied) return { applied: false };
+    // The caller keeps its objects: the store freezes what it stores.
+    const result = this.applyCommitted(structuredClone(actions as StoreAction[]), index);
+    if (result.error !== undefined) {
+      this.rejections.set(index, result.error);
+      if (this.rejections.size > REMEMBERED_REJECTIONS) this.rejections.delete(this.rejections.keys().next().value!);
+    }
+    return result;
+  }
+
+  /** Events after the current state, in commit order, until closed, aborted or overflowed. */
+  watch(opts: WatchOptions = {}): Watch {
+    if (this.closed) throw new StoreError({ code: "STORE_CLOSED" }, "store is closed");
+    const w = new Watch(opts, opts.queueLimit ?? this.watchQueueLimit, (x) => this.watchers.delete(x));
+    if (!w.closed) this.watchers.add(w);
+    return w;
+  }
+
+  /** A consistent view and a watch that starts exactly after it: no gap, no duplicate. */
+  viewAndWatch<R>(opts: WatchOptions, cb: (tx: ReadTx) => R): { result: R; watch: Watch } {
+    // Both happen in one synchronous step, so no entry can be applied between them.
+    const watch = this.watch(opts);
+    try {
+      return { result: this.view(cb), watch };
+    } catch (err) {
+      watch.close();
+      throw err;
+    }
+  }
+
+  /** The committed state as plain objects (copies where they hold bytes). */
+  snapshot(): StoreSnapshot {
+    const s: Record<string, unknown> = { index: this.applied };
+    for (const kind of KINDS) s[SNAPSHOT_FIELD[kind]] = [...this.tables.table(kind).entries.values()].map((e) => expose(e));
+    return s as unknown as StoreSnapshot;
+  }
+
+  /**
+   * Replaces the whole state with a snapshot (a follower catching up). Watchers see the difference
+   * as create/update/delete events at the snapshot's index.
+   */
+  restore(snapshot: StoreSnapshot): void {
+    const fresh = new Tables();
+    for (const kind of KINDS) {
+      const table = fresh.table(kind);
+      for (const obj of structuredClone(snapshotObjects(snapshot, kind))) {
+        checkId(kind, obj);
+        if (table.entries.has(obj.id)) throw invalid(`snapshot has ${kind} ${obj.id} twice`);
+        if (UNIQUE_NAME_KINDS.has(kind)) checkName(fresh, kind, obj);
+        table.put(adopt(obj));
+      }
+    }
+    const changes: AppliedChange[] = [];
+    for (const kind of KINDS) {
+      const before = this.tables.table(kind).entries;
+      const after = fresh.table(kind).entries;
+      for (const [id, entry] of before) if (!after.has(id)) changes.push({ kind, action: "delete", entry });
+      for (const [id, entry] of after) {
+        const old = before.get(id);
+        if (old === undefined) changes.push({ kind, action: "create", entry });
+        else if (old.obj.meta.version.index !== entry.obj.meta.version.index) changes.push({ kind, action: "update", entry, oldEntry: old });
+      }
+    }
+    this.tables = fresh;
+    this.applied = snapshot.index;
+    this.rejections.clear();
+    this.publish(changes, snapshot.index);
+  }
+
+  /** Ends every watch (they finish without error); later watch() calls fail. */
+  close(): void {
+    this.closed = true;
+    for (const w of [...this.watchers]) w.close();
+  }
+
+  private async lockWrites(signal: AbortSignal | undefined): Promise<() => void> {
+    let release!: () => void;
+    const mine = new Promise<void>((r) => (release = r));
+    const before = this.writeTail;
+    this.writeTail = before.then(() => mine);
+    await before;
+    if (signal?.aborted) {
+      release();
+      throw new AbortedError(signal.reason);
+    }
+    return release;
+  }
+
+  private async commit(actions: StoreAction[], signal: AbortSignal | undefined): Promise<void> {
+    if (signal?.aborted) throw new AbortedError(signal.reason);
+    const { index } = await this.proposer.proposeValue(actions, signal === undefined ? {} : { signal });
+    if (index <= this.applied) {
+      // The replication layer applied our entry itself; learn whether it was refused.
+      const refused = this.rejections.get(index);
+      if (refused !== undefined) throw refused;
+      return;
+    }
+    const result = this.applyCommitted(actions, index);
+    if (result.error !== undefined) throw result.error;
+  }
+
+  private applyCommitted(actions: StoreAction[], index: number): ApplyResult {
+    const outcome = applyActions(this.tables, actions, index);
+    this.applied = index;
+    if (!outcome.ok) return { applied: false, error: outcome.error };
+    this.publish(outcome.changes, index);
+    return { applied: true };
+  }
+
+  private publish(changes: AppliedChange[], index: number): void {
+    if (this.watchers.size === 0) return;
+    for (const c of changes) {
+      for (const w of [...this.watchers]) {
+        if (!w.wants(c.kind)) continue;
+        w.push(toEvent(c, index));
+      }
+    }
+  }
+}
+
+function toEvent(c: AppliedChange, index: number): StoreEvent {
+  const ev: StoreEvent = { kind: c.kind, action: c.action, object: expose(c.entry), index };
+  if (c.oldEntry !== undefined) ev.oldObject = expose(c.oldEntry as StoredEntry);
+  return ev;
+}
+

@@ -1,0 +1,130 @@
+// Selectors for find(): which objects of a kind to return. Indexed selectors and the predicate
+// used on uncommitted (transaction-local) objects come from the same function, indexKeys(), so an
+// index lookup and a scan can never disagree.
+import { invalid } from "./errors.js";
+import type { Kind, StoreObject } from "./objects/kinds.js";
+import { objectLabels, objectName } from "./objects/kinds.js";
+import type { NodeMembership, NodeRole, Node } from "./objects/node.js";
+import type { Service } from "./objects/service.js";
+import type { Task, TaskState } from "./objects/task.js";
+import type { TaskSpec } from "./objects/task-spec.js";
+
+export type Selector =
+  /** Every object of the kind. */
+  | { all: true }
+  /** Exact name, case-insensitive (swarm's names are). Nodes go by name, else hostname. */
+  | { name: string }
+  | { namePrefix: string }
+  | { idPrefix: string }
+  /** Tasks of a service. */
+  | { serviceId: string }
+  /** Tasks assigned to a node. */
+  | { nodeId: string }
+  | { desiredState: TaskState }
+  /** Tasks of one replicated slot. */
+  | { slot: { serviceId: string; slot: number } }
+  /** Objects whose labels have `label` (with `value`, if given). */
+  | { label: string; value?: string }
+  /** Services and tasks that use a network, secret or config (to refuse deleting it). */
+  | { networkId: string }
+  | { secretId: string }
+  | { configId: string }
+  /** Nodes by observed role / membership. */
+  | { role: NodeRole }
+  | { membership: NodeMembership }
+  /** Objects that match any of the selectors. */
+  | { or: Selector[] };
+
+export type IndexName =
+  | "name"
+  | "label"
+  | "service"
+  | "node"
+  | "desired"
+  | "slot"
+  | "network"
+  | "secret"
+  | "config"
+  | "role"
+  | "membership";
+
+export type IndexKey = readonly [IndexName, string];
+
+/** A selector made executable: an index key when one answers it, and always a predicate. */
+export interface CompiledSelector {
+  readonly index?: IndexKey;
+  readonly union?: readonly CompiledSelector[];
+  match(id: string, obj: StoreObject): boolean;
+}
+
+const SEP = "\u0000";
+
+function taskSpecRefs(spec: TaskSpec | undefined, out: IndexKey[]): void {
+  for (const n of spec?.networks ?? []) out.push(["network", n.target]);
+  for (const s of spec?.container?.secrets ?? []) out.push(["secret", s.secretId]);
+  for (const c of spec?.container?.configs ?? []) out.push(["config", c.configId]);
+}
+
+/** Every index entry of an object; duplicates are harmless. */
+export function indexKeys(kind: Kind, obj: StoreObject): IndexKey[] {
+  const keys: IndexKey[] = [];
+  const name = objectName(kind, obj);
+  if (name !== "") keys.push(["name", name.toLowerCase()]);
+  for (const [k, v] of Object.entries(objectLabels(kind, obj))) {
+    keys.push(["label", k]);
+    keys.push(["label", k + SEP + v]);
+  }
+  switch (kind) {
+    case "task": {
+      const t = obj as Task;
+      keys.push(["service", t.serviceId]);
+      if (t.nodeId) keys.push(["node", t.nodeId]);
+      keys.push(["desired", String(t.desiredState)]);
+      if (t.slot > 0) keys.push(["slot", t.serviceId + SEP + String(t.slot)]);
+      taskSpecRefs(t.spec, keys);
+      for (const a of t.networks ?? []) keys.push(["network", a.networkId]);
+      break;
+    }
+    case "service":
+      taskSpecRefs((obj as Service).spec.task, keys);
+      break;
+    case "node": {
+      const n = obj as Node;
+      keys.push(["role", String(n.role)]);
+      keys.push(["membership", String(n.spec.membership)]);
+      break;
+    }
+    default:
+      break;
+  }
+  return keys;
+}
+
+export function compileSelector(kind: Kind, sel: Selector | undefined): CompiledSelector {
+  const indexed = (key: IndexKey): CompiledSelector => ({
+    index: key,
+    match: (_id, obj) => indexKeys(kind, obj).some(([n, k]) => n === key[0] && k === key[1]),
+  });
+  if (sel === undefined || "all" in sel) return { match: () => true };
+  if ("name" in sel) return indexed(["name", sel.name.toLowerCase()]);
+  if ("namePrefix" in sel) {
+    const p = sel.namePrefix.toLowerCase();
+    return { match: (_id, obj) => objectName(kind, obj).toLowerCase().startsWith(p) };
+  }
+  if ("idPrefix" in sel) return { match: (id) => id.startsWith(sel.idPrefix) };
+  if ("serviceId" in sel) return indexed(["service", sel.serviceId]);
+  if ("nodeId" in sel) return indexed(["node", sel.nodeId]);
+  if ("desiredState" in sel) return indexed(["desired", String(sel.desiredState)]);
+  if ("slot" in sel) return indexed(["slot", sel.slot.serviceId + SEP + String(sel.slot.slot)]);
+  if ("label" in sel) return indexed(["label", sel.value === undefined ? sel.label : sel.label + SEP + sel.value]);
+  if ("networkId" in sel) return indexed(["network", sel.networkId]);
+  if ("secretId" in sel) return indexed(["secret", sel.secretId]);
+  if ("configId" in sel) return indexed(["config", sel.configId]);
+  if ("role" in sel) return indexed(["role", String(sel.role)]);
+  if ("membership" in sel) return indexed(["membership", String(sel.membership)]);
+  if ("or" in sel) {
+    const parts = sel.or.map((s) => compileSelector(kind, s));
+    return { union: parts, match: (id, obj) => parts.some((p) => p.match(id, obj)) };
+  }
+  throw invalid(`unknown selector ${JSON.stringify(sel)}`);
+}

@@ -1,0 +1,173 @@
+import assert from "node:assert/strict";
+import { LocalProposer, StoreError, copyObject, type Proposer, type StoreAction } from "../src/index.js";
+import { newStore, service, task } from "./fixtures.js";
+
+function code(err: unknown): string | undefined {
+  return err instanceof StoreError ? err.code : undefined;
+}
+
+describe("store: transactions", () => {
+  it("a transaction that throws changes nothing and proposes nothing", async () => {
+    const proposer = new LocalProposer();
+    const { store } = newStore(proposer);
+    await store.update((tx) => tx.create("service", service("s1", "web")));
+    await assert.rejects(
+      store.update((tx) => {
+        tx.create("task", task("t1", "s1", 1));
+        tx.delete("service", "s1");
+        throw new Error("boom");
+      }),
+      /boom/,
+    );
+    store.view((tx) => {
+      assert.equal(tx.find("task").length, 0);
+      assert.ok(tx.get("service", "s1"));
+    });
+    assert.equal(proposer.proposals.length, 1);
+    assert.equal(store.appliedIndex, 1);
+  });
+
+  it("a rejected proposal changes nothing and the error reaches the writer", async () => {
+    const failing: Proposer = { proposeValue: () => Promise.reject(new Error("no quorum")) };
+    const { store } = newStore(failing);
+    const w = store.watch();
+    await assert.rejects(store.update((tx) => tx.create("service", service("s1", "web"))), /no quorum/);
+    assert.equal(store.view((tx) => tx.find("service").length), 0);
+    assert.equal(store.appliedIndex, 0);
+    assert.equal(w.backlog, 0);
+    w.close();
+  });
+
+  it("applies only after the proposer resolves, with the proposer's index as version", async () => {
+    let resolveIt!: (v: { index: number }) => void;
+    const seen: StoreAction[][] = [];
+    const slow: Proposer = {
+      proposeValue: (actions) => {
+        seen.push(actions);
+        return new Promise((r) => (resolveIt = r));
+      },
+    };
+    const { store } = newStore(slow);
+    const done = store.update((tx) => tx.create("service", service("s1", "web")));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(seen.length, 1);
+    assert.equal(store.view((tx) => tx.get("service", "s1")), undefined);
+    resolveIt({ index: 42 });
+    await done;
+    assert.equal(store.view((tx) => tx.get("service", "s1")!.meta.version.index), 42);
+    assert.equal(store.appliedIndex, 42);
+  });
+
+  it("a transaction reads its own uncommitted writes", async () => {
+    const { store } = newStore();
+    await store.update((tx) => {
+      tx.create("service", service("s1", "web"));
+      const s = copyObject(tx.get("service", "s1")!);
+      assert.equal(s.meta.version.index, 0);
+      s.spec.replicated = { replicas: 4 };
+      tx.update("service", s);
+      assert.equal(tx.find("service", { name: "web" })[0]!.spec.replicated?.replicas, 4);
+      tx.create("task", task("t1", "s1", 1));
+      tx.delete("task", "t1");
+      assert.equal(tx.get("task", "t1"), undefined);
+    });
+    store.view((tx) => {
+      assert.equal(tx.get("service", "s1")!.spec.replicated?.replicas, 4);
+      assert.equal(tx.get("task", "t1"), undefined);
+    });
+  });
+
+  it("an empty transaction proposes nothing", async () => {
+    const proposer = new LocalProposer();
+    const { store } = newStore(proposer);
+    assert.equal(await store.update(() => 7), 7);
+    assert.equal(proposer.proposals.length, 0);
+  });
+
+  it("refuses asynchronous callbacks", async () => {
+    const { store } = newStore();
+    await assert.rejects(store.update(async () => undefined), (err: unknown) => code(err) === "STORE_INVALID");
+    assert.throws(() => store.view(async () => undefined), (err: unknown) => code(err) === "STORE_INVALID");
+  });
+
+  it("serializes concurrent writers so the second sees the first's commit", async () => {
+    const { store } = newStore();
+    await store.update((tx) => tx.create("service", service("s1", "web")));
+    const bump = (): Promise<void> =>
+      store.update((tx) => {
+        const s = copyObject(tx.get("service", "s1")!);
+        s.spec.replicated = { replicas: (s.spec.replicated?.replicas ?? 0) + 1 };
+        tx.update("service", s);
+      });
+    await Promise.all([bump(), bump(), bump()]);
+    assert.equal(store.view((tx) => tx.get("service", "s1")!.spec.replicated?.replicas), 5);
+  });
+
+  it("an aborted write is refused before it is proposed", async () => {
+    const proposer = new LocalProposer();
+    const { store } = newStore(proposer);
+    const ac = new AbortController();
+    ac.abort();
+    await assert.rejects(store.update((tx) => tx.create("task", task("t1", "s", 1)), { signal: ac.signal }), (err: unknown) => (err as { code?: string }).code === "ABORTED");
+    assert.equal(proposer.proposals.length, 0);
+  });
+});
+
+describe("store: batches", () => {
+  it("commits many transactions in one proposal", async () => {
+    const proposer = new LocalProposer();
+    const { store } = newStore(proposer);
+    await store.batch(async (b) => {
+      for (let i = 1; i <= 50; i++) await b.update((tx) => tx.create("task", task(`t${i}`, "s1", i)));
+    });
+    assert.equal(proposer.proposals.length, 1);
+    assert.equal(proposer.proposals[0]!.length, 50);
+    assert.equal(store.view((tx) => tx.find("task", { serviceId: "s1" }).length), 50);
+    assert.ok(store.view((tx) => tx.find("task").every((t) => t.meta.version.index === 1)));
+  });
+
+  it("splits a large batch into proposals of at most maxBatchActions actions", async () => {
+    const proposer = new LocalProposer();
+    const { store } = newStore(proposer, undefined, { maxBatchActions: 10 });
+    await store.batch(async (b) => {
+      for (let i = 1; i <= 25; i++) await b.update((tx) => tx.create("task", task(`t${i}`, "s1", i)));
+    });
+    assert.deepEqual(proposer.proposals.map((p) => p.length), [10, 10, 5]);
+    assert.equal(store.view((tx) => tx.find("task").length), 25);
+  });
+
+  it("a failing transaction in a batch drops only its own changes", async () => {
+    const proposer = new LocalProposer();
+    const { store } = newStore(proposer);
+    await store.batch(async (b) => {
+      await b.update((tx) => tx.create("task", task("t1", "s1", 1)));
+      await assert.rejects(
+        b.update((tx) => {
+          tx.create("task", task("t2", "s1", 2));
+          tx.create("task", task("t1", "s1", 3)); // duplicate id
+        }),
+        (err: unknown) => code(err) === "STORE_ID_CONFLICT",
+      );
+      // Later transactions see earlier staged ones.
+      await b.update((tx) => {
+        assert.ok(tx.get("task", "t1"));
+        assert.equal(tx.get("task", "t2"), undefined);
+        tx.create("task", task("t3", "s1", 3));
+      });
+    });
+    assert.deepEqual(store.view((tx) => tx.find("task").map((t) => t.id).sort()), ["t1", "t3"]);
+    assert.equal(proposer.proposals.length, 1);
+  });
+
+  it("a batch whose proposal is rejected fails and leaves the state unchanged", async () => {
+    const failing: Proposer = { proposeValue: () => Promise.reject(new Error("not leader")) };
+    const { store } = newStore(failing);
+    await assert.rejects(
+      store.batch(async (b) => {
+        await b.update((tx) => tx.create("task", task("t1", "s1", 1)));
+      }),
+      /not leader/,
+    );
+    assert.equal(store.view((tx) => tx.find("task").length), 0);
+  });
+});
