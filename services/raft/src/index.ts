@@ -1,2 +1,5 @@
 export * from "./core/types.js";
 export * from "./core/errors.js";
+export * from "./core/raw-node.js";
+export * from "./core/memory-storage.js";
+export * from "./core/conf-change.js";

@@ -3,6 +3,8 @@
 //
 // Member IDs and indexes are JavaScript numbers (safe integers, < 2^53). ID 0 means "none".
 
+import type { Random } from "@shoal/common";
+
 export type NodeId = number;
 export const NONE: NodeId = 0;
 
@@ -153,4 +155,61 @@ export interface Storage {
   /** Index of the first entry still available (snapshot index + 1). */
   firstIndex(): number;
   snapshot(): Snapshot;
+}
+
+/** Structured logging the core may do; the driver passes a pino child logger (it fits). */
+export interface RaftLogger {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/** Configuration of one RawNode. Defaults are in raft.ts (DEFAULTS). */
+export interface RaftConfig {
+  /** This member's ID; never 0 (NONE). */
+  id: NodeId;
+  /** Synchronous reads of the persisted log (MemoryStorage in front of the durable store). */
+  storage: Storage;
+  /** Source of the randomized election timeout, in [electionTicks, 2*electionTicks). */
+  random: Random;
+  electionTicks?: number;
+  heartbeatTicks?: number;
+  /** Last applied index on restart (default: the snapshot index). */
+  applied?: number;
+  maxSizePerMsgBytes?: number;
+  maxInflightMsgs?: number;
+  /** 0 = unlimited; over it propose() throws RAFT_TOO_MANY_UNCOMMITTED. */
+  maxUncommittedEntriesBytes?: number;
+  preVote?: boolean;
+  checkQuorum?: boolean;
+  logger?: RaftLogger;
+}
+
+export type ProgressStateName = "probe" | "replicate" | "snapshot";
+
+export interface ProgressStatus {
+  match: number;
+  next: number;
+  state: ProgressStateName;
+  recentActive: boolean;
+  isLearner: boolean;
+  /** Index of the snapshot in flight (state "snapshot"), else 0. */
+  pendingSnapshot: number;
+  /** Appends sent but not yet acknowledged (state "replicate"). */
+  inflight: number;
+}
+
+export interface RaftStatus {
+  id: NodeId;
+  term: number;
+  vote: NodeId;
+  commit: number;
+  applied: number;
+  lastIndex: number;
+  lead: NodeId;
+  state: StateType;
+  leadTransferee: NodeId;
+  confState: ConfState;
+  /** Per member (including self); filled on the leader only, empty elsewhere. */
+  progress: Map<NodeId, ProgressStatus>;
 }
