@@ -153,7 +153,10 @@ export class RaftNode {
       const empty = loaded.snapshot === undefined && loaded.entries.length === 0 && hs.term === 0 && hs.vote === NONE && hs.commit === 0;
 
       let mem: MemoryStorage;
-      if (empty && !opts.join) {
+      // An empty log with members.json present means an earlier start joined and received nothing
+      // yet: starting it as a new cluster would split the group.
+      const joining = (opts.join ?? false) || stored !== undefined;
+      if (empty && !joining) {
         const voters = Object.keys(opts.peers).map(Number).sort((a, b) => a - b);
         if (!voters.includes(opts.id)) throw new RaftError("RAFT_INVALID_ARGUMENT", `peers of a new cluster must include this member ${opts.id}`);
         const confState: ConfState = { voters, learners: [], removed: [] };
@@ -572,22 +575,16 @@ export class RaftNode {
     this.log.info({ index: md.index, term: md.term, bytes: snap.data.length }, "raft: restored from snapshot");
   }
 
-  /**
-   * Every snapshotEntries applied entries: snapshot the state machine and compact. The bootstrap
-   * configuration lives only in the index-0 snapshot, so the first entry applied also triggers a
-   * snapshot compacting through it: a member that joins later must then start from a snapshot
-   * carrying that configuration instead of replaying a log that lacks it.
-   */
+  /** Every snapshotEntries applied entries: snapshot the state machine, then compact behind it. */
   private async maybeSnapshot(): Promise<void> {
-    const first = this.snapshotIndex === 0;
-    if (this.applied <= this.snapshotIndex) return;
-    if (!first && this.applied - this.snapshotIndex < this.snapshotEntries) return;
+    if (this.applied - this.snapshotIndex < this.snapshotEntries) return;
     const index = this.applied;
     const data = wrapSnapshotData(this.addresses, await this.sm.snapshot());
     const snap = this.mem.createSnapshot(index, this.confState, data);
     await this.level.save({ entries: [], snapshot: snap }, true);
     this.snapshotIndex = index;
-    const compactTo = first ? index : index - this.compactKeepEntries;
+    // A tail stays so that a slightly slow follower gets entries rather than a whole snapshot.
+    const compactTo = index - this.compactKeepEntries;
     if (compactTo >= this.mem.firstIndex()) {
       this.mem.compact(compactTo);
       await this.level.compact(compactTo);

@@ -40,6 +40,15 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   "grpc.max_send_message_length": -1,
 };
 
+/** Soft cap on the bytes of one frame of ordinary messages. */
+const MAX_FRAME_BYTES = 4 << 20;
+
+function estimateBytes(m: raftpb.IMessage): number {
+  let n = 64;
+  if (m.entries) for (const e of m.entries) n += 24 + (e.data?.length ?? 0);
+  return n;
+}
+
 type State = "idle" | "open" | "backoff" | "closed";
 
 export class Peer {
@@ -94,15 +103,21 @@ export class Peer {
     if (this.call === undefined) this.open();
     const call = this.call;
     if (call === undefined) return;
-    const frame: raftpb.IFrame = { messages: this.queue };
-    this.queue = [];
-    if (!call.write(frame)) {
-      this.blocked = true;
-      call.once("drain", () => {
-        if (this.call !== call) return;
-        this.blocked = false;
-        this.flush();
-      });
+    while (this.queue.length > 0 && !this.blocked) {
+      // Frames are capped so one burst of large appends does not become one huge gRPC message.
+      let n = 0;
+      let bytes = 0;
+      while (n < this.queue.length && (n === 0 || bytes < MAX_FRAME_BYTES)) bytes += estimateBytes(this.queue[n++]!);
+      const batch = n === this.queue.length ? this.queue : this.queue.slice(0, n);
+      this.queue = n === this.queue.length ? [] : this.queue.slice(n);
+      if (!call.write({ messages: batch })) {
+        this.blocked = true;
+        call.once("drain", () => {
+          if (this.call !== call) return;
+          this.blocked = false;
+          this.flush();
+        });
+      }
     }
   }
 

@@ -150,6 +150,20 @@ describe("RaftNode membership and snapshots", function () {
     await assert.rejects(l.node!.addMember(victim, c.addresses[victim]!), (e) => code(e) === "RAFT_MEMBER_REMOVED");
   });
 
+  it("a member added before any compaction still learns the initial configuration", async () => {
+    c = new Cluster();
+    await c.allocate([1, 2, 3, 4]);
+    const initial = { 1: c.addresses[1]!, 2: c.addresses[2]!, 3: c.addresses[3]! };
+    await Promise.all([1, 2, 3].map((id) => c.start(id, { peers: initial })));
+    const l = await c.leader();
+    for (let i = 0; i < 5; i++) await l.node!.propose(put(`k${i}`, "v"));
+    await l.node!.addMember(4, c.addresses[4]!);
+    const joiner = await c.start(4, { join: true, peers: initial });
+    await waitFor("joiner caught up", () => joiner.sm.log.length === 5);
+    // The bootstrap voters live only in the index-0 snapshot; the joiner must not miss them.
+    await waitFor("joiner knows all voters", () => [...joiner.node!.status().confState.voters].sort().join() === "1,2,3,4");
+  });
+
   it("a restarted member restores from its own snapshot and replays the entries after it", async () => {
     c = new Cluster({ snapshotEntries: 10, compactKeepEntries: 2 });
     await c.allocate([1, 2, 3]);

@@ -38,6 +38,17 @@ describe("GrpcTransport over loopback", function () {
     assert.deepEqual(a.unreachable, []);
   });
 
+  it("splits a burst of large appends into several frames", async () => {
+    const a = await start(1);
+    const b = await start(2);
+    a.t.addPeer(2, b.t.address());
+    const big = new Uint8Array(1 << 20).fill(7);
+    for (let i = 0; i < 20; i++) a.t.send([msg(1, 2, { index: i, entries: [{ term: 1, index: i + 1, type: EntryType.Normal, data: big }] })]);
+    await waitFor("all large messages", () => b.received.length === 20, 10000);
+    assert.ok(b.t.stats().framesReceived >= 5, `expected frames of at most ~4 MiB, got ${b.t.stats().framesReceived} frames`);
+    assert.equal(b.received[19]!.entries[0]!.data.length, 1 << 20);
+  });
+
   it("sends a large snapshot in chunks, reassembled byte-exact, and reports success", async () => {
     const a = await start(1, { snapshotChunkBytes: 1 << 20 });
     const b = await start(2);
