@@ -16,47 +16,71 @@ export interface Reader {
   findEntries(kind: Kind, sel: CompiledSelector): StoredEntry[];
 }
 
+// A secondary index bucket: one id held inline (names and slots are nearly unique, and a Set per
+// key would dominate memory), promoted to a Set when a second id arrives.
+type Bucket = string | Set<string>;
+
+function keyString(k: IndexKey): string {
+  return k[0] + "\u0001" + k[1];
+}
+
 class Table {
   // Map order is insertion order, identical on every replica since all apply the same actions.
   readonly entries = new Map<string, StoredEntry>();
   // Invariant: index[name][key] holds exactly the ids whose indexKeys() contain [name, key].
-  private readonly index = new Map<string, Map<string, Set<string>>>();
+  private readonly index = new Map<string, Map<string, Bucket>>();
 
   constructor(private readonly kind: Kind) {}
 
   put(entry: StoredEntry): void {
     const id = entry.obj.id;
     const old = this.entries.get(id);
-    if (old !== undefined) this.unindex(id, old);
+    const next = indexKeys(this.kind, entry.obj);
     this.entries.set(id, entry);
-    for (const [name, key] of indexKeys(this.kind, entry.obj)) {
-      let byKey = this.index.get(name);
-      if (byKey === undefined) this.index.set(name, (byKey = new Map()));
-      let ids = byKey.get(key);
-      if (ids === undefined) byKey.set(key, (ids = new Set()));
-      ids.add(id);
+    if (old === undefined) {
+      for (const k of next) this.add(k, id);
+      return;
     }
+    // Touch only the keys that changed: re-adding to large buckets (all RUNNING tasks) is costly.
+    const before = new Set(indexKeys(this.kind, old.obj).map(keyString));
+    const after = new Set(next.map(keyString));
+    for (const k of indexKeys(this.kind, old.obj)) if (!after.has(keyString(k))) this.drop(k, id);
+    for (const k of next) if (!before.has(keyString(k))) this.add(k, id);
   }
 
   remove(id: string): void {
     const old = this.entries.get(id);
     if (old === undefined) return;
-    this.unindex(id, old);
+    for (const k of indexKeys(this.kind, old.obj)) this.drop(k, id);
     this.entries.delete(id);
   }
 
-  ids(key: IndexKey): ReadonlySet<string> | undefined {
-    return this.index.get(key[0])?.get(key[1]);
+  ids(key: IndexKey): readonly string[] {
+    const b = this.index.get(key[0])?.get(key[1]);
+    if (b === undefined) return [];
+    return typeof b === "string" ? [b] : [...b];
   }
 
-  private unindex(id: string, entry: StoredEntry): void {
-    for (const [name, key] of indexKeys(this.kind, entry.obj)) {
-      const byKey = this.index.get(name);
-      const ids = byKey?.get(key);
-      if (ids === undefined) continue;
-      ids.delete(id);
-      if (ids.size === 0) byKey!.delete(key);
+  private add([name, key]: IndexKey, id: string): void {
+    let byKey = this.index.get(name);
+    if (byKey === undefined) this.index.set(name, (byKey = new Map()));
+    const b = byKey.get(key);
+    if (b === undefined) byKey.set(key, id);
+    else if (typeof b === "string") {
+      if (b !== id) byKey.set(key, new Set([b, id]));
+    } else b.add(id);
+  }
+
+  private drop([name, key]: IndexKey, id: string): void {
+    const byKey = this.index.get(name);
+    const b = byKey?.get(key);
+    if (b === undefined) return;
+    if (typeof b === "string") {
+      if (b === id) byKey!.delete(key);
+      return;
     }
+    b.delete(id);
+    if (b.size === 1) byKey!.set(key, b.values().next().value!);
   }
 }
 
@@ -86,9 +110,7 @@ export class Tables implements Reader {
       return out;
     }
     if (sel.index !== undefined) {
-      const ids = table.ids(sel.index);
-      if (ids === undefined) return [];
-      return [...ids].map((id) => table.entries.get(id)!);
+      return table.ids(sel.index).map((id) => table.entries.get(id)!);
     }
     const out: StoredEntry[] = [];
     for (const [id, e] of table.entries) if (sel.match(id, e.obj)) out.push(e);
