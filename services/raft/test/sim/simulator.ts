@@ -495,7 +495,7 @@ export class Simulation {
   private send(from: Member, msgs: Message[]): void {
     for (const m0 of msgs) {
       const msg = this.faults.tamperMessage ? this.faults.tamperMessage(m0) : m0;
-      this.checker.observeSent(from.id, msg);
+      this.checker.observeSent(from.id, m0);
       if (msg.type === MessageType.App && msg.entries.length > 0) this.checker.observeEntries(from.id, msg.entries, msg.logTerm);
       const to = this.members.get(msg.to);
       const fates = to === undefined || to.retired ? [] : this.net.fate(msg.from, msg.to);
@@ -865,6 +865,13 @@ export class Simulation {
       }
       const s = m.node.status();
       parts.push(`${m.id}:${s.state}@${s.term} lead=${s.lead} commit=${s.commit} applied=${m.sm.applied} last=${s.lastIndex} voters=${s.confState.voters.join(",")}`);
+      // Why a follower lags is in the leader's view of it.
+      for (const [id, pr] of s.progress) {
+        if (pr.match >= s.lastIndex) continue;
+        parts.push(
+          `  leader ${m.id} sees ${id}: ${pr.state} match=${pr.match} next=${pr.next} inflight=${pr.inflight}/${this.cfg.maxInflightMsgs} pendingSnapshot=${pr.pendingSnapshot} recentActive=${pr.recentActive}`,
+        );
+      }
     }
     const pendingOps = this.clients.filter((c) => c.op !== undefined).length;
     return `${parts.join("; ")}; clients waiting: ${pendingOps}`;
