@@ -253,22 +253,21 @@ export class RaftNode {
     const ctx = new Uint8Array(8);
     new DataView(ctx.buffer).setFloat64(0, id);
     return new Promise<void>((resolve, reject) => {
-      let timer: TimerHandle | undefined;
       const onAbort = (): void => finish(abortedError("read barrier"));
       const finish = (err?: Error): void => {
         if (!this.reads.delete(id)) return;
-        timer?.cancel();
+        timer.cancel();
         opts.signal?.removeEventListener("abort", onAbort);
         if (err) reject(err);
         else resolve();
       };
       this.reads.set(id, { index: -1, resolve: () => finish(), reject: (e) => finish(e) });
-      opts.signal?.addEventListener("abort", onAbort, { once: true });
       // A read forwarded to a leader that loses it would otherwise wait forever.
-      timer = this.clock.setTimeout(
+      const timer = this.clock.setTimeout(
         () => finish(new RaftError("RAFT_TIMEOUT", "read barrier timed out", { afterMs: this.electionMs * 5 }, true)),
         this.electionMs * 5,
       );
+      opts.signal?.addEventListener("abort", onAbort, { once: true });
       try {
         this.raw.readIndex(ctx);
       } catch (err) {

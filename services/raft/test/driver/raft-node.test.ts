@@ -100,6 +100,18 @@ describe("RaftNode: three members in one process over gRPC", function () {
     await waitFor("old leader applies", () => l.sm.data.get("t") === "2");
   });
 
+  it("rejects pending proposals with RAFT_STOPPED when stopped, and refuses new calls", async () => {
+    const l = await c.leader();
+    await Promise.all(c.running().filter((m) => m.id !== l.id).map((m) => c.stop(m.id)));
+    // Without a quorum the entry cannot commit; the leader has not yet noticed (check-quorum waits an election timeout).
+    const node = l.node!;
+    const rejected = assert.rejects(node.propose(put("never", "1")), (e) => code(e) === "RAFT_STOPPED");
+    await c.stop(l.id);
+    await rejected;
+    await assert.rejects(node.readBarrier(), (e) => code(e) === "RAFT_STOPPED");
+    assert.equal(l.sm.data.get("never"), undefined);
+  });
+
   it("rejects a proposal aborted by its signal, saying the outcome is unknown", async () => {
     const l = await c.leader();
     const ac = new AbortController();
