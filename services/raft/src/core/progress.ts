@@ -23,6 +23,11 @@ export class Inflights {
     if (n > 0) this.items.splice(0, n);
   }
 
+  /** Frees the oldest slot: a heartbeat answer proves the peer alive, so a lost append must not stall it forever. */
+  freeFirstOne(): void {
+    this.items.shift();
+  }
+
   full(): boolean {
     return this.items.length >= this.size;
   }

@@ -846,6 +846,9 @@ export class Raft {
   private handleHeartbeatResponse(m: Message, pr: Progress): void {
     pr.recentActive = true;
     pr.probeSent = false;
+    // If appends in the window were lost, the window stays full forever: let one more through,
+    // whose rejection (or acceptance) resynchronizes the progress.
+    if (pr.state === "replicate" && pr.inflights.full()) pr.inflights.freeFirstOne();
     if (pr.match < this.raftLog.lastIndex()) this.maybeSendAppend(m.from, true);
     if (m.context === undefined || m.context.length === 0) return;
     const acks = this.readOnly.recvAck(m.from, m.context);
