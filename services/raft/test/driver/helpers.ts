@@ -39,15 +39,20 @@ export function put(k: string, v: string): Uint8Array {
   return new TextEncoder().encode(`${k}=${v}`);
 }
 
+/**
+ * A free port below the kernel's ephemeral range (32768+ here): ports handed out by bind(0) are
+ * also taken by other processes' outgoing connections between our probe and the real bind.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    const ok = await new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once("error", () => resolve(false));
+      srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
     });
-  });
+    if (ok) return port;
+  }
 }
 
 export interface Member {
