@@ -73,6 +73,17 @@ describe("raft core: replication", () => {
     assert.equal(leader.status().commit, index);
   });
 
+  it("a replicating follower whose appends were all lost catches up after a heartbeat", () => {
+    const net = new Network([1, 2, 3], { maxInflightMsgs: 2 });
+    net.elect(1);
+    net.dropIf = (m) => m.type === MessageType.App && m.to === 2;
+    for (let i = 0; i < 5; i++) net.propose(1, `x${i}`);
+    assert.equal(net.node(1).raw.status().progress.get(2)?.inflight, 2);
+    net.dropIf = undefined;
+    net.tick(3);
+    assert.deepEqual(net.node(2).applied, ["x0", "x1", "x2", "x3", "x4"]);
+  });
+
   it("a follower truncates a conflicting uncommitted suffix and takes the leader's log", () => {
     const net = new Network([1, 2, 3]);
     net.elect(1);
