@@ -1,26 +1,32 @@
 // The set of already-linearized operations of one partition, as a fixed-size bitset. Its hash is
 // maintained incrementally so that the search cache can bucket a set in O(1) per step instead of
-// rehashing every word; equality still compares words, so a hash collision is never a wrong answer.
+// rehashing every word. Only members selected by `hashed` contribute to the hash, so that sets
+// differing only in other members share a bucket (the cache's dominance check needs that).
+// Equality and subset checks compare words, so a hash collision is never a wrong answer.
 
 export class Bitset {
   readonly words: Uint32Array;
-  /** Sum of mix(i) over members, mod 2^32; order-independent, so set/clear just add/subtract. */
+  /** Sum of mix(i) over hashed members, mod 2^32; order-independent, so set/clear add/subtract. */
   private sum = 0;
 
-  constructor(readonly size: number) {
+  /** `hashed`: the members that count towards hash(); all of them when omitted. */
+  constructor(
+    readonly size: number,
+    private readonly hashed?: (i: number) => boolean,
+  ) {
     this.words = new Uint32Array(Math.ceil(size / 32));
   }
 
   /** Invariant: i is not a member (the search only sets unlinearized operations). */
   set(i: number): void {
     this.words[i >>> 5]! |= 1 << (i & 31);
-    this.sum = (this.sum + mix(i)) >>> 0;
+    if (this.hashed === undefined || this.hashed(i)) this.sum = (this.sum + mix(i)) >>> 0;
   }
 
   /** Invariant: i is a member. */
   clear(i: number): void {
     this.words[i >>> 5]! &= ~(1 << (i & 31));
-    this.sum = (this.sum - mix(i)) >>> 0;
+    if (this.hashed === undefined || this.hashed(i)) this.sum = (this.sum - mix(i)) >>> 0;
   }
 
   has(i: number): boolean {
@@ -34,12 +40,6 @@ export class Bitset {
   /** A frozen copy of the words, for storing in the cache. */
   snapshot(): Uint32Array {
     return this.words.slice();
-  }
-
-  equalsWords(other: Uint32Array): boolean {
-    const w = this.words;
-    for (let k = 0; k < w.length; k++) if (w[k] !== other[k]) return false;
-    return true;
   }
 }
 

@@ -1,7 +1,6 @@
 // The search for a linearization of one partition: Wing & Gong's backtracking over the event list,
 // with Lowe's lifting and configuration cache. Pure and synchronous; bounded by a step budget.
 // It knows nothing of partitions or explanations: it reports indices, the caller turns them into words.
-import { Bitset } from "./bitset.js";
 import { ConfigurationCache } from "./cache.js";
 import { buildEventList, lift, unlift, type EventNode } from "./event-list.js";
 import type { CheckResult, Model, Operation } from "./model.js";
@@ -48,8 +47,12 @@ export function searchLinearization<S, I, O>(
 ): SearchOutcome<S> {
   const head = buildEventList(ops);
   const hasUnknown = ops.some((o) => o.return === undefined);
-  const linearized = new Bitset(ops.length);
-  const cache = new ConfigurationCache<S>(model);
+  const knownMask = new Uint32Array(Math.ceil(ops.length / 32));
+  ops.forEach((o, i) => {
+    if (o.return !== undefined) knownMask[i >>> 5]! |= 1 << (i & 31);
+  });
+  const cache = new ConfigurationCache<S>(model, knownMask);
+  const linearized = cache.newLinearizedSet(ops.length);
   const stack: Frame<S>[] = [];
   let state = model.init();
   let deepest: DeepestPoint<S> | undefined;
