@@ -10,7 +10,7 @@ import { AbortedError, systemClock, type Clock } from "@shoal/common";
 import type { Proposer, StoreAction, StoreEvent } from "./actions.js";
 import { applyActions, type AppliedChange } from "./apply.js";
 import { StoreError, invalid } from "./errors.js";
-import { adopt, expose } from "./freeze.js";
+import { adopt, cloneDeep, expose } from "./freeze.js";
 import { KINDS, UNIQUE_NAME_KINDS } from "./objects/kinds.js";
 import { SNAPSHOT_FIELD, snapshotObjects, type StoreSnapshot } from "./snapshot.js";
 import { Layer, Tables, type StoredEntry } from "./tables.js";
@@ -184,7 +184,7 @@ export class MemoryStore {
   applyStoreActions(actions: readonly StoreAction[], index: number): ApplyResult {
     if (index <= this.applied) return { applied: false };
     // The caller keeps its objects: the store freezes what it stores.
-    const result = this.applyCommitted(structuredClone(actions as StoreAction[]), index);
+    const result = this.applyCommitted(cloneDeep(actions as StoreAction[]), index);
     if (result.error !== undefined) {
       this.rejections.set(index, result.error);
       if (this.rejections.size > REMEMBERED_REJECTIONS) this.rejections.delete(this.rejections.keys().next().value!);
@@ -200,12 +200,15 @@ export class MemoryStore {
     return w;
   }
 
-  /** A consistent view and a watch that starts exactly after it: no gap, no duplicate. */
-  viewAndWatch<R>(opts: WatchOptions, cb: (tx: ReadTx) => R): { result: R; watch: Watch } {
+  /**
+   * A consistent view and a watch that starts exactly after it: no gap, no duplicate. `index` is
+   * the applied index the view reflects; every event on the watch has a higher one.
+   */
+  viewAndWatch<R>(opts: WatchOptions, cb: (tx: ReadTx) => R): { result: R; watch: Watch; index: number } {
     // Both happen in one synchronous step, so no entry can be applied between them.
     const watch = this.watch(opts);
     try {
-      return { result: this.view(cb), watch };
+      return { result: this.view(cb), watch, index: this.applied };
     } catch (err) {
       watch.close();
       throw err;
@@ -227,7 +230,7 @@ export class MemoryStore {
     const fresh = new Tables();
     for (const kind of KINDS) {
       const table = fresh.table(kind);
-      for (const obj of structuredClone(snapshotObjects(snapshot, kind))) {
+      for (const obj of cloneDeep(snapshotObjects(snapshot, kind))) {
         checkId(kind, obj);
         if (table.entries.has(obj.id)) throw invalid(`snapshot has ${kind} ${obj.id} twice`);
         if (UNIQUE_NAME_KINDS.has(kind)) checkName(fresh, kind, obj);
@@ -293,8 +296,10 @@ export class MemoryStore {
 
   private publish(changes: AppliedChange[], index: number): void {
     if (this.watchers.size === 0) return;
+    // A watcher may close itself (overflow, throwing filter) while we deliver.
+    const watchers = [...this.watchers];
     for (const c of changes) {
-      for (const w of [...this.watchers]) {
+      for (const w of watchers) {
         if (!w.wants(c.kind)) continue;
         w.push(toEvent(c, index));
       }

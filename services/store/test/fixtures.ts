@@ -92,13 +92,3 @@ export async function take<T>(it: AsyncIterator<T>, n: number, timeoutMs = 2000)
   }
   return out;
 }
-
-/** Resolves when `it` has nothing more within a few event-loop turns; returns what it got. */
-export async function drainNow<T>(it: AsyncIterator<T>): Promise<T[]> {
-  const out: T[] = [];
-  for (;;) {
-    const r = await Promise.race([it.next(), new Promise<"idle">((resolve) => setTimeout(() => resolve("idle"), 20))]);
-    if (r === "idle" || r.done) return out;
-    out.push(r.value);
-  }
-}

@@ -98,9 +98,10 @@ describe("store: watch", () => {
     const writing = Promise.all([writer(), writer()]);
     // Start watching while writes are in flight.
     while (store.appliedIndex < 100) await new Promise((r) => setImmediate(r));
-    const { result: initial, watch } = store.viewAndWatch({ kinds: ["task"] }, (tx) => tx.find("task").map((t) => t.id));
+    const { result: initial, watch, index: viewIndex } = store.viewAndWatch({ kinds: ["task"] }, (tx) => tx.find("task").map((t) => t.id));
     await writing;
     const later = await take(watch, 400 - initial.length);
+    assert.ok(later.every((e) => e.index > viewIndex));
     const all = [...initial, ...later.map((e) => e.object.id)];
     assert.equal(new Set(all).size, all.length, "no duplicates");
     assert.equal(all.length, 400, "no gap");

@@ -7,3 +7,4 @@ export * from "./network.js";
 export * from "./secret.js";
 export * from "./cluster.js";
 export * from "./kinds.js";
+export * from "./defaults.js";
