@@ -114,7 +114,11 @@ export class MemoryStorage implements Storage {
         index: ents[0]!.index,
       });
     }
-    this.ents = this.ents.slice(0, at).concat(ents);
+    if (at === this.ents.length) {
+      for (const e of ents) this.ents.push(e);
+    } else {
+      this.ents = this.ents.slice(0, at).concat(ents);
+    }
   }
 }
 

@@ -64,7 +64,8 @@ export class Unstable {
     if (ents.length === 0) return;
     const after = ents[0]!.index;
     if (after === this.offset + this.entries.length) {
-      this.entries = this.entries.concat(ents);
+      // In place: a burst of proposals appends one at a time, and Ready copies what it hands out.
+      for (const e of ents) this.entries.push(e);
     } else if (after <= this.offset) {
       // Replaces part of the persisted log too; storage truncates it when these are persisted.
       this.offset = after;
