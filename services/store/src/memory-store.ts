@@ -120,7 +120,8 @@ export class MemoryStore {
   /**
    * Runs many transactions and proposes their changes together, at most maxBatchActions actions
    * per proposal, so that one raft entry carries many decisions. Holds the write lock throughout.
-   * If a proposal fails, the batch rejects; changes of earlier proposals stay committed.
+   * If a proposal fails, the batch rejects; changes of earlier proposals stay committed. If cb
+   * throws, changes not yet proposed are dropped (as swarmkit's Batch does).
    */
   async batch<R>(cb: (batch: Batch) => Promise<R> | R, opts: WriteOptions = {}): Promise<R> {
     const release = await this.lockWrites(opts.signal);

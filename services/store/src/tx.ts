@@ -24,6 +24,11 @@ export interface ReadTx {
   lookup<K extends Kind>(kind: K, ref: string): ObjectOf<K>;
 }
 
+/**
+ * Objects returned inside a write transaction are staged, not committed: they carry the version
+ * they were read at (0 for creates) until the store applies them; re-read after update() resolves
+ * to see the committed version and timestamps.
+ */
 export interface WriteTx extends ReadTx {
   /** Creates an object; meta is filled in. Throws STORE_ID_CONFLICT, STORE_NAME_CONFLICT, STORE_INVALID. */
   create<K extends Kind>(kind: K, obj: NewObject<K>): ObjectOf<K>;
