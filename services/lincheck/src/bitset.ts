@@ -36,11 +36,6 @@ export class Bitset {
   hash(): number {
     return this.sum;
   }
-
-  /** A frozen copy of the words, for storing in the cache. */
-  snapshot(): Uint32Array {
-    return this.words.slice();
-  }
 }
 
 // A fixed integer mixer (murmur3's finalizer): spreads neighbouring indices across all 32 bits so

@@ -14,7 +14,8 @@ import { Bitset } from "./bitset.js";
 import type { Model } from "./model.js";
 
 interface CacheEntry<S> {
-  words: Uint32Array;
+  /** Where the entry's set starts in the arena. */
+  offset: number;
   state: S;
 }
 
@@ -23,6 +24,10 @@ export class ConfigurationCache<S> {
   // offers one, so that a bucket holds few candidates and `equal` is called rarely.
   private readonly buckets = new Map<number | string, CacheEntry<S>[]>();
   private count = 0;
+  // All cached sets, back to back: one typed array per entry made allocation and GC the main
+  // cost of the search on large partitions.
+  private arena = new Uint32Array(1024);
+  private used = 0;
 
   /** `knownMask`: bit i set when operation i has a known outcome. */
   constructor(
@@ -47,11 +52,23 @@ export class ConfigurationCache<S> {
     }
     for (const e of bucket) {
       // With a state key in the bucket key, equal keys already mean equal states.
-      if (this.dominates(e.words, linearized.words) && (hashState !== undefined || this.model.equal(e.state, state))) return false;
+      if (this.dominates(e.offset, linearized.words) && (hashState !== undefined || this.model.equal(e.state, state))) return false;
     }
-    bucket.push({ words: linearized.snapshot(), state });
+    bucket.push({ offset: this.store(linearized.words), state });
     this.count++;
     return true;
+  }
+
+  private store(words: Uint32Array): number {
+    if (this.used + words.length > this.arena.length) {
+      const bigger = new Uint32Array(Math.max(this.arena.length * 2, this.used + words.length));
+      bigger.set(this.arena.subarray(0, this.used));
+      this.arena = bigger;
+    }
+    const offset = this.used;
+    this.arena.set(words, offset);
+    this.used += words.length;
+    return offset;
   }
 
   get size(): number {
@@ -59,10 +76,11 @@ export class ConfigurationCache<S> {
   }
 
   /** cached ⊆ current, and current adds no operation with a known outcome. */
-  private dominates(cached: Uint32Array, current: Uint32Array): boolean {
+  private dominates(offset: number, current: Uint32Array): boolean {
     const known = this.knownMask;
+    const arena = this.arena;
     for (let k = 0; k < current.length; k++) {
-      const c = cached[k]!;
+      const c = arena[offset + k]!;
       const cur = current[k]!;
       if ((c & ~cur) !== 0 || (cur & ~c & known[k]!) !== 0) return false;
     }
