@@ -81,6 +81,11 @@ export class Network {
     this.kind = "one-way";
   }
 
+  /** The partition in force, for traces: blocked directed links. */
+  describe(): string {
+    return this.blocked.size === 0 ? "healed" : `${this.kind} blocking ${[...this.blocked].join(" ")}`;
+  }
+
   heal(): void {
     this.blocked.clear();
     this.kind = "none";

@@ -67,6 +67,8 @@ export interface SimResult {
   crashes: number;
   snapshotsSent: number;
   confChanges: number;
+  /** Remove-then-add cycles that completed (the fresh member became a voter). */
+  membersReplaced: number;
   operations: number;
   unknownOperations: number;
   lincheck: "ok" | "unknown";
@@ -187,6 +189,7 @@ export class Simulation {
     crashes: boolean;
     partitions: boolean;
     maxInflightMsgs: number;
+    maxUncommittedEntriesBytes: number;
   };
   private readonly stats = { leaders: 0, crashes: 0, snapshotsSent: 0, confChanges: 0 };
   private readonly warnings: string[] = [];
@@ -219,6 +222,8 @@ export class Simulation {
       partitions: r.next() < 0.8,
       // A small window makes flow control (full inflights, lost appends) matter within a short run.
       maxInflightMsgs: r.next() < 0.5 ? 256 : 2 + r.int(8),
+      // Sometimes tight enough that a leader cut off from its quorum refuses proposals.
+      maxUncommittedEntriesBytes: r.next() < 0.3 ? 40 + r.int(200) : 0,
     };
     const net: NetworkConfig = {
       dropRate: r.next() < 0.3 ? 0 : r.next() * 0.1,
@@ -273,6 +278,7 @@ export class Simulation {
       crashes: this.stats.crashes,
       snapshotsSent: this.stats.snapshotsSent,
       confChanges: this.stats.confChanges,
+      membersReplaced: this.membership.cycles,
       operations: ops.length,
       unknownOperations: ops.filter((o) => o.record.return === undefined).length,
       lincheck: lin,
@@ -414,6 +420,7 @@ export class Simulation {
       applied,
       maxSizePerMsgBytes: 512,
       maxInflightMsgs: this.cfg.maxInflightMsgs,
+      maxUncommittedEntriesBytes: this.cfg.maxUncommittedEntriesBytes,
     });
   }
 
@@ -489,6 +496,7 @@ export class Simulation {
     const snapIndex = m.storage.mem.snapshot().metadata.index;
     if (m.sm.applied - snapIndex < this.cfg.snapshotEvery || this.rng.next() < 0.5) return;
     const keep = this.rng.int(4);
+    this.note(`member ${m.id} snapshots at ${m.sm.applied}, compacts to ${m.sm.applied - keep}`);
     m.storage.snapshotAndCompact(m.sm.applied, m.confState, m.sm.snapshot(), m.sm.applied - keep);
   }
 
@@ -555,6 +563,8 @@ export class Simulation {
     if (m === undefined || m.alive || m.retired) return;
     m.storage = m.storage.crashAndRecover();
     const snap = m.storage.mem.snapshot();
+    const hs = m.storage.mem.hardState;
+    this.note(`member ${id} restarts: snapshot ${snap.metadata.index}, term ${hs.term}, vote ${hs.vote}, commit ${hs.commit}, last ${m.storage.mem.lastIndex()}`);
     this.checker.observeRestart(id, m.storage.mem.hardState);
     m.node = this.newNode(id, m.storage, m.random, snap.metadata.index);
     m.sm = KvStateMachine.restore(snap.data);
@@ -721,6 +731,7 @@ export class Simulation {
       const lead = this.currentLeader();
       this.net.isolate(lead?.id ?? ids[this.rng.int(ids.length)]!, ids);
     } else this.net.oneWay(ids);
+    this.note(`network: ${this.net.describe()}`);
   }
 
   private transferStep(): void {
@@ -730,7 +741,9 @@ export class Simulation {
     if (lead === undefined) return;
     const voters = lead.node.status().confState.voters.filter((v) => v !== lead.id);
     if (voters.length === 0) return;
-    lead.node.transferLeader(voters[this.rng.int(voters.length)]!);
+    const to = voters[this.rng.int(voters.length)]!;
+    this.note(`leader ${lead.id} transfers to ${to}`);
+    lead.node.transferLeader(to);
     this.touched(lead);
   }
 
@@ -745,6 +758,7 @@ export class Simulation {
     const propose = (cc: ConfChange): void => {
       if (this.now - ms.lastTry < 20 * TICK) return;
       ms.lastTry = this.now;
+      this.note(`leader ${lead.id} proposes ${ConfChangeType[cc.type]} ${cc.nodeId}`);
       try {
         lead.node.proposeConfChange(cc);
         this.stats.confChanges++;
