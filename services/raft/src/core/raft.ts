@@ -665,7 +665,14 @@ export class Raft {
         for (const [id, pr] of this.trk.progress) if (id !== this.id) pr.recentActive = false;
         return;
       case MessageType.Prop:
-        this.leaderPropose(m);
+        try {
+          this.leaderPropose(m);
+        } catch (err: unknown) {
+          // The local caller gets the error; a member that forwarded a proposal does not wait for
+          // an answer (its driver times out), so its refusal is only logged.
+          if (m.from === this.id || m.from === NONE || !(err instanceof RaftError)) throw err;
+          this.logger.info({ id: this.id, from: m.from, code: err.code }, "refused a forwarded proposal");
+        }
         return;
       case MessageType.ReadIndex:
         this.leaderReadIndex(m);
@@ -720,11 +727,7 @@ export class Raft {
       const e = m.entries[i]!;
       if (e.type !== EntryType.ConfChange) continue;
       const refusal = this.confChangeRefusal(decodeConfChange(e.data), confIndex !== 0);
-      if (refusal !== undefined) {
-        if (m.from === this.id || m.from === NONE) throw refusal;
-        this.logger.info({ id: this.id, from: m.from, code: refusal.code }, "dropped a forwarded conf change");
-        return;
-      }
+      if (refusal !== undefined) throw refusal;
       confIndex = this.raftLog.lastIndex() + 1 + i;
     }
     this.appendEntries(m.entries);
