@@ -74,8 +74,16 @@ interface ProposalWaiter {
 interface ReadWaiter {
   /** The read index once the core answered; -1 before. */
   index: number;
+  settled: boolean;
   resolve: () => void;
   reject: (err: Error) => void;
+}
+
+/** One ReadIndex request to the core, shared by every barrier that arrived before it was issued. */
+interface ReadRound {
+  id: number;
+  waiters: ReadWaiter[];
+  timer: TimerHandle;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -102,7 +110,11 @@ export class RaftNode {
   private stopping: Promise<void> | undefined;
 
   private readonly proposals = new Map<number, ProposalWaiter[]>();
-  private readonly reads = new Map<number, ReadWaiter>();
+  // Read barriers are batched like etcd's read loop: while one round is in flight, new barriers
+  // queue for the next (they must not share a read index obtained before they were called).
+  private readQueue: ReadWaiter[] = [];
+  private readRound: ReadRound | undefined;
+  private readsAwaitingApply: ReadWaiter[] = [];
   private nextReadId = 1;
   private readonly leaderListeners = new Set<(lead: NodeId, term: number) => void>();
 
@@ -249,33 +261,58 @@ export class RaftNode {
     if (this.stopped) return Promise.reject(stoppedError());
     if (opts.signal?.aborted) return Promise.reject(abortedError("read barrier"));
     if (this.lead === NONE) return Promise.reject(this.notLeader(NONE));
-    const id = this.nextReadId++;
-    const ctx = new Uint8Array(8);
-    new DataView(ctx.buffer).setFloat64(0, id);
     return new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => finish(abortedError("read barrier"));
-      const finish = (err?: Error): void => {
-        if (!this.reads.delete(id)) return;
+      const timeoutMs = this.electionMs * 5;
+      const onAbort = (): void => w.reject(abortedError("read barrier"));
+      const settle = (): boolean => {
+        if (w.settled) return false;
+        w.settled = true;
         timer.cancel();
         opts.signal?.removeEventListener("abort", onAbort);
-        if (err) reject(err);
-        else resolve();
+        return true;
       };
-      this.reads.set(id, { index: -1, resolve: () => finish(), reject: (e) => finish(e) });
+      const w: ReadWaiter = {
+        index: -1,
+        settled: false,
+        resolve: () => settle() && resolve(),
+        reject: (e) => settle() && reject(e),
+      };
       // A read forwarded to a leader that loses it would otherwise wait forever.
-      const timer = this.clock.setTimeout(
-        () => finish(new RaftError("RAFT_TIMEOUT", "read barrier timed out", { afterMs: this.electionMs * 5 }, true)),
-        this.electionMs * 5,
-      );
+      const timer = this.clock.setTimeout(() => w.reject(new RaftError("RAFT_TIMEOUT", "read barrier timed out", { afterMs: timeoutMs }, true)), timeoutMs);
       opts.signal?.addEventListener("abort", onAbort, { once: true });
-      try {
-        this.raw.readIndex(ctx);
-      } catch (err) {
-        finish(this.mapError(err));
-        return;
-      }
-      this.kick();
+      this.readQueue.push(w);
+      if (this.readRound === undefined) this.issueReadRound();
     });
+  }
+
+  private issueReadRound(): void {
+    const waiters = this.readQueue.filter((w) => !w.settled);
+    this.readQueue = [];
+    if (waiters.length === 0 || this.stopped) return;
+    const id = this.nextReadId++;
+    // The leader keys pending reads by context, so it must be unique across members, not only here.
+    const ctx = new Uint8Array(16);
+    const view = new DataView(ctx.buffer);
+    view.setFloat64(0, this.opts.id);
+    view.setFloat64(8, id);
+    const timer = this.clock.setTimeout(() => {
+      // The request or its answer was lost: fail this round and let the queued barriers retry.
+      if (this.readRound?.id !== id) return;
+      this.readRound = undefined;
+      for (const w of waiters) w.reject(new RaftError("RAFT_TIMEOUT", "read index request was not answered", { afterMs: this.electionMs * 2 }, true));
+      this.issueReadRound();
+    }, this.electionMs * 2);
+    this.readRound = { id, waiters, timer };
+    try {
+      this.raw.readIndex(ctx);
+    } catch (err) {
+      timer.cancel();
+      this.readRound = undefined;
+      const e = this.mapError(err);
+      for (const w of waiters) w.reject(e);
+      return;
+    }
+    this.kick();
   }
 
   /**
@@ -491,9 +528,7 @@ export class RaftNode {
       this.applied = e.index;
       this.settleProposals(e);
     }
-    if (rd.committedEntries.length > 0 && this.reads.size > 0) {
-      for (const w of this.reads.values()) if (w.index >= 0 && w.index <= this.applied) w.resolve();
-    }
+    if (rd.committedEntries.length > 0 && this.readsAwaitingApply.length > 0) this.resolveAppliedReads();
   }
 
   private onSoftState(lead: NodeId, state: StateType): void {
@@ -502,9 +537,19 @@ export class RaftNode {
     const prev = this.lead;
     this.lead = lead;
     this.log.info({ lead, prev, term: this.term, state }, "raft: leader changed");
-    // Reads not yet answered were asked of the old leader and may be lost with it.
-    for (const w of this.reads.values()) {
-      if (w.index < 0) w.reject(this.notLeader(lead));
+    // A read round not yet answered was asked of the old leader and may be lost with it.
+    const round = this.readRound;
+    if (round !== undefined) {
+      round.timer.cancel();
+      this.readRound = undefined;
+      for (const w of round.waiters) w.reject(this.notLeader(lead));
+    }
+    if (lead === NONE) {
+      const queued = this.readQueue;
+      this.readQueue = [];
+      for (const w of queued) w.reject(this.notLeader(lead));
+    } else {
+      this.issueReadRound();
     }
     for (const fn of [...this.leaderListeners]) {
       try {
@@ -516,12 +561,29 @@ export class RaftNode {
   }
 
   private onReadState(rs: ReadState): void {
-    if (rs.requestCtx.length !== 8) return;
-    const id = new DataView(rs.requestCtx.buffer, rs.requestCtx.byteOffset, 8).getFloat64(0);
-    const w = this.reads.get(id);
-    if (w === undefined) return;
-    w.index = rs.index;
-    if (rs.index <= this.applied) w.resolve();
+    const round = this.readRound;
+    if (round === undefined || rs.requestCtx.length !== 16) return;
+    const view = new DataView(rs.requestCtx.buffer, rs.requestCtx.byteOffset, 16);
+    if (view.getFloat64(0) !== this.opts.id || view.getFloat64(8) !== round.id) return;
+    round.timer.cancel();
+    this.readRound = undefined;
+    for (const w of round.waiters) {
+      if (w.settled) continue;
+      w.index = rs.index;
+      if (rs.index <= this.applied) w.resolve();
+      else this.readsAwaitingApply.push(w);
+    }
+    this.issueReadRound();
+  }
+
+  private resolveAppliedReads(): void {
+    const waiting: ReadWaiter[] = [];
+    for (const w of this.readsAwaitingApply) {
+      if (w.settled) continue;
+      if (w.index <= this.applied) w.resolve();
+      else waiting.push(w);
+    }
+    this.readsAwaitingApply = waiting;
   }
 
   private async applyConfChange(e: Entry): Promise<void> {
@@ -572,6 +634,7 @@ export class RaftNode {
       await writeMembers(this.opts.dataDir, this.addresses);
     }
     this.log.info({ index: md.index, term: md.term, bytes: snap.data.length }, "raft: restored from snapshot");
+    if (this.readsAwaitingApply.length > 0) this.resolveAppliedReads();
   }
 
   /** Every snapshotEntries applied entries: snapshot the state machine, then compact behind it. */
@@ -610,7 +673,12 @@ export class RaftNode {
     const lists = [...this.proposals.values()];
     this.proposals.clear();
     for (const list of lists) for (const w of list) w.reject(err);
-    for (const w of [...this.reads.values()]) w.reject(err);
+    const reads = [...(this.readRound?.waiters ?? []), ...this.readQueue, ...this.readsAwaitingApply];
+    this.readRound?.timer.cancel();
+    this.readRound = undefined;
+    this.readQueue = [];
+    this.readsAwaitingApply = [];
+    for (const w of reads) w.reject(err);
   }
 
   /** Storage or state machine failed: the member cannot continue safely, so it stops. */

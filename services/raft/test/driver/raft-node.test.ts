@@ -84,6 +84,15 @@ describe("RaftNode: three members in one process over gRPC", function () {
     // A follower's barrier goes through the leader and waits for the follower to apply.
     await f.node!.readBarrier();
     assert.equal(f.sm.data.get("r"), "1");
+    // Concurrent barriers share read-index rounds; each still sees the write that preceded it.
+    await Promise.all(
+      Array.from({ length: 30 }, async (_, i) => {
+        await l.node!.propose(put(`w${i}`, "1"));
+        const m = i % 2 === 0 ? f : l;
+        await m.node!.readBarrier();
+        assert.equal(m.sm.data.get(`w${i}`), "1");
+      }),
+    );
     const ac = new AbortController();
     ac.abort();
     await assert.rejects(l.node!.readBarrier({ signal: ac.signal }), (e) => code(e) === "RAFT_TIMEOUT");
