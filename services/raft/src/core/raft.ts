@@ -28,7 +28,7 @@ import {
   NONE,
   StateType,
 } from "./types.js";
-import { bytesEqual, isLocalMessage, makeMessage, payloadSize, voteRespType } from "./util.js";
+import { bytesEqual, makeMessage, payloadSize, voteRespType } from "./util.js";
 
 export const DEFAULTS = Object.freeze({
   electionTicks: 10,
@@ -463,7 +463,7 @@ export class Raft {
       voteType = MessageType.Vote;
       term = this.term;
     }
-    if (this.poll(this.id, voteType, true) === VoteResult.Won) {
+    if (this.poll(this.id, true) === VoteResult.Won) {
       // Alone in the configuration.
       if (kind === "pre-election") this.campaign("election");
       else this.winElection();
@@ -479,7 +479,7 @@ export class Raft {
     }
   }
 
-  private poll(id: NodeId, _type: MessageType, granted: boolean): VoteResult {
+  private poll(id: NodeId, granted: boolean): VoteResult {
     this.trk.recordVote(id, granted);
     return this.trk.tallyVotes().result;
   }
@@ -633,7 +633,7 @@ export class Raft {
       case MessageType.PreVoteResp:
       case MessageType.VoteResp: {
         if (m.type !== myRespType) return;
-        const res = this.poll(m.from, m.type, !m.reject);
+        const res = this.poll(m.from, !m.reject);
         if (res === VoteResult.Won) {
           if (this.state === StateType.PreCandidate) this.campaign("election");
           else this.winElection();
@@ -924,9 +924,4 @@ export class Raft {
     return after;
   }
 
-  // ---- introspection helpers ----------------------------------------------------------------
-
-  isLocal(m: Message): boolean {
-    return isLocalMessage(m.type);
-  }
 }

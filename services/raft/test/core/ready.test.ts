@@ -1,0 +1,71 @@
+import { strict as assert } from "node:assert";
+import { Network, bytes } from "./network.js";
+import { MessageType } from "../../src/core/types.js";
+
+describe("raft core: the Ready contract", () => {
+  it("a follower's acknowledgement travels in the same Ready as the entries it acknowledges, which must be synced", () => {
+    const net = new Network([1, 2, 3]);
+    net.elect(1);
+    net.node(1).raw.propose(bytes("a"));
+    net.processReady(1);
+    net.deliverAll();
+    const rd = net.node(2).raw.ready();
+    assert.equal(rd.entries.length, 1);
+    assert.ok(rd.mustSync);
+    assert.ok(rd.messages.some((m) => m.type === MessageType.AppResp && m.index === rd.entries[0]!.index));
+    net.node(2).storage.append(rd.entries);
+    net.node(2).raw.advance(rd);
+  });
+
+  it("a Ready that only moves commit carries the hard state but need not be synced", () => {
+    const net = new Network([1, 2, 3]);
+    net.elect(1);
+    net.node(1).raw.propose(bytes("a"));
+    net.processReady(1);
+    net.deliverAll();
+    net.processReady(2);
+    net.processReady(3);
+    net.deliverAll();
+    const rd = net.node(1).raw.ready();
+    assert.equal(rd.entries.length, 0);
+    assert.equal(rd.hardState?.commit, 2);
+    assert.equal(rd.mustSync, false);
+    assert.equal(rd.committedEntries.length, 1);
+    net.node(1).raw.advance(rd);
+  });
+
+  it("an idle cluster has no Ready after stabilizing", () => {
+    const net = new Network([1, 2, 3]);
+    net.elect(1);
+    net.propose(1, "a");
+    for (const id of [1, 2, 3]) assert.equal(net.node(id).raw.hasReady(), false, `node ${id}`);
+  });
+
+  it("a Ready reports a changed leader and role once", () => {
+    const net = new Network([1, 2, 3]);
+    net.node(1).raw.campaign();
+    const first = net.node(1).raw.ready();
+    assert.equal(first.softState?.state, "pre-candidate");
+    net.node(1).raw.advance(first);
+    net.node(1).raw.tick();
+    const rd = net.node(1).raw.ready();
+    assert.equal(rd.softState, undefined);
+    net.node(1).raw.advance(rd);
+  });
+
+  it("proposals between ready() and advance() leave in the next Ready, not lost", () => {
+    const net = new Network([1]);
+    net.elect(1);
+    const raw = net.node(1).raw;
+    raw.propose(bytes("a"));
+    const rd = raw.ready();
+    raw.propose(bytes("b"));
+    net.node(1).storage.append(rd.entries);
+    raw.advance(rd);
+    net.stabilize();
+    assert.equal(rd.committedEntries.length, 0);
+    assert.deepEqual(net.node(1).applied, ["a", "b"]);
+    assert.equal(raw.status().commit, 3);
+    assert.equal(net.node(1).storage.lastIndex(), 3);
+  });
+});
