@@ -22,28 +22,32 @@ export type KvOperation = Operation<KvInput, KvOutput>;
 
 /**
  * Removes timed-out puts and appends whose effect nobody could have observed. Each such write
- * doubles the configurations the search may visit (it happened or not, at many points), and they
- * are common: a crashed leader times out the writes it never replicated.
+ * multiplies the configurations the search may visit (it happened or not, at many points), and
+ * they are common: a crashed leader times out the writes it never replicated.
  *
- * Sound when every cas in the key is a known success. Proof sketch: while a write of v is "live"
- * (until the next put or successful cas) the value contains v, because appends only extend it.
- * If no get output and no cas `expected` contains v, no get or cas can sit in that span, only
- * appends (which succeed in any state) and then an overwriting put; so deleting the write from a
- * linearization leaves a linearization. A failed or unknown cas could observe the difference
- * (its comparison may flip), so such keys are left untouched.
+ * Proof sketch: while a write of v is "live" (until the next put or successful cas) the value
+ * contains v, because appends only extend it. If no get output and no successful cas `expected`
+ * contains v, no get or successful cas can sit in that span, only appends (which succeed in any
+ * state) and then an overwriting put; deleting the write from a linearization leaves one. A failed
+ * cas could notice the difference (its comparison may flip), unless it returned before the write
+ * was even called; an unknown cas can always notice it. Writes exposed to either are kept.
  */
 function dropUnobservedTimedOutWrites(ops: KvOperation[]): KvOperation[] {
   const observed: string[] = [];
+  // Writes called at or before this time may be live when some failed or unknown cas runs.
+  let exposedUntil = Number.NEGATIVE_INFINITY;
   for (const o of ops) {
     if (o.input.op === "cas") {
-      if (o.return === undefined || o.output?.ok !== true) return ops;
-      observed.push(o.input.expected);
+      if (o.return === undefined) exposedUntil = Number.POSITIVE_INFINITY;
+      else if (o.output?.ok === true) observed.push(o.input.expected);
+      else exposedUntil = Math.max(exposedUntil, o.return);
     } else if (o.input.op === "get" && o.return !== undefined && o.output?.value !== undefined) {
       observed.push(o.output.value);
     }
   }
   return ops.filter((o) => {
     if (o.return !== undefined || (o.input.op !== "put" && o.input.op !== "append")) return true;
+    if (o.call <= exposedUntil) return true;
     const v = o.input.value;
     return observed.some((seen) => seen.includes(v));
   });
