@@ -2,8 +2,9 @@
 // a MemoryStorage), the network (a RaftTransport) and a StateMachine.
 //
 // Owns: the tick timer, the Ready loop and its order (leader's appends out early, persist with one
-// fsync per Ready, send the rest, apply, advance), proposal/read/transfer waiters, membership
-// addresses, snapshots and compaction. Only one Ready is ever in flight; steps, ticks and proposals
+// fsync per Ready, send the rest, apply, advance; a Ready that needs no fsync is sent and applied
+// while its write runs), proposal/read/transfer waiters, membership addresses, snapshots and
+// compaction. Only one Ready is ever in flight; steps, ticks and proposals
 // that arrive meanwhile queue in the core (allowed by the core's contract). It must not make Raft
 // decisions itself: every decision is the core's.
 import { mkdir } from "node:fs/promises";
@@ -499,7 +500,13 @@ export class RaftNode {
     for (const rs of rd.readStates) this.onReadState(rs);
 
     let later = rd.messages;
-    if (this.state === StateType.Leader && rd.messages.length > 0) {
+    if (!rd.mustSync) {
+      // Nothing here needs to be durable before it is acted on (no entries, snapshot, term or
+      // vote; at most a new commit index, whose entries are already durable on a quorum): send
+      // and apply while the unsynced write runs, and wait for it only before advance().
+      this.transport.send(rd.messages);
+      later = [];
+    } else if (this.state === StateType.Leader && rd.messages.length > 0) {
       // Safe before our own fsync: the core counts the leader's match only after advance().
       const early: Message[] = [];
       later = [];
@@ -507,8 +514,16 @@ export class RaftNode {
       this.transport.send(early);
     }
 
+    let saving: Promise<void> | undefined;
     if (rd.snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined) {
-      await this.level.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot }, rd.mustSync);
+      saving = this.level.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot }, rd.mustSync);
+      if (rd.mustSync) {
+        await saving;
+        saving = undefined;
+      } else {
+        // Awaited below; this only keeps a failure from being reported as unhandled meanwhile.
+        saving.catch(() => undefined);
+      }
     }
     if (rd.snapshot !== undefined) this.mem.applySnapshot(rd.snapshot);
     if (rd.entries.length > 0) this.mem.append(rd.entries);
@@ -529,6 +544,7 @@ export class RaftNode {
       this.settleProposals(e);
     }
     if (rd.committedEntries.length > 0 && this.readsAwaitingApply.length > 0) this.resolveAppliedReads();
+    if (saving !== undefined) await saving;
   }
 
   private onSoftState(lead: NodeId, state: StateType): void {

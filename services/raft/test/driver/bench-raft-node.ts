@@ -1,5 +1,6 @@
 // Quick measurement (not a test): three RaftNodes in this process over loopback gRPC with fsync'd
-// writes. Sequential propose→applied latency, then throughput with C proposals in flight.
+// writes. Sequential propose→applied latency, then throughput with C proposals (then C read
+// barriers) in flight.
 // Run: node services/raft/dist/test/driver/bench-raft-node.js [sequentialCount] [concurrency]
 import { performance } from "node:perf_hooks";
 import { Cluster, put } from "./helpers.js";
@@ -42,6 +43,19 @@ async function main(): Promise<void> {
     );
     const conMs = performance.now() - t1;
     process.stdout.write(`concurrent (${concurrency} in flight): ${total} proposals in ${conMs.toFixed(0)} ms = ${((total / conMs) * 1000).toFixed(0)}/s\n`);
+
+    let reads = 0;
+    const t2 = performance.now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (reads < total) {
+          reads++;
+          await l.node!.readBarrier();
+        }
+      }),
+    );
+    const readMs = performance.now() - t2;
+    process.stdout.write(`read barriers on the leader (${concurrency} in flight): ${total} in ${readMs.toFixed(0)} ms = ${((total / readMs) * 1000).toFixed(0)}/s\n`);
   } finally {
     await c.cleanup();
   }
