@@ -102,7 +102,8 @@ type SimEvent =
   | { k: "crash" }
   | { k: "restart"; id: NodeId }
   | { k: "partition" }
-  | { k: "client"; c: number }
+  /** op: a retry of that operation (ignored once it is over); absent: start the next one. */
+  | { k: "client"; c: number; op?: number }
   | { k: "timeout"; c: number; op: number }
   | { k: "membership" }
   | { k: "transfer" }
@@ -207,11 +208,13 @@ export class Simulation {
     this.faults = opts.faults ?? {};
     const r = this.rng;
     const n = r.next() < 0.7 ? 3 : 5;
+    // One seed in ten is a storm: very lossy links and disks slower than a heartbeat.
+    const storm = r.next() < 0.1;
     this.cfg = {
       n,
       electionTicks: 5 + r.int(6),
       heartbeatTicks: 1,
-      maxPersistDelay: 1 + r.int(8),
+      maxPersistDelay: storm ? 1 + r.int(4 * TICK) : 1 + r.int(8),
       snapshotEvery: 3 + r.int(25),
       membership: r.next() < 0.3,
       clients: 2 + r.int(2),
@@ -226,7 +229,7 @@ export class Simulation {
       maxUncommittedEntriesBytes: r.next() < 0.3 ? 40 + r.int(200) : 0,
     };
     const net: NetworkConfig = {
-      dropRate: r.next() < 0.3 ? 0 : r.next() * 0.1,
+      dropRate: storm ? 0.1 + r.next() * 0.25 : r.next() < 0.3 ? 0 : r.next() * 0.1,
       duplicateRate: r.next() * 0.05,
       minDelay: 1,
       maxDelay: 2 + r.int(15),
@@ -343,7 +346,7 @@ export class Simulation {
       case "partition":
         return this.repartition();
       case "client":
-        return this.clientStep(ev.c);
+        return this.clientStep(ev.c, ev.op);
       case "timeout":
         return this.clientTimeout(ev.c, ev.op);
       case "membership":
@@ -598,8 +601,9 @@ export class Simulation {
 
   // ---- clients -----------------------------------------------------------------------------------
 
-  private clientStep(c: number): void {
+  private clientStep(c: number, retryOf: number | undefined): void {
     const client = this.clients[c]!;
+    if (retryOf !== undefined && client.op?.id !== retryOf) return;
     if (client.op === undefined) {
       if (this.healing) return;
       const id = this.nextOp++;
@@ -615,7 +619,7 @@ export class Simulation {
     const target = this.members.get(client.guess);
     if (target === undefined || !target.alive) {
       client.guess = this.randomMemberId();
-      this.queue.push(this.now + TICK / 2, { k: "client", c });
+      this.queue.push(this.now + TICK / 2, { k: "client", c, op: op.id });
       return;
     }
     if (op.input.op === "get") {
@@ -630,7 +634,7 @@ export class Simulation {
       // Reads are idempotent, so the client may ask again elsewhere until one answers.
       const lead = target.node.status().lead;
       client.guess = lead !== 0 ? lead : this.randomMemberId();
-      this.queue.push(this.now + 3 * TICK, { k: "client", c });
+      this.queue.push(this.now + 3 * TICK, { k: "client", c, op: op.id });
       return;
     }
     try {
@@ -645,7 +649,7 @@ export class Simulation {
       } else if (code !== "RAFT_PROPOSAL_DROPPED" && code !== "RAFT_TOO_MANY_UNCOMMITTED") {
         throw err;
       }
-      this.queue.push(this.now + TICK / 2 + this.rng.int(TICK), { k: "client", c });
+      this.queue.push(this.now + TICK / 2 + this.rng.int(TICK), { k: "client", c, op: op.id });
     }
     this.touched(target);
   }
