@@ -5,6 +5,7 @@
 // reassembles snapshots from chunks. TLS credentials come from the caller; without them the
 // transport is insecure (tests only). It knows nothing of the Raft state: the driver decides.
 import * as grpc from "@grpc/grpc-js";
+import type { PeerCertificate } from "node:tls";
 import { Backoff, describeError, systemClock, type BackoffOptions, type Clock, type Logger, type Random } from "@shoal/common";
 import { raftServiceDefinition, raftpb } from "@shoal/proto";
 import { RaftError } from "../core/errors.js";
@@ -32,6 +33,12 @@ export interface GrpcTransportOptions {
   maxSnapshotBytes?: number;
   /** Reconnect pacing (default 50 ms doubling to 2 s). */
   backoff?: BackoffOptions;
+  /**
+   * Checks each incoming stream's caller (e.g. that its certificate's OU is shoal-manager: a worker
+   * must not speak Raft). Refused streams end with PERMISSION_DENIED. Default: every caller the
+   * TLS handshake accepted.
+   */
+  authorize?: (peer: { certificate: PeerCertificate | undefined; address: string }) => boolean;
 }
 
 /** Counters for tests and metrics. */
@@ -168,6 +175,12 @@ export class GrpcTransport implements RaftTransport {
 
   private handleStream(call: grpc.ServerReadableStream<raftpb.Frame, raftpb.StreamAck>, cb: grpc.sendUnaryData<raftpb.StreamAck>): void {
     // Headers now tell the sender its stream is accepted (it resets its reconnect backoff).
+    const authorize = this.opts.authorize;
+    if (authorize !== undefined && !authorize({ certificate: call.getAuthContext().sslPeerCertificate, address: call.getPeer() })) {
+      this.log.warn({ peer: call.getPeer() }, "raft stream refused: caller not authorized");
+      cb({ code: grpc.status.PERMISSION_DENIED, details: "not authorized to speak raft" });
+      return;
+    }
     call.sendMetadata(new grpc.Metadata());
     let frames = 0;
     let done = false;

@@ -168,6 +168,29 @@ describe("GrpcTransport over loopback", function () {
       assert.equal(a.received[0]!.index, 6);
     });
 
+    it("refuses a caller the authorize hook rejects (by certificate subject)", async () => {
+      const seen: string[] = [];
+      const b = await start(2, {
+        tls: tlsFor("b", "ca1"),
+        authorize: ({ certificate }) => {
+          seen.push(String(certificate?.subject?.CN));
+          return certificate?.subject?.CN === "a";
+        },
+      });
+      const a = await start(1, { tls: tlsFor("a", "ca1") });
+      const other = await start(3, { tls: tlsFor("b", "ca1") });
+      a.t.addPeer(2, b.t.address());
+      other.t.addPeer(2, b.t.address());
+      a.t.send([msg(1, 2, { index: 1 })]);
+      await waitFor("authorized message", () => b.received.length === 1);
+      await waitFor("unauthorized caller reported unreachable", () => {
+        other.t.send([msg(3, 2, { index: 2 })]);
+        return other.unreachable.includes(2);
+      });
+      assert.deepEqual(b.received.map((m) => m.from), [1]);
+      assert.ok(seen.includes("b"), "the hook saw the second caller's certificate");
+    });
+
     it("refuses a client whose certificate comes from another CA", async () => {
       const b = await start(2, { tls: tlsFor("b", "ca1") });
       // The rogue trusts ca1 (so it would accept b's certificate) but presents a ca2 certificate.
