@@ -118,6 +118,8 @@ export class RaftNode {
   private readsAwaitingApply: ReadWaiter[] = [];
   private nextReadId = 1;
   private readonly leaderListeners = new Set<(lead: NodeId, term: number) => void>();
+  /** Pending transfers, rejected by stop(). */
+  private readonly transfers = new Set<(err: Error) => void>();
 
   private readonly snapshotEntries: number;
   private readonly compactKeepEntries: number;
@@ -343,6 +345,7 @@ export class RaftNode {
     return new Promise<void>((resolve, reject) => {
       const timeoutMs = this.electionMs * 2;
       const finish = (err?: Error): void => {
+        this.transfers.delete(finish);
         unsubscribe();
         timer.cancel();
         opts.signal?.removeEventListener("abort", onAbort);
@@ -357,6 +360,7 @@ export class RaftNode {
         () => finish(new RaftError("RAFT_TIMEOUT", `leadership did not move to ${to} within ${timeoutMs} ms`, { to, leader: this.lead }, true)),
         timeoutMs,
       );
+      this.transfers.add(finish);
       if (opts.signal?.aborted) return finish(abortedError("leadership transfer"));
       opts.signal?.addEventListener("abort", onAbort, { once: true });
       try {
@@ -695,6 +699,7 @@ export class RaftNode {
     this.readQueue = [];
     this.readsAwaitingApply = [];
     for (const w of reads) w.reject(err);
+    for (const finish of [...this.transfers]) finish(err);
   }
 
   /** Storage or state machine failed: the member cannot continue safely, so it stops. */

@@ -98,6 +98,14 @@ describe("RaftNode: three members in one process over gRPC", function () {
     await assert.rejects(l.node!.readBarrier({ signal: ac.signal }), (e) => code(e) === "RAFT_TIMEOUT");
   });
 
+  it("rejects a pending leadership transfer with RAFT_STOPPED when stopped", async () => {
+    const l = await c.leader();
+    // 99 is not a member: the transfer can never complete.
+    const pending = assert.rejects(l.node!.transferLeadership(99), (e) => code(e) === "RAFT_STOPPED");
+    await c.stop(l.id);
+    await pending;
+  });
+
   it("transfers leadership to a named member", async () => {
     const l = await c.leader();
     const target = c.running().find((m) => m.id !== l.id)!;
@@ -118,6 +126,7 @@ describe("RaftNode: three members in one process over gRPC", function () {
     await c.stop(l.id);
     await rejected;
     await assert.rejects(node.readBarrier(), (e) => code(e) === "RAFT_STOPPED");
+    await assert.rejects(node.transferLeadership(99), (e) => code(e) === "RAFT_STOPPED");
     assert.equal(l.sm.data.get("never"), undefined);
   });
 
