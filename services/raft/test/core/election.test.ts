@@ -1,6 +1,9 @@
 import { strict as assert } from "node:assert";
 import { Network } from "./network.js";
 import { MessageType, StateType } from "../../src/core/types.js";
+import { MemoryStorage } from "../../src/core/memory-storage.js";
+import { RawNode } from "../../src/core/raw-node.js";
+import { SeededRandom } from "@shoal/common";
 
 describe("raft core: elections", () => {
   it("a single member elects itself and commits its empty entry after advance", () => {
@@ -73,6 +76,22 @@ describe("raft core: elections", () => {
         [MessageType.Vote, 3, 1],
       ],
     );
+  });
+
+  it("the election timeout is randomized within [electionTicks, 2*electionTicks)", () => {
+    const seen = new Set<number>();
+    for (let seed = 1; seed <= 40; seed++) {
+      const storage = new MemoryStorage({ confState: { voters: [1, 2, 3], learners: [], removed: [] } });
+      const raw = new RawNode({ id: 1, storage, random: new SeededRandom(seed), electionTicks: 10 });
+      let ticks = 0;
+      while (raw.status().state === StateType.Follower && ticks < 100) {
+        raw.tick();
+        ticks++;
+      }
+      assert.ok(ticks >= 10 && ticks < 20, `seed ${seed}: campaigned after ${ticks} ticks`);
+      seen.add(ticks);
+    }
+    assert.ok(seen.size > 3, "timeouts vary between members");
   });
 
   it("pre-vote keeps a partitioned member from inflating its term", () => {
