@@ -70,6 +70,8 @@ export class Raft {
   /** Leader: payload bytes appended but not yet committed-and-applied (bounded by maxUncommittedBytes). */
   uncommittedSize = 0;
   readOnly = new ReadOnly();
+  /** Read-index rounds started over this member's life; never reset, so contexts never repeat. */
+  private readSeq = 0;
   /** Leader: proposals were appended since the last Ready; their appends are not sent yet. */
   appendsPending = false;
   /** Leader: ReadIndex requests that arrived before an entry of this term was committed. */
@@ -775,13 +777,24 @@ export class Raft {
       this.answerReadIndex(m, this.raftLog.committed);
       return;
     }
-    this.readOnly.addRequest(this.raftLog.committed, m);
-    const acks = this.readOnly.recvAck(this.id, m.context);
+    // Heartbeats carry a context of our own, not the caller's: two members' drivers may well use
+    // the same request context, and a collision must never confirm the wrong request.
+    const ctx = this.nextReadContext();
+    this.readOnly.addRequest(this.raftLog.committed, m, ctx);
+    const acks = this.readOnly.recvAck(this.id, ctx);
     if (acks !== undefined && this.trk.voteResult((id) => (acks.has(id) ? true : undefined)) === VoteResult.Won) {
-      for (const rs of this.readOnly.advance(m.context)) this.answerReadIndex(rs.req, rs.index);
+      for (const rs of this.readOnly.advance(ctx)) this.answerReadIndex(rs.req, rs.index);
       return;
     }
-    this.bcastHeartbeat(m.context);
+    this.bcastHeartbeat(ctx);
+  }
+
+  private nextReadContext(): Uint8Array {
+    this.readSeq++;
+    const b = new Uint8Array(9);
+    b[0] = 0x72; // 'r': marks a read-index round
+    new DataView(b.buffer).setFloat64(1, this.readSeq);
+    return b;
   }
 
   private releasePendingReadIndexMessages(): void {

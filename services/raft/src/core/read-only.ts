@@ -9,6 +9,8 @@ export interface ReadIndexStatus {
   /** Commit index when the request arrived: the read may be served once applied up to here. */
   index: number;
   req: Message;
+  /** The leader's own context for this request's heartbeat round (unique; see raft.ts). */
+  ctx: Uint8Array;
   acks: Set<NodeId>;
 }
 
@@ -18,11 +20,11 @@ export class ReadOnly {
   /** Arrival order; acknowledging one request also confirms those before it. */
   private queue: string[] = [];
 
-  /** Adds a request; a duplicate context is ignored (the first one stands). */
-  addRequest(index: number, req: Message): void {
-    const key = bytesKey(req.context);
+  /** Adds a request under ctx, which the caller makes unique. */
+  addRequest(index: number, req: Message, ctx: Uint8Array): void {
+    const key = bytesKey(ctx);
     if (this.pending.has(key)) return;
-    this.pending.set(key, { index, req, acks: new Set() });
+    this.pending.set(key, { index, req, ctx, acks: new Set() });
     this.queue.push(key);
   }
 
@@ -53,7 +55,7 @@ export class ReadOnly {
   /** The newest pending context: heartbeats carry it so one round confirms everything queued. */
   lastPendingContext(): Uint8Array | undefined {
     const key = this.queue[this.queue.length - 1];
-    return key === undefined ? undefined : this.pending.get(key)?.req.context;
+    return key === undefined ? undefined : this.pending.get(key)?.ctx;
   }
 
   size(): number {

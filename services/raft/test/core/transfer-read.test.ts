@@ -98,6 +98,31 @@ describe("raft core: read index", () => {
     assert.equal(net.node(1).readStates.length, 0);
   });
 
+  it("reads from different members with the same context are each answered", () => {
+    const net = new Network([1, 2, 3]);
+    net.elect(1);
+    net.propose(1, "a");
+    net.node(2).raw.readIndex(bytes("same"));
+    net.node(3).raw.readIndex(bytes("same"));
+    net.node(1).raw.readIndex(bytes("same"));
+    net.stabilize();
+    for (const id of [1, 2, 3]) {
+      assert.equal(net.node(id).readStates.length, 1, `read states on ${id}`);
+      assert.equal(str(net.node(id).readStates[0]!.requestCtx), "same");
+    }
+  });
+
+  it("a read that arrives after a write commits is answered at an index covering the write", () => {
+    const net = new Network([1, 2, 3]);
+    net.elect(1);
+    net.node(2).raw.readIndex(bytes("r"));
+    net.processReady(2);
+    const { index } = net.propose(1, "w");
+    net.node(3).raw.readIndex(bytes("r"));
+    net.stabilize();
+    assert.ok(net.node(3).readStates[0]!.index >= index);
+  });
+
   it("a single member answers a read at once", () => {
     const net = new Network([1]);
     net.elect(1);
