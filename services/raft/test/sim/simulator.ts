@@ -183,6 +183,8 @@ export class Simulation {
     maxPersistDelay: number;
     snapshotEvery: number;
     membership: boolean;
+    /** Remove-then-add cycles a membership seed may run. */
+    maxReplacements: number;
     clients: number;
     timeoutTicks: number;
     chaosTicks: number;
@@ -216,7 +218,8 @@ export class Simulation {
       heartbeatTicks: 1,
       maxPersistDelay: storm ? 1 + r.int(4 * TICK) : 1 + r.int(8),
       snapshotEvery: 3 + r.int(25),
-      membership: r.next() < 0.3,
+      membership: r.next() < 0.35,
+      maxReplacements: 1 + r.int(4),
       clients: 2 + r.int(2),
       timeoutTicks: 30,
       chaosTicks: opts.chaosTicks ?? 120,
@@ -774,7 +777,7 @@ export class Simulation {
     };
     switch (ms.phase) {
       case "idle":
-        if (ms.cycles >= 2 || cs.voters.length < 3 || this.rng.next() > 0.15) return;
+        if (ms.cycles >= this.cfg.maxReplacements || cs.voters.length < 3 || this.rng.next() > 0.15) return;
         ms.phase = "removing";
         ms.target = cs.voters[this.rng.int(cs.voters.length)]!;
         ms.lastTry = -Infinity;
