@@ -853,6 +853,13 @@ export class Simulation {
       if (m.sm.chain !== lead.sm.chain) {
         throw new InvariantViolation("convergence", `member ${id} state ${m.sm.chain} differs from leader ${lead.id}'s ${lead.sm.chain} at index ${m.sm.applied}`);
       }
+      // Same applied index, so the same configuration, both as the driver tracks it and as the core does.
+      const want = JSON.stringify(lead.confState);
+      for (const [what, cs2] of [["driver", m.confState], ["core", m.node.status().confState]] as const) {
+        if (JSON.stringify(cs2) !== want) {
+          throw new InvariantViolation("convergence", `member ${id} (${what}) has configuration ${JSON.stringify(cs2)} at index ${m.sm.applied}, leader ${lead.id} has ${want}`);
+        }
+      }
     }
     const logs = new Map<NodeId, { first: number; entries: Entry[] }>();
     for (const m of this.members.values()) {
