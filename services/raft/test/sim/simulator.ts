@@ -222,7 +222,7 @@ export class Simulation {
       maxReplacements: 1 + r.int(4),
       clients: 2 + r.int(2),
       timeoutTicks: 30,
-      chaosTicks: opts.chaosTicks ?? 120,
+      chaosTicks: opts.chaosTicks ?? 200,
       healTicks: opts.healTicks ?? 400,
       crashes: r.next() < 0.8,
       partitions: r.next() < 0.8,
@@ -744,6 +744,16 @@ export class Simulation {
   private transferStep(): void {
     if (this.healing) return;
     this.queue.push(this.now + 2 * this.chaosGap(), { k: "transfer" });
+    if (this.rng.next() < 0.3) {
+      // An operator (or a driver's hook) forcing an election on some member, leader or not.
+      const up = [...this.members.values()].filter((m) => m.alive);
+      const m = up[this.rng.int(up.length)];
+      if (m === undefined) return;
+      this.note(`member ${m.id} campaigns`);
+      m.node.campaign();
+      this.touched(m);
+      return;
+    }
     const lead = this.currentLeader();
     if (lead === undefined) return;
     const voters = lead.node.status().confState.voters.filter((v) => v !== lead.id);
