@@ -74,6 +74,13 @@ describe("simulator checker: SafetyChecker on hand-made observations", () => {
     throwsInvariant(() => c.observeRestart(1, { term: 3, vote: 0, commit: 0 }), "durability (mustSync)");
   });
 
+  it("flags two members holding different configurations after the same index", () => {
+    const c = new SafetyChecker();
+    c.observeConfState(1, 7, "A");
+    c.observeConfState(2, 7, "A");
+    throwsInvariant(() => c.observeConfState(3, 7, "B"), "configuration agreement");
+  });
+
   it("checks complete logs pairwise", () => {
     const a: Entry[] = [makeTestEntry(1, 1, "x"), makeTestEntry(2, 2, "y")];
     const b: Entry[] = [makeTestEntry(1, 1, "z"), makeTestEntry(2, 2, "y")];

@@ -16,6 +16,7 @@ export type InvariantName =
   | "applied <= committed"
   | "term monotonicity"
   | "durability (mustSync)"
+  | "configuration agreement"
   | "convergence"
   | "linearizability"
   | "core error";
@@ -72,6 +73,8 @@ export class SafetyChecker {
   /** appliedChain.get(i): digest of the state machine after applying index i, on whichever member did it first. */
   private readonly appliedChain = new Map<number, string>([[0, "0"]]);
   private readonly members = new Map<NodeId, MemberRecord>();
+  /** confAt.get(i): the configuration in force after applying index i, as the first member reported it. */
+  private readonly confAt = new Map<number, { conf: string; by: NodeId }>();
 
   get maxCommitted(): number {
     return this.committedTerm.length - 1;
@@ -238,6 +241,15 @@ export class SafetyChecker {
       throw new InvariantViolation("state-machine safety", `member ${id} applied index ${e.index} with term ${e.term}, but the entry committed there has term ${known}`);
     }
     this.observeChain(id, e.index, chain, `applied ${JSON.stringify(entryContent(e))} at index ${e.index}`);
+  }
+
+  /** The configuration a member holds after applying (or restoring) up to index: the same everywhere. */
+  observeConfState(id: NodeId, index: number, conf: string): void {
+    const seen = this.confAt.get(index);
+    if (seen === undefined) this.confAt.set(index, { conf, by: id });
+    else if (seen.conf !== conf) {
+      throw new InvariantViolation("configuration agreement", `after index ${index} member ${id} has configuration ${conf} but member ${seen.by} had ${seen.conf}`);
+    }
   }
 
   /** A member restored its state machine from a snapshot at (index, term) whose digest is chain. */

@@ -488,6 +488,17 @@ export class Simulation {
     this.serveReads(m);
     m.node.advance(rd);
     m.pending = undefined;
+    if (rd.snapshot !== undefined || rd.committedEntries.length > 0) this.checker.observeConfState(m.id, m.sm.applied, confKey(m.confState));
+    // With nothing left to hand out, the core's configuration is the one the driver applied.
+    if (!m.node.hasReady()) {
+      const core = confKey(m.node.status().confState);
+      if (core !== confKey(m.confState)) {
+        throw new InvariantViolation(
+          "configuration agreement",
+          `member ${m.id} applied up to ${m.sm.applied} with configuration ${confKey(m.confState)}, but its core uses ${core}`,
+        );
+      }
+    }
     if (removedSelf) {
       // A member that applied its own removal shuts down, as the real driver does.
       m.alive = false;
@@ -914,6 +925,11 @@ export class Simulation {
     const pendingOps = this.clients.filter((c) => c.op !== undefined).length;
     return `${parts.join("; ")}; clients waiting: ${pendingOps}`;
   }
+}
+
+function confKey(cs: ConfState): string {
+  const sorted = (xs: NodeId[]): NodeId[] => [...xs].sort((a, b) => a - b);
+  return JSON.stringify({ voters: sorted(cs.voters), learners: sorted(cs.learners), removed: sorted(cs.removed) });
 }
 
 function ctxKey(b: Uint8Array): string {
