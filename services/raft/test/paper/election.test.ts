@@ -4,8 +4,8 @@
 
 import assert from "node:assert/strict";
 import { SeededRandom } from "@shoal/common";
-import { MessageType, StateType } from "../../src/index.js";
-import { byType, drainMessages, elect, flush, msg, newNode, persistedLog, tickN } from "./helpers.js";
+import { MessageType, RawNode, StateType } from "../../src/index.js";
+import { byType, drainMessages, elect, flush, msg, newNode, persistedLog, tickN, zeroRandom } from "./helpers.js";
 
 const noPreVote = { preVote: false, checkQuorum: false };
 
@@ -163,6 +163,22 @@ describe("raft paper §5.2 leader election", () => {
     }
   });
 
+  it("§5.2 only votes of the configuration's voters count, each voter once", () => {
+    // Pre-vote off so that the grants below answer the real vote.
+    const n = newNode(1, { voters: [1, 2, 3, 4, 5], learners: [6], ...noPreVote });
+    n.raw.campaign();
+    drainMessages(n);
+    n.raw.step(msg({ type: MessageType.VoteResp, from: 2, to: 1, term: 1 }));
+    n.raw.step(msg({ type: MessageType.VoteResp, from: 2, to: 1, term: 1 }));
+    n.raw.step(msg({ type: MessageType.VoteResp, from: 6, to: 1, term: 1 }));
+    n.raw.step(msg({ type: MessageType.VoteResp, from: 9, to: 1, term: 1 }));
+    drainMessages(n);
+    assert.equal(n.raw.status().state, StateType.Candidate, "a repeated grant, a learner and a stranger are not a majority");
+    n.raw.step(msg({ type: MessageType.VoteResp, from: 3, to: 1, term: 1 }));
+    drainMessages(n);
+    assert.equal(n.raw.status().state, StateType.Leader);
+  });
+
   it("§5.2 votes for at most one candidate per term (first-come-first-served)", () => {
     const n = newNode(1, { voters: [1, 2, 3], ...noPreVote });
     const ask = (from: number): boolean => {
@@ -185,6 +201,19 @@ describe("raft paper §5.2 leader election", () => {
     assert.equal(rd.mustSync, true, "the vote must reach disk before the response is sent");
     assert.equal(byType(rd.messages, MessageType.VoteResp)[0]?.reject, false);
     assert.deepEqual(n.storage.hardState, { term: 4, vote: 3, commit: 0 });
+  });
+
+  it("§5.2 a restarted server remembers its term and vote from stable storage and does not vote twice", () => {
+    const n = newNode(1, { voters: [1, 2, 3], ...noPreVote });
+    n.raw.step(msg({ type: MessageType.Vote, from: 2, to: 1, term: 3 }));
+    flush(n);
+    // A new RawNode over the same storage is the same server after a crash.
+    const again = new RawNode({ id: 1, storage: n.storage, random: zeroRandom, preVote: false, checkQuorum: false });
+    assert.equal(again.status().term, 3);
+    assert.equal(again.status().vote, 2);
+    again.step(msg({ type: MessageType.Vote, from: 3, to: 1, term: 3 }));
+    const rd = again.ready();
+    assert.deepEqual(byType(rd.messages, MessageType.VoteResp).map((m) => m.reject), [true]);
   });
 
   it("§5.2 a candidate that receives AppendEntries from a leader of its term becomes follower", () => {

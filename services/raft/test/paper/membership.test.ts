@@ -128,6 +128,19 @@ describe("raft paper §6 cluster membership changes", () => {
     assert.equal(f.raw.status().term, 2);
   });
 
+  it("§6 (thesis §6.2 check quorum) a learner's answers do not keep a leader in office", () => {
+    const n = newNode(1, { voters: [1, 2, 3], learners: [4], preVote: false });
+    elect(n, [2]);
+    for (let i = 0; i < 40; i++) {
+      n.raw.tick();
+      for (const hb of byType(drainMessages(n), MessageType.Heartbeat)) {
+        if (hb.to === 4) n.raw.step(msg({ type: MessageType.HeartbeatResp, from: 4, to: 1, term: hb.term }));
+      }
+    }
+    // It stepped down (and, ticking on, may since have campaigned): it no longer leads term 1.
+    assert.notEqual(n.raw.status().state, StateType.Leader);
+  });
+
   it("§6 (thesis §6.2 check quorum) a leader that hears from no majority for an election timeout steps down", () => {
     const n = newNode(1, { voters: [1, 2, 3], preVote: false });
     elect(n, [2]);

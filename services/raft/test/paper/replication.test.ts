@@ -68,6 +68,19 @@ describe("raft paper §5.3 log replication", () => {
     }
   });
 
+  it("§5.3 (thesis §10.2.1) the leader counts its own copy toward a majority only once it is persisted", () => {
+    const n = leaderWithCommittedNoop([1, 2, 3]);
+    propose(n, "x");
+    const rd = n.raw.ready();
+    // The driver may send the appends before its own fsync; a fast follower answers meanwhile.
+    n.raw.step(msg({ type: MessageType.AppResp, from: 2, to: 1, term: 1, index: 2 }));
+    assert.equal(n.raw.status().commit, 1, "one durable copy of three is no majority");
+    n.storage.append(rd.entries);
+    n.raw.advance(rd);
+    assert.equal(n.raw.status().commit, 2);
+    assert.deepEqual(flush(n).committedEntries.map(text), ["x"]);
+  });
+
   it("§5.3 committing an entry also commits every preceding entry in the leader's log", () => {
     const n = leaderWithCommittedNoop([1, 2, 3]);
     propose(n, "a");
