@@ -24,6 +24,7 @@ const dec = new TextDecoder();
 
 interface EnvNode {
   id: NodeId;
+  /** Replaced by `restart`. */
   raw: RawNode;
   storage: MemoryStorage;
   /** The "state machine": applied normal entries' data. Its snapshot is this list as JSON. */
@@ -47,6 +48,7 @@ type LogLevel = "none" | "info" | "debug";
 export class InteractionEnv {
   private readonly nodes = new Map<NodeId, EnvNode>();
   private readonly mailbox = new Map<NodeId, Message[]>();
+  private readonly opts = new Map<NodeId, { preVote: boolean; checkQuorum: boolean }>();
   /** Group index of each node while partitioned; messages between groups are dropped. */
   private groups = new Map<NodeId, number>();
   private logLevel: LogLevel = "none";
@@ -108,6 +110,11 @@ export class InteractionEnv {
         return this.status(this.node(c.args[0]));
       case "raft-log":
         return this.raftLog(this.node(c.args[0]));
+      case "report-snapshot":
+        this.node(c.args[0]).raw.reportSnapshot(Number(c.args[1]), c.args[2] !== "fail");
+        return [];
+      case "restart":
+        return this.restart(this.node(c.args[0]));
       case "report-unreachable":
         this.node(c.args[0]).raw.reportUnreachable(Number(c.args[1]));
         return [];
@@ -143,26 +150,46 @@ export class InteractionEnv {
       const storage = new MemoryStorage({ confState });
       // A cluster bootstrapped at `index`: every initial member holds the same snapshot there.
       if (index > 0) storage.applySnapshot({ metadata: { index, term: 1, confState }, data: enc.encode("[]") });
-      const logger: RaftLogger = {
-        debug: (obj, msg) => this.log("debug", id, obj, msg),
-        info: (obj, msg) => this.log("info", id, obj, msg),
-        warn: (obj, msg) => this.log("info", id, obj, msg),
-      };
-      const raw = new RawNode({
-        id,
-        storage,
-        random: { next: () => 0, int: () => 0 },
-        electionTicks,
-        heartbeatTicks,
-        preVote: c.kv.get("prevote") !== "false",
-        checkQuorum: c.kv.get("checkquorum") !== "false",
-        logger,
-      });
+      const o = { preVote: c.kv.get("prevote") !== "false", checkQuorum: c.kv.get("checkquorum") !== "false" };
+      this.opts.set(id, o);
+      const raw = this.makeRaw(id, storage, electionTicks, heartbeatTicks, o);
       this.nodes.set(id, { id, raw, storage, applied: [], confState, electionTicks, heartbeatTicks });
       this.mailbox.set(id, []);
       out.push(`${id}: ${renderConfState(raw.status().confState)} Term:${raw.status().term} LastIndex:${raw.status().lastIndex}`);
     }
     return out;
+  }
+
+  /**
+   * A crash and restart: a new RawNode over what was persisted; unsent messages are lost. The
+   * state machine restarts from the snapshot and replays committed entries (conf changes too).
+   */
+  private restart(n: EnvNode): string[] {
+    const snap = n.storage.snapshot();
+    n.applied = snap.data.length > 0 ? (JSON.parse(dec.decode(snap.data)) as string[]) : [];
+    n.confState = snap.metadata.confState;
+    n.raw = this.makeRaw(n.id, n.storage, n.electionTicks, n.heartbeatTicks, this.opts.get(n.id)!);
+    this.mailbox.set(n.id, []);
+    const st = n.raw.status();
+    return [`${n.id}: restarted Term:${st.term} Vote:${st.vote} Commit:${st.commit} Applied:${st.applied} LastIndex:${st.lastIndex}`];
+  }
+
+  private makeRaw(id: NodeId, storage: MemoryStorage, electionTicks: number, heartbeatTicks: number, o: { preVote: boolean; checkQuorum: boolean }): RawNode {
+    const logger: RaftLogger = {
+      debug: (obj, msg) => this.log("debug", id, obj, msg),
+      info: (obj, msg) => this.log("info", id, obj, msg),
+      warn: (obj, msg) => this.log("info", id, obj, msg),
+    };
+    return new RawNode({
+      id,
+      storage,
+      random: { next: () => 0, int: () => 0 },
+      electionTicks,
+      heartbeatTicks,
+      preVote: o.preVote,
+      checkQuorum: o.checkQuorum,
+      logger,
+    });
   }
 
   private log(level: "debug" | "info", id: NodeId, obj: object, msg: string): void {
