@@ -13,6 +13,11 @@ export class RaftLog {
   committed: number;
   /** Highest index the driver has applied (reported through advance). Invariant: applied <= committed. */
   applied: number;
+  /**
+   * Highest committed index handed to the driver in a Ready that is not yet advanced.
+   * Invariant: applied <= applying <= committed.
+   */
+  applying: number;
 
   constructor(storage: Storage) {
     this.storage = storage;
@@ -21,6 +26,7 @@ export class RaftLog {
     // Everything up to the snapshot is committed and applied by definition.
     this.committed = first - 1;
     this.applied = first - 1;
+    this.applying = first - 1;
   }
 
   firstIndex(): number {
@@ -167,6 +173,12 @@ export class RaftLog {
       throw new RaftError("RAFT_INVALID_ARGUMENT", `applied ${i} is past committed ${this.committed}`, { index: i });
     }
     this.applied = i;
+    if (this.applying < i) this.applying = i;
+  }
+
+  /** True while committed entries are out with the driver (between ready() and advance()). */
+  isApplying(): boolean {
+    return this.applying > this.applied;
   }
 
   /** Committed entries not yet applied; none while a snapshot is pending (it must be applied first). */

@@ -600,6 +600,10 @@ export class Raft {
     const joining = this.trk.isEmpty() && (cs.voters.length > 0 || cs.learners.length > 0);
     if (!joining) {
       if (md.index <= this.raftLog.committed) return false;
+      // The driver is applying committed entries from an earlier Ready. Installing the snapshot
+      // now would let an older conf change from those entries be applied on top of the newer
+      // configuration; refuse, and the leader sends the snapshot again later.
+      if (this.raftLog.isApplying()) return false;
       if (this.raftLog.matchTerm(md.index, md.term)) {
         // We already hold this prefix: just move commit forward, keep our log and configuration.
         this.raftLog.commitTo(md.index);

@@ -103,6 +103,7 @@ export class RawNode {
     };
     r.readStates = [];
     r.msgs = [];
+    if (rd.committedEntries.length > 0) r.raftLog.applying = rd.committedEntries[rd.committedEntries.length - 1]!.index;
     const ss: SoftState = { lead: r.lead, state: r.state };
     if (ss.lead !== this.prevSoftState.lead || ss.state !== this.prevSoftState.state) {
       rd.softState = ss;
@@ -123,7 +124,7 @@ export class RawNode {
     if (rd.snapshot !== undefined) {
       r.raftLog.stableSnapTo(rd.snapshot.metadata.index);
       // The driver restored the state machine from it.
-      if (rd.snapshot.metadata.index > r.raftLog.applied) r.raftLog.applied = rd.snapshot.metadata.index;
+      if (rd.snapshot.metadata.index > r.raftLog.applied) r.raftLog.appliedTo(rd.snapshot.metadata.index);
     }
     if (rd.entries.length > 0) {
       const last = rd.entries[rd.entries.length - 1]!;
