@@ -9,6 +9,14 @@ const REGRESSIONS: { seed: number; bug: string }[] = [
       "a follower restored a snapshot (index 44, 7 a voter) between ready() and advance() of a Ready whose committed " +
       "entries held AddLearner 7 (index 37); applying that older conf change afterwards demoted 7 in the core's tracker",
   },
+  {
+    seed: 14594,
+    bug: "configuration agreement: two members held different configurations after the same applied index (same class as 44046)",
+  },
+  {
+    seed: 15793,
+    bug: "configuration agreement: two members held different configurations after the same applied index (same class as 44046)",
+  },
 ];
 
 describe("simulator regression seeds", function () {
