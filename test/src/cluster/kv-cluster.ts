@@ -21,6 +21,8 @@ export interface ClusterOptions {
   tickMs?: number;
   /** Extra kv-server flags, e.g. ["--snapshot-entries", "1000"]. */
   extraArgs?: string[];
+  /** Node flags for kv-server processes, e.g. ["--cpu-prof", "--cpu-prof-dir=/tmp/prof"] (default: env SHOAL_KV_NODE_ARGS, space-separated). */
+  nodeArgs?: string[];
   /** Path of the etcd binary (default /usr/bin/etcd). */
   etcdBinary?: string;
 }
@@ -139,9 +141,12 @@ export class KvCluster {
     }
   }
 
-  /** Stops every member (SIGKILL: data is thrown away anyway), closes clients, removes the dirs. */
+  /**
+   * Stops every member (SIGTERM, SIGKILL after 3 s: a clean exit lets `--cpu-prof` write its
+   * profile), closes clients, removes the dirs.
+   */
   async destroy(): Promise<void> {
-    await Promise.all(this.members.map((m) => m.child?.kill()));
+    await Promise.all(this.members.map((m) => m.child?.stop(3000)));
     for (const m of this.members) m.client.close();
     await rm(this.rootDir, { recursive: true, force: true });
   }
@@ -158,6 +163,7 @@ export class KvCluster {
       return {
         command: process.execPath,
         args: [
+          ...(this.opts.nodeArgs ?? (process.env["SHOAL_KV_NODE_ARGS"] ?? "").split(" ").filter((a) => a !== "")),
           KV_SERVER_JS,
           "--id", String(m.index),
           "--data-dir", m.dataDir,
