@@ -1,0 +1,6 @@
+export * from "./errors.js";
+export * from "./lab.js";
+export * from "./record.js";
+export { Ip } from "./sys/ip.js";
+export { HostProcesses } from "./sys/host-process.js";
+export { run, type RunOpts, type RunResult } from "./sys/run.js";
