@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 // shoal-lab: the command line over the Lab library. Output on stdout, one-line errors on stderr,
 // exit codes: 0 ok, 1 operation failed, 2 bad usage; `exec` exits with the command's own code.
 import { createLogger, describeError } from "@shoal/common";
@@ -105,7 +104,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + "\n");
     return 0;
   }
-  const logger = createLogger({ name: "shoal-lab", level: process.env["SHOAL_LOG_LEVEL"] ?? "warn" });
+  const logger = createLogger({ name: "shoal-lab", level: process.env["SHOAL_LOG_LEVEL"] ?? "error" });
   const lab = new Lab({ labId: p.lab, root: p.root, dir: p.dir }, { logger });
   const ac = new AbortController();
   process.once("SIGINT", () => ac.abort(new Error("interrupted")));

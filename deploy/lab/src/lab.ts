@@ -187,7 +187,7 @@ export class Lab {
       this.log.info({ hosts: rec.hosts.length }, "lab up");
       return rec;
     } catch (err) {
-      this.log.warn({ err }, "lab up failed; removing what it made");
+      this.log.info({ err }, "lab up failed; removing what it made");
       await this.down().catch((downErr: unknown) => this.log.error({ err: downErr }, "cleanup after failed up"));
       throw err;
     }
