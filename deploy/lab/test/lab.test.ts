@@ -123,6 +123,15 @@ describe("lab (network-namespace hosts)", function () {
       await assert.rejects(lab.start("worker1"), (e: unknown) => e instanceof LabError && e.code === "LAB_HOST_RUNNING");
     });
 
+    it("a second up of the same lab is refused and leaves the running lab alone", async () => {
+      await assert.rejects(lab.up({ managers: 1, workers: 0 }), (e: unknown) => e instanceof LabError && e.code === "LAB_EXISTS");
+      assert.deepEqual(
+        (await lab.status()).map((h) => h.state),
+        ["running", "running", "running"],
+      );
+      assert.equal(await pings(lab, "manager1", addr["manager2"]!), true);
+    });
+
     it("partition blocks traffic between groups but not within one, and heal restores it", async () => {
       await lab.partition(["manager2", "worker1"]);
       assert.equal(await blocked(lab, "manager1", addr["manager2"]!), true);
@@ -145,8 +154,11 @@ describe("lab (network-namespace hosts)", function () {
     try {
       await lab.up({ managers: 1, workers: 1 });
       const rec = await lab.record();
-      assert.equal(leaks(lab.labId).netns.length, 3);
-      assert.equal(leaks(lab.labId).processes.length >= 2, true);
+      // The leak check must see a live lab, or its "nothing left" below proves nothing.
+      const live = leaks(lab.labId);
+      assert.equal(live.netns.length, 3);
+      assert.equal(live.mounts.length, 3);
+      assert.equal(live.processes.length >= 2, true);
       await lab.down();
       assert.deepEqual(leaks(lab.labId), NO_LEAKS);
       for (const h of rec.hosts) assert.equal(isAlive({ pid: h.pid!, start: h.pidStart! }), false);
