@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages Shoal needs at run or test time (DESIGN §9).
-APT_PACKAGES=(etcd-server iproute2)
+APT_PACKAGES=(etcd-server iproute2 iputils-ping util-linux)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
