@@ -1,0 +1,2 @@
+// The manager package: one export line per component.
+export * from "./replication/index.js";

@@ -1,0 +1,279 @@
+// ReplicatedStore: one manager's object store replicated by Raft. Owns the wiring between a RaftNode
+// and a MemoryStore: the StateMachine (committed entries -> store.applyStoreActions, snapshots ->
+// store.snapshot/restore), the store's Proposer (store actions -> raft proposal, resolved after the
+// entry applied, in log order), the commit deadline that turns a lost quorum into a prompt
+// MANAGER_NO_QUORUM, the follower's forwarding seam, linearizable reads and leadership events.
+// It must not make Raft decisions (the core does) nor validate objects (the store does).
+//
+// Batching: the store serializes writes and holds its lock across a proposal, so concurrent
+// store.update() calls are one entry each; many transactions share an entry through store.batch()
+// (bounded by the store's maxBatchActions), and the raft driver already persists every entry that
+// queued during a Ready with one fsync.
+//
+// forceNewCluster (not implemented yet). What it will take: open the member's LevelStorage, keep
+// the log and the latest snapshot as they are, and write a new ConfState holding this member alone
+// (voters [self], no learners) as a ConfChange-free rewrite: a fresh snapshot at the applied index
+// whose metadata carries the one-member ConfState (and members.json with only our address), then
+// drop entries after the commit index that were never committed (they may name old members) and
+// bump the term so stale leaders' messages are refused. The removed members' IDs stay retired
+// (never reused). RaftNode needs a `forceNewCluster` start option for that rewrite, before the
+// core is created.
+import { AbortedError, ShoalError, systemClock, type Clock, type Logger, type Random } from "@shoal/common";
+import { NONE, RaftError, RaftNode, StateType, type Entry, type NodeId, type RaftNodeOptions, type RaftTransport, type StateMachine } from "@shoal/raft";
+import {
+  MemoryStore,
+  decodeSnapshot,
+  decodeStoreActions,
+  encodeSnapshot,
+  encodeStoreActions,
+  type MemoryStoreOpts,
+  type ProposeOptions,
+  type Proposer,
+  type ReadTx,
+  type StoreAction,
+} from "@shoal/store";
+import { ManagerError, noQuorumError, notLeaderError } from "./errors.js";
+
+/**
+ * Sends a follower's write to the leader (the control API will implement it over gRPC) and resolves
+ * with the log index of the committed entry.
+ */
+export interface LeaderForwarder {
+  propose(actions: StoreAction[], opts: { leader: NodeId; leaderAddress: string | undefined; signal?: AbortSignal }): Promise<{ index: number }>;
+}
+
+export interface ReplicatedStoreOptions {
+  /** The raft member's options (id, dataDir, listen, peers, ticks …). */
+  raft: RaftNodeOptions;
+  store?: MemoryStoreOpts;
+  /** A write that has not committed by then fails with MANAGER_NO_QUORUM (default 2 election timeouts). */
+  commitTimeoutMs?: number;
+}
+
+export interface ReplicatedStoreModules {
+  logger: Logger;
+  clock?: Clock;
+  random?: Random;
+  transport?: RaftTransport;
+  /** Omitted: a write on a follower fails with MANAGER_NOT_LEADER naming the leader. */
+  forwarder?: LeaderForwarder;
+}
+
+export type LeadershipListener = (isLeader: boolean, term: number) => void;
+
+interface ApplyWaiter {
+  index: number;
+  resolve: () => void;
+}
+
+/** Applies committed raft entries to the store; entries are store actions, snapshots store snapshots. */
+class StoreStateMachine implements StateMachine {
+  private waiters: ApplyWaiter[] = [];
+
+  constructor(private readonly store: MemoryStore) {}
+
+  apply(entry: Entry): void {
+    // A refused entry (a conflict every replica refuses alike) is remembered by the store, which
+    // hands its error to the waiting writer; it is not a failure of the state machine.
+    this.store.applyStoreActions(decodeStoreActions(entry.data), entry.index);
+    this.wake();
+  }
+
+  snapshot(): Uint8Array {
+    return encodeSnapshot(this.store.snapshot());
+  }
+
+  restore(data: Uint8Array): void {
+    this.store.restore(decodeSnapshot(data));
+    this.wake();
+  }
+
+  /** Resolves once the store applied `index` (a forwarded write's entry reached this replica). */
+  waitApplied(index: number, signal: AbortSignal | undefined): Promise<void> {
+    if (this.store.appliedIndex >= index) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new AbortedError(signal?.reason));
+      };
+      const waiter: ApplyWaiter = {
+        index,
+        resolve: () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        },
+      };
+      this.waiters.push(waiter);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  private wake(): void {
+    if (this.waiters.length === 0) return;
+    const at = this.store.appliedIndex;
+    const ready = this.waiters.filter((w) => w.index <= at);
+    this.waiters = this.waiters.filter((w) => w.index > at);
+    for (const w of ready) w.resolve();
+  }
+}
+
+export class ReplicatedStore implements Proposer {
+  readonly store: MemoryStore;
+  private raftNode: RaftNode | undefined;
+  private readonly sm: StoreStateMachine;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly commitTimeoutMs: number;
+  private readonly listeners = new Set<LeadershipListener>();
+  private leader = false;
+  private stopped = false;
+
+  private constructor(
+    private readonly opts: ReplicatedStoreOptions,
+    private readonly modules: ReplicatedStoreModules,
+  ) {
+    this.log = modules.logger.child({ component: "replication" });
+    this.clock = modules.clock ?? systemClock;
+    const electionMs = (opts.raft.tickMs ?? 100) * (opts.raft.electionTicks ?? 10);
+    this.commitTimeoutMs = opts.commitTimeoutMs ?? electionMs * 2;
+    const storeModules = modules.clock === undefined ? { proposer: this } : { proposer: this, clock: modules.clock };
+    this.store = new MemoryStore(opts.store ?? {}, storeModules);
+    this.sm = new StoreStateMachine(this.store);
+  }
+
+  /** Opens the member's raft state (restoring the store from snapshot + log) and joins the group. */
+  static async start(opts: ReplicatedStoreOptions, modules: ReplicatedStoreModules): Promise<ReplicatedStore> {
+    const rs = new ReplicatedStore(opts, modules);
+    const raftModules: Parameters<typeof RaftNode.start>[1] = { stateMachine: rs.sm, logger: modules.logger };
+    if (modules.clock !== undefined) raftModules.clock = modules.clock;
+    if (modules.random !== undefined) raftModules.random = modules.random;
+    if (modules.transport !== undefined) raftModules.transport = modules.transport;
+    const node = await RaftNode.start(opts.raft, raftModules);
+    rs.raftNode = node;
+    node.onLeaderChange((lead, term) => rs.onLeaderChange(lead, term));
+    return rs;
+  }
+
+  get raft(): RaftNode {
+    if (this.raftNode === undefined) throw new ManagerError({ code: "MANAGER_STOPPED" }, "replicated store not started");
+    return this.raftNode;
+  }
+
+  get id(): NodeId {
+    return this.opts.raft.id;
+  }
+
+  isLeader(): boolean {
+    return this.leader;
+  }
+
+  /** The leader as this member knows it (id 0: none). */
+  leaderInfo(): { id: NodeId; address: string | undefined } {
+    const st = this.raft.status();
+    return { id: st.lead, address: st.lead === NONE ? undefined : st.addresses[st.lead] };
+  }
+
+  /**
+   * Called when this member gains (true) or loses (false) leadership, so leader-only components
+   * start and stop. A proposal pending when leadership is lost settles by what the log decides:
+   * resolved if its entry still commits, rejected RAFT_PROPOSAL_DROPPED if a newer term replaced it.
+   */
+  onLeadershipChange(fn: LeadershipListener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** The store's Proposer: one raft entry per call; resolves after the entry was applied here. */
+  async proposeValue(actions: StoreAction[], opts: ProposeOptions = {}): Promise<{ index: number }> {
+    if (this.stopped) throw new ManagerError({ code: "MANAGER_STOPPED" }, "replicated store is stopped");
+    opts.signal?.throwIfAborted();
+    const deadline = new AbortController();
+    const timer = this.clock.setTimeout(() => deadline.abort(new Error("commit deadline")), this.commitTimeoutMs);
+    const signal = opts.signal === undefined ? deadline.signal : AbortSignal.any([opts.signal, deadline.signal]);
+    try {
+      const { index } = await this.raft.propose(encodeStoreActions(actions), { signal });
+      return { index };
+    } catch (err) {
+      const out = await this.translate(err, actions, signal, deadline.signal, opts.signal);
+      if ("forwarded" in out) return { index: out.forwarded };
+      throw out.error;
+    } finally {
+      timer.cancel();
+    }
+  }
+
+  /** A read that reflects every write acknowledged before it was called (ReadIndex), on any member. */
+  async linearizableView<R>(fn: (tx: ReadTx) => R, opts: { signal?: AbortSignal } = {}): Promise<R> {
+    try {
+      await this.raft.readBarrier(opts);
+    } catch (err) {
+      if (err instanceof RaftError && err.code === "RAFT_NOT_LEADER" && err.meta["leader"] === NONE) throw this.noQuorum(err);
+      if (err instanceof RaftError && err.code === "RAFT_TIMEOUT" && !(opts.signal?.aborted ?? false)) throw this.noQuorum(err);
+      throw err;
+    }
+    return this.store.view(fn);
+  }
+
+  /** Stops raft (pending writes reject), then ends the store's watches. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.listeners.clear();
+    await this.raftNode?.stop();
+    this.store.close();
+  }
+
+  private async translate(
+    err: unknown,
+    actions: StoreAction[],
+    signal: AbortSignal,
+    deadline: AbortSignal,
+    callerSignal: AbortSignal | undefined,
+  ): Promise<{ forwarded: number } | { error: unknown }> {
+    if (callerSignal?.aborted) return { error: err };
+    if (err instanceof RaftError && err.code === "RAFT_NOT_LEADER") {
+      const leader = typeof err.meta["leader"] === "number" ? err.meta["leader"] : NONE;
+      const leaderAddress = typeof err.meta["leaderAddress"] === "string" ? err.meta["leaderAddress"] : undefined;
+      // No leader at all: either an election is running or there is no quorum to hold one.
+      if (leader === NONE) return { error: this.noQuorum(err) };
+      if (this.modules.forwarder === undefined) return { error: notLeaderError(leader, leaderAddress) };
+      try {
+        const { index } = await this.modules.forwarder.propose(actions, { leader, leaderAddress, signal });
+        // The store's contract: resolve only once every entry up to ours has been applied here.
+        await this.sm.waitApplied(index, signal);
+        return { forwarded: index };
+      } catch (fwdErr) {
+        if (deadline.aborted && !(fwdErr instanceof ShoalError)) return { error: this.noQuorum(fwdErr) };
+        return { error: fwdErr };
+      }
+    }
+    if (deadline.aborted && err instanceof RaftError && err.code === "RAFT_TIMEOUT") return { error: this.noQuorum(err) };
+    return { error: err };
+  }
+
+  private noQuorum(cause: unknown): ManagerError {
+    const st = this.raft.status();
+    const members = st.confState.voters.length;
+    let reachable = 1;
+    if (st.state === StateType.Leader) {
+      reachable = 0;
+      for (const [id, p] of st.progress) if (id === st.id || p.recentActive) reachable++;
+    }
+    this.log.warn({ reachable, members }, "replication: write could not commit");
+    return noQuorumError(reachable, members, cause);
+  }
+
+  private onLeaderChange(lead: NodeId, term: number): void {
+    const now = lead === this.opts.raft.id;
+    if (now === this.leader) return;
+    this.leader = now;
+    this.log.info({ term, leader: now }, now ? "replication: became leader" : "replication: lost leadership");
+    for (const fn of [...this.listeners]) {
+      try {
+        fn(now, term);
+      } catch (err) {
+        this.log.error({ err }, "replication: leadership listener threw");
+      }
+    }
+  }
+}

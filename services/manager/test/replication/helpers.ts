@@ -1,0 +1,99 @@
+// Fixtures: N ReplicatedStores in this process on 127.0.0.1 with temp data dirs and small ticks.
+// cleanup() stops every member and removes the dirs, even after a failed test.
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { silentLogger } from "@shoal/common";
+import type { NewObject } from "@shoal/store";
+import { ReplicatedStore, type ReplicatedStoreOptions } from "../../src/replication/replicated-store.js";
+
+/** A free port below the ephemeral range (bind(0) ports get reused by outgoing connections). */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = 20000 + Math.floor(Math.random() * 12000);
+    const ok = await new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once("error", () => resolve(false));
+      srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
+    });
+    if (ok) return port;
+  }
+}
+
+export function service(id: string, name: string): NewObject<"service"> {
+  return {
+    id,
+    spec: {
+      annotations: { name, labels: {} },
+      task: { container: { image: "busybox:latest", args: ["sleep", "1d"] } },
+      replicated: { replicas: 1 },
+    },
+  };
+}
+
+export async function waitFor(cond: () => boolean, timeoutMs = 5000, what = "condition"): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export class StoreCluster {
+  readonly root = mkdtempSync(join(tmpdir(), "shoal-replication-"));
+  readonly members = new Map<number, ReplicatedStore | undefined>();
+  addresses: Record<number, string> = {};
+
+  constructor(private readonly over: Partial<ReplicatedStoreOptions> = {}) {}
+
+  async startAll(ids: number[]): Promise<void> {
+    for (const id of ids) this.addresses[id] = `127.0.0.1:${await freePort()}`;
+    await Promise.all(ids.map((id) => this.start(id)));
+  }
+
+  async start(id: number): Promise<ReplicatedStore> {
+    const rs = await ReplicatedStore.start(
+      {
+        commitTimeoutMs: 1000,
+        ...this.over,
+        raft: { id, dataDir: join(this.root, `m${id}`), listen: this.addresses[id]!, peers: this.addresses, tickMs: 20, electionTicks: 10, heartbeatTicks: 1, ...this.over.raft },
+      },
+      { logger: silentLogger() },
+    );
+    this.members.set(id, rs);
+    return rs;
+  }
+
+  get(id: number): ReplicatedStore {
+    const m = this.members.get(id);
+    if (m === undefined) throw new Error(`member ${id} is not running`);
+    return m;
+  }
+
+  running(): ReplicatedStore[] {
+    return [...this.members.values()].filter((m): m is ReplicatedStore => m !== undefined);
+  }
+
+  async stop(id: number): Promise<void> {
+    const m = this.members.get(id);
+    this.members.set(id, undefined);
+    await m?.stop();
+  }
+
+  async leader(timeoutMs = 5000): Promise<ReplicatedStore> {
+    let found: ReplicatedStore | undefined;
+    await waitFor(() => {
+      const leaders = this.running().filter((m) => m.isLeader());
+      found = leaders.length === 1 ? leaders[0] : undefined;
+      return found !== undefined;
+    }, timeoutMs, "a leader");
+    return found!;
+  }
+
+  async cleanup(): Promise<void> {
+    await Promise.allSettled(this.running().map((m) => m.stop()));
+    this.members.clear();
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}

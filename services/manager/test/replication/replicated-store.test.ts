@@ -1,0 +1,205 @@
+import assert from "node:assert/strict";
+import { ShoalError } from "@shoal/common";
+import type { StoreEvent } from "@shoal/store";
+import type { ReplicatedStore } from "../../src/replication/replicated-store.js";
+import { StoreCluster, service, waitFor } from "./helpers.js";
+
+function objectsOf(rs: ReplicatedStore): string {
+  const { index: _index, ...rest } = rs.store.snapshot();
+  return JSON.stringify(rest);
+}
+
+async function converged(c: StoreCluster): Promise<void> {
+  await waitFor(() => {
+    const idx = c.running().map((m) => m.store.appliedIndex);
+    return idx.every((i) => i === idx[0]);
+  }, 5000, "members to apply the same index");
+}
+
+describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function () {
+  this.timeout(20_000);
+
+  describe("a healthy cluster", () => {
+    const c = new StoreCluster();
+    let leader: ReplicatedStore;
+    let followers: ReplicatedStore[];
+
+    before(async () => {
+      await c.startAll([1, 2, 3]);
+      leader = await c.leader();
+      followers = c.running().filter((m) => m !== leader);
+    });
+    after(() => c.cleanup());
+
+    it("replicates objects created through the leader to every follower with the same meta.version", async () => {
+      await leader.store.update((tx) => tx.create("service", service("svc-a", "web")));
+      // The transaction's return value is the staged object; the committed one carries the raft index.
+      const created = leader.store.view((tx) => tx.get("service", "svc-a"))!;
+      assert.ok(created.meta.version.index > 0);
+      for (const f of followers) {
+        await waitFor(() => f.store.appliedIndex >= created.meta.version.index, 5000, "follower apply");
+        const seen = f.store.view((tx) => tx.get("service", "svc-a"));
+        assert.equal(seen?.meta.version.index, created.meta.version.index);
+        assert.equal(seen?.spec.annotations?.name, "web");
+      }
+    });
+
+    it("refuses an update based on a version read on a follower once the leader moved past it (update out of sequence)", async () => {
+      await leader.store.update((tx) => tx.create("service", service("svc-b", "api")));
+      const created = leader.store.view((tx) => tx.get("service", "svc-b"))!;
+      const f = followers[0]!;
+      await waitFor(() => f.store.appliedIndex >= created.meta.version.index);
+      const staleCopy = f.store.view((tx) => tx.get("service", "svc-b"))!;
+      await leader.store.update((tx) => tx.update("service", { ...staleCopy, spec: { ...staleCopy.spec, replicated: { replicas: 2 } } }));
+      await assert.rejects(
+        leader.store.update((tx) => tx.update("service", { ...staleCopy, spec: { ...staleCopy.spec, replicated: { replicas: 3 } } })),
+        (err: unknown) => err instanceof ShoalError && err.code === "STORE_VERSION_CONFLICT" && /update out of sequence/.test(err.message),
+      );
+      await converged(c);
+      for (const m of c.running()) assert.equal(m.store.view((tx) => tx.get("service", "svc-b"))?.spec.replicated?.replicas, 2);
+    });
+
+    it("batches many concurrent transactions into few raft entries", async () => {
+      const before = leader.raft.status().lastIndex;
+      const txs = 60;
+      await leader.store.batch(async (b) => {
+        await Promise.all(Array.from({ length: txs }, (_, i) => b.update((tx) => tx.create("service", service(`batch-${i}`, `batch-${i}`)))));
+      });
+      const entries = leader.raft.status().lastIndex - before;
+      assert.ok(entries >= 1 && entries <= 2, `${txs} transactions took ${entries} raft entries`);
+      await converged(c);
+      for (const m of c.running()) assert.equal(m.store.view((tx) => tx.find("service").filter((s) => s.id.startsWith("batch-")).length), txs);
+    });
+
+    it("fails a write on a follower with MANAGER_NOT_LEADER naming the leader and its address", async () => {
+      const f = followers[1]!;
+      await assert.rejects(f.store.update((tx) => tx.create("service", service("svc-f", "nope"))), (err: unknown) => {
+        assert.ok(err instanceof ShoalError);
+        assert.equal(err.code, "MANAGER_NOT_LEADER");
+        assert.equal(err.meta["leader"], leader.id);
+        assert.equal(err.meta["leaderAddress"], c.addresses[leader.id]);
+        assert.match(err.message, new RegExp(`leader is ${leader.id}`));
+        return true;
+      });
+      assert.equal(f.store.view((tx) => tx.get("service", "svc-f")), undefined);
+    });
+
+    it("delivers replicated changes to a watch on a follower in commit order", async () => {
+      const f = followers[0]!;
+      const watch = f.store.watch({});
+      try {
+        await leader.store.update((tx) => tx.create("service", service("w-1", "w-1")));
+        await leader.store.update((tx) => tx.create("service", service("w-2", "w-2")));
+        const second = leader.store.view((tx) => tx.get("service", "w-2"))!;
+        await leader.store.update((tx) => tx.update("service", { ...second, spec: { ...second.spec, replicated: { replicas: 5 } } }));
+        await leader.store.update((tx) => tx.delete("service", "w-1"));
+        const events: StoreEvent[] = [];
+        for (let i = 0; i < 4; i++) {
+          const r = await watch.next();
+          assert.equal(r.done, false);
+          events.push(r.value as StoreEvent);
+        }
+        assert.deepEqual(
+          events.map((e) => `${e.action}:${e.object.id}`),
+          ["create:w-1", "create:w-2", "update:w-2", "delete:w-1"],
+        );
+        for (let i = 1; i < events.length; i++) assert.ok(events[i]!.index > events[i - 1]!.index);
+      } finally {
+        watch.close();
+      }
+    });
+
+    it("answers a linearizable read on a follower with a write the leader just acknowledged", async () => {
+      const f = followers[1]!;
+      await leader.store.update((tx) => tx.create("service", service("lin-1", "lin-1")));
+      const seen = await f.linearizableView((tx) => tx.get("service", "lin-1"));
+      assert.equal(seen?.id, "lin-1");
+    });
+  });
+
+  describe("failover", () => {
+    const c = new StoreCluster();
+    after(() => c.cleanup());
+
+    it("elects a new leader when the leader stops, keeps taking writes, and the restarted old leader catches up to an identical store", async () => {
+      await c.startAll([1, 2, 3]);
+      const old = await c.leader();
+      const events: Array<[number, boolean]> = [];
+      for (const m of c.running()) m.onLeadershipChange((isLeader) => events.push([m.id, isLeader]));
+      await old.store.update((tx) => tx.create("service", service("before", "before")));
+      await c.stop(old.id);
+
+      const next = await c.leader();
+      assert.notEqual(next.id, old.id);
+      assert.ok(events.some(([id, l]) => id === next.id && l), "the new leader was told it leads");
+      for (let i = 0; i < 5; i++) await next.store.update((tx) => tx.create("service", service(`after-${i}`, `after-${i}`)));
+
+      const back = await c.start(old.id);
+      assert.equal(back.isLeader(), false);
+      await converged(c);
+      const expected = objectsOf(next);
+      for (const m of c.running()) assert.equal(objectsOf(m), expected);
+      assert.equal(back.store.view((tx) => tx.find("service").length), 6);
+    });
+  });
+
+  describe("lost quorum", () => {
+    const c = new StoreCluster({ commitTimeoutMs: 800 });
+    after(() => c.cleanup());
+
+    it("fails a write with MANAGER_NO_QUORUM within the deadline when 2 of 3 are stopped, and still answers local reads", async () => {
+      await c.startAll([1, 2, 3]);
+      const leader = await c.leader();
+      await leader.store.update((tx) => tx.create("service", service("kept", "kept")));
+      await converged(c);
+      const others = c.running().filter((m) => m !== leader);
+      // Stop the two followers: the survivor is still leader until check-quorum demotes it.
+      await Promise.all(others.map((m) => c.stop(m.id)));
+
+      const t0 = Date.now();
+      await assert.rejects(leader.store.update((tx) => tx.create("service", service("lost", "lost"))), (err: unknown) => {
+        assert.ok(err instanceof ShoalError, String(err));
+        assert.equal(err.code, "MANAGER_NO_QUORUM");
+        assert.match(err.message, /^no quorum: cannot commit writes \(1 of 3 managers reachable\)$/);
+        return true;
+      });
+      const elapsed = Date.now() - t0;
+      assert.ok(elapsed < 2000, `failed after ${elapsed} ms`);
+
+      // After check-quorum stepped it down the next write fails too, promptly.
+      await waitFor(() => !leader.isLeader(), 3000, "the lone leader to step down");
+      const t1 = Date.now();
+      await assert.rejects(leader.store.update((tx) => tx.create("service", service("lost2", "lost2"))), (err: unknown) => err instanceof ShoalError && err.code === "MANAGER_NO_QUORUM");
+      assert.ok(Date.now() - t1 < 2000);
+
+      assert.equal(leader.store.view((tx) => tx.get("service", "kept"))?.id, "kept");
+      assert.equal(leader.store.view((tx) => tx.get("service", "lost")), undefined);
+    });
+  });
+
+  describe("restart from disk", () => {
+    const c = new StoreCluster({ raft: { snapshotEntries: 5, compactKeepEntries: 2 } as never });
+    after(() => c.cleanup());
+
+    it("reproduces every member's store from its snapshot and log after all members restart", async () => {
+      await c.startAll([1, 2, 3]);
+      const leader = await c.leader();
+      for (let i = 0; i < 12; i++) await leader.store.update((tx) => tx.create("service", service(`d-${i}`, `d-${i}`)));
+      const last = await leader.store.update((tx) => tx.get("service", "d-3")!);
+      await leader.store.update((tx) => tx.update("service", { ...last, spec: { ...last.spec, replicated: { replicas: 9 } } }));
+      await leader.store.update((tx) => tx.delete("service", "d-0"));
+      await converged(c);
+      const before = new Map(c.running().map((m) => [m.id, { objects: objectsOf(m), index: m.store.appliedIndex }]));
+      assert.ok(leader.raft.status().applied > 5);
+
+      for (const id of [1, 2, 3]) await c.stop(id);
+      for (const id of [1, 2, 3]) await c.start(id);
+      for (const m of c.running()) {
+        await waitFor(() => m.store.appliedIndex >= before.get(m.id)!.index, 5000, `member ${m.id} to replay`);
+        assert.equal(objectsOf(m), before.get(m.id)!.objects);
+      }
+      assert.equal(c.get(1).store.view((tx) => tx.get("service", "d-3"))?.spec.replicated?.replicas, 9);
+      assert.equal(c.get(2).store.view((tx) => tx.get("service", "d-0")), undefined);
+    });
+  });
+});
