@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { silentLogger } from "@shoal/common";
 import type { NewObject } from "@shoal/store";
-import { ReplicatedStore, type ReplicatedStoreOptions } from "../../src/replication/replicated-store.js";
+import { ReplicatedStore, type LeaderForwarder, type ReplicatedStoreOptions } from "../../src/replication/replicated-store.js";
 
 /** A free port below the ephemeral range (bind(0) ports get reused by outgoing connections). */
 export async function freePort(): Promise<number> {
@@ -45,7 +45,10 @@ export class StoreCluster {
   readonly members = new Map<number, ReplicatedStore | undefined>();
   addresses: Record<number, string> = {};
 
-  constructor(private readonly over: Partial<ReplicatedStoreOptions> = {}) {}
+  constructor(
+    private readonly over: Partial<ReplicatedStoreOptions> = {},
+    private readonly forwarder?: LeaderForwarder,
+  ) {}
 
   async startAll(ids: number[]): Promise<void> {
     for (const id of ids) this.addresses[id] = `127.0.0.1:${await freePort()}`;
@@ -59,7 +62,7 @@ export class StoreCluster {
         ...this.over,
         raft: { id, dataDir: join(this.root, `m${id}`), listen: this.addresses[id]!, peers: this.addresses, tickMs: 20, electionTicks: 10, heartbeatTicks: 1, ...this.over.raft },
       },
-      { logger: silentLogger() },
+      this.forwarder === undefined ? { logger: silentLogger() } : { logger: silentLogger(), forwarder: this.forwarder },
     );
     this.members.set(id, rs);
     return rs;

@@ -117,6 +117,45 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
     });
   });
 
+  describe("a follower with a LeaderForwarder", () => {
+    // Stands in for the control API: the follower's actions are proposed on the leader's raft.
+    let forwarded = 0;
+    // Runs on the leader just before a forwarded entry is proposed (a concurrent writer winning the race).
+    let raceFirst: (() => Promise<unknown>) | undefined;
+    const c: StoreCluster = new StoreCluster({}, {
+      propose: async (actions, opts) => {
+        forwarded++;
+        const race = raceFirst;
+        raceFirst = undefined;
+        if (race !== undefined) await race();
+        return c.get(opts.leader).proposeValue(actions, opts.signal === undefined ? {} : { signal: opts.signal });
+      },
+    });
+    after(() => c.cleanup());
+
+    it("commits a follower's write through the leader and resolves once the follower applied it; a refused forwarded write fails on the follower", async () => {
+      await c.startAll([1, 2, 3]);
+      const leader = await c.leader();
+      const f = c.running().find((m) => m !== leader)!;
+      await f.store.update((tx) => tx.create("service", service("fw-1", "fw-1")));
+      assert.equal(forwarded, 1);
+      const local = f.store.view((tx) => tx.get("service", "fw-1"));
+      assert.ok(local !== undefined && local.meta.version.index > 0, "visible on the follower when the write resolves");
+      await waitFor(() => leader.store.view((tx) => tx.get("service", "fw-1")) !== undefined);
+
+      // The follower's update is valid against what it read, but the leader commits another update of
+      // the same object first: the forwarded entry is refused at apply, on every replica alike.
+      raceFirst = () => leader.store.update((tx) => tx.update("service", { ...local, spec: { ...local.spec, replicated: { replicas: 4 } } }));
+      await assert.rejects(
+        f.store.update((tx) => tx.update("service", { ...local, spec: { ...local.spec, replicated: { replicas: 7 } } })),
+        (err: unknown) => err instanceof ShoalError && err.code === "STORE_VERSION_CONFLICT",
+      );
+      assert.equal(forwarded, 2);
+      await converged(c);
+      for (const m of c.running()) assert.equal(m.store.view((tx) => tx.get("service", "fw-1"))?.spec.replicated?.replicas, 4);
+    });
+  });
+
   describe("failover", () => {
     const c = new StoreCluster();
     after(() => c.cleanup());
