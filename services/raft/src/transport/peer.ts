@@ -87,8 +87,11 @@ export class Peer {
     this.queue.push(encodeMessage(m));
     if (!this.flushScheduled && !this.blocked) {
       this.flushScheduled = true;
-      // Everything queued within this turn of the event loop leaves in one frame.
-      setImmediate(() => this.flush());
+      // A microtask, not setImmediate: the messages of one transport.send() call (one Ready) still
+      // leave in one frame, but the frame is written before the event loop polls again, so an
+      // append or an acknowledgement does not wait a whole loop iteration. What accumulates while
+      // a write is blocked leaves in one frame on 'drain'.
+      queueMicrotask(() => this.flush());
     }
   }
 
