@@ -13,9 +13,13 @@ export function notLeaderError(leader: number, leaderAddress: string | undefined
   return new ManagerError({ code: "MANAGER_NOT_LEADER", leader, leaderAddress }, `this manager is not the leader; ${where}`, { temporary: true });
 }
 
-export function noQuorumError(reachable: number, members: number, cause?: unknown): ManagerError {
+/**
+ * outcomeUnknown: the entry reached this member's log before the deadline, so it may still commit
+ * (and then applies, once, on every replica) if quorum returns with this log; callers re-read.
+ */
+export function noQuorumError(reachable: number, members: number, cause?: unknown, outcomeUnknown = false): ManagerError {
   return new ManagerError(
-    { code: "MANAGER_NO_QUORUM", reachable, members },
+    { code: "MANAGER_NO_QUORUM", reachable, members, outcomeUnknown },
     `no quorum: cannot commit writes (${reachable} of ${members} managers reachable)`,
     { temporary: true, cause },
   );

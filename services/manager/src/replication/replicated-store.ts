@@ -247,11 +247,11 @@ export class ReplicatedStore implements Proposer {
         return { error: fwdErr };
       }
     }
-    if (deadline.aborted && err instanceof RaftError && err.code === "RAFT_TIMEOUT") return { error: this.noQuorum(err) };
+    if (deadline.aborted && err instanceof RaftError && err.code === "RAFT_TIMEOUT") return { error: this.noQuorum(err, err.meta["outcomeUnknown"] === true) };
     return { error: err };
   }
 
-  private noQuorum(cause: unknown): ManagerError {
+  private noQuorum(cause: unknown, outcomeUnknown = false): ManagerError {
     const st = this.raft.status();
     const members = st.confState.voters.length;
     let reachable = 1;
@@ -260,7 +260,7 @@ export class ReplicatedStore implements Proposer {
       for (const [id, p] of st.progress) if (id === st.id || p.recentActive) reachable++;
     }
     this.log.warn({ reachable, members }, "replication: write could not commit");
-    return noQuorumError(reachable, members, cause);
+    return noQuorumError(reachable, members, cause, outcomeUnknown);
   }
 
   private onLeaderChange(lead: NodeId, term: number): void {

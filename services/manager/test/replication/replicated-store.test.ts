@@ -200,6 +200,7 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
         assert.ok(err instanceof ShoalError, String(err));
         assert.equal(err.code, "MANAGER_NO_QUORUM");
         assert.match(err.message, /^no quorum: cannot commit writes \(1 of 3 managers reachable\)$/);
+        assert.equal(err.meta["outcomeUnknown"], true, "the entry was in the lone leader's log");
         return true;
       });
       const elapsed = Date.now() - t0;
@@ -213,6 +214,16 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
 
       assert.equal(leader.store.view((tx) => tx.get("service", "kept"))?.id, "kept");
       assert.equal(leader.store.view((tx) => tx.get("service", "lost")), undefined);
+
+      // Quorum returns: the unknown-outcome entries either commit or are replaced, but every
+      // replica ends with the same objects (each entry applied once or not at all).
+      for (const m of others) await c.start(m.id);
+      const next = await c.leader();
+      await next.store.update((tx) => tx.create("service", service("healed", "healed")));
+      await converged(c);
+      const expected = objectsOf(next);
+      for (const m of c.running()) assert.equal(objectsOf(m), expected);
+      assert.ok(next.store.view((tx) => tx.get("service", "healed")) !== undefined);
     });
   });
 
