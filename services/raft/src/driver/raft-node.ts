@@ -23,6 +23,7 @@ import {
   StateType,
   type ConfChange,
   type ConfState,
+  type HardState,
   type Entry,
   type Message,
   type NodeId,
@@ -101,6 +102,8 @@ export class RaftNode {
   private applied: number;
   /** Term of the last applied entry: waiters of older terms at later indexes can never commit. */
   private appliedTerm = 0;
+  /** A hard state whose only change is the commit index, not yet written (see handleReady). */
+  private unsavedHardState: HardState | undefined;
   private snapshotIndex: number;
   private confState: ConfState;
 
@@ -391,6 +394,9 @@ export class RaftNode {
     this.stopping = (async () => {
       await this.loopDone;
       await this.transport.stop();
+      const hs = this.unsavedHardState;
+      this.unsavedHardState = undefined;
+      if (hs !== undefined) await this.level.save({ hardState: hs, entries: [] }, true).catch((err: unknown) => this.log.warn({ err: describeError(err) }, "raft: final hard state not saved"));
       await this.level.close();
       this.log.info({ applied: this.applied }, "raft: stopped");
     })();
@@ -528,8 +534,17 @@ export class RaftNode {
     }
 
     let saving: Promise<void> | undefined;
-    if (rd.snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined) {
-      saving = this.level.save({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot }, rd.mustSync);
+    // The commit index is volatile state in Raft (the paper's commitIndex): a member that restarts
+    // with an older one learns the newer from the leader. So a Ready whose only durable change is
+    // the commit index costs no write of its own; that hard state rides along with the next write
+    // that is needed anyway (or with stop()). One storage write per commit fewer on every member.
+    const commitOnly = rd.hardState !== undefined && !rd.mustSync && rd.entries.length === 0 && rd.snapshot === undefined;
+    if (commitOnly) {
+      this.unsavedHardState = rd.hardState;
+    } else if (rd.snapshot !== undefined || rd.entries.length > 0 || rd.hardState !== undefined) {
+      const hardState = rd.hardState ?? this.unsavedHardState;
+      this.unsavedHardState = undefined;
+      saving = this.level.save({ hardState, entries: rd.entries, snapshot: rd.snapshot }, rd.mustSync);
       if (rd.mustSync) {
         await saving;
         saving = undefined;
