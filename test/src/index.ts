@@ -3,5 +3,4 @@
 export { KvClient, KvCallError, type KvSystem, type MemberStatus, type CallOptions } from "./cluster/kv-client.js";
 export { KvCluster, type ClusterOptions, type Member } from "./cluster/kv-cluster.js";
 export { Child, killAllChildrenNow, exitOnSignals } from "./cluster/child.js";
-export { freePorts } from "./cluster/ports.js";
 export { KvStateMachine, encodePut, decodePut } from "./kv/kv-state-machine.js";

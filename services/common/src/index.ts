@@ -4,3 +4,4 @@ export * from "./random.js";
 export * from "./sleep.js";
 export * from "./logger.js";
 export * from "./metrics.js";
+export * from "./ports.js";

@@ -9,10 +9,9 @@ import { mkdtemp, mkdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { sleep } from "@shoal/common";
+import { freeLoopbackPorts, sleep } from "@shoal/common";
 import { Child } from "./child.js";
 import { KvClient, type KvSystem, type MemberStatus } from "./kv-client.js";
-import { freePorts } from "./ports.js";
 
 export interface ClusterOptions {
   system: KvSystem;
@@ -54,7 +53,7 @@ export class KvCluster {
     const root = await mkdtemp(join(tmpdir(), `shoal-${opts.system}-`));
     const c = new KvCluster(opts, root);
     try {
-      const ports = await freePorts(2 * size);
+      const ports = await freeLoopbackPorts(2 * size);
       for (let i = 1; i <= size; i++) {
         const clientAddress = `127.0.0.1:${ports[2 * (i - 1)]!}`;
         const peerAddress = `127.0.0.1:${ports[2 * (i - 1) + 1]!}`;

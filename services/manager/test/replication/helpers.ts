@@ -1,25 +1,12 @@
 // Fixtures: N ReplicatedStores in this process on 127.0.0.1 with temp data dirs and small ticks.
 // cleanup() stops every member and removes the dirs, even after a failed test.
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { silentLogger } from "@shoal/common";
+import { freeLoopbackPort, silentLogger } from "@shoal/common";
 import type { NewObject } from "@shoal/store";
 import { ReplicatedStore, type LeaderForwarder, type ReplicatedStoreOptions } from "../../src/replication/replicated-store.js";
 
-/** A free port below the ephemeral range (bind(0) ports get reused by outgoing connections). */
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const port = 20000 + Math.floor(Math.random() * 12000);
-    const ok = await new Promise<boolean>((resolve) => {
-      const srv = createServer();
-      srv.once("error", () => resolve(false));
-      srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
-    });
-    if (ok) return port;
-  }
-}
 
 export function service(id: string, name: string): NewObject<"service"> {
   return {
@@ -51,7 +38,7 @@ export class StoreCluster {
   ) {}
 
   async startAll(ids: number[]): Promise<void> {
-    for (const id of ids) this.addresses[id] = `127.0.0.1:${await freePort()}`;
+    for (const id of ids) this.addresses[id] = `127.0.0.1:${await freeLoopbackPort()}`;
     await Promise.all(ids.map((id) => this.start(id)));
   }
 

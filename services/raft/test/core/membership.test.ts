@@ -1,18 +1,7 @@
 import { strict as assert } from "node:assert";
-import { Network } from "./network.js";
+import { Network, codeOf } from "./network.js";
 import { ConfChangeType, StateType } from "../../src/core/types.js";
-import { RaftError } from "../../src/core/errors.js";
 import { MemoryStorage } from "../../src/core/memory-storage.js";
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err: unknown) {
-    if (err instanceof RaftError) return err.code;
-    throw err;
-  }
-  return undefined;
-}
 
 /** A three-member cluster with leader 1 and some history. */
 function cluster(): Network {

@@ -17,6 +17,7 @@ import {
 import { MemoryStorage } from "../../src/core/memory-storage.js";
 import { RawNode } from "../../src/core/raw-node.js";
 import { decodeConfChange } from "../../src/core/conf-change.js";
+import { RaftError } from "../../src/core/errors.js";
 
 export interface TestNode {
   id: NodeId;
@@ -33,6 +34,17 @@ export type NodeOpts = Partial<Omit<RaftConfig, "id" | "storage" | "random">>;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
+
+/** The RaftError code fn throws, or undefined when it returns; any other error is rethrown. */
+export function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err: unknown) {
+    if (err instanceof RaftError) return err.code;
+    throw err;
+  }
+  return undefined;
+}
 
 export function bytes(s: string): Uint8Array {
   return enc.encode(s);

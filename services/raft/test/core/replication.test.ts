@@ -1,20 +1,10 @@
 import { strict as assert } from "node:assert";
-import { Network, bytes } from "./network.js";
+import { Network, bytes, codeOf } from "./network.js";
 import { type Message, MessageType, StateType } from "../../src/core/types.js";
 import { RaftError } from "../../src/core/errors.js";
 import { MemoryStorage } from "../../src/core/memory-storage.js";
 import { RawNode } from "../../src/core/raw-node.js";
 import { SeededRandom } from "@shoal/common";
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err: unknown) {
-    if (err instanceof RaftError) return err.code;
-    throw err;
-  }
-  return undefined;
-}
 
 describe("raft core: replication", () => {
   it("replicates and commits proposals on every member in order", () => {

@@ -1,22 +1,12 @@
 import { strict as assert } from "node:assert";
 import { MemoryStorage } from "../../src/core/memory-storage.js";
 import { RaftLog } from "../../src/core/raft-log.js";
-import { RaftError } from "../../src/core/errors.js";
 import { type Entry, ConfChangeType, EntryType } from "../../src/core/types.js";
 import { decodeConfChange, encodeConfChange, nextConfState } from "../../src/core/conf-change.js";
+import { codeOf } from "./network.js";
 
 function ent(index: number, term: number, data = ""): Entry {
   return { index, term, type: EntryType.Normal, data: new TextEncoder().encode(data) };
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err: unknown) {
-    if (err instanceof RaftError) return err.code;
-    throw err;
-  }
-  return undefined;
 }
 
 describe("raft core: MemoryStorage", () => {

@@ -1,10 +1,9 @@
 // Fixtures for the driver tests: a trivial KV state machine, free loopback ports, a cluster of
 // RaftNodes in this process with temp data directories (removed in cleanup()).
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SeededRandom, silentLogger } from "@shoal/common";
+import { SeededRandom, freeLoopbackPort, silentLogger } from "@shoal/common";
 import { RaftNode, type RaftNodeOptions } from "../../src/driver/raft-node.js";
 import type { StateMachine } from "../../src/driver/state-machine.js";
 import type { Entry, NodeId } from "../../src/core/types.js";
@@ -39,21 +38,6 @@ export function put(k: string, v: string): Uint8Array {
   return new TextEncoder().encode(`${k}=${v}`);
 }
 
-/**
- * A free port below the kernel's ephemeral range (32768+ here): ports handed out by bind(0) are
- * also taken by other processes' outgoing connections between our probe and the real bind.
- */
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const port = 20000 + Math.floor(Math.random() * 12000);
-    const ok = await new Promise<boolean>((resolve) => {
-      const srv = createServer();
-      srv.once("error", () => resolve(false));
-      srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
-    });
-    if (ok) return port;
-  }
-}
 
 export interface Member {
   id: NodeId;
@@ -70,7 +54,7 @@ export class Cluster {
   constructor(private readonly base: Partial<RaftNodeOptions> = {}) {}
 
   async allocate(ids: NodeId[]): Promise<void> {
-    for (const id of ids) this.addresses[id] = `127.0.0.1:${await freePort()}`;
+    for (const id of ids) this.addresses[id] = `127.0.0.1:${await freeLoopbackPort()}`;
   }
 
   /** Starts a member (a fresh state machine, as after a process restart). */
