@@ -6,10 +6,12 @@ import "./long-config.js";
 import { shoal as raftRoot } from "./gen/raft.js";
 import { shoal as kvRoot } from "./gen/kv.js";
 import { shoal as objectsRoot } from "./gen/objects.js";
+import { shoal as controlRoot } from "./gen/control.js";
 
 export const raftpb = raftRoot.raft;
 export const kvpb = kvRoot.kv;
 export const objectspb = objectsRoot.objects;
+export const controlpb = controlRoot.control;
 // eslint-disable-next-line @typescript-eslint/no-namespace
 export namespace raftpb {
   export type Entry = raftRoot.raft.Entry;
@@ -25,6 +27,29 @@ export namespace objectspb {
   export type IStoreActions = objectsRoot.objects.IStoreActions;
   export type StoreSnapshot = objectsRoot.objects.StoreSnapshot;
   export type IStoreSnapshot = objectsRoot.objects.IStoreSnapshot;
+}
+// eslint-disable-next-line @typescript-eslint/no-namespace
+export namespace controlpb {
+  export type IGetRootCaCertificateRequest = controlRoot.control.IGetRootCaCertificateRequest;
+  export type GetRootCaCertificateResponse = controlRoot.control.GetRootCaCertificateResponse;
+  export type IGetRootCaCertificateResponse = controlRoot.control.IGetRootCaCertificateResponse;
+  export type IssueNodeCertificateRequest = controlRoot.control.IssueNodeCertificateRequest;
+  export type IIssueNodeCertificateRequest = controlRoot.control.IIssueNodeCertificateRequest;
+  export type IssueNodeCertificateResponse = controlRoot.control.IssueNodeCertificateResponse;
+  export type IIssueNodeCertificateResponse = controlRoot.control.IIssueNodeCertificateResponse;
+  export type IManagerPeer = controlRoot.control.IManagerPeer;
+  export type ProposeRequest = controlRoot.control.ProposeRequest;
+  export type IProposeRequest = controlRoot.control.IProposeRequest;
+  export type ProposeResponse = controlRoot.control.ProposeResponse;
+  export type IProposeResponse = controlRoot.control.IProposeResponse;
+  export type JoinRaftRequest = controlRoot.control.JoinRaftRequest;
+  export type IJoinRaftRequest = controlRoot.control.IJoinRaftRequest;
+  export type JoinRaftResponse = controlRoot.control.JoinRaftResponse;
+  export type IJoinRaftResponse = controlRoot.control.IJoinRaftResponse;
+  export type HeartbeatRequest = controlRoot.control.HeartbeatRequest;
+  export type IHeartbeatRequest = controlRoot.control.IHeartbeatRequest;
+  export type HeartbeatResponse = controlRoot.control.HeartbeatResponse;
+  export type IHeartbeatResponse = controlRoot.control.IHeartbeatResponse;
 }
 // eslint-disable-next-line @typescript-eslint/no-namespace
 export namespace kvpb {
@@ -99,3 +124,50 @@ export function kvServiceDefinition(service = "shoal.kv.KV") {
     ),
   } satisfies grpc.ServiceDefinition;
 }
+
+/** Root CA certificate and node certificates (callers without a certificate may use it). */
+export const caServiceDefinition = {
+  getRootCaCertificate: method<controlpb.IGetRootCaCertificateRequest, controlpb.GetRootCaCertificateResponse>(
+    "/shoal.control.Ca/GetRootCaCertificate",
+    controlpb.GetRootCaCertificateRequest as Codec<controlpb.IGetRootCaCertificateRequest>,
+    controlpb.GetRootCaCertificateResponse as Codec<controlpb.GetRootCaCertificateResponse>,
+    false,
+    false,
+  ),
+  issueNodeCertificate: method<controlpb.IIssueNodeCertificateRequest, controlpb.IssueNodeCertificateResponse>(
+    "/shoal.control.Ca/IssueNodeCertificate",
+    controlpb.IssueNodeCertificateRequest as Codec<controlpb.IIssueNodeCertificateRequest>,
+    controlpb.IssueNodeCertificateResponse as Codec<controlpb.IssueNodeCertificateResponse>,
+    false,
+    false,
+  ),
+} satisfies grpc.ServiceDefinition;
+
+/** Manager-to-manager control: forwarded writes and raft joins (manager certificates only). */
+export const controlServiceDefinition = {
+  propose: method<controlpb.IProposeRequest, controlpb.ProposeResponse>(
+    "/shoal.control.Control/Propose",
+    controlpb.ProposeRequest as Codec<controlpb.IProposeRequest>,
+    controlpb.ProposeResponse as Codec<controlpb.ProposeResponse>,
+    false,
+    false,
+  ),
+  joinRaft: method<controlpb.IJoinRaftRequest, controlpb.JoinRaftResponse>(
+    "/shoal.control.Control/JoinRaft",
+    controlpb.JoinRaftRequest as Codec<controlpb.IJoinRaftRequest>,
+    controlpb.JoinRaftResponse as Codec<controlpb.JoinRaftResponse>,
+    false,
+    false,
+  ),
+} satisfies grpc.ServiceDefinition;
+
+/** Node sessions with the leader (any node certificate of the cluster). */
+export const dispatcherServiceDefinition = {
+  heartbeat: method<controlpb.IHeartbeatRequest, controlpb.HeartbeatResponse>(
+    "/shoal.control.Dispatcher/Heartbeat",
+    controlpb.HeartbeatRequest as Codec<controlpb.IHeartbeatRequest>,
+    controlpb.HeartbeatResponse as Codec<controlpb.HeartbeatResponse>,
+    false,
+    false,
+  ),
+} satisfies grpc.ServiceDefinition;
