@@ -13,6 +13,8 @@ export type RaftErrorCode =
   | "RAFT_STEP_PEER_NOT_FOUND"
   | "RAFT_TRANSFER_IN_PROGRESS"
   | "RAFT_LOG_CORRUPT"
+  /** The data key does not open this store's encrypted data (or none was given for an encrypted store). */
+  | "RAFT_STORAGE_KEY_WRONG"
   | "RAFT_STOPPED"
   | "RAFT_TIMEOUT"
   | "RAFT_INVALID_ARGUMENT";

@@ -17,6 +17,7 @@ import {
   ENTRY_KEY_MIN,
   FORMAT_VERSION,
   HARD_STATE_KEY,
+  KEY_CHECK_KEY,
   META_KEY,
   SNAPSHOT_KEY,
   checkU64,
@@ -29,9 +30,11 @@ import {
   decodeSnapshot,
   encodeEntry,
   encodeHardState,
+  encodeKeyCheck,
   encodeMeta,
   encodeSnapshot,
   entryKey,
+  keyCheckOpens,
   type StorageCodec,
 } from "./record-format.js";
 
@@ -76,6 +79,8 @@ const ITERATOR_BATCH = 1024;
 export class LevelStorage {
   private bounds: LogBounds | undefined;
   private closed = false;
+  /** An encrypted store opened before key checks existed: load() adds the record once the key proved right. */
+  private keyCheckMissing = false;
   /** Operations run one at a time: each reads and replaces `bounds`. */
   private tail: Promise<unknown> = Promise.resolve();
 
@@ -90,6 +95,7 @@ export class LevelStorage {
   static async open(dir: string, opts: LevelStorageOptions = {}): Promise<LevelStorage> {
     const log = (opts.logger ?? silentLogger()).child({ component: "raft-storage" });
     const db = new Level<Buffer, Buffer>(dir, { keyEncoding: "buffer", valueEncoding: "buffer" });
+    let keyCheckMissing = false;
     try {
       await db.open();
     } catch (err) {
@@ -108,8 +114,10 @@ export class LevelStorage {
         // something we do not understand (or lost its first write), and guessing could lose data.
         const anyKey = await db.keys({ limit: 1 }).all();
         if (anyKey.length > 0) throw corrupt({ kind: "format" }, "missing", `missing in a non-empty store at ${dir}`);
-        await db.put(META_KEY, encodeMeta(), { sync: true });
-        log.info({ dir, formatVersion: FORMAT_VERSION }, "raft storage created");
+        const ops: BatchOp[] = [{ type: "put", key: META_KEY, value: encodeMeta() }];
+        if (opts.codec !== undefined) ops.push({ type: "put", key: KEY_CHECK_KEY, value: encodeKeyCheck(opts.codec) });
+        await db.batch(ops, { sync: true });
+        log.info({ dir, formatVersion: FORMAT_VERSION, encrypted: opts.codec !== undefined }, "raft storage created");
       } else {
         const version = decodeMeta(meta);
         if (version !== FORMAT_VERSION) {
@@ -118,11 +126,14 @@ export class LevelStorage {
           });
         }
       }
+      keyCheckMissing = await checkDataKey(db, dir, opts.codec);
     } catch (err) {
       await db.close();
       throw err;
     }
-    return new LevelStorage(db, dir, opts.codec, log);
+    const storage = new LevelStorage(db, dir, opts.codec, log);
+    storage.keyCheckMissing = keyCheckMissing;
+    return storage;
   }
 
   /** Everything on disk, verified; throws RaftError RAFT_LOG_CORRUPT naming the problem. */
@@ -231,6 +242,11 @@ export class LevelStorage {
       });
     }
     this.bounds = { snapIndex, snapTerm, first, last, lastTerm, term: hardState.term, commit: hardState.commit };
+    if (this.keyCheckMissing && this.codec !== undefined) {
+      // Every sealed record just opened with this key, so it is the store's key.
+      await this.db.put(KEY_CHECK_KEY, encodeKeyCheck(this.codec), { sync: true });
+      this.keyCheckMissing = false;
+    }
     this.log.info(
       { dir: this.dir, snapshotIndex: snapIndex, firstIndex: snapIndex + 1, lastIndex, commit: hardState.commit, term: hardState.term },
       "raft storage loaded",
@@ -368,4 +384,23 @@ export class LevelStorage {
     await this.db.batch(ops, { sync: true });
     this.bounds = to === b.last ? { ...b, first: 0, last: 0 } : { ...b, first: to + 1 };
   }
+}
+
+/**
+ * Refuses a data key that is not the store's (or a missing one) with RAFT_STORAGE_KEY_WRONG, before
+ * any log record is read. Returns true for an encrypted store that has no key check record yet.
+ */
+async function checkDataKey(db: Level<Buffer, Buffer>, dir: string, codec: StorageCodec | undefined): Promise<boolean> {
+  const check = (await db.get(KEY_CHECK_KEY)) as Buffer | undefined;
+  if (check === undefined) return codec !== undefined;
+  if (codec === undefined) {
+    throw new RaftError("RAFT_STORAGE_KEY_WRONG", `cannot read raft data at ${dir}: it is encrypted and no data key was given`, {
+      dir,
+      reason: "key-missing",
+    });
+  }
+  if (!keyCheckOpens(check, codec)) {
+    throw new RaftError("RAFT_STORAGE_KEY_WRONG", `cannot decrypt raft data at ${dir}: wrong data key`, { dir, reason: "wrong-key" });
+  }
+  return false;
 }

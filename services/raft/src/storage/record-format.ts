@@ -7,6 +7,7 @@
 //   "m"              format record: magic + format version
 //   "h"              hard state
 //   "s"              the latest snapshot (metadata + data)
+//   "k"              key check: a known text sealed with the data key (encrypted stores only)
 //   "e" + u64 index  one log entry
 //
 // Every record starts with a CRC32 (zlib's polynomial) over all bytes after it. An entry record
@@ -22,6 +23,7 @@ const FORMAT_MAGIC = Buffer.from("SHOALRFT", "latin1");
 export const META_KEY = Buffer.from("m", "latin1");
 export const HARD_STATE_KEY = Buffer.from("h", "latin1");
 export const SNAPSHOT_KEY = Buffer.from("s", "latin1");
+export const KEY_CHECK_KEY = Buffer.from("k", "latin1");
 const ENTRY_PREFIX = 0x65; // "e"
 const ENTRY_KEY_BYTES = 9;
 const TWO_32 = 2 ** 32;
@@ -94,14 +96,20 @@ function view(buf: Buffer, start: number): Uint8Array {
 
 function unseal(data: Uint8Array, flags: number, codec: StorageCodec | undefined, r: RecordName): Uint8Array {
   const sealed = (flags & FLAG_SEALED) !== 0;
+  // Both are a data key that does not fit the store (a configuration mistake, not damage): said
+  // so with their own code, so nobody answers them by wiping the "corrupt" log.
   if (sealed && codec === undefined) {
-    throw new RaftError("RAFT_INVALID_ARGUMENT", `${recordLabel(r)}: data is encrypted at rest but no codec was given`, {
+    throw new RaftError("RAFT_STORAGE_KEY_WRONG", `${recordLabel(r)}: data is encrypted at rest but no data key was given`, {
       record: r.kind,
-      reason: "no-codec",
+      reason: "key-missing",
     });
   }
-  // With a codec, a plain record would be data nobody authenticated: refuse it rather than trust it.
-  if (!sealed && codec !== undefined) throw corrupt(r, "not-sealed", "stored without encryption but a codec is configured");
+  if (!sealed && codec !== undefined) {
+    throw new RaftError("RAFT_STORAGE_KEY_WRONG", `${recordLabel(r)}: stored without encryption but a data key was given`, {
+      record: r.kind,
+      reason: "not-encrypted",
+    });
+  }
   if (codec === undefined) return data;
   try {
     return codec.open(data);
@@ -245,4 +253,28 @@ export function decodeSnapshot(buf: Buffer, codec: StorageCodec | undefined): Sn
   const removed = readIds(buf, learners.off, r);
   const confState: ConfState = { voters: voters.ids, learners: learners.ids, removed: removed.ids };
   return { metadata: { index, term, confState }, data: unseal(view(buf, removed.off), flags, codec, r) };
+}
+
+// ---- key check ----
+// AES-GCM cannot tell a wrong key from tampered data. A record sealed with the data key when the
+// store was created lets open() say "wrong data key" before any log record is read, so a
+// misconfigured key is never reported as corruption (which operators may answer by wiping).
+
+const KEY_CHECK_TEXT = Buffer.from("shoal raft data key check v1", "latin1");
+
+export function encodeKeyCheck(codec: StorageCodec): Buffer {
+  const sealed = codec.seal(KEY_CHECK_TEXT);
+  const buf = Buffer.allocUnsafe(4 + sealed.length);
+  buf.set(sealed, 4);
+  return stampCrc(buf);
+}
+
+/** True when `codec` opens the key check record; false for another key. Throws RAFT_LOG_CORRUPT if the record is damaged. */
+export function keyCheckOpens(buf: Buffer, codec: StorageCodec): boolean {
+  verifyCrc(buf, 5, { kind: "format" });
+  try {
+    return Buffer.from(codec.open(view(buf, 4))).equals(KEY_CHECK_TEXT);
+  } catch {
+    return false;
+  }
 }

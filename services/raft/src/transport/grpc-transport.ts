@@ -4,6 +4,9 @@
 // one long-lived outgoing stream (see peer.ts); the receiver steps every message of a frame and
 // reassembles snapshots from chunks. TLS credentials come from the caller; without them the
 // transport is insecure (tests only). It knows nothing of the Raft state: the driver decides.
+//
+// A manager serves raft, CA, control and dispatcher on one port: given `server`, the transport only
+// registers its service there and never binds, shuts down or owns that server.
 import * as grpc from "@grpc/grpc-js";
 import type { PeerCertificate } from "node:tls";
 import { Backoff, describeError, systemClock, type BackoffOptions, type Clock, type Logger, type Random } from "@shoal/common";
@@ -16,15 +19,31 @@ import { SnapshotAssembler } from "./snapshot-assembler.js";
 import type { RaftTransport } from "./transport.js";
 
 export interface TransportTls {
-  server: grpc.ServerCredentials;
+  /** Required unless the transport is given a shared `server` (whose owner chose its credentials). */
+  server?: grpc.ServerCredentials;
   client: grpc.ChannelCredentials;
 }
 
 export interface GrpcTransportOptions {
   id: NodeId;
-  /** host:port; port 0 picks a free port (see address()). */
+  /**
+   * host:port; port 0 picks a free port (see address()). With `server`, nothing is bound here:
+   * it is the address peers reach the shared server at, returned as is by address().
+   */
   listen: string;
+  /** TLS for the listener (unused with `server`: its owner chose its credentials) and peer channels. */
   tls?: TransportTls;
+  /**
+   * A server owned by the caller (one port for every manager service): start() registers the raft
+   * service on it and does not bind; stop() closes peer streams and unregisters, but leaves the
+   * server running for its owner to shut down.
+   */
+  server?: grpc.Server;
+  /**
+   * Merged into every peer channel's options, over ours (e.g. `grpc.ssl_target_name_override:
+   * "shoal-manager"`, so certificates that name the role verify at any manager address).
+   */
+  channelOptions?: grpc.ChannelOptions;
   /** Messages waiting per peer before new ones are dropped (default 4096). */
   maxQueuedMessages?: number;
   /** Snapshot data per chunk frame (default 1 MiB). */
@@ -60,7 +79,11 @@ export class GrpcTransport implements RaftTransport {
   private readonly log: Logger;
   private readonly clock: Clock;
   private server: grpc.Server | undefined;
+  /** True when `server` is ours (bound in start, shut down in stop). */
+  private ownsServer = false;
   private boundPort = 0;
+  /** Incoming streams being served; ended by stop() when the server is shared and keeps running. */
+  private readonly incoming = new Set<() => void>();
   private readonly peers = new Map<NodeId, Peer>();
   private messageHandler: (m: Message) => void = NOOP;
   private unreachableHandler: (id: NodeId) => void = NOOP;
@@ -90,16 +113,27 @@ export class GrpcTransport implements RaftTransport {
 
   async start(opts: { signal?: AbortSignal } = {}): Promise<void> {
     opts.signal?.throwIfAborted();
-    const server = new grpc.Server({ "grpc.max_receive_message_length": -1, "grpc.max_send_message_length": -1 });
+    const shared = this.opts.server;
+    const server = shared ?? new grpc.Server({ "grpc.max_receive_message_length": -1, "grpc.max_send_message_length": -1 });
     server.addService(raftServiceDefinition, {
       stream: (call: grpc.ServerReadableStream<raftpb.Frame, raftpb.StreamAck>, cb: grpc.sendUnaryData<raftpb.StreamAck>) =>
         this.handleStream(call, cb),
     });
+    if (shared !== undefined) {
+      this.server = shared;
+      this.log.debug({ address: this.address() }, "raft service registered on the shared server");
+      return;
+    }
+    if (this.opts.tls !== undefined && this.opts.tls.server === undefined) {
+      // Listening in the clear while the caller believes it configured TLS would be worse than failing.
+      throw new RaftError("RAFT_INVALID_ARGUMENT", "raft transport: tls.server credentials are required unless a shared server is given");
+    }
     const creds = this.opts.tls?.server ?? grpc.ServerCredentials.createInsecure();
     this.boundPort = await new Promise<number>((resolve, reject) =>
       server.bindAsync(this.opts.listen, creds, (err, port) => (err ? reject(err) : resolve(port))),
     );
     this.server = server;
+    this.ownsServer = true;
     this.log.debug({ listen: this.address() }, "raft transport listening");
   }
 
@@ -107,8 +141,9 @@ export class GrpcTransport implements RaftTransport {
     return { ...this.counters };
   }
 
-  /** The address peers reach us at (the bound port when listen asked for port 0). */
+  /** The address peers reach us at (the bound port when listen asked for port 0; `listen` with a shared server). */
   address(): string {
+    if (this.opts.server !== undefined) return this.opts.listen;
     const i = this.opts.listen.lastIndexOf(":");
     return `${this.opts.listen.slice(0, i)}:${this.boundPort}`;
   }
@@ -127,6 +162,7 @@ export class GrpcTransport implements RaftTransport {
         id,
         address,
         credentials: this.opts.tls?.client ?? grpc.credentials.createInsecure(),
+        channelOptions: this.opts.channelOptions ?? {},
         maxQueuedMessages: this.opts.maxQueuedMessages ?? 4096,
         snapshotChunkBytes: this.opts.snapshotChunkBytes ?? 1 << 20,
         backoff: new Backoff(this.opts.backoff ?? { initialMs: 50, maxMs: 2000 }, random ? () => random.next() : undefined),
@@ -169,11 +205,23 @@ export class GrpcTransport implements RaftTransport {
     this.peers.clear();
     const server = this.server;
     this.server = undefined;
-    // Peers' streams never end on their own: waiting for them (tryShutdown) would hang.
-    server?.forceShutdown();
+    if (server === undefined) return;
+    if (this.ownsServer) {
+      // Peers' streams never end on their own: waiting for them (tryShutdown) would hang.
+      server.forceShutdown();
+      return;
+    }
+    // The shared server keeps serving its other services: only raft goes away, and the peers'
+    // streams into it end so that they reconnect elsewhere or find us gone.
+    server.removeService(raftServiceDefinition);
+    for (const end of [...this.incoming]) end();
   }
 
   private handleStream(call: grpc.ServerReadableStream<raftpb.Frame, raftpb.StreamAck>, cb: grpc.sendUnaryData<raftpb.StreamAck>): void {
+    if (this.stopped) {
+      cb({ code: grpc.status.UNAVAILABLE, details: "raft transport is stopped" });
+      return;
+    }
     // Headers now tell the sender its stream is accepted (it resets its reconnect backoff).
     const authorize = this.opts.authorize;
     if (authorize !== undefined && !authorize({ certificate: call.getAuthContext().sslPeerCertificate, address: call.getPeer() })) {
@@ -185,9 +233,17 @@ export class GrpcTransport implements RaftTransport {
     let frames = 0;
     let done = false;
     const assembler = new SnapshotAssembler(this.opts.maxSnapshotBytes ?? 0xffff_ffff);
+    const end = (): void => {
+      if (done) return;
+      done = true;
+      this.incoming.delete(end);
+      cb({ code: grpc.status.UNAVAILABLE, details: "raft transport stopped" });
+    };
+    this.incoming.add(end);
     const fail = (err: unknown): void => {
       if (done) return;
       done = true;
+      this.incoming.delete(end);
       this.log.debug({ err: describeError(err) }, "raft stream rejected");
       cb({ code: grpc.status.INVALID_ARGUMENT, details: describeError(err) });
     };
@@ -211,11 +267,13 @@ export class GrpcTransport implements RaftTransport {
     call.on("end", () => {
       if (done) return;
       done = true;
+      this.incoming.delete(end);
       cb(null, raftpb.StreamAck.create({ frames }));
     });
     call.on("error", () => {
       // The sender went away or cancelled; it reconnects on its own.
       done = true;
+      this.incoming.delete(end);
     });
   }
 

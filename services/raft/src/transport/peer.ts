@@ -16,6 +16,8 @@ export interface PeerOptions {
   id: NodeId;
   address: string;
   credentials: grpc.ChannelCredentials;
+  /** Merged over ours (e.g. the TLS target name override). */
+  channelOptions: grpc.ChannelOptions;
   maxQueuedMessages: number;
   snapshotChunkBytes: number;
   backoff: Backoff;
@@ -30,8 +32,16 @@ export interface PeerModules {
 
 const method = raftServiceDefinition.stream;
 
-/** Channel options: our own backoff paces reconnects, so the channel's must not add minutes to it. */
+/**
+ * Channel options: our own backoff paces reconnects, so the channel's must not add minutes to it.
+ * Keepalive pings notice a peer that died without closing its socket (power loss, partition):
+ * without them the stream looks open until TCP gives up, minutes later, and the leader keeps
+ * writing into a dead connection instead of reporting the peer unreachable.
+ */
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  "grpc.keepalive_time_ms": 10_000,
+  "grpc.keepalive_timeout_ms": 5_000,
+  "grpc.keepalive_permit_without_calls": 1,
   "grpc.initial_reconnect_backoff_ms": 100,
   "grpc.max_reconnect_backoff_ms": 1000,
   "grpc.min_reconnect_backoff_ms": 100,
@@ -70,7 +80,7 @@ export class Peer {
     private readonly modules: PeerModules,
   ) {
     this.log = modules.logger.child({ peer: opts.id, address: opts.address });
-    this.client = new grpc.Client(opts.address, opts.credentials, CHANNEL_OPTIONS);
+    this.client = new grpc.Client(opts.address, opts.credentials, { ...CHANNEL_OPTIONS, ...opts.channelOptions });
   }
 
   send(m: Message): void {

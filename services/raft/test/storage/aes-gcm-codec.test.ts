@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { RaftError } from "../../src/core/errors.js";
 import { createAesGcmCodec } from "../../src/storage/index.js";
-import { entryKey } from "../../src/storage/record-format.js";
+import { KEY_CHECK_KEY, entryKey } from "../../src/storage/record-format.js";
 import { entries, storageFixture } from "./helpers.js";
 
 function isCode(code: string, message?: RegExp): (err: unknown) => boolean {
@@ -88,17 +88,36 @@ describe("LevelStorage with encryption at rest", () => {
     });
   });
 
-  it("refuses the snapshot under a different key", async () => {
+  it("refuses a different data key at open with RAFT_STORAGE_KEY_WRONG, before reading any record", async () => {
     const dir = await written();
-    const s = await fx.open(dir, { codec: createAesGcmCodec(randomBytes(32)) });
-    await assert.rejects(s.load(), isCode("RAFT_LOG_CORRUPT", /^snapshot: cannot decrypt/));
+    await assert.rejects(fx.open(dir, { codec: createAesGcmCodec(randomBytes(32)) }), (err: unknown) => {
+      isCode("RAFT_STORAGE_KEY_WRONG", /cannot decrypt raft data at .*: wrong data key/)(err);
+      assert.equal((err as RaftError).meta["reason"], "wrong-key");
+      return true;
+    });
+    // Nothing was touched: the right key still reads everything.
+    const s = await fx.open(dir, { codec: createAesGcmCodec(key) });
+    assert.equal((await s.load()).entries.length, 5);
   });
 
-  it("refuses encrypted data without a codec and plain data with one", async () => {
+  it("adds the key check to an encrypted store that lacks one once a load proved the key, then refuses other keys", async () => {
     const dir = await written();
-    const s = await fx.open(dir);
-    await assert.rejects(s.load(), isCode("RAFT_INVALID_ARGUMENT", /encrypted at rest but no codec/));
-    await s.close();
+    const db = await fx.raw(dir);
+    await db.del(KEY_CHECK_KEY);
+    await db.close();
+    // Without the key check a wrong key can only show as a record that does not decrypt.
+    const wrong = await fx.open(dir, { codec: createAesGcmCodec(randomBytes(32)) });
+    await assert.rejects(wrong.load(), isCode("RAFT_LOG_CORRUPT", /^snapshot: cannot decrypt/));
+    await wrong.close();
+    const right = await fx.open(dir, { codec: createAesGcmCodec(key) });
+    await right.load();
+    await right.close();
+    await assert.rejects(fx.open(dir, { codec: createAesGcmCodec(randomBytes(32)) }), isCode("RAFT_STORAGE_KEY_WRONG", /wrong data key/));
+  });
+
+  it("refuses encrypted data without a key and plain data with one, as a key mismatch rather than corruption", async () => {
+    const dir = await written();
+    await assert.rejects(fx.open(dir), isCode("RAFT_STORAGE_KEY_WRONG", /encrypted and no data key was given/));
 
     const plainDir = fx.dir();
     const p = await fx.open(plainDir);
@@ -106,6 +125,6 @@ describe("LevelStorage with encryption at rest", () => {
     await p.save({ entries: entries(1, 2, 1), hardState: { term: 1, vote: 1, commit: 0 } }, true);
     await p.close();
     const withCodec = await fx.open(plainDir, { codec: createAesGcmCodec(key) });
-    await assert.rejects(withCodec.load(), isCode("RAFT_LOG_CORRUPT", /^entry 1: stored without encryption/));
+    await assert.rejects(withCodec.load(), isCode("RAFT_STORAGE_KEY_WRONG", /^entry 1: stored without encryption but a data key was given/));
   });
 });

@@ -120,6 +120,40 @@ describe("GrpcTransport over loopback", function () {
     assert.equal(b.received.length, 0);
   });
 
+  describe("on a shared gRPC server", () => {
+    const servers: grpc.Server[] = [];
+    afterEach(() => {
+      for (const srv of servers.splice(0)) srv.forceShutdown();
+    });
+    async function sharedServer(): Promise<{ server: grpc.Server; address: string }> {
+      const server = new grpc.Server();
+      servers.push(server);
+      const port = await new Promise<number>((resolve, reject) =>
+        server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+      );
+      return { server, address: `127.0.0.1:${port}` };
+    }
+
+    it("registers on the caller's server, advertises its listen address, and stop() leaves the server serving", async () => {
+      const { server, address } = await sharedServer();
+      const a = await start(1, { server, listen: address });
+      assert.equal(a.t.address(), address);
+      const b = await start(2);
+      b.t.addPeer(1, address);
+      b.t.send([msg(2, 1, { index: 3 })]);
+      await waitFor("message through the shared server", () => a.received.length === 1);
+
+      await a.t.stop();
+      // The owner's server still runs: a new raft transport can register on it and be reached again.
+      const again = await start(1, { server, listen: address });
+      await waitFor("message to the re-registered service", () => {
+        b.t.send([msg(2, 1, { index: 4 })]);
+        return again.received.some((m) => m.index === 4);
+      });
+      assert.ok(a.received.every((m) => m.index === 3), "the stopped transport received nothing more");
+    });
+  });
+
   describe("with mutual TLS", () => {
     let dir: string;
     const pem = (f: string): Buffer => readFileSync(join(dir, f));
@@ -131,11 +165,11 @@ describe("GrpcTransport over loopback", function () {
       openssl("req", "-x509", "-new", "-key", `${name}.key`, "-subj", `/CN=${name}`, "-days", "1", "-out", `${name}.crt`,
         "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
     };
-    const makeLeaf = (name: string, ca: string): void => {
+    const makeLeaf = (name: string, ca: string, extfile = "leaf.cnf"): void => {
       openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", `${name}.key`);
       openssl("req", "-new", "-key", `${name}.key`, "-subj", `/CN=${name}`, "-out", `${name}.csr`);
       openssl("x509", "-req", "-in", `${name}.csr`, "-CA", `${ca}.crt`, "-CAkey", `${ca}.key`, "-CAcreateserial", "-days", "1",
-        "-extfile", "leaf.cnf", "-out", `${name}.crt`);
+        "-extfile", extfile, "-out", `${name}.crt`);
     };
     const tlsFor = (name: string, ca: string) => ({
       server: grpc.ServerCredentials.createSsl(pem(`${ca}.crt`), [{ private_key: pem(`${name}.key`), cert_chain: pem(`${name}.crt`) }], true),
@@ -151,6 +185,10 @@ describe("GrpcTransport over loopback", function () {
       makeLeaf("a", "ca1");
       makeLeaf("b", "ca1");
       makeLeaf("rogue", "ca2");
+      // Manager certificates name the role, not an address: any manager address must verify.
+      writeFileSync(join(dir, "role.cnf"), "subjectAltName=DNS:shoal-manager\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=critical,digitalSignature\n");
+      makeLeaf("m1", "ca1", "role.cnf");
+      makeLeaf("m2", "ca1", "role.cnf");
     });
     after(() => {
       if (dir) rmSync(dir, { recursive: true, force: true });
@@ -189,6 +227,23 @@ describe("GrpcTransport over loopback", function () {
       });
       assert.deepEqual(b.received.map((m) => m.from), [1]);
       assert.ok(seen.includes("b"), "the hook saw the second caller's certificate");
+    });
+
+    it("reaches a peer whose certificate names only the role when channelOptions override the TLS target name", async () => {
+      const b = await start(2, { tls: tlsFor("m2", "ca1") });
+      const plain = await start(1, { tls: tlsFor("m1", "ca1") });
+      const named = await start(3, { tls: tlsFor("m1", "ca1"), channelOptions: { "grpc.ssl_target_name_override": "shoal-manager" } });
+      plain.t.addPeer(2, b.t.address());
+      named.t.addPeer(2, b.t.address());
+      named.t.send([msg(3, 2, { index: 7 })]);
+      await waitFor("message over the overridden name", () => b.received.length === 1);
+      assert.equal(b.received[0]!.from, 3);
+      // Without the override 127.0.0.1 does not match the certificate and the handshake fails.
+      await waitFor("plain peer reported unreachable", () => {
+        plain.t.send([msg(1, 2, { index: 1 })]);
+        return plain.unreachable.includes(2);
+      });
+      assert.deepEqual(b.received.map((m) => m.from), [3]);
     });
 
     it("refuses a client whose certificate comes from another CA", async () => {
