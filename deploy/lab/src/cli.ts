@@ -3,11 +3,14 @@
 import { createLogger, describeError } from "@shoal/common";
 import { LabError } from "./errors.js";
 import { formatHostTable, Lab, type HostInfo } from "./lab.js";
+import { formSwarm, shoaldCommand, type ShoaldOptions } from "./swarm.js";
 
 const USAGE = `usage: shoal-lab [--lab ID] [--root DIR | --dir DIR] COMMAND
-  up [--managers N] [--workers M] [--subnet a.b.c.0/24] [--env K=V]... [-- CMD ARG...]
-        CMD is each host's PID 1 (default: sleep infinity); {host} {role} {address} {dir}
-        {socket} {lab} {managers} in it are replaced per host
+  up [--managers N] [--workers M] [--subnet a.b.c.0/24] [--env K=V]... [--swarm yes|no]
+     [--tick-ms N] [--heartbeat-ms N] [-- CMD ARG...]
+        each host runs shoald and the hosts form a swarm (first manager inits, the others
+        join); --swarm no leaves them unjoined. With -- CMD, CMD is each host's PID 1 instead
+        ({host} {role} {address} {dir} {socket} {lab} {managers} are replaced per host)
   ls                      hosts: name, role, address, pid, state
   env HOST                prints export SHOAL_HOST=… DOCKER_HOST=… for HOST's API socket
   exec HOST -- CMD...     runs CMD inside HOST's namespaces; exits with its code
@@ -111,7 +114,7 @@ async function main(argv: string[]): Promise<number> {
   const sig = { signal: ac.signal };
   switch (p.command) {
     case "up": {
-      const { values, positional } = flags(p.args, ["--managers", "--workers", "--subnet", "--env"]);
+      const { values, positional } = flags(p.args, ["--managers", "--workers", "--subnet", "--env", "--swarm", "--tick-ms", "--heartbeat-ms"]);
       if (positional.length > 0) throw new UsageError(`unexpected ${positional.join(" ")}`);
       const env: Record<string, string> = {};
       for (const kv of values.get("--env") ?? []) {
@@ -120,16 +123,30 @@ async function main(argv: string[]): Promise<number> {
         env[kv.slice(0, eq)] = kv.slice(eq + 1);
       }
       const template = p.rest;
-      await lab.up(
+      const swarm = values.get("--swarm")?.at(-1) ?? "yes";
+      if (swarm !== "yes" && swarm !== "no") throw new UsageError(`--swarm must be yes or no, got ${JSON.stringify(swarm)}`);
+      const shoald: ShoaldOptions = {};
+      if (values.has("--tick-ms")) shoald.tickMs = count(values.get("--tick-ms"), "--tick-ms", 100);
+      if (values.has("--heartbeat-ms")) shoald.heartbeatMs = count(values.get("--heartbeat-ms"), "--heartbeat-ms", 2000);
+      const rec = await lab.up(
         {
           managers: count(values.get("--managers"), "--managers", 1),
           workers: count(values.get("--workers"), "--workers", 0),
           subnet: values.get("--subnet")?.at(-1),
           env,
-          command: template.length > 0 ? (h) => expand(template, h, p.lab) : undefined,
+          command: template.length > 0 ? (h) => expand(template, h, p.lab) : shoaldCommand(shoald),
         },
         sig,
       );
+      if (template.length === 0 && swarm === "yes") {
+        try {
+          await formSwarm(rec, { logger });
+        } catch (err) {
+          process.stderr.write(`shoal-lab: the hosts are up but the swarm did not form: ${describeError(err)}\n`);
+          process.stdout.write(formatHostTable(await lab.status()));
+          return 1;
+        }
+      }
       process.stdout.write(formatHostTable(await lab.status()));
       return 0;
     }

@@ -11,7 +11,9 @@ export type LabErrorCode =
   | "LAB_UNKNOWN_HOST"
   | "LAB_HOST_DOWN"
   | "LAB_HOST_RUNNING"
-  | "LAB_HOST_START_FAILED";
+  | "LAB_HOST_START_FAILED"
+  | "LAB_API"
+  | "LAB_SWARM_TIMEOUT";
 
 export class LabError extends ShoalError<{ code: LabErrorCode } & Record<string, unknown>> {
   constructor(code: LabErrorCode, message: string, meta: Record<string, unknown> = {}, cause?: unknown) {

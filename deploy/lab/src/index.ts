@@ -4,3 +4,5 @@ export * from "./record.js";
 export { Ip } from "./sys/ip.js";
 export { HostProcesses } from "./sys/host-process.js";
 export { run, type RunOpts, type RunResult } from "./sys/run.js";
+export * from "./swarm.js";
+export * from "./api-client.js";

@@ -53,7 +53,7 @@ export interface HostInfo {
 export interface UpSpec {
   managers: number;
   workers: number;
-  /** The argv each host runs as its PID 1; default `sleep infinity` until shoald exists. */
+  /** The argv each host runs as its PID 1; default `sleep infinity` (the CLI passes shoaldCommand()). */
   command?: (host: HostInfo) => string[];
   env?: Record<string, string> | ((host: HostInfo) => Record<string, string>);
   /** A /24 inside the lab only (it is never routed anywhere); default 10.99.0.0/24. */

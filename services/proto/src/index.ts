@@ -3,6 +3,8 @@
 import type * as grpc from "@grpc/grpc-js";
 import "./long-config.js";
 
+export * from "./rpc.js";
+
 import { shoal as raftRoot } from "./gen/raft.js";
 import { shoal as kvRoot } from "./gen/kv.js";
 import { shoal as objectsRoot } from "./gen/objects.js";

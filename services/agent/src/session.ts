@@ -1,0 +1,157 @@
+// The agent's session with the managers: heartbeats to the leader. It dials the manager it last
+// reached (the leader), follows a follower's redirect to the leader at once, and rotates through
+// the known managers when one does not answer. Each new session (first heartbeat, or after any
+// failure) re-sends the node description so that a new leader re-registers the node. It reports
+// what the cluster says back (managers, desired role, removal) through callbacks and never acts
+// on them itself: the node daemon decides.
+import * as grpc from "@grpc/grpc-js";
+import { Backoff, describeError, sleep, systemRandom, type Logger, type Random } from "@shoal/common";
+import { RemoteError, callUnary, dispatcherServiceDefinition, type controlpb } from "@shoal/proto";
+
+export interface SessionTls {
+  credentials: grpc.ChannelCredentials;
+  channelOptions: grpc.ChannelOptions;
+}
+
+export interface ManagerAddr {
+  nodeId: string;
+  addr: string;
+}
+
+export interface SessionOptions {
+  /** The address this node is reached at (IP). */
+  advertiseAddr: string;
+  /** Managers to start with (host:port); updated from every heartbeat answer. */
+  managers: string[];
+  /** The node description (hostname, platform, resources…) as a JSON-able object. */
+  describe: () => object;
+  /** Until the first answer tells the period. */
+  initialPeriodMs?: number;
+}
+
+export interface SessionEvents {
+  onManagers?: (managers: ManagerAddr[]) => void;
+  onDesiredRole?: (role: number) => void;
+  onRemoved?: () => void;
+  onConnected?: (addr: string) => void;
+}
+
+export interface SessionModules {
+  logger: Logger;
+  tls: () => SessionTls;
+  random?: Random;
+}
+
+const LEADER_ADDR_KEY = "shoal-leader-addr";
+
+export class AgentSession {
+  private readonly log: Logger;
+  private readonly random: Random;
+  private readonly abort = new AbortController();
+  private readonly clients = new Map<string, grpc.Client>();
+  private managers: string[];
+  private current: string | undefined;
+  private next = 0;
+  private loop: Promise<void> | undefined;
+  private periodMs: number;
+  private connectedTo: string | undefined;
+
+  constructor(
+    private readonly opts: SessionOptions,
+    private readonly modules: SessionModules,
+    private readonly events: SessionEvents = {},
+  ) {
+    this.log = modules.logger.child({ component: "agent-session" });
+    this.random = modules.random ?? systemRandom;
+    this.managers = [...opts.managers];
+    this.periodMs = opts.initialPeriodMs ?? 2_000;
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** The manager the last heartbeat reached (the leader), if any. */
+  get leader(): string | undefined {
+    return this.connectedTo;
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.loop;
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+
+  private client(addr: string): grpc.Client {
+    let c = this.clients.get(addr);
+    if (c === undefined) {
+      const tls = this.modules.tls();
+      c = new grpc.Client(addr, tls.credentials, tls.channelOptions);
+      this.clients.set(addr, c);
+    }
+    return c;
+  }
+
+  private pick(): string | undefined {
+    if (this.current !== undefined) return this.current;
+    if (this.managers.length === 0) return undefined;
+    const addr = this.managers[this.next % this.managers.length];
+    this.next++;
+    return addr;
+  }
+
+  private async run(): Promise<void> {
+    const signal = this.abort.signal;
+    const backoff = new Backoff({ initialMs: 100, maxMs: 2_000 }, () => this.random.next());
+    let newSession = true;
+    while (!signal.aborted) {
+      const addr = this.pick();
+      if (addr === undefined) {
+        await sleep(backoff.next(), signal).catch(() => undefined);
+        continue;
+      }
+      try {
+        const req: controlpb.IHeartbeatRequest = { advertiseAddr: this.opts.advertiseAddr, newSession };
+        if (newSession) req.description = new TextEncoder().encode(JSON.stringify(this.opts.describe()));
+        const res = await callUnary(this.client(addr), dispatcherServiceDefinition.heartbeat, req, { deadlineMs: Math.max(1_000, this.periodMs), signal });
+        backoff.reset();
+        if (res.removed) {
+          this.log.warn("agent: the cluster removed this node");
+          this.events.onRemoved?.();
+          return;
+        }
+        newSession = false;
+        this.current = addr;
+        if (this.connectedTo !== addr) {
+          this.connectedTo = addr;
+          this.log.info({ manager: addr }, "agent: session established");
+          this.events.onConnected?.(addr);
+        }
+        this.periodMs = Math.max(100, Number(res.periodMs) || this.periodMs);
+        const peers: controlpb.IManagerPeer[] = res.managers ?? [];
+        const managers: ManagerAddr[] = peers.map((m) => ({ nodeId: m.nodeId ?? "", addr: m.addr ?? "" })).filter((m) => m.addr !== "");
+        if (managers.length > 0) {
+          this.managers = managers.map((m) => m.addr);
+          this.events.onManagers?.(managers);
+        }
+        this.events.onDesiredRole?.(res.desiredRole ?? 0);
+        // Heartbeat a little early, with jitter, so that a slow round trip never costs a period.
+        await sleep(this.periodMs * (0.5 + 0.25 * this.random.next()), signal).catch(() => undefined);
+      } catch (err) {
+        if (signal.aborted) break;
+        newSession = true;
+        this.connectedTo = undefined;
+        const redirect = err instanceof RemoteError ? err.meta[LEADER_ADDR_KEY] : undefined;
+        if (typeof redirect === "string" && redirect !== "" && redirect !== addr) {
+          this.log.debug({ from: addr, to: redirect }, "agent: redirected to the leader");
+          this.current = redirect;
+          continue;
+        }
+        this.current = undefined;
+        this.log.debug({ manager: addr, err: describeError(err) }, "agent: heartbeat failed; trying another manager");
+        await sleep(backoff.next(), signal).catch(() => undefined);
+      }
+    }
+  }
+}

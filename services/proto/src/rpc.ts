@@ -1,0 +1,84 @@
+// Unary gRPC calls and handlers with Shoal's error model on both ends. A handler's ShoalError
+// travels as a gRPC status (chosen from its code and `temporary` flag) plus two metadata entries —
+// the stable code and the temporary marker — so the caller gets back a RemoteError with the same
+// code and message instead of a bare status: a follower forwarding a write surfaces the leader's
+// MANAGER_NO_QUORUM, a joining node gets CA_TOKEN_REJECTED verbatim.
+import * as grpc from "@grpc/grpc-js";
+import { ShoalError, describeError, type Logger } from "@shoal/common";
+
+const CODE_KEY = "shoal-error-code";
+const TEMPORARY_KEY = "shoal-error-temporary";
+
+export type RemoteErrorMeta = { code: string; grpcStatus: number } & Record<string, unknown>;
+
+/** An error returned by a remote handler (or the transport: code RPC_<STATUS>). */
+export class RemoteError extends ShoalError<RemoteErrorMeta> {}
+
+/** Thrown by handlers to choose the gRPC status explicitly (authorization, redirects). */
+export class StatusError extends ShoalError<{ code: string; grpcStatus: number; metadata?: Record<string, string> }> {}
+
+function statusFor(err: unknown): grpc.status {
+  if (err instanceof StatusError) return err.meta.grpcStatus;
+  if (!(err instanceof ShoalError)) return grpc.status.INTERNAL;
+  const code = err.code;
+  if (code.endsWith("_NOT_FOUND")) return grpc.status.NOT_FOUND;
+  if (code.endsWith("_INVALID") || code.endsWith("_MALFORMED")) return grpc.status.INVALID_ARGUMENT;
+  if (code.endsWith("_CONFLICT")) return grpc.status.ABORTED;
+  if (code === "ABORTED") return grpc.status.CANCELLED;
+  if (err.temporary) return grpc.status.UNAVAILABLE;
+  return grpc.status.FAILED_PRECONDITION;
+}
+
+/** The gRPC error object for a thrown value (used by handlers' callbacks). */
+export function toServiceError(err: unknown): Partial<grpc.ServiceError> {
+  const md = new grpc.Metadata();
+  if (err instanceof ShoalError) {
+    md.set(CODE_KEY, err.code);
+    if (err.temporary) md.set(TEMPORARY_KEY, "1");
+  }
+  if (err instanceof StatusError) for (const [k, v] of Object.entries(err.meta.metadata ?? {})) md.set(k, v);
+  return { code: statusFor(err), details: describeError(err), metadata: md };
+}
+
+/** Turns an async function into a grpc-js unary handler; thrown errors become statuses. */
+export function unaryHandler<Req, Res>(
+  fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>,
+  log?: Logger,
+): grpc.handleUnaryCall<Req, Res> {
+  return (call, cb) => {
+    fn(call.request, call).then(
+      (res) => cb(null, res),
+      (err: unknown) => {
+        if (!(err instanceof ShoalError)) log?.error({ err, path: call.getPath() }, "rpc handler failed");
+        cb(toServiceError(err) as grpc.ServiceError);
+      },
+    );
+  };
+}
+
+function fromServiceError(err: grpc.ServiceError): RemoteError {
+  const code = err.metadata?.get(CODE_KEY)[0];
+  const temporary = err.metadata?.get(TEMPORARY_KEY)[0] === "1" || err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED;
+  const meta: RemoteErrorMeta = { code: typeof code === "string" ? code : `RPC_${grpc.status[err.code] ?? err.code}`, grpcStatus: err.code };
+  for (const [k, v] of Object.entries(err.metadata?.getMap() ?? {})) if (k.startsWith("shoal-") && k !== CODE_KEY && k !== TEMPORARY_KEY) meta[k] = String(v);
+  return new RemoteError(meta, err.details || err.message, { temporary, cause: err });
+}
+
+export interface CallOptions {
+  deadlineMs?: number;
+  signal?: AbortSignal;
+}
+
+/** One unary call; rejects with RemoteError carrying the remote code. */
+export function callUnary<Req, Res>(client: grpc.Client, method: grpc.MethodDefinition<Req, Res>, req: Req, opts: CallOptions = {}): Promise<Res> {
+  return new Promise<Res>((resolve, reject) => {
+    const callOpts: grpc.CallOptions = { deadline: Date.now() + (opts.deadlineMs ?? 10_000) };
+    const call = client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, req, new grpc.Metadata(), callOpts, (err, res) => {
+      opts.signal?.removeEventListener("abort", onAbort);
+      if (err) reject(fromServiceError(err));
+      else resolve(res as Res);
+    });
+    const onAbort = (): void => call.cancel();
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
