@@ -10,14 +10,14 @@
 // (bounded by the store's maxBatchActions), and the raft driver already persists every entry that
 // queued during a Ready with one fsync.
 //
-// forceNewCluster (not implemented yet). What it will take: open the member's LevelStorage, keep
-// the log and the latest snapshot as they are, and write a new ConfState holding this member alone
-// (voters [self], no learners) as a ConfChange-free rewrite: a fresh snapshot at the applied index
-// whose metadata carries the one-member ConfState (and members.json with only our address), then
-// drop entries after the commit index that were never committed (they may name old members) and
-// bump the term so stale leaders' messages are refused. The removed members' IDs stay retired
-// (never reused). RaftNode needs a `forceNewCluster` start option for that rewrite, before the
-// core is created.
+// Recovery from lost quorum: `raft.forceNewCluster` (shoald --force-new-cluster) restarts this
+// member as a one-member cluster. The raft driver does the rewrite before the core starts (see
+// @shoal/raft's force-new-cluster.ts): it keeps the snapshot and every entry this member knows
+// committed, drops its uncommitted tail, and appends committed conf changes that make it the only
+// voter and retire every other member's ID; members.json keeps only our address. The store is then
+// restored and replayed as on any restart, so every acknowledged write this member had applied is
+// there. Nothing here differs for it: the entries are ordinary, and a later start without the flag
+// replays the same log. The operator must be sure the other managers are gone for good.
 import { AbortedError, ShoalError, systemClock, type Clock, type Logger, type Random } from "@shoal/common";
 import { NONE, RaftError, RaftNode, StateType, type Entry, type NodeId, type RaftNodeOptions, type RaftTransport, type StateMachine } from "@shoal/raft";
 import {

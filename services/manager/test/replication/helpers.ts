@@ -42,12 +42,13 @@ export class StoreCluster {
     await Promise.all(ids.map((id) => this.start(id)));
   }
 
-  async start(id: number): Promise<ReplicatedStore> {
+  /** Starts (or restarts) member `id`; `raftOver` adds start options such as forceNewCluster. */
+  async start(id: number, raftOver: Partial<ReplicatedStoreOptions["raft"]> = {}): Promise<ReplicatedStore> {
     const rs = await ReplicatedStore.start(
       {
         commitTimeoutMs: 1000,
         ...this.over,
-        raft: { id, dataDir: join(this.root, `m${id}`), listen: this.addresses[id]!, peers: this.addresses, tickMs: 20, electionTicks: 10, heartbeatTicks: 1, ...this.over.raft },
+        raft: { id, dataDir: join(this.root, `m${id}`), listen: this.addresses[id]!, peers: this.addresses, tickMs: 20, electionTicks: 10, heartbeatTicks: 1, ...this.over.raft, ...raftOver },
       },
       this.forwarder === undefined ? { logger: silentLogger() } : { logger: silentLogger(), forwarder: this.forwarder },
     );

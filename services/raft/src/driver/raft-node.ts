@@ -32,9 +32,12 @@ import {
   type Ready,
   type Snapshot,
 } from "../core/types.js";
+import { createAesGcmCodec } from "../storage/aes-gcm-codec.js";
 import { LevelStorage } from "../storage/level-storage.js";
 import { GrpcTransport } from "../transport/grpc-transport.js";
 import type { RaftTransport } from "../transport/transport.js";
+import { planForceNewCluster } from "./force-new-cluster.js";
+import { canRemoveVoter, isCaughtUp, memberStatus, type MemberStatus, type MemberStatusInput } from "./member-status.js";
 import { readMembers, toRecord, unwrapSnapshotData, wrapSnapshotData, writeMembers, type Addresses } from "./members.js";
 import type { StateMachine } from "./state-machine.js";
 
@@ -54,7 +57,29 @@ export interface RaftNodeOptions {
   snapshotEntries?: number;
   /** Entries kept behind a snapshot for slow followers (default 1,000). */
   compactKeepEntries?: number;
-  tls?: { server: grpc.ServerCredentials; client: grpc.ChannelCredentials };
+  /** TLS for the gRPC transport; `server` may be left out when `grpcServer` is given (its owner chose). */
+  tls?: { server?: grpc.ServerCredentials; client: grpc.ChannelCredentials };
+  /**
+   * A gRPC server owned by the caller (the manager serves raft, CA, control and dispatcher on one
+   * port): the raft service is registered on it, nothing is bound, and `listen` is the address
+   * advertised to peers. The caller binds it and shuts it down after stop().
+   */
+  grpcServer?: grpc.Server;
+  /** Merged into every peer channel's options (e.g. `grpc.ssl_target_name_override`). */
+  channelOptions?: grpc.ChannelOptions;
+  /**
+   * The data key (32 bytes): entry and snapshot data are sealed with AES-256-GCM at rest. A data
+   * dir written with another key (or without one) fails to open with RAFT_STORAGE_KEY_WRONG and is
+   * left untouched.
+   */
+  encryptionKey?: Uint8Array;
+  /**
+   * Recover a lone survivor after quorum was lost for good: keep every entry this member knows
+   * committed and its snapshot, drop its uncommitted tail, and make it the only voter (the other
+   * members are removed; their IDs stay retired). Only when every other member is gone for good:
+   * they would otherwise still form the old cluster. Idempotent; later starts need not set it.
+   */
+  forceNewCluster?: boolean;
 }
 
 export interface RaftNodeModules {
@@ -62,7 +87,11 @@ export interface RaftNodeModules {
   logger: Logger;
   random?: Random;
   clock?: Clock;
-  /** Replaces the gRPC transport (tests); `listen` and `tls` are then unused. */
+  /**
+   * Replaces the gRPC transport (tests, or a caller that builds its own GrpcTransport); `tls`,
+   * `grpcServer` and `channelOptions` are then unused. RaftNode still starts and stops it and
+   * tells it every member's address (addPeer / removePeer) as membership changes.
+   */
   transport?: RaftTransport;
 }
 
@@ -120,6 +149,8 @@ export class RaftNode {
   private readRound: ReadRound | undefined;
   private readsAwaitingApply: ReadWaiter[] = [];
   private nextReadId = 1;
+  /** Monotonic ms at which each peer's last message arrived (for memberStatus and canRemoveVoter). */
+  private readonly lastHeardMs = new Map<NodeId, number>();
   private readonly leaderListeners = new Set<(lead: NodeId, term: number) => void>();
   /** Pending transfers, rejected by stop(). */
   private readonly transfers = new Set<(err: Error) => void>();
@@ -159,12 +190,29 @@ export class RaftNode {
   static async start(opts: RaftNodeOptions, modules: RaftNodeModules): Promise<RaftNode> {
     if (!Number.isSafeInteger(opts.id) || opts.id <= 0) throw new RaftError("RAFT_INVALID_ARGUMENT", `member id must be positive, got ${opts.id}`);
     const log = modules.logger.child({ component: "raft", id: opts.id });
+    if (opts.encryptionKey !== undefined && opts.encryptionKey.length !== 32) {
+      throw new RaftError("RAFT_INVALID_ARGUMENT", `the raft data key must be 32 bytes, got ${opts.encryptionKey.length}`);
+    }
     await mkdir(opts.dataDir, { recursive: true });
-    const level = await LevelStorage.open(join(opts.dataDir, "raft"), { logger: log });
+    const codec = opts.encryptionKey === undefined ? undefined : createAesGcmCodec(opts.encryptionKey);
+    const level = await LevelStorage.open(join(opts.dataDir, "raft"), codec === undefined ? { logger: log } : { logger: log, codec });
     let transport: RaftTransport | undefined;
     try {
-      const loaded = await level.load();
-      const stored = await readMembers(opts.dataDir);
+      let loaded = await level.load();
+      let stored = await readMembers(opts.dataDir);
+      if (opts.forceNewCluster === true) {
+        const plan = planForceNewCluster(loaded, opts.id, opts.listen);
+        // One atomic batch: a crash leaves the old log or the rewritten one. members.json follows;
+        // should that write be lost, replaying the appended conf changes rewrites it anyway.
+        await level.save({ entries: plan.entries, hardState: plan.hardState }, true);
+        loaded = await level.load();
+        stored = new Map([[opts.id, opts.listen]]);
+        await writeMembers(opts.dataDir, stored);
+        log.warn(
+          { removed: plan.removed, droppedEntries: plan.droppedEntries, commit: plan.hardState.commit, confState: plan.confState },
+          "raft: forced a new one-member cluster from this member's state",
+        );
+      }
       const addresses: Addresses = stored ?? new Map(Object.entries(opts.peers).map(([k, v]) => [Number(k), v]));
       if (!addresses.has(opts.id)) addresses.set(opts.id, opts.listen);
       const hs = loaded.hardState;
@@ -192,7 +240,9 @@ export class RaftNode {
             if (stored === undefined && snapAddrs !== undefined) for (const [k, v] of snapAddrs) addresses.set(k, v);
           }
         }
-        mem.setHardState(hs);
+        // A snapshot only ever covers applied, so committed, entries; the commit index written
+        // with it may lag (it is written lazily), and the core refuses a commit below its snapshot.
+        mem.setHardState({ ...hs, commit: Math.max(hs.commit, mem.snapshot().metadata.index) });
         mem.append(loaded.entries);
         log.info(
           { snapshotIndex: mem.snapshot().metadata.index, lastIndex: mem.lastIndex(), term: hs.term, commit: hs.commit, join: opts.join ?? false },
@@ -210,7 +260,12 @@ export class RaftNode {
         applied: mem.snapshot().metadata.index,
         logger: log.child({ component: "raft-core" }),
       });
-      transport = modules.transport ?? new GrpcTransport({ id: opts.id, listen: opts.listen, tls: opts.tls }, { logger: log, random: modules.random });
+      transport =
+        modules.transport ??
+        new GrpcTransport(
+          { id: opts.id, listen: opts.listen, tls: opts.tls, server: opts.grpcServer, channelOptions: opts.channelOptions },
+          { logger: log, random: modules.random },
+        );
       const node = new RaftNode(opts, modules, raw, mem, level, transport, addresses, log);
       node.wire();
       await transport.start();
@@ -245,6 +300,7 @@ export class RaftNode {
 
   private onPeerMessage(m: Message): void {
     if (this.stopped) return;
+    this.lastHeardMs.set(m.from, this.clock.monotonicMs());
     try {
       this.raw.step(m);
     } catch (err) {
@@ -377,6 +433,35 @@ export class RaftNode {
 
   status(): RaftStatus & { addresses: Record<NodeId, string> } {
     return { ...this.raw.status(), addresses: toRecord(this.addresses) };
+  }
+
+  /**
+   * Every member of the configuration with its address, its replication progress (match; the
+   * leader's view, 0 for others on a follower) and whether this member heard from it within the
+   * last election timeout (a follower hears only from the leader).
+   */
+  memberStatus(): MemberStatus[] {
+    return memberStatus(this.memberView());
+  }
+
+  /** On the leader: `id`'s log matches within maxLag (default 0) of the leader's last index. False elsewhere. */
+  isCaughtUp(id: NodeId, maxLag = 0): boolean {
+    return isCaughtUp(this.memberView(), id, maxLag);
+  }
+
+  /**
+   * Would removing or demoting voter `id` still leave a majority of the remaining voters reachable
+   * (recently active, in the leader's view)? Asked of the leader; elsewhere the answer is no.
+   */
+  canRemoveVoter(id: NodeId): { ok: boolean; reason?: string } {
+    return canRemoveVoter(this.memberView(), id);
+  }
+
+  private memberView(): MemberStatusInput {
+    const since = this.clock.monotonicMs() - this.electionMs;
+    const active = new Set<NodeId>();
+    for (const [id, at] of this.lastHeardMs) if (at >= since) active.add(id);
+    return { ...this.status(), active };
   }
 
   /** Called with (leader, term) each time the known leader changes, including to 0 (none). */
@@ -687,7 +772,10 @@ export class RaftNode {
     const index = this.applied;
     const data = wrapSnapshotData(this.addresses, await this.sm.snapshot());
     const snap = this.mem.createSnapshot(index, this.confState, data);
-    await this.level.save({ entries: [], snapshot: snap }, true);
+    // The lazily written commit index goes along, so the stored commit never lags the snapshot.
+    const hardState = this.unsavedHardState;
+    this.unsavedHardState = undefined;
+    await this.level.save({ entries: [], snapshot: snap, hardState }, true);
     this.snapshotIndex = index;
     // A tail stays so that a slightly slow follower gets entries rather than a whole snapshot.
     const compactTo = index - this.compactKeepEntries;

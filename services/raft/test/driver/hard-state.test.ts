@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { LevelStorage } from "../../src/index.js";
 import { Cluster, put } from "./helpers.js";
@@ -29,5 +30,21 @@ describe("RaftNode hard state writes", function () {
     } finally {
       await st.close();
     }
+  });
+
+  it("starts from a snapshot whose stored commit index lags it (the commit is written lazily)", async () => {
+    await c.allocate([1]);
+    const dir = join(c.root, "m1");
+    await mkdir(dir, { recursive: true });
+    const st = await LevelStorage.open(join(dir, "raft"));
+    await st.load();
+    const state = new TextEncoder().encode(JSON.stringify({ data: [["a", "1"]], log: ["a=1"] }));
+    await st.save({ entries: [], snapshot: { metadata: { index: 5, term: 1, confState: { voters: [1], learners: [], removed: [] } }, data: state }, hardState: { term: 1, vote: 1, commit: 2 } }, true);
+    await st.close();
+    const m = await c.start(1);
+    assert.equal(m.sm.data.get("a"), "1");
+    await c.leader();
+    await m.node!.propose(put("b", "2"));
+    assert.deepEqual(m.sm.log, ["a=1", "b=2"]);
   });
 });

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { SeededRandom, freeLoopbackPort, silentLogger } from "@shoal/common";
 import { RaftNode, type RaftNodeOptions } from "../../src/driver/raft-node.js";
 import type { StateMachine } from "../../src/driver/state-machine.js";
+import { RaftError } from "../../src/core/errors.js";
 import type { Entry, NodeId } from "../../src/core/types.js";
 
 /** "key=value" entries into a Map; `log` keeps every applied entry's text in order. */
@@ -122,4 +123,9 @@ export async function waitFor(what: string, cond: () => boolean, timeoutMs = 100
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** The RaftError code of a rejection, for assert.rejects predicates. */
+export function code(err: unknown): string | undefined {
+  return err instanceof RaftError ? err.code : undefined;
 }

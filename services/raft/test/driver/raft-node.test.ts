@@ -1,11 +1,7 @@
 import { strict as assert } from "node:assert";
 import { RaftError } from "../../src/core/errors.js";
 import { StateType } from "../../src/core/types.js";
-import { Cluster, put, waitFor } from "./helpers.js";
-
-function code(err: unknown): string | undefined {
-  return err instanceof RaftError ? err.code : undefined;
-}
+import { Cluster, code, put, waitFor } from "./helpers.js";
 
 describe("RaftNode: three members in one process over gRPC", function () {
   this.timeout(30000);
