@@ -1,0 +1,5 @@
+export * from "./types.js";
+export * from "./shape.js";
+export * from "./system.js";
+export * from "./swarm.js";
+export * from "./nodes.js";

@@ -1,0 +1,33 @@
+// Typed calls for /nodes*. A node is named by ID, unique ID prefix or hostname (the API resolves
+// it); "self" is resolved here through /info, as the docker CLI does.
+import type { ApiClient } from "../client.js";
+import { CliError } from "../errors.js";
+import { expectArray, expectObject } from "./shape.js";
+import { getInfo } from "./system.js";
+import type { DockerNode, NodeSpec } from "./types.js";
+
+export async function listNodes(client: ApiClient, filters?: string): Promise<DockerNode[]> {
+  return expectArray<DockerNode>(await client.get("/nodes", { query: { filters } }), "GET /nodes", ["ID"]);
+}
+
+/** This node's ID ("" is refused: the node is not part of a swarm). */
+export async function selfNodeId(client: ApiClient): Promise<string> {
+  const id = (await getInfo(client)).Swarm?.NodeID ?? "";
+  if (id === "") throw new CliError("CLI_FAILED", "this node is not part of a swarm");
+  return id;
+}
+
+export async function getNode(client: ApiClient, ref: string): Promise<DockerNode> {
+  const id = ref === "self" ? await selfNodeId(client) : ref;
+  const route = `GET /nodes/${id}`;
+  return expectObject<DockerNode>(await client.get(`/nodes/${encodeURIComponent(id)}`), route, ["ID", "Version", "Spec"]);
+}
+
+/** POST /nodes/{id}/update naming the version the node was read at. */
+export async function updateNode(client: ApiClient, read: DockerNode, spec: NodeSpec): Promise<void> {
+  await client.post(`/nodes/${encodeURIComponent(read.ID)}/update`, { query: { version: read.Version.Index }, body: spec });
+}
+
+export async function removeNode(client: ApiClient, ref: string, force: boolean): Promise<void> {
+  await client.delete(`/nodes/${encodeURIComponent(ref)}`, { query: { force: force ? 1 : undefined } });
+}

@@ -1,0 +1,60 @@
+// `shoal cluster status`: the raft view of the manager that answers (GET /shoal/cluster): who leads,
+// at which term and index, and how far each member is behind. Native to Shoal; docker has no such
+// command.
+import { Option, type Command } from "commander";
+import { getClusterStatus, type ClusterStatusView } from "../api/index.js";
+import type { CommandContext } from "../context.js";
+import type { Field, OutputFormat } from "../output/index.js";
+import { OUTPUT_FORMATS } from "../output/index.js";
+
+export function registerClusterCommands(program: Command, ctx: CommandContext): void {
+  const cluster = program.command("cluster").description("Inspect the managers' raft cluster");
+  cluster
+    .command("status")
+    .description("Show the leader, term, indexes and every raft member (* marks the manager answering)")
+    .addOption(new Option("--format <format>", "output format").choices(OUTPUT_FORMATS))
+    .action(async (opts: { format?: OutputFormat }) => {
+      const status = await getClusterStatus(ctx.client());
+      if (opts.format === "json") {
+        ctx.out.json(status);
+        return;
+      }
+      ctx.out.fields(clusterHeader(status));
+      ctx.out.line();
+      ctx.out.table(["RAFT ID", "NODE", "ADDRESS", "ROLE", "REACHABLE", "MATCH INDEX", "LAG"], memberRows(status));
+    });
+}
+
+export function clusterHeader(s: ClusterStatusView): Field[] {
+  const leader = s.members.find((m) => m.raftId === s.leaderRaftId);
+  let leaderText: string;
+  if (s.leaderRaftId === 0) leaderText = "none (an election is running or there is no quorum)";
+  else if (leader === undefined) leaderText = `raft ${s.leaderRaftId}`;
+  else leaderText = `raft ${leader.raftId} (node ${leader.nodeId} at ${leader.addr})`;
+  return [
+    ["Cluster ID", s.clusterId],
+    ["Leader", leaderText],
+    ["Term", s.term],
+    ["Commit index", s.commitIndex],
+    ["Applied index", s.appliedIndex],
+  ];
+}
+
+export function memberRows(s: ClusterStatusView): string[][] {
+  return [...s.members]
+    .sort((a, b) => a.raftId - b.raftId)
+    .map((m) => {
+      const role = m.leader || m.raftId === s.leaderRaftId ? "leader" : m.suffrage === "learner" ? "learner" : "follower";
+      // Older servers leave lag out; the commit index is the reference point either way.
+      const lag = m.lag ?? Math.max(0, s.commitIndex - m.matchIndex);
+      return [
+        m.raftId === s.raftId ? `${m.raftId} *` : String(m.raftId),
+        m.nodeId,
+        m.addr,
+        role,
+        m.reachable ? "yes" : "no",
+        String(m.matchIndex),
+        String(lag),
+      ];
+    });
+}

@@ -1,0 +1,4 @@
+export * from "./table.js";
+export * from "./fields.js";
+export * from "./format.js";
+export * from "./printer.js";
