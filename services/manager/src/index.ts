@@ -1,2 +1,3 @@
 // The manager package: one export line per component.
 export * from "./replication/index.js";
+export * from "./ca/index.js";
