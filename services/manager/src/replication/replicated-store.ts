@@ -19,7 +19,7 @@
 // there. Nothing here differs for it: the entries are ordinary, and a later start without the flag
 // replays the same log. The operator must be sure the other managers are gone for good.
 import { AbortedError, ShoalError, systemClock, type Clock, type Logger, type Random } from "@shoal/common";
-import { NONE, RaftError, RaftNode, StateType, type Entry, type NodeId, type RaftNodeOptions, type RaftTransport, type StateMachine } from "@shoal/raft";
+import { NONE, RaftError, RaftNode, type Entry, type NodeId, type RaftNodeOptions, type RaftTransport, type StateMachine } from "@shoal/raft";
 import {
   MemoryStore,
   decodeSnapshot,
@@ -252,13 +252,11 @@ export class ReplicatedStore implements Proposer {
   }
 
   private noQuorum(cause: unknown, outcomeUnknown = false): ManagerError {
-    const st = this.raft.status();
-    const members = st.confState.voters.length;
-    let reachable = 1;
-    if (st.state === StateType.Leader) {
-      reachable = 0;
-      for (const [id, p] of st.progress) if (id === st.id || p.recentActive) reachable++;
-    }
+    // Heard from within an election timeout (the driver's view; the core's recentActive flags are
+    // cleared at every check-quorum round and would undercount right after one).
+    const voters = this.raft.memberStatus().filter((m) => m.voter);
+    const members = voters.length;
+    const reachable = voters.filter((m) => m.recentActive).length;
     this.log.warn({ reachable, members }, "replication: write could not commit");
     return noQuorumError(reachable, members, cause, outcomeUnknown);
   }
