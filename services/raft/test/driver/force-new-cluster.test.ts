@@ -96,10 +96,13 @@ describe("RaftNode forceNewCluster: a lone survivor after quorum is lost", funct
     // The old members' IDs are retired: neither can come back under its old ID.
     await assert.rejects(back.node!.addMember(gone[0]!, c.addresses[gone[0]!]!), (e) => code(e) === "RAFT_MEMBER_REMOVED");
 
+    // Enough writes for a snapshot past the rewrite: the retired IDs must live on in it.
+    for (let i = 0; i < 12; i++) await back.node!.propose(put(`post${i}`, "1"));
     await c.stop(survivor.id);
     const again = await c.start(survivor.id);
     await waitFor("leader again after a plain restart", () => again.node!.status().state === StateType.Leader);
-    assert.equal(again.sm.log.length, n + 1);
+    assert.equal(again.sm.restores, 1, "restored from a snapshot taken after the rewrite");
+    assert.equal(again.sm.log.length, n + 13);
     assert.equal(again.sm.data.get("after"), "force");
     assert.deepEqual(again.node!.status().confState.voters, [survivor.id]);
     assert.deepEqual(again.node!.status().confState.removed, gone);
