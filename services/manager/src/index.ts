@@ -1,3 +1,4 @@
 // The manager package: one export line per component.
 export * from "./replication/index.js";
 export * from "./ca/index.js";
+export * from "./orchestrator/index.js";

@@ -1,0 +1,50 @@
+// What a task's states mean to the orchestrators: which tasks still count for their slot, which
+// have ended, and which nodes can no longer keep a task. Pure predicates; they decide nothing.
+import { NodeAvailability, NodeState, TaskState, type Node, type Task } from "@shoal/store";
+
+/** The task stopped (or was never going to run): its observed state is past RUNNING. */
+export function isTerminal(task: Task): boolean {
+  return task.status.state > TaskState.RUNNING;
+}
+
+/**
+ * The task is (still) wanted: desiredState READY, RUNNING or, for jobs, COMPLETE. A task whose
+ * desired state moved past that (SHUTDOWN, REMOVE) is history, whatever it is doing.
+ */
+export function isWanted(task: Task): boolean {
+  return task.desiredState <= TaskState.COMPLETE;
+}
+
+/** Wanted and not ended: the task occupies its slot. */
+export function isLive(task: Task): boolean {
+  return isWanted(task) && !isTerminal(task);
+}
+
+/**
+ * The task ended on its own (exited, failed, or the node refused it) rather than being stopped by a
+ * manager: only such an end is governed by the restart policy.
+ */
+export function exitedByItself(task: Task): boolean {
+  const s = task.status.state;
+  return s === TaskState.COMPLETE || s === TaskState.FAILED || s === TaskState.REJECTED;
+}
+
+/** The node is gone or down: its tasks will not report again, so they must run elsewhere. */
+export function isNodeLost(node: Node | undefined): boolean {
+  return node === undefined || node.status.state === NodeState.DOWN;
+}
+
+/** The node may not keep tasks: lost, or drained by the operator. */
+export function isNodeUnusable(node: Node | undefined): boolean {
+  return isNodeLost(node) || node!.spec.availability === NodeAvailability.DRAIN;
+}
+
+/** The node may be given new tasks (placement aside): READY and ACTIVE (PAUSE keeps, never gains). */
+export function acceptsNewTasks(node: Node): boolean {
+  return node.status.state === NodeState.READY && node.spec.availability === NodeAvailability.ACTIVE;
+}
+
+/** Oldest first: creation time, then id so that equal times still order deterministically. */
+export function byAge(a: Task, b: Task): number {
+  return a.meta.createdAt - b.meta.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}

@@ -1,0 +1,44 @@
+// All leader-only orchestration components together, started and stopped as one (the manager
+// starts them when it becomes leader and stops them, in reverse order, when it steps down).
+import type { OrchestratorModules } from "./service-orchestrator.js";
+import { ConstraintEnforcer } from "./constraint-enforcer.js";
+import { GlobalOrchestrator, JobsOrchestrator, ReplicatedOrchestrator } from "./orchestrators.js";
+import type { ReconcileLoop } from "./reconcile-loop.js";
+import { TaskReaper } from "./task-reaper.js";
+
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- no options yet; kept for the (opts, modules) convention
+export interface OrchestrationOptions {}
+
+export class Orchestration {
+  readonly replicated: ReplicatedOrchestrator;
+  readonly global: GlobalOrchestrator;
+  readonly jobs: JobsOrchestrator;
+  readonly constraintEnforcer: ConstraintEnforcer;
+  readonly taskReaper: TaskReaper;
+  private readonly parts: ReconcileLoop[];
+
+  constructor(_opts: OrchestrationOptions, modules: OrchestratorModules) {
+    this.replicated = new ReplicatedOrchestrator({}, modules);
+    this.global = new GlobalOrchestrator({}, modules);
+    this.jobs = new JobsOrchestrator({}, modules);
+    this.constraintEnforcer = new ConstraintEnforcer({}, modules);
+    this.taskReaper = new TaskReaper({}, modules);
+    this.parts = [this.replicated, this.global, this.jobs, this.constraintEnforcer, this.taskReaper];
+  }
+
+  start(): void {
+    for (const p of this.parts) p.start();
+  }
+
+  async stop(): Promise<void> {
+    for (const p of [...this.parts].reverse()) await p.stop();
+  }
+
+  /** Resolves when every component is idle at once (tests). */
+  async whenIdle(): Promise<void> {
+    for (let settled = false; !settled; ) {
+      for (const p of this.parts) await p.whenIdle();
+      settled = this.parts.every((p) => p.isIdle());
+    }
+  }
+}

@@ -1,0 +1,150 @@
+// The edge shared by every orchestrator component: a leader-only loop that watches the store,
+// lets the component mark what the events touched, and runs one reconcile pass at a time until
+// nothing is marked. Owns the watch, the serial passes, the wake-up timer (held-back decisions)
+// and the retry timer; owns no decisions.
+//
+// Passes are level-triggered: a pass reads the current state and decides from it alone, so a
+// missed or merged event costs at most a redundant pass, and a lost watch (overflow) is repaired by
+// starting over from a fresh view.
+import { describeError, systemClock, type Clock, type Logger, type TimerHandle } from "@shoal/common";
+import type { Kind, MemoryStore, ReadTx, StoreEvent, Watch } from "@shoal/store";
+
+/** After a pass failed (no quorum…), the next attempt comes this much later. */
+export const RETRY_AFTER_MS = 1_000;
+
+export interface LoopModules {
+  store: MemoryStore;
+  logger: Logger;
+  clock?: Clock;
+}
+
+export interface PassResult {
+  /** When a held-back decision falls due. */
+  wakeAtMs?: number;
+  /** Some decisions conflicted with other writers: decide again (after RETRY_AFTER_MS). */
+  retry?: boolean;
+}
+
+export abstract class ReconcileLoop {
+  protected readonly store: MemoryStore;
+  protected readonly log: Logger;
+  protected readonly clock: Clock;
+  private watch: Watch | undefined;
+  private stopped = true;
+  private running: Promise<void> | undefined;
+  private wanted = false;
+  private wake: { atMs: number; timer: TimerHandle } | undefined;
+  private retryTimer: TimerHandle | undefined;
+  private consuming: Promise<void> | undefined;
+
+  protected constructor(component: string, modules: LoopModules) {
+    this.store = modules.store;
+    this.log = modules.logger.child({ component });
+    this.clock = modules.clock ?? systemClock;
+  }
+
+  /** The kinds whose events the component reacts to. */
+  protected abstract readonly kinds: Kind[];
+  /** Everything may have changed (start, lost watch, a timer): mark it all. */
+  protected abstract markAll(tx?: ReadTx): void;
+  /** Marks what the event touched; false when it is irrelevant. */
+  protected abstract observe(event: StoreEvent): boolean;
+  /** Decides on what is marked (clearing the marks) and commits. */
+  protected abstract pass(): Promise<PassResult>;
+
+  /** Starts the loop (leader only). */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.subscribe();
+  }
+
+  /** Stops the loop; resolves once the pass in flight (if any) has finished. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.watch?.close();
+    this.wake?.timer.cancel();
+    this.wake = undefined;
+    this.retryTimer?.cancel();
+    this.retryTimer = undefined;
+    await this.running;
+    await this.consuming;
+  }
+
+  /** No pass is running or wanted and every delivered event has been seen. */
+  isIdle(): boolean {
+    return this.running === undefined && !this.wanted && (this.watch?.backlog ?? 0) === 0;
+  }
+
+  /** Resolves when the loop is idle across two event-loop turns (tests). */
+  async whenIdle(): Promise<void> {
+    const turn = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
+    for (;;) {
+      await turn();
+      if (!this.isIdle()) continue;
+      await turn();
+      if (this.isIdle()) return;
+    }
+  }
+
+  private subscribe(): void {
+    const { watch } = this.store.viewAndWatch({ kinds: this.kinds }, (tx) => this.markAll(tx));
+    this.watch = watch;
+    this.consuming = this.consume(watch);
+    this.kick();
+  }
+
+  private async consume(watch: Watch): Promise<void> {
+    try {
+      for await (const event of watch) if (this.observe(event)) this.kick();
+    } catch (err) {
+      if (this.stopped) return;
+      this.log.warn({ err: describeError(err) }, "watch lost; starting over from a fresh view");
+      this.subscribe();
+    }
+  }
+
+  private kick(): void {
+    if (this.stopped) return;
+    this.wanted = true;
+    this.running ??= this.drain().finally(() => (this.running = undefined));
+  }
+
+  private async drain(): Promise<void> {
+    // Let the events already queued mark their part before the first pass reads the state.
+    await Promise.resolve();
+    while (this.wanted && !this.stopped) {
+      this.wanted = false;
+      let result: PassResult;
+      try {
+        result = await this.pass();
+      } catch (err) {
+        this.log.error({ err: describeError(err) }, "reconcile pass failed; retrying");
+        result = { retry: true };
+      }
+      if (this.stopped) return;
+      if (result.wakeAtMs !== undefined) this.wakeAt(result.wakeAtMs);
+      if (result.retry === true) this.retrySoon();
+    }
+  }
+
+  private wakeAt(atMs: number): void {
+    if (this.wake !== undefined && this.wake.atMs <= atMs) return;
+    this.wake?.timer.cancel();
+    const timer = this.clock.setTimeout(() => {
+      this.wake = undefined;
+      this.markAll();
+      this.kick();
+    }, Math.max(0, atMs - this.clock.now()));
+    this.wake = { atMs, timer };
+  }
+
+  private retrySoon(): void {
+    if (this.retryTimer !== undefined) return;
+    this.retryTimer = this.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      this.markAll();
+      this.kick();
+    }, RETRY_AFTER_MS);
+  }
+}

@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { NodeState, TaskState, type Cluster, type Service } from "@shoal/store";
+import { retentionLimit, tasksToReap } from "../../../src/orchestrator/index.js";
+import { NOW, nodeObj, nodesMap, service, taskOf } from "../fixtures.js";
+
+describe("orchestrator core: task reaper", () => {
+  const svc = service("s", { replicated: { replicas: 1 } });
+  const services = new Map<string, Service>([["s", svc]]);
+  const nodes = nodesMap(nodeObj("n1"), nodeObj("down", { state: NodeState.DOWN }));
+
+  it("keeps the newest 5 old tasks per slot besides the current one and deletes the older ones", () => {
+    const history = Array.from({ length: 8 }, (_, i) =>
+      taskOf(svc, { slot: 1, nodeId: "n1", state: TaskState.FAILED, desired: TaskState.SHUTDOWN, createdAt: NOW - 100_000 + i * 1000 }),
+    );
+    const current = taskOf(svc, { slot: 1, nodeId: "n1", createdAt: NOW });
+    const otherSlot = taskOf(svc, { slot: 2, nodeId: "n1", state: TaskState.FAILED, desired: TaskState.SHUTDOWN });
+    const reaped = tasksToReap({ tasks: [...history, current, otherSlot], services, nodes, retentionLimit: 5 });
+    assert.deepEqual(reaped.map((t) => t.id), history.slice(0, 3).map((t) => t.id));
+  });
+
+  it("deletes a REMOVE task once it stopped (or never reached a node, or its node is down), not while it runs", () => {
+    const stopped = taskOf(svc, { slot: 1, nodeId: "n1", state: TaskState.SHUTDOWN, desired: TaskState.REMOVE });
+    const unassigned = taskOf(svc, { slot: 2, state: TaskState.PENDING, desired: TaskState.REMOVE });
+    const onDown = taskOf(svc, { slot: 3, nodeId: "down", desired: TaskState.REMOVE });
+    const stillRunning = taskOf(svc, { slot: 4, nodeId: "n1", desired: TaskState.REMOVE });
+    const reaped = tasksToReap({ tasks: [stopped, unassigned, onDown, stillRunning], services, nodes, retentionLimit: 5 });
+    assert.deepEqual(reaped.map((t) => t.id).sort(), [stopped.id, unassigned.id, onDown.id].sort());
+  });
+
+  it("deletes every stopped task of a deleted service", () => {
+    const gone = service("gone", { replicated: { replicas: 1 } });
+    const a = taskOf(gone, { slot: 1, nodeId: "n1", state: TaskState.FAILED, desired: TaskState.SHUTDOWN });
+    const b = taskOf(gone, { slot: 2, nodeId: "n1", state: TaskState.RUNNING, desired: TaskState.REMOVE });
+    assert.deepEqual(tasksToReap({ tasks: [a, b], services, nodes, retentionLimit: 5 }).map((t) => t.id), [a.id]);
+  });
+
+  it("never deletes a job's completed result", () => {
+    const job = service("j", { replicatedJob: { maxConcurrent: 1 } });
+    const done = taskOf(job, { slot: 1, nodeId: "n1", state: TaskState.COMPLETE, desired: TaskState.COMPLETE });
+    assert.deepEqual(tasksToReap({ tasks: [done], services: new Map([["j", job]]), nodes, retentionLimit: 0 }), []);
+  });
+
+  it("reads the retention limit from the cluster, defaulting to 5", () => {
+    assert.equal(retentionLimit(undefined), 5);
+    const cluster = { spec: { annotations: { name: "default" }, orchestration: { taskHistoryRetentionLimit: 2 } } } as Cluster;
+    assert.equal(retentionLimit(cluster), 2);
+  });
+});
