@@ -1,0 +1,95 @@
+import assert from "node:assert/strict";
+import { NodeAvailability, NodeState, RestartCondition, TaskState } from "@shoal/store";
+import { SECOND_NS, service } from "../fixtures.js";
+import { Harness } from "./harness.js";
+
+const states = (h: Harness, id: string): string[] => h.tasks(id).map((t) => `${t.slot}:${TaskState[t.status.state]}/${TaskState[t.desiredState]}`);
+
+describe("orchestrator edge: replicated services on a store", () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = new Harness();
+    await h.start();
+    for (const n of ["n1", "n2", "n3"]) await h.addNode(n);
+  });
+  afterEach(() => h.stop());
+
+  it("creates a task per slot, and scaling down removes the highest slots", async () => {
+    await h.createService(service("web", { replicated: { replicas: 3 } }));
+    assert.deepEqual(h.tasks("web").map((t) => t.slot), [1, 2, 3]);
+    await h.runAll("web", ["n1", "n2", "n3"]);
+    await h.updateService("web", (s) => (s.spec.replicated = { replicas: 1 }));
+    assert.deepEqual(states(h, "web"), ["1:RUNNING/RUNNING", "2:RUNNING/REMOVE", "3:RUNNING/REMOVE"]);
+    await h.updateService("web", (s) => (s.spec.replicated = { replicas: 2 }));
+    assert.deepEqual(h.wanted("web").map((t) => t.slot), [1, 2]);
+  });
+
+  it("restarts a failed task in its slot after the restart delay (held READY until then)", async () => {
+    await h.createService(service("web", { replicated: { replicas: 1 } }));
+    await h.runAll("web", ["n1"]);
+    const [first] = h.tasks("web");
+    await h.setState(first!.id, TaskState.FAILED);
+    assert.deepEqual(states(h, "web"), ["1:FAILED/SHUTDOWN", "1:NEW/READY"]);
+    await h.advance(4_999);
+    assert.deepEqual(states(h, "web"), ["1:FAILED/SHUTDOWN", "1:NEW/READY"]);
+    await h.advance(1);
+    assert.deepEqual(states(h, "web"), ["1:FAILED/SHUTDOWN", "1:NEW/RUNNING"]);
+  });
+
+  it("stops restarting a slot after maxAttempts restarts within the window", async () => {
+    await h.createService(service("web", { replicated: { replicas: 1 } }, { spec: { task: { restart: { delayNs: SECOND_NS, maxAttempts: 2, windowNs: 60 * SECOND_NS } } } }));
+    for (let i = 0; i < 3; i++) {
+      await h.advance(1_000);
+      await h.runAll("web", ["n1"]);
+      const live = h.wanted("web").find((t) => t.status.state === TaskState.RUNNING)!;
+      await h.setState(live.id, TaskState.FAILED);
+    }
+    await h.advance(1_000);
+    assert.equal(h.tasks("web").length, 3, "the first task and two restarts");
+    assert.deepEqual(h.wanted("web"), []);
+  });
+
+  it("restart condition on-failure replaces a failed task but not a completed one; none replaces neither", async () => {
+    await h.createService(service("onfail", { replicated: { replicas: 2 } }, { spec: { task: { restart: { condition: RestartCondition.ON_FAILURE, delayNs: SECOND_NS } } } }));
+    await h.createService(service("never", { replicated: { replicas: 1 } }, { spec: { task: { restart: { condition: RestartCondition.NONE } } } }));
+    await h.runAll("onfail", ["n1", "n2"]);
+    await h.runAll("never", ["n3"]);
+    const [a, b] = h.tasks("onfail");
+    await h.setState(a!.id, TaskState.COMPLETE);
+    await h.setState(b!.id, TaskState.FAILED);
+    await h.setState(h.tasks("never")[0]!.id, TaskState.FAILED);
+    await h.advance(1_000);
+    assert.deepEqual(states(h, "onfail"), ["1:COMPLETE/SHUTDOWN", "2:FAILED/SHUTDOWN", "2:NEW/RUNNING"]);
+    assert.deepEqual(states(h, "never"), ["1:FAILED/SHUTDOWN"]);
+  });
+
+  it("replaces the tasks of a drained node in their slots, and those of a node that went down at once", async () => {
+    await h.createService(service("web", { replicated: { replicas: 3 } }));
+    await h.runAll("web", ["n1", "n2", "n3"]);
+    await h.updateNode("n1", (n) => (n.spec.availability = NodeAvailability.DRAIN));
+    await h.updateNode("n2", (n) => (n.status.state = NodeState.DOWN));
+    assert.deepEqual(states(h, "web"), ["1:RUNNING/SHUTDOWN", "1:NEW/RUNNING", "2:RUNNING/SHUTDOWN", "2:NEW/RUNNING", "3:RUNNING/RUNNING"]);
+  });
+
+  it("removing the service sets REMOVE on its tasks, and the reaper deletes them once they stopped", async () => {
+    await h.createService(service("web", { replicated: { replicas: 2 } }));
+    await h.runAll("web", ["n1", "n2"]);
+    await h.deleteService("web");
+    assert.deepEqual(states(h, "web"), ["1:RUNNING/REMOVE", "2:RUNNING/REMOVE"]);
+    for (const t of h.tasks("web")) await h.setState(t.id, TaskState.SHUTDOWN);
+    assert.deepEqual(h.tasks("web"), []);
+  });
+
+  it("the reaper keeps 5 old tasks per slot besides the current one", async () => {
+    await h.createService(service("web", { replicated: { replicas: 1 } }, { spec: { task: { restart: { delayNs: SECOND_NS } } } }));
+    for (let i = 0; i < 8; i++) {
+      await h.runAll("web", ["n1"]);
+      const live = h.wanted("web")[0]!;
+      await h.setState(live.id, TaskState.FAILED);
+      await h.advance(1_000);
+    }
+    const tasks = h.tasks("web");
+    assert.equal(tasks.length, 6);
+    assert.equal(tasks.filter((t) => t.desiredState === TaskState.RUNNING).length, 1);
+  });
+});
