@@ -195,11 +195,24 @@ const REASONS: Record<string, string> = {
 function unreachable(ep: Endpoint, err: unknown): CliError {
   const code = (err as { code?: unknown }).code;
   const where = describeEndpoint(ep);
-  if ((typeof code === "string" && code.startsWith("ERR_TLS")) || /certificate|SSL|TLS/i.test(describeError(err))) {
-    return new CliError("CLI_UNREACHABLE", `TLS with ${where} failed: ${oneLine(describeError(err))}`, { endpoint: where }, err);
+  const text = oneLine(describeError(err));
+  if ((typeof code === "string" && code.startsWith("ERR_TLS")) || /certificate|SSL|TLS/i.test(text)) {
+    return new CliError("CLI_UNREACHABLE", `TLS with ${where} failed: ${tlsReason(text)}`, { endpoint: where }, err);
   }
   if (code === "ABORT_ERR") return new CliError("CLI_FAILED", "request cancelled", { endpoint: where }, err);
-  const reason = typeof code === "string" ? (REASONS[code] ?? `${code}: ${oneLine(describeError(err))}`) : oneLine(describeError(err));
-  const hint = code === "EACCES" || code === "EPERM" ? "run as root or use -H" : "is shoald running?";
+  const reason = typeof code === "string" ? (REASONS[code] ?? `${code}: ${text}`) : text;
+  let hint = "is shoald running?";
+  if (code === "EACCES" || code === "EPERM") hint = "run as root or use -H";
+  // A TLS-only listener hangs up on plain HTTP: say what to do instead.
+  else if (code === "ECONNRESET" && ep.kind === "tcp" && ep.tls === undefined) hint = "if it serves TLS, use https:// with --tlscacert, --tlscert and --tlskey";
   return new CliError("CLI_UNREACHABLE", `cannot reach the shoal API at ${where} (${reason}): ${hint}`, { endpoint: where }, err);
+}
+
+/** OpenSSL's alert text, shortened to what the operator must change. */
+function tlsReason(text: string): string {
+  if (/certificate required/i.test(text)) return "the server requires a client certificate (--tlscert and --tlskey)";
+  if (/alert (bad certificate|unknown ca|certificate unknown)/i.test(text)) return "the server refused the client certificate";
+  if (/self-signed|unable to (verify|get local issuer)/i.test(text)) return `${text} (give the cluster's CA with --tlscacert)`;
+  const alert = /SSL routines:[^:]*:([^:]+)/.exec(text);
+  return alert === null ? text : alert[1]!.trim();
 }
