@@ -6,3 +6,4 @@ export { HostProcesses } from "./sys/host-process.js";
 export { run, type RunOpts, type RunResult } from "./sys/run.js";
 export * from "./swarm.js";
 export * from "./api-client.js";
+export { leaks, NO_LEAKS, randomLabId, type Leaks } from "./leaks.js";

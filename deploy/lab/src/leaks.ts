@@ -1,4 +1,4 @@
-// What a lab may leave behind, looked up independently of the lab's own record: namespaces and
+// What a lab may leave behind (tests and drills check it after down), looked up independently of the lab's own record: namespaces and
 // mounts by the lab's name prefix, root-namespace links named shl-*, and processes by the
 // SHOAL_LAB=<labId> variable every host process carries.
 import { execFileSync } from "node:child_process";

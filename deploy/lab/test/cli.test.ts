@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { leaks, NO_LEAKS, randomLabId } from "./leaks.js";
+import { leaks, NO_LEAKS, randomLabId } from "../src/leaks.js";
 
 // The committed bin that `npx shoal-lab` runs (dist/test/ -> ../../bin/).
 const BIN = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "bin", "shoal-lab.js");

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { silentLogger } from "@shoal/common";
 import { formatHostTable, Lab, LabError } from "../src/index.js";
 import { isAlive } from "../src/sys/proc.js";
-import { leaks, NO_LEAKS, randomLabId } from "./leaks.js";
+import { leaks, NO_LEAKS, randomLabId } from "../src/leaks.js";
 
 const logger = silentLogger();
 

@@ -1,1 +1,92 @@
-export {};
+// shoald: the node daemon's entry point. Parses flags, starts the Daemon (resuming the node's swarm
+// membership from its state dir) and the REST API on a root-only unix socket, and shuts both down
+// in reverse order on SIGTERM/SIGINT.
+import { parseArgs } from "node:util";
+import { createLogger, describeError } from "@shoal/common";
+import { startApiServer } from "@shoal/manager";
+import { Daemon, type DaemonOptions } from "./daemon.js";
+
+const USAGE = `usage: shoald [--state-dir DIR] [--api-socket PATH] [--hostname NAME] [--label k=v]...
+              [--force-new-cluster] [--tick-ms N] [--election-ticks N] [--heartbeat-ms N] [--log-level LEVEL]`;
+
+function fail(message: string): never {
+  process.stderr.write(`shoald: ${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+function positiveInt(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) fail(`--${name} must be a positive integer, got "${v}"`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        "state-dir": { type: "string", default: "/var/lib/shoal" },
+        "api-socket": { type: "string", default: "/run/shoal/api.sock" },
+        hostname: { type: "string" },
+        label: { type: "string", multiple: true },
+        "force-new-cluster": { type: "boolean", default: false },
+        "tick-ms": { type: "string" },
+        "election-ticks": { type: "string" },
+        "heartbeat-ms": { type: "string" },
+        "log-level": { type: "string", default: process.env["SHOAL_LOG_LEVEL"] ?? "info" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    fail(describeError(err));
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const labels: Record<string, string> = {};
+  for (const l of values.label ?? []) {
+    const i = l.indexOf("=");
+    if (i <= 0) fail(`--label must be key=value, got "${l}"`);
+    labels[l.slice(0, i)] = l.slice(i + 1);
+  }
+  const logger = createLogger({ level: values["log-level"], name: "shoald" });
+  const opts: DaemonOptions = { stateDir: values["state-dir"], labels, forceNewCluster: values["force-new-cluster"] };
+  if (values.hostname !== undefined) opts.hostname = values.hostname;
+  const tickMs = positiveInt("tick-ms", values["tick-ms"]);
+  const electionTicks = positiveInt("election-ticks", values["election-ticks"]);
+  const heartbeatMs = positiveInt("heartbeat-ms", values["heartbeat-ms"]);
+  if (tickMs !== undefined) opts.tickMs = tickMs;
+  if (electionTicks !== undefined) opts.electionTicks = electionTicks;
+  if (heartbeatMs !== undefined) opts.heartbeatPeriodMs = heartbeatMs;
+
+  const daemon = new Daemon(opts, { logger });
+  const api = await startApiServer({ socketPath: values["api-socket"] }, { backend: daemon, logger });
+  logger.info({ socket: values["api-socket"], stateDir: opts.stateDir }, "shoald: API listening");
+  let stopping = false;
+  const shutdown = (sig: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ sig }, "shoald: shutting down");
+    void (async () => {
+      await api.close().catch(() => undefined);
+      await daemon.stop().catch((err: unknown) => logger.error({ err }, "shoald: stop failed"));
+      process.exit(0);
+    })();
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+  try {
+    await daemon.start();
+  } catch (err) {
+    // The API keeps answering: /info reports the error, and the operator can fix and retry.
+    logger.error({ err }, "shoald: could not resume the node's swarm membership");
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`shoald: ${describeError(err)}\n`);
+  process.exit(1);
+});

@@ -4,17 +4,19 @@
 // surviving member). Results on stdout as `name value unit` lines; progress on stderr.
 //
 // Env: SHOAL_BENCH_SECONDS (per workload, default 10), SHOAL_BENCH_FAILOVERS (default 20),
-// SHOAL_BENCH_ONLY (comma list of: shoal, etcd, failover; default all).
+// SHOAL_BENCH_ONLY (comma list of: shoal, etcd, failover, lab; default all). `lab` runs the manager
+// benchmarks on a lab of 3 shoald managers (lab.ts).
 import { existsSync } from "node:fs";
 import { describeError, sleep } from "@shoal/common";
 import { exitOnSignals } from "../cluster/child.js";
 import { KvCluster } from "../cluster/kv-cluster.js";
 import type { KvSystem } from "../cluster/kv-client.js";
+import { labBench } from "./lab.js";
 import { quantile, runPutLoad, type LoadResult } from "./load.js";
 
 const seconds = Number(process.env["SHOAL_BENCH_SECONDS"] ?? 10);
 const failovers = Number(process.env["SHOAL_BENCH_FAILOVERS"] ?? 20);
-const only = new Set((process.env["SHOAL_BENCH_ONLY"] ?? "shoal,etcd,failover").split(",").map((s) => s.trim()));
+const only = new Set((process.env["SHOAL_BENCH_ONLY"] ?? "shoal,etcd,failover,lab").split(",").map((s) => s.trim()));
 
 const clusters = new Set<KvCluster>();
 
@@ -141,6 +143,7 @@ async function main(): Promise<void> {
     }
   }
   if (only.has("failover")) await failover();
+  if (only.has("lab")) await labBench({ failovers, seconds, progress, out });
 }
 
 main().then(

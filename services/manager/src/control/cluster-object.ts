@@ -1,0 +1,61 @@
+// The one Cluster object ("default") and the reads every control component makes of it: the root
+// CA material, join tokens, the unlock key and the dispatcher's heartbeat period. Writers go
+// through these helpers so that a token or key is generated in exactly one way.
+import type { Cluster, ClusterSpec, ReadTx } from "@shoal/store";
+import { DEFAULT_CLUSTER_NAME, DEFAULT_HEARTBEAT_PERIOD_NS } from "@shoal/store";
+import { caDigest, generateJoinToken, generateUnlockKey } from "../ca/index.js";
+import { ControlError } from "./errors.js";
+
+const NS_PER_MS = 1_000_000;
+export const UNLOCK_KEY_SUBSYSTEM = "manager";
+
+export function getCluster(tx: ReadTx): Cluster {
+  const c = tx.find("cluster", { all: true })[0];
+  if (c === undefined) throw new ControlError({ code: "CONTROL_NOT_READY" }, "the cluster is still being created; try again in a moment", { temporary: true });
+  return c;
+}
+
+export function heartbeatPeriodMs(cluster: Cluster | undefined, fallbackMs: number): number {
+  const ns = cluster?.spec.dispatcher?.heartbeatPeriodNs;
+  if (ns === undefined || ns <= 0) return fallbackMs;
+  return Math.max(100, Math.round(ns / NS_PER_MS));
+}
+
+export { DEFAULT_HEARTBEAT_PERIOD_NS };
+
+/** The initial cluster object of `swarm init`. */
+export function newCluster(opts: { id: string; spec: ClusterSpec | undefined; caCertPem: string; caKeyPem: string; autolock: boolean; now: number }): Cluster {
+  const enc = new TextEncoder();
+  const spec: ClusterSpec = { ...(opts.spec ?? { annotations: { name: DEFAULT_CLUSTER_NAME } }), annotations: { ...(opts.spec?.annotations ?? { name: DEFAULT_CLUSTER_NAME }), name: DEFAULT_CLUSTER_NAME } };
+  spec.encryptionConfig = { ...(spec.encryptionConfig ?? {}), autoLockManagers: opts.autolock };
+  const cluster: Cluster = {
+    id: opts.id,
+    meta: { version: { index: 0 }, createdAt: opts.now, updatedAt: opts.now },
+    spec,
+    rootCa: {
+      caCert: enc.encode(opts.caCertPem),
+      caKey: enc.encode(opts.caKeyPem),
+      caCertHash: caDigest(opts.caCertPem),
+      joinTokens: { worker: generateJoinToken(opts.caCertPem), manager: generateJoinToken(opts.caCertPem) },
+    },
+  };
+  if (opts.autolock) cluster.unlockKeys = [newUnlockKey(1)];
+  return cluster;
+}
+
+export function newUnlockKey(lamportTime: number): NonNullable<Cluster["unlockKeys"]>[number] {
+  return { subsystem: UNLOCK_KEY_SUBSYSTEM, algorithm: 0, key: new TextEncoder().encode(generateUnlockKey()), lamportTime };
+}
+
+/** The current unlock key as the operator types it ("" when autolock is off). */
+export function currentUnlockKey(cluster: Cluster): string {
+  const k = cluster.unlockKeys?.find((u) => u.subsystem === UNLOCK_KEY_SUBSYSTEM);
+  return k === undefined ? "" : new TextDecoder().decode(k.key);
+}
+
+export function rootCaPems(cluster: Cluster): { certPem: string; keyPem: string } {
+  const ca = cluster.rootCa;
+  if (ca?.caKey === undefined) throw new ControlError({ code: "CONTROL_NOT_READY" }, "the cluster has no root CA key", { temporary: true });
+  const dec = new TextDecoder();
+  return { certPem: dec.decode(ca.caCert), keyPem: dec.decode(ca.caKey) };
+}

@@ -1,0 +1,150 @@
+// The dispatcher (leader only): every node's session with the cluster. A heartbeat registers the
+// node on the first call of a session (description, address, READY: one store write) and is
+// otherwise only remembered in memory; a node that misses `graceMultiplier` periods is marked DOWN.
+// A new leader knows no heartbeat times, so every node gets one full grace period from the moment
+// it took over before it can be marked DOWN (nodes re-register with it within a period).
+// Followers refuse heartbeats and name the leader (redirect.ts). Task assignments join this
+// service with the orchestration work; it must not schedule or decide roles.
+import type * as grpc from "@grpc/grpc-js";
+import { systemClock, type Clock, type Logger, type TimerHandle } from "@shoal/common";
+import { dispatcherServiceDefinition, unaryHandler, type controlpb } from "@shoal/proto";
+import { NodeState, type Node, type NodeDescription } from "@shoal/store";
+import { authorizeCall } from "../ca/index.js";
+import type { ReplicatedStore } from "../replication/index.js";
+import { decodeDescription, managerPeers } from "./ca-service.js";
+import { getCluster, heartbeatPeriodMs } from "./cluster-object.js";
+import { requireLeader } from "./redirect.js";
+
+export interface DispatcherOptions {
+  clusterId: string;
+  /** Used when the cluster spec sets none (default 2 s). */
+  defaultHeartbeatPeriodMs?: number;
+  /** A node is DOWN after this many periods without a heartbeat (default 3). */
+  graceMultiplier?: number;
+}
+
+export interface DispatcherModules {
+  rs: ReplicatedStore;
+  logger: Logger;
+  clock?: Clock;
+}
+
+export const DEFAULT_HEARTBEAT_PERIOD_MS = 2_000;
+
+function sameDescription(a: NodeDescription | undefined, b: NodeDescription): boolean {
+  return a !== undefined && JSON.stringify(a) === JSON.stringify(b);
+}
+
+export class Dispatcher {
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly lastSeen = new Map<string, number>();
+  /** Nodes registered with this leadership (a new leader re-registers everyone once). */
+  private readonly registered = new Set<string>();
+  private leaderSince = 0;
+  private sweeper: TimerHandle | undefined;
+  private running = false;
+
+  constructor(
+    private readonly opts: DispatcherOptions,
+    private readonly modules: DispatcherModules,
+  ) {
+    this.log = modules.logger.child({ component: "dispatcher" });
+    this.clock = modules.clock ?? systemClock;
+  }
+
+  register(server: grpc.Server): void {
+    server.addService(dispatcherServiceDefinition, {
+      heartbeat: unaryHandler(async (req: controlpb.HeartbeatRequest, call) => {
+        const who = authorizeCall(call, { roles: ["manager", "worker"], clusterId: this.opts.clusterId });
+        return this.heartbeat(who.nodeId, req);
+      }, this.log),
+    });
+  }
+
+  /** Leader-only: start expiring nodes (called on gaining leadership). */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.leaderSince = this.clock.monotonicMs();
+    this.lastSeen.clear();
+    this.registered.clear();
+    const tick = Math.max(50, Math.floor(this.periodMs() / 2));
+    this.sweeper = this.clock.setInterval(() => void this.expire(), tick);
+  }
+
+  stop(): void {
+    this.running = false;
+    this.sweeper?.cancel();
+    this.sweeper = undefined;
+  }
+
+  periodMs(): number {
+    const cluster = this.modules.rs.store.view((tx) => tx.find("cluster", { all: true })[0]);
+    return heartbeatPeriodMs(cluster, this.opts.defaultHeartbeatPeriodMs ?? DEFAULT_HEARTBEAT_PERIOD_MS);
+  }
+
+  private async heartbeat(nodeId: string, req: controlpb.HeartbeatRequest): Promise<controlpb.IHeartbeatResponse> {
+    const rs = this.modules.rs;
+    requireLeader(rs);
+    const store = rs.store;
+    const node = store.view((tx) => tx.get("node", nodeId));
+    if (node === undefined) return { removed: true, periodMs: this.periodMs() };
+    this.lastSeen.set(nodeId, this.clock.monotonicMs());
+    const description = decodeDescription(req.description);
+    const addr = req.advertiseAddr || node.status.addr || "";
+    const needsWrite =
+      req.newSession ||
+      !this.registered.has(nodeId) ||
+      node.status.state !== NodeState.READY ||
+      node.status.addr !== addr ||
+      (description !== undefined && !sameDescription(node.description, description));
+    if (needsWrite) {
+      await store.update((tx) => {
+        const cur = tx.get("node", nodeId);
+        if (cur === undefined) return;
+        const next: Node = { ...cur, status: { state: NodeState.READY, addr } };
+        if (description !== undefined) next.description = description;
+        tx.update("node", next);
+      });
+      this.registered.add(nodeId);
+      if (node.status.state !== NodeState.READY) this.log.info({ nodeId, hostname: description?.hostname ?? node.description?.hostname }, "dispatcher: node is ready");
+    }
+    return {
+      periodMs: this.periodMs(),
+      managers: store.view(managerPeers),
+      desiredRole: node.spec.desiredRole,
+      removed: false,
+    };
+  }
+
+  private async expire(): Promise<void> {
+    if (!this.running || !this.modules.rs.isLeader()) return;
+    const now = this.clock.monotonicMs();
+    const graceMs = this.periodMs() * (this.opts.graceMultiplier ?? 3);
+    const store = this.modules.rs.store;
+    const expired = store
+      .view((tx) => tx.find("node", { all: true }))
+      .filter((n) => n.status.state !== NodeState.DOWN && now - (this.lastSeen.get(n.id) ?? this.leaderSince) > graceMs);
+    if (expired.length === 0) return;
+    try {
+      await store.batch(async (batch) => {
+        for (const n of expired) {
+          await batch.update((tx) => {
+            const cur = tx.get("node", n.id);
+            if (cur === undefined || cur.status.state === NodeState.DOWN) return;
+            tx.update("node", { ...cur, status: { ...cur.status, state: NodeState.DOWN, message: "heartbeat failure" } });
+          });
+        }
+      });
+      for (const n of expired) {
+        this.registered.delete(n.id);
+        this.log.warn({ nodeId: n.id, hostname: n.description?.hostname }, "dispatcher: node missed its heartbeats; marked down");
+      }
+    } catch (err) {
+      this.log.warn({ err }, "dispatcher: could not mark nodes down; will retry");
+    }
+  }
+}
+
+export { getCluster };

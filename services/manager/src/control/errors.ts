@@ -1,0 +1,16 @@
+// Errors of the manager's control plane (joins, certificates, membership, node lifecycle), with
+// stable codes the API and gRPC edges map to statuses.
+import { ShoalError } from "@shoal/common";
+
+export type ControlErrorCode =
+  | "CA_TOKEN_REJECTED"
+  | "CONTROL_NOT_READY"
+  | "MANAGER_QUORUM_GUARD"
+  | "NODE_IS_MANAGER"
+  | "NODE_NOT_DOWN"
+  | "NODE_REMOVED"
+  | "NODE_INVALID";
+
+export type ControlErrorMeta = { code: ControlErrorCode } & Record<string, unknown>;
+
+export class ControlError extends ShoalError<ControlErrorMeta> {}

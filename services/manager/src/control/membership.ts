@@ -1,0 +1,123 @@
+// Raft membership, leader only. Promotes learners once they have caught up with the log, and
+// carries out demotions: a node whose desired role went to worker leaves raft first (leadership is
+// handed over first when it is this node) and only then gets role WORKER, so its certificate
+// renewal yields a worker certificate. The quorum guards that refuse a demotion or removal which
+// would lose quorum live here too, so the API and this loop judge the same way.
+import { systemClock, type Clock, type Logger, type TimerHandle } from "@shoal/common";
+import { NodeRole, type Node } from "@shoal/store";
+import type { ReplicatedStore } from "../replication/index.js";
+import { ControlError } from "./errors.js";
+
+export interface MembershipOptions {
+  /** How often the leader reconciles (default 500 ms). */
+  intervalMs?: number;
+  /** A learner within this many entries of the leader's log is promoted (default 50). */
+  maxLagEntries?: number;
+}
+
+export interface MembershipModules {
+  rs: ReplicatedStore;
+  logger: Logger;
+  clock?: Clock;
+}
+
+/** Would taking voter `raftId` out leave a reachable majority of the remaining voters? */
+export function checkVoterRemoval(rs: ReplicatedStore, raftId: number, what: string): void {
+  const st = rs.raft.status();
+  if (!st.confState.voters.includes(raftId)) return;
+  const remaining = st.confState.voters.filter((v) => v !== raftId);
+  if (remaining.length === 0) throw new ControlError({ code: "MANAGER_QUORUM_GUARD" }, `cannot ${what}: it is the last manager of the swarm`);
+  const reachable = remaining.filter((v) => v === st.id || st.progress.get(v)?.recentActive === true).length;
+  const needed = Math.floor(remaining.length / 2) + 1;
+  if (reachable < needed) {
+    throw new ControlError(
+      { code: "MANAGER_QUORUM_GUARD", reachable, needed },
+      `cannot ${what}: only ${reachable} of the remaining ${remaining.length} managers are reachable and ${needed} are needed for quorum`,
+    );
+  }
+}
+
+export class Membership {
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private timer: TimerHandle | undefined;
+  private busy = false;
+
+  constructor(
+    private readonly opts: MembershipOptions,
+    private readonly modules: MembershipModules,
+  ) {
+    this.log = modules.logger.child({ component: "membership" });
+    this.clock = modules.clock ?? systemClock;
+  }
+
+  start(): void {
+    if (this.timer !== undefined) return;
+    this.timer = this.clock.setInterval(() => void this.reconcile(), this.opts.intervalMs ?? 500);
+  }
+
+  stop(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+  }
+
+  private async reconcile(): Promise<void> {
+    const rs = this.modules.rs;
+    if (this.busy || !rs.isLeader()) return;
+    this.busy = true;
+    try {
+      await this.promoteLearners();
+      await this.demote();
+    } catch (err) {
+      this.log.warn({ err }, "membership: reconcile failed; will retry");
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async promoteLearners(): Promise<void> {
+    const rs = this.modules.rs;
+    const st = rs.raft.status();
+    const last = st.progress.get(st.id)?.match ?? 0;
+    for (const id of st.confState.learners) {
+      const p = st.progress.get(id);
+      if (p === undefined || last - p.match > (this.opts.maxLagEntries ?? 50)) continue;
+      const addr = st.addresses[id];
+      if (addr === undefined) continue;
+      this.log.info({ raftId: id, match: p.match, last }, "membership: learner caught up; promoting to voter");
+      await rs.raft.addMember(id, addr, { learner: false });
+    }
+  }
+
+  private async demote(): Promise<void> {
+    const rs = this.modules.rs;
+    const pending = rs.store.view((tx) => tx.find("node", { role: NodeRole.MANAGER })).filter((n: Node) => n.spec.desiredRole === NodeRole.WORKER);
+    for (const node of pending) {
+      const raftId = node.managerStatus?.raftId ?? 0;
+      const st = rs.raft.status();
+      const member = st.confState.voters.includes(raftId) || st.confState.learners.includes(raftId);
+      if (member) {
+        if (raftId === st.id) {
+          // The leader cannot remove itself cleanly: hand leadership to a caught-up voter first;
+          // the new leader finishes the demotion.
+          const to = st.confState.voters.find((v) => v !== st.id && st.progress.get(v)?.recentActive === true);
+          if (to === undefined) continue;
+          this.log.info({ to }, "membership: transferring leadership before demoting this manager");
+          await rs.raft.transferLeadership(to);
+          return;
+        }
+        checkVoterRemoval(rs, raftId, `demote ${node.description?.hostname ?? node.id}`);
+        await rs.raft.removeMember(raftId);
+        this.log.info({ nodeId: node.id, raftId }, "membership: manager removed from raft");
+      }
+      await rs.store.update((tx) => {
+        const cur = tx.get("node", node.id);
+        if (cur === undefined) return;
+        const next: Node = { ...cur, role: NodeRole.WORKER };
+        delete next.managerStatus;
+        tx.update("node", next);
+      });
+      this.log.info({ nodeId: node.id }, "membership: node demoted to worker");
+    }
+  }
+}

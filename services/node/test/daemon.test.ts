@@ -1,0 +1,120 @@
+// shoald's core in one process: four daemons on loopback (three managers and a worker) form a swarm
+// through init and join, with real certificates, mTLS gRPC and raft on disk; then the leader stops
+// and restarts from its state dir.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freeLoopbackPorts, silentLogger, sleep } from "@shoal/common";
+import { NodeRole, NodeState } from "@shoal/store";
+import { Daemon } from "../src/index.js";
+
+const logger = silentLogger();
+
+async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+describe("shoald in process: three managers and a worker on loopback", function () {
+  this.timeout(120_000);
+  let root: string;
+  let ports: number[];
+  const daemons = new Map<string, Daemon>();
+
+  const start = async (name: string): Promise<Daemon> => {
+    const d = new Daemon({ stateDir: join(root, name), hostname: name, heartbeatPeriodMs: 300, tickMs: 50 }, { logger });
+    daemons.set(name, d);
+    await d.start();
+    return d;
+  };
+  const get = (name: string): Daemon => {
+    const d = daemons.get(name);
+    assert.ok(d);
+    return d;
+  };
+  const leaderName = (names: string[]): string | undefined =>
+    names.find((n) => {
+      const m = daemons.get(n)?.manager();
+      return m !== undefined && m.clusterStatus().leaderRaftId === m.clusterStatus().raftId;
+    });
+
+  before(async () => {
+    root = mkdtempSync(join(tmpdir(), "shoald-test-"));
+    ports = await freeLoopbackPorts(3);
+  });
+
+  after(async () => {
+    for (const d of daemons.values()) await d.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it("forms a swarm: init, two managers and a worker join, every node READY", async () => {
+    const m1 = await start("m1");
+    const nodeId = await m1.init({ listenAddr: `127.0.0.1:${ports[0]}`, advertiseAddr: `127.0.0.1:${ports[0]}`, forceNewCluster: false, autoLockManagers: false });
+    assert.equal(m1.info().nodeId, nodeId);
+    const backend = m1.manager();
+    assert.ok(backend);
+    const swarm = backend.store.view((tx) => tx.find("cluster", { all: true })[0]);
+    assert.ok(swarm?.rootCa);
+    const remote = [`127.0.0.1:${ports[0]}`];
+    for (const [i, name] of ["m2", "m3"].entries()) {
+      const d = await start(name);
+      const addr = `127.0.0.1:${ports[i + 1]}`;
+      await d.join({ listenAddr: addr, advertiseAddr: addr, remoteAddrs: remote, joinToken: swarm.rootCa.joinTokens.manager });
+      await until(`${name} a voter`, 20_000, () => (backend.clusterStatus().members.filter((m) => m.suffrage === "voter").length === i + 2 ? true : undefined));
+    }
+    const w1 = await start("w1");
+    await w1.join({ listenAddr: "127.0.0.1:0", advertiseAddr: "127.0.0.1", remoteAddrs: remote, joinToken: swarm.rootCa.joinTokens.worker });
+    assert.equal(w1.info().controlAvailable, false);
+    assert.equal(w1.manager(), undefined);
+    const ready = await until("4 READY nodes", 20_000, () => {
+      const all = backend.store.view((tx) => tx.find("node", { all: true }));
+      return all.length === 4 && all.every((n) => n.status.state === NodeState.READY) ? all : undefined;
+    });
+    assert.equal(ready.filter((n) => n.role === NodeRole.MANAGER).length, 3);
+    assert.deepEqual(ready.map((n) => n.description?.hostname).sort(), ["m1", "m2", "m3", "w1"]);
+  });
+
+  it("refuses a wrong join token with CA_TOKEN_REJECTED and leaves the node out of the swarm", async () => {
+    const d = await start("bad");
+    const swarm = get("m1").manager()?.store.view((tx) => tx.find("cluster", { all: true })[0]);
+    assert.ok(swarm?.rootCa);
+    const token = swarm.rootCa.joinTokens.worker.replace(/-[^-]+$/, "-0000000000000000000000000");
+    await assert.rejects(
+      d.join({ listenAddr: "127.0.0.1:0", advertiseAddr: "127.0.0.1", remoteAddrs: [`127.0.0.1:${ports[0]}`], joinToken: token }),
+      (err: Error & { code?: string }) => err.code === "CA_TOKEN_REJECTED" && /invalid join token/.test(err.message),
+    );
+    assert.equal(d.info().localNodeState, "inactive");
+  });
+
+  it("survives the leader stopping: a new leader, writes through a follower, and the old leader rejoins with its identity", async () => {
+    const names = ["m1", "m2", "m3"];
+    const old = await until("a leader", 10_000, () => leaderName(names));
+    const oldId = get(old).info().nodeId;
+    await get(old).stop();
+    daemons.delete(old);
+    const rest = names.filter((n) => n !== old);
+    const next = await until("a new leader", 20_000, () => leaderName(rest));
+    const follower = rest.find((n) => n !== next);
+    assert.ok(follower);
+    const fm = get(follower).manager();
+    assert.ok(fm);
+    const w1 = fm.store.view((tx) => tx.find("node", { all: true })).find((n) => n.description?.hostname === "w1");
+    assert.ok(w1);
+    await fm.updateNode(w1.id, w1.meta.version.index, { ...w1.spec, annotations: { ...w1.spec.annotations, labels: { zone: "a" } } });
+    const restarted = await start(old);
+    assert.equal(restarted.info().nodeId, oldId);
+    const seen = await until("the old leader to catch up", 20_000, () => {
+      const n = restarted.manager()?.store.view((tx) => tx.get("node", w1.id));
+      return n?.spec.annotations.labels?.["zone"] === "a" ? n : undefined;
+    });
+    assert.ok(seen);
+    assert.notEqual(leaderName([old]), old);
+  });
+});

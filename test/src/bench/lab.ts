@@ -1,0 +1,92 @@
+// Manager benchmarks on the lab (3 shoald managers in network namespaces, default raft timing):
+// failover — SIGKILL the leader, time until the survivors agree on a new leader, restart the old
+// one, repeat — and node-update writes per second through the REST API (concurrent clients spread
+// over the three managers' sockets; followers forward to the leader).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { silentLogger, sleep } from "@shoal/common";
+import { Lab, apiCall, apiJson, formSwarm, randomLabId, shoaldCommand, type HostRecord } from "@shoal/lab";
+import { quantile } from "./load.js";
+
+export type Out = (name: string, value: number, unit: string) => void;
+
+interface ClusterStatus {
+  raftId: number;
+  leaderRaftId: number;
+  members: { suffrage: string }[];
+}
+
+async function agreedLeader(among: HostRecord[], timeoutMs: number): Promise<HostRecord> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const views = await Promise.all(among.map((m) => apiJson<ClusterStatus>(m.apiSocket, "GET", "/shoal/cluster", undefined, 1_000).catch(() => undefined)));
+    const lead = views[0]?.leaderRaftId ?? 0;
+    if (lead !== 0 && views.every((v) => v?.leaderRaftId === lead)) {
+      const i = views.findIndex((v) => v?.raftId === lead);
+      if (i >= 0) return among[i] as HostRecord;
+    }
+    await sleep(20);
+  }
+  throw new Error(`no agreed leader within ${timeoutMs} ms`);
+}
+
+export async function labBench(opts: { failovers: number; seconds: number; progress: (m: string) => void; out: Out }): Promise<void> {
+  const root = mkdtempSync(join(tmpdir(), "shoal-bench-lab-"));
+  const lab = new Lab({ labId: randomLabId(), root }, { logger: silentLogger() });
+  try {
+    const rec = await lab.up({ managers: 3, workers: 0, command: shoaldCommand({ logLevel: "warn" }) });
+    await formSwarm(rec, { logger: silentLogger() });
+    const managers = rec.hosts.filter((h) => h.role === "manager");
+    opts.progress("lab: 3 managers up");
+
+    // Node-update writes through the REST API: each client updates its own label on its manager's node.
+    const nodes = await apiJson<{ ID: string; Description: { Hostname: string } }[]>(managers[0]!.apiSocket, "GET", "/nodes");
+    const clients = 12;
+    let ok = 0;
+    let conflicts = 0;
+    let errors = 0;
+    const latencies: number[] = [];
+    const stopAt = Date.now() + opts.seconds * 1000;
+    await Promise.all(
+      Array.from({ length: clients }, async (_, c) => {
+        const via = managers[c % managers.length]!;
+        const node = nodes[c % nodes.length]!;
+        for (let i = 0; Date.now() < stopAt; i++) {
+          const t0 = performance.now();
+          const cur = await apiJson<{ Version: { Index: number }; Spec: { Labels?: Record<string, string> } }>(via.apiSocket, "GET", `/nodes/${node.ID}`);
+          const r = await apiCall(via.apiSocket, "POST", `/nodes/${node.ID}/update?version=${cur.Version.Index}`, { ...cur.Spec, Labels: { ...(cur.Spec.Labels ?? {}), [`c${c}`]: String(i) } });
+          if (r.status === 200) {
+            ok++;
+            latencies.push(performance.now() - t0);
+          } else if (r.status === 409) conflicts++;
+          else errors++;
+        }
+      }),
+    );
+    opts.out("api_node_update_writes_per_s", ok / opts.seconds, "writes/s");
+    opts.out("api_node_update_p50", quantile(latencies.sort((a, b) => a - b), 0.5), "ms");
+    opts.out("api_node_update_conflicts", conflicts, "conflicts");
+    if (errors > 0) opts.out("api_node_update_errors", errors, "errors");
+
+    const times: number[] = [];
+    for (let i = 0; i < opts.failovers; i++) {
+      const old = await agreedLeader(managers, 30_000);
+      await lab.kill(old.name);
+      const t0 = performance.now();
+      await agreedLeader(managers.filter((m) => m !== old), 30_000);
+      const s = (performance.now() - t0) / 1000;
+      times.push(s);
+      opts.progress(`lab failover ${i + 1}/${opts.failovers}: killed ${old.name}, new leader agreed after ${s.toFixed(3)} s`);
+      await lab.start(old.name);
+      await agreedLeader(managers, 60_000);
+    }
+    times.sort((a, b) => a - b);
+    opts.out("lab_failover_p50", quantile(times, 0.5), "s");
+    opts.out("lab_failover_p99", quantile(times, 0.99), "s");
+    opts.out("lab_failover_max", times[times.length - 1] ?? NaN, "s");
+  } finally {
+    await lab.down().catch(() => undefined);
+    rmSync(root, { recursive: true, force: true });
+  }
+}

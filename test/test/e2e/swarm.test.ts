@@ -1,0 +1,305 @@
+// The manager control plane end to end on the lab: 3 managers + 2 workers, each a network
+// namespace running shoald, driven through the hosts' REST APIs, the shoal CLI and the stock
+// docker CLI. The cases run in order on one lab and end with the destructive ones (lost quorum).
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { sleep, silentLogger } from "@shoal/common";
+import { Lab, NO_LEAKS, apiCall, apiJson, formSwarm, leaks, randomLabId, shoaldCommand, waitForReadyNodes, type HostRecord, type LabRecord } from "@shoal/lab";
+
+const REPO = resolve(fileURLToPath(import.meta.url), "..", "..", "..", "..", "..");
+const SHOAL_BIN = join(REPO, "services", "cli", "bin", "shoal.js");
+const PROBE = join(REPO, "test", "dist", "src", "e2e", "rpc-probe.js");
+const DOCKER = ["/usr/local/bin/docker", "/usr/bin/docker"].find((p) => existsSync(p));
+
+interface DockerNode {
+  ID: string;
+  Version: { Index: number };
+  Spec: { Labels?: Record<string, string>; Role: string; Availability: string };
+  Description: { Hostname: string };
+  Status: { State: string };
+  ManagerStatus?: { Leader?: boolean; Reachability?: string; Addr?: string };
+}
+
+interface ClusterStatus {
+  raftId: number;
+  leaderRaftId: number;
+  members: { raftId: number; nodeId: string; suffrage: string; leader: boolean }[];
+}
+
+function run(cmd: string, args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise) => {
+    execFile(cmd, args, { env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === "number" ? ((err as { code: number }).code) : 1;
+      resolvePromise({ code, stdout, stderr });
+    });
+  });
+}
+
+describe("swarm on the lab: 3 managers + 2 workers", function () {
+  this.timeout(600_000);
+  const logger = silentLogger();
+  let root: string;
+  let lab: Lab;
+  let rec: LabRecord;
+
+  const host = (name: string): HostRecord => {
+    const h = rec.hosts.find((x) => x.name === name);
+    assert.ok(h, `no host ${name}`);
+    return h;
+  };
+  const managers = (): HostRecord[] => rec.hosts.filter((h) => h.role === "manager");
+
+  async function nodes(via: HostRecord): Promise<DockerNode[]> {
+    return apiJson<DockerNode[]>(via.apiSocket, "GET", "/nodes");
+  }
+
+  async function nodeByHost(via: HostRecord, hostname: string): Promise<DockerNode> {
+    const n = (await nodes(via)).find((x) => x.Description.Hostname === hostname);
+    assert.ok(n, `node ${hostname} not listed by ${via.name}`);
+    return n;
+  }
+
+  /** The lab host that leads, as the given managers see it (waits until they agree). */
+  async function leaderHost(among: HostRecord[] = managers(), timeoutMs = 15_000): Promise<HostRecord> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      try {
+        const views = await Promise.all(among.map((m) => apiJson<ClusterStatus>(m.apiSocket, "GET", "/shoal/cluster", undefined, 2_000)));
+        const lead = views[0]?.leaderRaftId ?? 0;
+        if (lead !== 0 && views.every((v) => v.leaderRaftId === lead)) {
+          const self = views.find((v) => v.raftId === lead);
+          const m = self === undefined ? undefined : among[views.indexOf(self)];
+          if (m !== undefined) return m;
+        }
+      } catch {
+        // a manager is still starting
+      }
+      await sleep(100);
+    }
+    throw new Error(`no agreed leader among ${among.map((m) => m.name).join(", ")} within ${timeoutMs} ms`);
+  }
+
+  /** Sets a label on a node through the given manager's API (a replicated write). */
+  async function label(via: HostRecord, hostname: string, key: string, value: string): Promise<{ status: number; body: unknown }> {
+    const n = await nodeByHost(via, hostname);
+    const spec = { ...n.Spec, Labels: { ...(n.Spec.Labels ?? {}), [key]: value } };
+    return apiCall(via.apiSocket, "POST", `/nodes/${n.ID}/update?version=${n.Version.Index}`, spec, 15_000);
+  }
+
+  async function labelOk(via: HostRecord, hostname: string, key: string, value: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const r = await label(via, hostname, key, value);
+      if (r.status === 200) return;
+      // A concurrent heartbeat write may bump the node's version between read and write.
+      if (r.status === 409 && attempt < 5) continue;
+      assert.fail(`label ${key}=${value} via ${via.name}: ${r.status} ${JSON.stringify(r.body)}`);
+    }
+  }
+
+  before(async () => {
+    root = mkdtempSync(join(tmpdir(), "shoal-e2e-"));
+    lab = new Lab({ labId: randomLabId(), root }, { logger });
+    rec = await lab.up({ managers: 3, workers: 2, command: shoaldCommand({ heartbeatMs: 500, logLevel: "debug" }) });
+    await formSwarm(rec, { logger });
+  });
+
+  after(async () => {
+    if (lab !== undefined) {
+      await lab.down();
+      assert.deepEqual(leaks(lab.labId), NO_LEAKS, "the lab left something behind");
+    }
+    if (process.env["SHOAL_KEEP_E2E"] === undefined) rmSync(root, { recursive: true, force: true });
+  });
+
+  it("lists all five nodes READY with exactly one leader, through shoal node ls and docker node ls", async () => {
+    const m1 = host("manager1");
+    const listed = await nodes(m1);
+    assert.equal(listed.length, 5);
+    assert.ok(listed.every((n) => n.Status.State === "ready"), JSON.stringify(listed.map((n) => [n.Description.Hostname, n.Status.State])));
+    assert.equal(listed.filter((n) => n.ManagerStatus?.Leader === true).length, 1);
+    assert.deepEqual(listed.map((n) => n.Description.Hostname).sort(), ["manager1", "manager2", "manager3", "worker1", "worker2"]);
+
+    const shoal = await run(process.execPath, [SHOAL_BIN, "node", "ls"], { SHOAL_HOST: `unix://${m1.apiSocket}` });
+    assert.equal(shoal.code, 0, shoal.stderr);
+    const rows = shoal.stdout.trim().split("\n").slice(1);
+    assert.equal(rows.length, 5, shoal.stdout);
+    assert.ok(rows.every((r) => /\bReady\b/.test(r)), shoal.stdout);
+    assert.equal(rows.filter((r) => /\bLeader\b/.test(r)).length, 1, shoal.stdout);
+
+    if (DOCKER !== undefined) {
+      const docker = await run(DOCKER, ["node", "ls"], { DOCKER_HOST: `unix://${m1.apiSocket}` });
+      assert.equal(docker.code, 0, docker.stderr);
+      const drows = docker.stdout.trim().split("\n").slice(1);
+      assert.equal(drows.length, 5, docker.stdout);
+      assert.ok(drows.every((r) => /\bReady\b/.test(r)), docker.stdout);
+      assert.equal(drows.filter((r) => /\bLeader\b/.test(r)).length, 1, docker.stdout);
+    }
+  });
+
+  it("accepts writes through every manager (followers forward them to the leader)", async () => {
+    for (const m of managers()) await labelOk(m, "worker1", `via.${m.name}`, "yes");
+    const leader = await leaderHost();
+    const w1 = await nodeByHost(leader, "worker1");
+    for (const m of managers()) assert.equal(w1.Spec.Labels?.[`via.${m.name}`], "yes");
+  });
+
+  it("refuses a worker certificate on a manager-only RPC and lets a manager certificate through", async () => {
+    const target = `${host("manager1").address}:2377`;
+    const asWorker = await lab.exec("worker1", [process.execPath, PROBE, join(host("worker1").dir, "state"), target, "propose"], { timeoutMs: 30_000 });
+    const w = JSON.parse(asWorker.stdout) as { ok: boolean; grpcStatus: number; message: string };
+    assert.equal(w.ok, false);
+    assert.equal(w.grpcStatus, 7, `expected PERMISSION_DENIED, got ${asWorker.stdout}`);
+    assert.match(w.message, /permission denied|worker/i);
+    // A manager's certificate passes authorization; the empty proposal is then refused as invalid.
+    const asManager = await lab.exec("manager2", [process.execPath, PROBE, join(host("manager2").dir, "state"), target, "propose"], { timeoutMs: 30_000 });
+    const m = JSON.parse(asManager.stdout) as { ok: boolean; grpcStatus: number };
+    assert.notEqual(m.grpcStatus, 7, asManager.stdout);
+    assert.notEqual(m.grpcStatus, 16, asManager.stdout);
+  });
+
+  it("refuses a wrong or rotated-away join token with a clear message", async () => {
+    const m1 = host("manager1");
+    const w2 = host("worker2");
+    const left = await apiCall(w2.apiSocket, "POST", "/swarm/leave", undefined);
+    assert.equal(left.status, 200, JSON.stringify(left.body));
+    const join = (token: string) =>
+      apiCall(w2.apiSocket, "POST", "/swarm/join", { ListenAddr: "0.0.0.0:2377", AdvertiseAddr: w2.address, RemoteAddrs: [`${m1.address}:2377`], JoinToken: token }, 30_000);
+
+    const malformed = await join("not-a-token");
+    assert.equal(malformed.status, 400, JSON.stringify(malformed.body));
+    assert.match(String((malformed.body as { message: string }).message), /join token/i);
+
+    const swarm = await apiJson<{ Version: { Index: number }; Spec: unknown; JoinTokens: { Worker: string } }>(m1.apiSocket, "GET", "/swarm");
+    const oldToken = swarm.JoinTokens.Worker;
+    await apiJson(m1.apiSocket, "POST", `/swarm/update?version=${swarm.Version.Index}&rotateWorkerToken=true`, swarm.Spec);
+    const fresh = await apiJson<{ JoinTokens: { Worker: string } }>(m1.apiSocket, "GET", "/swarm");
+    assert.notEqual(fresh.JoinTokens.Worker, oldToken);
+
+    const rotated = await join(oldToken);
+    assert.equal(rotated.status, 400, JSON.stringify(rotated.body));
+    assert.match(String((rotated.body as { message: string }).message), /invalid join token/i);
+    const info = await apiJson<{ Swarm: { LocalNodeState: string } }>(w2.apiSocket, "GET", "/info");
+    assert.equal(info.Swarm.LocalNodeState, "inactive", "a refused join leaves the node out of the swarm");
+
+    const ok = await join(fresh.JoinTokens.Worker);
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    // The node that left is still listed (down) until removed: remove it.
+    const stale = (await nodes(m1)).filter((n) => n.Description.Hostname === "worker2");
+    assert.equal(stale.length, 2);
+    const self = await apiJson<{ Swarm: { NodeID: string } }>(w2.apiSocket, "GET", "/info");
+    for (const n of stale) if (n.ID !== self.Swarm.NodeID) await apiJson(m1.apiSocket, "DELETE", `/nodes/${n.ID}?force=1`);
+    await waitForReadyNodes(rec, 5);
+  });
+
+  it("keeps a restarted node's identity", async () => {
+    const w1 = host("worker1");
+    const before = await apiJson<{ Swarm: { NodeID: string } }>(w1.apiSocket, "GET", "/info");
+    await lab.kill("worker1");
+    await lab.start("worker1");
+    const deadline = Date.now() + 30_000;
+    let after: { Swarm: { NodeID: string; LocalNodeState: string } } | undefined;
+    while (Date.now() < deadline) {
+      try {
+        after = await apiJson(w1.apiSocket, "GET", "/info", undefined, 2_000);
+        if (after?.Swarm.LocalNodeState === "active") break;
+      } catch {
+        // still starting
+      }
+      await sleep(200);
+    }
+    assert.equal(after?.Swarm.NodeID, before.Swarm.NodeID);
+    assert.equal(after?.Swarm.LocalNodeState, "active");
+    await waitForReadyNodes(rec, 5);
+    assert.equal((await nodes(host("manager1"))).length, 5);
+  });
+
+  it("elects a new leader after the leader is SIGKILLed; writes go through the survivors; the old leader rejoins as a follower", async () => {
+    const old = await leaderHost();
+    const survivors = managers().filter((m) => m !== old);
+    const t0 = Date.now();
+    await lab.kill(old.name);
+    const next = await leaderHost(survivors, 20_000);
+    const elapsed = Date.now() - t0;
+    assert.notEqual(next, old);
+    process.stderr.write(`      (new leader ${next.name} after ${elapsed} ms)\n`);
+    for (const m of survivors) await labelOk(m, "worker2", `after-failover.${m.name}`, "1");
+    await lab.start(old.name);
+    const agreed = await leaderHost(managers(), 30_000);
+    assert.equal(agreed, next, "the restarted old leader follows the new leader");
+    const viaOld = await nodeByHost(old, "worker2");
+    for (const m of survivors) assert.equal(viaOld.Spec.Labels?.[`after-failover.${m.name}`], "1");
+  });
+
+  it("a partitioned leader steps down, and healing loses no acknowledged write", async () => {
+    const leader = await leaderHost();
+    const majority = managers().filter((m) => m !== leader);
+    await lab.partition([leader.name]);
+    try {
+      const next = await leaderHost(majority, 20_000);
+      const acknowledged: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        await labelOk(next, "worker1", `partition.${i}`, "acked");
+        acknowledged.push(`partition.${i}`);
+      }
+      // CheckQuorum: the cut-off leader notices it has no quorum and steps down.
+      const deadline = Date.now() + 10_000;
+      let view: ClusterStatus | undefined;
+      while (Date.now() < deadline) {
+        view = await apiJson<ClusterStatus>(leader.apiSocket, "GET", "/shoal/cluster");
+        if (view.leaderRaftId !== view.raftId) break;
+        await sleep(100);
+      }
+      assert.notEqual(view?.leaderRaftId, view?.raftId, "the partitioned leader still thinks it leads");
+      const refused = await label(leader, "worker1", "partition.minority", "x");
+      assert.equal(refused.status, 503, JSON.stringify(refused.body));
+      await lab.heal();
+      const healed = await leaderHost(managers(), 30_000);
+      assert.ok(majority.includes(healed));
+      const converge = Date.now() + 15_000;
+      let labels: Record<string, string> = {};
+      while (Date.now() < converge) {
+        labels = (await nodeByHost(leader, "worker1")).Spec.Labels ?? {};
+        if (acknowledged.every((k) => labels[k] === "acked")) break;
+        await sleep(200);
+      }
+      for (const k of acknowledged) assert.equal(labels[k], "acked", `acknowledged write ${k} lost`);
+      assert.equal(labels["partition.minority"], undefined, "a refused write must not appear");
+    } finally {
+      await lab.heal();
+    }
+  });
+
+  it("without quorum (2 of 3 managers gone) writes fail promptly with 'no quorum' and reads answer; --force-new-cluster on the survivor brings back every object", async () => {
+    const survivor = host("manager1");
+    await labelOk(survivor, "worker1", "before-disaster", "kept");
+    for (const m of managers()) if (m !== survivor) await lab.kill(m.name);
+    const t0 = Date.now();
+    const refused = await label(survivor, "worker1", "no-quorum", "x");
+    const tookMs = Date.now() - t0;
+    assert.equal(refused.status, 503, JSON.stringify(refused.body));
+    assert.match(String((refused.body as { message: string }).message), /no quorum/i);
+    assert.ok(tookMs < 15_000, `a write without quorum took ${tookMs} ms to fail`);
+    const listed = await nodes(survivor);
+    assert.equal(listed.length, 5, "reads still answer without quorum");
+
+    const forced = await apiCall(survivor.apiSocket, "POST", "/swarm/init", { ListenAddr: "0.0.0.0:2377", AdvertiseAddr: `${survivor.address}:2377`, ForceNewCluster: true }, 60_000);
+    assert.equal(forced.status, 200, JSON.stringify(forced.body));
+    const deadline = Date.now() + 20_000;
+    let st: ClusterStatus | undefined;
+    while (Date.now() < deadline) {
+      st = await apiJson<ClusterStatus>(survivor.apiSocket, "GET", "/shoal/cluster");
+      if (st.leaderRaftId === st.raftId) break;
+      await sleep(100);
+    }
+    assert.equal(st?.leaderRaftId, st?.raftId, "the survivor leads its one-member cluster");
+    assert.equal(st?.members.filter((m) => m.suffrage === "voter").length, 1);
+    const after = await nodes(survivor);
+    assert.equal(after.length, 5, "every node object is back");
+    assert.equal(after.find((n) => n.Description.Hostname === "worker1")?.Spec.Labels?.["before-disaster"], "kept");
+    await labelOk(survivor, "worker1", "after-force-new-cluster", "yes");
+  });
+});
