@@ -1,14 +1,30 @@
 // A MemoryStore (no proposer), a FakeClock and the orchestration components, plus the writes the
 // scheduler and agents would make, so that edge tests can drive a cluster by hand.
 import { FakeClock, SeededRandom, silentLogger } from "@shoal/common";
-import { MemoryStore, TaskState, copyObject, type Node, type Service, type Task } from "@shoal/store";
+import { MemoryStore, TaskState, copyObject, type Node, type ObjectOf, type Service, type Task } from "@shoal/store";
 import { Orchestration } from "../../../src/orchestrator/index.js";
 import { NOW, nodeObj, type NodeOpts } from "../fixtures.js";
 
 export class Harness {
   readonly clock = new FakeClock(NOW);
-  readonly store = new MemoryStore({}, { clock: this.clock });
-  readonly orchestration = new Orchestration({}, { store: this.store, logger: silentLogger(), clock: this.clock, random: new SeededRandom(7) });
+  readonly store: MemoryStore;
+  orchestration: Orchestration;
+
+  constructor(opts: { watchQueueLimit?: number } = {}) {
+    this.store = new MemoryStore(opts.watchQueueLimit === undefined ? {} : { watchQueueLimit: opts.watchQueueLimit }, { clock: this.clock });
+    this.orchestration = this.newOrchestration();
+  }
+
+  /** What a new leader does: fresh components (no memory of the old ones) on the same state. */
+  async changeLeader(): Promise<void> {
+    await this.orchestration.stop();
+    this.orchestration = this.newOrchestration();
+    await this.start();
+  }
+
+  private newOrchestration(): Orchestration {
+    return new Orchestration({}, { store: this.store, logger: silentLogger(), clock: this.clock, random: new SeededRandom(7) });
+  }
 
   async start(): Promise<void> {
     this.orchestration.start();
@@ -35,13 +51,8 @@ export class Harness {
     await this.settle();
   }
 
-  async updateNode(id: string, edit: (n: Node) => void): Promise<void> {
-    await this.store.update((tx) => {
-      const n = copyObject(tx.get("node", id)!);
-      edit(n);
-      tx.update("node", n);
-    });
-    await this.settle();
+  updateNode(id: string, edit: (n: Node) => void): Promise<void> {
+    return this.edit("node", id, edit);
   }
 
   async createService(svc: Service): Promise<void> {
@@ -49,11 +60,16 @@ export class Harness {
     await this.settle();
   }
 
-  async updateService(id: string, edit: (s: Service) => void): Promise<void> {
+  updateService(id: string, edit: (s: Service) => void): Promise<void> {
+    return this.edit("service", id, edit);
+  }
+
+  /** Reads a copy of the object, lets `change` modify it, writes it back and lets the components react. */
+  async edit<K extends "node" | "service" | "task">(kind: K, id: string, change: (obj: ObjectOf<K>) => void): Promise<void> {
     await this.store.update((tx) => {
-      const s = copyObject(tx.get("service", id)!);
-      edit(s);
-      tx.update("service", s);
+      const obj = copyObject(tx.get(kind, id)!);
+      change(obj);
+      tx.update(kind, obj);
     });
     await this.settle();
   }
@@ -73,14 +89,11 @@ export class Harness {
   }
 
   /** What the scheduler and agent would write: the task is on `nodeId` (if given) and in `state`. */
-  async setState(taskId: string, state: TaskState, nodeId?: string): Promise<void> {
-    await this.store.update((tx) => {
-      const t = copyObject(tx.get("task", taskId)!);
+  setState(taskId: string, state: TaskState, nodeId?: string): Promise<void> {
+    return this.edit("task", taskId, (t) => {
       if (nodeId !== undefined) t.nodeId = nodeId;
       t.status = { ...t.status, state, timestamp: this.clock.now() };
-      tx.update("task", t);
     });
-    await this.settle();
   }
 
   /** Every wanted task still NEW is placed round-robin on `nodes` and reported RUNNING. */
