@@ -1,0 +1,95 @@
+// NodeInfo: what the scheduler knows about one node beyond the Node object: resources still free
+// (capacity minus the reservations of tasks placed there and not yet ended), task counts per
+// service, host ports in use. Owns these aggregates and keeps them consistent as tasks come and go;
+// must not decide placement.
+import { NodeAvailability, NodeState, type Node } from "@shoal/store";
+import { addResources, resourcesOf, subtractResources, type ResourceVector } from "./resources.js";
+
+/** How one task weighs on the node it is placed on. */
+export interface TaskUsage {
+  readonly taskId: string;
+  readonly serviceId: string;
+  readonly nodeId: string;
+  readonly reservation: ResourceVector;
+  readonly hostPorts: readonly string[];
+  /** Still wanted (desired state up to COMPLETE): counts for spreading and max replicas. */
+  readonly active: boolean;
+}
+
+export class NodeInfo {
+  private reserved: ResourceVector;
+  // Invariant: available = capacity(node) - reserved.
+  private availableNow: ResourceVector;
+  private readonly byService = new Map<string, number>();
+  private readonly ports = new Map<string, number>();
+  private active = 0;
+
+  constructor(
+    private current: Node,
+    usages: Iterable<TaskUsage> = [],
+  ) {
+    this.reserved = resourcesOf(undefined);
+    this.availableNow = resourcesOf(current.description?.resources);
+    for (const u of usages) this.add(u);
+  }
+
+  get id(): string {
+    return this.current.id;
+  }
+
+  get node(): Node {
+    return this.current;
+  }
+
+  /** Free resources; may be negative when tasks were placed before capacity shrank. */
+  get available(): ResourceVector {
+    return this.availableNow;
+  }
+
+  /** Tasks still wanted on the node, of every service. */
+  get activeTasks(): number {
+    return this.active;
+  }
+
+  /** READY and ACTIVE: may be given new tasks. */
+  get acceptsTasks(): boolean {
+    return this.current.status.state === NodeState.READY && this.current.spec.availability === NodeAvailability.ACTIVE;
+  }
+
+  tasksOfService(serviceId: string): number {
+    return this.byService.get(serviceId) ?? 0;
+  }
+
+  hostPortInUse(port: string): boolean {
+    return (this.ports.get(port) ?? 0) > 0;
+  }
+
+  setNode(node: Node): void {
+    this.current = node;
+    this.availableNow = subtractResources(resourcesOf(node.description?.resources), this.reserved);
+  }
+
+  add(u: TaskUsage): void {
+    this.apply(u, 1);
+  }
+
+  remove(u: TaskUsage): void {
+    this.apply(u, -1);
+  }
+
+  private apply(u: TaskUsage, sign: 1 | -1): void {
+    addResources(this.reserved, u.reservation, sign);
+    addResources(this.availableNow, u.reservation, sign === 1 ? -1 : 1);
+    for (const p of u.hostPorts) bump(this.ports, p, sign);
+    if (u.active) {
+      this.active += sign;
+      bump(this.byService, u.serviceId, sign);
+    }
+  }
+}
+
+function bump(m: Map<string, number>, key: string, by: number): void {
+  const next = (m.get(key) ?? 0) + by;
+  if (next === 0) m.delete(key);
+  else m.set(key, next);
+}

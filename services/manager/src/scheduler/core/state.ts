@@ -1,0 +1,137 @@
+// SchedulerState: the cluster as the scheduler sees it, kept incrementally from store events (the
+// edge) or built at once (tests, benchmarks): a NodeInfo per node, how each placed task weighs on
+// its node, and recent task failures per node and service. Owns that bookkeeping; must not read
+// the store or the clock (callers pass tasks, nodes and `now`).
+import { TaskState, type Node, type Task } from "@shoal/store";
+import { NodeInfo, type TaskUsage } from "./node-info.js";
+import { hostPortsOf } from "./requirements.js";
+import { resourcesOf, type ResourceVector } from "./resources.js";
+
+export interface SchedulerStateOpts {
+  /** Failures older than this no longer count against a node (default 5 min). */
+  failureWindowMs?: number;
+  /** A node with at least this many recent failures of a service ranks last for it (default 1). */
+  failureThreshold?: number;
+}
+
+export const DEFAULT_FAILURE_WINDOW_MS = 5 * 60_000;
+
+/** A task the scheduler should place: PENDING and wanted (desired READY, RUNNING or COMPLETE). */
+export function needsScheduling(task: Task): boolean {
+  return task.status.state === TaskState.PENDING && task.desiredState >= TaskState.READY && task.desiredState <= TaskState.COMPLETE;
+}
+
+/** The task holds resources on its node: assigned and not yet ended. */
+function holdsResources(task: Task): boolean {
+  return task.nodeId !== "" && task.status.state >= TaskState.ASSIGNED && task.status.state <= TaskState.RUNNING;
+}
+
+function failed(task: Task): boolean {
+  return task.nodeId !== "" && (task.status.state === TaskState.FAILED || task.status.state === TaskState.REJECTED);
+}
+
+export class SchedulerState {
+  readonly failureWindowMs: number;
+  readonly failureThreshold: number;
+  private readonly infos = new Map<string, NodeInfo>();
+  // Invariant: a task has a usage iff it holds resources; it is counted in byNode[usage.nodeId] and,
+  // when that node is known, in its NodeInfo.
+  private readonly usages = new Map<string, TaskUsage>();
+  private readonly byNode = new Map<string, Map<string, TaskUsage>>();
+  // node → service → task → when it failed.
+  private readonly failures = new Map<string, Map<string, Map<string, number>>>();
+
+  constructor(opts: SchedulerStateOpts = {}) {
+    this.failureWindowMs = opts.failureWindowMs ?? DEFAULT_FAILURE_WINDOW_MS;
+    this.failureThreshold = opts.failureThreshold ?? 1;
+  }
+
+  static from(nodes: Iterable<Node>, tasks: Iterable<Task>, opts: SchedulerStateOpts = {}): SchedulerState {
+    const s = new SchedulerState(opts);
+    for (const t of tasks) s.setTask(t);
+    for (const n of nodes) s.setNode(n);
+    return s;
+  }
+
+  get nodes(): ReadonlyMap<string, NodeInfo> {
+    return this.infos;
+  }
+
+  setNode(node: Node): void {
+    const info = this.infos.get(node.id);
+    if (info !== undefined) info.setNode(node);
+    else this.infos.set(node.id, new NodeInfo(node, this.byNode.get(node.id)?.values()));
+  }
+
+  removeNode(nodeId: string): void {
+    this.infos.delete(nodeId);
+    this.failures.delete(nodeId);
+  }
+
+  /** Records a task's current version: where it holds resources, and whether it failed there. */
+  setTask(task: Task): void {
+    this.dropUsage(task.id);
+    if (holdsResources(task)) {
+      this.addUsage({
+        taskId: task.id,
+        serviceId: task.serviceId,
+        nodeId: task.nodeId,
+        reservation: resourcesOf(task.spec.resources?.reservations),
+        hostPorts: hostPortsOf(task),
+        active: task.desiredState <= TaskState.COMPLETE,
+      });
+    }
+    if (failed(task)) this.recordFailure(task.nodeId, task.serviceId, task.id, task.status.timestamp);
+  }
+
+  removeTask(taskId: string): void {
+    this.dropUsage(taskId);
+  }
+
+  /** Places a task on a node (a decision not yet committed; setTask with the store's version corrects it). */
+  assign(task: Task, nodeId: string, reservation: ResourceVector, hostPorts: readonly string[]): void {
+    this.dropUsage(task.id);
+    this.addUsage({ taskId: task.id, serviceId: task.serviceId, nodeId, reservation, hostPorts, active: task.desiredState <= TaskState.COMPLETE });
+  }
+
+  /** Failures of the service's tasks on the node within the window before nowMs. */
+  recentFailures(nodeId: string, serviceId: string, nowMs: number): number {
+    const byTask = this.failures.get(nodeId)?.get(serviceId);
+    if (byTask === undefined) return 0;
+    let n = 0;
+    for (const at of byTask.values()) if (at > nowMs - this.failureWindowMs && at <= nowMs) n++;
+    return n;
+  }
+
+  failedRecently(nodeId: string, serviceId: string, nowMs: number): boolean {
+    return this.recentFailures(nodeId, serviceId, nowMs) >= this.failureThreshold;
+  }
+
+  private addUsage(u: TaskUsage): void {
+    this.usages.set(u.taskId, u);
+    let onNode = this.byNode.get(u.nodeId);
+    if (onNode === undefined) this.byNode.set(u.nodeId, (onNode = new Map()));
+    onNode.set(u.taskId, u);
+    this.infos.get(u.nodeId)?.add(u);
+  }
+
+  private dropUsage(taskId: string): void {
+    const u = this.usages.get(taskId);
+    if (u === undefined) return;
+    this.usages.delete(taskId);
+    const onNode = this.byNode.get(u.nodeId)!;
+    onNode.delete(taskId);
+    if (onNode.size === 0) this.byNode.delete(u.nodeId);
+    this.infos.get(u.nodeId)?.remove(u);
+  }
+
+  private recordFailure(nodeId: string, serviceId: string, taskId: string, atMs: number): void {
+    let byService = this.failures.get(nodeId);
+    if (byService === undefined) this.failures.set(nodeId, (byService = new Map()));
+    let byTask = byService.get(serviceId);
+    if (byTask === undefined) byService.set(serviceId, (byTask = new Map()));
+    byTask.set(taskId, atMs);
+    // Forget failures that can no longer count, so the map stays small.
+    for (const [id, at] of byTask) if (at <= atMs - this.failureWindowMs) byTask.delete(id);
+  }
+}
