@@ -3,3 +3,4 @@ export * from "./replication/index.js";
 export * from "./ca/index.js";
 export * from "./orchestrator/index.js";
 export * from "./control/index.js";
+export * from "./scheduler/index.js";
