@@ -117,4 +117,58 @@ describe("shoald in process: three managers and a worker on loopback", function 
     assert.ok(seen);
     assert.notEqual(leaderName([old]), old);
   });
+
+  it("marks a stopped worker DOWN once its heartbeats stop, and READY again when it comes back", async () => {
+    const backend = get(leaderName(["m1", "m2", "m3"]) ?? "m1").manager();
+    assert.ok(backend);
+    const w1Id = get("w1").info().nodeId;
+    await until("w1 READY first", 20_000, () => (backend.store.view((tx) => tx.get("node", w1Id))?.status.state === NodeState.READY ? true : undefined));
+    await get("w1").stop();
+    daemons.delete("w1");
+    await until("w1 DOWN", 20_000, () => (backend.store.view((tx) => tx.get("node", w1Id))?.status.state === NodeState.DOWN ? true : undefined));
+    const back = await start("w1");
+    assert.equal(back.info().nodeId, w1Id);
+    await until("w1 READY", 20_000, () => (backend.store.view((tx) => tx.get("node", w1Id))?.status.state === NodeState.READY ? true : undefined));
+  });
+
+  it("promotes a worker to manager (a new raft voter) and demotes it back to a worker", async () => {
+    const lead = await until("a leader", 10_000, () => leaderName(["m1", "m2", "m3"]));
+    const backend = get(lead).manager();
+    assert.ok(backend);
+    const w1 = get("w1");
+    const id = w1.info().nodeId;
+    const node = backend.store.view((tx) => tx.get("node", id));
+    assert.ok(node);
+    await backend.updateNode(id, node.meta.version.index, { ...node.spec, desiredRole: NodeRole.MANAGER });
+    await until("w1 a manager and voter", 30_000, () => (w1.manager() !== undefined && backend.clusterStatus().members.filter((m) => m.suffrage === "voter").length === 4 ? true : undefined));
+    assert.equal(w1.info().controlAvailable, true);
+    const promoted = backend.store.view((tx) => tx.get("node", id));
+    assert.ok(promoted);
+    await backend.updateNode(id, promoted.meta.version.index, { ...promoted.spec, desiredRole: NodeRole.WORKER });
+    await until("w1 a worker again", 30_000, () => (w1.manager() === undefined && backend.clusterStatus().members.length === 3 ? true : undefined));
+    assert.equal(backend.store.view((tx) => tx.get("node", id))?.role, NodeRole.WORKER);
+  });
+
+  it("keeps an autolocked manager locked after a restart until the right unlock key is given", async () => {
+    const [port] = await freeLoopbackPorts(1);
+    const solo = await start("solo");
+    await solo.init({ listenAddr: `127.0.0.1:${port}`, advertiseAddr: `127.0.0.1:${port}`, forceNewCluster: false, autoLockManagers: true });
+    const backend = solo.manager();
+    assert.ok(backend);
+    const key = await backend.unlockKey();
+    assert.match(key, /^SHKEY-1-/);
+    const self = backend.store.view((tx) => tx.get("node", solo.info().nodeId));
+    assert.ok(self);
+    await assert.rejects(backend.updateNode(self.id, self.meta.version.index, { ...self.spec, desiredRole: NodeRole.WORKER }), /last manager/);
+    await solo.stop();
+    daemons.delete("solo");
+    const again = await start("solo");
+    assert.equal(again.info().localNodeState, "locked");
+    assert.equal(again.manager(), undefined);
+    await assert.rejects(again.unlock(key.replace(/.$/, (c) => (c === "A" ? "B" : "A"))), (err: Error & { code?: string }) => err.code === "CA_UNLOCK_KEY_WRONG");
+    assert.equal(again.info().localNodeState, "locked");
+    await again.unlock(key);
+    assert.equal(again.info().localNodeState, "active");
+    await until("the cluster object back", 10_000, () => again.manager()?.store.view((tx) => tx.find("cluster", { all: true })[0]));
+  });
 });
