@@ -11,7 +11,15 @@ process.stdout.on("error", (err: NodeJS.ErrnoException) => {
 });
 
 try {
-  process.exitCode = await run(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env });
+  process.exitCode = await run(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    // Lazy: creating process.stdin opens the terminal or pipe, which only `swarm unlock` reads.
+    get stdin() {
+      return process.stdin;
+    },
+    env: process.env,
+  });
 } catch (err) {
   process.stderr.write(`Error: ${describeError(err)}\n`);
   if (process.env["SHOAL_DEBUG"] === "1" && err instanceof Error) process.stderr.write(`${err.stack ?? ""}\n`);

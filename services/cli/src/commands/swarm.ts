@@ -5,7 +5,7 @@ import { Argument, Option, type Command } from "commander";
 import { getInfo, getNode, getSwarm, getUnlockKey, updateSwarm, expectString, type DockerSwarm, type SwarmSpec } from "../api/index.js";
 import type { ApiClient } from "../client.js";
 import type { CommandContext } from "../context.js";
-import { CliError, UsageError } from "../errors.js";
+import { ApiError, CliError, UsageError } from "../errors.js";
 import { readSecret } from "../input.js";
 import type { Printer } from "../output/index.js";
 import { boolArg, countArg, durationArg } from "../parse/index.js";
@@ -78,9 +78,14 @@ function registerInit(swarm: Command, ctx: CommandContext): void {
       );
       ctx.out.line(`Swarm initialized: current node (${nodeId}) is now a manager.`);
       ctx.out.line();
-      const addr = (await getNode(client, nodeId)).ManagerStatus?.Addr;
-      const sw = await getSwarm(client);
-      printJoinCommand(ctx.out, "worker", joinToken(sw, "worker"), addr);
+      try {
+        const addr = (await getNode(client, nodeId)).ManagerStatus?.Addr;
+        printJoinCommand(ctx.out, "worker", joinToken(await getSwarm(client), "worker"), addr);
+      } catch (err) {
+        // The swarm exists now; a new manager that cannot answer yet is no reason to fail init.
+        if (!(err instanceof ApiError)) throw err;
+        ctx.out.line("To add a worker to this swarm, run 'shoal swarm join-token worker' and follow the instructions.");
+      }
       ctx.out.line();
       ctx.out.line("To add a manager to this swarm, run 'shoal swarm join-token manager' and follow the instructions.");
       if (autolock) {

@@ -107,6 +107,14 @@ describe("shoal swarm", () => {
       assert.match(r.stderr, /^Error: option '--availability <state>' argument 'sleepy' is invalid\. Allowed choices are active, pause, drain\. See/);
     });
 
+    it("still succeeds, pointing at join-token, when the new manager cannot describe itself yet", async () => {
+      api.on("GET", `${V}/nodes/${SELF_ID}`, { status: 503, body: { message: "raft not ready" } });
+      const r = await shoal(api, ["swarm", "init"]);
+      assert.equal(r.code, 0);
+      assert.equal(r.stderr, "");
+      assert.match(r.stdout, /\nTo add a worker to this swarm, run 'shoal swarm join-token worker' and follow the instructions\.\n/);
+    });
+
     it("reports the API's refusal as one line and exit 1", async () => {
       api.on("POST", `${V}/swarm/init`, { status: 503, body: { message: "This node is already part of a swarm. Use \"docker swarm leave\" to leave this swarm and join another one." } });
       const r = await shoal(api, ["swarm", "init"]);
