@@ -11,3 +11,4 @@ export * from "./jobs.js";
 export * from "./reaper.js";
 export * from "./constraint-enforcer.js";
 export * from "./placement.js";
+export * from "./orphans.js";

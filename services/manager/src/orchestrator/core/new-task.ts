@@ -58,7 +58,10 @@ export function newTask(service: Service, opts: NewTaskOptions, now: number): Ne
     desiredState: opts.desiredState ?? runState(service),
   };
   if (service.endpoint !== undefined || service.spec.endpoint !== undefined) {
-    task.endpoint = copyObject({ ...service.endpoint, spec: service.spec.endpoint });
+    const endpoint = copyObject(service.endpoint ?? {});
+    if (service.spec.endpoint !== undefined) endpoint.spec = copyObject(service.spec.endpoint);
+    else delete endpoint.spec;
+    task.endpoint = endpoint;
   }
   if (service.spec.task.logDriver !== undefined) task.logDriver = copyObject(service.spec.task.logDriver);
   const iteration = newTaskIteration(service);

@@ -1,4 +1,4 @@
-// The task reaper's decisions: which tasks to delete from the store. Keeps at most
+// The task reaper's decisions: which tasks (and pendingDelete services) to delete from the store. Keeps at most
 // `retentionLimit` old tasks per slot (per node for global services), besides the slot's current
 // task, deleting the oldest first; deletes a REMOVE task, or any task of a deleted service, as soon
 // as it has stopped. "Stopped": its state is terminal, it never reached a node, or its node is
@@ -25,13 +25,26 @@ export function hasStopped(task: Task, nodes: ReadonlyMap<string, Node>): boolea
   return isNodeLost(nodes.get(task.nodeId));
 }
 
+function isServiceAlive(service: Service | undefined): boolean {
+  return service !== undefined && service.pendingDelete !== true;
+}
+
+/**
+ * Services marked pendingDelete whose tasks are all gone: the service object itself can go now
+ * (the API marks, the orchestrator stops the tasks, the reaper deletes them and then the service).
+ */
+export function servicesToDelete(services: ReadonlyMap<string, Service>, tasks: readonly Task[]): Service[] {
+  const withTasks = new Set(tasks.map((t) => t.serviceId));
+  return [...services.values()].filter((s) => s.pendingDelete === true && !withTasks.has(s.id));
+}
+
 /** The tasks to delete, oldest first. */
 export function tasksToReap(input: ReaperInput): Task[] {
   const doomed: Task[] = [];
   const history: Task[] = [];
   for (const t of input.tasks) {
     if (!hasStopped(t, input.nodes)) continue;
-    if (t.desiredState === TaskState.REMOVE || !input.services.has(t.serviceId)) doomed.push(t);
+    if (t.desiredState === TaskState.REMOVE || !isServiceAlive(input.services.get(t.serviceId))) doomed.push(t);
     // Desired COMPLETE is a job's result, not history: reaping it would make the job run again.
     else if (t.desiredState > TaskState.COMPLETE) history.push(t);
   }

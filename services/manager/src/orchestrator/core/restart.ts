@@ -23,6 +23,7 @@ export interface ResolvedRestartPolicy {
 }
 
 const NS_PER_MS = 1_000_000;
+const MAX_REMEMBERED_RESTARTS = 1_000;
 
 export function restartPolicy(spec: TaskSpec): ResolvedRestartPolicy {
   const r = spec.restart ?? {};
@@ -67,6 +68,8 @@ export class RestartHistory {
       this.slots.set(key, h);
     }
     h.atMs.push(atMs);
+    // Bounded: no sane maxAttempts comes near this, and a crash-looping slot must not grow forever.
+    if (h.atMs.length > MAX_REMEMBERED_RESTARTS) h.atMs.splice(0, h.atMs.length - MAX_REMEMBERED_RESTARTS);
   }
 
   forgetService(serviceId: string): void {

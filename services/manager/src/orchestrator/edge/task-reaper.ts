@@ -1,10 +1,11 @@
 // The task reaper's edge: deletes the tasks core/reaper.ts picks (history beyond the cluster's
 // taskHistoryRetentionLimit, stopped REMOVE tasks, stopped tasks of deleted services) and sets
 // REMOVE on the still-live tasks of services that no longer exist (a leader that missed the
-// delete). Leader-only. Each full pass reads all tasks: it runs once per burst of events.
+// delete), then deletes pendingDelete services whose tasks are all gone. Leader-only. Each pass
+// reads all tasks: it runs once per burst of events.
 import type { Kind, Node, Service, StoreEvent, Task } from "@shoal/store";
 import { emptyPlan, guardOf, mergePlan, type Plan } from "../core/plan.js";
-import { retentionLimit, tasksToReap } from "../core/reaper.js";
+import { retentionLimit, servicesToDelete, tasksToReap } from "../core/reaper.js";
 import { removeServiceTasks } from "../core/replicated.js";
 import { commitPlan } from "./commit.js";
 import { ReconcileLoop, type LoopModules, type PassResult } from "./reconcile-loop.js";
@@ -25,10 +26,11 @@ export class TaskReaper extends ReconcileLoop {
   }
 
   protected observe(event: StoreEvent): boolean {
-    // Tasks become history by updates (stopped, told to stop); services and nodes by going away.
+    // Tasks become history by updates (stopped, told to stop); services by going away or being
+    // marked pendingDelete; nodes by going down or away.
     const relevant =
       (event.kind === "task" && event.action === "update") ||
-      (event.kind === "service" && event.action === "delete") ||
+      (event.kind === "service" && event.action !== "create") ||
       (event.kind === "node" && event.action !== "create") ||
       event.kind === "cluster";
     if (relevant) this.dirty = true;
@@ -56,6 +58,22 @@ export class TaskReaper extends ReconcileLoop {
       return out;
     });
     const result = await commitPlan(this.store, plan, this.log);
+    await this.deleteEmptiedServices();
     return { retry: result.conflicted.size > 0 };
+  }
+
+  /** pendingDelete services whose last task is gone are deleted (in one transaction, re-checked). */
+  private async deleteEmptiedServices(): Promise<void> {
+    const doomed = this.store.view((tx) => servicesToDelete(new Map(tx.find("service").map((s) => [s.id, s])), tx.find("task")));
+    if (doomed.length === 0) return;
+    const deleted = await this.store.update((tx) =>
+      doomed.filter((s) => {
+        const cur = tx.get("service", s.id);
+        if (cur?.meta.version.index !== s.meta.version.index || tx.find("task", { serviceId: s.id }).length > 0) return false;
+        tx.delete("service", s.id);
+        return true;
+      }),
+    );
+    for (const s of deleted) this.log.info({ serviceId: s.id }, "service deleted: its tasks are gone");
   }
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { NodeState, TaskState, type Cluster, type Service } from "@shoal/store";
-import { retentionLimit, tasksToReap } from "../../../src/orchestrator/index.js";
+import { ORPHAN_AFTER_MS, retentionLimit, servicesToDelete, tasksToOrphan, tasksToReap } from "../../../src/orchestrator/index.js";
 import { NOW, nodeObj, nodesMap, service, taskOf } from "../fixtures.js";
 
 describe("orchestrator core: task reaper", () => {
@@ -44,5 +44,26 @@ describe("orchestrator core: task reaper", () => {
     assert.equal(retentionLimit(undefined), 5);
     const cluster = { spec: { annotations: { name: "default" }, orchestration: { taskHistoryRetentionLimit: 2 } } } as Cluster;
     assert.equal(retentionLimit(cluster), 2);
+  });
+});
+
+describe("orchestrator core: service deletion and orphans", () => {
+  it("a pendingDelete service is deleted once none of its tasks is left, and its stopped tasks are reaped", () => {
+    const svc = { ...service("s", { replicated: { replicas: 1 } }), pendingDelete: true };
+    const stopped = taskOf(svc, { slot: 1, nodeId: "n1", state: TaskState.SHUTDOWN, desired: TaskState.SHUTDOWN });
+    const services = new Map([["s", svc]]);
+    assert.deepEqual(tasksToReap({ tasks: [stopped], services, nodes: nodesMap(nodeObj("n1")), retentionLimit: 5 }).map((t) => t.id), [stopped.id]);
+    assert.deepEqual(servicesToDelete(services, [stopped]), []);
+    assert.deepEqual(servicesToDelete(services, []).map((s) => s.id), ["s"]);
+  });
+
+  it("the tasks of a node down for 24 h are orphaned (those it may still run), not before", () => {
+    const svc = service("s", { replicated: { replicas: 1 } });
+    const node = nodeObj("n1", { state: NodeState.DOWN });
+    const running = taskOf(svc, { slot: 1, nodeId: "n1", desired: TaskState.SHUTDOWN });
+    const failed = taskOf(svc, { slot: 2, nodeId: "n1", state: TaskState.FAILED });
+    assert.deepEqual(tasksToOrphan(node, [running, failed], NOW, NOW + ORPHAN_AFTER_MS - 1), []);
+    assert.deepEqual(tasksToOrphan(node, [running, failed], NOW, NOW + ORPHAN_AFTER_MS).map((t) => t.id), [running.id]);
+    assert.deepEqual(tasksToOrphan(nodeObj("n1"), [running], NOW, NOW + ORPHAN_AFTER_MS), []);
   });
 });

@@ -80,6 +80,16 @@ describe("orchestrator edge: replicated services on a store", () => {
     assert.deepEqual(h.tasks("web"), []);
   });
 
+  it("a service marked pendingDelete has its tasks removed and reaped, and is then deleted itself", async () => {
+    await h.createService(service("web", { replicated: { replicas: 2 } }));
+    await h.runAll("web", ["n1", "n2"]);
+    await h.updateService("web", (s) => (s.pendingDelete = true));
+    assert.deepEqual(states(h, "web"), ["1:RUNNING/REMOVE", "2:RUNNING/REMOVE"]);
+    for (const t of h.tasks("web")) await h.setState(t.id, TaskState.SHUTDOWN);
+    assert.deepEqual(h.tasks("web"), []);
+    assert.equal(h.store.view((tx) => tx.get("service", "web")), undefined);
+  });
+
   it("the reaper keeps 5 old tasks per slot besides the current one", async () => {
     await h.createService(service("web", { replicated: { replicas: 1 } }, { spec: { task: { restart: { delayNs: SECOND_NS } } } }));
     for (let i = 0; i < 8; i++) {
