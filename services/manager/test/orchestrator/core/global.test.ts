@@ -50,6 +50,11 @@ describe("orchestrator core: global services", () => {
     assert.deepEqual(created(reconcilePerNode(ctxFor(managersOnly, ns), [], false)).map((t) => t.nodeId), ["m1"]);
   });
 
+  it("an invalid constraint matches no node (the scheduler's grammar decides)", () => {
+    const broken = service("g", { global: {} }, { spec: { task: { placement: { constraints: ["node.colour==blue"] } } } });
+    assert.deepEqual(created(reconcilePerNode(ctxFor(broken, nodesMap(nodeObj("n1"))), [], false)), []);
+  });
+
   it("a failed task is restarted on its own node; a drained node that is made active again gets a new task", () => {
     const ns = nodesMap(nodeObj("n1"), nodeObj("n2"));
     const failed = taskOf(svc, { nodeId: "n1", state: TaskState.FAILED });
