@@ -9,6 +9,7 @@ const PURE_CORES = [
   "services/manager/src/scheduler/core/**/*.ts",
   "services/manager/src/orchestrator/core/**/*.ts",
   "services/manager/src/allocator/core/**/*.ts",
+  "services/manager/src/updater/core/**/*.ts",
 ];
 
 const IO_MODULES = ["fs", "fs/promises", "net", "dgram", "http", "https", "http2", "child_process", "worker_threads", "cluster", "dns", "tls"];
