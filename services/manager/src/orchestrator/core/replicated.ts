@@ -62,7 +62,8 @@ export function reconcileReplicated(ctx: ReconcileContext, tasks: readonly Task[
  * not running yet (or stranded on a lost node) first, then the busiest node, then the highest slot.
  */
 function scaleDown(ctx: ReconcileContext, slots: ReadonlyMap<number, Task[]>, candidates: number[], excess: number): TaskChange[] {
-  const live = (slot: number): Task[] => slots.get(slot)!.filter(isWanted);
+  const wanted = new Map(candidates.map((slot) => [slot, slots.get(slot)!.filter(isWanted)]));
+  const live = (slot: number): Task[] => wanted.get(slot)!;
   const load = new Map<string, number>();
   for (const slot of candidates) for (const t of live(slot)) load.set(t.nodeId, (load.get(t.nodeId) ?? 0) + 1);
   const notRunning = (slot: number): boolean =>

@@ -12,6 +12,10 @@ import type { Kind, MemoryStore, ReadTx, StoreEvent, Watch } from "@shoal/store"
 /** After a pass failed (no quorum…), the next attempt comes this much later. */
 export const RETRY_AFTER_MS = 1_000;
 
+function nextTurn(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
+}
+
 export interface LoopModules {
   store: MemoryStore;
   logger: Logger;
@@ -78,11 +82,10 @@ export abstract class ReconcileLoop {
 
   /** Resolves when the loop is idle across two event-loop turns (tests). */
   async whenIdle(): Promise<void> {
-    const turn = (): Promise<void> => new Promise<void>((resolve) => setImmediate(resolve));
     for (;;) {
-      await turn();
+      await nextTurn();
       if (!this.isIdle()) continue;
-      await turn();
+      await nextTurn();
       if (this.isIdle()) return;
     }
   }
@@ -111,9 +114,11 @@ export abstract class ReconcileLoop {
   }
 
   private async drain(): Promise<void> {
-    // Let the events already queued mark their part before the first pass reads the state.
-    await Promise.resolve();
     while (this.wanted && !this.stopped) {
+      // Let every event already delivered mark its part first, so that a burst of events (a
+      // batch of thousands of task updates) costs one pass, not one pass per event.
+      await nextTurn();
+      if (this.stopped) return;
       this.wanted = false;
       let result: PassResult;
       try {
