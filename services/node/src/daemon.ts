@@ -39,6 +39,7 @@ import {
 import { RemoteError, caServiceDefinition, callUnary, controlServiceDefinition, type controlpb } from "@shoal/proto";
 import { NodeAvailability, NodeMembership, NodeRole, NodeState, Reachability, generateId, type Cluster, type MemoryStore, type Node } from "@shoal/store";
 import { SHOAL_VERSION, describeNode } from "./describe.js";
+import { registerNodeMetrics } from "./metrics.js";
 import { StateDir, type NodeIdentity, type StoredKeys } from "./state-dir.js";
 
 export type DaemonErrorCode = "NODE_ALREADY_IN_SWARM" | "NODE_NOT_IN_SWARM" | "NODE_NOT_LOCKED" | "NODE_LEAVE_REFUSED" | "NODE_JOIN_FAILED" | "NODE_ADDRESS_INVALID" | "NODE_BUSY";
@@ -129,6 +130,7 @@ export class Daemon implements NodeBackend {
     this.random = modules.random ?? systemRandom;
     this.registry = modules.registry ?? createRegistry();
     this.state = new StateDir(opts.stateDir);
+    registerNodeMetrics(this.registry, { manager: () => this.mgr, phase: () => this.phase });
   }
 
   /** Resumes the swarm this node belongs to (if any) with its identity; otherwise inactive. */

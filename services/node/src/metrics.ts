@@ -1,0 +1,55 @@
+// The node's Prometheus metrics (GET /metrics). Gauges are read at scrape time from whatever the
+// daemon runs then (the manager comes and goes with role changes and locks), so no component has
+// to push numbers and nothing is registered twice.
+import { Gauge, type Registry } from "@shoal/common";
+import { NodeState } from "@shoal/store";
+import type { Manager } from "@shoal/manager";
+
+export function registerNodeMetrics(registry: Registry, view: { manager(): Manager | undefined; phase(): string }): void {
+  const gauge = (name: string, help: string, labelNames: string[], collect: (g: Gauge) => void): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect(this: Gauge) {
+        this.reset();
+        collect(this);
+      },
+    });
+  };
+  gauge("shoal_node_state", "1 for the node's current swarm state", ["state"], (g) => g.set({ state: view.phase() }, 1));
+  gauge("shoal_raft_is_leader", "1 when this manager is the raft leader", [], (g) => {
+    const m = view.manager();
+    if (m !== undefined) g.set(m.rs.isLeader() ? 1 : 0);
+  });
+  gauge("shoal_raft_term", "current raft term", [], (g) => {
+    const m = view.manager();
+    if (m !== undefined) g.set(m.clusterStatus().term);
+  });
+  gauge("shoal_raft_commit_index", "highest committed raft index known here", [], (g) => {
+    const m = view.manager();
+    if (m !== undefined) g.set(m.clusterStatus().commitIndex);
+  });
+  gauge("shoal_raft_applied_index", "highest raft index applied to the store here", [], (g) => {
+    const m = view.manager();
+    if (m !== undefined) g.set(m.clusterStatus().appliedIndex);
+  });
+  gauge("shoal_raft_members", "raft members by suffrage", ["suffrage"], (g) => {
+    const m = view.manager();
+    if (m === undefined) return;
+    const members = m.clusterStatus().members;
+    g.set({ suffrage: "voter" }, members.filter((x) => x.suffrage === "voter").length);
+    g.set({ suffrage: "learner" }, members.filter((x) => x.suffrage === "learner").length);
+  });
+  gauge("shoal_nodes", "nodes of the swarm by state (managers only)", ["state"], (g) => {
+    const m = view.manager();
+    if (m === undefined) return;
+    const counts = new Map<string, number>();
+    for (const n of m.store.view((tx) => tx.find("node", { all: true }))) {
+      const s = (NodeState[n.status.state] ?? "UNKNOWN").toLowerCase();
+      counts.set(s, (counts.get(s) ?? 0) + 1);
+    }
+    for (const [state, c] of counts) g.set({ state }, c);
+  });
+}
