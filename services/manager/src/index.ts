@@ -4,3 +4,4 @@ export * from "./ca/index.js";
 export * from "./orchestrator/index.js";
 export * from "./control/index.js";
 export * from "./scheduler/index.js";
+export * from "./api/index.js";

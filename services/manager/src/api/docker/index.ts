@@ -1,0 +1,7 @@
+// Converters between store objects and the Docker Engine API's JSON, one file per kind.
+export * from "./time.js";
+export * from "./tls-info.js";
+export * from "./node.js";
+export * from "./cluster.js";
+export * from "./swarm.js";
+export * from "./system.js";

@@ -1,0 +1,36 @@
+// Node-level routes that work in every state: /_ping (and HEAD), /version, /info.
+import { NodeRole, type Cluster } from "@shoal/store";
+import { API_VERSION, infoToDocker, swarmHeader, versionToDocker, type ManagerView } from "../docker/index.js";
+import type { RoutePlugin } from "./context.js";
+
+export const systemRoutes: RoutePlugin = async (app, { backend }) => {
+  app.get(
+    "/_ping",
+    { schema: { summary: "Liveness and API version negotiation (HEAD too)", tags: ["system"] } },
+    async (_req, reply) => {
+      void reply
+        .header("API-Version", API_VERSION)
+        .header("OSType", "linux")
+        .header("Docker-Experimental", "false")
+        .header("Swarm", swarmHeader(backend.info()))
+        .header("Cache-Control", "no-cache")
+        .header("Pragma", "no-cache")
+        .type("text/plain; charset=utf-8");
+      return "OK";
+    },
+  );
+
+  app.get("/version", { schema: { summary: "Engine version (Docker shape)", tags: ["system"] } }, async () => versionToDocker(backend.info()));
+
+  app.get("/info", { schema: { summary: "Node and swarm summary (Docker shape)", tags: ["system"] } }, async () => {
+    const info = backend.info();
+    const m = backend.manager();
+    // The local view, not a linearizable read: /info must answer even when quorum is lost.
+    const view: ManagerView | undefined = m?.store.view((tx) => {
+      const nodes = tx.find("node");
+      const cluster: Cluster | undefined = tx.find("cluster")[0];
+      return { cluster, nodes: nodes.length, managers: nodes.filter((n) => n.role === NodeRole.MANAGER).length };
+    });
+    return infoToDocker(info, view);
+  });
+};
