@@ -1,0 +1,299 @@
+// Scheduler: the leader-only edge of the scheduler (DESIGN §2). Owns the PENDING → ASSIGNED
+// transition and the "no suitable node" message of tasks it cannot place; must not write any
+// other field or transition (the orchestrators own desired state, the agent everything after).
+//
+// It keeps a SchedulerState in step with the store through one watch (viewAndWatch at start, so no
+// event is missed), collects tasks that need a node, and every tickMs runs scheduleBatch over them
+// and commits the decisions in one store batch. Tasks it could not place stay pending and are
+// tried again when something that could help happens: a node changes, a task frees resources, a
+// service changes. A decision that conflicts with a newer version of its task is skipped; the newer
+// version decides whether the task is tried again.
+import { describeError, systemClock, type Clock, type Logger, type TimerHandle } from "@shoal/common";
+import { TaskState, type MemoryStore, type Node, type StoreEvent, type Task, type Watch } from "@shoal/store";
+import { scheduleBatch, type BatchDecision } from "./core/schedule.js";
+import { SchedulerState, needsScheduling, type SchedulerStateOpts } from "./core/state.js";
+
+export const ASSIGNED_MESSAGE = "scheduler assigned task to node";
+
+export interface SchedulerOpts extends SchedulerStateOpts {
+  /** At most this many tasks are decided (and committed) per pass; the rest wait for the next. */
+  batchMaxTasks?: number;
+  /** Events are gathered this long before a pass, so that a burst of new tasks is one batch. */
+  tickMs?: number;
+  /** After a failed commit (no quorum…), every pending task is tried again this much later. */
+  retryMs?: number;
+}
+
+export interface SchedulerModules {
+  store: MemoryStore;
+  logger: Logger;
+  clock?: Clock;
+}
+
+const DEFAULT_BATCH_MAX_TASKS = 10_000;
+const DEFAULT_TICK_MS = 50;
+const DEFAULT_RETRY_MS = 1_000;
+
+/** Task fields placement depends on changed in a way that may free room for pending tasks. */
+function freesRoom(old: Task | undefined, task: Task | undefined): boolean {
+  if (old === undefined || old.nodeId === "") return false;
+  if (task === undefined) return true;
+  return task.nodeId !== old.nodeId || task.status.state > TaskState.RUNNING || task.desiredState > old.desiredState;
+}
+
+/** The node changed in something placement reads (not just its heartbeat status message). */
+function nodeChanged(old: Node | undefined, node: Node): boolean {
+  if (old === undefined) return true;
+  const relevant = (n: Node): string => JSON.stringify([n.spec, n.status.state, n.description, n.role]);
+  return relevant(old) !== relevant(node);
+}
+
+export class Scheduler {
+  private readonly store: MemoryStore;
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly batchMaxTasks: number;
+  private readonly tickMs: number;
+  private readonly retryMs: number;
+  private state: SchedulerState;
+  /** Every task that needs a node, at its latest version. */
+  private readonly pending = new Map<string, Task>();
+  /** Pending tasks the next pass tries: new ones, or all of them after a change that may help. */
+  private fresh = new Set<string>();
+  private retryAll = false;
+  private stopped = true;
+  private watch: Watch | undefined;
+  private consuming: Promise<void> | undefined;
+  private running: Promise<void> | undefined;
+  private tick: TimerHandle | undefined;
+  private retryTimer: TimerHandle | undefined;
+
+  constructor(
+    private readonly opts: SchedulerOpts,
+    modules: SchedulerModules,
+  ) {
+    this.store = modules.store;
+    this.log = modules.logger.child({ component: "scheduler" });
+    this.clock = modules.clock ?? systemClock;
+    this.batchMaxTasks = opts.batchMaxTasks ?? DEFAULT_BATCH_MAX_TASKS;
+    this.tickMs = opts.tickMs ?? DEFAULT_TICK_MS;
+    this.retryMs = opts.retryMs ?? DEFAULT_RETRY_MS;
+    this.state = new SchedulerState(opts);
+  }
+
+  /** Starts scheduling (leader only). */
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.subscribe();
+  }
+
+  /** Stops; resolves once the pass in flight (if any) has committed or failed. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.watch?.close();
+    this.tick?.cancel();
+    this.tick = undefined;
+    this.retryTimer?.cancel();
+    this.retryTimer = undefined;
+    await this.running;
+    await this.consuming;
+  }
+
+  /** Nothing to do until something changes: no pass running or due, every event seen (tests). */
+  isIdle(): boolean {
+    return this.running === undefined && this.tick === undefined && (this.watch?.backlog ?? 0) === 0 && this.fresh.size === 0 && !this.retryAll;
+  }
+
+  /** Tasks waiting for a node (placed or not yet tried). */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  private subscribe(): void {
+    const { result, watch } = this.store.viewAndWatch({ kinds: ["node", "task", "service"] }, (tx) => ({
+      nodes: tx.find("node"),
+      tasks: tx.find("task"),
+    }));
+    this.state = SchedulerState.from(result.nodes, result.tasks, this.opts);
+    this.pending.clear();
+    this.fresh.clear();
+    for (const t of result.tasks) if (needsScheduling(t)) this.pending.set(t.id, t);
+    this.retryAll = this.pending.size > 0;
+    this.watch = watch;
+    this.consuming = this.consume(watch);
+    this.kick();
+  }
+
+  private async consume(watch: Watch): Promise<void> {
+    try {
+      for await (const event of watch) this.observe(event);
+    } catch (err) {
+      if (this.stopped) return;
+      this.log.warn({ err: describeError(err) }, "watch lost; starting over from a fresh view");
+      this.subscribe();
+    }
+  }
+
+  private observe(ev: StoreEvent): void {
+    switch (ev.kind) {
+      case "node": {
+        const node = ev.object as Node;
+        if (ev.action === "delete") {
+          this.state.removeNode(node.id);
+          return;
+        }
+        this.state.setNode(node);
+        if (nodeChanged(ev.oldObject as Node | undefined, node)) this.wantRetry();
+        return;
+      }
+      case "task": {
+        const task = ev.object as Task;
+        const old = ev.oldObject as Task | undefined;
+        if (ev.action === "delete") {
+          this.state.removeTask(task.id);
+          this.unpend(task.id);
+          if (freesRoom(task, undefined)) this.wantRetry();
+          return;
+        }
+        this.state.setTask(task);
+        if (needsScheduling(task)) {
+          if (!this.pending.has(task.id)) this.fresh.add(task.id);
+          this.pending.set(task.id, task);
+          this.kick();
+        } else {
+          this.unpend(task.id);
+        }
+        if (freesRoom(old, task)) this.wantRetry();
+        return;
+      }
+      case "service":
+        if (ev.action === "update") this.wantRetry();
+        return;
+      default:
+        return;
+    }
+  }
+
+  private unpend(taskId: string): void {
+    this.pending.delete(taskId);
+    this.fresh.delete(taskId);
+  }
+
+  private wantRetry(): void {
+    if (this.pending.size === 0) return;
+    this.retryAll = true;
+    this.kick();
+  }
+
+  /** A pass after tickMs, unless one is due or running (which kicks again when it ends). */
+  private kick(): void {
+    if (this.stopped || this.tick !== undefined || this.running !== undefined) return;
+    if (this.fresh.size === 0 && !this.retryAll) return;
+    this.tick = this.clock.setTimeout(() => {
+      this.tick = undefined;
+      this.running = this.pass().finally(() => {
+        this.running = undefined;
+        this.kick();
+      });
+    }, this.tickMs);
+  }
+
+  private async pass(): Promise<void> {
+    if (this.stopped) return;
+    if (this.retryAll) {
+      this.fresh = new Set([...this.fresh, ...this.pending.keys()]);
+      this.retryAll = false;
+    }
+    const tasks: Task[] = [];
+    for (const id of this.fresh) {
+      if (tasks.length >= this.batchMaxTasks) break;
+      this.fresh.delete(id);
+      const t = this.pending.get(id);
+      if (t !== undefined) tasks.push(t);
+    }
+    if (tasks.length === 0) return;
+    const now = this.clock.now();
+    const startedMs = this.clock.monotonicMs();
+    const decision = scheduleBatch(this.state, tasks, now);
+    try {
+      const skipped = await this.commit(tasks, decision, now);
+      this.log.info(
+        { assigned: decision.assignments.length - skipped, unschedulable: decision.unschedulable.length, skipped, ms: this.clock.monotonicMs() - startedMs },
+        "scheduling pass committed",
+      );
+    } catch (err) {
+      this.log.warn({ err: describeError(err), tasks: tasks.length }, "scheduling pass failed to commit; retrying");
+      // Not tried again at once: the store is likely to refuse again (lost leadership, no quorum).
+      this.resync(tasks, false);
+      this.retryLater();
+    }
+  }
+
+  /** Commits the decisions, each task in its own transaction; returns how many were skipped. */
+  private async commit(tasks: Task[], decision: BatchDecision, now: number): Promise<number> {
+    const read = new Map(tasks.map((t) => [t.id, t]));
+    // The version a decision was made from must still be the stored one.
+    const current = (tx: { get(kind: "task", id: string): Task | undefined }, id: string): Task | undefined => {
+      const cur = tx.get("task", id);
+      return cur !== undefined && cur.meta.version.index === read.get(id)!.meta.version.index ? cur : undefined;
+    };
+    const skipped: Task[] = [];
+    await this.store.batch(async (batch) => {
+      for (const a of decision.assignments) {
+        const done = await batch.update((tx) => {
+          const cur = current(tx, a.taskId);
+          if (cur === undefined) return false;
+          tx.update("task", { ...cur, nodeId: a.nodeId, status: { ...cur.status, state: TaskState.ASSIGNED, message: ASSIGNED_MESSAGE, timestamp: now } });
+          return true;
+        });
+        if (done) {
+          this.unpend(a.taskId);
+          this.log.debug({ taskId: a.taskId, nodeId: a.nodeId }, "task assigned");
+        } else skipped.push(read.get(a.taskId)!);
+      }
+      for (const u of decision.unschedulable) {
+        await batch.update((tx) => {
+          const cur = current(tx, u.taskId);
+          // Only a changed message is worth a write.
+          if (cur === undefined || cur.status.message === u.message) return;
+          tx.update("task", { ...cur, status: { ...cur.status, message: u.message } });
+        });
+      }
+    });
+    this.resync(skipped, true);
+    return skipped.length;
+  }
+
+  /**
+   * Replaces the optimistic placements of these tasks with what the store holds now; those still
+   * needing a node are tried in the next pass if tryAgain.
+   */
+  private resync(tasks: Task[], tryAgain: boolean): void {
+    if (tasks.length === 0) return;
+    this.store.view((tx) => {
+      for (const t of tasks) {
+        const cur = tx.get("task", t.id);
+        if (cur === undefined) {
+          this.state.removeTask(t.id);
+          this.unpend(t.id);
+          continue;
+        }
+        this.state.setTask(cur);
+        if (needsScheduling(cur)) {
+          this.pending.set(cur.id, cur);
+          if (tryAgain) this.fresh.add(cur.id);
+        } else this.unpend(cur.id);
+      }
+    });
+  }
+
+  private retryLater(): void {
+    if (this.retryTimer !== undefined || this.stopped) return;
+    this.retryTimer = this.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      this.retryAll = true;
+      this.kick();
+    }, this.retryMs);
+  }
+}

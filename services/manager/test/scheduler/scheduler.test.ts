@@ -1,0 +1,264 @@
+import assert from "node:assert/strict";
+import { FakeClock, silentLogger } from "@shoal/common";
+import {
+  LocalProposer,
+  MemoryStore,
+  NodeAvailability,
+  NodeState,
+  TaskState,
+  copyObject,
+  type Node,
+  type ProposeOptions,
+  type Proposer,
+  type StoreAction,
+  type Task,
+} from "@shoal/store";
+import { ASSIGNED_MESSAGE, Scheduler, type SchedulerOpts } from "../../src/scheduler/index.js";
+import { makeNode, makeTask, type NodeOpts, type TaskOpts } from "./fixtures.js";
+
+const TICK_MS = 50;
+const GiB = 2 ** 30;
+
+/** Lets writes through, or holds them until released (to let another writer race the scheduler). */
+class GatedProposer implements Proposer {
+  private next = 1;
+  private gate: Promise<void> | undefined;
+  private open: (() => void) | undefined;
+  readonly proposals: StoreAction[][] = [];
+
+  hold(): void {
+    this.gate = new Promise((r) => (this.open = r));
+  }
+
+  release(): void {
+    this.open?.();
+    this.gate = undefined;
+  }
+
+  async proposeValue(actions: StoreAction[], _opts?: ProposeOptions): Promise<{ index: number }> {
+    this.proposals.push(actions);
+    const index = this.next++;
+    if (this.gate !== undefined) await this.gate;
+    return { index };
+  }
+}
+
+class Harness {
+  readonly clock = new FakeClock();
+  readonly store: MemoryStore;
+  readonly scheduler: Scheduler;
+
+  constructor(
+    proposer: Proposer = new LocalProposer(),
+    opts: SchedulerOpts = {},
+  ) {
+    this.store = new MemoryStore({}, { clock: this.clock, proposer });
+    this.scheduler = new Scheduler({ tickMs: TICK_MS, ...opts }, { store: this.store, logger: silentLogger(), clock: this.clock });
+  }
+
+  async addNode(id: string, o: NodeOpts = {}): Promise<void> {
+    const { meta: _meta, ...node } = makeNode(id, o);
+    await this.store.update((tx) => tx.create("node", node));
+  }
+
+  async editNode(id: string, edit: (n: Node) => void): Promise<void> {
+    await this.store.update((tx) => {
+      const n = copyObject(tx.get("node", id)!);
+      edit(n);
+      tx.update("node", n);
+    });
+  }
+
+  async addTasks(serviceId: string, count: number, o: TaskOpts = {}): Promise<string[]> {
+    const ids = Array.from({ length: count }, (_, i) => `${serviceId}-${i + 1}`);
+    await this.store.update((tx) => {
+      for (const id of ids) {
+        const { meta: _meta, ...t } = makeTask(id, serviceId, o);
+        tx.create("task", t);
+      }
+    });
+    return ids;
+  }
+
+  async editTask(id: string, edit: (t: Task) => void): Promise<void> {
+    await this.store.update((tx) => {
+      const t = copyObject(tx.get("task", id)!);
+      edit(t);
+      tx.update("task", t);
+    });
+  }
+
+  task(id: string): Task {
+    return this.store.view((tx) => tx.get("task", id)!);
+  }
+
+  tasks(): Task[] {
+    return this.store.view((tx) => tx.find("task"));
+  }
+
+  /** Runs the scheduler's timers until it has nothing left to do. */
+  async settle(): Promise<void> {
+    const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 200; i++) {
+      await turn();
+      if (this.scheduler.isIdle()) {
+        await turn();
+        if (this.scheduler.isIdle()) return;
+      }
+      this.clock.advance(TICK_MS);
+    }
+    throw new Error("the scheduler did not settle");
+  }
+}
+
+function nodesOf(tasks: Task[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const t of tasks) out[t.nodeId] = (out[t.nodeId] ?? 0) + 1;
+  return out;
+}
+
+describe("scheduler: the Scheduler over a MemoryStore", () => {
+  let h: Harness;
+  afterEach(async () => {
+    await h.scheduler.stop();
+    h.store.close();
+  });
+
+  it("assigns pending tasks, spread over the ready nodes, with status ASSIGNED, its message and the clock's time", async () => {
+    h = new Harness();
+    await h.addNode("n1");
+    await h.addNode("n2");
+    await h.addTasks("web", 4);
+    h.scheduler.start();
+    await h.settle();
+    const tasks = h.tasks();
+    assert.deepEqual(nodesOf(tasks), { n1: 2, n2: 2 });
+    for (const t of tasks) {
+      assert.equal(t.status.state, TaskState.ASSIGNED);
+      assert.equal(t.status.message, ASSIGNED_MESSAGE);
+      assert.equal(t.status.timestamp, h.clock.now());
+    }
+  });
+
+  it("schedules tasks that become pending after start, but not NEW tasks or tasks no longer wanted", async () => {
+    h = new Harness();
+    await h.addNode("n1");
+    h.scheduler.start();
+    await h.addTasks("web", 2);
+    await h.addTasks("new", 1, { state: TaskState.NEW });
+    await h.addTasks("gone", 1, { desiredState: TaskState.SHUTDOWN });
+    await h.settle();
+    assert.equal(h.task("web-1").nodeId, "n1");
+    assert.equal(h.task("web-2").nodeId, "n1");
+    assert.equal(h.task("new-1").nodeId, "");
+    assert.equal(h.task("gone-1").nodeId, "");
+  });
+
+  it("gives no tasks to a node that went down or was drained", async () => {
+    h = new Harness();
+    await h.addNode("n1");
+    await h.addNode("n2");
+    await h.addNode("n3");
+    h.scheduler.start();
+    await h.editNode("n1", (n) => (n.status.state = NodeState.DOWN));
+    await h.editNode("n2", (n) => (n.spec.availability = NodeAvailability.DRAIN));
+    await h.addTasks("web", 3);
+    await h.settle();
+    assert.deepEqual(nodesOf(h.tasks()), { n3: 3 });
+  });
+
+  it("leaves a task that fits nowhere PENDING with the reason, and assigns it once a node with memory appears", async () => {
+    h = new Harness();
+    await h.addNode("small", { memoryBytes: GiB });
+    h.scheduler.start();
+    await h.addTasks("db", 1, { memoryBytes: 4 * GiB });
+    await h.settle();
+    let t = h.task("db-1");
+    assert.equal(t.status.state, TaskState.PENDING);
+    assert.equal(t.status.message, "no suitable node (1 node lacks memory)");
+    const version = t.meta.version.index;
+    // Unrelated changes retry the task but do not rewrite an unchanged message.
+    await h.editNode("small", (n) => (n.spec.annotations.labels = { any: "thing" }));
+    await h.settle();
+    assert.equal(h.task("db-1").meta.version.index, version);
+
+    await h.addNode("big", { memoryBytes: 8 * GiB });
+    await h.settle();
+    t = h.task("db-1");
+    assert.equal(t.status.state, TaskState.ASSIGNED);
+    assert.equal(t.nodeId, "big");
+  });
+
+  it("places a waiting task once another task on the node ends and frees its reservation", async () => {
+    h = new Harness();
+    await h.addNode("n1", { memoryBytes: 2 * GiB });
+    await h.addTasks("old", 1, { memoryBytes: 2 * GiB, nodeId: "n1", state: TaskState.RUNNING });
+    h.scheduler.start();
+    await h.addTasks("web", 1, { memoryBytes: GiB });
+    await h.settle();
+    assert.equal(h.task("web-1").status.state, TaskState.PENDING);
+    await h.editTask("old-1", (t) => (t.status = { ...t.status, state: TaskState.SHUTDOWN }));
+    await h.settle();
+    assert.equal(h.task("web-1").nodeId, "n1");
+  });
+
+  it("commits decisions in batches: one proposal per pass of at most batchMaxTasks tasks", async () => {
+    const proposer = new LocalProposer();
+    h = new Harness(proposer, { batchMaxTasks: 10 });
+    await h.addNode("n1");
+    await h.addNode("n2");
+    await h.addTasks("web", 25);
+    const before = proposer.proposals.length;
+    h.scheduler.start();
+    await h.settle();
+    const passes = proposer.proposals.slice(before);
+    assert.deepEqual(
+      passes.map((p) => p.length),
+      [10, 10, 5],
+    );
+    assert.ok(h.tasks().every((t) => t.status.state === TaskState.ASSIGNED));
+  });
+
+  it("skips a decision whose task changed meanwhile and decides again from the new version", async () => {
+    const proposer = new GatedProposer();
+    h = new Harness(proposer);
+    await h.addNode("n1");
+    await h.addTasks("web", 2);
+    h.scheduler.start();
+    // Another writer holds the store while the scheduler decides; its change to web-1 lands first.
+    proposer.hold();
+    const other = h.editTask("web-1", (t) => (t.annotations = { name: "renamed" }));
+    h.clock.advance(TICK_MS);
+    await new Promise((r) => setImmediate(r));
+    proposer.release();
+    await other;
+    await h.settle();
+    const t1 = h.task("web-1");
+    assert.equal(t1.annotations?.name, "renamed");
+    assert.equal(t1.status.state, TaskState.ASSIGNED);
+    assert.equal(h.task("web-2").status.state, TaskState.ASSIGNED);
+    // web-2's decision committed in the first pass, web-1's in a later one.
+    const assigning = proposer.proposals.filter((p) => p.some((a) => (a.object as Task).status?.state === TaskState.ASSIGNED));
+    assert.equal(assigning.length, 2);
+  });
+
+  it("tries again after a failed commit, and stops without leaving timers behind", async () => {
+    let refuse = true;
+    const local = new LocalProposer();
+    const proposer: Proposer = {
+      proposeValue: (actions, opts) => (refuse && actions.some((a) => a.kind === "task" && (a.object as Task).status.state === TaskState.ASSIGNED) ? Promise.reject(new Error("no quorum")) : local.proposeValue(actions, opts)),
+    };
+    h = new Harness(proposer, { retryMs: 1000 });
+    await h.addNode("n1");
+    await h.addTasks("web", 1);
+    h.scheduler.start();
+    await h.settle();
+    assert.equal(h.task("web-1").status.state, TaskState.PENDING);
+    refuse = false;
+    h.clock.advance(1000);
+    await h.settle();
+    assert.equal(h.task("web-1").nodeId, "n1");
+    await h.scheduler.stop();
+    assert.equal(h.clock.pendingTimers(), 0);
+  });
+});
