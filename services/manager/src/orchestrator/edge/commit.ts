@@ -73,7 +73,7 @@ export async function commitPlan(store: MemoryStore, plan: Plan, log: Logger): P
     }
   });
   for (const c of staged) {
-    log.info(
+    log.debug(
       {
         serviceId: c.serviceId,
         created: c.create.map((t) => t.id),
@@ -82,6 +82,11 @@ export async function commitPlan(store: MemoryStore, plan: Plan, log: Logger): P
       },
       c.reason,
     );
+  }
+  if (staged.length > 0 || conflicted.size > 0) {
+    const count = (reason: string): number => staged.filter((c) => c.reason === reason).length;
+    const reasons = Object.fromEntries([...new Set(staged.map((c) => c.reason))].map((r) => [r, count(r)]));
+    log.info({ changes: staged.length, reasons, conflictedServices: [...conflicted] }, "orchestration changes committed");
   }
   return { committed: staged, conflicted };
 }
