@@ -62,7 +62,7 @@ export function httpErrorOf(err: unknown): HttpError {
     const code = err.code;
     const exact = EXACT_STATUS[code];
     const message = code === "STORE_VERSION_CONFLICT" && !err.message.includes("update out of sequence") ? `update out of sequence: ${err.message}` : err.message;
-    if (exact !== undefined) return { statusCode: exact, message, unexpected: exact >= 500 && !err.temporary };
+    if (exact !== undefined) return { statusCode: exact, message, unexpected: exact === 500 };
     if (err.temporary) return { statusCode: 503, message, unexpected: false };
     if (code.endsWith("_INVALID") || code.endsWith("_MALFORMED") || code.startsWith("NODE_")) return { statusCode: 400, message, unexpected: false };
     return { statusCode: 500, message, unexpected: true };

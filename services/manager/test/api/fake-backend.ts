@@ -35,6 +35,9 @@ export type Call =
 
 class FakeError extends ShoalError {}
 
+// One root CA for every fake backend: key generation is the slow part of a test's setup.
+let sharedRoot: ReturnType<typeof createRootCa> | undefined;
+
 function node(id: string, hostname: string, role: NodeRole, addr: string, extra: Partial<Node> = {}): Node {
   return {
     id,
@@ -93,7 +96,8 @@ export class FakeBackend implements NodeBackend {
   /** A manager of a 3-node swarm (mgr1 leader; wrk1, wrk2 workers). */
   static async create(): Promise<FakeBackend> {
     const b = new FakeBackend();
-    const root = await createRootCa({ clusterId: CLUSTER_ID });
+    sharedRoot ??= createRootCa({ clusterId: CLUSTER_ID });
+    const root = await sharedRoot;
     await b.store.update((tx) => {
       tx.create("cluster", {
         id: CLUSTER_ID,
