@@ -1,7 +1,7 @@
 // One slot's task-level decisions, shared by every orchestrator: replace a wanted task that ended
 // (under the restart policy) or whose node can no longer keep it, and start held-back replacements
 // when due. Service-level decisions (how many slots, which node) belong to the mode's reconciler.
-import { TaskState, type Node, type Service, type Task } from "@shoal/store";
+import { TaskState, type NewObject, type Node, type Service, type Task } from "@shoal/store";
 import { newTask, runState } from "./new-task.js";
 import { guardOf, type DesiredStateChange, type TaskChange } from "./plan.js";
 import { RestartHistory, heldTaskStart, restartKey, restartPolicy, shouldRestart } from "./restart.js";
@@ -65,9 +65,9 @@ export function reconcileSlot(ctx: ReconcileContext, tasks: readonly Task[], rul
     if (verdict.due) desired.push({ taskId: t.id, desiredState: runState(ctx.service) });
     else wakeAtMs = wakeAtMs === undefined ? verdict.wakeAtMs : Math.min(wakeAtMs, verdict.wakeAtMs);
   }
-  let create: Task[] | undefined;
+  let create: NewObject<"task">[] | undefined;
   let resting = false;
-  let reason = "start delayed task";
+  let reason = ended === undefined ? "start delayed task" : "shut down ended task";
   let restart: TaskChange["restart"];
   if (keep.length === 0 && ended !== undefined) {
     const old = ended.task;
@@ -77,12 +77,12 @@ export function reconcileSlot(ctx: ReconcileContext, tasks: readonly Task[], rul
     } else if (!ended.byItself) {
       // Losing the node is not the task's failure: replaced at once, whatever the restart policy.
       reason = "node lost or drained";
-      create = [newTask(ctx.service, { id: ctx.newId(), ...where }, ctx.now) as Task];
+      create = [newTask(ctx.service, { id: ctx.newId(), ...where }, ctx.now)];
     } else if (shouldRestart(old, ctx.restarts, ctx.now)) {
       reason = "restart";
       const held = restartPolicy(ctx.service.spec.task).delayMs > 0;
       const desiredState = held ? TaskState.READY : runState(ctx.service);
-      create = [newTask(ctx.service, { id: ctx.newId(), ...where, desiredState }, ctx.now) as Task];
+      create = [newTask(ctx.service, { id: ctx.newId(), ...where, desiredState }, ctx.now)];
       restart = { key: restartKey(old), specVersion: ctx.service.meta.version.index, atMs: ctx.now };
       if (held) wakeAtMs = ctx.now + restartPolicy(ctx.service.spec.task).delayMs;
     } else {

@@ -100,12 +100,13 @@ export class ServiceOrchestrator extends ReconcileLoop {
     const plan = emptyPlan();
     for (const id of [...ids].sort()) {
       const service = tx.get("service", id);
-      const tasks = tx.find("task", { serviceId: id });
       if (service === undefined) {
-        if (deleted.has(id)) mergePlan(plan, removeServiceTasks(id, tasks));
+        if (deleted.has(id)) mergePlan(plan, removeServiceTasks(id, tx.find("task", { serviceId: id })));
         continue;
       }
+      // Task events mark their service for every orchestrator; only the owner reads on.
       if (!this.owns(service)) continue;
+      const tasks = tx.find("task", { serviceId: id });
       if (service.pendingDelete === true) {
         mergePlan(plan, removeServiceTasks(id, tasks));
         continue;

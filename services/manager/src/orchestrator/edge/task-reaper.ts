@@ -52,7 +52,9 @@ export class TaskReaper extends ReconcileLoop {
       const orphans = new Map<string, Task[]>();
       for (const t of tasks) {
         if (services.has(t.serviceId) || gone.has(t.id)) continue;
-        orphans.set(t.serviceId, [...(orphans.get(t.serviceId) ?? []), t]);
+        const list = orphans.get(t.serviceId);
+        if (list === undefined) orphans.set(t.serviceId, [t]);
+        else list.push(t);
       }
       for (const [serviceId, list] of orphans) mergePlan(out, removeServiceTasks(serviceId, list));
       return out;
