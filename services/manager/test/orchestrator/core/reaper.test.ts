@@ -18,6 +18,15 @@ describe("orchestrator core: task reaper", () => {
     assert.deepEqual(reaped.map((t) => t.id), history.slice(0, 3).map((t) => t.id));
   });
 
+  it("counts a global service's history per node", () => {
+    const g = service("g", { global: {} });
+    const old = (nodeId: string, i: number) => taskOf(g, { nodeId, state: TaskState.FAILED, desired: TaskState.SHUTDOWN, createdAt: NOW - 10_000 + i });
+    const onN1 = [0, 1, 2].map((i) => old("n1", i));
+    const onN2 = [old("n2", 0)];
+    const reaped = tasksToReap({ tasks: [...onN1, ...onN2], services: new Map([["g", g]]), nodes, retentionLimit: 1 });
+    assert.deepEqual(reaped.map((t) => t.id), [onN1[0]!.id, onN1[1]!.id]);
+  });
+
   it("deletes a REMOVE task once it stopped (or never reached a node, or its node is down), not while it runs", () => {
     const stopped = taskOf(svc, { slot: 1, nodeId: "n1", state: TaskState.SHUTDOWN, desired: TaskState.REMOVE });
     const unassigned = taskOf(svc, { slot: 2, state: TaskState.PENDING, desired: TaskState.REMOVE });
