@@ -8,7 +8,7 @@
 // tried again when something that could help happens: a node changes, a task frees resources, a
 // service changes. A decision that conflicts with a newer version of its task is skipped; the newer
 // version decides whether the task is tried again.
-import { describeError, systemClock, type Clock, type Logger, type TimerHandle } from "@shoal/common";
+import { Counter, Gauge, Histogram, describeError, systemClock, type Clock, type Logger, type Registry, type TimerHandle } from "@shoal/common";
 import { TaskState, type MemoryStore, type Node, type StoreEvent, type Task, type Watch } from "@shoal/store";
 import { scheduleBatch, type BatchDecision } from "./core/schedule.js";
 import { SchedulerState, needsScheduling, type SchedulerStateOpts } from "./core/state.js";
@@ -28,6 +28,47 @@ export interface SchedulerModules {
   store: MemoryStore;
   logger: Logger;
   clock?: Clock;
+  /** Registers shoal_scheduler_* metrics here when given. */
+  metrics?: Registry;
+}
+
+interface SchedulerMetrics {
+  assigned: Counter;
+  passSeconds: Histogram;
+}
+
+// A component may be built again (a new leadership term) on the same registry: reuse its metrics.
+function metric<M>(registry: Registry, name: string, make: () => M): M {
+  return (registry.getSingleMetric(name) as M | undefined) ?? make();
+}
+
+// Which Scheduler a registry's pending-tasks gauge reads: the latest one built on it.
+const pendingSources = new WeakMap<Registry, () => number>();
+
+function registerMetrics(registry: Registry, pending: () => number): SchedulerMetrics {
+  const registers = [registry];
+  pendingSources.set(registry, pending);
+  metric(
+    registry,
+    "shoal_scheduler_pending_tasks",
+    () =>
+      new Gauge({
+        name: "shoal_scheduler_pending_tasks",
+        help: "Tasks waiting for a node",
+        registers,
+        collect() {
+          this.set(pendingSources.get(registry)?.() ?? 0);
+        },
+      }),
+  );
+  return {
+    assigned: metric(registry, "shoal_scheduler_assigned_tasks_total", () => new Counter({ name: "shoal_scheduler_assigned_tasks_total", help: "Tasks assigned to a node", registers })),
+    passSeconds: metric(
+      registry,
+      "shoal_scheduler_pass_seconds",
+      () => new Histogram({ name: "shoal_scheduler_pass_seconds", help: "Time to decide and commit one scheduling pass", registers, buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10] }),
+    ),
+  };
 }
 
 const DEFAULT_BATCH_MAX_TASKS = 10_000;
@@ -67,6 +108,7 @@ export class Scheduler {
   private running: Promise<void> | undefined;
   private tick: TimerHandle | undefined;
   private retryTimer: TimerHandle | undefined;
+  private readonly metrics: SchedulerMetrics | undefined;
 
   constructor(
     private readonly opts: SchedulerOpts,
@@ -79,6 +121,7 @@ export class Scheduler {
     this.tickMs = opts.tickMs ?? DEFAULT_TICK_MS;
     this.retryMs = opts.retryMs ?? DEFAULT_RETRY_MS;
     this.state = new SchedulerState(opts);
+    this.metrics = modules.metrics === undefined ? undefined : registerMetrics(modules.metrics, () => this.pending.size);
   }
 
   /** Starts scheduling (leader only). */
@@ -218,10 +261,11 @@ export class Scheduler {
     const decision = scheduleBatch(this.state, tasks, now);
     try {
       const skipped = await this.commit(tasks, decision, now);
-      this.log.info(
-        { assigned: decision.assignments.length - skipped, unschedulable: decision.unschedulable.length, skipped, ms: this.clock.monotonicMs() - startedMs },
-        "scheduling pass committed",
-      );
+      const ms = this.clock.monotonicMs() - startedMs;
+      const assigned = decision.assignments.length - skipped;
+      this.metrics?.assigned.inc(assigned);
+      this.metrics?.passSeconds.observe(ms / 1000);
+      this.log.info({ assigned, unschedulable: decision.unschedulable.length, skipped, ms }, "scheduling pass committed");
     } catch (err) {
       this.log.warn({ err: describeError(err), tasks: tasks.length }, "scheduling pass failed to commit; retrying");
       // Not tried again at once: the store is likely to refuse again (lost leadership, no quorum).

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FakeClock, silentLogger } from "@shoal/common";
+import { FakeClock, createRegistry, silentLogger, type Registry } from "@shoal/common";
 import {
   LocalProposer,
   MemoryStore,
@@ -51,9 +51,11 @@ class Harness {
   constructor(
     proposer: Proposer = new LocalProposer(),
     opts: SchedulerOpts = {},
+    metrics?: Registry,
   ) {
     this.store = new MemoryStore({}, { clock: this.clock, proposer });
-    this.scheduler = new Scheduler({ tickMs: TICK_MS, ...opts }, { store: this.store, logger: silentLogger(), clock: this.clock });
+    const modules = { store: this.store, logger: silentLogger(), clock: this.clock };
+    this.scheduler = new Scheduler({ tickMs: TICK_MS, ...opts }, metrics === undefined ? modules : { ...modules, metrics });
   }
 
   async addNode(id: string, o: NodeOpts = {}): Promise<void> {
@@ -260,5 +262,19 @@ describe("scheduler: the Scheduler over a MemoryStore", () => {
     assert.equal(h.task("web-1").nodeId, "n1");
     await h.scheduler.stop();
     assert.equal(h.clock.pendingTimers(), 0);
+  });
+
+  it("reports assigned and pending tasks as shoal_scheduler_* metrics", async () => {
+    const registry = createRegistry();
+    h = new Harness(new LocalProposer(), {}, registry);
+    await h.addNode("n1", { memoryBytes: GiB });
+    await h.addTasks("web", 3);
+    await h.addTasks("big", 1, { memoryBytes: 2 * GiB });
+    h.scheduler.start();
+    await h.settle();
+    const text = await registry.metrics();
+    assert.match(text, /^shoal_scheduler_assigned_tasks_total 3$/m);
+    assert.match(text, /^shoal_scheduler_pending_tasks 1$/m);
+    assert.match(text, /^shoal_scheduler_pass_seconds_count 1$/m);
   });
 });

@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { NodeState, TaskState } from "@shoal/store";
+import { SchedulerState, needsScheduling } from "../../src/scheduler/index.js";
+import { makeNode, makeTask } from "./fixtures.js";
+
+const GiB = 2 ** 30;
+
+describe("scheduler: SchedulerState bookkeeping", () => {
+  it("counts a task's reservation and service on its node from ASSIGNED to RUNNING, and frees them when it ends", () => {
+    const s = SchedulerState.from([makeNode("n1", { memoryBytes: 4 * GiB })], []);
+    const info = s.nodes.get("n1")!;
+    const t = makeTask("t1", "web", { nodeId: "n1", state: TaskState.ASSIGNED, memoryBytes: GiB, hostPorts: [8080] });
+    s.setTask(t);
+    assert.equal(info.available.memoryBytes, 3 * GiB);
+    assert.equal(info.tasksOfService("web"), 1);
+    assert.equal(info.hostPortInUse("8080/tcp"), true);
+    s.setTask({ ...t, status: { ...t.status, state: TaskState.RUNNING } });
+    assert.equal(info.available.memoryBytes, 3 * GiB, "a new version replaces the old, never adds to it");
+    s.setTask({ ...t, status: { ...t.status, state: TaskState.COMPLETE } });
+    assert.equal(info.available.memoryBytes, 4 * GiB);
+    assert.equal(info.tasksOfService("web"), 0);
+    assert.equal(info.hostPortInUse("8080/tcp"), false);
+  });
+
+  it("keeps holding resources for a task being shut down, but stops counting it for spreading", () => {
+    const s = SchedulerState.from([makeNode("n1", { memoryBytes: 4 * GiB })], []);
+    s.setTask(makeTask("t1", "web", { nodeId: "n1", state: TaskState.RUNNING, desiredState: TaskState.SHUTDOWN, memoryBytes: GiB }));
+    const info = s.nodes.get("n1")!;
+    assert.equal(info.available.memoryBytes, 3 * GiB);
+    assert.equal(info.tasksOfService("web"), 0);
+    assert.equal(info.activeTasks, 0);
+  });
+
+  it("remembers tasks of a node that leaves and comes back, and of a node it learns about after them", () => {
+    const s = new SchedulerState();
+    s.setTask(makeTask("t1", "web", { nodeId: "n1", state: TaskState.RUNNING, memoryBytes: GiB }));
+    s.setNode(makeNode("n1", { memoryBytes: 2 * GiB }));
+    assert.equal(s.nodes.get("n1")!.available.memoryBytes, GiB);
+    s.removeNode("n1");
+    s.setNode(makeNode("n1", { memoryBytes: 2 * GiB }));
+    assert.equal(s.nodes.get("n1")!.available.memoryBytes, GiB);
+    // Capacity changes keep the reservations.
+    s.setNode(makeNode("n1", { memoryBytes: 8 * GiB, state: NodeState.DOWN }));
+    assert.equal(s.nodes.get("n1")!.available.memoryBytes, 7 * GiB);
+  });
+
+  it("counts failures of a service on a node within the window only", () => {
+    const s = new SchedulerState({ failureWindowMs: 60_000 });
+    s.setTask(makeTask("f1", "web", { nodeId: "n1", state: TaskState.FAILED, timestampMs: 1_000 }));
+    s.setTask(makeTask("f2", "web", { nodeId: "n1", state: TaskState.REJECTED, timestampMs: 30_000 }));
+    s.setTask(makeTask("f2", "web", { nodeId: "n1", state: TaskState.REJECTED, timestampMs: 30_000 }));
+    assert.equal(s.recentFailures("n1", "web", 40_000), 2, "the same task is counted once");
+    assert.equal(s.recentFailures("n1", "web", 70_000), 1);
+    assert.equal(s.recentFailures("n1", "api", 40_000), 0);
+    assert.equal(s.failedRecently("n1", "web", 100_000), false);
+  });
+
+  it("needs scheduling: PENDING tasks wanted READY, RUNNING or COMPLETE", () => {
+    assert.equal(needsScheduling(makeTask("a", "s")), true);
+    assert.equal(needsScheduling(makeTask("a", "s", { desiredState: TaskState.COMPLETE })), true);
+    assert.equal(needsScheduling(makeTask("a", "s", { desiredState: TaskState.READY })), true);
+    assert.equal(needsScheduling(makeTask("a", "s", { desiredState: TaskState.SHUTDOWN })), false);
+    assert.equal(needsScheduling(makeTask("a", "s", { state: TaskState.NEW })), false);
+    assert.equal(needsScheduling(makeTask("a", "s", { state: TaskState.ASSIGNED })), false);
+  });
+});
