@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { DockerSwarmInfo } from "../../../src/api/index.js";
 import { CLUSTER_ID, MGR_ID } from "../fake-backend.js";
 import { useHarness } from "../helpers.js";
 
@@ -9,17 +10,7 @@ interface InfoBody {
   OSType: string;
   Architecture: string;
   ServerVersion: string;
-  Swarm: {
-    NodeID: string;
-    NodeAddr: string;
-    LocalNodeState: string;
-    ControlAvailable: boolean;
-    Error: string;
-    RemoteManagers: { NodeID: string; Addr: string }[] | null;
-    Nodes?: number;
-    Managers?: number;
-    Cluster?: { ID: string; Version: { Index: number }; Spec: { Name: string }; DefaultAddrPool: string[]; SubnetSize: number; DataPathPort: number };
-  };
+  Swarm: DockerSwarmInfo;
 }
 
 describe("api routes: /version and /info", () => {
