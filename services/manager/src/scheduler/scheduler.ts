@@ -22,6 +22,11 @@ export interface SchedulerOpts extends SchedulerStateOpts {
   tickMs?: number;
   /** After a failed commit (no quorum…), every pending task is tried again this much later. */
   retryMs?: number;
+  /**
+   * Events the watch may queue before it overflows (and the scheduler starts over from a full
+   * view). Large by default: one pass's own commits are batchMaxTasks events.
+   */
+  watchQueueLimit?: number;
 }
 
 export interface SchedulerModules {
@@ -74,6 +79,7 @@ function registerMetrics(registry: Registry, pending: () => number): SchedulerMe
 const DEFAULT_BATCH_MAX_TASKS = 10_000;
 const DEFAULT_TICK_MS = 50;
 const DEFAULT_RETRY_MS = 1_000;
+const DEFAULT_WATCH_QUEUE_LIMIT = 200_000;
 
 /** Task fields placement depends on changed in a way that may free room for pending tasks. */
 function freesRoom(old: Task | undefined, task: Task | undefined): boolean {
@@ -154,7 +160,7 @@ export class Scheduler {
   }
 
   private subscribe(): void {
-    const { result, watch } = this.store.viewAndWatch({ kinds: ["node", "task", "service"] }, (tx) => ({
+    const { result, watch } = this.store.viewAndWatch({ kinds: ["node", "task", "service"], queueLimit: this.opts.watchQueueLimit ?? DEFAULT_WATCH_QUEUE_LIMIT }, (tx) => ({
       nodes: tx.find("node"),
       tasks: tx.find("task"),
     }));

@@ -277,4 +277,15 @@ describe("scheduler: the Scheduler over a MemoryStore", () => {
     assert.match(text, /^shoal_scheduler_pending_tasks 1$/m);
     assert.match(text, /^shoal_scheduler_pass_seconds_count 1$/m);
   });
+
+  it("starts over from a fresh view when its watch overflows, and still assigns every task", async () => {
+    h = new Harness(new LocalProposer(), { watchQueueLimit: 5 });
+    await h.addNode("n1");
+    h.scheduler.start();
+    // One transaction of 20 tasks is 20 events at once: more than the watch may queue.
+    await h.addTasks("web", 20);
+    await h.settle();
+    assert.ok(h.tasks().every((t) => t.status.state === TaskState.ASSIGNED && t.nodeId === "n1"));
+    assert.equal(h.scheduler.pendingCount, 0);
+  });
 });
