@@ -58,6 +58,14 @@ export function createApp(opts: ApiOptions, modules: ApiModules, serverFactory: 
     return reply.code(404).type("application/json").send({ message: `page not found: ${req.method} ${req.url}` });
   });
 
+  // The docker CLI shows an error's message only when Content-Type is exactly "application/json"
+  // (Docker's own); fastify appends "; charset=utf-8" to JSON replies, so it is put back here.
+  app.addHook("onSend", async (_req, reply, payload) => {
+    const type = reply.getHeader("content-type");
+    if (typeof type === "string" && type.startsWith("application/json;")) void reply.header("content-type", "application/json");
+    return payload;
+  });
+
   void app.register(swagger, {
     openapi: {
       openapi: "3.0.3",

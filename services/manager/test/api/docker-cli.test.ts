@@ -1,0 +1,88 @@
+// The stock docker CLI (28.2, preinstalled here and on CI) against the API over a unix socket: it
+// proves the response shapes, which the CLI decodes strictly.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { silentLogger } from "@shoal/common";
+import { startApiServer, type ApiServer } from "../../src/api/index.js";
+import { FakeBackend, MGR_ID, WRK2_ID, WRK_ID } from "./fake-backend.js";
+
+const run = promisify(execFile);
+const DOCKER = "/usr/local/bin/docker";
+
+describe("api with the docker CLI", () => {
+  let dir: string;
+  let server: ApiServer;
+  let env: NodeJS.ProcessEnv;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "shoal-docker-cli-"));
+    const socketPath = join(dir, "api.sock");
+    server = await startApiServer({ socketPath }, { backend: await FakeBackend.create(), logger: silentLogger() });
+    // Its own config dir: no contexts or credentials of the machine's user leak in.
+    env = { PATH: process.env["PATH"], DOCKER_HOST: `unix://${socketPath}`, DOCKER_CONFIG: join(dir, "docker-config") };
+  });
+
+  after(async () => {
+    await server?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function docker(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    try {
+      const r = await run(DOCKER, args, { env, timeout: 20_000 });
+      return { code: 0, stdout: r.stdout, stderr: r.stderr };
+    } catch (err) {
+      const e = err as { code?: number; stdout?: string; stderr?: string };
+      return { code: typeof e.code === "number" ? e.code : -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+    }
+  }
+
+  it("docker info shows the swarm as an active manager with the cluster's settings", async () => {
+    const r = await docker("info");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Swarm: active/);
+    assert.match(r.stdout, new RegExp(`NodeID: ${MGR_ID}`));
+    assert.match(r.stdout, /Is Manager: true/);
+    assert.match(r.stdout, /Managers: 1\n\s+Nodes: 3/);
+    assert.match(r.stdout, /Election Tick: 10/);
+    assert.match(r.stdout, /Name: mgr1/);
+  });
+
+  it("docker node ls lists the nodes, marks self and the leader", async () => {
+    const r = await docker("node", "ls");
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split("\n");
+    assert.match(lines[0]!, /^ID\s+HOSTNAME\s+STATUS\s+AVAILABILITY\s+MANAGER STATUS\s+ENGINE VERSION$/);
+    assert.match(r.stdout, new RegExp(`${MGR_ID} \\*\\s+mgr1\\s+Ready\\s+Active\\s+Leader\\s+0\\.1\\.0`));
+    assert.match(r.stdout, new RegExp(`${WRK_ID}\\s+wrk1\\s+Ready\\s+Active\\s+0\\.1\\.0`));
+    assert.match(r.stdout, new RegExp(`${WRK2_ID}\\s+wrk2\\s+Ready\\s+Drain\\s+0\\.1\\.0`));
+  });
+
+  it("docker node inspect self answers the node as JSON", async () => {
+    const r = await docker("node", "inspect", "self");
+    assert.equal(r.code, 0, r.stderr);
+    const [node] = JSON.parse(r.stdout) as { ID: string; Spec: { Role: string }; ManagerStatus: { Leader: boolean; Addr: string } }[];
+    assert.equal(node?.ID, MGR_ID);
+    assert.equal(node?.Spec.Role, "manager");
+    assert.deepEqual(node?.ManagerStatus, { Leader: true, Reachability: "reachable", Addr: "127.0.0.1:2377" });
+  });
+
+  it("docker swarm join-token worker prints the join command from the token and the manager address", async () => {
+    const r = await docker("swarm", "join-token", "worker");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /docker swarm join --token SHTKN-1-digest-workersecret 127\.0\.0\.1:2377/);
+  });
+
+  it("docker node update --availability reaches the backend, and errors print the daemon's message", async () => {
+    const ok = await docker("node", "update", "--availability", "pause", "wrk1");
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match((await docker("node", "ls")).stdout, /wrk1\s+Ready\s+Pause/);
+    const refused = await docker("node", "rm", "wrk2");
+    assert.equal(refused.code, 1);
+    assert.equal(refused.stderr.trim(), `Error response from daemon: node ${WRK2_ID} is not down and can't be removed`);
+  });
+});
