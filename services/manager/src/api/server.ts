@@ -1,7 +1,7 @@
 // Listening: a root-only unix socket (the default way in) and, optionally, TCP with mutual TLS.
 // Owns socket files and listeners; everything else is the app's (app.ts).
 import { randomBytes } from "node:crypto";
-import { chmod, lstat, mkdir, mkdtemp, rename, rmdir, unlink } from "node:fs/promises";
+import { chmod, lstat, mkdir, mkdtemp, rename, rm, unlink } from "node:fs/promises";
 import { createServer as createHttpsServer } from "node:https";
 import { connect } from "node:net";
 import { dirname, join } from "node:path";
@@ -61,7 +61,8 @@ async function listenUnix(app: FastifyInstance, path: string): Promise<void> {
     await chmod(staged, 0o600);
     await rename(staged, path);
   } finally {
-    await rmdir(staging).catch(() => undefined);
+    // Empty after the rename; holds the staged socket only when listening failed half-way.
+    await rm(staging, { recursive: true, force: true });
   }
 }
 

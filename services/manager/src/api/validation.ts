@@ -84,6 +84,9 @@ export function formatSchemaErrors(errors: readonly SchemaViolation[], dataVar: 
   if (e === undefined) return violation(`invalid ${where}`);
   const field = fieldOf(e.instancePath);
   const named = field === "" ? where : `${dataVar === "querystring" ? "query parameter " : ""}${field}`;
+  if (field === "" && dataVar === "body" && (e.data === null || e.data === undefined)) {
+    return violation("missing request body: send a JSON object with Content-Type: application/json");
+  }
   const value = e.data === undefined ? "" : ` ${JSON.stringify(e.data)}`;
   switch (e.keyword) {
     case "additionalProperties": {

@@ -56,6 +56,13 @@ describe("api app: version negotiation, parsing and errors", () => {
     assert.deepEqual(h().backend.calls, []);
   });
 
+  it("refuses a missing body where one is required with 400 saying so", async () => {
+    const res = await h().call("POST", "/swarm/unlock");
+    assert.equal(res.statusCode, 400);
+    assert.match(messageOf(res), /^missing request body/);
+    assert.deepEqual(h().backend.calls, []);
+  });
+
   it("refuses a body over the limit with 413", async () => {
     const res = await h().call("POST", "/swarm/update?version=1", { Name: "default", Labels: { big: "x".repeat(5000) } });
     assert.equal(res.statusCode, 413);
