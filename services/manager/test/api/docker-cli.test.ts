@@ -17,11 +17,13 @@ describe("api with the docker CLI", () => {
   let dir: string;
   let server: ApiServer;
   let env: NodeJS.ProcessEnv;
+  let backend: FakeBackend;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "shoal-docker-cli-"));
     const socketPath = join(dir, "api.sock");
-    server = await startApiServer({ socketPath }, { backend: await FakeBackend.create(), logger: silentLogger() });
+    backend = await FakeBackend.create();
+    server = await startApiServer({ socketPath }, { backend, logger: silentLogger() });
     // Its own config dir: no contexts or credentials of the machine's user leak in.
     env = { PATH: process.env["PATH"], DOCKER_HOST: `unix://${socketPath}`, DOCKER_CONFIG: join(dir, "docker-config") };
   });
@@ -84,5 +86,27 @@ describe("api with the docker CLI", () => {
     const refused = await docker("node", "rm", "wrk2");
     assert.equal(refused.code, 1);
     assert.equal(refused.stderr.trim(), `Error response from daemon: node ${WRK2_ID} is not down and can't be removed`);
+  });
+
+  it("docker swarm init sends a body the API accepts and prints the worker join command", async () => {
+    const r = await docker("swarm", "init", "--advertise-addr", "127.0.0.1");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`Swarm initialized: current node \\(${MGR_ID}\\) is now a manager`));
+    assert.match(r.stdout, /docker swarm join --token SHTKN-1-digest-workersecret 127\.0\.0\.1:2377/);
+    const init = backend.calls.find((c) => c.op === "init");
+    assert.ok(init?.op === "init");
+    assert.equal(init.req.advertiseAddr, "127.0.0.1");
+  });
+
+  it("docker swarm update --autolock sends the whole spec back and prints the unlock key", async () => {
+    backend.unlockKeyValue = "SWMKEY-1-testkey";
+    const r = await docker("swarm", "update", "--autolock");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Swarm updated\./);
+    assert.match(r.stdout, /SWMKEY-1-testkey/);
+    const update = backend.calls.find((c) => c.op === "updateCluster");
+    assert.ok(update?.op === "updateCluster");
+    assert.equal(update.spec.encryptionConfig?.autoLockManagers, true);
+    assert.equal(update.spec.raft?.electionTick, 10, "the spec read is sent back whole");
   });
 });
