@@ -294,7 +294,9 @@ export class Scheduler {
         const done = await batch.update((tx) => {
           const cur = current(tx, a.taskId);
           if (cur === undefined) return false;
-          tx.update("task", { ...cur, nodeId: a.nodeId, status: { ...cur.status, state: TaskState.ASSIGNED, message: ASSIGNED_MESSAGE, timestamp: now } });
+          const next: Task = { ...cur, nodeId: a.nodeId, status: { ...cur.status, state: TaskState.ASSIGNED, message: ASSIGNED_MESSAGE, timestamp: now } };
+          if (a.genericResources !== undefined) next.assignedGenericResources = a.genericResources;
+          tx.update("task", next);
           return true;
         });
         if (done) {

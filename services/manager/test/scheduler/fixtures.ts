@@ -21,6 +21,8 @@ export interface NodeOpts {
   memoryBytes?: number;
   /** Discrete generic resources: kind → units. */
   generic?: Record<string, number>;
+  /** Named generic resources: [kind, name] (a GPU id…). */
+  named?: Array<[string, string]>;
   platform?: Platform;
   labels?: Record<string, string>;
   engineLabels?: Record<string, string>;
@@ -45,7 +47,10 @@ export function makeNode(id: string, o: NodeOpts = {}): Node {
       resources: {
         nanoCpus: o.nanoCpus ?? 4e9,
         memoryBytes: o.memoryBytes ?? 8 * 2 ** 30,
-        generic: Object.entries(o.generic ?? {}).map(([kind, discrete]) => ({ kind, discrete })),
+        generic: [
+          ...Object.entries(o.generic ?? {}).map(([kind, discrete]) => ({ kind, discrete })),
+          ...(o.named ?? []).map(([kind, named]) => ({ kind, named })),
+        ],
       },
       engine: { labels: o.engineLabels ?? {} },
     },
@@ -67,6 +72,8 @@ export interface TaskOpts {
   maxReplicas?: number;
   platforms?: Platform[];
   hostPorts?: number[];
+  /** Named generic resources the task holds: [kind, name]. */
+  named?: Array<[string, string]>;
   slot?: number;
 }
 
@@ -99,6 +106,7 @@ export function makeTask(id: string, serviceId: string, o: TaskOpts = {}): Task 
     status: { timestamp: o.timestampMs ?? 0, state: o.state ?? TaskState.PENDING },
     desiredState: o.desiredState ?? TaskState.RUNNING,
   };
+  if (o.named !== undefined) task.assignedGenericResources = o.named.map(([kind, named]) => ({ kind, named }));
   if (o.hostPorts !== undefined) {
     task.endpoint = { ports: o.hostPorts.map((p) => ({ targetPort: 80, publishedPort: p, publishMode: PublishMode.HOST })) };
   }

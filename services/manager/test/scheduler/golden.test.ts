@@ -43,6 +43,7 @@ function nodeOpts(kv: Map<string, string>): NodeOpts {
     else if (k === "cpus") o.nanoCpus = Number(v) * 1e9;
     else if (k === "memory") o.memoryBytes = bytes(v);
     else if (k === "generic") o.generic = Object.fromEntries(Object.entries(pairs(v)).map(([g, n]) => [g, Number(n)]));
+    else if (k === "named") o.named = v.split(",").map((kn) => kn.split(":") as [string, string]);
     else if (k === "os") platform.os = v;
     else if (k === "arch") platform.architecture = v;
     else if (k === "labels") o.labels = pairs(v);
@@ -65,6 +66,7 @@ function taskOpts(kv: Map<string, string>): TaskOpts {
     else if (k === "platforms") o.platforms = v.split(",").map((p) => ({ os: p.split("/")[0]!, architecture: p.split("/")[1] ?? "" }));
     else if (k === "host-ports") o.hostPorts = v.split(",").map(Number);
     else if (k === "node") o.nodeId = v;
+    else if (k === "named") o.named = v.split(",").map((kn) => kn.split(":") as [string, string]);
     else if (k === "desired") o.desiredState = enumValue(TaskState, v);
     else if (k !== "ago") throw new Error(`unknown task option ${k}`);
   }
@@ -123,17 +125,21 @@ class GoldenEnv {
   private schedule(): string[] {
     const d = scheduleBatch(this.state, this.pending, this.nowMs);
     const byNode = new Map<string, string[]>();
-    for (const a of d.assignments) byNode.set(a.nodeId, [...(byNode.get(a.nodeId) ?? []), a.taskId]);
+    for (const a of d.assignments) {
+      const generic = (a.genericResources ?? []).map((g) => (g.named !== undefined ? `${g.kind}=${g.named}` : `${g.kind}*${g.discrete}`));
+      byNode.set(a.nodeId, [...(byNode.get(a.nodeId) ?? []), generic.length === 0 ? a.taskId : `${a.taskId}[${generic.join(",")}]`]);
+    }
     const byMessage = new Map<string, string[]>();
     for (const u of d.unschedulable) byMessage.set(u.message, [...(byMessage.get(u.message) ?? []), u.taskId]);
-    const assigned = new Map(d.assignments.map((a) => [a.taskId, a.nodeId]));
+    const assigned = new Map(d.assignments.map((a) => [a.taskId, a]));
     const left = this.pending.filter((t) => !assigned.has(t.id));
     for (const t of this.pending) {
-      const nodeId = assigned.get(t.id);
-      if (nodeId === undefined) continue;
+      const a = assigned.get(t.id);
+      if (a === undefined) continue;
       const next = copyObject(t);
-      next.nodeId = nodeId;
+      next.nodeId = a.nodeId;
       next.status = { ...next.status, state: TaskState.ASSIGNED };
+      if (a.genericResources !== undefined) next.assignedGenericResources = a.genericResources;
       this.state.setTask(next);
     }
     this.pending.splice(0, this.pending.length, ...left);

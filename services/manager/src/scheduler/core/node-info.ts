@@ -2,7 +2,7 @@
 // (capacity minus the reservations of tasks placed there and not yet ended), task counts per
 // service, host ports in use. Owns these aggregates and keeps them consistent as tasks come and go;
 // must not decide placement.
-import { NodeAvailability, NodeState, type Node } from "@shoal/store";
+import { NodeAvailability, NodeState, type GenericResource, type Node } from "@shoal/store";
 import { addResources, resourcesOf, subtractResources, type ResourceVector } from "./resources.js";
 
 /** How one task weighs on the node it is placed on. */
@@ -12,6 +12,8 @@ export interface TaskUsage {
   readonly nodeId: string;
   readonly reservation: ResourceVector;
   readonly hostPorts: readonly string[];
+  /** The node's named generic resources (GPU ids…) the task was given. */
+  readonly named: readonly GenericResource[];
   /** Still wanted (desired state up to COMPLETE): counts for spreading and max replicas. */
   readonly active: boolean;
 }
@@ -22,6 +24,8 @@ export class NodeInfo {
   private availableNow: ResourceVector;
   private readonly byService = new Map<string, number>();
   private readonly ports = new Map<string, number>();
+  // kind → name → tasks holding it (normally 1).
+  private readonly namedInUse = new Map<string, Map<string, number>>();
   private active = 0;
 
   constructor(
@@ -64,6 +68,27 @@ export class NodeInfo {
     return (this.ports.get(port) ?? 0) > 0;
   }
 
+  /**
+   * Picks the named resources a task reserving `generic` gets here: for each kind, free names in
+   * order, then discrete units for the rest (as swarm claims them). Assumes the reservation fits.
+   */
+  claimGeneric(generic: ReadonlyMap<string, number>): GenericResource[] {
+    const claimed: GenericResource[] = [];
+    for (const [kind, units] of generic) {
+      let left = units;
+      const inUse = this.namedInUse.get(kind);
+      const names = (this.current.description?.resources?.generic ?? []).filter((g) => g.kind === kind && g.named !== undefined).map((g) => g.named!);
+      for (const name of names.sort()) {
+        if (left === 0) break;
+        if ((inUse?.get(name) ?? 0) > 0) continue;
+        claimed.push({ kind, named: name });
+        left--;
+      }
+      if (left > 0) claimed.push({ kind, discrete: left });
+    }
+    return claimed;
+  }
+
   setNode(node: Node): void {
     this.current = node;
     this.availableNow = subtractResources(resourcesOf(node.description?.resources), this.reserved);
@@ -81,6 +106,13 @@ export class NodeInfo {
     addResources(this.reserved, u.reservation, sign);
     addResources(this.availableNow, u.reservation, sign === 1 ? -1 : 1);
     for (const p of u.hostPorts) bump(this.ports, p, sign);
+    for (const g of u.named) {
+      if (g.named === undefined) continue;
+      let names = this.namedInUse.get(g.kind);
+      if (names === undefined) this.namedInUse.set(g.kind, (names = new Map()));
+      bump(names, g.named, sign);
+      if (names.size === 0) this.namedInUse.delete(g.kind);
+    }
     if (u.active) {
       this.active += sign;
       bump(this.byService, u.serviceId, sign);

@@ -12,7 +12,7 @@
 // Branches and nodes sit in indexed heaps, so a placement costs O(levels · log n). Decisions are
 // applied to `state` as they are made (later tasks and batches see them); the edge corrects the
 // state with the store's version of any task whose assignment did not commit.
-import type { Task } from "@shoal/store";
+import type { GenericResource, Task } from "@shoal/store";
 import { nodeFieldValue } from "./constraints.js";
 import { capacityRejectionOf, readyFilter, rejectionOf, RejectionTally } from "./filters.js";
 import { IndexedHeap, type HeapItem } from "./heap.js";
@@ -23,6 +23,8 @@ import type { SchedulerState } from "./state.js";
 export interface TaskPlacement {
   taskId: string;
   nodeId: string;
+  /** Generic resources claimed on the node (named ones by name), for task.assignedGenericResources. */
+  genericResources?: GenericResource[];
 }
 
 export interface UnschedulableTask {
@@ -140,10 +142,10 @@ class GroupPlacement {
   }
 
   /** Places one task on the best node; undefined when no node can take it any more. */
-  place(task: Task): string | undefined {
+  place(task: Task): TaskPlacement | undefined {
     const c = this.root.best();
     if (c === undefined) return undefined;
-    this.state.assign(task, c.info.id, this.req.reservation, this.req.hostPorts);
+    const placement = placementOf(task.id, c.info.id, this.state.assign(task, c.info.id, this.req.reservation, this.req.hostPorts));
     c.serviceTasks = c.info.tasksOfService(this.req.serviceId);
     c.totalTasks = c.info.activeTasks;
     const leaf = c.leaf;
@@ -159,7 +161,7 @@ class GroupPlacement {
       if (b.feasible) parent.open.update(b);
       else parent.open.remove(b);
     }
-    return c.info.id;
+    return placement;
   }
 
   /** Why the tasks left over cannot be placed, judged on the state as it is now. */
@@ -194,8 +196,7 @@ export function scheduleBatch(state: SchedulerState, pending: readonly Task[], n
       decision.unschedulable.push({ taskId: task.id, message });
       continue;
     }
-    state.assign(task, task.nodeId, req.reservation, req.hostPorts);
-    decision.assignments.push({ taskId: task.id, nodeId: task.nodeId });
+    decision.assignments.push(placementOf(task.id, task.nodeId, state.assign(task, task.nodeId, req.reservation, req.hostPorts)));
   }
   for (const { req, tasks } of groups.values()) {
     if (req.invalid !== undefined) {
@@ -205,9 +206,9 @@ export function scheduleBatch(state: SchedulerState, pending: readonly Task[], n
     const placement = new GroupPlacement(req, state, nowMs);
     let leftover: string | undefined;
     for (const task of tasks) {
-      const nodeId = leftover === undefined ? placement.place(task) : undefined;
-      if (nodeId !== undefined) {
-        decision.assignments.push({ taskId: task.id, nodeId });
+      const placed = leftover === undefined ? placement.place(task) : undefined;
+      if (placed !== undefined) {
+        decision.assignments.push(placed);
         continue;
       }
       leftover ??= placement.leftoverMessage();
@@ -215,6 +216,10 @@ export function scheduleBatch(state: SchedulerState, pending: readonly Task[], n
     }
   }
   return decision;
+}
+
+function placementOf(taskId: string, nodeId: string, genericResources: GenericResource[]): TaskPlacement {
+  return genericResources.length === 0 ? { taskId, nodeId } : { taskId, nodeId, genericResources };
 }
 
 function boundTaskProblem(state: SchedulerState, task: Task, req: Requirements): string | undefined {

@@ -2,7 +2,7 @@
 // edge) or built at once (tests, benchmarks): a NodeInfo per node, how each placed task weighs on
 // its node, and recent task failures per node and service. Owns that bookkeeping; must not read
 // the store or the clock (callers pass tasks, nodes and `now`).
-import { TaskState, type Node, type Task } from "@shoal/store";
+import { TaskState, type GenericResource, type Node, type Task } from "@shoal/store";
 import { NodeInfo, type TaskUsage } from "./node-info.js";
 import { hostPortsOf } from "./requirements.js";
 import { resourcesOf, type ResourceVector } from "./resources.js";
@@ -78,6 +78,7 @@ export class SchedulerState {
         nodeId: task.nodeId,
         reservation: resourcesOf(task.spec.resources?.reservations),
         hostPorts: hostPortsOf(task),
+        named: task.assignedGenericResources ?? [],
         active: task.desiredState <= TaskState.COMPLETE,
       });
     }
@@ -88,10 +89,15 @@ export class SchedulerState {
     this.dropUsage(taskId);
   }
 
-  /** Places a task on a node (a decision not yet committed; setTask with the store's version corrects it). */
-  assign(task: Task, nodeId: string, reservation: ResourceVector, hostPorts: readonly string[]): void {
+  /**
+   * Places a task on a node (a decision not yet committed; setTask with the store's version
+   * corrects it) and returns the generic resources it claims there.
+   */
+  assign(task: Task, nodeId: string, reservation: ResourceVector, hostPorts: readonly string[]): GenericResource[] {
     this.dropUsage(task.id);
-    this.addUsage({ taskId: task.id, serviceId: task.serviceId, nodeId, reservation, hostPorts, active: task.desiredState <= TaskState.COMPLETE });
+    const named = reservation.generic.size === 0 ? [] : (this.infos.get(nodeId)?.claimGeneric(reservation.generic) ?? []);
+    this.addUsage({ taskId: task.id, serviceId: task.serviceId, nodeId, reservation, hostPorts, named, active: task.desiredState <= TaskState.COMPLETE });
+    return named;
   }
 
   /** Failures of the service's tasks on the node within the window before nowMs. */
