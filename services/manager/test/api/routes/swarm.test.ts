@@ -137,6 +137,21 @@ describe("api routes: /swarm", () => {
     assert.deepEqual(h().backend.calls.map((c) => (c.op === "leave" ? c.force : undefined)), [true, true, false]);
   });
 
+  it("answers 500 with the message kept for an error without a known code", async () => {
+    h().backend.failNext = new Error("boom: raft unavailable");
+    const res = await h().call("POST", "/swarm/leave?force=1");
+    assert.equal(res.statusCode, 500);
+    assert.deepEqual(JSON.parse(res.body), { message: "boom: raft unavailable" });
+    assert.equal(res.headers["content-type"], "application/json");
+  });
+
+  it("answers 503 for a temporary backend error such as lost quorum", async () => {
+    h().backend.failNext = new ShoalError({ code: "MANAGER_NO_QUORUM" }, "no quorum: cannot commit writes (1 of 3 managers reachable)", { temporary: true });
+    const res = await h().call("POST", "/swarm/update?version=1", UPDATE_SPEC);
+    assert.equal(res.statusCode, 503);
+    assert.match(messageOf(res), /no quorum/);
+  });
+
   it("GET /swarm/unlockkey answers {UnlockKey}, empty when autolock is off", async () => {
     assert.deepEqual(JSON.parse((await h().call("GET", "/swarm/unlockkey")).body), { UnlockKey: "" });
     h().backend.unlockKeyValue = "SWMKEY-1-abc";
