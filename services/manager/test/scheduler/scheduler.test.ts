@@ -142,6 +142,15 @@ describe("scheduler: the Scheduler over a MemoryStore", () => {
     }
   });
 
+  it("records the generic resources a task claims on its node", async () => {
+    h = new Harness();
+    await h.addNode("g1", { named: [["gpu", "GPU-7"]] });
+    await h.addTasks("train", 1, { generic: { gpu: 1 } });
+    h.scheduler.start();
+    await h.settle();
+    assert.deepEqual(h.task("train-1").assignedGenericResources, [{ kind: "gpu", named: "GPU-7" }]);
+  });
+
   it("schedules tasks that become pending after start, but not NEW tasks or tasks no longer wanted", async () => {
     h = new Harness();
     await h.addNode("n1");
