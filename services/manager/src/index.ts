@@ -5,3 +5,4 @@ export * from "./orchestrator/index.js";
 export * from "./control/index.js";
 export * from "./scheduler/index.js";
 export * from "./api/index.js";
+export * from "./updater/index.js";

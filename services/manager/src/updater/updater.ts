@@ -1,0 +1,121 @@
+// The rolling updater's edge (leader-only): watches services, tasks and nodes, asks the pure core
+// (core/decide.ts) what each touched service needs, and commits it — the update status first, then
+// the slot replacements, each in its own guarded transaction (orchestrator's commitPlan). Owns the
+// watch, the timers (on the injected Clock) and what it saw of task lives (when each new task
+// started running, which the store does not keep); owns no decisions.
+//
+// Nothing that decides which slots to replace lives only here: a new leader's Updater reads the
+// update status and the tasks and continues without losing or duplicating a slot. Only the
+// failure window of tasks that ended before it was leader is judged conservatively (core/progress).
+import { errorCode, systemRandom, type Random } from "@shoal/common";
+import { generateId, TaskState, UpdateState, type Kind, type Node, type ReadTx, type Service, type StoreEvent, type Task } from "@shoal/store";
+import { conflictError, CONFLICT_CODES } from "../orchestrator/errors.js";
+import { earliest, type TaskChange } from "../orchestrator/core/plan.js";
+import { commitPlan } from "../orchestrator/edge/commit.js";
+import { ReconcileLoop, type LoopModules, type PassResult } from "../orchestrator/edge/reconcile-loop.js";
+import { decideUpdate, type UpdateDecision } from "./core/decide.js";
+import type { TaskLife } from "./core/progress.js";
+import { applyUpdateStatusChange, type UpdateStatusChange } from "./core/status.js";
+
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- no options yet; kept for the (opts, modules) convention
+export interface UpdaterOptions {}
+
+export interface UpdaterModules extends LoopModules {
+  /** For new task ids; default: the process's randomness. */
+  random?: Random;
+}
+
+export class Updater extends ReconcileLoop {
+  protected readonly kinds: Kind[] = ["service", "task", "node"];
+  private readonly random: Random;
+  private marked = new Set<string>();
+  private all = true;
+  // Invariant: holds only tasks seen alive, and forgets them when they are deleted.
+  private readonly lives = new Map<string, TaskLife>();
+
+  constructor(_opts: UpdaterOptions, modules: UpdaterModules) {
+    super("updater", modules);
+    this.random = modules.random ?? systemRandom;
+  }
+
+  protected markAll(tx?: ReadTx): void {
+    this.all = true;
+    if (tx !== undefined) for (const t of tx.find("task")) this.see(t);
+  }
+
+  protected observe(event: StoreEvent): boolean {
+    // A node going down frees the old task a held replacement waits for: any service may care.
+    if (event.kind === "node") this.all = true;
+    else if (event.kind === "service") this.marked.add((event.object as Service).id);
+    else if (event.kind === "task") {
+      const task = event.object as Task;
+      if (event.action === "delete") this.lives.delete(task.id);
+      else this.see(task);
+      this.marked.add(task.serviceId);
+    } else return false;
+    return true;
+  }
+
+  /** Remembers when a task started running: once it has ended, the store no longer says. */
+  private see(task: Task): void {
+    if (task.status.state > TaskState.RUNNING && !this.lives.has(task.id)) return;
+    const life = this.lives.get(task.id) ?? {};
+    if (task.status.state === TaskState.RUNNING && life.runningAtMs === undefined) life.runningAtMs = task.status.timestamp;
+    this.lives.set(task.id, life);
+  }
+
+  protected async pass(): Promise<PassResult> {
+    const now = this.clock.now();
+    const decisions = this.store.view((tx) => this.decideMarked(tx, now));
+    const changes: TaskChange[] = [];
+    let retry = false;
+    let wakeAtMs: number | undefined;
+    for (const d of decisions) {
+      wakeAtMs = earliest(wakeAtMs, d.wakeAtMs);
+      if (d.status !== undefined && !(await this.writeStatus(d.status))) {
+        // The service moved since it was read: its task changes were decided on stale state.
+        retry = true;
+        continue;
+      }
+      changes.push(...d.changes);
+    }
+    const result = await commitPlan(this.store, { changes, services: [] }, this.log);
+    const out: PassResult = { retry: retry || result.conflicted.size > 0 };
+    if (wakeAtMs !== undefined) out.wakeAtMs = wakeAtMs;
+    return out;
+  }
+
+  private decideMarked(tx: ReadTx, now: number): UpdateDecision[] {
+    const ids = this.all ? tx.find("service").map((s) => s.id) : [...this.marked];
+    this.all = false;
+    this.marked = new Set();
+    const nodes = new Map<string, Node>(tx.find("node").map((n) => [n.id, n]));
+    const out: UpdateDecision[] = [];
+    for (const id of ids.sort()) {
+      const service = tx.get("service", id);
+      if (service === undefined) continue;
+      const tasks = tx.find("task", { serviceId: id });
+      const d = decideUpdate({ service, tasks, nodes, now, lives: this.lives, newId: () => generateId(this.random) });
+      if (d.status !== undefined || d.changes.length > 0 || d.wakeAtMs !== undefined) out.push(d);
+    }
+    return out;
+  }
+
+  /** Writes an update status decided from service version `change.version`; false if it moved. */
+  private async writeStatus(change: UpdateStatusChange): Promise<boolean> {
+    try {
+      await this.store.update((tx) => {
+        const cur = tx.get("service", change.serviceId);
+        if (cur === undefined || cur.meta.version.index !== change.version) throw conflictError(`service ${change.serviceId}`, { serviceId: change.serviceId });
+        tx.update("service", applyUpdateStatusChange(cur, change));
+      });
+    } catch (err) {
+      if (!CONFLICT_CODES.has(errorCode(err) ?? "")) throw err;
+      this.log.debug({ serviceId: change.serviceId }, `${change.reason} skipped: service changed since it was decided`);
+      return false;
+    }
+    const s = change.updateStatus;
+    this.log.info({ serviceId: change.serviceId, state: UpdateState[s.state], message: s.message }, change.reason);
+    return true;
+  }
+}
