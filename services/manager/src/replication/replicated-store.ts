@@ -18,8 +18,9 @@
 // restored and replayed as on any restart, so every acknowledged write this member had applied is
 // there. Nothing here differs for it: the entries are ordinary, and a later start without the flag
 // replays the same log. The operator must be sure the other managers are gone for good.
-import { AbortedError, ShoalError, systemClock, type Clock, type Logger, type Random } from "@shoal/common";
+import { AbortedError, ShoalError, sleep, systemClock, type Clock, type Logger, type Random } from "@shoal/common";
 import { NONE, RaftError, RaftNode, type Entry, type NodeId, type RaftNodeOptions, type RaftTransport, type StateMachine } from "@shoal/raft";
+import { RemoteError } from "@shoal/proto";
 import {
   MemoryStore,
   decodeSnapshot,
@@ -33,6 +34,12 @@ import {
   type StoreAction,
 } from "@shoal/store";
 import { ManagerError, noQuorumError, notLeaderError } from "./errors.js";
+
+/** True when a forwarded write surely never reached the leader (the connection was refused). */
+function neverSent(err: unknown): boolean {
+  if (!(err instanceof RemoteError)) return false;
+  return err.meta.grpcStatus === 14 && /No connection established|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH/.test(err.message);
+}
 
 /**
  * Sends a follower's write to the leader (the control API will implement it over gRPC) and resolves
@@ -237,18 +244,51 @@ export class ReplicatedStore implements Proposer {
       // No leader at all: either an election is running or there is no quorum to hold one.
       if (leader === NONE) return { error: this.noQuorum(err) };
       if (this.modules.forwarder === undefined) return { error: notLeaderError(leader, leaderAddress) };
+      return this.forward(actions, leader, leaderAddress, signal, deadline, callerSignal);
+    }
+    if (deadline.aborted && err instanceof RaftError && err.code === "RAFT_TIMEOUT") return { error: this.noQuorum(err, err.meta["outcomeUnknown"] === true) };
+    return { error: err };
+  }
+
+  /**
+   * Sends a follower's write to the leader. A leader that cannot be reached at all (the connection
+   * was refused: the write never left) is retried until the commit deadline, following leadership
+   * changes, so a dead leader ends in MANAGER_NO_QUORUM or a new leader's answer rather than a
+   * transport error. A failure after the request may have reached the leader is not retried (it
+   * could commit twice); at the deadline it is MANAGER_NO_QUORUM with outcomeUnknown.
+   */
+  private async forward(
+    actions: StoreAction[],
+    leader: NodeId,
+    leaderAddress: string | undefined,
+    signal: AbortSignal,
+    deadline: AbortSignal,
+    callerSignal: AbortSignal | undefined,
+  ): Promise<{ forwarded: number } | { error: unknown }> {
+    const forwarder = this.modules.forwarder;
+    if (forwarder === undefined) return { error: notLeaderError(leader, leaderAddress) };
+    for (;;) {
       try {
-        const { index } = await this.modules.forwarder.propose(actions, { leader, leaderAddress, signal });
+        const { index } = leader === this.id ? await this.raft.propose(encodeStoreActions(actions), { signal }) : await forwarder.propose(actions, { leader, leaderAddress, signal });
         // The store's contract: resolve only once every entry up to ours has been applied here.
         await this.sm.waitApplied(index, signal);
         return { forwarded: index };
       } catch (fwdErr) {
-        if (deadline.aborted && !(fwdErr instanceof ShoalError)) return { error: this.noQuorum(fwdErr) };
-        return { error: fwdErr };
+        if (callerSignal?.aborted) return { error: fwdErr };
+        const unsent = neverSent(fwdErr);
+        if (deadline.aborted) return { error: fwdErr instanceof ShoalError && !fwdErr.temporary ? fwdErr : this.noQuorum(fwdErr, !unsent) };
+        if (!unsent) return { error: fwdErr instanceof ShoalError && !fwdErr.temporary ? fwdErr : this.noQuorum(fwdErr, true) };
+        try {
+          await sleep(100, signal);
+        } catch {
+          return { error: this.noQuorum(fwdErr) };
+        }
+        const now = this.leaderInfo();
+        if (now.id === NONE) return { error: this.noQuorum(fwdErr) };
+        leader = now.id;
+        leaderAddress = now.address;
       }
     }
-    if (deadline.aborted && err instanceof RaftError && err.code === "RAFT_TIMEOUT") return { error: this.noQuorum(err, err.meta["outcomeUnknown"] === true) };
-    return { error: err };
   }
 
   private noQuorum(cause: unknown, outcomeUnknown = false): ManagerError {

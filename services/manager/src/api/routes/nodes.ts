@@ -48,7 +48,8 @@ export const nodeRoutes: RoutePlugin = async (app, { backend }) => {
       checkFilterValues(filters, "role", ["manager", "worker"]);
       checkFilterValues(filters, "membership", ["accepted", "pending"]);
       const m = requireManager(backend);
-      const nodes = await m.linearizableView((tx) => tx.find("node"));
+      // Local reads (swarm's): a manager without quorum still lists what it knows.
+      const nodes = m.store.view((tx) => tx.find("node"));
       const raft = m.clusterStatus();
       return nodes.filter((n) => nodeMatches(n, filters)).map((n) => nodeToDocker(n, raft));
     },
@@ -56,7 +57,7 @@ export const nodeRoutes: RoutePlugin = async (app, { backend }) => {
 
   app.get<{ Params: { id: string } }>("/nodes/:id", { schema: { summary: "Inspect a node", tags, params: idParams } }, async (req) => {
     const m = requireManager(backend);
-    const node = await m.linearizableView((tx) => tx.lookup("node", req.params.id));
+    const node = m.store.view((tx) => tx.lookup("node", req.params.id));
     return nodeToDocker(node, m.clusterStatus());
   });
 
