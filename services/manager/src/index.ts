@@ -6,3 +6,4 @@ export * from "./control/index.js";
 export * from "./scheduler/index.js";
 export * from "./api/index.js";
 export * from "./updater/index.js";
+export * from "./allocator/index.js";
