@@ -176,6 +176,7 @@ export class Manager implements ManagerBackend {
     const byRaft = new Map<number, Node>();
     for (const n of this.rs.store.view((tx) => tx.find("node", { all: true }))) if (n.managerStatus?.raftId) byRaft.set(n.managerStatus.raftId, n);
     const isLeader = st.lead === st.id;
+    const active = new Set(this.rs.raft.memberStatus().filter((m) => m.recentActive).map((m) => m.id));
     const member = (id: number, suffrage: "voter" | "learner"): RaftMemberStatus => {
       const p = st.progress.get(id);
       return {
@@ -184,7 +185,7 @@ export class Manager implements ManagerBackend {
         addr: st.addresses[id] ?? "",
         suffrage,
         leader: id === st.lead,
-        reachable: id === st.id || (isLeader ? p?.recentActive === true : id === st.lead),
+        reachable: id === st.id || (isLeader ? active.has(id) : id === st.lead),
         matchIndex: isLeader ? (p?.match ?? 0) : id === st.id ? this.rs.store.appliedIndex : 0,
       };
     };

@@ -21,13 +21,15 @@ export interface MembershipModules {
   clock?: Clock;
 }
 
-/** Would taking voter `raftId` out leave a reachable majority of the remaining voters? */
+/** Would taking voter `raftId` out leave a reachable majority of the remaining voters? (leader only) */
 export function checkVoterRemoval(rs: ReplicatedStore, raftId: number, what: string): void {
-  const st = rs.raft.status();
-  if (!st.confState.voters.includes(raftId)) return;
-  const remaining = st.confState.voters.filter((v) => v !== raftId);
+  const members = rs.raft.memberStatus();
+  const voters = members.filter((m) => m.voter);
+  if (!voters.some((m) => m.id === raftId)) return;
+  const remaining = voters.filter((m) => m.id !== raftId);
   if (remaining.length === 0) throw new ControlError({ code: "MANAGER_QUORUM_GUARD" }, `cannot ${what}: it is the last manager of the swarm`);
-  const reachable = remaining.filter((v) => v === st.id || st.progress.get(v)?.recentActive === true).length;
+  // Heard from within an election timeout (the driver's view, not the core's per-round flags).
+  const reachable = remaining.filter((m) => m.recentActive).length;
   const needed = Math.floor(remaining.length / 2) + 1;
   if (reachable < needed) {
     throw new ControlError(
@@ -81,7 +83,7 @@ export class Membership {
     const last = st.progress.get(st.id)?.match ?? 0;
     for (const id of st.confState.learners) {
       const p = st.progress.get(id);
-      if (p === undefined || last - p.match > (this.opts.maxLagEntries ?? 50)) continue;
+      if (p === undefined || !rs.raft.isCaughtUp(id, this.opts.maxLagEntries ?? 50)) continue;
       const addr = st.addresses[id];
       if (addr === undefined) continue;
       this.log.info({ raftId: id, match: p.match, last }, "membership: learner caught up; promoting to voter");
@@ -100,7 +102,8 @@ export class Membership {
         if (raftId === st.id) {
           // The leader cannot remove itself cleanly: hand leadership to a caught-up voter first;
           // the new leader finishes the demotion.
-          const to = st.confState.voters.find((v) => v !== st.id && st.progress.get(v)?.recentActive === true);
+          const active = new Set(rs.raft.memberStatus().filter((m) => m.recentActive).map((m) => m.id));
+          const to = st.confState.voters.find((v) => v !== st.id && active.has(v));
           if (to === undefined) continue;
           this.log.info({ to }, "membership: transferring leadership before demoting this manager");
           await rs.raft.transferLeadership(to);
