@@ -39,6 +39,7 @@ import {
 import { RemoteError, caServiceDefinition, callUnary, controlServiceDefinition, type controlpb } from "@shoal/proto";
 import { NodeAvailability, NodeMembership, NodeRole, NodeState, Reachability, generateId, type Cluster, type MemoryStore, type Node } from "@shoal/store";
 import { SHOAL_VERSION, describeNode } from "./describe.js";
+import { leaderComponents } from "./leader-components.js";
 import { registerNodeMetrics } from "./metrics.js";
 import { StateDir, type NodeIdentity, type StoredKeys } from "./state-dir.js";
 
@@ -367,7 +368,14 @@ export class Daemon implements NodeBackend {
     const modules: Parameters<typeof Manager.start>[1] = { logger: this.modules.logger, tls: () => this.requireTls() };
     if (this.modules.clock !== undefined) modules.clock = this.modules.clock;
     if (this.modules.random !== undefined) modules.random = this.modules.random;
-    if (this.modules.leaderComponents !== undefined) modules.leaderComponents = this.modules.leaderComponents;
+    modules.leaderComponents =
+      this.modules.leaderComponents ??
+      leaderComponents({
+        logger: this.modules.logger,
+        registry: this.registry,
+        ...(this.modules.clock === undefined ? {} : { clock: this.modules.clock }),
+        ...(this.modules.random === undefined ? {} : { random: this.modules.random }),
+      });
     const mgr = await Manager.start(opts, modules);
     this.mgr = mgr;
     this.watchUnlockKey(mgr);
