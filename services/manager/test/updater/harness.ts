@@ -1,7 +1,9 @@
-// A MemoryStore (no proposer), a FakeClock, the orchestration components and an Updater, plus a
-// make-believe agent that runs and stops tasks as told, so that update tests drive a cluster.
+// A MemoryStore (no proposer), a FakeClock, the orchestration components, the Allocator and an
+// Updater, plus a make-believe scheduler and agent that run and stop tasks as told, so that update
+// tests drive a cluster.
 import { FakeClock, SeededRandom, silentLogger } from "@shoal/common";
 import { MemoryStore, TaskState, copyObject, type Service, type ServiceSpec, type Task } from "@shoal/store";
+import { Allocator } from "../../src/allocator/index.js";
 import { Orchestration } from "../../src/orchestrator/index.js";
 import { Updater, rollbackToPrevious, withNewSpec } from "../../src/updater/index.js";
 import { NOW, nodeObj, service as serviceObj } from "../orchestrator/fixtures.js";
@@ -11,6 +13,7 @@ export class UpdateHarness {
   readonly store = new MemoryStore({}, { clock: this.clock });
   orchestration: Orchestration;
   updater: Updater;
+  allocator: Allocator;
   /** The agent fails tasks for which this returns true instead of running them. */
   fails: (task: Task) => boolean = () => false;
   private seed = 1;
@@ -18,6 +21,11 @@ export class UpdateHarness {
   constructor() {
     this.orchestration = this.newOrchestration();
     this.updater = this.newUpdater();
+    this.allocator = this.newAllocator();
+  }
+
+  private newAllocator(): Allocator {
+    return new Allocator({}, { store: this.store, logger: silentLogger(), clock: this.clock });
   }
 
   private newOrchestration(): Orchestration {
@@ -31,12 +39,14 @@ export class UpdateHarness {
   async start(nodes = ["n1", "n2", "n3"]): Promise<void> {
     await this.store.update((tx) => nodes.forEach((id) => tx.create("node", nodeObj(id))));
     this.orchestration.start();
+    this.allocator.start();
     this.updater.start();
     await this.settle();
   }
 
   async stop(): Promise<void> {
     await this.updater.stop();
+    await this.allocator.stop();
     await this.orchestration.stop();
     this.store.close();
   }
@@ -44,19 +54,23 @@ export class UpdateHarness {
   /** What a new leader does: fresh components, nothing remembered, the same store. */
   async changeLeader(): Promise<void> {
     await this.updater.stop();
+    await this.allocator.stop();
     await this.orchestration.stop();
     this.orchestration = this.newOrchestration();
     this.updater = this.newUpdater();
+    this.allocator = this.newAllocator();
     this.orchestration.start();
+    this.allocator.start();
     this.updater.start();
     await this.settle();
   }
 
   async settle(): Promise<void> {
     const o = this.orchestration;
-    const parts = [o.replicated, o.global, o.jobs, o.constraintEnforcer, o.taskReaper, this.updater];
+    const parts = [o.replicated, o.global, o.jobs, o.constraintEnforcer, o.taskReaper, this.allocator, this.updater];
     for (;;) {
       await o.whenIdle();
+      await this.allocator.whenIdle();
       await this.updater.whenIdle();
       if (parts.every((p) => p.isIdle())) return;
     }
@@ -114,8 +128,9 @@ export class UpdateHarness {
   }
 
   /**
-   * One round of the agent: every task told to run (desiredState RUNNING) and not running yet is
-   * placed and RUNNING (or FAILED, per `fails`); every running task told to stop is SHUTDOWN.
+   * One round of the scheduler and agent: every allocated task (PENDING or later) told to run
+   * (desiredState RUNNING) and not running yet is placed and RUNNING (or FAILED, per `fails`);
+   * every running task told to stop is SHUTDOWN.
    * Returns how many tasks changed.
    */
   async agentStep(): Promise<number> {
@@ -124,7 +139,7 @@ export class UpdateHarness {
     let i = 0;
     for (const t of this.store.view((tx) => tx.find("task")).sort((a, b) => a.slot - b.slot || a.meta.createdAt - b.meta.createdAt)) {
       let state: TaskState | undefined;
-      if (t.desiredState === TaskState.RUNNING && t.status.state < TaskState.RUNNING) state = this.fails(t) ? TaskState.FAILED : TaskState.RUNNING;
+      if (t.desiredState === TaskState.RUNNING && t.status.state >= TaskState.PENDING && t.status.state < TaskState.RUNNING) state = this.fails(t) ? TaskState.FAILED : TaskState.RUNNING;
       else if (t.desiredState >= TaskState.SHUTDOWN && t.status.state <= TaskState.RUNNING) state = TaskState.SHUTDOWN;
       if (state === undefined) continue;
       changed++;

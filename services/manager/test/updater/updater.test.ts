@@ -222,4 +222,17 @@ describe("Updater (edge, with the orchestrators on a MemoryStore)", () => {
     assert.ok(running.every((t) => t.spec.container!.image === "img:v2"));
     assert.equal(h.service("glob").updateStatus?.state, UpdateState.COMPLETED);
   });
+
+  it("keeps a service's dynamically published port through an update; new tasks carry it", async () => {
+    await h.createService("web", 2, { update: { parallelism: 0 }, endpoint: { ports: [{ targetPort: 80 }] } });
+    assert.equal(h.service("web").endpoint?.ports?.[0]?.publishedPort, 30000);
+    await toV2("web");
+    await h.converge();
+    await h.advance(5_000);
+    assert.equal(h.service("web").updateStatus?.state, UpdateState.COMPLETED);
+    assert.equal(h.service("web").endpoint?.ports?.[0]?.publishedPort, 30000);
+    const running = h.running("web");
+    assert.equal(running.length, 2);
+    assert.ok(running.every((t) => t.spec.container!.image === "img:v2" && t.endpoint?.ports?.[0]?.publishedPort === 30000));
+  });
 });
