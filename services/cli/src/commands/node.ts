@@ -5,7 +5,7 @@ import { Option, type Command } from "commander";
 import { getInfo, getNode, listNodes, removeNode, updateNode, type DockerNode, type NodeSpec } from "../api/index.js";
 import type { CommandContext } from "../context.js";
 import { ApiError, CliError, UsageError } from "../errors.js";
-import { capitalize, listMode, OUTPUT_FORMATS, type Field, type OutputFormat } from "../output/index.js";
+import { capitalize, listMode, nonEmpty, OUTPUT_FORMATS, type Field, type OutputFormat } from "../output/index.js";
 import { filterArg, filtersQuery, keyValueArg, repeatedArg, splitKeyValue } from "../parse/index.js";
 import { forEachTarget } from "./shared.js";
 
@@ -125,7 +125,7 @@ export function prettyNode(n: DockerNode): Field[] {
   const ms = n.ManagerStatus;
   return [
     ["ID", n.ID],
-    ["Name", n.Spec.Name],
+    ["Name", nonEmpty(n.Spec.Name)],
     ["Hostname", d.Hostname ?? ""],
     ["Joined at", n.CreatedAt],
     ["Role", n.Spec.Role],
@@ -133,7 +133,7 @@ export function prettyNode(n: DockerNode): Field[] {
       "Status",
       [
         ["State", capitalize(n.Status?.State)],
-        ["Message", n.Status?.Message === "" ? undefined : n.Status?.Message],
+        ["Message", nonEmpty(n.Status?.Message)],
         ["Availability", capitalize(n.Spec.Availability)],
         ["Address", n.Status?.Addr],
       ],
@@ -163,15 +163,15 @@ export function prettyNode(n: DockerNode): Field[] {
         ["Memory", d.Resources?.MemoryBytes === undefined ? undefined : formatBytes(d.Resources.MemoryBytes)],
       ],
     ],
-    ["Engine Version", d.Engine?.EngineVersion],
+    ["Engine Version", nonEmpty(d.Engine?.EngineVersion)],
     ["Engine Labels", engineLabels.length === 0 ? undefined : engineLabels.map(([k, v]): Field => [k, v])],
     [
       "TLS Info",
-      d.TLSInfo === undefined
+      nonEmpty(d.TLSInfo?.CertIssuerSubject) === undefined
         ? undefined
         : [
-            ["Issuer Subject", d.TLSInfo.CertIssuerSubject],
-            ["Issuer Public Key", d.TLSInfo.CertIssuerPublicKey],
+            ["Issuer Subject", d.TLSInfo?.CertIssuerSubject],
+            ["Issuer Public Key", nonEmpty(d.TLSInfo?.CertIssuerPublicKey)],
           ],
     ],
   ];

@@ -274,6 +274,11 @@ function printJoinCommand(out: Printer, role: Role, token: string, addr: string 
 }
 
 function printUnlockKey(out: Printer, key: string): void {
+  if (key === "") {
+    // Autolock was just turned on but the API has no key to show (yet): never print a blank key.
+    out.line("Autolock is on, but the API reported no unlock key: run 'shoal swarm unlock-key' to see it.");
+    return;
+  }
   out.lines([
     "To unlock a swarm manager after it restarts, run the `shoal swarm unlock`",
     "command and provide the following key:",

@@ -4,7 +4,7 @@ import { Option, type Command } from "commander";
 import { getServerVersion, type DockerServerVersion } from "../api/index.js";
 import { API_VERSION } from "../client.js";
 import type { CommandContext } from "../context.js";
-import type { Field } from "../output/index.js";
+import { nonEmpty, type Field } from "../output/index.js";
 import { CLIENT_VERSION } from "../version.js";
 
 export function registerVersionCommand(program: Command, ctx: CommandContext): void {
@@ -45,8 +45,8 @@ function serverFields(v: DockerServerVersion): Field[] {
   return [
     ["Version", v.Version ?? ""],
     ["API version", api],
-    ["Git commit", v.GitCommit],
-    ["Kernel", v.KernelVersion],
+    ["Git commit", nonEmpty(v.GitCommit)],
+    ["Kernel", nonEmpty(v.KernelVersion)],
     ["OS/Arch", v.Os === undefined ? undefined : `${v.Os}/${v.Arch ?? ""}`],
   ];
 }

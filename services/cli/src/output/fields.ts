@@ -1,7 +1,7 @@
 // "Label:  value" blocks for human views (node inspect --pretty, cluster status header): values in
 // a block start in one column; nested entries are indented by one space per level. Pure.
 
-/** [label, value] or [label, nested entries]; a null value leaves the entry out. */
+/** [label, value] or [label, nested entries]; a null or undefined value leaves the entry out. */
 export type Field = [label: string, value: string | number | null | undefined | Field[]];
 
 export function renderFields(fields: readonly Field[], level = 0): string[] {
@@ -18,4 +18,9 @@ export function renderFields(fields: readonly Field[], level = 0): string[] {
     }
   }
   return out;
+}
+
+/** undefined for "" (an API field that is present but empty), so the entry is left out. */
+export function nonEmpty(s: string | undefined): string | undefined {
+  return s === "" ? undefined : s;
 }

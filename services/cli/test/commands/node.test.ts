@@ -127,6 +127,14 @@ describe("shoal node", () => {
       );
     });
 
+    it("--pretty leaves out fields the API sent empty", async () => {
+      api.on("GET", `${V}/nodes/bare`, { body: workerNode({ Description: { Hostname: "bare", Engine: { EngineVersion: "" }, TLSInfo: { CertIssuerSubject: "", CertIssuerPublicKey: "" } }, Status: { State: "ready", Message: "", Addr: "10.99.0.9" } }) });
+      const r = await shoal(api, ["node", "inspect", "--pretty", "bare"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stdout, /TLS Info|Engine Version|Message/);
+      assert.match(r.stdout, /^Labels:\n zone: {2}a$/m);
+    });
+
     it("prints the nodes found, then one error line per missing node, exit 1", async () => {
       api.on("GET", `${V}/nodes/nope`, { status: 404, body: { message: "node nope not found" } });
       const r = await shoal(api, ["node", "inspect", "nope", "wrk1"]);

@@ -234,6 +234,13 @@ describe("shoal swarm", () => {
       assert.equal(r.stdout, `Swarm updated.\n${UNLOCK_TEXT.join("\n")}\n`);
     });
 
+    it("never prints a blank unlock key when the API reports none", async () => {
+      api.on("GET", `${V}/swarm`, { body: swarm() }).on("GET", `${V}/swarm/unlockkey`, { body: { UnlockKey: "" } });
+      const r = await shoal(api, ["swarm", "update", "--autolock=true"]);
+      assert.equal(r.code, 0);
+      assert.equal(r.stdout, "Swarm updated.\nAutolock is on, but the API reported no unlock key: run 'shoal swarm unlock-key' to see it.\n");
+    });
+
     it("--autolock=false turns it off and prints no key", async () => {
       api.on("GET", `${V}/swarm`, { body: swarm({ Spec: swarmSpec(true) }) });
       const r = await shoal(api, ["swarm", "update", "--autolock=false"]);
