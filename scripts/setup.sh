@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages Shoal needs at run or test time (DESIGN §9).
-APT_PACKAGES=(etcd-server iproute2 iputils-ping util-linux)
+APT_PACKAGES=(etcd-server iproute2 iputils-ping util-linux openssl)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -23,6 +23,23 @@ if [ "${#missing[@]}" -gt 0 ]; then
   # Debian starts etcd as a service on install; Shoal's benchmark runs its own members instead.
   if [[ " ${missing[*]} " == *" etcd-server "* ]] && command -v systemctl >/dev/null; then
     systemctl disable --now etcd >/dev/null 2>&1 || true
+  fi
+fi
+
+# The stock docker CLI, which the API's compatibility tests drive (a preinstalled one at
+# /usr/local/bin/docker is used as is). Debian's docker.io brings the engine too: keep it stopped —
+# Shoal never needs a Docker engine.
+if ! command -v docker >/dev/null 2>&1; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: no docker CLI found; run as root or install one" >&2
+    exit 1
+  fi
+  echo "setup: installing docker.io (for its CLI only)" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends docker.io >/dev/null
+  if command -v systemctl >/dev/null; then
+    systemctl disable --now docker.socket docker containerd >/dev/null 2>&1 || true
   fi
 fi
 

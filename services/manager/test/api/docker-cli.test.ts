@@ -1,5 +1,6 @@
 // The stock docker CLI (28.2, preinstalled here and on CI) against the API over a unix socket: it
 // proves the response shapes, which the CLI decodes strictly.
+import { existsSync } from "node:fs";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -11,7 +12,7 @@ import { startApiServer, type ApiServer } from "../../src/api/index.js";
 import { FakeBackend, MGR_ID, WRK2_ID, WRK_ID } from "./fake-backend.js";
 
 const run = promisify(execFile);
-const DOCKER = "/usr/local/bin/docker";
+const DOCKER = ["/usr/local/bin/docker", "/usr/bin/docker"].find((p) => existsSync(p)) ?? "/usr/local/bin/docker";
 
 describe("api with the docker CLI", () => {
   let dir: string;
