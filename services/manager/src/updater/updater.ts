@@ -15,7 +15,7 @@ import { commitPlan } from "../orchestrator/edge/commit.js";
 import { ReconcileLoop, type LoopModules, type PassResult } from "../orchestrator/edge/reconcile-loop.js";
 import { decideUpdate, type UpdateDecision } from "./core/decide.js";
 import type { TaskLife } from "./core/progress.js";
-import { applyUpdateStatusChange, type UpdateStatusChange } from "./core/status.js";
+import { applyUpdateStatusChange, isUpdateActive, type UpdateStatusChange } from "./core/status.js";
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- no options yet; kept for the (opts, modules) convention
 export interface UpdaterOptions {}
@@ -30,6 +30,8 @@ export class Updater extends ReconcileLoop {
   private readonly random: Random;
   private marked = new Set<string>();
   private all = true;
+  // A node changed: only services in the middle of an update may care.
+  private nodesChanged = false;
   // Invariant: holds only tasks seen alive, and forgets them when they are deleted.
   private readonly lives = new Map<string, TaskLife>();
 
@@ -44,8 +46,8 @@ export class Updater extends ReconcileLoop {
   }
 
   protected observe(event: StoreEvent): boolean {
-    // A node going down frees the old task a held replacement waits for: any service may care.
-    if (event.kind === "node") this.all = true;
+    // A node going down frees the old task a held replacement waits for.
+    if (event.kind === "node") this.nodesChanged = true;
     else if (event.kind === "service") this.marked.add((event.object as Service).id);
     else if (event.kind === "task") {
       const task = event.object as Task;
@@ -86,12 +88,14 @@ export class Updater extends ReconcileLoop {
   }
 
   private decideMarked(tx: ReadTx, now: number): UpdateDecision[] {
-    const ids = this.all ? tx.find("service").map((s) => s.id) : [...this.marked];
+    const ids = new Set(this.all ? tx.find("service").map((s) => s.id) : this.marked);
+    if (this.nodesChanged && !this.all) for (const s of tx.find("service")) if (isUpdateActive(s.updateStatus)) ids.add(s.id);
     this.all = false;
+    this.nodesChanged = false;
     this.marked = new Set();
     const nodes = new Map<string, Node>(tx.find("node").map((n) => [n.id, n]));
     const out: UpdateDecision[] = [];
-    for (const id of ids.sort()) {
+    for (const id of [...ids].sort()) {
       const service = tx.get("service", id);
       if (service === undefined) continue;
       const tasks = tx.find("task", { serviceId: id });

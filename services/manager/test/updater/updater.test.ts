@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { TaskState, UpdateFailureAction, UpdateOrder, UpdateState, type Task } from "@shoal/store";
+import { NodeState, TaskState, UpdateFailureAction, UpdateOrder, UpdateState, type Task } from "@shoal/store";
 import { UpdateHarness } from "./harness.js";
 
 const SECOND_NS = 1_000_000_000;
@@ -47,6 +47,30 @@ describe("Updater (edge, with the orchestrators on a MemoryStore)", () => {
     tasks = h.tasks("web");
     assert.equal(tasks.find((t) => t.id === old.id)!.status.state, TaskState.SHUTDOWN);
     assert.equal(tasks.find((t) => t.id === fresh.id)!.desiredState, TaskState.RUNNING);
+  });
+
+  it("starts the held new task when the old one's node goes down, or after a minute without it stopping", async () => {
+    await h.createService("web", 1);
+    await h.createService("api", 1);
+    const apiTask = h.tasks("api")[0]!;
+    const webTask = h.tasks("web")[0]!;
+    await h.store.update((tx) => tx.update("task", { ...tx.get("task", apiTask.id)!, nodeId: webTask.nodeId === "n1" ? "n2" : "n1" }));
+    const heldOf = (id: string): Task => h.tasks(id).find((t) => t.spec.container!.image === "img:v2")!;
+    await toV2("web");
+    await h.updateSpec("api", (s) => (s.task.container!.image = "img:v2"));
+    assert.equal(heldOf("web").desiredState, TaskState.READY);
+    const webNode = webTask.nodeId;
+    await h.store.update((tx) => {
+      const node = tx.get("node", webNode)!;
+      tx.update("node", { ...node, status: { state: NodeState.DOWN } });
+    });
+    await h.settle();
+    assert.equal(heldOf("web").desiredState, TaskState.RUNNING, "a lost node will not report its task stopped");
+    assert.equal(heldOf("api").desiredState, TaskState.READY, "api's old task is still stopping");
+    await h.advance(59_999);
+    assert.equal(heldOf("api").desiredState, TaskState.READY);
+    await h.advance(1);
+    assert.equal(heldOf("api").desiredState, TaskState.RUNNING);
   });
 
   it("waits `delay` after a batch runs before starting the next one", async () => {

@@ -12,7 +12,7 @@
 // `parallelism` slots are in flight at once; a slot stays in flight until its new task runs (or
 // ended) and for `delay` after that. A new task that ends within `monitor` of starting counts as a
 // failure; failed slots / slots updated so far above maxFailureRatio triggers the failure action.
-import { TaskState, UpdateFailureAction, type Node, type Service, type Task } from "@shoal/store";
+import { TaskState, UpdateFailureAction, type Node, type Service, type Task, type UpdateStatus } from "@shoal/store";
 import { newTask, serviceMode } from "../../orchestrator/core/new-task.js";
 import { earliest, guardOf, type TaskChange } from "../../orchestrator/core/plan.js";
 import { OLD_TASK_TIMEOUT_MS } from "../../orchestrator/core/restart.js";
@@ -61,25 +61,26 @@ export function decideUpdate(input: UpdateInput): UpdateDecision {
   const { service, now } = input;
   const out: UpdateDecision = { changes: [] };
   if (!isUpdatable(service) || isUpdatePaused(service.updateStatus)) return out;
-  let status = service.updateStatus;
-  if (!isUpdateActive(status)) {
+  const version = service.meta.version.index;
+  let status: UpdateStatus;
+  if (service.updateStatus !== undefined && isUpdateActive(service.updateStatus)) {
+    status = service.updateStatus;
+  } else {
     // A finished (or never started) update: a new one starts when some slot runs an old template.
     if (!slotProgress(service, input.tasks, now).some((s) => s.dirtyWanted.length > 0)) return out;
     status = startedStatus(now);
-    out.status = { serviceId: service.id, version: service.meta.version.index, updateStatus: status, reason: "update started" };
+    out.status = { serviceId: service.id, version, updateStatus: status, reason: "update started" };
   }
   const rollback = isRollingBack(status);
   const policy = updatePolicy(service.spec, rollback);
-  const slots = slotProgress(service, input.tasks, status!.startedAt ?? 0);
+  const slots = slotProgress(service, input.tasks, status.startedAt ?? 0);
 
   const failed = failureVerdict(slots, input, policy);
   if (failed !== undefined) {
-    const version = service.meta.version.index;
-    if (policy.failureAction === UpdateFailureAction.ROLLBACK && !rollback && service.previousSpec !== undefined) {
-      out.status = { serviceId: service.id, version, updateStatus: autoRollbackStatus(failed, now), rollback: true, reason: "update failed: rolling back" };
-    } else {
-      out.status = { serviceId: service.id, version, updateStatus: pausedStatus(status!, failed), reason: "update failed: paused" };
-    }
+    out.status =
+      policy.failureAction === UpdateFailureAction.ROLLBACK && !rollback && service.previousSpec !== undefined
+        ? { serviceId: service.id, version, updateStatus: autoRollbackStatus(failed, now), rollback: true, reason: "update failed: rolling back" }
+        : { serviceId: service.id, version, updateStatus: pausedStatus(status, failed), reason: "update failed: paused" };
     return out;
   }
 
@@ -88,23 +89,7 @@ export function decideUpdate(input: UpdateInput): UpdateDecision {
     if (step.change !== undefined) out.changes.push(step.change);
     out.wakeAtMs = earliest(out.wakeAtMs, step.wakeAtMs);
   }
-
-  const limit = policy.parallelism > 0 ? policy.parallelism : Infinity;
-  let inFlight = 0;
-  let delayEndsAt: number | undefined;
-  const waiting: SlotProgress[] = [];
-  for (const s of slots) {
-    const delayedUntil = s.settledAtMs === undefined ? undefined : s.settledAtMs + policy.delayMs;
-    const delayed = delayedUntil !== undefined && delayedUntil > now;
-    if (delayed) delayEndsAt = earliest(delayEndsAt, delayedUntil);
-    if (s.unsettled || delayed) inFlight++;
-    else if (s.pending) waiting.push(s);
-  }
-  const free = Math.max(0, limit - inFlight);
-  for (const s of waiting.slice(0, free)) out.changes.push(replaceSlot(input, s, policy));
-  // Slots left waiting get their turn when a delay ends (or when a task event shows a slot settled).
-  const started = Math.min(waiting.length, free);
-  if (slots.filter((s) => s.pending).length > started) out.wakeAtMs = earliest(out.wakeAtMs, delayEndsAt);
+  startSlots(input, slots, policy, out);
 
   if (slots.some((s) => s.pending || s.unsettled)) return out;
   // Every slot runs the new template: watch the last new tasks for `monitor`, then it is done.
@@ -114,8 +99,30 @@ export function decideUpdate(input: UpdateInput): UpdateDecision {
     out.wakeAtMs = earliest(out.wakeAtMs, monitorEndsAt);
     return out;
   }
-  out.status = { serviceId: service.id, version: service.meta.version.index, updateStatus: completedStatus(status!, now), reason: "update completed" };
+  out.status = { serviceId: service.id, version, updateStatus: completedStatus(status, now), reason: "update completed" };
   return out;
+}
+
+/**
+ * Gives waiting slots their new tasks, as many as `parallelism` allows: a slot holds its place
+ * while its replacement is unsettled and for `delay` after it settled (swarm's per-worker delay).
+ */
+function startSlots(input: UpdateInput, slots: readonly SlotProgress[], policy: ResolvedUpdateConfig, out: UpdateDecision): void {
+  const limit = policy.parallelism > 0 ? policy.parallelism : Infinity;
+  let inFlight = 0;
+  let delayEndsAt: number | undefined;
+  const waiting: SlotProgress[] = [];
+  for (const s of slots) {
+    const delayedUntil = s.settledAtMs === undefined ? undefined : s.settledAtMs + policy.delayMs;
+    const delayed = delayedUntil !== undefined && delayedUntil > input.now;
+    if (delayed) delayEndsAt = earliest(delayEndsAt, delayedUntil);
+    if (s.unsettled || delayed) inFlight++;
+    else if (s.pending) waiting.push(s);
+  }
+  const started = Math.min(waiting.length, Math.max(0, limit - inFlight));
+  for (const s of waiting.slice(0, started)) out.changes.push(replaceSlot(input, s, policy));
+  // Slots left waiting get their turn when a delay ends (or when a task event shows a slot settled).
+  if (slots.filter((s) => s.pending).length > started) out.wakeAtMs = earliest(out.wakeAtMs, delayEndsAt);
 }
 
 /** The id of a task whose failure tips the failure ratio over the limit, if one does. */
