@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
-import { TaskState, UpdateState, type Service, type Task } from "@shoal/store";
+import { TaskState, UpdateFailureAction, UpdateState, type Service, type Task } from "@shoal/store";
 import { service, taskOf, NOW } from "../orchestrator/fixtures.js";
-import { UpdaterError, decideUpdate, failedWithinMonitor, rollbackToPrevious, updatePolicy, withNewSpec, type TaskLives } from "../../src/updater/index.js";
+import { UpdaterError, applyUpdateStatusChange, decideUpdate, failedWithinMonitor, rollbackToPrevious, updatePolicy, withNewSpec, type TaskLives } from "../../src/updater/index.js";
 
 function decide(svc: Service, tasks: Task[], opts: { now?: number; lives?: TaskLives } = {}) {
   let n = 0;
@@ -59,5 +59,42 @@ describe("updater core", () => {
       () => rollbackToPrevious(service("t", { replicated: { replicas: 1 } }), NOW),
       (err: unknown) => err instanceof UpdaterError && err.code === "UPDATER_NO_PREVIOUS_SPEC",
     );
+  });
+
+  describe("on a failed new task", () => {
+    const updating = (state: UpdateState, failureAction: UpdateFailureAction, withPrevious = true): { svc: Service; tasks: Task[] } => {
+      const old = service("s", { replicated: { replicas: 2 } });
+      const next = v2(old);
+      next.spec.update = { failureAction };
+      next.spec.rollback = { failureAction };
+      next.updateStatus = { state, startedAt: NOW - 10_000 };
+      if (!withPrevious) delete next.previousSpec;
+      const failed = taskOf(next, { id: "bad", slot: 1, state: TaskState.FAILED, createdAt: NOW - 5_000 });
+      return { svc: next, tasks: [failed, taskOf(old, { slot: 2, nodeId: "n1" })] };
+    };
+    const seen: TaskLives = new Map([["bad", {}]]);
+
+    it("rolls back (rollback_started, spec swapped back) with failure action rollback", () => {
+      const { svc, tasks } = updating(UpdateState.UPDATING, UpdateFailureAction.ROLLBACK);
+      const d = decide(svc, tasks, { lives: seen });
+      assert.equal(d.status?.updateStatus.state, UpdateState.ROLLBACK_STARTED);
+      assert.equal(d.status?.updateStatus.message, "update rolled back due to failure or early termination of task bad");
+      assert.deepEqual(d.changes, [], "no slot is replaced on the way into a rollback");
+      const rolled = applyUpdateStatusChange(svc, d.status!);
+      assert.equal(rolled.spec.task.container!.image, "busybox");
+      assert.equal(rolled.previousSpec, undefined);
+    });
+
+    it("pauses instead when there is no previous spec to roll back to", () => {
+      const { svc, tasks } = updating(UpdateState.UPDATING, UpdateFailureAction.ROLLBACK, false);
+      assert.equal(decide(svc, tasks, { lives: seen }).status?.updateStatus.state, UpdateState.PAUSED);
+    });
+
+    it("pauses a rollback that fails (rollback_paused): a rollback is never rolled back", () => {
+      const { svc, tasks } = updating(UpdateState.ROLLBACK_STARTED, UpdateFailureAction.ROLLBACK);
+      const d = decide(svc, tasks, { lives: seen });
+      assert.equal(d.status?.updateStatus.state, UpdateState.ROLLBACK_PAUSED);
+      assert.equal(d.status?.updateStatus.message, "rollback paused due to failure or early termination of task bad");
+    });
   });
 });
