@@ -53,10 +53,12 @@ export class Allocator extends ReconcileLoop {
       this.log.debug({ err }, `${what} skipped: changed since it was decided`);
     };
     const pending: string[] = [];
+    const written: EndpointChange[] = [];
     await this.store.batch(async (batch) => {
       for (const change of endpoints) {
         try {
           await batch.update((tx) => writeEndpoint(tx, change));
+          written.push(change);
         } catch (err) {
           skip(err, `endpoint of service ${change.serviceId}`);
         }
@@ -75,7 +77,7 @@ export class Allocator extends ReconcileLoop {
         }
       }
     });
-    for (const c of endpoints) {
+    for (const c of written) {
       this.log.info({ serviceId: c.serviceId, ports: c.endpoint?.ports?.map((p) => p.publishedPort) }, "endpoint allocated");
       for (const k of c.conflicts) this.log.warn({ serviceId: c.serviceId }, `published port left out: ${conflictMessage(k)}`);
     }

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { PortProtocol, PublishMode, TaskState, type Endpoint, type EndpointSpec, type Service } from "@shoal/store";
 import { service, taskOf, NOW } from "../orchestrator/fixtures.js";
-import { allocateEndpoints, allocateTask, conflictMessage, findPortConflict, type EndpointChange } from "../../src/allocator/index.js";
+import { DYNAMIC_PORT_END, DYNAMIC_PORT_START, allocateEndpoints, allocateTask, conflictMessage, findPortConflict, type EndpointChange } from "../../src/allocator/index.js";
 
 function svc(id: string, endpoint: EndpointSpec | undefined, createdAt = NOW): Service {
   const s = service(id, { replicated: { replicas: 1 } }, endpoint === undefined ? {} : { spec: { endpoint } });
@@ -55,6 +55,14 @@ describe("allocator core", () => {
     assert.equal(conflictMessage({ ...changes[1]!.conflicts[0]! }), "port 8080/tcp is already in use by service 'svc-old' (old) as an ingress port");
     services = applied(services, changes).filter((s) => s.id !== "old");
     assert.deepEqual(allocateEndpoints(services).map(published), [[8080]]);
+  });
+
+  it("says so when the dynamic range is used up", () => {
+    const ports = Array.from({ length: DYNAMIC_PORT_END - DYNAMIC_PORT_START + 2 }, (_, i) => ingress(i + 1));
+    const [change] = allocateEndpoints([svc("big", { ports })]);
+    assert.equal(change!.endpoint!.ports!.length, ports.length - 1);
+    assert.equal(change!.endpoint!.ports!.at(-1)!.publishedPort, DYNAMIC_PORT_END);
+    assert.equal(conflictMessage(change!.conflicts[0]!), "no free port left in the dynamic range 30000-32767 for tcp");
   });
 
   it("frees ports a service no longer publishes", () => {

@@ -93,7 +93,7 @@ function buildEndpoint(s: Service, granted: Map<PortConfig, number> | undefined,
     if (isIngress(p) && port === undefined) {
       const wanted = p.publishedPort ?? 0;
       const holderId = wanted > 0 ? (table.holder(portProtocol(p), wanted) ?? "") : "";
-      conflicts.push({ protocol: portProtocol(p), port: wanted, holderId, holderName: "", holderMode: PublishMode.INGRESS });
+      conflicts.push({ reason: wanted > 0 ? "in-use" : "exhausted", protocol: portProtocol(p), port: wanted, holderId, holderName: "", holderMode: PublishMode.INGRESS });
       continue;
     }
     const out: PortConfig = { ...copyObject(p), protocol: portProtocol(p), publishMode: p.publishMode ?? PublishMode.INGRESS };

@@ -22,9 +22,14 @@ export function portName(protocol: PortProtocol, port: number): string {
   return `${port}/${PortProtocol[protocol].toLowerCase()}`;
 }
 
-/** Ingress ports in use: (protocol, port) → the service holding it. Invariant: one holder per port. */
+/**
+ * Ingress ports in use: (protocol, port) → the service holding it. Invariant: one holder per port.
+ * Ports are only ever claimed (a table is built afresh for each allocation round), so the lowest
+ * free dynamic port only moves up: nextFree resumes from where it last stopped.
+ */
 export class PortTable {
   private readonly holders = new Map<string, string>();
+  private readonly lowestFree = new Map<PortProtocol, number>();
 
   holder(protocol: PortProtocol, port: number): string | undefined {
     return this.holders.get(portName(protocol, port));
@@ -41,7 +46,12 @@ export class PortTable {
 
   /** The lowest free port of the dynamic range, or undefined when the range is exhausted. */
   nextFree(protocol: PortProtocol): number | undefined {
-    for (let port = DYNAMIC_PORT_START; port <= DYNAMIC_PORT_END; port++) if (this.holder(protocol, port) === undefined) return port;
+    for (let port = this.lowestFree.get(protocol) ?? DYNAMIC_PORT_START; port <= DYNAMIC_PORT_END; port++) {
+      if (this.holder(protocol, port) !== undefined) continue;
+      this.lowestFree.set(protocol, port);
+      return port;
+    }
+    this.lowestFree.set(protocol, DYNAMIC_PORT_END + 1);
     return undefined;
   }
 }
@@ -49,8 +59,8 @@ export class PortTable {
 export interface PortConflict {
   protocol: PortProtocol;
   port: number;
-  /** The service's own spec publishes the port twice. */
-  duplicate?: boolean;
+  /** in-use: another service holds it; duplicate: the spec publishes it twice; exhausted: no dynamic port left. */
+  reason: "in-use" | "duplicate" | "exhausted";
   /** The service that holds the port ("" when unknown or a duplicate). */
   holderId: string;
   holderName: string;
@@ -73,7 +83,7 @@ export function findPortConflict(spec: EndpointSpec | undefined, serviceId: stri
   const seen = new Set<string>();
   for (const p of mine.filter(isIngress)) {
     const key = portName(portProtocol(p), p.publishedPort!);
-    if (seen.has(key)) return { protocol: portProtocol(p), port: p.publishedPort!, duplicate: true, holderId: "", holderName: "", holderMode: PublishMode.INGRESS };
+    if (seen.has(key)) return { protocol: portProtocol(p), port: p.publishedPort!, reason: "duplicate", holderId: "", holderName: "", holderMode: PublishMode.INGRESS };
     seen.add(key);
   }
   for (const other of services) {
@@ -82,6 +92,7 @@ export function findPortConflict(spec: EndpointSpec | undefined, serviceId: stri
       const clash = mine.find((p) => portProtocol(p) === portProtocol(theirs) && p.publishedPort === theirs.publishedPort && (isIngress(p) || isIngress(theirs)));
       if (clash === undefined) continue;
       return {
+        reason: "in-use",
         protocol: portProtocol(clash),
         port: clash.publishedPort!,
         holderId: other.id,
@@ -94,7 +105,8 @@ export function findPortConflict(spec: EndpointSpec | undefined, serviceId: stri
 }
 
 export function conflictMessage(c: PortConflict): string {
-  if (c.duplicate === true) return `port ${portName(c.protocol, c.port)} is published more than once`;
+  if (c.reason === "duplicate") return `port ${portName(c.protocol, c.port)} is published more than once`;
+  if (c.reason === "exhausted") return `no free port left in the dynamic range ${DYNAMIC_PORT_START}-${DYNAMIC_PORT_END} for ${PortProtocol[c.protocol].toLowerCase()}`;
   const how = c.holderMode === PublishMode.INGRESS ? "an ingress port" : "a host-published port";
   return `port ${portName(c.protocol, c.port)} is already in use by service '${c.holderName}' (${c.holderId}) as ${how}`;
 }
