@@ -178,6 +178,11 @@ export class Daemon implements NodeBackend {
     };
   }
 
+  /** The node's current certificate, key and root (undefined until it is part of a swarm). */
+  tlsMaterial(): TlsMaterial | undefined {
+    return this.tls;
+  }
+
   manager(): ManagerBackend | undefined {
     return this.phase === "active" ? this.mgr : undefined;
   }

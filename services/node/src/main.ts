@@ -6,7 +6,7 @@ import { createLogger, describeError } from "@shoal/common";
 import { startApiServer } from "@shoal/manager";
 import { Daemon, type DaemonOptions } from "./daemon.js";
 
-const USAGE = `usage: shoald [--state-dir DIR] [--api-socket PATH] [--hostname NAME] [--label k=v]...
+const USAGE = `usage: shoald [--state-dir DIR] [--api-socket PATH] [--api-tcp HOST:PORT] [--hostname NAME] [--label k=v]...
               [--force-new-cluster] [--tick-ms N] [--election-ticks N] [--heartbeat-ms N] [--log-level LEVEL]`;
 
 function fail(message: string): never {
@@ -28,6 +28,7 @@ async function main(): Promise<void> {
       options: {
         "state-dir": { type: "string", default: "/var/lib/shoal" },
         "api-socket": { type: "string", default: "/run/shoal/api.sock" },
+        "api-tcp": { type: "string" },
         hostname: { type: "string" },
         label: { type: "string", multiple: true },
         "force-new-cluster": { type: "boolean", default: false },
@@ -65,6 +66,7 @@ async function main(): Promise<void> {
   const daemon = new Daemon(opts, { logger });
   const api = await startApiServer({ socketPath: values["api-socket"] }, { backend: daemon, logger });
   logger.info({ socket: values["api-socket"], stateDir: opts.stateDir }, "shoald: API listening");
+  const extraServers: { close(): Promise<void> }[] = [];
   let stopping = false;
   const shutdown = (sig: string): void => {
     if (stopping) return;
@@ -72,6 +74,7 @@ async function main(): Promise<void> {
     logger.info({ sig }, "shoald: shutting down");
     void (async () => {
       await api.close().catch(() => undefined);
+      for (const x of extraServers) await x.close().catch(() => undefined);
       await daemon.stop().catch((err: unknown) => logger.error({ err }, "shoald: stop failed"));
       process.exit(0);
     })();
@@ -83,6 +86,24 @@ async function main(): Promise<void> {
   } catch (err) {
     // The API keeps answering: /info reports the error, and the operator can fix and retry.
     logger.error({ err }, "shoald: could not resume the node's swarm membership");
+  }
+  const tcp = values["api-tcp"];
+  if (tcp !== undefined) {
+    // The TCP API serves with the node's certificate and admits only clients with a certificate
+    // from the swarm's CA, so it exists only once the node is part of a swarm.
+    const m = /^(.+):(\d+)$/.exec(tcp);
+    const tls = daemon.tlsMaterial();
+    if (m === null) fail(`--api-tcp must be HOST:PORT, got "${tcp}"`);
+    if (tls === undefined) {
+      logger.error("shoald: --api-tcp needs the node to be part of an unlocked swarm (it serves TLS with the node's certificate); only the unix socket is served");
+    } else {
+      const server = await startApiServer(
+        { tcp: { host: m[1] as string, port: Number(m[2]), tls: { certPem: tls.certPem, keyPem: tls.keyPem, caPem: tls.rootCertPem } } },
+        { backend: daemon, logger },
+      );
+      logger.info({ addresses: server.addresses }, "shoald: TLS API listening (client certificates from the swarm CA required)");
+      extraServers.push(server);
+    }
   }
 }
 
