@@ -23,12 +23,17 @@ describe("Updater (edge, with the orchestrators on a MemoryStore)", () => {
   it("replaces tasks in batches of `parallelism` (2), each batch once the previous one runs", async () => {
     await h.createService("web", 5, { update: { parallelism: 2 } });
     await toV2("web");
+    // Slots whose new task is not running yet: never more than `parallelism`.
+    const inFlight = (): number => h.tasks("web").filter((t) => t.spec.container!.image === "img:v2" && t.desiredState <= TaskState.RUNNING && t.status.state < TaskState.RUNNING).length;
     const batches: number[] = [count(h.wantedImages("web"), "v2")];
+    let most = inFlight();
     for (let i = 0; i < 20 && count(h.wantedImages("web"), "v1") > 0; i++) {
       await h.agentStep();
       batches.push(count(h.wantedImages("web"), "v2"));
+      most = Math.max(most, inFlight());
     }
     await h.converge();
+    assert.equal(most, 2);
     // Stop-first: old tasks stop, then the held new ones are started, then they run: two agent
     // rounds per batch, and each batch adds two slots (the last one, one).
     assert.deepEqual([...new Set(batches)], [2, 4, 5]);
