@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freeLoopbackPorts, silentLogger, sleep } from "@shoal/common";
-import { NodeRole, NodeState } from "@shoal/store";
+import { NodeRole, NodeState, TaskState } from "@shoal/store";
 import { Daemon } from "../src/index.js";
 
 const logger = silentLogger();
@@ -28,7 +28,7 @@ describe("shoald in process: three managers and a worker on loopback", function 
   const daemons = new Map<string, Daemon>();
 
   const start = async (name: string): Promise<Daemon> => {
-    const d = new Daemon({ stateDir: join(root, name), hostname: name, heartbeatPeriodMs: 300, tickMs: 50 }, { logger });
+    const d = new Daemon({ stateDir: join(root, name), hostname: name, heartbeatPeriodMs: 300 }, { logger });
     daemons.set(name, d);
     await d.start();
     return d;
@@ -116,6 +116,29 @@ describe("shoald in process: three managers and a worker on loopback", function 
     });
     assert.ok(seen);
     assert.notEqual(leaderName([old]), old);
+  });
+
+  it("turns a replicated service into tasks that are allocated and assigned across the nodes by the leader", async () => {
+    const lead = await until("a leader", 10_000, () => leaderName(["m1", "m2", "m3"]));
+    const backend = get(lead).manager();
+    assert.ok(backend);
+    await backend.store.update((tx) =>
+      tx.create("service", { id: "svcweb000000000000000000a", spec: { annotations: { name: "web" }, task: { container: { image: "busybox" } }, replicated: { replicas: 6 } } }),
+    );
+    const assigned = await until("6 assigned tasks", 20_000, () => {
+      const tasks = backend.store.view((tx) => tx.find("task", { serviceId: "svcweb000000000000000000a" }));
+      return tasks.length === 6 && tasks.every((t) => t.nodeId !== "" && t.status.state >= TaskState.ASSIGNED) ? tasks : undefined;
+    });
+    assert.deepEqual(assigned.map((t) => t.slot).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6]);
+    // Spread: 6 tasks over the 4 ready nodes, at most 2 on any.
+    const perNode = new Map<string, number>();
+    for (const t of assigned) perNode.set(t.nodeId, (perNode.get(t.nodeId) ?? 0) + 1);
+    assert.equal(perNode.size, 4);
+    assert.ok([...perNode.values()].every((c) => c <= 2));
+    await backend.store.update((tx) => {
+      const svc = tx.get("service", "svcweb000000000000000000a");
+      if (svc !== undefined) tx.update("service", { ...svc, pendingDelete: true });
+    });
   });
 
   it("marks a stopped worker DOWN once its heartbeats stop, and READY again when it comes back", async () => {

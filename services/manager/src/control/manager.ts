@@ -25,6 +25,8 @@ export interface LeaderComponent {
   stop(): Promise<void> | void;
 }
 
+export const DEFAULT_MANAGER_ELECTION_TICKS = 8;
+
 export interface ManagerOptions {
   nodeId: string;
   clusterId: string;
@@ -111,7 +113,9 @@ export class Manager implements ManagerBackend {
     if (opts.forceNewCluster === true) raft.forceNewCluster = true;
     if (opts.encryptionKey !== undefined) raft.encryptionKey = opts.encryptionKey;
     if (opts.tickMs !== undefined) raft.tickMs = opts.tickMs;
-    if (opts.electionTicks !== undefined) raft.electionTicks = opts.electionTicks;
+    // 8 ticks (randomized 0.8–1.6 s at the default 100 ms tick), not the raft library's 10: a
+    // manager's failover must stay under 2 s even at the top of the randomized range.
+    raft.electionTicks = opts.electionTicks ?? DEFAULT_MANAGER_ELECTION_TICKS;
     const rsModules: Parameters<typeof ReplicatedStore.start>[1] = { logger: log, transport, forwarder };
     if (modules.clock !== undefined) rsModules.clock = modules.clock;
     if (modules.random !== undefined) rsModules.random = modules.random;

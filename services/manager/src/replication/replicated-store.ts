@@ -241,10 +241,18 @@ export class ReplicatedStore implements Proposer {
     if (err instanceof RaftError && err.code === "RAFT_NOT_LEADER") {
       const leader = typeof err.meta["leader"] === "number" ? err.meta["leader"] : NONE;
       const leaderAddress = typeof err.meta["leaderAddress"] === "string" ? err.meta["leaderAddress"] : undefined;
-      // No leader at all: either an election is running or there is no quorum to hold one.
-      if (leader === NONE) return { error: this.noQuorum(err) };
-      if (this.modules.forwarder === undefined) return { error: notLeaderError(leader, leaderAddress) };
-      return this.forward(actions, leader, leaderAddress, signal, deadline, callerSignal);
+      if (leader !== NONE) return this.forward(actions, leader, leaderAddress, signal, deadline, callerSignal);
+      // No leader at all: an election is running, or there is no quorum to hold one. Wait for one
+      // until the commit deadline rather than failing a write in the middle of a failover.
+      for (;;) {
+        try {
+          await sleep(50, signal);
+        } catch {
+          return { error: callerSignal?.aborted ? err : this.noQuorum(err) };
+        }
+        const now = this.leaderInfo();
+        if (now.id !== NONE) return this.forward(actions, now.id, now.address, signal, deadline, callerSignal);
+      }
     }
     if (deadline.aborted && err instanceof RaftError && err.code === "RAFT_TIMEOUT") return { error: this.noQuorum(err, err.meta["outcomeUnknown"] === true) };
     return { error: err };
@@ -266,10 +274,11 @@ export class ReplicatedStore implements Proposer {
     callerSignal: AbortSignal | undefined,
   ): Promise<{ forwarded: number } | { error: unknown }> {
     const forwarder = this.modules.forwarder;
-    if (forwarder === undefined) return { error: notLeaderError(leader, leaderAddress) };
     for (;;) {
+      if (leader !== this.id && forwarder === undefined) return { error: notLeaderError(leader, leaderAddress) };
       try {
-        const { index } = leader === this.id ? await this.raft.propose(encodeStoreActions(actions), { signal }) : await forwarder.propose(actions, { leader, leaderAddress, signal });
+        const { index } =
+          leader === this.id || forwarder === undefined ? await this.raft.propose(encodeStoreActions(actions), { signal }) : await forwarder.propose(actions, { leader, leaderAddress, signal });
         // The store's contract: resolve only once every entry up to ours has been applied here.
         await this.sm.waitApplied(index, signal);
         return { forwarded: index };
