@@ -1,4 +1,5 @@
-// Manager benchmarks on the lab (3 shoald managers in network namespaces, default raft timing):
+// Manager benchmarks on the lab (3 shoald managers + 5 workers in network namespaces, default raft
+// timing):
 // failover — SIGKILL the leader, time until the survivors agree on a new leader, restart the old
 // one, repeat — and node-update writes per second through the REST API (concurrent clients spread
 // over the three managers' sockets; followers forward to the leader).
@@ -35,14 +36,15 @@ export async function labBench(opts: { failovers: number; seconds: number; progr
   const root = mkdtempSync(join(tmpdir(), "shoal-bench-lab-"));
   const lab = new Lab({ labId: randomLabId(), root }, { logger: silentLogger() });
   try {
-    const rec = await lab.up({ managers: 3, workers: 0, command: shoaldCommand({ logLevel: "warn" }) });
+    const rec = await lab.up({ managers: 3, workers: 5, command: shoaldCommand({ logLevel: "warn" }) });
     await formSwarm(rec, { logger: silentLogger() });
     const managers = rec.hosts.filter((h) => h.role === "manager");
-    opts.progress("lab: 3 managers up");
+    opts.progress("lab: 3 managers and 5 workers up");
 
-    // Node-update writes through the REST API: each client updates its own label on its manager's node.
+    // Node-update writes through the REST API: one client per node object (so clients do not race
+    // each other's versions), spread over the three managers' sockets.
     const nodes = await apiJson<{ ID: string; Description: { Hostname: string } }[]>(managers[0]!.apiSocket, "GET", "/nodes");
-    const clients = 12;
+    const clients = nodes.length;
     let ok = 0;
     let conflicts = 0;
     let errors = 0;
