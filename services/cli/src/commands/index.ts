@@ -4,11 +4,13 @@ import type { Command } from "commander";
 import type { CommandContext } from "../context.js";
 import { registerClusterCommands } from "./cluster.js";
 import { registerNodeCommands } from "./node.js";
+import { registerNodePsCommand } from "./node-ps.js";
+import { registerServiceCommands } from "./service.js";
 import { registerSwarmCommands } from "./swarm.js";
 import { registerVersionCommand } from "./version.js";
 
 export type RegisterCommands = (program: Command, ctx: CommandContext) => void;
 
-export const COMMAND_GROUPS: readonly RegisterCommands[] = [registerSwarmCommands, registerNodeCommands, registerClusterCommands, registerVersionCommand];
+export const COMMAND_GROUPS: readonly RegisterCommands[] = [registerSwarmCommands, registerNodeCommands, registerNodePsCommand, registerServiceCommands, registerClusterCommands, registerVersionCommand];
 
 export { forEachTarget } from "./shared.js";

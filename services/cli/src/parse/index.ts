@@ -1,2 +1,3 @@
 export * from "./duration.js";
 export * from "./values.js";
+export * from "./service-values.js";
