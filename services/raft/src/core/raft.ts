@@ -380,7 +380,12 @@ export class Raft {
     } else if (m.term > this.term) {
       if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
         const force = bytesEqual(m.context, CAMPAIGN_TRANSFER);
-        const inLease = this.checkQuorum && this.lead !== NONE && this.electionElapsed < this.electionTimeout;
+        // One tick shorter than the election timeout: ticks of different members are not in phase,
+        // so a peer whose randomized timeout is the minimum can fire while our count of ticks
+        // since the leader's last heartbeat is still one short; with the full timeout as lease its
+        // pre-vote would be ignored and the failover would cost a whole extra election timeout.
+        // A live leader heartbeats every tick, so the lease still holds wide of any live leader.
+        const inLease = this.checkQuorum && this.lead !== NONE && this.electionElapsed < this.electionTimeout - 1;
         if (!force && inLease) {
           // We heard from a leader recently: a disruptive candidate (e.g. one back from a
           // partition) must not depose it (thesis §4.2.3).

@@ -136,6 +136,19 @@ describe("raft core: elections", () => {
     assert.equal(net.node(2).raw.status().term, 1);
   });
 
+  it("check-quorum: a follower one tick short of its election timeout grants a pre-vote (members' ticks are not in phase)", () => {
+    const net = new Network([1, 2, 3], { electionTicks: 10 });
+    net.elect(1);
+    net.isolate(1);
+    // 2 has counted 9 ticks since the leader's last word when 3's (minimum) timeout fires.
+    net.tick(9, [2]);
+    assert.equal(net.node(2).raw.status().state, StateType.Follower);
+    net.node(3).raw.campaign();
+    net.stabilize();
+    const lead = net.leaders().filter((id) => id !== 1);
+    assert.deepEqual(lead, [3]);
+  });
+
   it("a stale leader steps down when it hears a newer term", () => {
     const net = new Network([1, 2, 3]);
     net.elect(1);
