@@ -8,8 +8,12 @@ export type ApiErrorCode =
   | "API_INVALID"
   /** A manager-only route on a node that is not (yet) an active manager. */
   | "API_NOT_MANAGER"
-  /** The URL names no route. */
-  | "API_NOT_FOUND";
+  /** The URL names no route, or the object named is gone (a service being removed). */
+  | "API_NOT_FOUND"
+  /** The name is taken by another object (Docker's "name conflicts with an existing object"). */
+  | "API_CONFLICT"
+  /** A route Shoal does not serve yet (image digest resolution). */
+  | "API_NOT_IMPLEMENTED";
 
 export type ApiErrorMeta = { code: ApiErrorCode } & Record<string, unknown>;
 
@@ -28,6 +32,8 @@ const EXACT_STATUS: Readonly<Record<string, number>> = {
   API_INVALID: 400,
   API_NOT_MANAGER: 503,
   API_NOT_FOUND: 404,
+  API_CONFLICT: 409,
+  API_NOT_IMPLEMENTED: 501,
   STORE_NOT_FOUND: 404,
   STORE_NAME_CONFLICT: 409,
   STORE_ID_CONFLICT: 409,
@@ -40,6 +46,7 @@ const EXACT_STATUS: Readonly<Record<string, number>> = {
   CA_WRONG_CLUSTER: 400,
   CA_UNLOCK_KEY_WRONG: 400,
   MANAGER_QUORUM_GUARD: 400,
+  UPDATER_NO_PREVIOUS_SPEC: 400,
   MANAGER_NO_QUORUM: 503,
   MANAGER_NOT_LEADER: 503,
   MANAGER_STOPPED: 503,

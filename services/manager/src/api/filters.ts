@@ -45,3 +45,10 @@ export function checkFilterValues(filters: Filters, name: string, values: readon
     if (!values.includes(v)) throw invalidRequest(`invalid filter '${name}=${v}': must be one of ${values.join(", ")}`, { field: "filters" });
   }
 }
+
+/** True when no prefixes are given or `value` starts with one of them (case-insensitive, as names are). */
+export function matchPrefixes(value: string, prefixes: readonly string[] | undefined): boolean {
+  if (prefixes === undefined) return true;
+  const v = value.toLowerCase();
+  return prefixes.some((p) => v.startsWith(p.toLowerCase()));
+}

@@ -13,7 +13,9 @@ import {
   type ClusterSpec,
   type Node,
   type NodeSpec,
+  TaskState,
   type ReadTx,
+  type Task,
 } from "@shoal/store";
 import type { ClusterStatus, ClusterUpdateFlags, LocalNodeInfo, ManagerBackend, NodeBackend, SwarmInitRequest, SwarmJoinRequest } from "../../src/api/index.js";
 import { createRootCa } from "../../src/ca/index.js";
@@ -119,6 +121,31 @@ export class FakeBackend implements NodeBackend {
       tx.create("node", node(WRK2_ID, "wrk2", NodeRole.WORKER, "127.0.0.3", { spec: { annotations: { name: "", labels: { tier: "db" } }, desiredRole: NodeRole.WORKER, membership: NodeMembership.ACCEPTED, availability: NodeAvailability.DRAIN } }));
     });
     return b;
+  }
+
+  /**
+   * Seeds a task of a service as the orchestrator would have made it (a copy of the current
+   * template, named <service>.<slot>.<id>), with the observed state and node given.
+   */
+  async addTask(serviceId: string, opts: { id: string; slot: number; nodeId?: string; state?: TaskState; desiredState?: TaskState; stale?: boolean }): Promise<Task> {
+    return this.store.update((tx) => {
+      const s = tx.get("service", serviceId)!;
+      const spec = structuredClone(s.spec.task);
+      // A stale task runs an older image than the service asks for.
+      if (opts.stale === true && spec.container !== undefined) spec.container.image = `${spec.container.image}-old`;
+      return tx.create("task", {
+        id: opts.id,
+        spec,
+        specVersion: s.meta.version.index,
+        serviceId,
+        slot: opts.slot,
+        nodeId: opts.nodeId ?? "",
+        annotations: { name: `${s.spec.annotations.name}.${opts.slot}.${opts.id}` },
+        serviceAnnotations: structuredClone(s.spec.annotations),
+        status: { timestamp: NOW_MS, state: opts.state ?? TaskState.RUNNING, message: "started" },
+        desiredState: opts.desiredState ?? TaskState.RUNNING,
+      });
+    });
   }
 
   /** Makes this node a worker / inactive / locked (manager() then answers undefined). */

@@ -5,3 +5,7 @@ export * from "./node.js";
 export * from "./cluster.js";
 export * from "./swarm.js";
 export * from "./system.js";
+export * from "./enum-names.js";
+export * from "./task-spec.js";
+export * from "./service.js";
+export * from "./task.js";

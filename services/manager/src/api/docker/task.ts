@@ -1,0 +1,81 @@
+// Task ⇄ Docker's swarm.Task JSON (read-only: tasks are made by the orchestrators, never by the
+// API). Owns the shape and the task-state names; filters live in routes/tasks.ts.
+import { TaskState, type Task } from "@shoal/store";
+import { EnumNames } from "./enum-names.js";
+import { portToDocker } from "./service.js";
+import { taskSpecToDocker } from "./task-spec.js";
+import { toRfc3339Nano } from "./time.js";
+
+export type DockerTaskState =
+  | "new"
+  | "pending"
+  | "assigned"
+  | "accepted"
+  | "preparing"
+  | "ready"
+  | "starting"
+  | "running"
+  | "complete"
+  | "shutdown"
+  | "failed"
+  | "rejected"
+  | "remove"
+  | "orphaned";
+
+export const TASK_STATES = new EnumNames<TaskState, DockerTaskState>({
+  [TaskState.NEW]: "new",
+  [TaskState.PENDING]: "pending",
+  [TaskState.ASSIGNED]: "assigned",
+  [TaskState.ACCEPTED]: "accepted",
+  [TaskState.PREPARING]: "preparing",
+  [TaskState.READY]: "ready",
+  [TaskState.STARTING]: "starting",
+  [TaskState.RUNNING]: "running",
+  [TaskState.COMPLETE]: "complete",
+  [TaskState.SHUTDOWN]: "shutdown",
+  [TaskState.FAILED]: "failed",
+  [TaskState.REJECTED]: "rejected",
+  [TaskState.REMOVE]: "remove",
+  [TaskState.ORPHANED]: "orphaned",
+});
+
+type Json = Record<string, unknown>;
+
+/** Docker's swarm.Task JSON. */
+export function taskToDocker(t: Task): Json {
+  const o: Json = {
+    ID: t.id,
+    Version: { Index: t.meta.version.index },
+    CreatedAt: toRfc3339Nano(t.meta.createdAt),
+    UpdatedAt: toRfc3339Nano(t.meta.updatedAt),
+  };
+  if (t.annotations?.name) o["Name"] = t.annotations.name;
+  o["Labels"] = { ...(t.annotations?.labels ?? {}) };
+  o["Spec"] = taskSpecToDocker(t.spec);
+  o["ServiceID"] = t.serviceId;
+  if (t.slot > 0) o["Slot"] = t.slot;
+  if (t.nodeId !== "") o["NodeID"] = t.nodeId;
+  const st = t.status;
+  const status: Json = { Timestamp: toRfc3339Nano(st.timestamp), State: TASK_STATES.name(st.state, "new"), Message: st.message ?? "" };
+  if (st.err) status["Err"] = st.err;
+  if (st.containerStatus !== undefined) {
+    const c: Json = {};
+    if (st.containerStatus.containerId !== undefined) c["ContainerID"] = st.containerStatus.containerId;
+    if (st.containerStatus.pid !== undefined) c["PID"] = st.containerStatus.pid;
+    c["ExitCode"] = st.containerStatus.exitCode ?? 0;
+    status["ContainerStatus"] = c;
+  }
+  status["PortStatus"] = st.portStatus?.ports !== undefined ? { Ports: st.portStatus.ports.map(portToDocker) } : {};
+  o["Status"] = status;
+  o["DesiredState"] = TASK_STATES.name(t.desiredState, "running");
+  if (t.networks !== undefined) {
+    o["NetworksAttachments"] = t.networks.map((n) => ({ Network: { ID: n.networkId }, Addresses: [...(n.addresses ?? [])] }));
+  }
+  if (t.assignedGenericResources !== undefined) {
+    o["AssignedGenericResources"] = t.assignedGenericResources.map((g) =>
+      g.named !== undefined ? { NamedResourceSpec: { Kind: g.kind, Value: g.named } } : { DiscreteResourceSpec: { Kind: g.kind, Value: g.discrete ?? 0 } },
+    );
+  }
+  if (t.jobIteration !== undefined) o["JobIteration"] = { Index: t.jobIteration };
+  return o;
+}

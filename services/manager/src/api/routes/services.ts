@@ -1,0 +1,244 @@
+// /services*: create, list (with Docker's filters and `status=true` counts), inspect (by ID, name
+// or ID prefix; `insertDefaults`), update (`rollback=previous`), remove. Manager-only. This file owns
+// the API edge: validation Docker does before storing (one mode, a name, an image, valid placement),
+// name resolution of networks, and the single store write. Reconciling tasks is the orchestrators'
+// and the updater's job: a removal only marks the service pendingDelete for them.
+import { randomInt } from "node:crypto";
+import type { Random } from "@shoal/common";
+import { errorCode } from "@shoal/common";
+import {
+  NodeAvailability,
+  NodeState,
+  TaskState,
+  copyObject,
+  generateId,
+  type Node,
+  type ReadTx,
+  type Service,
+  type ServiceSpec,
+  type Task,
+} from "@shoal/store";
+import { placementAllows, serviceMode } from "../../orchestrator/index.js";
+import { parseConstraints, parseSpreadDescriptor } from "../../scheduler/index.js";
+import { rollbackToPrevious, withNewSpec } from "../../updater/index.js";
+import { dockerServiceSpecSchema, modesOf, serviceSpecFromDocker, serviceToDocker, type DockerServiceSpec, type DockerServiceStatus } from "../docker/index.js";
+import { ApiError, invalidRequest } from "../errors.js";
+import { checkFilterValues, matchLabels, matchPrefixes, parseFilters, type Filters } from "../filters.js";
+import { parseQueryBool, parseVersion, queryBool, queryParam, queryVersion } from "../validation.js";
+import { requireManager, type RoutePlugin } from "./context.js";
+
+const SERVICE_FILTERS = ["id", "name", "label", "mode"] as const;
+const MODE_NAMES = ["replicated", "global", "replicated-job", "global-job"] as const;
+const tags = ["services"];
+const idParams = {
+  type: "object",
+  required: ["id"],
+  properties: { id: { type: "string", minLength: 1, description: "service ID, name or unique ID prefix" } },
+};
+
+/** Object IDs from the OS's CSPRNG: service IDs are guessable otherwise. */
+export const cryptoRandom: Random = {
+  next: () => randomInt(0, 2 ** 48) / 2 ** 48,
+  int: (n) => randomInt(0, n),
+};
+
+/** A service the user removed is gone for the API, even while its tasks are being shut down. */
+function isLive(s: Service): boolean {
+  return s.pendingDelete !== true;
+}
+
+/** Resolves a service reference as Docker does; a service being removed is not found. */
+export function lookupService(tx: ReadTx, ref: string): Service {
+  const s = tx.lookup("service", ref);
+  if (!isLive(s)) throw new ApiError({ code: "API_NOT_FOUND", ref }, `service ${ref} not found`);
+  return s;
+}
+
+/**
+ * Docker's checks beyond the schema: exactly one mode, a name, an image, placement the scheduler
+ * can parse. Throws API_INVALID (or the scheduler's *_INVALID) naming what to fix.
+ */
+function checkSpec(body: DockerServiceSpec, spec: ServiceSpec): void {
+  if (modesOf(body).length > 1) throw invalidRequest(`invalid Mode: set only one of Replicated, Global, ReplicatedJob, GlobalJob (got ${modesOf(body).join(", ")})`, { field: "Mode" });
+  if (spec.annotations.name === "") throw invalidRequest("missing field Name in the request body: a service needs a name", { field: "Name" });
+  if (!/^[a-zA-Z0-9](?:[a-zA-Z0-9_.-]{0,62})$/.test(spec.annotations.name)) {
+    throw invalidRequest(`invalid Name "${spec.annotations.name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed, at most 63 characters`, { field: "Name" });
+  }
+  if (spec.task.container === undefined || spec.task.container.image === "") {
+    throw invalidRequest("missing field TaskTemplate.ContainerSpec.Image in the request body: image reference must be provided", { field: "TaskTemplate.ContainerSpec.Image" });
+  }
+  parseConstraints(spec.task.placement?.constraints);
+  for (const p of spec.task.placement?.preferences ?? []) {
+    if (p.spread !== undefined) parseSpreadDescriptor(p.spread.spreadDescriptor);
+  }
+}
+
+/** Network attachments name networks by ID or name (stack deploy sends names): store IDs. */
+function resolveNetworks(tx: ReadTx, spec: ServiceSpec): ServiceSpec {
+  const networks = spec.task.networks;
+  if (networks === undefined || networks.length === 0) return spec;
+  const out = copyObject(spec);
+  out.task.networks = networks.map((n) => ({ ...n, target: tx.lookup("network", n.target).id }));
+  return out;
+}
+
+/** Warnings for what the request sent that Shoal accepts but does not apply. */
+function warningsOf(body: DockerServiceSpec): string[] {
+  const dns = (body.TaskTemplate?.["ContainerSpec"] as Record<string, unknown> | null | undefined)?.["DNSConfig"] as Record<string, unknown[] | null> | null | undefined;
+  const set = dns != null && Object.values(dns).some((v) => Array.isArray(v) && v.length > 0);
+  return set ? ["ContainerSpec.DNSConfig is not supported by Shoal yet and was ignored"] : [];
+}
+
+function serviceMatches(s: Service, f: Filters): boolean {
+  if (!matchPrefixes(s.id, f.get("id"))) return false;
+  if (!matchPrefixes(s.spec.annotations.name, f.get("name"))) return false;
+  if (!matchLabels(s.spec.annotations.labels ?? {}, f.get("label") ?? [])) return false;
+  const modes = f.get("mode");
+  if (modes !== undefined && !modes.includes(serviceMode(s) ?? "replicated")) return false;
+  return true;
+}
+
+/** A node that can run tasks now: not down and not drained (paused nodes keep their tasks). */
+function nodeUp(n: Node | undefined): boolean {
+  return n !== undefined && n.status.state !== NodeState.DOWN;
+}
+
+/**
+ * `ServiceStatus` as Docker computes it: running = tasks running and meant to run on nodes that
+ * are not down; desired = replicas, eligible nodes for global modes, and what is left of a job.
+ */
+export function serviceStatus(s: Service, tasks: readonly Task[], nodes: ReadonlyMap<string, Node>): DockerServiceStatus {
+  const iteration = s.jobStatus?.jobIteration;
+  const current = tasks.filter((t) => iteration === undefined || t.jobIteration === undefined || t.jobIteration === iteration);
+  const running = current.filter((t) => t.status.state === TaskState.RUNNING && t.desiredState <= TaskState.COMPLETE && nodeUp(nodes.get(t.nodeId))).length;
+  const completed = current.filter((t) => t.status.state === TaskState.COMPLETE).length;
+  const eligible = [...nodes.values()].filter((n) => nodeUp(n) && n.spec.availability !== NodeAvailability.DRAIN && placementAllows(n, s.spec.task)).length;
+  const mode = serviceMode(s);
+  let desired: number;
+  if (mode === "global" || mode === "global-job") desired = eligible;
+  else if (mode === "replicated-job") {
+    const job = s.spec.replicatedJob ?? {};
+    const total = job.totalCompletions ?? job.maxConcurrent ?? 1;
+    desired = Math.max(0, Math.min(job.maxConcurrent ?? 1, total - completed));
+  } else desired = s.spec.replicated?.replicas ?? 1;
+  const isJob = mode === "replicated-job" || mode === "global-job";
+  return { RunningTasks: running, DesiredTasks: desired, CompletedTasks: isJob ? completed : 0 };
+}
+
+function nameConflictMessage(name: string): string {
+  return `rpc error: code = AlreadyExists desc = name conflicts with an existing object: service ${name} already exists`;
+}
+
+export const serviceRoutes: RoutePlugin = async (app, { backend }) => {
+  app.post<{ Body: DockerServiceSpec }>(
+    "/services/create",
+    { schema: { summary: "Create a service", tags, body: dockerServiceSpecSchema } },
+    async (req, reply) => {
+      const m = requireManager(backend);
+      const spec = serviceSpecFromDocker(req.body);
+      checkSpec(req.body, spec);
+      const id = generateId(cryptoRandom);
+      try {
+        await m.store.update((tx) => {
+          tx.create("service", { id, spec: resolveNetworks(tx, spec) });
+        });
+      } catch (err) {
+        if (errorCode(err) === "STORE_NAME_CONFLICT") throw new ApiError({ code: "API_CONFLICT", name: spec.annotations.name }, nameConflictMessage(spec.annotations.name));
+        throw err;
+      }
+      const warnings = warningsOf(req.body);
+      return reply.code(201).send(warnings.length > 0 ? { ID: id, Warnings: warnings } : { ID: id });
+    },
+  );
+
+  app.get<{ Querystring: { filters?: string; status?: string } }>(
+    "/services",
+    {
+      schema: {
+        summary: "List services",
+        tags,
+        querystring: {
+          type: "object",
+          properties: { filters: { type: "string", description: `JSON map of filters: ${SERVICE_FILTERS.join(", ")}` }, status: queryBool },
+        },
+      },
+    },
+    async (req) => {
+      const filters = parseFilters(req.query.filters, SERVICE_FILTERS);
+      checkFilterValues(filters, "mode", MODE_NAMES);
+      const withStatus = parseQueryBool(req.query.status);
+      const m = requireManager(backend);
+      return m.store.view((tx) => {
+        const services = tx.find("service").filter((s) => isLive(s) && serviceMatches(s, filters));
+        if (!withStatus) return services.map((s) => serviceToDocker(s));
+        const nodes = new Map(tx.find("node").map((n) => [n.id, n]));
+        return services.map((s) => serviceToDocker(s, { status: serviceStatus(s, tx.find("task", { serviceId: s.id }), nodes) }));
+      });
+    },
+  );
+
+  app.get<{ Params: { id: string }; Querystring: { insertDefaults?: string } }>(
+    "/services/:id",
+    { schema: { summary: "Inspect a service (insertDefaults fills Docker's defaults into the spec)", tags, params: idParams, querystring: { type: "object", properties: { insertDefaults: queryBool } } } },
+    async (req) => {
+      const m = requireManager(backend);
+      const service = m.store.view((tx) => lookupService(tx, req.params.id));
+      return serviceToDocker(service, { insertDefaults: parseQueryBool(req.query.insertDefaults) });
+    },
+  );
+
+  app.post<{ Params: { id: string }; Querystring: { version?: string; rollback?: string; registryAuthFrom?: string }; Body: DockerServiceSpec }>(
+    "/services/:id/update",
+    {
+      schema: {
+        summary: "Replace a service's spec (the version read is required); rollback=previous returns to the previous spec",
+        tags,
+        params: idParams,
+        querystring: {
+          type: "object",
+          required: ["version"],
+          properties: {
+            version: queryVersion,
+            rollback: queryParam("^(previous|)$", 'empty or "previous"'),
+            registryAuthFrom: queryParam("^(spec|previous-spec|)$", 'empty, "spec" or "previous-spec"'),
+          },
+        },
+        body: dockerServiceSpecSchema,
+      },
+    },
+    async (req) => {
+      const m = requireManager(backend);
+      const version = parseVersion(req.query.version);
+      const rollback = req.query.rollback === "previous";
+      // The CLI sends the current spec with rollback=previous; only the previous spec matters then.
+      const spec = rollback ? undefined : serviceSpecFromDocker(req.body);
+      if (spec !== undefined) checkSpec(req.body, spec);
+      await m.store.update((tx) => {
+        const current = lookupService(tx, req.params.id);
+        let next: Service;
+        if (spec === undefined) next = rollbackToPrevious(current, Date.now());
+        else {
+          if (spec.annotations.name.toLowerCase() !== current.spec.annotations.name.toLowerCase()) {
+            throw invalidRequest(`renaming services is not supported: the service is ${current.spec.annotations.name}, the spec names ${spec.annotations.name}`, { field: "Name" });
+          }
+          next = withNewSpec(current, resolveNetworks(tx, spec));
+        }
+        // The version read by the client: the store refuses the write if the service moved since.
+        next.meta = { ...next.meta, version: { index: version } };
+        tx.update("service", next);
+      });
+      const warnings = rollback ? [] : warningsOf(req.body);
+      return { Warnings: warnings.length > 0 ? warnings : null };
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>("/services/:id", { schema: { summary: "Remove a service (its tasks are shut down, then it is deleted)", tags, params: idParams } }, async (req, reply) => {
+    const m = requireManager(backend);
+    await m.store.update((tx) => {
+      const current = lookupService(tx, req.params.id);
+      // The orchestrator shuts the tasks down and the task reaper deletes the service afterwards.
+      tx.update("service", { ...current, pendingDelete: true });
+    });
+    return reply.code(200).send();
+  });
+};

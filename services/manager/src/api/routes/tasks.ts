@@ -1,0 +1,80 @@
+// /tasks*: list with Docker's filters (what `docker service ps`, `docker node ps`, `docker stack ps`
+// and the CLI's convergence polling send) and inspect. Read-only and manager-only: tasks are made
+// and moved by the orchestrators, the scheduler and the agents, never through the API.
+import type { ReadTx, Service, Task } from "@shoal/store";
+import { isTaskDirty } from "../../orchestrator/index.js";
+import { TASK_STATES, taskToDocker } from "../docker/index.js";
+import { checkFilterValues, matchLabels, matchPrefixes, parseFilters, type Filters } from "../filters.js";
+import { requireManager, type RoutePlugin } from "./context.js";
+
+const TASK_FILTERS = ["id", "name", "service", "node", "desired-state", "label", "_up-to-date"] as const;
+const tags = ["tasks"];
+
+/** IDs of the objects that references (ID, name, ID prefix) resolve to; unknown ones match nothing. */
+function resolveIds(tx: ReadTx, kind: "service" | "node", refs: readonly string[] | undefined): Set<string> | undefined {
+  if (refs === undefined) return undefined;
+  const ids = new Set<string>();
+  for (const ref of refs) {
+    try {
+      ids.add(tx.lookup(kind, ref).id);
+    } catch {
+      // A service or node that does not exist (any more) has no tasks: the CLI polls after removals.
+    }
+  }
+  return ids;
+}
+
+function upToDate(task: Task, services: ReadonlyMap<string, Service>): boolean {
+  const s = services.get(task.serviceId);
+  return s !== undefined && !isTaskDirty(s, task);
+}
+
+/** The tasks of the store that the filters select. */
+export function filterTasks(tx: ReadTx, f: Filters): Task[] {
+  const serviceIds = resolveIds(tx, "service", f.get("service"));
+  const nodeIds = resolveIds(tx, "node", f.get("node"));
+  const desired = f.get("desired-state")?.map((n) => TASK_STATES.tryValue(n));
+  const labels = f.get("label") ?? [];
+  const wantUpToDate = f.get("_up-to-date")?.some((v) => v === "true" || v === "1");
+  const services = new Map(tx.find("service").map((s) => [s.id, s]));
+  return tx.find("task").filter((t) => {
+    if (!matchPrefixes(t.id, f.get("id"))) return false;
+    if (!matchPrefixes(t.annotations?.name ?? "", f.get("name"))) return false;
+    if (serviceIds !== undefined && !serviceIds.has(t.serviceId)) return false;
+    if (nodeIds !== undefined && !nodeIds.has(t.nodeId)) return false;
+    if (desired !== undefined && !desired.includes(t.desiredState)) return false;
+    // Stack tooling filters tasks by their service's labels (the namespace label).
+    if (!matchLabels({ ...(t.serviceAnnotations?.labels ?? {}), ...(t.annotations?.labels ?? {}) }, labels)) return false;
+    if (wantUpToDate === true && !upToDate(t, services)) return false;
+    return true;
+  });
+}
+
+export const taskRoutes: RoutePlugin = async (app, { backend }) => {
+  app.get<{ Querystring: { filters?: string } }>(
+    "/tasks",
+    {
+      schema: {
+        summary: "List tasks",
+        tags,
+        querystring: { type: "object", properties: { filters: { type: "string", description: `JSON map of filters: ${TASK_FILTERS.join(", ")}` } } },
+      },
+    },
+    async (req) => {
+      const filters = parseFilters(req.query.filters, TASK_FILTERS);
+      checkFilterValues(filters, "desired-state", TASK_STATES.names);
+      checkFilterValues(filters, "_up-to-date", ["true", "false", "1", "0"]);
+      const m = requireManager(backend);
+      return m.store.view((tx) => filterTasks(tx, filters).map(taskToDocker));
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    "/tasks/:id",
+    { schema: { summary: "Inspect a task", tags, params: { type: "object", required: ["id"], properties: { id: { type: "string", minLength: 1, description: "task ID or unique ID prefix" } } } } },
+    async (req) => {
+      const m = requireManager(backend);
+      return taskToDocker(m.store.view((tx) => tx.lookup("task", req.params.id)));
+    },
+  );
+};
