@@ -54,7 +54,7 @@ describe("run (exit codes, errors, host selection)", () => {
     assert.match(unknown.stderr, /^Error: unknown command 'nodes' \(Did you mean node\?\)\. See 'shoal --help'\.\n$/);
     const group = await shoal(api, ["node"]);
     assert.equal(group.code, 2);
-    assert.equal(group.stderr, "Error: missing command: use one of ls, inspect, update, promote, demote, rm. See 'shoal node --help'.\n");
+    assert.equal(group.stderr, "Error: missing command: use one of ls, inspect, update, promote, demote, rm, ps. See 'shoal node --help'.\n");
     const extra = await shoal(api, ["swarm", "leave", "now"]);
     assert.equal(extra.code, 2);
   });

@@ -25,7 +25,8 @@ interface WatchFlags {
 }
 
 export function registerServiceCommands(program: Command, ctx: CommandContext): void {
-  const service = program.command("service").description("Manage swarm services");
+  // Positional options, so `create IMAGE cmd -p 80` passes "-p 80" to the command, as docker does.
+  const service = program.command("service").description("Manage swarm services").enablePositionalOptions();
   registerCreate(service, ctx);
   registerLs(service, ctx);
   registerPs(service, ctx);

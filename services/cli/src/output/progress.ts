@@ -143,7 +143,8 @@ export function stepProgress(state: WatchState, service: DockerService, frame: P
   const waitMs = monitorMs - (nowMs - state.convergedAtMs);
   const name = service.Spec.Name ?? service.ID;
   if (waitMs <= 0) return { kind: "done", lines: [...head, ...frame.lines, `verify: Service ${name} converged`] };
-  const seconds = Math.floor(waitMs / 1000) + 1;
+  // Rounded up: the first frame says the whole period ("5 seconds"), never one more.
+  const seconds = Math.ceil(waitMs / 1000);
   return { kind: "continue", lines: [...head, ...frame.lines, `verify: Waiting ${seconds} seconds to verify that tasks are stable...`] };
 }
 

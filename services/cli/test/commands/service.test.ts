@@ -1,0 +1,290 @@
+import assert from "node:assert/strict";
+import type { DockerService, DockerTask } from "../../src/index.js";
+import { FakeApi, shoal, type RecordedRequest } from "../support/fake-api.js";
+import { info, managerNode, SELF_ID, V, workerNode } from "../support/fixtures.js";
+import { service, SERVICE_ID, serviceSpec, task } from "../support/service-fixtures.js";
+
+const FAST = { env: { SHOAL_PROGRESS_POLL_MS: "2" } };
+const FULL = `[${"=".repeat(50)}>]`;
+
+/** Answers from `frames` in order, repeating the last one. */
+function script<T>(frames: T[]): () => { body: T } {
+  let i = 0;
+  return () => ({ body: frames[Math.min(i++, frames.length - 1)]! });
+}
+
+describe("shoal service", () => {
+  let api: FakeApi;
+
+  beforeEach(async () => {
+    api = await FakeApi.start();
+    api.on("GET", `${V}/info`, { body: info() });
+    api.on("GET", `${V}/nodes`, { body: [managerNode(), workerNode()] });
+  });
+
+  afterEach(async () => {
+    await api.close();
+  });
+
+  const posted = (path: string): RecordedRequest => {
+    const r = api.requests.find((q) => q.method === "POST" && q.path === path);
+    assert.ok(r, `no POST ${path}`);
+    return r;
+  };
+
+  describe("create", () => {
+    beforeEach(() => {
+      api.on("POST", `${V}/services/create`, { status: 201, body: { ID: SERVICE_ID } });
+      api.on("GET", `${V}/networks/net1`, { body: { Id: "net1id", Name: "net1" } });
+      api.on("GET", `${V}/secrets/db-pass`, { body: { ID: "secretid1", Spec: { Name: "db-pass" } } });
+      api.on("GET", `${V}/configs/app.conf`, { body: { ID: "configid1", Spec: { Name: "app.conf" } } });
+    });
+
+    it("-d sends docker's create body for a rich set of flags, prints the ID and returns without polling", async () => {
+      const r = await shoal(api, [
+        "service", "create", "-d", "--name", "web", "--replicas", "3", "-p", "8080:80", "--publish", "mode=host,target=53,published=5353,protocol=udp",
+        "--network", "net1", "--update-parallelism", "2", "--update-delay", "10s", "--update-failure-action", "rollback", "--update-order", "start-first",
+        "--rollback-parallelism", "0", "--reserve-cpu", "0.5", "--reserve-memory", "64MiB", "--limit-memory", "1g", "--limit-cpu", "2",
+        "--constraint", "node.role==worker", "--placement-pref", "spread=node.labels.zone", "--replicas-max-per-node", "2",
+        "-e", "A=1", "--env", "B=2", "--label", "team=a", "--container-label", "c=d", "--mount", "type=bind,source=/data,target=/srv,readonly",
+        "--secret", "db-pass", "--config", "source=app.conf,target=/etc/app.conf,mode=0400", "--restart-condition", "on-failure", "--restart-max-attempts", "3",
+        "--health-cmd", "wget -q localhost", "--health-interval", "5s", "--health-retries", "2", "--stop-grace-period", "30s", "--workdir", "/srv", "--user", "nobody",
+        "busybox", "httpd", "-f", "-p", "80",
+      ]);
+      assert.equal(r.stderr, "");
+      assert.equal(r.code, 0);
+      assert.equal(r.stdout, `${SERVICE_ID}\n`);
+      assert.deepEqual(api.calls(), [`GET ${V}/networks/net1?scope=swarm`, `GET ${V}/secrets/db-pass`, `GET ${V}/configs/app.conf`, `POST ${V}/services/create`]);
+      const update = { Parallelism: 2, Delay: 10e9, FailureAction: "rollback", Monitor: 5e9, MaxFailureRatio: 0, Order: "start-first" };
+      assert.deepEqual(posted(`${V}/services/create`).body, {
+        Name: "web",
+        Labels: { team: "a" },
+        TaskTemplate: {
+          ContainerSpec: {
+            Image: "busybox",
+            Args: ["httpd", "-f", "-p", "80"],
+            Env: ["A=1", "B=2"],
+            Labels: { c: "d" },
+            Dir: "/srv",
+            User: "nobody",
+            StopGracePeriod: 30e9,
+            Healthcheck: { Test: ["CMD-SHELL", "wget -q localhost"], Interval: 5e9, Retries: 2 },
+            Mounts: [{ Type: "bind", Source: "/data", Target: "/srv", ReadOnly: true }],
+            Secrets: [{ File: { Name: "db-pass", UID: "0", GID: "0", Mode: 0o444 }, SecretID: "secretid1", SecretName: "db-pass" }],
+            Configs: [{ File: { Name: "/etc/app.conf", UID: "0", GID: "0", Mode: 0o400 }, ConfigID: "configid1", ConfigName: "app.conf" }],
+          },
+          Resources: { Limits: { NanoCPUs: 2e9, MemoryBytes: 1024 ** 3 }, Reservations: { NanoCPUs: 5e8, MemoryBytes: 64 * 1024 ** 2 } },
+          RestartPolicy: { Condition: "on-failure", MaxAttempts: 3 },
+          Placement: { Constraints: ["node.role==worker"], Preferences: [{ Spread: { SpreadDescriptor: "node.labels.zone" } }], MaxReplicas: 2 },
+          Networks: [{ Target: "net1id" }],
+          ForceUpdate: 0,
+        },
+        Mode: { Replicated: { Replicas: 3 } },
+        UpdateConfig: update,
+        RollbackConfig: { Parallelism: 0, FailureAction: "pause", Monitor: 5e9, MaxFailureRatio: 0, Order: "stop-first" },
+        EndpointSpec: {
+          Mode: "vip",
+          Ports: [
+            { Protocol: "tcp", TargetPort: 80, PublishedPort: 8080, PublishMode: "ingress" },
+            { Protocol: "udp", TargetPort: 53, PublishedPort: 5353, PublishMode: "host" },
+          ],
+        },
+      });
+    });
+
+    it("global mode sends Mode.Global and refuses --replicas with exit 2", async () => {
+      await shoal(api, ["service", "create", "-d", "--mode", "global", "busybox"]);
+      assert.deepEqual((posted(`${V}/services/create`).body as { Mode: unknown }).Mode, { Global: {} });
+      const bad = await shoal(api, ["service", "create", "-d", "--mode", "global", "--replicas", "2", "busybox"]);
+      assert.equal(bad.code, 2);
+      assert.match(bad.stderr, /--replicas cannot be used with --mode global/);
+    });
+
+    it("refuses bad flag values with exit 2 naming the flag and sends nothing", async () => {
+      for (const [flag, value] of [["--reserve-memory", "lots"], ["--limit-cpu", "two"], ["--update-delay", "10"], ["--publish", "99999:80"], ["--mount", "type=nfs,target=/x"], ["--update-failure-action", "explode"], ["--replicas", "-1"], ["--update-max-failure-ratio", "2"]] as const) {
+        const r = await shoal(api, ["service", "create", "-d", flag, value, "busybox"]);
+        assert.equal(r.code, 2, `${flag} ${value}`);
+        assert.ok(r.stderr.includes(flag), `${flag}: ${r.stderr}`);
+      }
+      assert.deepEqual(api.calls(), []);
+    });
+
+    it("names a missing secret clearly and creates nothing", async () => {
+      const r = await shoal(api, ["service", "create", "-d", "--secret", "nope", "busybox"]);
+      assert.equal(r.code, 1);
+      assert.equal(r.stderr, "Error: secret not found: nope\n");
+      assert.ok(!api.calls().some((c) => c.startsWith("POST")));
+    });
+
+    it("without -d follows the tasks with docker's polls until they run and the service converged", async () => {
+      const s = service({ Spec: serviceSpec({ Mode: { Replicated: { Replicas: 2 } } }) });
+      api.on("GET", `${V}/services/${SERVICE_ID}`, { body: s });
+      api.on("GET", `${V}/tasks`, script<DockerTask[]>([[], [task(1, "pending"), task(2, "new")], [task(1, "running"), task(2, "starting")], [task(1, "running"), task(2, "running")]]));
+      const r = await shoal(api, ["service", "create", "--name", "web", "busybox"], FAST);
+      assert.equal(r.stderr, "");
+      assert.equal(r.code, 0);
+      assert.equal(
+        r.stdout,
+        [
+          SERVICE_ID,
+          "overall progress: 0 out of 2 tasks",
+          "1/2: ",
+          "2/2: ",
+          `1/2: pending   [${"=".repeat(16)}>${" ".repeat(34)}]`,
+          `2/2: new       [${"=".repeat(5)}>${" ".repeat(45)}]`,
+          "overall progress: 1 out of 2 tasks",
+          `1/2: running   ${FULL}`,
+          `2/2: starting  [${"=".repeat(44)}>${" ".repeat(6)}]`,
+          "overall progress: 2 out of 2 tasks",
+          `2/2: running   ${FULL}`,
+          "verify: Service web converged",
+          "",
+        ].join("\n"),
+      );
+      const poll = api.requests.find((q) => q.path === `${V}/tasks`)!;
+      assert.equal(poll.query["filters"], JSON.stringify({ "_up-to-date": { true: true }, service: { [SERVICE_ID]: true } }));
+      assert.deepEqual(api.calls().slice(1, 4), [`GET ${V}/services/${SERVICE_ID}`, `GET ${V}/tasks?filters=${encodeURIComponent(poll.query["filters"]!)}`, `GET ${V}/nodes`]);
+    });
+
+    it("exits 1 with the UpdateStatus message when the update pauses", async () => {
+      api.on("GET", `${V}/services/${SERVICE_ID}`, script<DockerService>([service(), service({ UpdateStatus: { State: "paused", Message: "update paused due to failure of task x" } })]));
+      api.on("GET", `${V}/tasks`, { body: [task(1, "failed", { Status: { State: "failed", Err: "task: non-zero exit (1)" } })] });
+      const r = await shoal(api, ["service", "create", "busybox"], FAST);
+      assert.equal(r.code, 1);
+      assert.equal(r.stderr, "Error: service update paused: update paused due to failure of task x\n");
+      assert.match(r.stdout, /1\/3: task: non-zero exit \(1\)/);
+    });
+
+    it("--timeout stops watching with exit 1 and says how to keep watching", async () => {
+      api.on("GET", `${V}/services/${SERVICE_ID}`, { body: service() });
+      api.on("GET", `${V}/tasks`, { body: [] });
+      const r = await shoal(api, ["service", "create", "--timeout", "50ms", "busybox"], FAST);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /did not converge in time; the operation goes on\. Watch it with: shoal service ps/);
+    });
+  });
+
+  describe("update, scale, rollback", () => {
+    beforeEach(() => {
+      api.on("GET", `${V}/services/web`, { body: service({ PreviousSpec: serviceSpec({ TaskTemplate: { ContainerSpec: { Image: "busybox:1.35" } } }) }) });
+      api.on("POST", `${V}/services/${SERVICE_ID}/update`, { body: { Warnings: null } });
+    });
+
+    it("merges the flags into the spec it read and sends it back with the version read", async () => {
+      const r = await shoal(api, [
+        "service", "update", "-d", "--image", "busybox:1.36", "--replicas", "5", "--force", "--env-add", "A=9", "--env-add", "C=3", "--env-rm", "B",
+        "--label-add", "tier=web", "--label-rm", "team", "--constraint-rm", "node.role==worker", "--constraint-add", "node.labels.zone==a",
+        "--publish-rm", "80", "--publish-add", "9090:90", "--update-monitor", "1s", "web",
+      ]);
+      assert.equal(r.stderr, "");
+      assert.equal(r.stdout, "web\n");
+      const req = posted(`${V}/services/${SERVICE_ID}/update`);
+      assert.equal(req.rawQuery, "version=42");
+      const expected = serviceSpec();
+      expected.Labels = { tier: "web" };
+      expected.TaskTemplate!.ContainerSpec = { Image: "busybox:1.36", Args: ["httpd"], Env: ["A=9", "C=3"], Extra: "kept" };
+      expected.TaskTemplate!.Placement = { Constraints: ["node.labels.zone==a"] };
+      expected.TaskTemplate!.ForceUpdate = 1;
+      expected.Mode = { Replicated: { Replicas: 5 } };
+      expected.EndpointSpec = { Mode: "vip", Ports: [{ Protocol: "tcp", TargetPort: 90, PublishedPort: 9090, PublishMode: "ingress" }] };
+      expected.UpdateConfig = { ...expected.UpdateConfig, Monitor: 1e9 };
+      assert.deepEqual(req.body, expected);
+    });
+
+    it("scale sets the replicas of each service and prints docker's line", async () => {
+      const r = await shoal(api, ["service", "scale", "-d", "web=7"]);
+      assert.equal(r.stdout, "web scaled to 7\n");
+      const body = posted(`${V}/services/${SERVICE_ID}/update`).body as { Mode: unknown };
+      assert.deepEqual(body.Mode, { Replicated: { Replicas: 7 } });
+      const bad = await shoal(api, ["service", "scale", "web"]);
+      assert.equal(bad.code, 2);
+    });
+
+    it("scale refuses a global service", async () => {
+      api.on("GET", `${V}/services/g`, { body: service({ Spec: serviceSpec({ Mode: { Global: {} } }) }) });
+      const r = await shoal(api, ["service", "scale", "-d", "g=2"]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /scale can only be used with replicated or replicated-job mode/);
+    });
+
+    it("rollback asks for the previous spec and follows the rollback to completion", async () => {
+      api.on("GET", `${V}/services/${SERVICE_ID}`, script<DockerService>([
+        service({ UpdateStatus: { State: "rollback_started", Message: "manually requested rollback" } }),
+        service({ UpdateStatus: { State: "rollback_completed", Message: "rollback completed" } }),
+      ]));
+      api.on("GET", `${V}/tasks`, { body: [task(1, "starting")] });
+      const r = await shoal(api, ["service", "rollback", "web"], FAST);
+      assert.equal(r.stderr, "");
+      assert.equal(r.code, 0);
+      const req = posted(`${V}/services/${SERVICE_ID}/update`);
+      assert.equal(req.rawQuery, "version=42&rollback=previous");
+      assert.match(r.stdout, /^web\nrollback: manually requested rollback\n/);
+      assert.match(r.stdout, /rollback: rollback completed\n$/);
+    });
+
+    it("update --rollback is the same request as service rollback", async () => {
+      await shoal(api, ["service", "update", "-d", "--rollback", "web"]);
+      assert.equal(posted(`${V}/services/${SERVICE_ID}/update`).rawQuery, "version=42&rollback=previous");
+    });
+  });
+
+  describe("ls, ps, inspect, rm", () => {
+    it("ls prints docker's columns with running/desired replicas and ports", async () => {
+      api.on("GET", `${V}/services`, { body: [service({ ServiceStatus: { RunningTasks: 2, DesiredTasks: 3 }, Endpoint: { Ports: [{ Protocol: "tcp", TargetPort: 80, PublishedPort: 8080, PublishMode: "ingress" }] } })] });
+      const r = await shoal(api, ["service", "ls"]);
+      assert.equal(api.requests[0]!.rawQuery, "status=true");
+      assert.equal(
+        r.stdout,
+        ["ID             NAME      MODE         REPLICAS   IMAGE            PORTS", "svcweb000000   web       replicated   2/3        busybox:latest   *:8080->80/tcp", ""].join("\n"),
+      );
+    });
+
+    it("ps lists tasks by slot with history rows under the newest and hostnames for nodes", async () => {
+      api.on("GET", `${V}/services/web`, { body: service() });
+      const now = Date.now();
+      const iso = (agoMs: number): string => new Date(now - agoMs).toISOString();
+      api.on("GET", `${V}/tasks`, {
+        body: [
+          task(1, "shutdown", { ID: "old1".padEnd(25, "0"), DesiredState: "shutdown", Status: { State: "failed", Err: "task: non-zero exit (1)", Timestamp: iso(600_000) } }),
+          task(1, "running", { Status: { State: "running", Timestamp: iso(125_000) } }),
+          task(2, "running", { Status: { State: "running", Timestamp: iso(500) } }),
+        ],
+      });
+      const r = await shoal(api, ["service", "ps", "web"]);
+      assert.equal(r.stderr, "");
+      assert.equal(api.requests[1]!.query["filters"], JSON.stringify({ service: { [SERVICE_ID]: true } }));
+      assert.equal(
+        r.stdout,
+        [
+          "ID             NAME        IMAGE            NODE      DESIRED STATE   CURRENT STATE                    ERROR                       PORTS",
+          "task1running   web.1       busybox:latest   mgr1      Running         Running 2 minutes ago",
+          "old100000000    \\_ web.1   busybox:latest   mgr1      Shutdown        Failed 10 minutes ago            \"task: non-zero exit (1)\"",
+          "task2running   web.2       busybox:latest   wrk1      Running         Running less than a second ago",
+          "",
+        ].join("\n"),
+      );
+    });
+
+    it("inspect prints the services as JSON with defaults inserted; rm removes each and prints its name", async () => {
+      api.on("GET", `${V}/services/web`, { body: service() });
+      const r = await shoal(api, ["service", "inspect", "web"]);
+      assert.equal(api.requests[0]!.rawQuery, "insertDefaults=true");
+      assert.equal((JSON.parse(r.stdout) as DockerService[])[0]!.ID, SERVICE_ID);
+      api.on("DELETE", `${V}/services/web`, {});
+      const rm = await shoal(api, ["service", "rm", "web", "nope"]);
+      assert.equal(rm.stdout, "web\n");
+      assert.equal(rm.code, 1);
+    });
+
+    it("node ps lists this node's tasks with service names", async () => {
+      api.on("GET", `${V}/nodes/${SELF_ID}`, { body: managerNode() });
+      api.on("GET", `${V}/services/${SERVICE_ID}`, { body: service() });
+      api.on("GET", `${V}/tasks`, { body: [task(1, "running")] });
+      const r = await shoal(api, ["node", "ps"]);
+      assert.equal(r.stderr, "");
+      assert.match(r.stdout, /^ID +NAME +IMAGE +NODE/);
+      assert.match(r.stdout, /task1running {3}web\.1 +busybox:latest +mgr1 +Running +Running/);
+      assert.equal(api.requests.find((q) => q.path === `${V}/tasks`)!.query["filters"], JSON.stringify({ node: { [SELF_ID]: true } }));
+    });
+  });
+});

@@ -1,0 +1,123 @@
+import assert from "node:assert/strict";
+import { progressBar, ProgressWriter, renderProgress, stepProgress, type WatchState } from "../../src/index.js";
+import { managerNode, SELF_ID, WORKER_ID, workerNode } from "../support/fixtures.js";
+import { service, serviceSpec, task } from "../support/service-fixtures.js";
+
+const FULL = `[${"=".repeat(50)}>]`;
+const nodes = [managerNode(), workerNode()];
+
+describe("service progress", () => {
+  describe("renderProgress", () => {
+    it("draws one line per slot with a bar by task state and an overall count", () => {
+      const f = renderProgress(service(), [task(1, "running"), task(2, "preparing"), task(3, "new")], nodes);
+      assert.deepEqual(f.lines, [
+        "overall progress: 1 out of 3 tasks",
+        `1/3: running   ${FULL}`,
+        `2/3: preparing [${"=".repeat(33)}>${" ".repeat(17)}]`,
+        `3/3: new       [${"=".repeat(5)}>${" ".repeat(45)}]`,
+      ]);
+      assert.equal(f.done, 1);
+      assert.equal(f.total, 3);
+    });
+
+    it("shows Status.Err instead of the bar and an empty line for a slot without a task", () => {
+      const f = renderProgress(service(), [task(1, "rejected", { Status: { State: "rejected", Err: "no suitable node" } })], nodes);
+      assert.deepEqual(f.lines.slice(1), ["1/3: no suitable node", "2/3: ", "3/3: "]);
+    });
+
+    it("ignores tasks on down or unknown nodes and slots above the replica count", () => {
+      const down = workerNode({ Status: { State: "down" } });
+      const f = renderProgress(service(), [task(2, "running"), task(1, "running", { NodeID: "gone" }), task(4, "running")], [managerNode(), down]);
+      assert.equal(f.done, 0);
+      assert.deepEqual(f.lines.slice(1), ["1/3: ", "2/3: ", "3/3: "]);
+    });
+
+    it("prefers a task meant to run over one being shut down in the same slot", () => {
+      const f = renderProgress(service(), [task(1, "running", { DesiredState: "shutdown", ID: "old" }), task(1, "starting")], nodes);
+      assert.match(f.lines[1]!, /^1\/3: starting/);
+    });
+
+    it("draws one line per live node for a global service", () => {
+      const g = service({ Spec: serviceSpec({ Mode: { Global: {} } }) });
+      const f = renderProgress(g, [task(0, "running", { NodeID: SELF_ID, Slot: 0 })], nodes);
+      assert.deepEqual(f.lines, ["overall progress: 1 out of 2 tasks", `${SELF_ID.slice(0, 12)}: running   ${FULL}`, `${WORKER_ID.slice(0, 12)}: `]);
+    });
+
+    it("numbers states like docker: new is 1/9 of the bar, running all of it", () => {
+      assert.equal(progressBar("running"), FULL);
+      assert.equal(progressBar("shutdown"), "");
+    });
+  });
+
+  describe("stepProgress", () => {
+    const all = (): ReturnType<typeof renderProgress> => renderProgress(service(), [task(1, "running"), task(2, "running"), task(3, "running")], nodes);
+
+    it("waits the monitor period once all run, counting seconds down, then reports converged", () => {
+      const s = service({ Spec: serviceSpec({ UpdateConfig: { Monitor: 5_000_000_000 } }) });
+      const st: WatchState = { rollback: false };
+      const a = stepProgress(st, s, all(), 1_000);
+      assert.equal(a.kind, "continue");
+      assert.equal(a.lines.at(-1), "verify: Waiting 5 seconds to verify that tasks are stable...");
+      assert.equal(stepProgress(st, s, all(), 2_500).lines.at(-1), "verify: Waiting 4 seconds to verify that tasks are stable...");
+      const done = stepProgress(st, s, all(), 6_000);
+      assert.equal(done.kind, "done");
+      assert.equal(done.lines.at(-1), "verify: Service web converged");
+    });
+
+    it("starts the monitor period again when a task stops running", () => {
+      const s = service({ Spec: serviceSpec({ UpdateConfig: { Monitor: 5_000_000_000 } }) });
+      const st: WatchState = { rollback: false };
+      stepProgress(st, s, all(), 0);
+      stepProgress(st, s, renderProgress(s, [task(1, "running"), task(2, "failed")], nodes), 3_000);
+      assert.equal(st.convergedAtMs, undefined);
+      assert.equal(stepProgress(st, s, all(), 4_000).kind, "continue");
+      assert.equal(stepProgress(st, s, all(), 9_000).kind, "done");
+    });
+
+    it("fails with the message when the update is paused", () => {
+      const s = service({ UpdateStatus: { State: "paused", Message: "update paused due to failure or early termination of task x" } });
+      const step = stepProgress({ rollback: false }, s, all(), 0);
+      assert.equal(step.kind, "failed");
+      assert.equal(step.kind === "failed" && step.message, "service update paused: update paused due to failure or early termination of task x");
+    });
+
+    it("follows a rollback with the rollback monitor and says so", () => {
+      const s = service({ UpdateStatus: { State: "rollback_started", Message: "update rolled back due to failure" }, Spec: serviceSpec({ UpdateConfig: { Monitor: 60_000_000_000 }, RollbackConfig: { Monitor: 0 } }) });
+      const st: WatchState = { rollback: false };
+      const step = stepProgress(st, s, all(), 0);
+      assert.equal(st.rollback, true);
+      assert.equal(step.kind, "done");
+      assert.equal(step.lines[0], "rollback: update rolled back due to failure");
+    });
+
+    it("ends at once when the update completed before convergence was seen", () => {
+      const s = service({ UpdateStatus: { State: "completed" } });
+      assert.equal(stepProgress({ rollback: false }, s, renderProgress(s, [], nodes), 0).kind, "done");
+      const r = service({ UpdateStatus: { State: "rollback_completed", Message: "rollback completed" } });
+      const step = stepProgress({ rollback: false }, r, renderProgress(r, [], nodes), 0);
+      assert.equal(step.kind, "done");
+      assert.equal(step.lines[0], "rollback: rollback completed");
+    });
+  });
+
+  describe("ProgressWriter", () => {
+    it("without a TTY prints only lines that changed", () => {
+      let out = "";
+      const w = new ProgressWriter({ write: (s: string) => (out += s) });
+      w.frame(["overall progress: 0 out of 2 tasks", "1/2: ", "2/2: "]);
+      w.frame(["overall progress: 0 out of 2 tasks", "1/2: new", "2/2: "]);
+      w.frame(["overall progress: 0 out of 2 tasks", "1/2: new", "2/2: "]);
+      assert.equal(out, "overall progress: 0 out of 2 tasks\n1/2: \n2/2: \n1/2: new\n");
+    });
+
+    it("on a TTY moves up over the last frame and clears each line it rewrites", () => {
+      let out = "";
+      const w = new ProgressWriter({ write: (s: string) => (out += s), isTTY: true, columns: 80 });
+      w.frame(["a: 1", "b: 1"]);
+      assert.equal(out, "\x1b[2K\ra: 1\n\x1b[2K\rb: 1\n");
+      out = "";
+      w.frame(["a: 2", "b: 2", "c: 2"]);
+      assert.equal(out, "\x1b[2A\x1b[2K\ra: 2\n\x1b[2K\rb: 2\n\x1b[2K\rc: 2\n");
+    });
+  });
+});
