@@ -1,0 +1,145 @@
+// The stock docker CLI's service commands against the API (fake backend, unix socket): the CLI
+// decodes strictly and builds its update bodies from what inspect answered, so these prove the
+// shapes round-trip. Tasks are seeded in the store as the orchestrator would make them.
+import { existsSync } from "node:fs";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { silentLogger } from "@shoal/common";
+import { TaskState } from "@shoal/store";
+import { startApiServer, type ApiServer } from "../../src/api/index.js";
+import { FakeBackend, MGR_ID, WRK_ID } from "./fake-backend.js";
+
+const run = promisify(execFile);
+const DOCKER = ["/usr/local/bin/docker", "/usr/bin/docker"].find((p) => existsSync(p)) ?? "/usr/local/bin/docker";
+
+describe("api with the docker CLI: services and tasks", () => {
+  let dir: string;
+  let server: ApiServer;
+  let env: NodeJS.ProcessEnv;
+  let backend: FakeBackend;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "shoal-docker-cli-services-"));
+    const socketPath = join(dir, "api.sock");
+    backend = await FakeBackend.create();
+    server = await startApiServer({ socketPath }, { backend, logger: silentLogger() });
+    env = { PATH: process.env["PATH"], DOCKER_HOST: `unix://${socketPath}`, DOCKER_CONFIG: join(dir, "docker-config") };
+  });
+
+  after(async () => {
+    await server?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function docker(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    try {
+      const r = await run(DOCKER, args, { env, timeout: 20_000 });
+      return { code: 0, stdout: r.stdout, stderr: r.stderr };
+    } catch (err) {
+      const e = err as { code?: number; stdout?: string; stderr?: string };
+      return { code: typeof e.code === "number" ? e.code : -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+    }
+  }
+
+  function stored(): { id: string; replicas: number | undefined; image: string | undefined; previousReplicas: number | undefined } {
+    const s = backend.store.view((tx) => tx.lookup("service", "web"));
+    return { id: s.id, replicas: s.spec.replicated?.replicas, image: s.spec.task.container?.image, previousReplicas: s.previousSpec?.replicated?.replicas };
+  }
+
+  // The steps build on each other, in order: create, read, update, scale, rollback, remove.
+  let id = "";
+
+  it("docker service create -d makes the service (digest resolution is skipped with a warning) and prints its ID", async () => {
+    const r = await docker("service", "create", "-d", "--name", "web", "--replicas", "3", "busybox", "sleep", "1d");
+    assert.equal(r.code, 0, r.stderr);
+    id = stored().id;
+    assert.equal(r.stdout.trim(), id);
+    assert.match(r.stderr, /image busybox:latest could not be accessed on a registry to record\s+its digest/);
+    assert.deepEqual(stored(), { id, replicas: 3, image: "busybox:latest", previousReplicas: undefined });
+    const s = backend.store.view((tx) => tx.get("service", id)!);
+    assert.deepEqual(s.spec.task.container?.args, ["sleep", "1d"]);
+  });
+
+  it("a second docker service create with the same name fails with the daemon's conflict message", async () => {
+    const r = await docker("service", "create", "-d", "--name", "web", "busybox");
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /Error response from daemon: .*name conflicts with an existing object/);
+  });
+
+  it("docker service ls shows the service with running/desired replicas", async () => {
+    await backend.addTask(id, { id: "webtask1aaaaaaaaaaaaaaaaa", slot: 1, nodeId: MGR_ID });
+    await backend.addTask(id, { id: "webtask2aaaaaaaaaaaaaaaaa", slot: 2, nodeId: WRK_ID });
+    await backend.addTask(id, { id: "webtask3aaaaaaaaaaaaaaaaa", slot: 3, nodeId: WRK_ID, state: TaskState.PREPARING });
+    const r = await docker("service", "ls");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`${id.slice(0, 12)}\\s+web\\s+replicated\\s+2/3\\s+busybox`));
+  });
+
+  it("docker service inspect answers the spec with Docker's defaults", async () => {
+    const r = await docker("service", "inspect", "web");
+    assert.equal(r.code, 0, r.stderr);
+    const [s] = JSON.parse(r.stdout) as { ID: string; Spec: { Name: string; Mode: unknown; UpdateConfig: { Parallelism: number; Order: string }; TaskTemplate: { ContainerSpec: { Image: string } } } }[];
+    assert.equal(s?.ID, id);
+    assert.deepEqual(s?.Spec.Mode, { Replicated: { Replicas: 3 } });
+    assert.equal(s?.Spec.UpdateConfig.Parallelism, 1);
+    assert.equal(s?.Spec.UpdateConfig.Order, "stop-first");
+    const pretty = await docker("service", "inspect", "--pretty", "web");
+    assert.equal(pretty.code, 0, pretty.stderr);
+    assert.match(pretty.stdout, /Replicas:\s+3/);
+  });
+
+  it("docker service ps lists the tasks with their nodes and states", async () => {
+    const r = await docker("service", "ps", "web");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /webtask1aaaa\s+web\.1\s+busybox:latest\s+mgr1\s+Running\s+Running/);
+    assert.match(r.stdout, /webtask2aaaa\s+web\.2\s+busybox:latest\s+wrk1\s+Running\s+Running/);
+    assert.match(r.stdout, /webtask3aaaa\s+web\.3\s+busybox:latest\s+wrk1\s+Running\s+Preparing/);
+  });
+
+  it("docker node ps lists the tasks of a node by ID or hostname", async () => {
+    const self = await docker("node", "ps", "self");
+    assert.equal(self.code, 0, self.stderr);
+    assert.match(self.stdout, /webtask1aaaa\s+web\.1\s+busybox:latest\s+mgr1/);
+    assert.doesNotMatch(self.stdout, /webtask2/);
+    const wrk = await docker("node", "ps", "wrk1");
+    assert.equal(wrk.code, 0, wrk.stderr);
+    assert.match(wrk.stdout, /webtask2aaaa/);
+    assert.match(wrk.stdout, /webtask3aaaa/);
+  });
+
+  it("docker service update -d --replicas 5 replaces the spec and keeps the previous one", async () => {
+    const r = await docker("service", "update", "-d", "--replicas", "5", "web");
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(stored(), { id, replicas: 5, image: "busybox:latest", previousReplicas: 3 });
+  });
+
+  it("docker service scale -d web=2 sets the replicas", async () => {
+    const r = await docker("service", "scale", "-d", "web=2");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /web scaled to 2/);
+    assert.deepEqual(stored(), { id, replicas: 2, image: "busybox:latest", previousReplicas: 5 });
+  });
+
+  it("docker service rollback -d returns to the previous spec", async () => {
+    const r = await docker("service", "rollback", "-d", "web");
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(stored(), { id, replicas: 5, image: "busybox:latest", previousReplicas: 2 });
+    const status = await docker("service", "inspect", "-f", "{{.UpdateStatus.State}}", "web");
+    assert.equal(status.stdout.trim(), "rollback_started");
+  });
+
+  it("docker service rm removes the service for the API at once", async () => {
+    const r = await docker("service", "rm", "web");
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), "web");
+    const ls = await docker("service", "ls", "-q");
+    assert.equal(ls.stdout.trim(), "");
+    const gone = await docker("service", "inspect", "web");
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /no such service: web/i);
+  });
+});
