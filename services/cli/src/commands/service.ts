@@ -48,7 +48,7 @@ function addWatchOptions(cmd: Command): Command {
  * Follows the service until it converges, unless -d. Ctrl-C (SIGINT) stops the watch only: the
  * change is already with the cluster, so it says how to keep watching and exits 0… as docker.
  */
-async function follow(ctx: CommandContext, client: ApiClient, id: string, flags: WatchFlags): Promise<void> {
+async function follow(ctx: CommandContext, client: ApiClient, id: string, label: string, flags: WatchFlags): Promise<void> {
   if (flags.detach === true) return;
   const abort = new AbortController();
   const onSigint = (): void => abort.abort();
@@ -57,12 +57,13 @@ async function follow(ctx: CommandContext, client: ApiClient, id: string, flags:
   try {
     const out = flags.quiet === true ? { write: () => true } : ctx.io.stdout;
     const result = await watchServiceProgress(client, id, out, {
+      label,
       ...(pollEnv === undefined ? {} : { pollMs: Number(pollEnv) }),
       ...(flags.timeout === undefined ? {} : { timeoutMs: flags.timeout / 1e6 }),
       signal: abort.signal,
     });
-    if (result === "interrupted") ctx.out.error(`Stopped watching; the operation goes on. Watch it with: shoal service ps ${id}`);
-    if (result === "timed-out") throw new CliError("CLI_FAILED", `service ${id} did not converge in time; the operation goes on. Watch it with: shoal service ps ${id}`);
+    if (result === "interrupted") ctx.out.error(`Stopped watching; the operation goes on. Watch it with: shoal service ps ${label}`);
+    if (result === "timed-out") throw new CliError("CLI_FAILED", `service ${id} did not converge in time; the operation goes on. Watch it with: shoal service ps ${label}`);
   } finally {
     process.removeListener("SIGINT", onSigint);
   }
@@ -90,7 +91,7 @@ function registerCreate(service: Command, ctx: CommandContext): void {
     const { id, warnings } = await createService(client, withRefs);
     for (const w of warnings) ctx.out.error(w);
     ctx.out.line(id);
-    await follow(ctx, client, id, flags);
+    await follow(ctx, client, id, id, flags);
   });
 }
 
@@ -287,21 +288,21 @@ function registerUpdate(service: Command, ctx: CommandContext): void {
     const client = ctx.client();
     const read = await getService(client, ref);
     if (flags.rollback === true) {
-      await rollback(ctx, client, read, flags);
+      await rollback(ctx, client, ref, read, flags);
       return;
     }
     const spec = applySpecFlags(read.Spec, flags, await resolveNames(client, flags));
     for (const w of await updateService(client, read, spec)) ctx.out.error(w);
     ctx.out.line(ref);
-    await follow(ctx, client, read.ID, flags);
+    await follow(ctx, client, read.ID, ref, flags);
   });
 }
 
-async function rollback(ctx: CommandContext, client: ApiClient, read: DockerService, flags: WatchFlags): Promise<void> {
+async function rollback(ctx: CommandContext, client: ApiClient, ref: string, read: DockerService, flags: WatchFlags): Promise<void> {
   if (read.PreviousSpec === undefined) throw new CliError("CLI_FAILED", `service ${read.Spec.Name ?? read.ID} has no previous spec to roll back to`);
   for (const w of await updateService(client, read, read.Spec, { rollback: true })) ctx.out.error(w);
-  ctx.out.line(read.Spec.Name ?? read.ID);
-  await follow(ctx, client, read.ID, flags);
+  ctx.out.line(ref);
+  await follow(ctx, client, read.ID, ref, flags);
 }
 
 function scaleArg(value: string, previous: [string, number][] = []): [string, number][] {
@@ -314,7 +315,7 @@ function registerScale(service: Command, ctx: CommandContext): void {
   addWatchOptions(service.command("scale").description("Scale replicated services").argument("<service=replicas...>")).action(async (specs: string[], flags: WatchFlags) => {
     const pairs = specs.reduce<[string, number][]>((acc, s) => scaleArg(s, acc), []);
     const client = ctx.client();
-    const scaled: string[] = [];
+    const scaled: [string, string][] = [];
     await forEachTarget(
       pairs.map(([n]) => n),
       async (name) => {
@@ -326,10 +327,10 @@ function registerScale(service: Command, ctx: CommandContext): void {
         else throw new CliError("CLI_FAILED", `${name}: scale can only be used with replicated or replicated-job mode`);
         await updateService(client, read, spec);
         ctx.out.line(`${name} scaled to ${replicas}`);
-        scaled.push(read.ID);
+        scaled.push([read.ID, name]);
       },
     ).finally(async () => {
-      for (const id of scaled) await follow(ctx, client, id, flags);
+      for (const [id, name] of scaled) await follow(ctx, client, id, name, flags);
     });
   });
 }
@@ -337,7 +338,7 @@ function registerScale(service: Command, ctx: CommandContext): void {
 function registerRollback(service: Command, ctx: CommandContext): void {
   addWatchOptions(service.command("rollback").description("Go back to a service's previous spec").argument("<service>")).action(async (ref: string, flags: WatchFlags) => {
     const client = ctx.client();
-    await rollback(ctx, client, await getService(client, ref), flags);
+    await rollback(ctx, client, ref, await getService(client, ref), flags);
   });
 }
 

@@ -96,6 +96,8 @@ export function renderProgress(service: DockerService, tasks: readonly DockerTas
 export interface WatchState {
   convergedAtMs?: number;
   rollback: boolean;
+  /** How "converged" names the service: what the user typed (docker prints the ID after create). */
+  label?: string;
 }
 
 export type WatchStep =
@@ -141,7 +143,7 @@ export function stepProgress(state: WatchState, service: DockerService, frame: P
   const monitorMs = (cfg?.Monitor ?? DEFAULT_MONITOR_NS) / 1e6;
   state.convergedAtMs ??= nowMs;
   const waitMs = monitorMs - (nowMs - state.convergedAtMs);
-  const name = service.Spec.Name ?? service.ID;
+  const name = state.label ?? service.Spec.Name ?? service.ID;
   if (waitMs <= 0) return { kind: "done", lines: [...head, ...frame.lines, `verify: Service ${name} converged`] };
   // Rounded up: the first frame says the whole period ("5 seconds"), never one more.
   const seconds = Math.ceil(waitMs / 1000);
@@ -182,6 +184,8 @@ export class ProgressWriter {
 
 export interface WatchOpts {
   pollMs?: number;
+  /** The service as the user named it, for "verify: Service <label> converged". */
+  label?: string;
   /** Give up watching after this long (the operation goes on); none by default, as docker. */
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -214,7 +218,7 @@ export async function watchServiceProgress(client: ApiClient, serviceId: string,
   const sleep = modules.sleep ?? realSleep;
   const pollMs = opts.pollMs ?? 200;
   const writer = new ProgressWriter(out);
-  const state: WatchState = { rollback: false };
+  const state: WatchState = { rollback: false, ...(opts.label === undefined ? {} : { label: opts.label }) };
   const startedMs = now();
   for (;;) {
     if (opts.signal?.aborted === true) return "interrupted";

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import type { DockerService, DockerTask } from "../../src/index.js";
+import { run, type DockerService, type DockerTask } from "../../src/index.js";
+import { Readable } from "node:stream";
 import { FakeApi, shoal, type RecordedRequest } from "../support/fake-api.js";
 import { info, managerNode, SELF_ID, V, workerNode } from "../support/fixtures.js";
 import { service, SERVICE_ID, serviceSpec, task } from "../support/service-fixtures.js";
@@ -92,6 +93,14 @@ describe("shoal service", () => {
       });
     });
 
+    it("passes flags after IMAGE to the container (httpd -f -p 80), as docker does", async () => {
+      const r = await shoal(api, ["service", "create", "-d", "--name", "web", "busybox", "httpd", "-f", "-p", "80"]);
+      assert.equal(r.code, 0);
+      const body = posted(`${V}/services/create`).body as { TaskTemplate: { ContainerSpec: { Args: string[] } }; EndpointSpec: unknown };
+      assert.deepEqual(body.TaskTemplate.ContainerSpec.Args, ["httpd", "-f", "-p", "80"]);
+      assert.deepEqual(body.EndpointSpec, { Mode: "vip" });
+    });
+
     it("global mode sends Mode.Global and refuses --replicas with exit 2", async () => {
       await shoal(api, ["service", "create", "-d", "--mode", "global", "busybox"]);
       assert.deepEqual((posted(`${V}/services/create`).body as { Mode: unknown }).Mode, { Global: {} });
@@ -137,13 +146,30 @@ describe("shoal service", () => {
           `2/2: starting  [${"=".repeat(44)}>${" ".repeat(6)}]`,
           "overall progress: 2 out of 2 tasks",
           `2/2: running   ${FULL}`,
-          "verify: Service web converged",
+          `verify: Service ${SERVICE_ID} converged`,
           "",
         ].join("\n"),
       );
       const poll = api.requests.find((q) => q.path === `${V}/tasks`)!;
       assert.equal(poll.query["filters"], JSON.stringify({ "_up-to-date": { true: true }, service: { [SERVICE_ID]: true } }));
       assert.deepEqual(api.calls().slice(1, 4), [`GET ${V}/services/${SERVICE_ID}`, `GET ${V}/tasks?filters=${encodeURIComponent(poll.query["filters"]!)}`, `GET ${V}/nodes`]);
+    });
+
+    it("on a TTY redraws the frame in place with cursor-up and clear-line", async () => {
+      api.on("GET", `${V}/services/${SERVICE_ID}`, { body: service({ Spec: serviceSpec({ Mode: { Replicated: { Replicas: 1 } } }) }) });
+      api.on("GET", `${V}/tasks`, script<DockerTask[]>([[task(1, "new")], [task(1, "running")]]));
+      let stdout = "";
+      const code = await run(["service", "create", "busybox"], {
+        stdout: { write: (s: string) => (stdout += s), isTTY: true, columns: 120 },
+        stderr: { write: () => true },
+        stdin: Readable.from([]),
+        env: { SHOAL_HOST: `unix://${api.socketPath}`, SHOAL_PROGRESS_POLL_MS: "2" },
+      });
+      assert.equal(code, 0);
+      const frames = stdout.split("\x1b[2A");
+      assert.equal(frames.length, 2);
+      assert.equal(frames[0], `${SERVICE_ID}\n\x1b[2K\roverall progress: 0 out of 1 tasks\n\x1b[2K\r1/1: new       [${"=".repeat(5)}>${" ".repeat(45)}]\n`);
+      assert.equal(frames[1], `\x1b[2K\roverall progress: 1 out of 1 tasks\n\x1b[2K\r1/1: running   ${FULL}\n\x1b[2K\rverify: Service ${SERVICE_ID} converged\n`);
     });
 
     it("exits 1 with the UpdateStatus message when the update pauses", async () => {
@@ -220,6 +246,15 @@ describe("shoal service", () => {
       assert.equal(req.rawQuery, "version=42&rollback=previous");
       assert.match(r.stdout, /^web\nrollback: manually requested rollback\n/);
       assert.match(r.stdout, /rollback: rollback completed\n$/);
+    });
+
+    it("update without -d follows the service and names it as typed when converged", async () => {
+      api.on("GET", `${V}/services/${SERVICE_ID}`, { body: service({ UpdateStatus: { State: "updating" } }) });
+      api.on("GET", `${V}/tasks`, { body: [task(1, "running"), task(2, "running"), task(3, "running")] });
+      const r = await shoal(api, ["service", "update", "--image", "busybox:1.36", "web"], FAST);
+      assert.equal(r.code, 0);
+      assert.match(r.stdout, /^web\noverall progress: 3 out of 3 tasks\n/);
+      assert.match(r.stdout, /verify: Service web converged\n$/);
     });
 
     it("update --rollback is the same request as service rollback", async () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { progressBar, ProgressWriter, renderProgress, stepProgress, type WatchState } from "../../src/index.js";
+import { progressBar, ProgressWriter, renderProgress, stepProgress, watchServiceProgress, type ApiClient, type WatchState } from "../../src/index.js";
 import { managerNode, SELF_ID, WORKER_ID, workerNode } from "../support/fixtures.js";
 import { service, serviceSpec, task } from "../support/service-fixtures.js";
 
@@ -97,6 +97,30 @@ describe("service progress", () => {
       const step = stepProgress({ rollback: false }, r, renderProgress(r, [], nodes), 0);
       assert.equal(step.kind, "done");
       assert.equal(step.lines[0], "rollback: rollback completed");
+    });
+  });
+
+  describe("watchServiceProgress", () => {
+    it("stops watching when its signal aborts, without an error", async () => {
+      let gets = 0;
+      const client = {
+        get: (path: string): Promise<unknown> => {
+          gets++;
+          if (path.startsWith("/services/")) return Promise.resolve(service());
+          if (path === "/tasks") return Promise.resolve([]);
+          return Promise.resolve(nodes);
+        },
+      } as unknown as ApiClient;
+      const abort = new AbortController();
+      const result = await watchServiceProgress(client, "web", { write: () => true }, { signal: abort.signal }, {
+        nowMs: () => 0,
+        sleep: () => {
+          abort.abort();
+          return Promise.resolve();
+        },
+      });
+      assert.equal(result, "interrupted");
+      assert.equal(gets, 3);
     });
   });
 
