@@ -58,6 +58,11 @@ export interface DaemonOptions {
   electionTicks?: number;
   /** Heartbeat period when the cluster spec sets none. */
   heartbeatPeriodMs?: number;
+  /**
+   * What runs this node's tasks. "simulated" (tests and benchmarks only: tasks run in memory) is
+   * the only executor until the runc runtime lands; without one the node takes no tasks.
+   */
+  executor?: "simulated";
 }
 
 export interface DaemonModules {
