@@ -13,6 +13,7 @@ import { envValue } from "../io.js";
 import { capitalize, listMode, OUTPUT_FORMATS, shortId, truncate, watchServiceProgress, type OutputFormat } from "../output/index.js";
 import { durationArg, filterArg, filtersQuery, splitKeyValue } from "../parse/index.js";
 import { addSpecOptions, applySpecFlags, baseServiceSpec, fileReference, type Resolved, type SpecFlags } from "./service-spec.js";
+import { prettyService } from "./service-pretty.js";
 import { forEachTarget } from "./shared.js";
 
 export const SERVICE_FILTERS = ["id", "label", "mode", "name"] as const;
@@ -191,7 +192,7 @@ export function taskRows(tasks: readonly DockerTask[], o: TaskTableOpts): string
     const svc = o.serviceNames.get(t.ServiceID ?? "") ?? shortId(t.ServiceID ?? "");
     const name = `${svc}.${t.Slot !== undefined && t.Slot > 0 ? t.Slot : t.NodeID ?? ""}`;
     const state = t.Status?.State ?? "";
-    const since = ts(t) === 0 ? "" : ` ${humanDuration(o.nowMs - ts(t)).replace(/^L/, "l")} ago`;
+    const since = ts(t) === 0 ? "" : ` ${humanDuration(o.nowMs - ts(t)).toLowerCase()} ago`;
     const err = t.Status?.Err ?? "";
     const image = t.Spec?.ContainerSpec?.Image ?? "";
     return [
@@ -264,22 +265,6 @@ function registerInspect(service: Command, ctx: CommandContext): void {
         });
       });
     });
-}
-
-function prettyService(s: DockerService): [string, string | number | undefined | [string, string | number | undefined][]][] {
-  const cs = s.Spec.TaskTemplate?.ContainerSpec ?? {};
-  const uc = s.Spec.UpdateConfig;
-  return [
-    ["ID", s.ID],
-    ["Name", s.Spec.Name],
-    ["Service Mode", capitalize(modeName(s))],
-    ["Replicas", s.Spec.Mode?.Replicated?.Replicas],
-    ["Image", cs.Image],
-    ["Args", cs.Args?.join(" ")],
-    ["Update status", s.UpdateStatus?.State === undefined ? undefined : [["State", s.UpdateStatus.State], ["Message", s.UpdateStatus.Message]]],
-    ["UpdateConfig", uc === undefined ? undefined : [["Parallelism", uc.Parallelism], ["On failure", uc.FailureAction], ["Update order", uc.Order]]],
-    ["Ports", formatPorts(s.Endpoint?.Ports ?? s.Spec.EndpointSpec?.Ports) || undefined],
-  ];
 }
 
 function registerUpdate(service: Command, ctx: CommandContext): void {

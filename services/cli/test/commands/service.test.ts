@@ -311,6 +311,18 @@ describe("shoal service", () => {
       assert.equal(rm.code, 1);
     });
 
+    it("inspect --pretty prints docker's sections with durations, sizes and CPUs readable", async () => {
+      const spec = serviceSpec();
+      spec.TaskTemplate!.Resources = { Reservations: { NanoCPUs: 5e8, MemoryBytes: 64 * 1024 ** 2 }, Limits: {} };
+      spec.UpdateConfig = { Parallelism: 2, Delay: 10e9, FailureAction: "rollback", Monitor: 5e9, MaxFailureRatio: 0, Order: "start-first" };
+      api.on("GET", `${V}/services/web`, { body: service({ Spec: spec }) });
+      const r = await shoal(api, ["service", "inspect", "--pretty", "web"]);
+      assert.equal(r.code, 0);
+      for (const line of ["Name:           web", "Service Mode:   Replicated", "Replicas:       3", " Constraints:  node.role==worker", " Delay:              10s", " On failure:         rollback", " Env:    A=1, B=2", "  CPU:     0.5", "  Memory:  64MiB", "Ports:          8080->80/tcp (Ingress)"]) {
+        assert.ok(r.stdout.split("\n").includes(line), `missing ${JSON.stringify(line)} in\n${r.stdout}`);
+      }
+    });
+
     it("node ps lists this node's tasks with service names", async () => {
       api.on("GET", `${V}/nodes/${SELF_ID}`, { body: managerNode() });
       api.on("GET", `${V}/services/${SERVICE_ID}`, { body: service() });
