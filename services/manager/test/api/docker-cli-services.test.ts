@@ -1,52 +1,17 @@
 // The stock docker CLI's service commands against the API (fake backend, unix socket): the CLI
 // decodes strictly and builds its update bodies from what inspect answered, so these prove the
 // shapes round-trip. Tasks are seeded in the store as the orchestrator would make them.
-import { existsSync } from "node:fs";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { promisify } from "node:util";
-import { silentLogger } from "@shoal/common";
 import { TaskState } from "@shoal/store";
-import { startApiServer, type ApiServer } from "../../src/api/index.js";
-import { FakeBackend, MGR_ID, WRK_ID } from "./fake-backend.js";
-
-const run = promisify(execFile);
-const DOCKER = ["/usr/local/bin/docker", "/usr/bin/docker"].find((p) => existsSync(p)) ?? "/usr/local/bin/docker";
+import { MGR_ID, WRK_ID } from "./fake-backend.js";
+import { useDockerCli } from "./docker-cli-harness.js";
 
 describe("api with the docker CLI: services and tasks", () => {
-  let dir: string;
-  let server: ApiServer;
-  let env: NodeJS.ProcessEnv;
-  let backend: FakeBackend;
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "shoal-docker-cli-services-"));
-    const socketPath = join(dir, "api.sock");
-    backend = await FakeBackend.create();
-    server = await startApiServer({ socketPath }, { backend, logger: silentLogger() });
-    env = { PATH: process.env["PATH"], DOCKER_HOST: `unix://${socketPath}`, DOCKER_CONFIG: join(dir, "docker-config") };
-  });
-
-  after(async () => {
-    await server?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  async function docker(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-      const r = await run(DOCKER, args, { env, timeout: 20_000 });
-      return { code: 0, stdout: r.stdout, stderr: r.stderr };
-    } catch (err) {
-      const e = err as { code?: number; stdout?: string; stderr?: string };
-      return { code: typeof e.code === "number" ? e.code : -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
-    }
-  }
+  const cli = useDockerCli();
+  const docker = cli.docker;
 
   function stored(): { id: string; replicas: number | undefined; image: string | undefined; previousReplicas: number | undefined } {
-    const s = backend.store.view((tx) => tx.lookup("service", "web"));
+    const s = cli.backend().store.view((tx) => tx.lookup("service", "web"));
     return { id: s.id, replicas: s.spec.replicated?.replicas, image: s.spec.task.container?.image, previousReplicas: s.previousSpec?.replicated?.replicas };
   }
 
@@ -60,7 +25,7 @@ describe("api with the docker CLI: services and tasks", () => {
     assert.equal(r.stdout.trim(), id);
     assert.match(r.stderr, /image busybox:latest could not be accessed on a registry to record\s+its digest/);
     assert.deepEqual(stored(), { id, replicas: 3, image: "busybox:latest", previousReplicas: undefined });
-    const s = backend.store.view((tx) => tx.get("service", id)!);
+    const s = cli.backend().store.view((tx) => tx.get("service", id)!);
     assert.deepEqual(s.spec.task.container?.args, ["sleep", "1d"]);
   });
 
@@ -71,9 +36,9 @@ describe("api with the docker CLI: services and tasks", () => {
   });
 
   it("docker service ls shows the service with running/desired replicas", async () => {
-    await backend.addTask(id, { id: "webtask1aaaaaaaaaaaaaaaaa", slot: 1, nodeId: MGR_ID });
-    await backend.addTask(id, { id: "webtask2aaaaaaaaaaaaaaaaa", slot: 2, nodeId: WRK_ID });
-    await backend.addTask(id, { id: "webtask3aaaaaaaaaaaaaaaaa", slot: 3, nodeId: WRK_ID, state: TaskState.PREPARING });
+    await cli.backend().addTask(id, { id: "webtask1aaaaaaaaaaaaaaaaa", slot: 1, nodeId: MGR_ID });
+    await cli.backend().addTask(id, { id: "webtask2aaaaaaaaaaaaaaaaa", slot: 2, nodeId: WRK_ID });
+    await cli.backend().addTask(id, { id: "webtask3aaaaaaaaaaaaaaaaa", slot: 3, nodeId: WRK_ID, state: TaskState.PREPARING });
     const r = await docker("service", "ls");
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`${id.slice(0, 12)}\\s+web\\s+replicated\\s+2/3\\s+busybox`));

@@ -1,48 +1,12 @@
 // The stock docker CLI (28.2, preinstalled here and on CI) against the API over a unix socket: it
 // proves the response shapes, which the CLI decodes strictly.
-import { existsSync } from "node:fs";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { promisify } from "node:util";
-import { silentLogger } from "@shoal/common";
-import { startApiServer, type ApiServer } from "../../src/api/index.js";
-import { FakeBackend, MGR_ID, WRK2_ID, WRK_ID } from "./fake-backend.js";
-
-const run = promisify(execFile);
-const DOCKER = ["/usr/local/bin/docker", "/usr/bin/docker"].find((p) => existsSync(p)) ?? "/usr/local/bin/docker";
+import { MGR_ID, WRK2_ID, WRK_ID } from "./fake-backend.js";
+import { useDockerCli } from "./docker-cli-harness.js";
 
 describe("api with the docker CLI", () => {
-  let dir: string;
-  let server: ApiServer;
-  let env: NodeJS.ProcessEnv;
-  let backend: FakeBackend;
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "shoal-docker-cli-"));
-    const socketPath = join(dir, "api.sock");
-    backend = await FakeBackend.create();
-    server = await startApiServer({ socketPath }, { backend, logger: silentLogger() });
-    // Its own config dir: no contexts or credentials of the machine's user leak in.
-    env = { PATH: process.env["PATH"], DOCKER_HOST: `unix://${socketPath}`, DOCKER_CONFIG: join(dir, "docker-config") };
-  });
-
-  after(async () => {
-    await server?.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  async function docker(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-      const r = await run(DOCKER, args, { env, timeout: 20_000 });
-      return { code: 0, stdout: r.stdout, stderr: r.stderr };
-    } catch (err) {
-      const e = err as { code?: number; stdout?: string; stderr?: string };
-      return { code: typeof e.code === "number" ? e.code : -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
-    }
-  }
+  const cli = useDockerCli();
+  const docker = cli.docker;
 
   it("docker info shows the swarm as an active manager with the cluster's settings", async () => {
     const r = await docker("info");
@@ -94,18 +58,18 @@ describe("api with the docker CLI", () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, new RegExp(`Swarm initialized: current node \\(${MGR_ID}\\) is now a manager`));
     assert.match(r.stdout, /docker swarm join --token SHTKN-1-digest-workersecret 127\.0\.0\.1:2377/);
-    const init = backend.calls.find((c) => c.op === "init");
+    const init = cli.backend().calls.find((c) => c.op === "init");
     assert.ok(init?.op === "init");
     assert.equal(init.req.advertiseAddr, "127.0.0.1");
   });
 
   it("docker swarm update --autolock sends the whole spec back and prints the unlock key", async () => {
-    backend.unlockKeyValue = "SWMKEY-1-testkey";
+    cli.backend().unlockKeyValue = "SWMKEY-1-testkey";
     const r = await docker("swarm", "update", "--autolock");
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Swarm updated\./);
     assert.match(r.stdout, /SWMKEY-1-testkey/);
-    const update = backend.calls.find((c) => c.op === "updateCluster");
+    const update = cli.backend().calls.find((c) => c.op === "updateCluster");
     assert.ok(update?.op === "updateCluster");
     assert.equal(update.spec.encryptionConfig?.autoLockManagers, true);
     assert.equal(update.spec.raft?.electionTick, 10, "the spec read is sent back whole");

@@ -9,3 +9,4 @@ export * from "./enum-names.js";
 export * from "./task-spec.js";
 export * from "./service.js";
 export * from "./task.js";
+export * from "./codec.js";

@@ -23,6 +23,7 @@ import {
   type UpdateConfig,
 } from "@shoal/store";
 import { arrayOf, nonNegativeInt, object, oneOfStrings, str, stringMap, type JsonSchema } from "../validation.js";
+import { enumCodec, objectCodec, withDefaults, type Codec, type Json } from "./codec.js";
 import { EnumNames } from "./enum-names.js";
 import { taskSpecFromDocker, taskSpecSchema, taskSpecToDocker, type DockerTaskSpec } from "./task-spec.js";
 import { toRfc3339Nano } from "./time.js";
@@ -63,8 +64,6 @@ export const UPDATE_STATES = new EnumNames<UpdateState, "" | "updating" | "pause
   [UpdateState.ROLLBACK_PAUSED]: "rollback_paused",
   [UpdateState.ROLLBACK_COMPLETED]: "rollback_completed",
 });
-
-type Json = Record<string, unknown>;
 
 /** Docker's swarm.ServiceSpec as JSON, validated by dockerServiceSpecSchema. */
 export interface DockerServiceSpec {
@@ -114,32 +113,43 @@ export const dockerServiceSpecSchema: JsonSchema = object(
   { nullable: false, description: "Docker ServiceSpec: the whole desired spec of the service" },
 );
 
-function updateConfigFromDocker(u: Json): UpdateConfig {
-  const out: UpdateConfig = {};
-  if (typeof u["Parallelism"] === "number") out.parallelism = u["Parallelism"];
-  if (typeof u["Delay"] === "number") out.delayNs = u["Delay"];
-  if (typeof u["FailureAction"] === "string") out.failureAction = FAILURE_ACTIONS.value(u["FailureAction"] as "pause");
-  if (typeof u["Monitor"] === "number") out.monitorNs = u["Monitor"];
-  if (typeof u["MaxFailureRatio"] === "number") out.maxFailureRatio = u["MaxFailureRatio"];
-  if (typeof u["Order"] === "string") out.order = UPDATE_ORDERS.value(u["Order"] as "stop-first");
-  return out;
-}
+const updateConfig = objectCodec([
+  ["Parallelism", "parallelism"],
+  ["Delay", "delayNs"],
+  ["FailureAction", "failureAction", enumCodec(FAILURE_ACTIONS, "pause")],
+  ["Monitor", "monitorNs"],
+  ["MaxFailureRatio", "maxFailureRatio"],
+  ["Order", "order", enumCodec(UPDATE_ORDERS, "stop-first")],
+]);
 
-function portFromDocker(p: Json): PortConfig {
-  const out: PortConfig = { targetPort: (p["TargetPort"] as number | undefined) ?? 0 };
-  if (typeof p["Name"] === "string") out.name = p["Name"];
-  if (typeof p["Protocol"] === "string") out.protocol = PORT_PROTOCOLS.value(p["Protocol"] as "tcp");
-  if (typeof p["PublishedPort"] === "number") out.publishedPort = p["PublishedPort"];
-  if (typeof p["PublishMode"] === "string") out.publishMode = PUBLISH_MODES.value(p["PublishMode"] as "ingress");
-  return out;
-}
+const port = objectCodec([
+  ["Name", "name"],
+  ["Protocol", "protocol", enumCodec(PORT_PROTOCOLS, "tcp")],
+  ["TargetPort", "targetPort"],
+  ["PublishedPort", "publishedPort"],
+  ["PublishMode", "publishMode", enumCodec(PUBLISH_MODES, "ingress")],
+]);
 
-function endpointSpecFromDocker(e: Json): EndpointSpec {
-  const out: EndpointSpec = {};
-  if (typeof e["Mode"] === "string") out.mode = RESOLUTION_MODES.value(e["Mode"] as "vip");
-  if (Array.isArray(e["Ports"])) out.ports = (e["Ports"] as Json[]).map(portFromDocker);
-  return out;
-}
+/** Ports as Docker shows them: protocol and publish mode always named (their zero values are tcp, ingress). */
+export const ports: Codec = {
+  decode: (v) => (v as Json[]).map((p) => port.decode(p)),
+  encode: (v) => (v as PortConfig[]).map((p) => withDefaults(port.encode(p) as Json, { Protocol: "tcp", PublishMode: "ingress" })),
+};
+
+const endpointSpec = objectCodec([
+  ["Mode", "mode", enumCodec(RESOLUTION_MODES, "vip")],
+  ["Ports", "ports", ports],
+]);
+
+const UPDATE_CONFIG_DEFAULTS: Json = {
+  Parallelism: DEFAULT_UPDATE_PARALLELISM,
+  Delay: DEFAULT_UPDATE_DELAY_NS,
+  FailureAction: FAILURE_ACTIONS.name(DEFAULT_UPDATE_FAILURE_ACTION, "pause"),
+  Monitor: DEFAULT_UPDATE_MONITOR_NS,
+  MaxFailureRatio: 0,
+  Order: UPDATE_ORDERS.name(DEFAULT_UPDATE_ORDER, "stop-first"),
+};
+const SERVICE_SPEC_DEFAULTS: Json = { UpdateConfig: UPDATE_CONFIG_DEFAULTS, RollbackConfig: UPDATE_CONFIG_DEFAULTS, EndpointSpec: { Mode: "vip" } };
 
 /** The modes a spec sets (Docker refuses more than one). */
 export function modesOf(spec: DockerServiceSpec): string[] {
@@ -164,44 +174,10 @@ export function serviceSpecFromDocker(d: DockerServiceSpec): ServiceSpec {
     if (m.ReplicatedJob.TotalCompletions != null) spec.replicatedJob.totalCompletions = m.ReplicatedJob.TotalCompletions;
   } else if (m.GlobalJob != null) spec.globalJob = {};
   else spec.replicated = { replicas: m.Replicated?.Replicas ?? DEFAULT_REPLICAS };
-  if (d.UpdateConfig != null) spec.update = updateConfigFromDocker(d.UpdateConfig);
-  if (d.RollbackConfig != null) spec.rollback = updateConfigFromDocker(d.RollbackConfig);
-  if (d.EndpointSpec != null) spec.endpoint = endpointSpecFromDocker(d.EndpointSpec);
+  if (d.UpdateConfig != null) spec.update = updateConfig.decode(d.UpdateConfig) as UpdateConfig;
+  if (d.RollbackConfig != null) spec.rollback = updateConfig.decode(d.RollbackConfig) as UpdateConfig;
+  if (d.EndpointSpec != null) spec.endpoint = endpointSpec.decode(d.EndpointSpec) as EndpointSpec;
   return spec;
-}
-
-function updateConfigToDocker(u: UpdateConfig | undefined, defaults: boolean): Json {
-  const o: Json = {};
-  const parallelism = u?.parallelism ?? (defaults ? DEFAULT_UPDATE_PARALLELISM : undefined);
-  if (parallelism !== undefined) o["Parallelism"] = parallelism;
-  const delay = u?.delayNs ?? (defaults ? DEFAULT_UPDATE_DELAY_NS : undefined);
-  if (delay !== undefined) o["Delay"] = delay;
-  const action = u?.failureAction ?? (defaults ? DEFAULT_UPDATE_FAILURE_ACTION : undefined);
-  if (action !== undefined) o["FailureAction"] = FAILURE_ACTIONS.name(action, "pause");
-  const monitor = u?.monitorNs ?? (defaults ? DEFAULT_UPDATE_MONITOR_NS : undefined);
-  if (monitor !== undefined) o["Monitor"] = monitor;
-  const ratio = u?.maxFailureRatio ?? (defaults ? 0 : undefined);
-  if (ratio !== undefined) o["MaxFailureRatio"] = ratio;
-  const order = u?.order ?? (defaults ? DEFAULT_UPDATE_ORDER : undefined);
-  if (order !== undefined) o["Order"] = UPDATE_ORDERS.name(order, "stop-first");
-  return o;
-}
-
-export function portToDocker(p: PortConfig): Json {
-  const o: Json = {};
-  if (p.name !== undefined) o["Name"] = p.name;
-  o["Protocol"] = PORT_PROTOCOLS.name(p.protocol ?? PortProtocol.TCP, "tcp");
-  o["TargetPort"] = p.targetPort;
-  if (p.publishedPort !== undefined) o["PublishedPort"] = p.publishedPort;
-  o["PublishMode"] = PUBLISH_MODES.name(p.publishMode ?? PublishMode.INGRESS, "ingress");
-  return o;
-}
-
-function endpointSpecToDocker(e: EndpointSpec, defaults: boolean): Json {
-  const o: Json = {};
-  if (e.mode !== undefined || defaults) o["Mode"] = RESOLUTION_MODES.name(e.mode ?? ResolutionMode.VIP, "vip");
-  if (e.ports !== undefined) o["Ports"] = e.ports.map(portToDocker);
-  return o;
 }
 
 /** Docker's ServiceSpec JSON; with `defaults`, Docker's defaults fill what the user left out. */
@@ -215,10 +191,10 @@ export function serviceSpecToDocker(spec: ServiceSpec, defaults = false): Json {
     o["Mode"] = { ReplicatedJob: job };
   } else if (spec.globalJob !== undefined) o["Mode"] = { GlobalJob: {} };
   else o["Mode"] = { Replicated: { Replicas: spec.replicated?.replicas ?? DEFAULT_REPLICAS } };
-  if (spec.update !== undefined || defaults) o["UpdateConfig"] = updateConfigToDocker(spec.update, defaults);
-  if (spec.rollback !== undefined || defaults) o["RollbackConfig"] = updateConfigToDocker(spec.rollback, defaults);
-  if (spec.endpoint !== undefined || defaults) o["EndpointSpec"] = endpointSpecToDocker(spec.endpoint ?? {}, defaults);
-  return o;
+  if (spec.update !== undefined) o["UpdateConfig"] = updateConfig.encode(spec.update);
+  if (spec.rollback !== undefined) o["RollbackConfig"] = updateConfig.encode(spec.rollback);
+  if (spec.endpoint !== undefined) o["EndpointSpec"] = endpointSpec.encode(spec.endpoint);
+  return defaults ? withDefaults(o, SERVICE_SPEC_DEFAULTS) : o;
 }
 
 export interface DockerServiceStatus {
@@ -228,8 +204,9 @@ export interface DockerServiceStatus {
 }
 
 function endpointToDocker(e: Endpoint, defaults: boolean): Json {
-  const o: Json = { Spec: endpointSpecToDocker(e.spec ?? {}, defaults) };
-  if (e.ports !== undefined) o["Ports"] = e.ports.map(portToDocker);
+  const spec = endpointSpec.encode(e.spec ?? {}) as Json;
+  const o: Json = { Spec: defaults ? withDefaults(spec, { Mode: "vip" }) : spec };
+  if (e.ports !== undefined) o["Ports"] = ports.encode(e.ports);
   if (e.virtualIps !== undefined) o["VirtualIPs"] = e.virtualIps.map((v) => ({ NetworkID: v.networkId, Addr: v.addr }));
   return o;
 }

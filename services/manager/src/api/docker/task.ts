@@ -1,9 +1,10 @@
 // Task ⇄ Docker's swarm.Task JSON (read-only: tasks are made by the orchestrators, never by the
 // API). Owns the shape and the task-state names; filters live in routes/tasks.ts.
 import { TaskState, type Task } from "@shoal/store";
+import type { Json } from "./codec.js";
 import { EnumNames } from "./enum-names.js";
-import { portToDocker } from "./service.js";
-import { taskSpecToDocker } from "./task-spec.js";
+import { ports } from "./service.js";
+import { genericResources, taskSpecToDocker } from "./task-spec.js";
 import { toRfc3339Nano } from "./time.js";
 
 export type DockerTaskState =
@@ -39,8 +40,6 @@ export const TASK_STATES = new EnumNames<TaskState, DockerTaskState>({
   [TaskState.ORPHANED]: "orphaned",
 });
 
-type Json = Record<string, unknown>;
-
 /** Docker's swarm.Task JSON. */
 export function taskToDocker(t: Task): Json {
   const o: Json = {
@@ -65,16 +64,14 @@ export function taskToDocker(t: Task): Json {
     c["ExitCode"] = st.containerStatus.exitCode ?? 0;
     status["ContainerStatus"] = c;
   }
-  status["PortStatus"] = st.portStatus?.ports !== undefined ? { Ports: st.portStatus.ports.map(portToDocker) } : {};
+  status["PortStatus"] = st.portStatus?.ports !== undefined ? { Ports: ports.encode(st.portStatus.ports) } : {};
   o["Status"] = status;
   o["DesiredState"] = TASK_STATES.name(t.desiredState, "running");
   if (t.networks !== undefined) {
     o["NetworksAttachments"] = t.networks.map((n) => ({ Network: { ID: n.networkId }, Addresses: [...(n.addresses ?? [])] }));
   }
   if (t.assignedGenericResources !== undefined) {
-    o["AssignedGenericResources"] = t.assignedGenericResources.map((g) =>
-      g.named !== undefined ? { NamedResourceSpec: { Kind: g.kind, Value: g.named } } : { DiscreteResourceSpec: { Kind: g.kind, Value: g.discrete ?? 0 } },
-    );
+    o["AssignedGenericResources"] = genericResources.encode(t.assignedGenericResources);
   }
   if (t.jobIteration !== undefined) o["JobIteration"] = { Index: t.jobIteration };
   return o;
