@@ -102,6 +102,15 @@ export interface DockerService {
   ServiceStatus?: { RunningTasks?: number; DesiredTasks?: number; CompletedTasks?: number };
 }
 
+/** The mode as docker's tables name it: "replicated", "global", "replicated job", "global job". */
+export function serviceModeName(spec: ServiceSpec): string {
+  const m = spec.Mode ?? {};
+  if (m.Global !== undefined) return "global";
+  if (m.ReplicatedJob !== undefined) return "replicated job";
+  if (m.GlobalJob !== undefined) return "global job";
+  return "replicated";
+}
+
 export async function listServices(client: ApiClient, filters?: string): Promise<DockerService[]> {
   return expectArray<DockerService>(await client.get("/services", { query: { filters, status: true } }), "GET /services", ["ID", "Spec"]);
 }

@@ -1,6 +1,6 @@
 // `service inspect --pretty`: a service as docker's human sections (ID, mode, placement, update and
 // rollback configs, container, resources, endpoint). Pure; entries the API left empty are omitted.
-import type { DockerService, UpdateConfig } from "../api/index.js";
+import { serviceModeName, type DockerService, type UpdateConfig } from "../api/index.js";
 import { capitalize, nonEmpty, type Field } from "../output/index.js";
 import { formatDurationNs } from "../parse/index.js";
 import { formatBytes } from "./node.js";
@@ -26,14 +26,6 @@ function updateConfigFields(c: UpdateConfig | undefined): Field[] | undefined {
   ];
 }
 
-function modeLabel(s: DockerService): string {
-  const m = s.Spec.Mode ?? {};
-  if (m.Global !== undefined) return "Global";
-  if (m.ReplicatedJob !== undefined) return "Replicated Job";
-  if (m.GlobalJob !== undefined) return "Global Job";
-  return "Replicated";
-}
-
 export function prettyService(s: DockerService): Field[] {
   const spec = s.Spec;
   const tt = spec.TaskTemplate ?? {};
@@ -48,7 +40,7 @@ export function prettyService(s: DockerService): Field[] {
     ["ID", s.ID],
     ["Name", spec.Name],
     ["Labels", entries(spec.Labels)],
-    ["Service Mode", modeLabel(s)],
+    ["Service Mode", serviceModeName(s.Spec).split(" ").map(capitalize).join(" ")],
     ["Replicas", spec.Mode?.Replicated?.Replicas],
     ["Max Concurrent", job?.MaxConcurrent],
     ["Total Completions", job?.TotalCompletions],

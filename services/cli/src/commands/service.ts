@@ -3,7 +3,7 @@
 // the service until it converges (output/progress.ts) unless -d; Ctrl-C stops only the watching.
 import { Option, type Command } from "commander";
 import {
-  createService, getService, listNodes, listServices, listTasks, removeService, resolveObjectId, updateService,
+  createService, getService, serviceModeName, listNodes, listServices, listTasks, removeService, resolveObjectId, updateService,
   type DockerNode, type DockerService, type DockerTask, type PortConfig,
 } from "../api/index.js";
 import type { ApiClient } from "../client.js";
@@ -106,14 +106,6 @@ export interface ServiceRow {
   Ports: string;
 }
 
-function modeName(s: DockerService): string {
-  const m = s.Spec.Mode ?? {};
-  if (m.Global !== undefined) return "global";
-  if (m.ReplicatedJob !== undefined) return "replicated job";
-  if (m.GlobalJob !== undefined) return "global job";
-  return "replicated";
-}
-
 /** "busybox:latest@sha256:…" → "busybox:latest", as docker shows images in lists. */
 export function shortImage(image: string | undefined): string {
   return (image ?? "").replace(/@sha256:[0-9a-f]+$/, "");
@@ -128,7 +120,7 @@ export function serviceRow(s: DockerService): ServiceRow {
   let replicas = `${st.RunningTasks ?? 0}/${st.DesiredTasks ?? 0}`;
   const maxPerNode = s.Spec.TaskTemplate?.Placement?.MaxReplicas;
   if (maxPerNode !== undefined && maxPerNode > 0) replicas += ` (max ${maxPerNode} per node)`;
-  return { ID: s.ID, Name: s.Spec.Name ?? "", Mode: modeName(s), Replicas: replicas, Image: shortImage(s.Spec.TaskTemplate?.ContainerSpec?.Image), Ports: formatPorts(s.Endpoint?.Ports ?? s.Spec.EndpointSpec?.Ports) };
+  return { ID: s.ID, Name: s.Spec.Name ?? "", Mode: serviceModeName(s.Spec), Replicas: replicas, Image: shortImage(s.Spec.TaskTemplate?.ContainerSpec?.Image), Ports: formatPorts(s.Endpoint?.Ports ?? s.Spec.EndpointSpec?.Ports) };
 }
 
 function registerLs(service: Command, ctx: CommandContext): void {
