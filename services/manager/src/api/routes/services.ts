@@ -73,12 +73,27 @@ function checkSpec(body: DockerServiceSpec, spec: ServiceSpec): void {
   }
 }
 
-/** Network attachments name networks by ID or name (stack deploy sends names): store IDs. */
-function resolveNetworks(tx: ReadTx, spec: ServiceSpec): ServiceSpec {
-  const networks = spec.task.networks;
-  if (networks === undefined || networks.length === 0) return spec;
+/**
+ * References by ID or name, resolved to the objects' IDs (and names) as stored: stack deploy names
+ * networks by name, and a secret or config that does not exist is refused before anything is written.
+ */
+function resolveReferences(tx: ReadTx, spec: ServiceSpec): ServiceSpec {
   const out = copyObject(spec);
-  out.task.networks = networks.map((n) => ({ ...n, target: tx.lookup("network", n.target).id }));
+  const t = out.task;
+  if (t.networks !== undefined) t.networks = t.networks.map((n) => ({ ...n, target: tx.lookup("network", n.target).id }));
+  const c = t.container;
+  if (c?.secrets !== undefined) {
+    c.secrets = c.secrets.map((r) => {
+      const secret = tx.lookup("secret", r.secretId || r.secretName);
+      return { ...r, secretId: secret.id, secretName: secret.spec.annotations.name };
+    });
+  }
+  if (c?.configs !== undefined) {
+    c.configs = c.configs.map((r) => {
+      const config = tx.lookup("config", r.configId || r.configName);
+      return { ...r, configId: config.id, configName: config.spec.annotations.name };
+    });
+  }
   return out;
 }
 
@@ -125,8 +140,14 @@ export function serviceStatus(s: Service, tasks: readonly Task[], nodes: Readonl
   return { RunningTasks: running, DesiredTasks: desired, CompletedTasks: isJob ? completed : 0 };
 }
 
-function nameConflictMessage(name: string): string {
-  return `rpc error: code = AlreadyExists desc = name conflicts with an existing object: service ${name} already exists`;
+/** Docker's wording, or why the name is still taken when its service is being removed. */
+function nameConflict(tx: ReadTx, name: string): ApiError {
+  const taken = tx.find("service", { name })[0];
+  const message =
+    taken?.pendingDelete === true
+      ? `name conflicts with an existing object: service ${name} is being removed (its tasks are shutting down); try again in a few seconds`
+      : `rpc error: code = AlreadyExists desc = name conflicts with an existing object: service ${name} already exists`;
+  return new ApiError({ code: "API_CONFLICT", name }, message);
 }
 
 export const serviceRoutes: RoutePlugin = async (app, { backend }) => {
@@ -140,10 +161,10 @@ export const serviceRoutes: RoutePlugin = async (app, { backend }) => {
       const id = generateId(cryptoRandom);
       try {
         await m.store.update((tx) => {
-          tx.create("service", { id, spec: resolveNetworks(tx, spec) });
+          tx.create("service", { id, spec: resolveReferences(tx, spec) });
         });
       } catch (err) {
-        if (errorCode(err) === "STORE_NAME_CONFLICT") throw new ApiError({ code: "API_CONFLICT", name: spec.annotations.name }, nameConflictMessage(spec.annotations.name));
+        if (errorCode(err) === "STORE_NAME_CONFLICT") throw m.store.view((tx) => nameConflict(tx, spec.annotations.name));
         throw err;
       }
       const warnings = warningsOf(req.body);
@@ -221,7 +242,7 @@ export const serviceRoutes: RoutePlugin = async (app, { backend }) => {
           if (spec.annotations.name.toLowerCase() !== current.spec.annotations.name.toLowerCase()) {
             throw invalidRequest(`renaming services is not supported: the service is ${current.spec.annotations.name}, the spec names ${spec.annotations.name}`, { field: "Name" });
           }
-          next = withNewSpec(current, resolveNetworks(tx, spec));
+          next = withNewSpec(current, resolveReferences(tx, spec));
         }
         // The version read by the client: the store refuses the write if the service moved since.
         next.meta = { ...next.meta, version: { index: version } };

@@ -88,7 +88,16 @@ describe("api routes: /services", () => {
     assert.deepEqual((await inspect(h(), "j")).Spec.Mode, { ReplicatedJob: { MaxConcurrent: 2, TotalCompletions: 4 } });
   });
 
+  async function seedReferences(): Promise<void> {
+    await h().backend.store.update((tx) => {
+      tx.create("secret", { id: "sid", spec: { annotations: { name: "s1" }, data: new Uint8Array([1]) } });
+      tx.create("config", { id: "cid", spec: { annotations: { name: "c1" }, data: new Uint8Array([2]) } });
+      tx.create("network", { id: "netid000000000000000000aa", spec: { annotations: { name: "app_front" }, driverConfig: { name: "overlay" } } });
+    });
+  }
+
   it("a rich task template round-trips (mounts, healthcheck, secrets, resources, placement, restart, log driver)", async () => {
+    await seedReferences();
     const template = {
       ContainerSpec: {
         Image: "nginx:1",
@@ -116,6 +125,28 @@ describe("api routes: /services", () => {
     assert.deepEqual(s.Spec.TaskTemplate, template);
     assert.deepEqual(s.Spec["RollbackConfig"], { Parallelism: 0, FailureAction: "continue", Order: "start-first" });
     assert.deepEqual(s.Spec["Labels"], { tier: "front" });
+  });
+
+  it("networks named by name are stored by ID; secrets and configs by name resolve; unknown ones are 404s", async () => {
+    await seedReferences();
+    const spec = cliSpec("stacked");
+    const template = spec["TaskTemplate"] as Record<string, unknown> & { ContainerSpec: Record<string, unknown> };
+    template["Networks"] = [{ Target: "app_front", Aliases: ["web"] }];
+    template.ContainerSpec["Secrets"] = [{ File: { Name: "s1", UID: "0", GID: "0", Mode: 292 }, SecretID: "", SecretName: "s1" }];
+    template.ContainerSpec["Configs"] = [{ File: { Name: "/c1" }, ConfigID: "cid", ConfigName: "" }];
+    await create(h(), spec);
+    const s = await inspect(h(), "stacked");
+    assert.deepEqual(s.Spec.TaskTemplate["Networks"], [{ Target: "netid000000000000000000aa", Aliases: ["web"] }]);
+    const container = s.Spec.TaskTemplate["ContainerSpec"] as Record<string, unknown>;
+    assert.deepEqual(container["Secrets"], [{ File: { Name: "s1", UID: "0", GID: "0", Mode: 292 }, SecretID: "sid", SecretName: "s1" }]);
+    assert.deepEqual(container["Configs"], [{ File: { Name: "/c1" }, ConfigID: "cid", ConfigName: "c1" }]);
+    template["Networks"] = [{ Target: "nosuch" }];
+    const missing = await h().call("POST", "/services/create", { ...spec, Name: "other" });
+    assert.equal(missing.statusCode, 404);
+    assert.match(messageOf(missing), /no such network: nosuch/);
+    delete template["Networks"];
+    template.ContainerSpec["Secrets"] = [{ SecretID: "nosuch", SecretName: "nosuch" }];
+    assert.equal((await h().call("POST", "/services/create", { ...spec, Name: "other" })).statusCode, 404);
   });
 
   it("a taken name is a 409 in Docker's words", async () => {
@@ -274,6 +305,9 @@ describe("api routes: /services", () => {
     assert.equal((await h().call("GET", `/services/${id}`)).statusCode, 404);
     assert.deepEqual(JSON.parse((await h().call("GET", "/services")).body), []);
     assert.equal((await h().call("DELETE", "/services/web")).statusCode, 404);
+    const again = await h().call("POST", "/services/create", cliSpec());
+    assert.equal(again.statusCode, 409);
+    assert.match(messageOf(again), /service web is being removed/);
   });
 
   it("GET /distribution/{image}/json answers 501 saying the reference is used as given", async () => {
