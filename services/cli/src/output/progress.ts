@@ -18,6 +18,8 @@ export const TASK_STATE_RANK: Readonly<Record<string, number>> = {
 const MAX_RANK = 9;
 const BAR_WIDTH = 50;
 const DEFAULT_MONITOR_NS = 5_000_000_000;
+/** Above this many slots or nodes only the overall line is drawn (docker's limit too). */
+export const MAX_TASK_LINES = 100;
 
 export function progressBar(state: string): string {
   const rank = TASK_STATE_RANK[state];
@@ -31,6 +33,8 @@ export interface ProgressFrame {
   lines: string[];
   done: number;
   total: number;
+  /** A global service with no up-to-date task yet: not converged, whatever the counts say. */
+  waiting: boolean;
 }
 
 function taskLine(id: string, task: DockerTask | undefined): string {
@@ -69,12 +73,15 @@ export function renderProgress(service: DockerService, tasks: readonly DockerTas
   if (mode.Global !== undefined || mode.GlobalJob !== undefined) {
     const byNode = new Map<string, DockerTask>();
     for (const t of onLive) if (t.NodeID !== undefined && t.NodeID !== "" && better(byNode.get(t.NodeID), t)) byNode.set(t.NodeID, t);
-    const ids = [...live.keys()].filter((id) => byNode.has(id) || live.get(id)?.Spec.Availability === "active").sort();
+    // Which nodes are eligible is not known here, but the orchestrator makes the tasks for all of
+    // them at once, so the nodes with an up-to-date task are the goal (as docker reasons).
+    const ids = [...byNode.keys()].sort();
     total = ids.length;
+    if (total === 0) return { lines: ["overall progress: waiting for new tasks"], done: 0, total: 0, waiting: true };
     for (const id of ids) {
       const t = byNode.get(id);
       if (isDone(t)) done++;
-      lines.push(taskLine(shortId(id), t));
+      if (total <= MAX_TASK_LINES) lines.push(taskLine(shortId(id), t));
     }
   } else {
     total = mode.ReplicatedJob !== undefined ? (mode.ReplicatedJob.TotalCompletions ?? mode.ReplicatedJob.MaxConcurrent ?? 1) : (mode.Replicated?.Replicas ?? 1);
@@ -86,10 +93,10 @@ export function renderProgress(service: DockerService, tasks: readonly DockerTas
     for (let slot = 1; slot <= total; slot++) {
       const t = bySlot.get(slot);
       if (isDone(t)) done++;
-      lines.push(taskLine(`${slot}/${total}`, t));
+      if (total <= MAX_TASK_LINES) lines.push(taskLine(`${slot}/${total}`, t));
     }
   }
-  return { lines: [`overall progress: ${done} out of ${total} tasks`, ...lines], done, total };
+  return { lines: [`overall progress: ${done} out of ${total} tasks`, ...lines], done, total, waiting: false };
 }
 
 /** What the watch knows between polls. */
@@ -113,7 +120,7 @@ export type WatchStep =
 export function stepProgress(state: WatchState, service: DockerService, frame: ProgressFrame, nowMs: number): WatchStep {
   const head: string[] = [];
   const us = service.UpdateStatus;
-  const converged = frame.total > 0 ? frame.done === frame.total : true;
+  const converged = !frame.waiting && frame.done === frame.total;
   switch (us?.State) {
     case "paused":
       return { kind: "failed", lines: frame.lines, message: `service update paused: ${us.Message ?? ""}` };

@@ -37,10 +37,20 @@ describe("service progress", () => {
       assert.match(f.lines[1]!, /^1\/3: starting/);
     });
 
-    it("draws one line per live node for a global service", () => {
+    it("draws one line per node with an up-to-date task for a global service, and waits while there is none", () => {
       const g = service({ Spec: serviceSpec({ Mode: { Global: {} } }) });
-      const f = renderProgress(g, [task(0, "running", { NodeID: SELF_ID, Slot: 0 })], nodes);
-      assert.deepEqual(f.lines, ["overall progress: 1 out of 2 tasks", `${SELF_ID.slice(0, 12)}: running   ${FULL}`, `${WORKER_ID.slice(0, 12)}: `]);
+      const f = renderProgress(g, [task(0, "running", { NodeID: SELF_ID, Slot: 0 }), task(0, "assigned", { NodeID: WORKER_ID, Slot: 0 })], nodes);
+      assert.deepEqual(f.lines, ["overall progress: 1 out of 2 tasks", `${SELF_ID.slice(0, 12)}: running   ${FULL}`, `${WORKER_ID.slice(0, 12)}: assigned  [${"=".repeat(22)}>${" ".repeat(28)}]`]);
+      const none = renderProgress(g, [], nodes);
+      assert.deepEqual(none.lines, ["overall progress: waiting for new tasks"]);
+      assert.equal(stepProgress({ rollback: false }, g, none, 0).kind, "continue");
+    });
+
+    it("draws only the overall line above 100 slots, and a service scaled to 0 has converged", () => {
+      const big = service({ Spec: serviceSpec({ Mode: { Replicated: { Replicas: 101 } } }) });
+      assert.deepEqual(renderProgress(big, [task(1, "running")], nodes).lines, ["overall progress: 1 out of 101 tasks"]);
+      const zero = service({ Spec: serviceSpec({ Mode: { Replicated: { Replicas: 0 } } }) });
+      assert.equal(stepProgress({ rollback: false }, zero, renderProgress(zero, [], nodes), 0).kind, "done");
     });
 
     it("numbers states like docker: new is 1/9 of the bar, running all of it", () => {
