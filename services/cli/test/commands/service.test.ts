@@ -181,6 +181,20 @@ describe("shoal service", () => {
       assert.match(r.stdout, /1\/3: task: non-zero exit \(1\)/);
     });
 
+    it("Ctrl-C stops only the watching: exit 0 and a note how to keep watching", async () => {
+      api.on("GET", `${V}/services/${SERVICE_ID}`, { body: service() });
+      api.on("GET", `${V}/tasks`, () => {
+        // The watch is running (its SIGINT listener is set): interrupt it as a terminal would.
+        setImmediate(() => process.emit("SIGINT"));
+        return { body: [] };
+      });
+      const before = process.listenerCount("SIGINT");
+      const r = await shoal(api, ["service", "create", "--name", "web", "busybox"], FAST);
+      assert.equal(r.code, 0);
+      assert.equal(r.stderr, "Stopped watching; the operation goes on. Watch it with: shoal service ps " + SERVICE_ID + "\n");
+      assert.equal(process.listenerCount("SIGINT"), before);
+    });
+
     it("--timeout stops watching with exit 1 and says how to keep watching", async () => {
       api.on("GET", `${V}/services/${SERVICE_ID}`, { body: service() });
       api.on("GET", `${V}/tasks`, { body: [] });
