@@ -97,12 +97,28 @@ describe("api with the docker CLI: services and tasks", () => {
     assert.equal(status.stdout.trim(), "rollback_started");
   });
 
+  it("docker service create without -d waits until the up-to-date tasks run, then reports convergence", async () => {
+    const created = docker("service", "create", "--name", "api", "--update-monitor", "1ms", "busybox", "sleep", "1d");
+    // Play the orchestrator, scheduler and agent: once the service exists, its one task runs.
+    let apiId: string | undefined;
+    for (let i = 0; i < 100 && apiId === undefined; i++) {
+      apiId = cli.backend().store.view((tx) => tx.find("service", { name: "api" })[0]?.id);
+      if (apiId === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.ok(apiId !== undefined, "the CLI created the service");
+    await cli.backend().addTask(apiId, { id: "apitask1aaaaaaaaaaaaaaaaa", slot: 1, nodeId: MGR_ID });
+    const r = await created;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(apiId));
+    assert.match(r.stderr + r.stdout, /converged/);
+  });
+
   it("docker service rm removes the service for the API at once", async () => {
     const r = await docker("service", "rm", "web");
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), "web");
     const ls = await docker("service", "ls", "-q");
-    assert.equal(ls.stdout.trim(), "");
+    assert.doesNotMatch(ls.stdout, new RegExp(id.slice(0, 12)));
     const gone = await docker("service", "inspect", "web");
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /no such service: web/i);

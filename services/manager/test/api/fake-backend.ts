@@ -19,6 +19,7 @@ import {
 } from "@shoal/store";
 import type { ClusterStatus, ClusterUpdateFlags, LocalNodeInfo, ManagerBackend, NodeBackend, SwarmInitRequest, SwarmJoinRequest } from "../../src/api/index.js";
 import { createRootCa } from "../../src/ca/index.js";
+import { newTask } from "../../src/orchestrator/index.js";
 
 export const CLUSTER_ID = "clusterid000000000000000c";
 export const MGR_ID = "selfnode0000000000000000a";
@@ -124,27 +125,17 @@ export class FakeBackend implements NodeBackend {
   }
 
   /**
-   * Seeds a task of a service as the orchestrator would have made it (a copy of the current
-   * template, named <service>.<slot>.<id>), with the observed state and node given.
+   * Seeds a task of a service as the orchestrator makes it (newTask: a copy of the current
+   * template and endpoint, named <service>.<slot>.<id>), with the observed state and node given.
    */
   async addTask(serviceId: string, opts: { id: string; slot: number; nodeId?: string; state?: TaskState; desiredState?: TaskState; stale?: boolean }): Promise<Task> {
     return this.store.update((tx) => {
       const s = tx.get("service", serviceId)!;
-      const spec = structuredClone(s.spec.task);
+      const task = newTask(s, { id: opts.id, slot: opts.slot, nodeId: opts.nodeId ?? "", desiredState: opts.desiredState ?? TaskState.RUNNING }, NOW_MS);
+      task.status = { timestamp: NOW_MS, state: opts.state ?? TaskState.RUNNING, message: "started" };
       // A stale task runs an older image than the service asks for.
-      if (opts.stale === true && spec.container !== undefined) spec.container.image = `${spec.container.image}-old`;
-      return tx.create("task", {
-        id: opts.id,
-        spec,
-        specVersion: s.meta.version.index,
-        serviceId,
-        slot: opts.slot,
-        nodeId: opts.nodeId ?? "",
-        annotations: { name: `${s.spec.annotations.name}.${opts.slot}.${opts.id}` },
-        serviceAnnotations: structuredClone(s.spec.annotations),
-        status: { timestamp: NOW_MS, state: opts.state ?? TaskState.RUNNING, message: "started" },
-        desiredState: opts.desiredState ?? TaskState.RUNNING,
-      });
+      if (opts.stale === true && task.spec.container !== undefined) task.spec.container.image = `${task.spec.container.image}-old`;
+      return tx.create("task", task);
     });
   }
 
