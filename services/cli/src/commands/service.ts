@@ -118,6 +118,9 @@ export function formatPorts(ports: readonly PortConfig[] | undefined): string {
 export function serviceRow(s: DockerService): ServiceRow {
   const st = s.ServiceStatus ?? {};
   let replicas = `${st.RunningTasks ?? 0}/${st.DesiredTasks ?? 0}`;
+  const mode = s.Spec.Mode ?? {};
+  if (mode.ReplicatedJob !== undefined) replicas += ` (${st.CompletedTasks ?? 0}/${mode.ReplicatedJob.TotalCompletions ?? mode.ReplicatedJob.MaxConcurrent ?? 1} completed)`;
+  if (mode.GlobalJob !== undefined) replicas += ` (${st.CompletedTasks ?? 0}/${st.DesiredTasks ?? 0} completed)`;
   const maxPerNode = s.Spec.TaskTemplate?.Placement?.MaxReplicas;
   if (maxPerNode !== undefined && maxPerNode > 0) replicas += ` (max ${maxPerNode} per node)`;
   return { ID: s.ID, Name: s.Spec.Name ?? "", Mode: serviceModeName(s.Spec), Replicas: replicas, Image: shortImage(s.Spec.TaskTemplate?.ContainerSpec?.Image), Ports: formatPorts(s.Endpoint?.Ports ?? s.Spec.EndpointSpec?.Ports) };

@@ -288,6 +288,13 @@ describe("shoal service", () => {
       );
     });
 
+    it("ls shows a job's completions beside its running tasks", async () => {
+      api.on("GET", `${V}/services`, { body: [service({ Spec: serviceSpec({ Mode: { ReplicatedJob: { MaxConcurrent: 2, TotalCompletions: 5 } } }), ServiceStatus: { RunningTasks: 2, DesiredTasks: 2, CompletedTasks: 1 } })] });
+      const r = await shoal(api, ["service", "ls", "--format", "json"]);
+      const rows = JSON.parse(r.stdout) as { Mode: string; Replicas: string }[];
+      assert.deepEqual([rows[0]!.Mode, rows[0]!.Replicas], ["replicated job", "2/2 (1/5 completed)"]);
+    });
+
     it("ps lists tasks by slot with history rows under the newest and hostnames for nodes", async () => {
       api.on("GET", `${V}/services/web`, { body: service() });
       const now = Date.now();
