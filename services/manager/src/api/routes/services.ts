@@ -1,11 +1,10 @@
 // /services*: create, list (with Docker's filters and `status=true` counts), inspect (by ID, name
 // or ID prefix; `insertDefaults`), update (`rollback=previous`), remove. Manager-only. This file owns
 // the API edge: validation Docker does before storing (one mode, a name, an image, valid placement),
-// name resolution of networks, and the single store write. Reconciling tasks is the orchestrators'
+// references resolved to IDs (networks, secrets, configs), and the single store write. Reconciling tasks is the orchestrators'
 // and the updater's job: a removal only marks the service pendingDelete for them.
 import { randomInt } from "node:crypto";
-import type { Random } from "@shoal/common";
-import { errorCode } from "@shoal/common";
+import { errorCode, type Random } from "@shoal/common";
 import {
   NodeAvailability,
   NodeState,
@@ -18,7 +17,7 @@ import {
   type ServiceSpec,
   type Task,
 } from "@shoal/store";
-import { placementAllows, serviceMode } from "../../orchestrator/index.js";
+import { isJob, placementAllows, serviceMode } from "../../orchestrator/index.js";
 import { parseConstraints, parseSpreadDescriptor } from "../../scheduler/index.js";
 import { rollbackToPrevious, withNewSpec } from "../../updater/index.js";
 import { dockerServiceSpecSchema, modesOf, serviceSpecFromDocker, serviceToDocker, type DockerServiceSpec, type DockerServiceStatus } from "../docker/index.js";
@@ -113,7 +112,7 @@ function serviceMatches(s: Service, f: Filters): boolean {
   return true;
 }
 
-/** A node that can run tasks now: not down and not drained (paused nodes keep their tasks). */
+/** A node whose tasks count: any node that is not down (drained ones are left out of eligibility separately). */
 function nodeUp(n: Node | undefined): boolean {
   return n !== undefined && n.status.state !== NodeState.DOWN;
 }
@@ -136,8 +135,7 @@ export function serviceStatus(s: Service, tasks: readonly Task[], nodes: Readonl
     const total = job.totalCompletions ?? job.maxConcurrent ?? 1;
     desired = Math.max(0, Math.min(job.maxConcurrent ?? 1, total - completed));
   } else desired = s.spec.replicated?.replicas ?? 1;
-  const isJob = mode === "replicated-job" || mode === "global-job";
-  return { RunningTasks: running, DesiredTasks: desired, CompletedTasks: isJob ? completed : 0 };
+  return { RunningTasks: running, DesiredTasks: desired, CompletedTasks: isJob(s) ? completed : 0 };
 }
 
 /** Docker's wording, or why the name is still taken when its service is being removed. */

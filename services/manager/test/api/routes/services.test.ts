@@ -239,6 +239,18 @@ describe("api routes: /services", () => {
     assert.equal((JSON.parse(plain.body) as DockerService[])[0]!.ServiceStatus, undefined);
   });
 
+  it("status=true for a replicated job counts completed tasks and asks for what is left, at most MaxConcurrent", async () => {
+    const job = await create(h(), { Name: "migrate", TaskTemplate: { ContainerSpec: { Image: "x" } }, Mode: { ReplicatedJob: { MaxConcurrent: 2, TotalCompletions: 3 } } });
+    await h().backend.addTask(job, { id: "j1", slot: 1, nodeId: MGR_ID, state: TaskState.COMPLETE, desiredState: TaskState.COMPLETE });
+    await h().backend.addTask(job, { id: "j2", slot: 2, nodeId: WRK_ID, state: TaskState.RUNNING, desiredState: TaskState.COMPLETE });
+    const res = await h().call("GET", "/services?status=true");
+    const [s] = JSON.parse(res.body) as DockerService[];
+    assert.deepEqual(s?.ServiceStatus, { RunningTasks: 1, DesiredTasks: 2, CompletedTasks: 1 });
+    await h().backend.addTask(job, { id: "j3", slot: 3, nodeId: WRK_ID, state: TaskState.COMPLETE, desiredState: TaskState.COMPLETE });
+    const after = JSON.parse((await h().call("GET", "/services?status=true")).body) as DockerService[];
+    assert.deepEqual(after[0]?.ServiceStatus, { RunningTasks: 1, DesiredTasks: 1, CompletedTasks: 2 });
+  });
+
   it("GET /services/{x} finds by ID, name and ID prefix; an unknown one is a 404", async () => {
     const id = await create(h(), cliSpec());
     assert.equal((await inspect(h(), id)).ID, id);
