@@ -7,7 +7,8 @@ import { startApiServer } from "@shoal/manager";
 import { Daemon, type DaemonOptions } from "./daemon.js";
 
 const USAGE = `usage: shoald [--state-dir DIR] [--api-socket PATH] [--api-tcp HOST:PORT] [--hostname NAME] [--label k=v]...
-              [--force-new-cluster] [--tick-ms N] [--election-ticks N] [--heartbeat-ms N] [--log-level LEVEL]`;
+              [--force-new-cluster] [--executor simulated] [--tick-ms N] [--election-ticks N] [--heartbeat-ms N]
+              [--log-level LEVEL]`;
 
 function fail(message: string): never {
   process.stderr.write(`shoald: ${message}\n${USAGE}\n`);
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
         hostname: { type: "string" },
         label: { type: "string", multiple: true },
         "force-new-cluster": { type: "boolean", default: false },
+        executor: { type: "string" },
         "tick-ms": { type: "string" },
         "election-ticks": { type: "string" },
         "heartbeat-ms": { type: "string" },
@@ -56,6 +58,11 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: values["log-level"], name: "shoald" });
   const opts: DaemonOptions = { stateDir: values["state-dir"], labels, forceNewCluster: values["force-new-cluster"] };
   if (values.hostname !== undefined) opts.hostname = values.hostname;
+  if (values.executor !== undefined) {
+    // Only the simulated executor exists until the runc runtime lands; it is never a default.
+    if (values.executor !== "simulated") fail(`--executor must be "simulated" (the runc runtime is not built yet), got "${values.executor}"`);
+    opts.executor = "simulated";
+  }
   const tickMs = positiveInt("tick-ms", values["tick-ms"]);
   const electionTicks = positiveInt("election-ticks", values["election-ticks"]);
   const heartbeatMs = positiveInt("heartbeat-ms", values["heartbeat-ms"]);
