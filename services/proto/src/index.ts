@@ -52,6 +52,15 @@ export namespace controlpb {
   export type IHeartbeatRequest = controlRoot.control.IHeartbeatRequest;
   export type HeartbeatResponse = controlRoot.control.HeartbeatResponse;
   export type IHeartbeatResponse = controlRoot.control.IHeartbeatResponse;
+  export type AssignmentsRequest = controlRoot.control.AssignmentsRequest;
+  export type IAssignmentsRequest = controlRoot.control.IAssignmentsRequest;
+  export type AssignmentsMessage = controlRoot.control.AssignmentsMessage;
+  export type IAssignmentsMessage = controlRoot.control.IAssignmentsMessage;
+  export type ITaskStatusUpdate = controlRoot.control.ITaskStatusUpdate;
+  export type UpdateTaskStatusRequest = controlRoot.control.UpdateTaskStatusRequest;
+  export type IUpdateTaskStatusRequest = controlRoot.control.IUpdateTaskStatusRequest;
+  export type UpdateTaskStatusResponse = controlRoot.control.UpdateTaskStatusResponse;
+  export type IUpdateTaskStatusResponse = controlRoot.control.IUpdateTaskStatusResponse;
 }
 // eslint-disable-next-line @typescript-eslint/no-namespace
 export namespace kvpb {
@@ -169,6 +178,20 @@ export const dispatcherServiceDefinition = {
     "/shoal.control.Dispatcher/Heartbeat",
     controlpb.HeartbeatRequest as Codec<controlpb.IHeartbeatRequest>,
     controlpb.HeartbeatResponse as Codec<controlpb.HeartbeatResponse>,
+    false,
+    false,
+  ),
+  assignments: method<controlpb.IAssignmentsRequest, controlpb.AssignmentsMessage>(
+    "/shoal.control.Dispatcher/Assignments",
+    controlpb.AssignmentsRequest as Codec<controlpb.IAssignmentsRequest>,
+    controlpb.AssignmentsMessage as Codec<controlpb.AssignmentsMessage>,
+    false,
+    true,
+  ),
+  updateTaskStatus: method<controlpb.IUpdateTaskStatusRequest, controlpb.UpdateTaskStatusResponse>(
+    "/shoal.control.Dispatcher/UpdateTaskStatus",
+    controlpb.UpdateTaskStatusRequest as Codec<controlpb.IUpdateTaskStatusRequest>,
+    controlpb.UpdateTaskStatusResponse as Codec<controlpb.UpdateTaskStatusResponse>,
     false,
     false,
   ),

@@ -1162,6 +1162,12 @@ export namespace shoal {
 
             /** Calls Heartbeat. */
             heartbeat: shoal.control.Dispatcher.Heartbeat;
+
+            /** Calls Assignments. */
+            assignments: shoal.control.Dispatcher.Assignments;
+
+            /** Calls UpdateTaskStatus. */
+            updateTaskStatus: shoal.control.Dispatcher.UpdateTaskStatus;
         }
 
         namespace Dispatcher {
@@ -1184,6 +1190,543 @@ export namespace shoal {
               readonly requestStream: undefined;
               readonly responseStream: undefined;
             };
+
+            /**
+             * Callback as used by {@link shoal.control.Dispatcher#assignments}.
+             * @param error Error, if any
+             * @param [response] AssignmentsMessage
+             */
+            type AssignmentsCallback = (error: (Error|null), response?: shoal.control.AssignmentsMessage) => void;
+
+            /** Calls Assignments. */
+            type Assignments = {
+              (request: shoal.control.IAssignmentsRequest, callback: shoal.control.Dispatcher.AssignmentsCallback): void;
+              (request: shoal.control.IAssignmentsRequest): Promise<shoal.control.AssignmentsMessage>;
+              readonly name: "Assignments";
+              readonly path: "/shoal.control.Dispatcher/Assignments";
+              readonly requestType: "AssignmentsRequest";
+              readonly responseType: "AssignmentsMessage";
+              readonly requestStream: undefined;
+              readonly responseStream: true;
+            };
+
+            /**
+             * Callback as used by {@link shoal.control.Dispatcher#updateTaskStatus}.
+             * @param error Error, if any
+             * @param [response] UpdateTaskStatusResponse
+             */
+            type UpdateTaskStatusCallback = (error: (Error|null), response?: shoal.control.UpdateTaskStatusResponse) => void;
+
+            /** Calls UpdateTaskStatus. */
+            type UpdateTaskStatus = {
+              (request: shoal.control.IUpdateTaskStatusRequest, callback: shoal.control.Dispatcher.UpdateTaskStatusCallback): void;
+              (request: shoal.control.IUpdateTaskStatusRequest): Promise<shoal.control.UpdateTaskStatusResponse>;
+              readonly name: "UpdateTaskStatus";
+              readonly path: "/shoal.control.Dispatcher/UpdateTaskStatus";
+              readonly requestType: "UpdateTaskStatusRequest";
+              readonly responseType: "UpdateTaskStatusResponse";
+              readonly requestStream: undefined;
+              readonly responseStream: undefined;
+            };
+        }
+
+        /**
+         * Properties of an AssignmentsRequest.
+         * @deprecated Use shoal.control.AssignmentsRequest.$Properties instead.
+         */
+        interface IAssignmentsRequest extends shoal.control.AssignmentsRequest.$Properties {
+        }
+
+        /** Represents an AssignmentsRequest. */
+        class AssignmentsRequest {
+
+            /**
+             * Constructs a new AssignmentsRequest.
+             * @param [p] Properties to set
+             */
+            constructor(p?: shoal.control.AssignmentsRequest.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /**
+             * Creates a new AssignmentsRequest instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns AssignmentsRequest instance
+             */
+            static create(properties: shoal.control.AssignmentsRequest.$Shape): shoal.control.AssignmentsRequest & shoal.control.AssignmentsRequest.$Shape;
+            static create(properties?: shoal.control.AssignmentsRequest.$Properties): shoal.control.AssignmentsRequest;
+
+            /**
+             * Encodes the specified AssignmentsRequest message. Does not implicitly {@link shoal.control.AssignmentsRequest.verify|verify} messages.
+             * @param m AssignmentsRequest message or plain object to encode
+             * @param [w] Writer to encode to
+             * @returns Writer
+             */
+            static encode(m: shoal.control.AssignmentsRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes an AssignmentsRequest message from the specified reader or buffer.
+             * @param r Reader or buffer to decode from
+             * @param [l] Message length if known beforehand
+             * @returns {shoal.control.AssignmentsRequest & shoal.control.AssignmentsRequest.$Shape} AssignmentsRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shoal.control.AssignmentsRequest & shoal.control.AssignmentsRequest.$Shape;
+
+            /**
+             * Creates an AssignmentsRequest message from a plain object. Also converts values to their respective internal types.
+             * @param d Plain object
+             * @returns AssignmentsRequest
+             */
+            static fromObject(d: { [k: string]: any }): shoal.control.AssignmentsRequest;
+
+            /**
+             * Creates a plain object from an AssignmentsRequest message. Also converts values to other types if specified.
+             * @param m AssignmentsRequest
+             * @param [o] Conversion options
+             * @returns Plain object
+             */
+            static toObject(m: shoal.control.AssignmentsRequest, o?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this AssignmentsRequest to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+
+            /**
+             * Gets the type url for AssignmentsRequest
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace AssignmentsRequest {
+
+            /** Properties of an AssignmentsRequest. */
+            interface $Properties {
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of an AssignmentsRequest. */
+            type $Shape = shoal.control.AssignmentsRequest.$Properties;
+        }
+
+        /**
+         * Properties of an AssignmentsMessage.
+         * @deprecated Use shoal.control.AssignmentsMessage.$Properties instead.
+         */
+        interface IAssignmentsMessage extends shoal.control.AssignmentsMessage.$Properties {
+        }
+
+        /** Represents an AssignmentsMessage. */
+        class AssignmentsMessage {
+
+            /**
+             * Constructs a new AssignmentsMessage.
+             * @param [p] Properties to set
+             */
+            constructor(p?: shoal.control.AssignmentsMessage.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** AssignmentsMessage type. */
+            type: shoal.control.AssignmentsMessage.Type;
+
+            /** AssignmentsMessage sequence. */
+            sequence: number;
+
+            /** AssignmentsMessage tasks. */
+            tasks: Uint8Array[];
+
+            /** AssignmentsMessage removedTaskIds. */
+            removedTaskIds: string[];
+
+            /** AssignmentsMessage secrets. */
+            secrets: Uint8Array[];
+
+            /** AssignmentsMessage configs. */
+            configs: Uint8Array[];
+
+            /**
+             * Creates a new AssignmentsMessage instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns AssignmentsMessage instance
+             */
+            static create(properties: shoal.control.AssignmentsMessage.$Shape): shoal.control.AssignmentsMessage & shoal.control.AssignmentsMessage.$Shape;
+            static create(properties?: shoal.control.AssignmentsMessage.$Properties): shoal.control.AssignmentsMessage;
+
+            /**
+             * Encodes the specified AssignmentsMessage message. Does not implicitly {@link shoal.control.AssignmentsMessage.verify|verify} messages.
+             * @param m AssignmentsMessage message or plain object to encode
+             * @param [w] Writer to encode to
+             * @returns Writer
+             */
+            static encode(m: shoal.control.AssignmentsMessage.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes an AssignmentsMessage message from the specified reader or buffer.
+             * @param r Reader or buffer to decode from
+             * @param [l] Message length if known beforehand
+             * @returns {shoal.control.AssignmentsMessage & shoal.control.AssignmentsMessage.$Shape} AssignmentsMessage
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shoal.control.AssignmentsMessage & shoal.control.AssignmentsMessage.$Shape;
+
+            /**
+             * Creates an AssignmentsMessage message from a plain object. Also converts values to their respective internal types.
+             * @param d Plain object
+             * @returns AssignmentsMessage
+             */
+            static fromObject(d: { [k: string]: any }): shoal.control.AssignmentsMessage;
+
+            /**
+             * Creates a plain object from an AssignmentsMessage message. Also converts values to other types if specified.
+             * @param m AssignmentsMessage
+             * @param [o] Conversion options
+             * @returns Plain object
+             */
+            static toObject(m: shoal.control.AssignmentsMessage, o?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this AssignmentsMessage to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+
+            /**
+             * Gets the type url for AssignmentsMessage
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace AssignmentsMessage {
+
+            /** Properties of an AssignmentsMessage. */
+            interface $Properties {
+
+                /** AssignmentsMessage type */
+                type?: (shoal.control.AssignmentsMessage.Type|null);
+
+                /** AssignmentsMessage sequence */
+                sequence?: (number|null);
+
+                /** AssignmentsMessage tasks */
+                tasks?: (Uint8Array[]|null);
+
+                /** AssignmentsMessage removedTaskIds */
+                removedTaskIds?: (string[]|null);
+
+                /** AssignmentsMessage secrets */
+                secrets?: (Uint8Array[]|null);
+
+                /** AssignmentsMessage configs */
+                configs?: (Uint8Array[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of an AssignmentsMessage. */
+            type $Shape = shoal.control.AssignmentsMessage.$Properties;
+
+            /** Type enum. */
+            enum Type {
+
+                /** COMPLETE value */
+                COMPLETE = 0,
+
+                /** INCREMENTAL value */
+                INCREMENTAL = 1
+            }
+        }
+
+        /**
+         * Properties of a TaskStatusUpdate.
+         * @deprecated Use shoal.control.TaskStatusUpdate.$Properties instead.
+         */
+        interface ITaskStatusUpdate extends shoal.control.TaskStatusUpdate.$Properties {
+        }
+
+        /** Represents a TaskStatusUpdate. */
+        class TaskStatusUpdate {
+
+            /**
+             * Constructs a new TaskStatusUpdate.
+             * @param [p] Properties to set
+             */
+            constructor(p?: shoal.control.TaskStatusUpdate.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** TaskStatusUpdate taskId. */
+            taskId: string;
+
+            /** TaskStatusUpdate status. */
+            status: Uint8Array;
+
+            /**
+             * Creates a new TaskStatusUpdate instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns TaskStatusUpdate instance
+             */
+            static create(properties: shoal.control.TaskStatusUpdate.$Shape): shoal.control.TaskStatusUpdate & shoal.control.TaskStatusUpdate.$Shape;
+            static create(properties?: shoal.control.TaskStatusUpdate.$Properties): shoal.control.TaskStatusUpdate;
+
+            /**
+             * Encodes the specified TaskStatusUpdate message. Does not implicitly {@link shoal.control.TaskStatusUpdate.verify|verify} messages.
+             * @param m TaskStatusUpdate message or plain object to encode
+             * @param [w] Writer to encode to
+             * @returns Writer
+             */
+            static encode(m: shoal.control.TaskStatusUpdate.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a TaskStatusUpdate message from the specified reader or buffer.
+             * @param r Reader or buffer to decode from
+             * @param [l] Message length if known beforehand
+             * @returns {shoal.control.TaskStatusUpdate & shoal.control.TaskStatusUpdate.$Shape} TaskStatusUpdate
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shoal.control.TaskStatusUpdate & shoal.control.TaskStatusUpdate.$Shape;
+
+            /**
+             * Creates a TaskStatusUpdate message from a plain object. Also converts values to their respective internal types.
+             * @param d Plain object
+             * @returns TaskStatusUpdate
+             */
+            static fromObject(d: { [k: string]: any }): shoal.control.TaskStatusUpdate;
+
+            /**
+             * Creates a plain object from a TaskStatusUpdate message. Also converts values to other types if specified.
+             * @param m TaskStatusUpdate
+             * @param [o] Conversion options
+             * @returns Plain object
+             */
+            static toObject(m: shoal.control.TaskStatusUpdate, o?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this TaskStatusUpdate to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+
+            /**
+             * Gets the type url for TaskStatusUpdate
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace TaskStatusUpdate {
+
+            /** Properties of a TaskStatusUpdate. */
+            interface $Properties {
+
+                /** TaskStatusUpdate taskId */
+                taskId?: (string|null);
+
+                /** TaskStatusUpdate status */
+                status?: (Uint8Array|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a TaskStatusUpdate. */
+            type $Shape = shoal.control.TaskStatusUpdate.$Properties;
+        }
+
+        /**
+         * Properties of an UpdateTaskStatusRequest.
+         * @deprecated Use shoal.control.UpdateTaskStatusRequest.$Properties instead.
+         */
+        interface IUpdateTaskStatusRequest extends shoal.control.UpdateTaskStatusRequest.$Properties {
+        }
+
+        /** Represents an UpdateTaskStatusRequest. */
+        class UpdateTaskStatusRequest {
+
+            /**
+             * Constructs a new UpdateTaskStatusRequest.
+             * @param [p] Properties to set
+             */
+            constructor(p?: shoal.control.UpdateTaskStatusRequest.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** UpdateTaskStatusRequest updates. */
+            updates: shoal.control.TaskStatusUpdate.$Properties[];
+
+            /**
+             * Creates a new UpdateTaskStatusRequest instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns UpdateTaskStatusRequest instance
+             */
+            static create(properties: shoal.control.UpdateTaskStatusRequest.$Shape): shoal.control.UpdateTaskStatusRequest & shoal.control.UpdateTaskStatusRequest.$Shape;
+            static create(properties?: shoal.control.UpdateTaskStatusRequest.$Properties): shoal.control.UpdateTaskStatusRequest;
+
+            /**
+             * Encodes the specified UpdateTaskStatusRequest message. Does not implicitly {@link shoal.control.UpdateTaskStatusRequest.verify|verify} messages.
+             * @param m UpdateTaskStatusRequest message or plain object to encode
+             * @param [w] Writer to encode to
+             * @returns Writer
+             */
+            static encode(m: shoal.control.UpdateTaskStatusRequest.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes an UpdateTaskStatusRequest message from the specified reader or buffer.
+             * @param r Reader or buffer to decode from
+             * @param [l] Message length if known beforehand
+             * @returns {shoal.control.UpdateTaskStatusRequest & shoal.control.UpdateTaskStatusRequest.$Shape} UpdateTaskStatusRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shoal.control.UpdateTaskStatusRequest & shoal.control.UpdateTaskStatusRequest.$Shape;
+
+            /**
+             * Creates an UpdateTaskStatusRequest message from a plain object. Also converts values to their respective internal types.
+             * @param d Plain object
+             * @returns UpdateTaskStatusRequest
+             */
+            static fromObject(d: { [k: string]: any }): shoal.control.UpdateTaskStatusRequest;
+
+            /**
+             * Creates a plain object from an UpdateTaskStatusRequest message. Also converts values to other types if specified.
+             * @param m UpdateTaskStatusRequest
+             * @param [o] Conversion options
+             * @returns Plain object
+             */
+            static toObject(m: shoal.control.UpdateTaskStatusRequest, o?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this UpdateTaskStatusRequest to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+
+            /**
+             * Gets the type url for UpdateTaskStatusRequest
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace UpdateTaskStatusRequest {
+
+            /** Properties of an UpdateTaskStatusRequest. */
+            interface $Properties {
+
+                /** UpdateTaskStatusRequest updates */
+                updates?: (shoal.control.TaskStatusUpdate.$Properties[]|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of an UpdateTaskStatusRequest. */
+            type $Shape = shoal.control.UpdateTaskStatusRequest.$Properties;
+        }
+
+        /**
+         * Properties of an UpdateTaskStatusResponse.
+         * @deprecated Use shoal.control.UpdateTaskStatusResponse.$Properties instead.
+         */
+        interface IUpdateTaskStatusResponse extends shoal.control.UpdateTaskStatusResponse.$Properties {
+        }
+
+        /** Represents an UpdateTaskStatusResponse. */
+        class UpdateTaskStatusResponse {
+
+            /**
+             * Constructs a new UpdateTaskStatusResponse.
+             * @param [p] Properties to set
+             */
+            constructor(p?: shoal.control.UpdateTaskStatusResponse.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /**
+             * Creates a new UpdateTaskStatusResponse instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns UpdateTaskStatusResponse instance
+             */
+            static create(properties: shoal.control.UpdateTaskStatusResponse.$Shape): shoal.control.UpdateTaskStatusResponse & shoal.control.UpdateTaskStatusResponse.$Shape;
+            static create(properties?: shoal.control.UpdateTaskStatusResponse.$Properties): shoal.control.UpdateTaskStatusResponse;
+
+            /**
+             * Encodes the specified UpdateTaskStatusResponse message. Does not implicitly {@link shoal.control.UpdateTaskStatusResponse.verify|verify} messages.
+             * @param m UpdateTaskStatusResponse message or plain object to encode
+             * @param [w] Writer to encode to
+             * @returns Writer
+             */
+            static encode(m: shoal.control.UpdateTaskStatusResponse.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes an UpdateTaskStatusResponse message from the specified reader or buffer.
+             * @param r Reader or buffer to decode from
+             * @param [l] Message length if known beforehand
+             * @returns {shoal.control.UpdateTaskStatusResponse & shoal.control.UpdateTaskStatusResponse.$Shape} UpdateTaskStatusResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shoal.control.UpdateTaskStatusResponse & shoal.control.UpdateTaskStatusResponse.$Shape;
+
+            /**
+             * Creates an UpdateTaskStatusResponse message from a plain object. Also converts values to their respective internal types.
+             * @param d Plain object
+             * @returns UpdateTaskStatusResponse
+             */
+            static fromObject(d: { [k: string]: any }): shoal.control.UpdateTaskStatusResponse;
+
+            /**
+             * Creates a plain object from an UpdateTaskStatusResponse message. Also converts values to other types if specified.
+             * @param m UpdateTaskStatusResponse
+             * @param [o] Conversion options
+             * @returns Plain object
+             */
+            static toObject(m: shoal.control.UpdateTaskStatusResponse, o?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this UpdateTaskStatusResponse to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+
+            /**
+             * Gets the type url for UpdateTaskStatusResponse
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace UpdateTaskStatusResponse {
+
+            /** Properties of an UpdateTaskStatusResponse. */
+            interface $Properties {
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of an UpdateTaskStatusResponse. */
+            type $Shape = shoal.control.UpdateTaskStatusResponse.$Properties;
         }
 
         /**

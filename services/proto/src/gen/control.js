@@ -3056,7 +3056,1426 @@ export const shoal = $root.shoal = (() => {
                 responseStream: { value: $undefined }
             });
 
+            /**
+             * Callback as used by {@link shoal.control.Dispatcher#assignments}.
+             * @memberof shoal.control.Dispatcher
+             * @typedef AssignmentsCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {shoal.control.AssignmentsMessage} [response] AssignmentsMessage
+             */
+
+            /**
+             * Calls Assignments.
+             * @memberof shoal.control.Dispatcher
+             * @typedef Assignments
+             * @type {{
+             *   (request: shoal.control.IAssignmentsRequest, callback: shoal.control.Dispatcher.AssignmentsCallback): void;
+             *   (request: shoal.control.IAssignmentsRequest): Promise<shoal.control.AssignmentsMessage>;
+             *   readonly name: "Assignments";
+             *   readonly path: "/shoal.control.Dispatcher/Assignments";
+             *   readonly requestType: "AssignmentsRequest";
+             *   readonly responseType: "AssignmentsMessage";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: true;
+             * }}
+             */
+
+            /**
+             * Calls Assignments.
+             * @name shoal.control.Dispatcher#assignments
+             * @type {shoal.control.Dispatcher.Assignments}
+             */
+            $Object.defineProperties(Dispatcher.prototype.assignments = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, Dispatcher.prototype.assignments, $root.shoal.control.AssignmentsRequest, $root.shoal.control.AssignmentsMessage, request, callback);
+            }, {
+                name: { value: "Assignments" },
+                path: { value: "/shoal.control.Dispatcher/Assignments" },
+                requestType: { value: "AssignmentsRequest" },
+                responseType: { value: "AssignmentsMessage" },
+                requestStream: { value: $undefined },
+                responseStream: { value: true }
+            });
+
+            /**
+             * Callback as used by {@link shoal.control.Dispatcher#updateTaskStatus}.
+             * @memberof shoal.control.Dispatcher
+             * @typedef UpdateTaskStatusCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {shoal.control.UpdateTaskStatusResponse} [response] UpdateTaskStatusResponse
+             */
+
+            /**
+             * Calls UpdateTaskStatus.
+             * @memberof shoal.control.Dispatcher
+             * @typedef UpdateTaskStatus
+             * @type {{
+             *   (request: shoal.control.IUpdateTaskStatusRequest, callback: shoal.control.Dispatcher.UpdateTaskStatusCallback): void;
+             *   (request: shoal.control.IUpdateTaskStatusRequest): Promise<shoal.control.UpdateTaskStatusResponse>;
+             *   readonly name: "UpdateTaskStatus";
+             *   readonly path: "/shoal.control.Dispatcher/UpdateTaskStatus";
+             *   readonly requestType: "UpdateTaskStatusRequest";
+             *   readonly responseType: "UpdateTaskStatusResponse";
+             *   readonly requestStream: undefined;
+             *   readonly responseStream: undefined;
+             * }}
+             */
+
+            /**
+             * Calls UpdateTaskStatus.
+             * @name shoal.control.Dispatcher#updateTaskStatus
+             * @type {shoal.control.Dispatcher.UpdateTaskStatus}
+             */
+            $Object.defineProperties(Dispatcher.prototype.updateTaskStatus = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, Dispatcher.prototype.updateTaskStatus, $root.shoal.control.UpdateTaskStatusRequest, $root.shoal.control.UpdateTaskStatusResponse, request, callback);
+            }, {
+                name: { value: "UpdateTaskStatus" },
+                path: { value: "/shoal.control.Dispatcher/UpdateTaskStatus" },
+                requestType: { value: "UpdateTaskStatusRequest" },
+                responseType: { value: "UpdateTaskStatusResponse" },
+                requestStream: { value: $undefined },
+                responseStream: { value: $undefined }
+            });
+
             return Dispatcher;
+        })();
+
+        control.AssignmentsRequest = (function() {
+
+            /**
+             * Properties of an AssignmentsRequest.
+             * @typedef {Object} shoal.control.AssignmentsRequest.$Properties
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an AssignmentsRequest.
+             * @memberof shoal.control
+             * @interface IAssignmentsRequest
+             * @augments shoal.control.AssignmentsRequest.$Properties
+             * @deprecated Use shoal.control.AssignmentsRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of an AssignmentsRequest.
+             * @typedef {shoal.control.AssignmentsRequest.$Properties} shoal.control.AssignmentsRequest.$Shape
+             */
+
+            /**
+             * Constructs a new AssignmentsRequest.
+             * @memberof shoal.control
+             * @classdesc Represents an AssignmentsRequest.
+             * @constructor
+             * @param {shoal.control.AssignmentsRequest.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const AssignmentsRequest = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * Creates a new AssignmentsRequest instance using the specified properties.
+             * @function create
+             * @memberof shoal.control.AssignmentsRequest
+             * @static
+             * @param {shoal.control.AssignmentsRequest.$Properties=} [properties] Properties to set
+             * @returns {shoal.control.AssignmentsRequest} AssignmentsRequest instance
+             * @type {{
+             *   (properties: shoal.control.AssignmentsRequest.$Shape): shoal.control.AssignmentsRequest & shoal.control.AssignmentsRequest.$Shape;
+             *   (properties?: shoal.control.AssignmentsRequest.$Properties): shoal.control.AssignmentsRequest;
+             * }}
+             */
+            AssignmentsRequest.create = function(properties) {
+                return new AssignmentsRequest(properties);
+            };
+
+            /**
+             * Encodes the specified AssignmentsRequest message. Does not implicitly {@link shoal.control.AssignmentsRequest.verify|verify} messages.
+             * @function encode
+             * @memberof shoal.control.AssignmentsRequest
+             * @static
+             * @param {shoal.control.AssignmentsRequest.$Properties} m AssignmentsRequest message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            AssignmentsRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes an AssignmentsRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof shoal.control.AssignmentsRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shoal.control.AssignmentsRequest & shoal.control.AssignmentsRequest.$Shape} AssignmentsRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            AssignmentsRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shoal.control.AssignmentsRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    r.skipType(t & 7, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Creates an AssignmentsRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof shoal.control.AssignmentsRequest
+             * @static
+             * @param {Object.<string,*>} d Plain object
+             * @returns {shoal.control.AssignmentsRequest} AssignmentsRequest
+             */
+            AssignmentsRequest.fromObject = function (d, q) {
+                if (d instanceof $root.shoal.control.AssignmentsRequest)
+                    return d;
+                if (!$util.isObject(d))
+                    throw $TypeError(".shoal.control.AssignmentsRequest: object expected");
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                return new $root.shoal.control.AssignmentsRequest();
+            };
+
+            /**
+             * Creates a plain object from an AssignmentsRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof shoal.control.AssignmentsRequest
+             * @static
+             * @param {shoal.control.AssignmentsRequest} m AssignmentsRequest
+             * @param {$protobuf.IConversionOptions} [o] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            AssignmentsRequest.toObject = function () {
+                return {};
+            };
+
+            /**
+             * Converts this AssignmentsRequest to JSON.
+             * @function toJSON
+             * @memberof shoal.control.AssignmentsRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            AssignmentsRequest.prototype.toJSON = function() {
+                return AssignmentsRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for AssignmentsRequest
+             * @function getTypeUrl
+             * @memberof shoal.control.AssignmentsRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            AssignmentsRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shoal.control.AssignmentsRequest";
+            };
+
+            return AssignmentsRequest;
+        })();
+
+        control.AssignmentsMessage = (function() {
+
+            /**
+             * Properties of an AssignmentsMessage.
+             * @typedef {Object} shoal.control.AssignmentsMessage.$Properties
+             * @property {shoal.control.AssignmentsMessage.Type|null} [type] AssignmentsMessage type
+             * @property {number|null} [sequence] AssignmentsMessage sequence
+             * @property {Array.<Uint8Array>|null} [tasks] AssignmentsMessage tasks
+             * @property {Array.<string>|null} [removedTaskIds] AssignmentsMessage removedTaskIds
+             * @property {Array.<Uint8Array>|null} [secrets] AssignmentsMessage secrets
+             * @property {Array.<Uint8Array>|null} [configs] AssignmentsMessage configs
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an AssignmentsMessage.
+             * @memberof shoal.control
+             * @interface IAssignmentsMessage
+             * @augments shoal.control.AssignmentsMessage.$Properties
+             * @deprecated Use shoal.control.AssignmentsMessage.$Properties instead.
+             */
+
+            /**
+             * Shape of an AssignmentsMessage.
+             * @typedef {shoal.control.AssignmentsMessage.$Properties} shoal.control.AssignmentsMessage.$Shape
+             */
+
+            /**
+             * Constructs a new AssignmentsMessage.
+             * @memberof shoal.control
+             * @classdesc Represents an AssignmentsMessage.
+             * @constructor
+             * @param {shoal.control.AssignmentsMessage.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const AssignmentsMessage = function (p) {
+                this.tasks = [];
+                this.removedTaskIds = [];
+                this.secrets = [];
+                this.configs = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * AssignmentsMessage type.
+             * @member {shoal.control.AssignmentsMessage.Type} type
+             * @memberof shoal.control.AssignmentsMessage
+             * @instance
+             */
+            AssignmentsMessage.prototype.type = 0;
+
+            /**
+             * AssignmentsMessage sequence.
+             * @member {number} sequence
+             * @memberof shoal.control.AssignmentsMessage
+             * @instance
+             */
+            AssignmentsMessage.prototype.sequence = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * AssignmentsMessage tasks.
+             * @member {Array.<Uint8Array>} tasks
+             * @memberof shoal.control.AssignmentsMessage
+             * @instance
+             */
+            AssignmentsMessage.prototype.tasks = $util.emptyArray;
+
+            /**
+             * AssignmentsMessage removedTaskIds.
+             * @member {Array.<string>} removedTaskIds
+             * @memberof shoal.control.AssignmentsMessage
+             * @instance
+             */
+            AssignmentsMessage.prototype.removedTaskIds = $util.emptyArray;
+
+            /**
+             * AssignmentsMessage secrets.
+             * @member {Array.<Uint8Array>} secrets
+             * @memberof shoal.control.AssignmentsMessage
+             * @instance
+             */
+            AssignmentsMessage.prototype.secrets = $util.emptyArray;
+
+            /**
+             * AssignmentsMessage configs.
+             * @member {Array.<Uint8Array>} configs
+             * @memberof shoal.control.AssignmentsMessage
+             * @instance
+             */
+            AssignmentsMessage.prototype.configs = $util.emptyArray;
+
+            /**
+             * Creates a new AssignmentsMessage instance using the specified properties.
+             * @function create
+             * @memberof shoal.control.AssignmentsMessage
+             * @static
+             * @param {shoal.control.AssignmentsMessage.$Properties=} [properties] Properties to set
+             * @returns {shoal.control.AssignmentsMessage} AssignmentsMessage instance
+             * @type {{
+             *   (properties: shoal.control.AssignmentsMessage.$Shape): shoal.control.AssignmentsMessage & shoal.control.AssignmentsMessage.$Shape;
+             *   (properties?: shoal.control.AssignmentsMessage.$Properties): shoal.control.AssignmentsMessage;
+             * }}
+             */
+            AssignmentsMessage.create = function(properties) {
+                return new AssignmentsMessage(properties);
+            };
+
+            /**
+             * Encodes the specified AssignmentsMessage message. Does not implicitly {@link shoal.control.AssignmentsMessage.verify|verify} messages.
+             * @function encode
+             * @memberof shoal.control.AssignmentsMessage
+             * @static
+             * @param {shoal.control.AssignmentsMessage.$Properties} m AssignmentsMessage message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            AssignmentsMessage.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.type != null && $Object.hasOwnProperty.call(m, "type") && m.type !== 0)
+                    w.uint32(/* id 1, wireType 0 =*/8).int32(m.type);
+                if (m.sequence != null && $Object.hasOwnProperty.call(m, "sequence") && (typeof m.sequence === "object" ? m.sequence.low || m.sequence.high : m.sequence !== 0))
+                    w.uint32(/* id 2, wireType 0 =*/16).uint64(m.sequence);
+                if (m.tasks != null && m.tasks.length) {
+                    for (var i = 0; i < m.tasks.length; ++i)
+                        w.uint32(/* id 3, wireType 2 =*/26).bytes(m.tasks[i]);
+                }
+                if (m.removedTaskIds != null && m.removedTaskIds.length) {
+                    for (var i = 0; i < m.removedTaskIds.length; ++i)
+                        w.uint32(/* id 4, wireType 2 =*/34).string(m.removedTaskIds[i]);
+                }
+                if (m.secrets != null && m.secrets.length) {
+                    for (var i = 0; i < m.secrets.length; ++i)
+                        w.uint32(/* id 5, wireType 2 =*/42).bytes(m.secrets[i]);
+                }
+                if (m.configs != null && m.configs.length) {
+                    for (var i = 0; i < m.configs.length; ++i)
+                        w.uint32(/* id 6, wireType 2 =*/50).bytes(m.configs[i]);
+                }
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes an AssignmentsMessage message from the specified reader or buffer.
+             * @function decode
+             * @memberof shoal.control.AssignmentsMessage
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shoal.control.AssignmentsMessage & shoal.control.AssignmentsMessage.$Shape} AssignmentsMessage
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            AssignmentsMessage.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shoal.control.AssignmentsMessage();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (v = r.int32())
+                                m.type = v;
+                            else
+                                delete m.type;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.sequence = v;
+                            else
+                                delete m.sequence;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.tasks && m.tasks.length))
+                                m.tasks = [];
+                            m.tasks.push(r.bytes());
+                            continue;
+                        }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.removedTaskIds && m.removedTaskIds.length))
+                                m.removedTaskIds = [];
+                            m.removedTaskIds.push(r.stringVerify());
+                            continue;
+                        }
+                    case 5: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.secrets && m.secrets.length))
+                                m.secrets = [];
+                            m.secrets.push(r.bytes());
+                            continue;
+                        }
+                    case 6: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.configs && m.configs.length))
+                                m.configs = [];
+                            m.configs.push(r.bytes());
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Creates an AssignmentsMessage message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof shoal.control.AssignmentsMessage
+             * @static
+             * @param {Object.<string,*>} d Plain object
+             * @returns {shoal.control.AssignmentsMessage} AssignmentsMessage
+             */
+            AssignmentsMessage.fromObject = function (d, q) {
+                if (d instanceof $root.shoal.control.AssignmentsMessage)
+                    return d;
+                if (!$util.isObject(d))
+                    throw $TypeError(".shoal.control.AssignmentsMessage: object expected");
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var m = new $root.shoal.control.AssignmentsMessage();
+                if (d.type !== 0 && (typeof d.type !== "string" || $root.shoal.control.AssignmentsMessage.Type[d.type] !== 0)) {
+                    switch (d.type) {
+                    case "COMPLETE":
+                    case 0:
+                        m.type = 0;
+                        break;
+                    case "INCREMENTAL":
+                    case 1:
+                        m.type = 1;
+                        break;
+                    default:
+                        if (typeof d.type === "number" && (d.type | 0) === d.type)
+                            m.type = d.type;
+                    }
+                }
+                if (d.sequence != null) {
+                    if (typeof d.sequence === "object" ? d.sequence.low || d.sequence.high : $Number(d.sequence) !== 0) {
+                        if ($util.Long)
+                            m.sequence = $util.Long.fromValue(d.sequence, true);
+                        else if (typeof d.sequence === "string")
+                            m.sequence = $parseInt(d.sequence, 10);
+                        else if (typeof d.sequence === "number")
+                            m.sequence = d.sequence;
+                        else if (typeof d.sequence === "object")
+                            m.sequence = new $util.LongBits(d.sequence.low >>> 0, d.sequence.high >>> 0).toNumber(true);
+                    }
+                }
+                if (d.tasks) {
+                    if (!$Array.isArray(d.tasks))
+                        throw $TypeError(".shoal.control.AssignmentsMessage.tasks: array expected");
+                    m.tasks = $Array(d.tasks.length);
+                    for (var i = 0; i < d.tasks.length; ++i) {
+                        if (typeof d.tasks[i] === "string")
+                            $util.base64.decode(d.tasks[i], m.tasks[i] = $util.newBuffer($util.base64.length(d.tasks[i])), 0);
+                        else if (d.tasks[i].length >= 0)
+                            m.tasks[i] = d.tasks[i];
+                    }
+                }
+                if (d.removedTaskIds) {
+                    if (!$Array.isArray(d.removedTaskIds))
+                        throw $TypeError(".shoal.control.AssignmentsMessage.removedTaskIds: array expected");
+                    m.removedTaskIds = $Array(d.removedTaskIds.length);
+                    for (var i = 0; i < d.removedTaskIds.length; ++i) {
+                        m.removedTaskIds[i] = $String(d.removedTaskIds[i]);
+                    }
+                }
+                if (d.secrets) {
+                    if (!$Array.isArray(d.secrets))
+                        throw $TypeError(".shoal.control.AssignmentsMessage.secrets: array expected");
+                    m.secrets = $Array(d.secrets.length);
+                    for (var i = 0; i < d.secrets.length; ++i) {
+                        if (typeof d.secrets[i] === "string")
+                            $util.base64.decode(d.secrets[i], m.secrets[i] = $util.newBuffer($util.base64.length(d.secrets[i])), 0);
+                        else if (d.secrets[i].length >= 0)
+                            m.secrets[i] = d.secrets[i];
+                    }
+                }
+                if (d.configs) {
+                    if (!$Array.isArray(d.configs))
+                        throw $TypeError(".shoal.control.AssignmentsMessage.configs: array expected");
+                    m.configs = $Array(d.configs.length);
+                    for (var i = 0; i < d.configs.length; ++i) {
+                        if (typeof d.configs[i] === "string")
+                            $util.base64.decode(d.configs[i], m.configs[i] = $util.newBuffer($util.base64.length(d.configs[i])), 0);
+                        else if (d.configs[i].length >= 0)
+                            m.configs[i] = d.configs[i];
+                    }
+                }
+                return m;
+            };
+
+            /**
+             * Creates a plain object from an AssignmentsMessage message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof shoal.control.AssignmentsMessage
+             * @static
+             * @param {shoal.control.AssignmentsMessage} m AssignmentsMessage
+             * @param {$protobuf.IConversionOptions} [o] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            AssignmentsMessage.toObject = function (m, o, q) {
+                if (!o)
+                    o = {};
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var d = {};
+                if (o.arrays || o.defaults) {
+                    d.tasks = [];
+                    d.removedTaskIds = [];
+                    d.secrets = [];
+                    d.configs = [];
+                }
+                if (o.defaults) {
+                    d.type = o.enums === $String ? "COMPLETE" : 0;
+                    if ($util.Long) {
+                        var n = new $util.Long(0, 0, true);
+                        d.sequence = o.longs === $String ? n.toString() : o.longs === $Number ? n.toNumber() : typeof $BigInt !== "undefined" && o.longs === $BigInt ? n.toBigInt() : n;
+                    } else
+                        d.sequence = o.longs === $String ? "0" : typeof $BigInt !== "undefined" && o.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (m.type != null && $Object.hasOwnProperty.call(m, "type")) {
+                    d.type = o.enums === $String ? $root.shoal.control.AssignmentsMessage.Type[m.type] === $undefined ? m.type : $root.shoal.control.AssignmentsMessage.Type[m.type] : m.type;
+                }
+                if (m.sequence != null && $Object.hasOwnProperty.call(m, "sequence")) {
+                    if (typeof $BigInt !== "undefined" && o.longs === $BigInt)
+                        d.sequence = typeof m.sequence === "number" ? $BigInt(m.sequence) : $util.Long.fromBits(m.sequence.low >>> 0, m.sequence.high >>> 0, true).toBigInt();
+                    else if (typeof m.sequence === "number")
+                        d.sequence = o.longs === $String ? $String(m.sequence) : m.sequence;
+                    else
+                        d.sequence = o.longs === $String ? $util.Long.prototype.toString.call(m.sequence) : o.longs === $Number ? new $util.LongBits(m.sequence.low >>> 0, m.sequence.high >>> 0).toNumber(true) : m.sequence;
+                }
+                if (m.tasks && m.tasks.length) {
+                    d.tasks = $Array(m.tasks.length);
+                    for (var j = 0; j < m.tasks.length; ++j) {
+                        d.tasks[j] = o.bytes === $String ? $util.base64.encode(m.tasks[j], 0, m.tasks[j].length) : o.bytes === $Array ? $Array.prototype.slice.call(m.tasks[j]) : m.tasks[j];
+                    }
+                }
+                if (m.removedTaskIds && m.removedTaskIds.length) {
+                    d.removedTaskIds = $Array(m.removedTaskIds.length);
+                    for (var j = 0; j < m.removedTaskIds.length; ++j) {
+                        d.removedTaskIds[j] = m.removedTaskIds[j];
+                    }
+                }
+                if (m.secrets && m.secrets.length) {
+                    d.secrets = $Array(m.secrets.length);
+                    for (var j = 0; j < m.secrets.length; ++j) {
+                        d.secrets[j] = o.bytes === $String ? $util.base64.encode(m.secrets[j], 0, m.secrets[j].length) : o.bytes === $Array ? $Array.prototype.slice.call(m.secrets[j]) : m.secrets[j];
+                    }
+                }
+                if (m.configs && m.configs.length) {
+                    d.configs = $Array(m.configs.length);
+                    for (var j = 0; j < m.configs.length; ++j) {
+                        d.configs[j] = o.bytes === $String ? $util.base64.encode(m.configs[j], 0, m.configs[j].length) : o.bytes === $Array ? $Array.prototype.slice.call(m.configs[j]) : m.configs[j];
+                    }
+                }
+                return d;
+            };
+
+            /**
+             * Converts this AssignmentsMessage to JSON.
+             * @function toJSON
+             * @memberof shoal.control.AssignmentsMessage
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            AssignmentsMessage.prototype.toJSON = function() {
+                return AssignmentsMessage.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for AssignmentsMessage
+             * @function getTypeUrl
+             * @memberof shoal.control.AssignmentsMessage
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            AssignmentsMessage.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shoal.control.AssignmentsMessage";
+            };
+
+            /**
+             * Type enum.
+             * @name shoal.control.AssignmentsMessage.Type
+             * @enum {number}
+             * @property {number} COMPLETE=0 COMPLETE value
+             * @property {number} INCREMENTAL=1 INCREMENTAL value
+             */
+            AssignmentsMessage.Type = (function() {
+                const valuesById = $Object.create(null), values = $Object.create(valuesById);
+                values[valuesById[0] = "COMPLETE"] = 0;
+                values[valuesById[1] = "INCREMENTAL"] = 1;
+                return values;
+            })();
+
+            return AssignmentsMessage;
+        })();
+
+        control.TaskStatusUpdate = (function() {
+
+            /**
+             * Properties of a TaskStatusUpdate.
+             * @typedef {Object} shoal.control.TaskStatusUpdate.$Properties
+             * @property {string|null} [taskId] TaskStatusUpdate taskId
+             * @property {Uint8Array|null} [status] TaskStatusUpdate status
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a TaskStatusUpdate.
+             * @memberof shoal.control
+             * @interface ITaskStatusUpdate
+             * @augments shoal.control.TaskStatusUpdate.$Properties
+             * @deprecated Use shoal.control.TaskStatusUpdate.$Properties instead.
+             */
+
+            /**
+             * Shape of a TaskStatusUpdate.
+             * @typedef {shoal.control.TaskStatusUpdate.$Properties} shoal.control.TaskStatusUpdate.$Shape
+             */
+
+            /**
+             * Constructs a new TaskStatusUpdate.
+             * @memberof shoal.control
+             * @classdesc Represents a TaskStatusUpdate.
+             * @constructor
+             * @param {shoal.control.TaskStatusUpdate.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const TaskStatusUpdate = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * TaskStatusUpdate taskId.
+             * @member {string} taskId
+             * @memberof shoal.control.TaskStatusUpdate
+             * @instance
+             */
+            TaskStatusUpdate.prototype.taskId = "";
+
+            /**
+             * TaskStatusUpdate status.
+             * @member {Uint8Array} status
+             * @memberof shoal.control.TaskStatusUpdate
+             * @instance
+             */
+            TaskStatusUpdate.prototype.status = $util.newBuffer([]);
+
+            /**
+             * Creates a new TaskStatusUpdate instance using the specified properties.
+             * @function create
+             * @memberof shoal.control.TaskStatusUpdate
+             * @static
+             * @param {shoal.control.TaskStatusUpdate.$Properties=} [properties] Properties to set
+             * @returns {shoal.control.TaskStatusUpdate} TaskStatusUpdate instance
+             * @type {{
+             *   (properties: shoal.control.TaskStatusUpdate.$Shape): shoal.control.TaskStatusUpdate & shoal.control.TaskStatusUpdate.$Shape;
+             *   (properties?: shoal.control.TaskStatusUpdate.$Properties): shoal.control.TaskStatusUpdate;
+             * }}
+             */
+            TaskStatusUpdate.create = function(properties) {
+                return new TaskStatusUpdate(properties);
+            };
+
+            /**
+             * Encodes the specified TaskStatusUpdate message. Does not implicitly {@link shoal.control.TaskStatusUpdate.verify|verify} messages.
+             * @function encode
+             * @memberof shoal.control.TaskStatusUpdate
+             * @static
+             * @param {shoal.control.TaskStatusUpdate.$Properties} m TaskStatusUpdate message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            TaskStatusUpdate.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.taskId != null && $Object.hasOwnProperty.call(m, "taskId") && m.taskId !== "")
+                    w.uint32(/* id 1, wireType 2 =*/10).string(m.taskId);
+                if (m.status != null && $Object.hasOwnProperty.call(m, "status") && m.status.length)
+                    w.uint32(/* id 2, wireType 2 =*/18).bytes(m.status);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a TaskStatusUpdate message from the specified reader or buffer.
+             * @function decode
+             * @memberof shoal.control.TaskStatusUpdate
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shoal.control.TaskStatusUpdate & shoal.control.TaskStatusUpdate.$Shape} TaskStatusUpdate
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            TaskStatusUpdate.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shoal.control.TaskStatusUpdate();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.taskId = v;
+                            else
+                                delete m.taskId;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.bytes()).length)
+                                m.status = v;
+                            else
+                                delete m.status;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Creates a TaskStatusUpdate message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof shoal.control.TaskStatusUpdate
+             * @static
+             * @param {Object.<string,*>} d Plain object
+             * @returns {shoal.control.TaskStatusUpdate} TaskStatusUpdate
+             */
+            TaskStatusUpdate.fromObject = function (d, q) {
+                if (d instanceof $root.shoal.control.TaskStatusUpdate)
+                    return d;
+                if (!$util.isObject(d))
+                    throw $TypeError(".shoal.control.TaskStatusUpdate: object expected");
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var m = new $root.shoal.control.TaskStatusUpdate();
+                if (d.taskId != null) {
+                    if (typeof d.taskId !== "string" || d.taskId.length) {
+                        m.taskId = $String(d.taskId);
+                    }
+                }
+                if (d.status != null) {
+                    if (d.status.length) {
+                        if (typeof d.status === "string")
+                            $util.base64.decode(d.status, m.status = $util.newBuffer($util.base64.length(d.status)), 0);
+                        else if (d.status.length >= 0)
+                            m.status = d.status;
+                    }
+                }
+                return m;
+            };
+
+            /**
+             * Creates a plain object from a TaskStatusUpdate message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof shoal.control.TaskStatusUpdate
+             * @static
+             * @param {shoal.control.TaskStatusUpdate} m TaskStatusUpdate
+             * @param {$protobuf.IConversionOptions} [o] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            TaskStatusUpdate.toObject = function (m, o, q) {
+                if (!o)
+                    o = {};
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var d = {};
+                if (o.defaults) {
+                    d.taskId = "";
+                    if (o.bytes === $String)
+                        d.status = "";
+                    else {
+                        d.status = [];
+                        if (o.bytes !== $Array)
+                            d.status = $util.newBuffer(d.status);
+                    }
+                }
+                if (m.taskId != null && $Object.hasOwnProperty.call(m, "taskId")) {
+                    d.taskId = m.taskId;
+                }
+                if (m.status != null && $Object.hasOwnProperty.call(m, "status")) {
+                    d.status = o.bytes === $String ? $util.base64.encode(m.status, 0, m.status.length) : o.bytes === $Array ? $Array.prototype.slice.call(m.status) : m.status;
+                }
+                return d;
+            };
+
+            /**
+             * Converts this TaskStatusUpdate to JSON.
+             * @function toJSON
+             * @memberof shoal.control.TaskStatusUpdate
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            TaskStatusUpdate.prototype.toJSON = function() {
+                return TaskStatusUpdate.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for TaskStatusUpdate
+             * @function getTypeUrl
+             * @memberof shoal.control.TaskStatusUpdate
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            TaskStatusUpdate.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shoal.control.TaskStatusUpdate";
+            };
+
+            return TaskStatusUpdate;
+        })();
+
+        control.UpdateTaskStatusRequest = (function() {
+
+            /**
+             * Properties of an UpdateTaskStatusRequest.
+             * @typedef {Object} shoal.control.UpdateTaskStatusRequest.$Properties
+             * @property {Array.<shoal.control.TaskStatusUpdate.$Properties>|null} [updates] UpdateTaskStatusRequest updates
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an UpdateTaskStatusRequest.
+             * @memberof shoal.control
+             * @interface IUpdateTaskStatusRequest
+             * @augments shoal.control.UpdateTaskStatusRequest.$Properties
+             * @deprecated Use shoal.control.UpdateTaskStatusRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of an UpdateTaskStatusRequest.
+             * @typedef {shoal.control.UpdateTaskStatusRequest.$Properties} shoal.control.UpdateTaskStatusRequest.$Shape
+             */
+
+            /**
+             * Constructs a new UpdateTaskStatusRequest.
+             * @memberof shoal.control
+             * @classdesc Represents an UpdateTaskStatusRequest.
+             * @constructor
+             * @param {shoal.control.UpdateTaskStatusRequest.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const UpdateTaskStatusRequest = function (p) {
+                this.updates = [];
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * UpdateTaskStatusRequest updates.
+             * @member {Array.<shoal.control.TaskStatusUpdate.$Properties>} updates
+             * @memberof shoal.control.UpdateTaskStatusRequest
+             * @instance
+             */
+            UpdateTaskStatusRequest.prototype.updates = $util.emptyArray;
+
+            /**
+             * Creates a new UpdateTaskStatusRequest instance using the specified properties.
+             * @function create
+             * @memberof shoal.control.UpdateTaskStatusRequest
+             * @static
+             * @param {shoal.control.UpdateTaskStatusRequest.$Properties=} [properties] Properties to set
+             * @returns {shoal.control.UpdateTaskStatusRequest} UpdateTaskStatusRequest instance
+             * @type {{
+             *   (properties: shoal.control.UpdateTaskStatusRequest.$Shape): shoal.control.UpdateTaskStatusRequest & shoal.control.UpdateTaskStatusRequest.$Shape;
+             *   (properties?: shoal.control.UpdateTaskStatusRequest.$Properties): shoal.control.UpdateTaskStatusRequest;
+             * }}
+             */
+            UpdateTaskStatusRequest.create = function(properties) {
+                return new UpdateTaskStatusRequest(properties);
+            };
+
+            /**
+             * Encodes the specified UpdateTaskStatusRequest message. Does not implicitly {@link shoal.control.UpdateTaskStatusRequest.verify|verify} messages.
+             * @function encode
+             * @memberof shoal.control.UpdateTaskStatusRequest
+             * @static
+             * @param {shoal.control.UpdateTaskStatusRequest.$Properties} m UpdateTaskStatusRequest message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            UpdateTaskStatusRequest.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.updates != null && m.updates.length) {
+                    for (var i = 0; i < m.updates.length; ++i)
+                        $root.shoal.control.TaskStatusUpdate.encode(m.updates[i], w.uint32(/* id 1, wireType 2 =*/10).fork(), q + 1).ldelim();
+                }
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes an UpdateTaskStatusRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof shoal.control.UpdateTaskStatusRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shoal.control.UpdateTaskStatusRequest & shoal.control.UpdateTaskStatusRequest.$Shape} UpdateTaskStatusRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            UpdateTaskStatusRequest.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shoal.control.UpdateTaskStatusRequest();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 2)
+                                break;
+                            if (!(m.updates && m.updates.length))
+                                m.updates = [];
+                            m.updates.push($root.shoal.control.TaskStatusUpdate.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Creates an UpdateTaskStatusRequest message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof shoal.control.UpdateTaskStatusRequest
+             * @static
+             * @param {Object.<string,*>} d Plain object
+             * @returns {shoal.control.UpdateTaskStatusRequest} UpdateTaskStatusRequest
+             */
+            UpdateTaskStatusRequest.fromObject = function (d, q) {
+                if (d instanceof $root.shoal.control.UpdateTaskStatusRequest)
+                    return d;
+                if (!$util.isObject(d))
+                    throw $TypeError(".shoal.control.UpdateTaskStatusRequest: object expected");
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var m = new $root.shoal.control.UpdateTaskStatusRequest();
+                if (d.updates) {
+                    if (!$Array.isArray(d.updates))
+                        throw $TypeError(".shoal.control.UpdateTaskStatusRequest.updates: array expected");
+                    m.updates = $Array(d.updates.length);
+                    for (var i = 0; i < d.updates.length; ++i) {
+                        if (!$util.isObject(d.updates[i]))
+                            throw $TypeError(".shoal.control.UpdateTaskStatusRequest.updates: object expected");
+                        m.updates[i] = $root.shoal.control.TaskStatusUpdate.fromObject(d.updates[i], q + 1);
+                    }
+                }
+                return m;
+            };
+
+            /**
+             * Creates a plain object from an UpdateTaskStatusRequest message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof shoal.control.UpdateTaskStatusRequest
+             * @static
+             * @param {shoal.control.UpdateTaskStatusRequest} m UpdateTaskStatusRequest
+             * @param {$protobuf.IConversionOptions} [o] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            UpdateTaskStatusRequest.toObject = function (m, o, q) {
+                if (!o)
+                    o = {};
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var d = {};
+                if (o.arrays || o.defaults) {
+                    d.updates = [];
+                }
+                if (m.updates && m.updates.length) {
+                    d.updates = $Array(m.updates.length);
+                    for (var j = 0; j < m.updates.length; ++j) {
+                        d.updates[j] = $root.shoal.control.TaskStatusUpdate.toObject(m.updates[j], o, q + 1);
+                    }
+                }
+                return d;
+            };
+
+            /**
+             * Converts this UpdateTaskStatusRequest to JSON.
+             * @function toJSON
+             * @memberof shoal.control.UpdateTaskStatusRequest
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            UpdateTaskStatusRequest.prototype.toJSON = function() {
+                return UpdateTaskStatusRequest.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for UpdateTaskStatusRequest
+             * @function getTypeUrl
+             * @memberof shoal.control.UpdateTaskStatusRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            UpdateTaskStatusRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shoal.control.UpdateTaskStatusRequest";
+            };
+
+            return UpdateTaskStatusRequest;
+        })();
+
+        control.UpdateTaskStatusResponse = (function() {
+
+            /**
+             * Properties of an UpdateTaskStatusResponse.
+             * @typedef {Object} shoal.control.UpdateTaskStatusResponse.$Properties
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an UpdateTaskStatusResponse.
+             * @memberof shoal.control
+             * @interface IUpdateTaskStatusResponse
+             * @augments shoal.control.UpdateTaskStatusResponse.$Properties
+             * @deprecated Use shoal.control.UpdateTaskStatusResponse.$Properties instead.
+             */
+
+            /**
+             * Shape of an UpdateTaskStatusResponse.
+             * @typedef {shoal.control.UpdateTaskStatusResponse.$Properties} shoal.control.UpdateTaskStatusResponse.$Shape
+             */
+
+            /**
+             * Constructs a new UpdateTaskStatusResponse.
+             * @memberof shoal.control
+             * @classdesc Represents an UpdateTaskStatusResponse.
+             * @constructor
+             * @param {shoal.control.UpdateTaskStatusResponse.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const UpdateTaskStatusResponse = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * Creates a new UpdateTaskStatusResponse instance using the specified properties.
+             * @function create
+             * @memberof shoal.control.UpdateTaskStatusResponse
+             * @static
+             * @param {shoal.control.UpdateTaskStatusResponse.$Properties=} [properties] Properties to set
+             * @returns {shoal.control.UpdateTaskStatusResponse} UpdateTaskStatusResponse instance
+             * @type {{
+             *   (properties: shoal.control.UpdateTaskStatusResponse.$Shape): shoal.control.UpdateTaskStatusResponse & shoal.control.UpdateTaskStatusResponse.$Shape;
+             *   (properties?: shoal.control.UpdateTaskStatusResponse.$Properties): shoal.control.UpdateTaskStatusResponse;
+             * }}
+             */
+            UpdateTaskStatusResponse.create = function(properties) {
+                return new UpdateTaskStatusResponse(properties);
+            };
+
+            /**
+             * Encodes the specified UpdateTaskStatusResponse message. Does not implicitly {@link shoal.control.UpdateTaskStatusResponse.verify|verify} messages.
+             * @function encode
+             * @memberof shoal.control.UpdateTaskStatusResponse
+             * @static
+             * @param {shoal.control.UpdateTaskStatusResponse.$Properties} m UpdateTaskStatusResponse message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            UpdateTaskStatusResponse.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes an UpdateTaskStatusResponse message from the specified reader or buffer.
+             * @function decode
+             * @memberof shoal.control.UpdateTaskStatusResponse
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shoal.control.UpdateTaskStatusResponse & shoal.control.UpdateTaskStatusResponse.$Shape} UpdateTaskStatusResponse
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            UpdateTaskStatusResponse.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shoal.control.UpdateTaskStatusResponse();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    r.skipType(t & 7, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Creates an UpdateTaskStatusResponse message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof shoal.control.UpdateTaskStatusResponse
+             * @static
+             * @param {Object.<string,*>} d Plain object
+             * @returns {shoal.control.UpdateTaskStatusResponse} UpdateTaskStatusResponse
+             */
+            UpdateTaskStatusResponse.fromObject = function (d, q) {
+                if (d instanceof $root.shoal.control.UpdateTaskStatusResponse)
+                    return d;
+                if (!$util.isObject(d))
+                    throw $TypeError(".shoal.control.UpdateTaskStatusResponse: object expected");
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                return new $root.shoal.control.UpdateTaskStatusResponse();
+            };
+
+            /**
+             * Creates a plain object from an UpdateTaskStatusResponse message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof shoal.control.UpdateTaskStatusResponse
+             * @static
+             * @param {shoal.control.UpdateTaskStatusResponse} m UpdateTaskStatusResponse
+             * @param {$protobuf.IConversionOptions} [o] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            UpdateTaskStatusResponse.toObject = function () {
+                return {};
+            };
+
+            /**
+             * Converts this UpdateTaskStatusResponse to JSON.
+             * @function toJSON
+             * @memberof shoal.control.UpdateTaskStatusResponse
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            UpdateTaskStatusResponse.prototype.toJSON = function() {
+                return UpdateTaskStatusResponse.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for UpdateTaskStatusResponse
+             * @function getTypeUrl
+             * @memberof shoal.control.UpdateTaskStatusResponse
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            UpdateTaskStatusResponse.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shoal.control.UpdateTaskStatusResponse";
+            };
+
+            return UpdateTaskStatusResponse;
         })();
 
         control.HeartbeatRequest = (function() {
