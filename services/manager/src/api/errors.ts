@@ -47,6 +47,8 @@ const EXACT_STATUS: Readonly<Record<string, number>> = {
   CA_UNLOCK_KEY_WRONG: 400,
   MANAGER_QUORUM_GUARD: 400,
   UPDATER_NO_PREVIOUS_SPEC: 400,
+  // Docker answers a published port held by another service with InvalidArgument.
+  ALLOCATOR_PORT_CONFLICT: 400,
   MANAGER_NO_QUORUM: 503,
   MANAGER_NOT_LEADER: 503,
   MANAGER_STOPPED: 503,

@@ -17,6 +17,9 @@ import {
   type ServiceSpec,
   type Task,
 } from "@shoal/store";
+// Published ports are refused at API time when another service holds them (DESIGN §2), so the
+// allocator rarely meets a conflict it can only leave out and retry.
+import { checkPortConflicts } from "../../allocator/index.js";
 import { isJob, placementAllows, serviceMode } from "../../orchestrator/index.js";
 import { parseConstraints, parseSpreadDescriptor } from "../../scheduler/index.js";
 import { rollbackToPrevious, withNewSpec } from "../../updater/index.js";
@@ -160,6 +163,9 @@ export const serviceRoutes: RoutePlugin = async (app, { backend }) => {
       try {
         await m.store.update((tx) => {
           tx.create("service", { id, spec: resolveReferences(tx, spec) });
+          // After the name and references (their errors come first, as Docker's); a throw here
+          // aborts the whole write. The check reads the committed services, so not this one.
+          checkPortConflicts(m.store, spec);
         });
       } catch (err) {
         if (errorCode(err) === "STORE_NAME_CONFLICT") throw m.store.view((tx) => nameConflict(tx, spec.annotations.name));
@@ -241,6 +247,8 @@ export const serviceRoutes: RoutePlugin = async (app, { backend }) => {
             throw invalidRequest(`renaming services is not supported: the service is ${current.spec.annotations.name}, the spec names ${spec.annotations.name}`, { field: "Name" });
           }
           next = withNewSpec(current, resolveReferences(tx, spec));
+          // The service's own ports are no conflict: it may keep them.
+          checkPortConflicts(m.store, spec, current.id);
         }
         // The version read by the client: the store refuses the write if the service moved since.
         next.meta = { ...next.meta, version: { index: version } };
