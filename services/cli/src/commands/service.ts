@@ -63,7 +63,10 @@ async function follow(ctx: CommandContext, client: ApiClient, id: string, label:
       ...(flags.timeout === undefined ? {} : { timeoutMs: flags.timeout / 1e6 }),
       signal: abort.signal,
     });
-    if (result === "interrupted") ctx.out.error(`Stopped watching; the operation goes on. Watch it with: shoal service ps ${label}`);
+    if (result === "interrupted") {
+      ctx.out.error("Operation continuing in background.");
+      ctx.out.error(`Use \`shoal service ps ${label}\` to check progress.`);
+    }
     if (result === "timed-out") throw new CliError("CLI_FAILED", `service ${id} did not converge in time; the operation goes on. Watch it with: shoal service ps ${label}`);
   } finally {
     process.removeListener("SIGINT", onSigint);

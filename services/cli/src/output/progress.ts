@@ -11,20 +11,33 @@ import { CliError } from "../errors.js";
 import type { CliOutput } from "../io.js";
 import { shortId } from "./table.js";
 
-/** Docker's numbering of task states: the bar fills to running (9). */
+/**
+ * Docker's numbering of task states: the bar fills to running (9). The terminal states after it
+ * are never drawn but order the tasks competing for a slot; a task in a state without a number
+ * (remove, orphaned) is not counted at all, as docker.
+ */
 export const TASK_STATE_RANK: Readonly<Record<string, number>> = {
   new: 1, allocated: 2, pending: 3, assigned: 4, accepted: 5, preparing: 6, ready: 7, starting: 8, running: 9,
+  complete: 10, shutdown: 11, failed: 12, rejected: 13,
 };
-const MAX_RANK = 9;
+const RUNNING_RANK = 9;
 const BAR_WIDTH = 50;
 const DEFAULT_MONITOR_NS = 5_000_000_000;
 /** Above this many slots or nodes only the overall line is drawn (docker's limit too). */
 export const MAX_TASK_LINES = 100;
+/** Longer errors are cut so a line never wraps on a narrow terminal (docker's 75). */
+const MAX_ERROR_CHARS = 75;
 
-export function progressBar(state: string): string {
-  const rank = TASK_STATE_RANK[state];
-  if (rank === undefined) return "";
-  const filled = Math.floor((BAR_WIDTH * rank) / MAX_RANK);
+const rank = (state: string | undefined): number => TASK_STATE_RANK[state ?? ""] ?? 0;
+const terminal = (state: string | undefined): boolean => rank(state) > RUNNING_RANK;
+
+/** The bar for a state; a rollback runs it backwards (running is empty), as docker draws it. */
+export function progressBar(state: string, rollback = false): string {
+  const r = rank(state);
+  if (r === 0 || r > RUNNING_RANK) return "";
+  const current = rollback ? RUNNING_RANK - r : r;
+  // Docker's arithmetic: whole percent, halved to the 50-character bar.
+  const filled = Math.min(BAR_WIDTH, Math.floor(Math.floor((current / RUNNING_RANK) * 100) / 2));
   return `[${"=".repeat(filled)}>${" ".repeat(BAR_WIDTH - filled)}]`;
 }
 
@@ -37,66 +50,74 @@ export interface ProgressFrame {
   waiting: boolean;
 }
 
-function taskLine(id: string, task: DockerTask | undefined): string {
+function oneLine(err: string): string {
+  const flat = err.replace(/\r?\n/g, " ");
+  return flat.length > MAX_ERROR_CHARS ? `${flat.slice(0, MAX_ERROR_CHARS - 1)}…` : flat;
+}
+
+function taskLine(id: string, task: DockerTask | undefined, rollback: boolean): string {
   if (task === undefined) return `${id}: `;
   const err = task.Status?.Err ?? "";
-  if (err !== "") return `${id}: ${err}`;
+  if (err !== "") return `${id}: ${oneLine(err)}`;
   const state = task.Status?.State ?? "";
-  const bar = progressBar(state);
+  const bar = progressBar(state, rollback);
   return bar === "" ? `${id}: ${state}` : `${id}: ${state.padEnd(9)} ${bar}`;
 }
 
-/** Keeps the task that counts for a slot/node: one meant to run, then the furthest along. */
-function better(a: DockerTask | undefined, b: DockerTask): boolean {
+/**
+ * Whether `b` should stand for its slot/node instead of `a`: the lower desired state wins (a task
+ * meant to run over one being shut down, after a restart), then the lower observed state (with
+ * start-first both run for a while; the slot is not done until the slower one is), as docker.
+ */
+function replaces(a: DockerTask | undefined, b: DockerTask): boolean {
   if (a === undefined) return true;
-  const wantA = a.DesiredState === "running" || a.DesiredState === "complete";
-  const wantB = b.DesiredState === "running" || b.DesiredState === "complete";
-  if (wantA !== wantB) return wantB;
-  return (TASK_STATE_RANK[b.Status?.State ?? ""] ?? 0) > (TASK_STATE_RANK[a.Status?.State ?? ""] ?? 0);
+  const da = rank(a.DesiredState);
+  const db = rank(b.DesiredState);
+  if (da !== db) return db < da;
+  return rank(b.Status?.State) < rank(a.Status?.State);
 }
 
 /**
  * One frame from what the API answered. Tasks on nodes that are down or missing from /nodes are
- * ignored (they will be replaced). Replicated services show a line per slot 1..replicas; global
- * ones a line per live node. Jobs count complete tasks instead of running ones.
+ * ignored (they will be replaced). Replicated services show a line per slot, numbered 1..replicas
+ * in slot order (the cluster's slot numbers need not be 1..N after a scale-down); global ones a
+ * line per node with an up-to-date task. A task counts once it runs and is meant to; jobs count
+ * complete tasks instead. A rollback says so on the overall line and runs the bars backwards.
  */
-export function renderProgress(service: DockerService, tasks: readonly DockerTask[], nodes: readonly DockerNode[]): ProgressFrame {
-  const live = new Map(nodes.filter((n) => n.Status?.State !== "down").map((n) => [n.ID, n]));
-  const onLive = tasks.filter((t) => t.NodeID === undefined || t.NodeID === "" || live.has(t.NodeID));
+export function renderProgress(service: DockerService, tasks: readonly DockerTask[], nodes: readonly DockerNode[], rollback = false): ProgressFrame {
+  const live = new Set(nodes.filter((n) => n.Status?.State !== "down").map((n) => n.ID));
+  const counted = tasks.filter(
+    (t) => rank(t.DesiredState) > 0 && rank(t.Status?.State) > 0 && (t.NodeID === undefined || t.NodeID === "" || live.has(t.NodeID)),
+  );
   const mode = service.Spec.Mode ?? {};
   const job = mode.ReplicatedJob !== undefined || mode.GlobalJob !== undefined;
-  const goal = job ? "complete" : "running";
-  const isDone = (t: DockerTask | undefined): boolean => t !== undefined && (t.Status?.Err ?? "") === "" && t.Status?.State === goal;
-  const lines: string[] = [];
-  let done = 0;
+  const isDone = (t: DockerTask): boolean =>
+    job ? t.Status?.State === "complete" && (t.Status.Err ?? "") === "" : !terminal(t.DesiredState) && t.Status?.State === "running";
+  const overall = (done: number, total: number): string =>
+    rollback ? `overall progress: rolling back update: ${done} out of ${total} tasks` : `overall progress: ${done} out of ${total} tasks`;
+
+  const global = mode.Global !== undefined || mode.GlobalJob !== undefined;
+  const key = (t: DockerTask): string | number | undefined => (global ? (t.NodeID === "" ? undefined : t.NodeID) : t.Slot);
+  const chosen = new Map<string | number, DockerTask>();
+  for (const t of counted) {
+    const k = key(t);
+    if (k !== undefined && replaces(chosen.get(k), t)) chosen.set(k, t);
+  }
+  const keys = [...chosen.keys()].sort((a, b) => (typeof a === "number" && typeof b === "number" ? a - b : String(a).localeCompare(String(b))));
+  const done = [...chosen.values()].filter(isDone).length;
   let total: number;
-  if (mode.Global !== undefined || mode.GlobalJob !== undefined) {
-    const byNode = new Map<string, DockerTask>();
-    for (const t of onLive) if (t.NodeID !== undefined && t.NodeID !== "" && better(byNode.get(t.NodeID), t)) byNode.set(t.NodeID, t);
+  const lines: string[] = [];
+  if (global) {
     // Which nodes are eligible is not known here, but the orchestrator makes the tasks for all of
     // them at once, so the nodes with an up-to-date task are the goal (as docker reasons).
-    const ids = [...byNode.keys()].sort();
-    total = ids.length;
+    total = keys.length;
     if (total === 0) return { lines: ["overall progress: waiting for new tasks"], done: 0, total: 0, waiting: true };
-    for (const id of ids) {
-      const t = byNode.get(id);
-      if (isDone(t)) done++;
-      if (total <= MAX_TASK_LINES) lines.push(taskLine(shortId(id), t));
-    }
+    if (total <= MAX_TASK_LINES) for (const k of keys) lines.push(taskLine(shortId(String(k)), chosen.get(k), rollback));
   } else {
     total = mode.ReplicatedJob !== undefined ? (mode.ReplicatedJob.TotalCompletions ?? mode.ReplicatedJob.MaxConcurrent ?? 1) : (mode.Replicated?.Replicas ?? 1);
-    const bySlot = new Map<number, DockerTask>();
-    for (const t of onLive) {
-      const slot = t.Slot ?? 0;
-      if (slot >= 1 && slot <= total && better(bySlot.get(slot), t)) bySlot.set(slot, t);
-    }
-    for (let slot = 1; slot <= total; slot++) {
-      const t = bySlot.get(slot);
-      if (isDone(t)) done++;
-      if (total <= MAX_TASK_LINES) lines.push(taskLine(`${slot}/${total}`, t));
-    }
+    if (total <= MAX_TASK_LINES) for (let i = 0; i < total; i++) lines.push(taskLine(`${i + 1}/${total}`, i < keys.length ? chosen.get(keys[i]!) : undefined, rollback));
   }
-  return { lines: [`overall progress: ${done} out of ${total} tasks`, ...lines], done, total, waiting: false };
+  return { lines: [overall(done, total), ...lines], done, total, waiting: false };
 }
 
 /** What the watch knows between polls. */
@@ -105,6 +126,8 @@ export interface WatchState {
   rollback: boolean;
   /** How "converged" names the service: what the user typed (docker prints the ID after create). */
   label?: string;
+  /** "rollback: <Message>" once a rollback completed before convergence: printed after "converged". */
+  rollbackNote?: string;
 }
 
 export type WatchStep =
@@ -113,45 +136,56 @@ export type WatchStep =
   | { kind: "failed"; lines: string[]; message: string };
 
 /**
- * Docker's decision after each poll (pure; `state` is updated in place): UpdateStatus first
- * (paused → failed, rollback_started → follow the rollback, completed before convergence was seen
- * → done), then convergence, which must hold for the monitor period before "converged".
+ * Docker's decision after each poll (pure; `state` is updated in place). UpdateStatus first:
+ * updating → a new update (not a rollback); completed before a converged poll → done at once;
+ * paused / rollback_paused → failed with its message; rollback_started → "rollback: <Message>" and
+ * the rollback is followed; rollback_completed → followed to convergence, then its message. Then
+ * convergence, which must hold for UpdateConfig.Monitor (default 5 s) before "converged"; losing
+ * it meanwhile says "Detected task failure" and starts the wait again.
  */
-export function stepProgress(state: WatchState, service: DockerService, frame: ProgressFrame, nowMs: number): WatchStep {
+export function stepProgress(
+  state: WatchState, service: DockerService, tasks: readonly DockerTask[], nodes: readonly DockerNode[], nowMs: number,
+): WatchStep {
   const head: string[] = [];
   const us = service.UpdateStatus;
-  const converged = !frame.waiting && frame.done === frame.total;
+  const message = us?.Message ?? "";
   switch (us?.State) {
-    case "paused":
-      return { kind: "failed", lines: frame.lines, message: `service update paused: ${us.Message ?? ""}` };
-    case "rollback_paused":
-      return { kind: "failed", lines: frame.lines, message: `service rollback paused: ${us.Message ?? ""}` };
-    case "rollback_started":
-      state.rollback = true;
-      head.push(`rollback: ${us.Message || "update rolling back"}`);
-      break;
-    case "rollback_completed":
-      if (state.convergedAtMs === undefined && !converged) return { kind: "done", lines: [`rollback: ${us.Message || "rollback completed"}`, ...frame.lines] };
-      head.push(`rollback: ${us.Message || "rollback completed"}`);
+    case "updating":
+      state.rollback = false;
       break;
     case "completed":
-      if (state.convergedAtMs === undefined && !converged) return { kind: "done", lines: frame.lines };
+      if (state.convergedAtMs === undefined) return { kind: "done", lines: renderProgress(service, tasks, nodes, state.rollback).lines };
+      break;
+    case "paused":
+      return { kind: "failed", lines: renderProgress(service, tasks, nodes, state.rollback).lines, message: `service update paused: ${message}` };
+    case "rollback_paused":
+      return { kind: "failed", lines: renderProgress(service, tasks, nodes, true).lines, message: `service rollback paused: ${message}` };
+    case "rollback_started":
+      state.rollback = true;
+      if (message !== "") head.push(`rollback: ${message}`);
+      break;
+    case "rollback_completed":
+      state.rollback = true;
+      if (state.convergedAtMs === undefined) state.rollbackNote = `rollback: ${message || "rollback completed"}`;
       break;
     default:
       break;
   }
+  const frame = renderProgress(service, tasks, nodes, state.rollback);
+  const converged = !frame.waiting && frame.done === frame.total;
   const job = service.Spec.Mode?.ReplicatedJob !== undefined || service.Spec.Mode?.GlobalJob !== undefined;
   if (!converged) {
+    const lost = state.convergedAtMs !== undefined ? ["verify: Detected task failure"] : [];
     state.convergedAtMs = undefined;
-    return { kind: "continue", lines: [...head, ...frame.lines] };
+    return { kind: "continue", lines: [...head, ...frame.lines, ...lost] };
   }
-  if (job) return { kind: "done", lines: [...head, ...frame.lines, "job complete"] };
-  const cfg = state.rollback ? service.Spec.RollbackConfig : service.Spec.UpdateConfig;
-  const monitorMs = (cfg?.Monitor ?? DEFAULT_MONITOR_NS) / 1e6;
+  const note = state.rollbackNote === undefined ? [] : [state.rollbackNote];
+  if (job) return { kind: "done", lines: [...head, ...frame.lines, "job complete", ...note] };
+  const monitorMs = (service.Spec.UpdateConfig?.Monitor ?? DEFAULT_MONITOR_NS) / 1e6;
   state.convergedAtMs ??= nowMs;
   const waitMs = monitorMs - (nowMs - state.convergedAtMs);
   const name = state.label ?? service.Spec.Name ?? service.ID;
-  if (waitMs <= 0) return { kind: "done", lines: [...head, ...frame.lines, `verify: Service ${name} converged`] };
+  if (waitMs <= 0) return { kind: "done", lines: [...head, ...frame.lines, `verify: Service ${name} converged`, ...note] };
   // Rounded up: the first frame says the whole period ("5 seconds"), never one more.
   const seconds = Math.ceil(waitMs / 1000);
   return { kind: "continue", lines: [...head, ...frame.lines, `verify: Waiting ${seconds} seconds to verify that tasks are stable...`] };
@@ -233,7 +267,7 @@ export async function watchServiceProgress(client: ApiClient, serviceId: string,
     const service = await getService(client, serviceId);
     const tasks = await listTasks(client, { "_up-to-date": ["true"], service: [service.ID] });
     const nodes = await listNodes(client);
-    const step = stepProgress(state, service, renderProgress(service, tasks, nodes), now());
+    const step = stepProgress(state, service, tasks, nodes, now());
     writer.frame(step.lines);
     if (step.kind === "done") return "converged";
     if (step.kind === "failed") throw new CliError("CLI_FAILED", step.message, { serviceId });

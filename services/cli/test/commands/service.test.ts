@@ -191,7 +191,7 @@ describe("shoal service", () => {
       const before = process.listenerCount("SIGINT");
       const r = await shoal(api, ["service", "create", "--name", "web", "busybox"], FAST);
       assert.equal(r.code, 0);
-      assert.equal(r.stderr, "Stopped watching; the operation goes on. Watch it with: shoal service ps " + SERVICE_ID + "\n");
+      assert.equal(r.stderr, `Operation continuing in background.\nUse \`shoal service ps ${SERVICE_ID}\` to check progress.\n`);
       assert.equal(process.listenerCount("SIGINT"), before);
     });
 
@@ -247,19 +247,20 @@ describe("shoal service", () => {
       assert.match(r.stderr, /scale can only be used with replicated or replicated-job mode/);
     });
 
-    it("rollback asks for the previous spec and follows the rollback to completion", async () => {
+    it("rollback asks for the previous spec, follows the rollback until it converged, then prints its completion", async () => {
       api.on("GET", `${V}/services/${SERVICE_ID}`, script<DockerService>([
         service({ UpdateStatus: { State: "rollback_started", Message: "manually requested rollback" } }),
         service({ UpdateStatus: { State: "rollback_completed", Message: "rollback completed" } }),
       ]));
-      api.on("GET", `${V}/tasks`, { body: [task(1, "starting")] });
+      api.on("GET", `${V}/tasks`, script<DockerTask[]>([[task(1, "starting")], [task(1, "running"), task(2, "running"), task(3, "running")]]));
       const r = await shoal(api, ["service", "rollback", "web"], FAST);
       assert.equal(r.stderr, "");
       assert.equal(r.code, 0);
       const req = posted(`${V}/services/${SERVICE_ID}/update`);
       assert.equal(req.rawQuery, "version=42&rollback=previous");
-      assert.match(r.stdout, /^web\nrollback: manually requested rollback\n/);
-      assert.match(r.stdout, /rollback: rollback completed\n$/);
+      assert.match(r.stdout, /^web\nrollback: manually requested rollback\noverall progress: rolling back update: 0 out of 3 tasks\n/);
+      assert.match(r.stdout, /overall progress: rolling back update: 3 out of 3 tasks\n/);
+      assert.match(r.stdout, /verify: Service web converged\nrollback: rollback completed\n$/);
     });
 
     it("update without -d follows the service and names it as typed when converged", async () => {

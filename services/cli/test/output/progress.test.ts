@@ -25,16 +25,40 @@ describe("service progress", () => {
       assert.deepEqual(f.lines.slice(1), ["1/3: no suitable node", "2/3: ", "3/3: "]);
     });
 
-    it("ignores tasks on down or unknown nodes and slots above the replica count", () => {
+    it("ignores tasks on down or unknown nodes and tasks in states docker does not number", () => {
       const down = workerNode({ Status: { State: "down" } });
-      const f = renderProgress(service(), [task(2, "running"), task(1, "running", { NodeID: "gone" }), task(4, "running")], [managerNode(), down]);
+      const f = renderProgress(service(), [task(2, "running"), task(1, "running", { NodeID: "gone" }), task(3, "running", { DesiredState: "remove" })], [managerNode(), down]);
       assert.equal(f.done, 0);
       assert.deepEqual(f.lines.slice(1), ["1/3: ", "2/3: ", "3/3: "]);
     });
 
-    it("prefers a task meant to run over one being shut down in the same slot", () => {
+    it("numbers the cluster's slots 1..replicas in slot order, so slots left after a scale-down still converge", () => {
+      const f = renderProgress(service(), [task(7, "running"), task(2, "running"), task(5, "starting")], nodes);
+      assert.equal(f.done, 2);
+      assert.deepEqual(f.lines.slice(1), [`1/3: running   ${FULL}`, `2/3: starting  [${"=".repeat(44)}>${" ".repeat(6)}]`, `3/3: running   ${FULL}`]);
+    });
+
+    it("prefers a task meant to run over one being shut down in a slot, then the one further behind", () => {
       const f = renderProgress(service(), [task(1, "running", { DesiredState: "shutdown", ID: "old" }), task(1, "starting")], nodes);
       assert.match(f.lines[1]!, /^1\/3: starting/);
+      const startFirst = renderProgress(service(), [task(1, "running", { ID: "a" }), task(1, "preparing", { ID: "b" })], nodes);
+      assert.match(startFirst.lines[1]!, /^1\/3: preparing/);
+      assert.equal(startFirst.done, 0);
+    });
+
+    it("puts an error on one line of at most 75 characters", () => {
+      const err = `line one\n${"x".repeat(100)}`;
+      const f = renderProgress(service(), [task(1, "failed", { Status: { State: "failed", Err: err } })], nodes);
+      assert.equal(f.lines[1], `1/3: line one ${"x".repeat(65)}…`);
+    });
+
+    it("while rolling back says so on the overall line and runs the bars backwards", () => {
+      const f = renderProgress(service(), [task(1, "running"), task(2, "new")], nodes, true);
+      assert.deepEqual(f.lines.slice(0, 3), [
+        "overall progress: rolling back update: 1 out of 3 tasks",
+        `1/3: running   [>${" ".repeat(50)}]`,
+        `2/3: new       [${"=".repeat(44)}>${" ".repeat(6)}]`,
+      ]);
     });
 
     it("draws one line per node with an up-to-date task for a global service, and waits while there is none", () => {
@@ -43,70 +67,93 @@ describe("service progress", () => {
       assert.deepEqual(f.lines, ["overall progress: 1 out of 2 tasks", `${SELF_ID.slice(0, 12)}: running   ${FULL}`, `${WORKER_ID.slice(0, 12)}: assigned  [${"=".repeat(22)}>${" ".repeat(28)}]`]);
       const none = renderProgress(g, [], nodes);
       assert.deepEqual(none.lines, ["overall progress: waiting for new tasks"]);
-      assert.equal(stepProgress({ rollback: false }, g, none, 0).kind, "continue");
+      assert.equal(stepProgress({ rollback: false }, g, [], nodes, 0).kind, "continue");
     });
 
     it("draws only the overall line above 100 slots, and a service scaled to 0 has converged", () => {
       const big = service({ Spec: serviceSpec({ Mode: { Replicated: { Replicas: 101 } } }) });
       assert.deepEqual(renderProgress(big, [task(1, "running")], nodes).lines, ["overall progress: 1 out of 101 tasks"]);
       const zero = service({ Spec: serviceSpec({ Mode: { Replicated: { Replicas: 0 } } }) });
-      assert.equal(stepProgress({ rollback: false }, zero, renderProgress(zero, [], nodes), 0).kind, "done");
+      assert.equal(stepProgress({ rollback: false }, zero, [], nodes, 0).kind, "done");
     });
 
     it("numbers states like docker: new is 1/9 of the bar, running all of it", () => {
       assert.equal(progressBar("running"), FULL);
       assert.equal(progressBar("shutdown"), "");
+      assert.equal(progressBar("new"), `[${"=".repeat(5)}>${" ".repeat(45)}]`);
+      assert.equal(progressBar("starting"), `[${"=".repeat(44)}>${" ".repeat(6)}]`);
     });
   });
 
   describe("stepProgress", () => {
-    const all = (): ReturnType<typeof renderProgress> => renderProgress(service(), [task(1, "running"), task(2, "running"), task(3, "running")], nodes);
+    const all = [task(1, "running"), task(2, "running"), task(3, "running")];
 
     it("waits the monitor period once all run, counting seconds down, then reports converged", () => {
       const s = service({ Spec: serviceSpec({ UpdateConfig: { Monitor: 5_000_000_000 } }) });
       const st: WatchState = { rollback: false };
-      const a = stepProgress(st, s, all(), 1_000);
+      const a = stepProgress(st, s, all, nodes, 1_000);
       assert.equal(a.kind, "continue");
       assert.equal(a.lines.at(-1), "verify: Waiting 5 seconds to verify that tasks are stable...");
-      assert.equal(stepProgress(st, s, all(), 2_500).lines.at(-1), "verify: Waiting 4 seconds to verify that tasks are stable...");
-      const done = stepProgress(st, s, all(), 6_000);
+      assert.equal(stepProgress(st, s, all, nodes, 2_500).lines.at(-1), "verify: Waiting 4 seconds to verify that tasks are stable...");
+      const done = stepProgress(st, s, all, nodes, 6_000);
       assert.equal(done.kind, "done");
       assert.equal(done.lines.at(-1), "verify: Service web converged");
     });
 
-    it("starts the monitor period again when a task stops running", () => {
+    it("starts the monitor period again when a task stops running, saying it detected a failure", () => {
       const s = service({ Spec: serviceSpec({ UpdateConfig: { Monitor: 5_000_000_000 } }) });
       const st: WatchState = { rollback: false };
-      stepProgress(st, s, all(), 0);
-      stepProgress(st, s, renderProgress(s, [task(1, "running"), task(2, "failed")], nodes), 3_000);
+      stepProgress(st, s, all, nodes, 0);
+      const lost = stepProgress(st, s, [task(1, "running"), task(2, "failed")], nodes, 3_000);
+      assert.equal(lost.lines.at(-1), "verify: Detected task failure");
       assert.equal(st.convergedAtMs, undefined);
-      assert.equal(stepProgress(st, s, all(), 4_000).kind, "continue");
-      assert.equal(stepProgress(st, s, all(), 9_000).kind, "done");
+      assert.equal(stepProgress(st, s, all, nodes, 4_000).kind, "continue");
+      assert.equal(stepProgress(st, s, all, nodes, 9_000).kind, "done");
     });
 
     it("fails with the message when the update is paused", () => {
       const s = service({ UpdateStatus: { State: "paused", Message: "update paused due to failure or early termination of task x" } });
-      const step = stepProgress({ rollback: false }, s, all(), 0);
+      const step = stepProgress({ rollback: false }, s, all, nodes, 0);
       assert.equal(step.kind, "failed");
       assert.equal(step.kind === "failed" && step.message, "service update paused: update paused due to failure or early termination of task x");
     });
 
-    it("follows a rollback with the rollback monitor and says so", () => {
-      const s = service({ UpdateStatus: { State: "rollback_started", Message: "update rolled back due to failure" }, Spec: serviceSpec({ UpdateConfig: { Monitor: 60_000_000_000 }, RollbackConfig: { Monitor: 0 } }) });
+    it("follows a rollback, saying so, and verifies it with the UpdateConfig monitor as docker", () => {
+      const s = service({ UpdateStatus: { State: "rollback_started", Message: "update rolled back due to failure" }, Spec: serviceSpec({ UpdateConfig: { Monitor: 2_000_000_000 }, RollbackConfig: { Monitor: 0 } }) });
       const st: WatchState = { rollback: false };
-      const step = stepProgress(st, s, all(), 0);
+      const step = stepProgress(st, s, all, nodes, 0);
       assert.equal(st.rollback, true);
-      assert.equal(step.kind, "done");
-      assert.equal(step.lines[0], "rollback: update rolled back due to failure");
+      assert.equal(step.kind, "continue");
+      assert.deepEqual(step.lines.slice(0, 2), ["rollback: update rolled back due to failure", "overall progress: rolling back update: 3 out of 3 tasks"]);
+      assert.equal(step.lines.at(-1), "verify: Waiting 2 seconds to verify that tasks are stable...");
+      assert.equal(stepProgress(st, s, all, nodes, 2_000).kind, "done");
     });
 
-    it("ends at once when the update completed before convergence was seen", () => {
+    it("a new update (updating) is no longer drawn as a rollback", () => {
+      const st: WatchState = { rollback: true };
+      stepProgress(st, service({ UpdateStatus: { State: "updating" } }), [], nodes, 0);
+      assert.equal(st.rollback, false);
+    });
+
+    it("ends at once when the update completed before a converged poll", () => {
       const s = service({ UpdateStatus: { State: "completed" } });
-      assert.equal(stepProgress({ rollback: false }, s, renderProgress(s, [], nodes), 0).kind, "done");
+      assert.equal(stepProgress({ rollback: false }, s, [], nodes, 0).kind, "done");
+      assert.equal(stepProgress({ rollback: false }, s, all, nodes, 0).kind, "done");
+    });
+
+    it("follows a completed rollback until it converged, then prints the rollback's message", () => {
       const r = service({ UpdateStatus: { State: "rollback_completed", Message: "rollback completed" } });
-      const step = stepProgress({ rollback: false }, r, renderProgress(r, [], nodes), 0);
+      const st: WatchState = { rollback: false };
+      assert.equal(stepProgress(st, r, [task(1, "running")], nodes, 0).kind, "continue");
+      const step = stepProgress(st, r, all, nodes, 100);
       assert.equal(step.kind, "done");
-      assert.equal(step.lines[0], "rollback: rollback completed");
+      assert.deepEqual(step.lines.slice(-2), ["verify: Service web converged", "rollback: rollback completed"]);
+    });
+
+    it("fails with the message when a rollback pauses", () => {
+      const s = service({ UpdateStatus: { State: "rollback_paused", Message: "rollback paused due to failure of task y" } });
+      const step = stepProgress({ rollback: true }, s, all, nodes, 0);
+      assert.equal(step.kind === "failed" && step.message, "service rollback paused: rollback paused due to failure of task y");
     });
   });
 
