@@ -3,12 +3,12 @@
 // docker CLI. The cases run in order on one lab and end with the destructive ones (lost quorum).
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { sleep, silentLogger } from "@shoal/common";
-import { Lab, NO_LEAKS, apiCall, apiJson, formSwarm, leaks, randomLabId, shoaldCommand, waitForReadyNodes, type HostRecord, type LabRecord } from "@shoal/lab";
+import { sleep } from "@shoal/common";
+import { apiCall, apiJson, waitForReadyNodes, type HostRecord, type Lab, type LabRecord } from "@shoal/lab";
+import { SwarmLab } from "../../src/e2e/swarm-lab.js";
 
 const REPO = resolve(fileURLToPath(import.meta.url), "..", "..", "..", "..", "..");
 const SHOAL_BIN = join(REPO, "services", "cli", "bin", "shoal.js");
@@ -41,17 +41,11 @@ function run(cmd: string, args: string[], env: Record<string, string>): Promise<
 
 describe("swarm on the lab: 3 managers + 2 workers", function () {
   this.timeout(600_000);
-  const logger = silentLogger();
-  let root: string;
+  let swarm: SwarmLab;
   let lab: Lab;
   let rec: LabRecord;
-
-  const host = (name: string): HostRecord => {
-    const h = rec.hosts.find((x) => x.name === name);
-    assert.ok(h, `no host ${name}`);
-    return h;
-  };
-  const managers = (): HostRecord[] => rec.hosts.filter((h) => h.role === "manager");
+  const host = (name: string): HostRecord => swarm.host(name);
+  const managers = (): HostRecord[] => swarm.managers();
 
   async function nodes(via: HostRecord): Promise<DockerNode[]> {
     return apiJson<DockerNode[]>(via.apiSocket, "GET", "/nodes");
@@ -101,18 +95,13 @@ describe("swarm on the lab: 3 managers + 2 workers", function () {
   }
 
   before(async () => {
-    root = mkdtempSync(join(tmpdir(), "shoal-e2e-"));
-    lab = new Lab({ labId: randomLabId(), root }, { logger });
-    rec = await lab.up({ managers: 3, workers: 2, command: shoaldCommand({ heartbeatMs: 500, logLevel: "debug" }) });
-    await formSwarm(rec, { logger });
+    swarm = await SwarmLab.up({ managers: 3, workers: 2, shoald: { heartbeatMs: 500, logLevel: "debug" } });
+    lab = swarm.lab;
+    rec = swarm.rec;
   });
 
   after(async () => {
-    if (lab !== undefined) {
-      await lab.down();
-      assert.deepEqual(leaks(lab.labId), NO_LEAKS, "the lab left something behind");
-    }
-    if (process.env["SHOAL_KEEP_E2E"] === undefined) rmSync(root, { recursive: true, force: true });
+    await swarm?.down();
   });
 
   it("lists all five nodes READY with exactly one leader, through shoal node ls and docker node ls", async () => {

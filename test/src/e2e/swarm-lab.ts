@@ -1,0 +1,48 @@
+// A formed swarm on a fresh lab for an end-to-end suite: up (shoald on every host, swarm formed),
+// host lookup, and teardown that checks nothing was left behind. Set SHOAL_KEEP_E2E=1 to keep the
+// lab's directory (host logs, state dirs) after the suite.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { silentLogger } from "@shoal/common";
+import { Lab, NO_LEAKS, formSwarm, leaks, randomLabId, shoaldCommand, type HostRecord, type LabRecord, type ShoaldOptions } from "@shoal/lab";
+
+export class SwarmLab {
+  private constructor(
+    readonly lab: Lab,
+    readonly rec: LabRecord,
+    private readonly root: string,
+  ) {}
+
+  static async up(opts: { managers: number; workers: number; shoald: ShoaldOptions }): Promise<SwarmLab> {
+    const logger = silentLogger();
+    const root = mkdtempSync(join(tmpdir(), "shoal-e2e-"));
+    const lab = new Lab({ labId: randomLabId(), root }, { logger });
+    try {
+      const rec = await lab.up({ managers: opts.managers, workers: opts.workers, command: shoaldCommand(opts.shoald) });
+      await formSwarm(rec, { logger });
+      return new SwarmLab(lab, rec, root);
+    } catch (err) {
+      await lab.down().catch(() => undefined);
+      rmSync(root, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  host(name: string): HostRecord {
+    const h = this.rec.hosts.find((x) => x.name === name);
+    assert.ok(h, `no host ${name}`);
+    return h;
+  }
+
+  managers(): HostRecord[] {
+    return this.rec.hosts.filter((h) => h.role === "manager");
+  }
+
+  async down(): Promise<void> {
+    await this.lab.down();
+    assert.deepEqual(leaks(this.lab.labId), NO_LEAKS, "the lab left something behind");
+    if (process.env["SHOAL_KEEP_E2E"] === undefined) rmSync(this.root, { recursive: true, force: true });
+  }
+}
