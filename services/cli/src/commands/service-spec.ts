@@ -159,7 +159,7 @@ export function baseServiceSpec(image: string, args: readonly string[], flags: S
   if (mode === "replicated") spec.Mode = { Replicated: { Replicas: 1 } };
   else if (mode === "global") spec.Mode = { Global: {} };
   else if (mode === "global-job") spec.Mode = { GlobalJob: {} };
-  else spec.Mode = { ReplicatedJob: { MaxConcurrent: flags.maxConcurrent ?? 1, TotalCompletions: flags.replicas ?? flags.maxConcurrent ?? 1 } };
+  else spec.Mode = { ReplicatedJob: { MaxConcurrent: flags.maxConcurrent ?? flags.replicas ?? 1, TotalCompletions: flags.replicas ?? flags.maxConcurrent ?? 1 } };
   return spec;
 }
 

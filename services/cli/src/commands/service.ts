@@ -114,8 +114,27 @@ export function shortImage(image: string | undefined): string {
   return (image ?? "").replace(/@sha256:[0-9a-f]+$/, "");
 }
 
+/**
+ * Ports as docker lists them: `*:8080->80/tcp`, runs of consecutive published and target ports of
+ * one protocol folded into `*:8080-8081->80-81/tcp`.
+ */
 export function formatPorts(ports: readonly PortConfig[] | undefined): string {
-  return (ports ?? []).map((p) => `${p.PublishMode === "host" ? "" : "*"}:${p.PublishedPort ?? ""}->${p.TargetPort ?? ""}/${p.Protocol ?? "tcp"}`).join(", ");
+  const sorted = [...(ports ?? [])].sort(
+    (a, b) => (a.Protocol ?? "tcp").localeCompare(b.Protocol ?? "tcp") || (a.PublishedPort ?? 0) - (b.PublishedPort ?? 0) || (a.TargetPort ?? 0) - (b.TargetPort ?? 0),
+  );
+  const runs: { proto: string; pub: [number, number]; target: [number, number] }[] = [];
+  for (const p of sorted) {
+    const proto = p.Protocol ?? "tcp";
+    const pub = p.PublishedPort ?? 0;
+    const target = p.TargetPort ?? 0;
+    const last = runs.at(-1);
+    if (last !== undefined && last.proto === proto && pub > 0 && last.pub[1] + 1 === pub && last.target[1] + 1 === target) {
+      last.pub[1] = pub;
+      last.target[1] = target;
+    } else runs.push({ proto, pub: [pub, pub], target: [target, target] });
+  }
+  const range = ([a, b]: [number, number]): string => (a === b ? `${a === 0 ? "" : a}` : `${a}-${b}`);
+  return runs.map((r) => `*:${range(r.pub)}->${range(r.target)}/${r.proto}`).join(", ");
 }
 
 export function serviceRow(s: DockerService): ServiceRow {
@@ -126,7 +145,7 @@ export function serviceRow(s: DockerService): ServiceRow {
   if (mode.GlobalJob !== undefined) replicas += ` (${st.CompletedTasks ?? 0}/${st.DesiredTasks ?? 0} completed)`;
   const maxPerNode = s.Spec.TaskTemplate?.Placement?.MaxReplicas;
   if (maxPerNode !== undefined && maxPerNode > 0) replicas += ` (max ${maxPerNode} per node)`;
-  return { ID: s.ID, Name: s.Spec.Name ?? "", Mode: serviceModeName(s.Spec), Replicas: replicas, Image: shortImage(s.Spec.TaskTemplate?.ContainerSpec?.Image), Ports: formatPorts(s.Endpoint?.Ports ?? s.Spec.EndpointSpec?.Ports) };
+  return { ID: s.ID, Name: s.Spec.Name ?? "", Mode: serviceModeName(s.Spec), Replicas: replicas, Image: shortImage(s.Spec.TaskTemplate?.ContainerSpec?.Image), Ports: formatPorts((s.Endpoint?.Ports ?? s.Spec.EndpointSpec?.Ports)?.filter((p) => p.PublishMode !== "host")) };
 }
 
 function registerLs(service: Command, ctx: CommandContext): void {
@@ -200,7 +219,8 @@ export function taskRows(tasks: readonly DockerTask[], o: TaskTableOpts): string
       o.hostnames.get(t.NodeID ?? "") ?? t.NodeID ?? "",
       capitalize(t.DesiredState),
       `${capitalize(state)}${since}`,
-      err === "" ? "" : o.noTrunc ? `"${err}"` : `"${truncate(err, 29)}"`,
+      // Docker's cut: 29 characters and an ellipsis.
+      err === "" ? "" : o.noTrunc ? `"${err}"` : `"${truncate(err, 30)}"`,
       formatPorts(t.Status?.PortStatus?.Ports),
     ];
   });

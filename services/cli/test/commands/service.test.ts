@@ -289,6 +289,26 @@ describe("shoal service", () => {
       );
     });
 
+    it("ls folds consecutive ports into ranges and leaves out host-mode ports (they are per task), as docker", async () => {
+      const ports = [
+        { Protocol: "tcp", TargetPort: 81, PublishedPort: 8081, PublishMode: "ingress" },
+        { Protocol: "tcp", TargetPort: 80, PublishedPort: 8080, PublishMode: "ingress" },
+        { Protocol: "udp", TargetPort: 53, PublishedPort: 53, PublishMode: "ingress" },
+        { Protocol: "tcp", TargetPort: 9000, PublishedPort: 9000, PublishMode: "host" },
+      ];
+      api.on("GET", `${V}/services`, { body: [service({ Endpoint: { Ports: ports } })] });
+      const r = await shoal(api, ["service", "ls", "--format", "json"]);
+      assert.equal((JSON.parse(r.stdout) as { Ports: string }[])[0]!.Ports, "*:8080-8081->80-81/tcp, *:53->53/udp");
+    });
+
+    it("create --mode replicated-job --replicas N runs N at once unless --max-concurrent says otherwise", async () => {
+      api.on("POST", `${V}/services/create`, { status: 201, body: { ID: SERVICE_ID } });
+      await shoal(api, ["service", "create", "-d", "--mode", "replicated-job", "--replicas", "4", "busybox"]);
+      await shoal(api, ["service", "create", "-d", "--mode", "replicated-job", "--replicas", "4", "--max-concurrent", "2", "busybox"]);
+      const modes = api.requests.filter((q) => q.method === "POST").map((q) => (q.body as { Mode: unknown }).Mode);
+      assert.deepEqual(modes, [{ ReplicatedJob: { MaxConcurrent: 4, TotalCompletions: 4 } }, { ReplicatedJob: { MaxConcurrent: 2, TotalCompletions: 4 } }]);
+    });
+
     it("ls shows a job's completions beside its running tasks", async () => {
       api.on("GET", `${V}/services`, { body: [service({ Spec: serviceSpec({ Mode: { ReplicatedJob: { MaxConcurrent: 2, TotalCompletions: 5 } } }), ServiceStatus: { RunningTasks: 2, DesiredTasks: 2, CompletedTasks: 1 } })] });
       const r = await shoal(api, ["service", "ls", "--format", "json"]);
@@ -296,15 +316,15 @@ describe("shoal service", () => {
       assert.deepEqual([rows[0]!.Mode, rows[0]!.Replicas], ["replicated job", "2/2 (1/5 completed)"]);
     });
 
-    it("ps lists tasks by slot with history rows under the newest and hostnames for nodes", async () => {
+    it("ps lists tasks by slot with history rows under the newest, hostnames for nodes, errors cut at 30 and task ports", async () => {
       api.on("GET", `${V}/services/web`, { body: service() });
       const now = Date.now();
       const iso = (agoMs: number): string => new Date(now - agoMs).toISOString();
       api.on("GET", `${V}/tasks`, {
         body: [
-          task(1, "shutdown", { ID: "old1".padEnd(25, "0"), DesiredState: "shutdown", Status: { State: "failed", Err: "task: non-zero exit (1)", Timestamp: iso(600_000) } }),
+          task(1, "shutdown", { ID: "old1".padEnd(25, "0"), DesiredState: "shutdown", Status: { State: "failed", Err: "task: non-zero exit (1): container died", Timestamp: iso(600_000) } }),
           task(1, "running", { Status: { State: "running", Timestamp: iso(125_000) } }),
-          task(2, "running", { Status: { State: "running", Timestamp: iso(500) } }),
+          task(2, "running", { Status: { State: "running", Timestamp: iso(500), PortStatus: { Ports: [{ Protocol: "tcp", TargetPort: 80, PublishedPort: 30001, PublishMode: "host" }] } } }),
         ],
       });
       const r = await shoal(api, ["service", "ps", "web"]);
@@ -313,10 +333,10 @@ describe("shoal service", () => {
       assert.equal(
         r.stdout,
         [
-          "ID             NAME        IMAGE            NODE      DESIRED STATE   CURRENT STATE                    ERROR                       PORTS",
+          "ID             NAME        IMAGE            NODE      DESIRED STATE   CURRENT STATE                    ERROR                              PORTS",
           "task1running   web.1       busybox:latest   mgr1      Running         Running 2 minutes ago",
-          "old100000000    \\_ web.1   busybox:latest   mgr1      Shutdown        Failed 10 minutes ago            \"task: non-zero exit (1)\"",
-          "task2running   web.2       busybox:latest   wrk1      Running         Running less than a second ago",
+          "old100000000    \\_ web.1   busybox:latest   mgr1      Shutdown        Failed 10 minutes ago            \"task: non-zero exit (1): cont…\"",
+          "task2running   web.2       busybox:latest   wrk1      Running         Running less than a second ago                                      *:30001->80/tcp",
           "",
         ].join("\n"),
       );
