@@ -58,14 +58,27 @@ export interface SpecFlags {
   constraintRm?: string[];
   publishAdd?: PortConfig[];
   publishRm?: string[];
+  mountAdd?: MountFlag[];
+  mountRm?: string[];
+  secretAdd?: FileRefFlag[];
+  secretRm?: string[];
+  configAdd?: FileRefFlag[];
+  configRm?: string[];
+  networkAdd?: string[];
+  networkRm?: string[];
+  containerLabelAdd?: string[];
+  containerLabelRm?: string[];
+  placementPrefAdd?: string[];
+  placementPrefRm?: string[];
   [updateOrRollback: string]: unknown;
 }
 
-/** Resolved IDs for the names the flags gave. */
+/** Resolved IDs for the names the flags gave (networks to add, and to remove: by name or ID). */
 export interface Resolved {
   networks: string[];
   secrets: FileReference[];
   configs: FileReference[];
+  networksRm?: string[];
 }
 
 const list = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -133,7 +146,19 @@ export function addSpecOptions(cmd: Command, kind: "create" | "update"): Command
       .option("--constraint-add <expr>", "add a placement constraint; repeatable", repeatedArg, [])
       .option("--constraint-rm <expr>", "remove a placement constraint; repeatable", repeatedArg, [])
       .option("--publish-add <port>", "publish a port; repeatable", publishArg, [])
-      .option("--publish-rm <target[/proto]>", "unpublish a target port; repeatable", repeatedArg, []);
+      .option("--publish-rm <target[/proto]>", "unpublish a target port; repeatable", repeatedArg, [])
+      .option("--mount-add <mount>", "add a mount (as --mount); repeatable", mountArg, [])
+      .option("--mount-rm <target>", "remove the mount at this target; repeatable", repeatedArg, [])
+      .option("--secret-add <secret>", "add a secret (as --secret); repeatable", fileRefArg, [])
+      .option("--secret-rm <name>", "remove a secret; repeatable", repeatedArg, [])
+      .option("--config-add <config>", "add a config (as --config); repeatable", fileRefArg, [])
+      .option("--config-rm <name>", "remove a config; repeatable", repeatedArg, [])
+      .option("--network-add <name>", "attach a network; repeatable", list, [])
+      .option("--network-rm <name>", "detach a network; repeatable", repeatedArg, [])
+      .option("--container-label-add <key=value>", "add or change a container label; repeatable", keyValueArg, [])
+      .option("--container-label-rm <key>", "remove a container label; repeatable", repeatedArg, [])
+      .option("--placement-pref-add <pref>", "add spread=<descriptor>; repeatable", placementPrefArg, [])
+      .option("--placement-pref-rm <pref>", "remove spread=<descriptor>; repeatable", placementPrefArg, []);
   }
   return cmd;
 }
@@ -215,7 +240,11 @@ export function applySpecFlags(spec: ServiceSpec, flags: SpecFlags, resolved: Re
   const placement = (tt.Placement ??= {});
   const constraints = [...(placement.Constraints ?? []), ...(flags.constraint ?? []), ...(flags.constraintAdd ?? [])].filter((c) => !(flags.constraintRm ?? []).includes(c));
   if (constraints.length > 0 || placement.Constraints !== undefined) placement.Constraints = [...new Set(constraints)];
-  if ((flags.placementPref ?? []).length > 0) placement.Preferences = [...(placement.Preferences ?? []), ...flags.placementPref!.map((d) => ({ Spread: { SpreadDescriptor: d } }))];
+  const prefsAdd = [...(flags.placementPref ?? []), ...(flags.placementPrefAdd ?? [])];
+  if (prefsAdd.length > 0 || (flags.placementPrefRm ?? []).length > 0) {
+    const rm = new Set(flags.placementPrefRm ?? []);
+    placement.Preferences = [...(placement.Preferences ?? []).filter((p) => !rm.has(p.Spread.SpreadDescriptor)), ...prefsAdd.map((d) => ({ Spread: { SpreadDescriptor: d } }))];
+  }
   if (flags.replicasMaxPerNode !== undefined) placement.MaxReplicas = flags.replicasMaxPerNode;
 
   const healthGiven = [flags.healthCmd, flags.healthInterval, flags.healthTimeout, flags.healthRetries, flags.healthStartPeriod].some((v) => v !== undefined);
@@ -247,8 +276,11 @@ export function applySpecFlags(spec: ServiceSpec, flags: SpecFlags, resolved: Re
     labels[k] = v;
   }
   out.Labels = labels;
-  if ((flags.containerLabel ?? []).length > 0) {
-    cs.Labels = { ...(cs.Labels ?? {}), ...Object.fromEntries(flags.containerLabel!.map(splitKeyValue)) };
+  const cLabelsAdd = [...(flags.containerLabel ?? []), ...(flags.containerLabelAdd ?? [])];
+  if (cLabelsAdd.length > 0 || (flags.containerLabelRm ?? []).length > 0) {
+    const cl = { ...(cs.Labels ?? {}) };
+    for (const k of flags.containerLabelRm ?? []) delete cl[k];
+    cs.Labels = { ...cl, ...Object.fromEntries(cLabelsAdd.map(splitKeyValue)) };
   }
   const adds = [...(flags.publish ?? []), ...(flags.publishAdd ?? [])];
   if (adds.length > 0 || (flags.publishRm ?? []).length > 0) {
@@ -257,10 +289,25 @@ export function applySpecFlags(spec: ServiceSpec, flags: SpecFlags, resolved: Re
     const addKeys = new Set(adds.map(portKey));
     ep.Ports = [...(ep.Ports ?? []).filter((p) => !rm.has(portKey(p)) && !addKeys.has(portKey(p))), ...adds];
   }
-  if ((flags.mount ?? []).length > 0) cs.Mounts = [...(cs.Mounts ?? []), ...flags.mount!];
-  if (resolved.secrets.length > 0) cs.Secrets = [...(cs.Secrets ?? []), ...resolved.secrets];
-  if (resolved.configs.length > 0) cs.Configs = [...(cs.Configs ?? []), ...resolved.configs];
-  if (resolved.networks.length > 0) tt.Networks = [...(tt.Networks ?? []), ...resolved.networks.map((id) => ({ Target: id }))];
+  const mountsAdd = [...(flags.mount ?? []), ...(flags.mountAdd ?? [])];
+  if (mountsAdd.length > 0 || (flags.mountRm ?? []).length > 0) {
+    const rm = new Set(flags.mountRm ?? []);
+    cs.Mounts = [...(cs.Mounts ?? []).filter((m) => !rm.has(m.Target)), ...mountsAdd];
+  }
+  // Removals name a secret/config by name (or ID); an added one with the same name replaces it.
+  const secretsRm = new Set([...(flags.secretRm ?? []), ...resolved.secrets.map((r) => r.SecretName ?? "")]);
+  if (resolved.secrets.length > 0 || (flags.secretRm ?? []).length > 0) {
+    cs.Secrets = [...(cs.Secrets ?? []).filter((r) => !secretsRm.has(r.SecretName ?? "") && !secretsRm.has(r.SecretID ?? "")), ...resolved.secrets];
+  }
+  const configsRm = new Set([...(flags.configRm ?? []), ...resolved.configs.map((r) => r.ConfigName ?? "")]);
+  if (resolved.configs.length > 0 || (flags.configRm ?? []).length > 0) {
+    cs.Configs = [...(cs.Configs ?? []).filter((r) => !configsRm.has(r.ConfigName ?? "") && !configsRm.has(r.ConfigID ?? "")), ...resolved.configs];
+  }
+  const networksRm = new Set([...(flags.networkRm ?? []), ...(resolved.networksRm ?? [])]);
+  if (resolved.networks.length > 0 || networksRm.size > 0) {
+    const kept = (tt.Networks ?? []).filter((n) => !networksRm.has(n.Target) && !resolved.networks.includes(n.Target));
+    tt.Networks = [...kept, ...resolved.networks.map((id) => ({ Target: id }))];
+  }
 
   if (out.UpdateConfig !== undefined || Object.keys(flags).some((k) => k.startsWith("update"))) setUpdateConfig((out.UpdateConfig ??= defaultUpdateConfig()), flags, "update");
   if (out.RollbackConfig !== undefined || Object.keys(flags).some((k) => k.startsWith("rollback") && k !== "rollback")) setUpdateConfig((out.RollbackConfig ??= defaultUpdateConfig()), flags, "rollback");

@@ -73,11 +73,21 @@ async function follow(ctx: CommandContext, client: ApiClient, id: string, label:
   }
 }
 
+/** Name → ID lookups for networks, secrets and configs to add (create's flags and update's -add). */
 async function resolveNames(client: ApiClient, flags: SpecFlags): Promise<Resolved> {
-  const resolved: Resolved = { networks: [], secrets: [], configs: [] };
-  for (const n of flags.network ?? []) resolved.networks.push(await resolveObjectId(client, "network", n));
-  for (const s of flags.secret ?? []) resolved.secrets.push(fileReference("secret", s, await resolveObjectId(client, "secret", s.source)));
-  for (const c of flags.config ?? []) resolved.configs.push(fileReference("config", c, await resolveObjectId(client, "config", c.source)));
+  const resolved: Resolved = { networks: [], secrets: [], configs: [], networksRm: [] };
+  for (const n of [...(flags.network ?? []), ...(flags.networkAdd ?? [])]) resolved.networks.push(await resolveObjectId(client, "network", n));
+  for (const s of [...(flags.secret ?? []), ...(flags.secretAdd ?? [])]) resolved.secrets.push(fileReference("secret", s, await resolveObjectId(client, "secret", s.source)));
+  for (const c of [...(flags.config ?? []), ...(flags.configAdd ?? [])]) resolved.configs.push(fileReference("config", c, await resolveObjectId(client, "config", c.source)));
+  // The spec holds network IDs; a network already gone can still be named by the ID it left.
+  for (const n of flags.networkRm ?? []) {
+    resolved.networksRm!.push(
+      await resolveObjectId(client, "network", n).catch((err: unknown) => {
+        if (err instanceof CliError && err.meta["kind"] === "network") return n;
+        throw err;
+      }),
+    );
+  }
   return resolved;
 }
 

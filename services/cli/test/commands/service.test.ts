@@ -231,6 +231,37 @@ describe("shoal service", () => {
       assert.deepEqual(req.body, expected);
     });
 
+    it("update adds and removes mounts, secrets, configs, networks, container labels and placement preferences", async () => {
+      const spec = serviceSpec();
+      spec.TaskTemplate!.ContainerSpec = {
+        Image: "busybox", Labels: { a: "1", b: "2" },
+        Mounts: [{ Type: "volume", Source: "v", Target: "/v" }, { Type: "tmpfs", Target: "/t" }],
+        Secrets: [{ File: { Name: "old", UID: "0", GID: "0", Mode: 0o444 }, SecretID: "s0", SecretName: "old" }],
+        Configs: [{ File: { Name: "/c", UID: "0", GID: "0", Mode: 0o444 }, ConfigID: "c0", ConfigName: "c" }],
+      };
+      spec.TaskTemplate!.Networks = [{ Target: "oldnetid" }, { Target: "keptid" }];
+      spec.TaskTemplate!.Placement = { Preferences: [{ Spread: { SpreadDescriptor: "node.labels.rack" } }] };
+      api.on("GET", `${V}/services/web`, { body: service({ Spec: spec }) });
+      api.on("GET", `${V}/secrets/db-pass`, { body: { ID: "secretid1" } });
+      api.on("GET", `${V}/configs/app.conf`, { body: { ID: "configid1" } });
+      api.on("GET", `${V}/networks/net1`, { body: { Id: "net1id" } });
+      api.on("GET", `${V}/networks/oldnet`, { body: { Id: "oldnetid" } });
+      const r = await shoal(api, [
+        "service", "update", "-d", "--mount-rm", "/t", "--mount-add", "type=bind,source=/d,target=/d", "--secret-rm", "old", "--secret-add", "db-pass",
+        "--config-rm", "c", "--config-add", "app.conf", "--network-rm", "oldnet", "--network-add", "net1", "--container-label-rm", "a",
+        "--container-label-add", "c=3", "--placement-pref-rm", "spread=node.labels.rack", "--placement-pref-add", "spread=node.labels.zone", "web",
+      ]);
+      assert.equal(r.stderr, "");
+      const body = posted(`${V}/services/${SERVICE_ID}/update`).body as typeof spec;
+      const cs = body.TaskTemplate!.ContainerSpec!;
+      assert.deepEqual(cs.Mounts, [{ Type: "volume", Source: "v", Target: "/v" }, { Type: "bind", Source: "/d", Target: "/d" }]);
+      assert.deepEqual(cs.Secrets, [{ File: { Name: "db-pass", UID: "0", GID: "0", Mode: 0o444 }, SecretID: "secretid1", SecretName: "db-pass" }]);
+      assert.deepEqual(cs.Configs, [{ File: { Name: "/app.conf", UID: "0", GID: "0", Mode: 0o444 }, ConfigID: "configid1", ConfigName: "app.conf" }]);
+      assert.deepEqual(cs.Labels, { b: "2", c: "3" });
+      assert.deepEqual(body.TaskTemplate!.Networks, [{ Target: "keptid" }, { Target: "net1id" }]);
+      assert.deepEqual(body.TaskTemplate!.Placement!.Preferences, [{ Spread: { SpreadDescriptor: "node.labels.zone" } }]);
+    });
+
     it("scale sets the replicas of each service and prints docker's line", async () => {
       const r = await shoal(api, ["service", "scale", "-d", "web=7"]);
       assert.equal(r.stdout, "web scaled to 7\n");
