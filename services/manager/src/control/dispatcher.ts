@@ -3,13 +3,14 @@
 // otherwise only remembered in memory; a node that misses `graceMultiplier` periods is marked DOWN.
 // A new leader knows no heartbeat times, so every node gets one full grace period from the moment
 // it took over before it can be marked DOWN (nodes re-register with it within a period).
-// Followers refuse heartbeats and name the leader (redirect.ts). Task assignments join this
-// service with the orchestration work; it must not schedule or decide roles.
+// Followers refuse heartbeats and name the leader (redirect.ts). Task assignments and status
+// reports are served by assignments.ts on the same service; it must not schedule or decide roles.
 import type * as grpc from "@grpc/grpc-js";
 import { systemClock, type Clock, type Logger, type TimerHandle } from "@shoal/common";
-import { dispatcherServiceDefinition, unaryHandler, type controlpb } from "@shoal/proto";
+import { dispatcherServiceDefinition, toServiceError, unaryHandler, type controlpb } from "@shoal/proto";
 import { NodeState, type Node, type NodeDescription } from "@shoal/store";
 import { authorizeCall } from "../ca/index.js";
+import { TaskAssignments } from "./assignments.js";
 import type { ReplicatedStore } from "../replication/index.js";
 import { decodeDescription, managerPeers } from "./ca-service.js";
 import { getCluster, heartbeatPeriodMs } from "./cluster-object.js";
@@ -44,6 +45,7 @@ export class Dispatcher {
   private leaderSince = 0;
   private sweeper: TimerHandle | undefined;
   private running = false;
+  readonly assignments: TaskAssignments;
 
   constructor(
     private readonly opts: DispatcherOptions,
@@ -51,6 +53,7 @@ export class Dispatcher {
   ) {
     this.log = modules.logger.child({ component: "dispatcher" });
     this.clock = modules.clock ?? systemClock;
+    this.assignments = new TaskAssignments({ rs: modules.rs, logger: modules.logger });
   }
 
   register(server: grpc.Server): void {
@@ -58,6 +61,21 @@ export class Dispatcher {
       heartbeat: unaryHandler(async (req: controlpb.HeartbeatRequest, call) => {
         const who = authorizeCall(call, { roles: ["manager", "worker"], clusterId: this.opts.clusterId });
         return this.heartbeat(who.nodeId, req);
+      }, this.log),
+      assignments: (call: grpc.ServerWritableStream<controlpb.IAssignmentsRequest, controlpb.AssignmentsMessage>) => {
+        try {
+          const who = authorizeCall(call, { roles: ["manager", "worker"], clusterId: this.opts.clusterId });
+          requireLeader(this.modules.rs);
+          this.assignments.serve(who.nodeId, call);
+        } catch (err) {
+          call.emit("error", toServiceError(err));
+        }
+      },
+      updateTaskStatus: unaryHandler(async (req: controlpb.UpdateTaskStatusRequest, call) => {
+        const who = authorizeCall(call, { roles: ["manager", "worker"], clusterId: this.opts.clusterId });
+        requireLeader(this.modules.rs);
+        await this.assignments.updateTaskStatus(who.nodeId, req);
+        return {};
       }, this.log),
     });
   }
@@ -71,12 +89,14 @@ export class Dispatcher {
     this.registered.clear();
     const tick = Math.max(50, Math.floor(this.periodMs() / 2));
     this.sweeper = this.clock.setInterval(() => void this.expire(), tick);
+    this.assignments.start();
   }
 
   stop(): void {
     this.running = false;
     this.sweeper?.cancel();
     this.sweeper = undefined;
+    this.assignments.stop();
   }
 
   periodMs(): number {

@@ -1,0 +1,259 @@
+// Task assignments (leader only, DESIGN §5): every node's Assignments stream and its agent's status
+// reports. One store watch on tasks feeds all streams (fanned out by nodeId), so 1,000 connected
+// nodes cost one watch, not 1,000. A stream starts with the COMPLETE set of the node's tasks
+// (nodeId = node, observed state ≥ ASSIGNED) and continues with INCREMENTAL changes; all streams
+// end when leadership is lost or the shared watch fails, and agents resync with the new leader.
+// Status reports only move a task's observed state forward, and only for the reporting node's own
+// tasks; they are written in few store batches. It must not change desired state or schedule.
+import * as grpc from "@grpc/grpc-js";
+import { ShoalError, describeError, type Logger } from "@shoal/common";
+import { StatusError, controlpb } from "@shoal/proto";
+import { TaskState, type StoreEvent, type Task, type TaskStatus } from "@shoal/store";
+import type { ReplicatedStore } from "../replication/index.js";
+
+export interface AssignmentsModules {
+  rs: ReplicatedStore;
+  logger: Logger;
+}
+
+export type AssignmentsErrorCode = "ASSIGNMENTS_STATUS_INVALID";
+export class AssignmentsError extends ShoalError<{ code: AssignmentsErrorCode } & Record<string, unknown>> {}
+
+/** One open Assignments stream. */
+interface Subscriber {
+  nodeId: string;
+  /** Events at or below this raft index are already in the COMPLETE set. */
+  fromIndex: number;
+  sequence: number;
+  /** Changes waiting for the next INCREMENTAL message: task, or undefined for removed. */
+  pending: Map<string, Task | undefined>;
+  send(msg: controlpb.IAssignmentsMessage): void;
+  end(): void;
+}
+
+interface StatusBatch {
+  nodeId: string;
+  updates: { taskId: string; status: TaskStatus }[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Whether a task belongs in a node's assignment set. */
+function assignedTo(task: Task | undefined, nodeId: string): boolean {
+  return task !== undefined && task.nodeId === nodeId && task.status.state >= TaskState.ASSIGNED;
+}
+
+/** What an agent acts on: everything but the observed status (which it reported itself) and meta. */
+function agentView(task: Task): string {
+  const { status: _status, meta: _meta, ...rest } = task;
+  return JSON.stringify(rest);
+}
+
+function encodeTask(task: Task): Uint8Array {
+  return encoder.encode(JSON.stringify(task));
+}
+
+export class TaskAssignments {
+  private readonly log: Logger;
+  private readonly subscribers = new Map<string, Set<Subscriber>>();
+  private watchAbort: AbortController | undefined;
+  private statusQueue: StatusBatch[] = [];
+  private flushing = false;
+
+  constructor(private readonly modules: AssignmentsModules) {
+    this.log = modules.logger.child({ component: "assignments" });
+  }
+
+  /** Called on gaining leadership: opens the shared task watch. */
+  start(): void {
+    if (this.watchAbort !== undefined) return;
+    const ac = new AbortController();
+    this.watchAbort = ac;
+    const watch = this.modules.rs.store.watch({ kinds: ["task"], signal: ac.signal });
+    void (async () => {
+      for await (const ev of watch) {
+        this.route(ev as StoreEvent<"task">);
+        // Coalesce: one INCREMENTAL message per stream per burst of commits.
+        if (watch.backlog === 0) this.flushAll();
+      }
+    })()
+      .catch((err: unknown) => {
+        if (!ac.signal.aborted) this.log.warn({ err: describeError(err) }, "assignments: task watch failed; ending streams so agents resync");
+      })
+      .finally(() => {
+        if (this.watchAbort !== ac) return;
+        // The watch ended without stop() (overflow, store closed): streams would miss changes.
+        this.endAll();
+        this.watchAbort = undefined;
+        if (this.modules.rs.isLeader()) this.start();
+      });
+  }
+
+  /** Called on losing leadership: ends every stream (agents reconnect to the new leader). */
+  stop(): void {
+    const ac = this.watchAbort;
+    this.watchAbort = undefined;
+    ac?.abort();
+    this.endAll();
+  }
+
+  /** Number of open streams (metrics, tests). */
+  get streamCount(): number {
+    let n = 0;
+    for (const set of this.subscribers.values()) n += set.size;
+    return n;
+  }
+
+  /** Serves one node's stream: COMPLETE set now, INCREMENTAL changes until it or leadership ends. */
+  serve(nodeId: string, call: grpc.ServerWritableStream<controlpb.IAssignmentsRequest, controlpb.AssignmentsMessage>): void {
+    const store = this.modules.rs.store;
+    // The view and fromIndex are taken in one synchronous step: no commit falls between them.
+    const tasks = store.view((tx) => tx.find("task", { nodeId })).filter((t) => assignedTo(t, nodeId));
+    const sub: Subscriber = {
+      nodeId,
+      fromIndex: store.appliedIndex,
+      sequence: 0,
+      pending: new Map(),
+      send: (msg) => call.write(controlpb.AssignmentsMessage.create(msg)),
+      end: () => call.end(),
+    };
+    let set = this.subscribers.get(nodeId);
+    if (set === undefined) this.subscribers.set(nodeId, (set = new Set()));
+    set.add(sub);
+    const drop = (): void => this.remove(sub);
+    call.on("cancelled", drop);
+    call.on("close", drop);
+    call.on("error", drop);
+    sub.sequence = 1;
+    sub.send({ type: controlpb.AssignmentsMessage.Type.COMPLETE, sequence: 1, tasks: tasks.map(encodeTask) });
+    this.log.debug({ nodeId, tasks: tasks.length }, "assignments: stream opened");
+  }
+
+  /** Queues a node's status reports and resolves once they are written (or ignored as stale). */
+  async updateTaskStatus(nodeId: string, req: controlpb.IUpdateTaskStatusRequest): Promise<void> {
+    const updates: StatusBatch["updates"] = [];
+    for (const u of req.updates ?? []) {
+      const taskId = u.taskId ?? "";
+      let status: TaskStatus;
+      try {
+        status = JSON.parse(decoder.decode(u.status ?? new Uint8Array())) as TaskStatus;
+      } catch {
+        throw new AssignmentsError({ code: "ASSIGNMENTS_STATUS_INVALID", taskId }, `task ${taskId}: the status is not valid JSON`);
+      }
+      if (taskId === "" || typeof status !== "object" || status === null || typeof status.state !== "number") {
+        throw new AssignmentsError({ code: "ASSIGNMENTS_STATUS_INVALID", taskId }, `task ${taskId || "(no id)"}: a status update needs a task id and a state`);
+      }
+      if (status.state <= TaskState.ASSIGNED) {
+        throw new AssignmentsError({ code: "ASSIGNMENTS_STATUS_INVALID", taskId }, `task ${taskId}: agents report states after ASSIGNED only (got ${TaskState[status.state] ?? status.state})`);
+      }
+      updates.push({ taskId, status });
+    }
+    const store = this.modules.rs.store;
+    const foreign = store.view((tx) => updates.map((u) => tx.get("task", u.taskId)).find((t) => t !== undefined && t.nodeId !== nodeId));
+    if (foreign !== undefined) {
+      throw new StatusError(
+        { code: "ASSIGNMENTS_PERMISSION_DENIED", grpcStatus: grpc.status.PERMISSION_DENIED },
+        `permission denied: task ${foreign.id} is not assigned to node ${nodeId}`,
+      );
+    }
+    if (updates.length === 0) return;
+    await new Promise<void>((resolve, reject) => {
+      this.statusQueue.push({ nodeId, updates, resolve, reject });
+      if (this.flushing) return;
+      this.flushing = true;
+      // Reports of the same turn share the first round.
+      setImmediate(() => void this.flushStatus());
+    });
+  }
+
+  // Writes every queued report in one store batch per round; callers arriving meanwhile join the next.
+  private async flushStatus(): Promise<void> {
+    while (this.statusQueue.length > 0) {
+      const round = this.statusQueue.splice(0);
+      try {
+        await this.modules.rs.store.batch(async (batch) => {
+          for (const item of round) {
+            for (const u of item.updates) {
+              await batch.update((tx) => {
+                const cur = tx.get("task", u.taskId);
+                // Deleted, reassigned or stale (observed states only move forward): ignore.
+                if (cur === undefined || cur.nodeId !== item.nodeId) return;
+                if (u.status.state < cur.status.state) return;
+                if (u.status.state === cur.status.state && JSON.stringify(u.status) === JSON.stringify(cur.status)) return;
+                tx.update("task", { ...cur, status: u.status });
+              });
+            }
+          }
+        });
+        for (const item of round) item.resolve();
+      } catch (err) {
+        for (const item of round) item.reject(err);
+      }
+    }
+    // Cleared in the same step as the empty-queue check, so no report can be left behind.
+    this.flushing = false;
+  }
+
+  private route(ev: StoreEvent<"task">): void {
+    const task = ev.object;
+    const old = ev.oldObject;
+    const nodes = new Set<string>();
+    if (task.nodeId !== "") nodes.add(task.nodeId);
+    if (old !== undefined && old.nodeId !== "") nodes.add(old.nodeId);
+    for (const nodeId of nodes) {
+      const set = this.subscribers.get(nodeId);
+      if (set === undefined) continue;
+      const now = ev.action !== "delete" && assignedTo(task, nodeId);
+      const before = ev.action === "create" ? false : ev.action === "delete" ? assignedTo(task, nodeId) : assignedTo(old, nodeId);
+      let change: "update" | "remove" | undefined;
+      if (now && !before) change = "update";
+      else if (!now && before) change = "remove";
+      // The agent's own status reports come back as updates: don't echo them.
+      else if (now && before && old !== undefined && agentView(old) !== agentView(task)) change = "update";
+      if (change === undefined) continue;
+      for (const sub of set) {
+        if (ev.index <= sub.fromIndex) continue;
+        sub.pending.set(task.id, change === "update" ? task : undefined);
+      }
+    }
+  }
+
+  private flushAll(): void {
+    for (const set of this.subscribers.values()) {
+      for (const sub of set) {
+        if (sub.pending.size === 0) continue;
+        const tasks: Uint8Array[] = [];
+        const removed: string[] = [];
+        for (const [id, t] of sub.pending) {
+          if (t === undefined) removed.push(id);
+          else tasks.push(encodeTask(t));
+        }
+        sub.pending.clear();
+        sub.sequence++;
+        sub.send({ type: controlpb.AssignmentsMessage.Type.INCREMENTAL, sequence: sub.sequence, tasks, removedTaskIds: removed });
+      }
+    }
+  }
+
+  private remove(sub: Subscriber): void {
+    const set = this.subscribers.get(sub.nodeId);
+    if (set === undefined) return;
+    set.delete(sub);
+    if (set.size === 0) this.subscribers.delete(sub.nodeId);
+  }
+
+  private endAll(): void {
+    const all = [...this.subscribers.values()].flatMap((s) => [...s]);
+    this.subscribers.clear();
+    for (const sub of all) {
+      try {
+        sub.end();
+      } catch {
+        // Already closed by the peer.
+      }
+    }
+  }
+}

@@ -1,0 +1,163 @@
+// TaskAssignments on a real MemoryStore (committing locally) with fake stream calls: full then
+// incremental sets per node from one shared watch, status reports that only move forward.
+import assert from "node:assert/strict";
+import { EventEmitter } from "node:events";
+import { silentLogger, sleep } from "@shoal/common";
+import { controlpb } from "@shoal/proto";
+import { MemoryStore, TaskState, type Task, type TaskStatus } from "@shoal/store";
+import { TaskAssignments } from "../../src/control/assignments.js";
+import type { ReplicatedStore } from "../../src/replication/index.js";
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+class FakeStream extends EventEmitter {
+  readonly messages: controlpb.AssignmentsMessage[] = [];
+  ended = false;
+  write(m: controlpb.AssignmentsMessage): boolean {
+    this.messages.push(m);
+    return true;
+  }
+  end(): void {
+    this.ended = true;
+  }
+  tasks(i: number): Task[] {
+    return ((this.messages[i]?.tasks ?? []) as Uint8Array[]).map((b) => JSON.parse(decoder.decode(b)) as Task);
+  }
+}
+
+function newTask(id: string, nodeId: string, state = TaskState.ASSIGNED): Omit<Task, "meta"> {
+  return { id, spec: { container: { image: "busybox" } }, serviceId: "svc", slot: 1, nodeId, status: { timestamp: 0, state }, desiredState: TaskState.RUNNING };
+}
+
+function statusReq(taskId: string, status: Partial<TaskStatus> & { state: TaskState }): controlpb.IUpdateTaskStatusRequest {
+  return { updates: [{ taskId, status: encoder.encode(JSON.stringify({ timestamp: 1, ...status })) }] };
+}
+
+const settle = (): Promise<void> => sleep(5);
+
+describe("control/assignments: task assignment streams and status reports", () => {
+  let store: MemoryStore;
+  let leader: boolean;
+  let a: TaskAssignments;
+
+  beforeEach(() => {
+    store = new MemoryStore();
+    leader = true;
+    const rs = { store, isLeader: () => leader, leaderInfo: () => ({ id: 1, address: undefined }) } as unknown as ReplicatedStore;
+    a = new TaskAssignments({ rs, logger: silentLogger() });
+    a.start();
+  });
+
+  afterEach(() => {
+    a.stop();
+    store.close();
+  });
+
+  const open = (nodeId: string): FakeStream => {
+    const s = new FakeStream();
+    a.serve(nodeId, s as never);
+    return s;
+  };
+
+  it("starts with the complete set of the node's tasks at ASSIGNED or later, sequence 1", async () => {
+    await store.update((tx) => {
+      tx.create("task", newTask("t1", "n1"));
+      tx.create("task", newTask("t2", "n1", TaskState.PENDING));
+      tx.create("task", newTask("t3", "n2"));
+    });
+    const s = open("n1");
+    assert.equal(s.messages.length, 1);
+    assert.equal(s.messages[0]?.type, controlpb.AssignmentsMessage.Type.COMPLETE);
+    assert.equal(Number(s.messages[0]?.sequence), 1);
+    assert.deepEqual(s.tasks(0).map((t) => t.id), ["t1"]);
+  });
+
+  it("sends new, changed and removed tasks incrementally, only to their node, with increasing sequence numbers", async () => {
+    const s1 = open("n1");
+    const s2 = open("n2");
+    await store.update((tx) => tx.create("task", newTask("t1", "n1")));
+    await settle();
+    assert.equal(s1.messages.length, 2);
+    assert.equal(s1.messages[1]?.type, controlpb.AssignmentsMessage.Type.INCREMENTAL);
+    assert.equal(Number(s1.messages[1]?.sequence), 2);
+    assert.deepEqual(s1.tasks(1).map((t) => t.id), ["t1"]);
+    assert.equal(s2.messages.length, 1, "another node's stream hears nothing");
+    await store.update((tx) => {
+      const t = tx.get("task", "t1");
+      assert.ok(t);
+      tx.update("task", { ...t, desiredState: TaskState.SHUTDOWN });
+    });
+    await settle();
+    assert.equal(s1.tasks(2)[0]?.desiredState, TaskState.SHUTDOWN);
+    await store.update((tx) => tx.delete("task", "t1"));
+    await settle();
+    assert.deepEqual(s1.messages[3]?.removedTaskIds, ["t1"]);
+    assert.equal(Number(s1.messages[3]?.sequence), 4);
+  });
+
+  it("sends a task when the scheduler assigns it (PENDING → ASSIGNED) and not the agent's own status reports back", async () => {
+    await store.update((tx) => tx.create("task", newTask("t1", "n1", TaskState.PENDING)));
+    const s = open("n1");
+    await store.update((tx) => {
+      const t = tx.get("task", "t1");
+      assert.ok(t);
+      tx.update("task", { ...t, status: { timestamp: 1, state: TaskState.ASSIGNED } });
+    });
+    await settle();
+    assert.deepEqual(s.tasks(1).map((t) => t.id), ["t1"]);
+    await a.updateTaskStatus("n1", statusReq("t1", { state: TaskState.RUNNING }));
+    await settle();
+    assert.equal(s.messages.length, 2, "no echo of a status report");
+  });
+
+  it("coalesces a burst of commits into one incremental message", async () => {
+    const s = open("n1");
+    await store.batch(async (b) => {
+      for (let i = 0; i < 20; i++) await b.update((tx) => tx.create("task", newTask(`t${i}`, "n1")));
+    });
+    await settle();
+    assert.equal(s.messages.length, 2);
+    assert.equal(s.tasks(1).length, 20);
+  });
+
+  it("ends every stream when leadership is lost, and forgets streams whose caller went away", async () => {
+    const s1 = open("n1");
+    const s2 = open("n2");
+    s2.emit("cancelled");
+    assert.equal(a.streamCount, 1);
+    a.stop();
+    assert.equal(s1.ended, true);
+    assert.equal(a.streamCount, 0);
+  });
+
+  it("writes status reports forward only: an older state is ignored", async () => {
+    await store.update((tx) => tx.create("task", newTask("t1", "n1")));
+    await a.updateTaskStatus("n1", statusReq("t1", { state: TaskState.RUNNING, message: "started" }));
+    assert.equal(store.view((tx) => tx.get("task", "t1"))?.status.state, TaskState.RUNNING);
+    await a.updateTaskStatus("n1", statusReq("t1", { state: TaskState.PREPARING }));
+    assert.equal(store.view((tx) => tx.get("task", "t1"))?.status.state, TaskState.RUNNING);
+    await a.updateTaskStatus("n1", statusReq("t1", { state: TaskState.FAILED, err: "boom", containerStatus: { exitCode: 1 } }));
+    const t = store.view((tx) => tx.get("task", "t1"));
+    assert.equal(t?.status.state, TaskState.FAILED);
+    assert.equal(t?.status.containerStatus?.exitCode, 1);
+  });
+
+  it("refuses reports on another node's task and states up to ASSIGNED; ignores unknown tasks", async () => {
+    await store.update((tx) => tx.create("task", newTask("t1", "n1")));
+    await assert.rejects(a.updateTaskStatus("n2", statusReq("t1", { state: TaskState.RUNNING })), /not assigned to node n2/);
+    await assert.rejects(a.updateTaskStatus("n1", statusReq("t1", { state: TaskState.PENDING })), (err: Error & { code?: string }) => err.code === "ASSIGNMENTS_STATUS_INVALID");
+    await a.updateTaskStatus("n1", statusReq("gone", { state: TaskState.RUNNING }));
+    assert.equal(store.view((tx) => tx.get("task", "t1"))?.status.state, TaskState.ASSIGNED);
+  });
+
+  it("writes concurrent reports from many nodes in few store proposals", async () => {
+    await store.update((tx) => {
+      for (let i = 0; i < 50; i++) tx.create("task", newTask(`t${i}`, `n${i}`));
+    });
+    const before = store.appliedIndex;
+    await Promise.all(Array.from({ length: 50 }, (_, i) => a.updateTaskStatus(`n${i}`, statusReq(`t${i}`, { state: TaskState.RUNNING }))));
+    assert.ok(store.appliedIndex - before <= 2, `${store.appliedIndex - before} proposals`);
+    assert.equal(store.view((tx) => tx.find("task", { all: true })).filter((t) => t.status.state === TaskState.RUNNING).length, 50);
+  });
+});
