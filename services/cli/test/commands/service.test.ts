@@ -118,6 +118,13 @@ describe("shoal service", () => {
       assert.deepEqual(api.calls(), []);
     });
 
+    it("create --mode replicated-job --replicas N runs N at once unless --max-concurrent says otherwise", async () => {
+      await shoal(api, ["service", "create", "-d", "--mode", "replicated-job", "--replicas", "4", "busybox"]);
+      await shoal(api, ["service", "create", "-d", "--mode", "replicated-job", "--replicas", "4", "--max-concurrent", "2", "busybox"]);
+      const modes = api.requests.filter((q) => q.method === "POST").map((q) => (q.body as { Mode: unknown }).Mode);
+      assert.deepEqual(modes, [{ ReplicatedJob: { MaxConcurrent: 4, TotalCompletions: 4 } }, { ReplicatedJob: { MaxConcurrent: 2, TotalCompletions: 4 } }]);
+    });
+
     it("names a missing secret clearly and creates nothing", async () => {
       const r = await shoal(api, ["service", "create", "-d", "--secret", "nope", "busybox"]);
       assert.equal(r.code, 1);
@@ -303,6 +310,52 @@ describe("shoal service", () => {
       assert.match(r.stdout, /verify: Service web converged\n$/);
     });
 
+    it("update follows a failed update into its automatic rollback and ends when the rollback converged", async () => {
+      const failed = task(2, "failed", { Status: { State: "failed", Err: "task: non-zero exit (1)" } });
+      api.on("GET", `${V}/services/${SERVICE_ID}`, script<DockerService>([
+        service({ UpdateStatus: { State: "updating" } }),
+        service({ UpdateStatus: { State: "rollback_started", Message: "update rolled back due to failure or early termination of task x" } }),
+        service({ UpdateStatus: { State: "rollback_completed", Message: "rollback completed" } }),
+      ]));
+      api.on("GET", `${V}/tasks`, script<DockerTask[]>([
+        [task(1, "running"), failed],
+        [task(1, "running"), task(2, "starting"), task(3, "running")],
+        [task(1, "running"), task(2, "running"), task(3, "running")],
+      ]));
+      const r = await shoal(api, ["service", "update", "--image", "busybox:bad", "web"], FAST);
+      assert.equal(r.stderr, "");
+      assert.equal(r.code, 0);
+      assert.equal(
+        r.stdout,
+        [
+          "web",
+          "overall progress: 1 out of 3 tasks",
+          `1/3: running   ${FULL}`,
+          "2/3: task: non-zero exit (1)",
+          "3/3: ",
+          "rollback: update rolled back due to failure or early termination of task x",
+          "overall progress: rolling back update: 2 out of 3 tasks",
+          `1/3: running   [>${" ".repeat(50)}]`,
+          `2/3: starting  [${"=".repeat(5)}>${" ".repeat(45)}]`,
+          `3/3: running   [>${" ".repeat(50)}]`,
+          "overall progress: rolling back update: 3 out of 3 tasks",
+          `2/3: running   [>${" ".repeat(50)}]`,
+          "verify: Service web converged",
+          "rollback: rollback completed",
+          "",
+        ].join("\n"),
+      );
+    });
+
+    it("scale without -d follows the service until it converged", async () => {
+      api.on("GET", `${V}/services/${SERVICE_ID}`, { body: service({ Spec: serviceSpec({ Mode: { Replicated: { Replicas: 2 } } }) }) });
+      api.on("GET", `${V}/tasks`, script<DockerTask[]>([[task(1, "running")], [task(1, "running"), task(2, "running")]]));
+      const r = await shoal(api, ["service", "scale", "web=2"], FAST);
+      assert.equal(r.code, 0);
+      assert.match(r.stdout, /^web scaled to 2\noverall progress: 1 out of 2 tasks\n/);
+      assert.match(r.stdout, /verify: Service web converged\n$/);
+    });
+
     it("update --rollback is the same request as service rollback", async () => {
       await shoal(api, ["service", "update", "-d", "--rollback", "web"]);
       assert.equal(posted(`${V}/services/${SERVICE_ID}/update`).rawQuery, "version=42&rollback=previous");
@@ -330,14 +383,6 @@ describe("shoal service", () => {
       api.on("GET", `${V}/services`, { body: [service({ Endpoint: { Ports: ports } })] });
       const r = await shoal(api, ["service", "ls", "--format", "json"]);
       assert.equal((JSON.parse(r.stdout) as { Ports: string }[])[0]!.Ports, "*:8080-8081->80-81/tcp, *:53->53/udp");
-    });
-
-    it("create --mode replicated-job --replicas N runs N at once unless --max-concurrent says otherwise", async () => {
-      api.on("POST", `${V}/services/create`, { status: 201, body: { ID: SERVICE_ID } });
-      await shoal(api, ["service", "create", "-d", "--mode", "replicated-job", "--replicas", "4", "busybox"]);
-      await shoal(api, ["service", "create", "-d", "--mode", "replicated-job", "--replicas", "4", "--max-concurrent", "2", "busybox"]);
-      const modes = api.requests.filter((q) => q.method === "POST").map((q) => (q.body as { Mode: unknown }).Mode);
-      assert.deepEqual(modes, [{ ReplicatedJob: { MaxConcurrent: 4, TotalCompletions: 4 } }, { ReplicatedJob: { MaxConcurrent: 2, TotalCompletions: 4 } }]);
     });
 
     it("ls shows a job's completions beside its running tasks", async () => {
