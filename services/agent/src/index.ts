@@ -1,4 +1,6 @@
-// @shoal/agent: the node's side of the cluster (DESIGN §5). For now its session with the managers
-// (registration and heartbeats); the worker, executor interface and task reconciliation join it
-// with the orchestration work.
+// @shoal/agent: the node's side of the cluster (DESIGN §5): its session with the managers
+// (registration and heartbeats), the worker that runs assigned tasks through an executor, and the
+// client that carries assignments and status reports.
 export * from "./session.js";
+export * from "./executor/index.js";
+export * from "./worker/index.js";

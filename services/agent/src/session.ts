@@ -83,7 +83,13 @@ export class AgentSession {
     this.clients.clear();
   }
 
-  private client(addr: string): grpc.Client {
+  /** The managers known from the last heartbeat answer (the AssignmentsClient rotates through them). */
+  get knownManagers(): string[] {
+    return [...this.managers];
+  }
+
+  /** The session's channel to a manager, shared with the AssignmentsClient (closed by stop()). */
+  client(addr: string): grpc.Client {
     let c = this.clients.get(addr);
     if (c === undefined) {
       const tls = this.modules.tls();

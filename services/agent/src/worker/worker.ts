@@ -1,0 +1,181 @@
+// The worker: reconciles the node's assignments (from the managers) with what the executor runs.
+// It keeps every assigned task with its last status in a local level DB, so that after an agent
+// restart it adopts the tasks still running instead of starting them again; it runs one TaskRunner
+// per task and reports status changes in batches through onStatus. It must not talk to managers
+// (the AssignmentsClient carries both directions) or decide placement or restarts.
+import { join } from "node:path";
+import { describeError, systemClock, type Clock, type Logger } from "@shoal/common";
+import { TaskState, type Task, type TaskStatus } from "@shoal/store";
+import { Level } from "level";
+import type { Executor } from "../executor/index.js";
+import { TaskRunner } from "./task-runner.js";
+
+export interface WorkerOptions {
+  /** The agent's state dir; the worker keeps its DB in <stateDir>/worker. */
+  stateDir: string;
+  nodeId: string;
+}
+
+export interface WorkerModules {
+  logger: Logger;
+  executor: Executor;
+  clock?: Clock;
+}
+
+/** A set of assignments from the managers: the whole set, or the changes since the last one. */
+export interface AssignmentSet {
+  type: "complete" | "incremental";
+  tasks: Task[];
+  /** Task ids no longer assigned (incremental sets only; a complete set removes what it omits). */
+  removed?: string[];
+}
+
+export interface TaskStatusUpdate {
+  taskId: string;
+  status: TaskStatus;
+}
+
+export type StatusListener = (updates: TaskStatusUpdate[]) => void;
+
+interface StoredTask {
+  task: Task;
+  status: TaskStatus;
+}
+
+const PREFIX = "task/";
+
+export class Worker {
+  private readonly log: Logger;
+  private readonly clock: Clock;
+  private readonly runners = new Map<string, TaskRunner>();
+  private readonly listeners = new Set<StatusListener>();
+  private pending = new Map<string, TaskStatus>();
+  private flushScheduled = false;
+  private db: Level<string, StoredTask> | undefined;
+  /** DB writes in order (a later status of a task never lands before an earlier one). */
+  private writes: Promise<void> = Promise.resolve();
+  private started = false;
+
+  constructor(
+    private readonly opts: WorkerOptions,
+    private readonly modules: WorkerModules,
+  ) {
+    this.log = modules.logger.child({ component: "worker", nodeId: opts.nodeId });
+    this.clock = modules.clock ?? systemClock;
+  }
+
+  /** Opens the local DB and resumes (adopts) every task it holds. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    const db = new Level<string, StoredTask>(join(this.opts.stateDir, "worker"), { valueEncoding: "json" });
+    await db.open();
+    this.db = db;
+    this.started = true;
+    let adopted = 0;
+    for await (const [, rec] of db.iterator({ gt: PREFIX, lt: `${PREFIX}\xff` })) {
+      this.runnerFor(rec.task, rec.status).run();
+      adopted++;
+    }
+    if (adopted > 0) this.log.info({ tasks: adopted }, "worker: resumed the tasks of the previous run");
+  }
+
+  /** Stops driving tasks (they keep running in the runtime for the next start to adopt). */
+  async stop(): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    await Promise.all([...this.runners.values()].map((r) => r.close()));
+    this.runners.clear();
+    await this.writes;
+    await this.db?.close();
+    this.db = undefined;
+  }
+
+  /** Subscribes to batches of status changes; returns the unsubscribe function. */
+  onStatus(cb: StatusListener): () => void {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
+  }
+
+  /** The latest status of every task the worker holds (a full report after a reconnect). */
+  statuses(): TaskStatusUpdate[] {
+    return [...this.runners].map(([taskId, r]) => ({ taskId, status: r.current.status }));
+  }
+
+  /** The task and its latest status, if the worker holds it. */
+  get(taskId: string): { task: Task; status: TaskStatus } | undefined {
+    return this.runners.get(taskId)?.current;
+  }
+
+  /** Reconciles with a set of assignments from the managers. */
+  async applyAssignments(set: AssignmentSet): Promise<void> {
+    if (!this.started) return;
+    const seen = new Set<string>();
+    for (const task of set.tasks) {
+      if (task.nodeId !== "" && task.nodeId !== this.opts.nodeId) continue;
+      seen.add(task.id);
+      const runner = this.runners.get(task.id);
+      if (runner === undefined) {
+        // Our own reports may be ahead of what the managers send back: keep the later state.
+        this.runnerFor(task, task.status).run();
+        this.persist(task, task.status);
+      } else {
+        runner.update(task);
+        this.persist(task, runner.current.status);
+      }
+    }
+    const removed = set.type === "complete" ? [...this.runners.keys()].filter((id) => !seen.has(id)) : (set.removed ?? []);
+    for (const id of removed) this.runners.get(id)?.remove();
+    await this.writes;
+  }
+
+  private runnerFor(task: Task, status: TaskStatus): TaskRunner {
+    const runner = new TaskRunner(task, status, {
+      executor: this.modules.executor,
+      logger: this.log,
+      now: () => this.clock.now(),
+      report: (t, s) => this.report(t, s),
+      forget: (id) => this.forget(id),
+    });
+    this.runners.set(task.id, runner);
+    return runner;
+  }
+
+  private report(task: Task, status: TaskStatus): void {
+    this.log.debug({ taskId: task.id, state: TaskState[status.state] }, "worker: task state");
+    this.persist(task, status);
+    this.pending.set(task.id, status);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // Changes of the same turn (many tasks, or several steps of one) go out as one batch.
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.pending.size === 0) return;
+    const updates = [...this.pending].map(([taskId, status]) => ({ taskId, status }));
+    this.pending = new Map();
+    for (const cb of this.listeners) {
+      try {
+        cb(updates);
+      } catch (err) {
+        this.log.error({ err: describeError(err) }, "worker: status listener threw");
+      }
+    }
+  }
+
+  private persist(task: Task, status: TaskStatus): void {
+    const db = this.db;
+    if (db === undefined) return;
+    this.writes = this.writes.then(() => db.put(`${PREFIX}${task.id}`, { task, status })).catch((err: unknown) => this.log.error({ taskId: task.id, err: describeError(err) }, "worker: could not persist a task"));
+  }
+
+  private async forget(taskId: string): Promise<void> {
+    this.runners.delete(taskId);
+    this.pending.delete(taskId);
+    const db = this.db;
+    if (db === undefined) return;
+    this.writes = this.writes.then(() => db.del(`${PREFIX}${taskId}`)).catch((err: unknown) => this.log.error({ taskId, err: describeError(err) }, "worker: could not forget a task"));
+    await this.writes;
+  }
+}

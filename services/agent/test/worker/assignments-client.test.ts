@@ -1,0 +1,138 @@
+// The AssignmentsClient against fake Dispatcher servers on loopback (insecure): full set to the
+// worker, status reports, redirects to the leader, reconnect with a full resync, retried reports.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { freeLoopbackPorts, silentLogger } from "@shoal/common";
+import { StatusError, controlpb, dispatcherServiceDefinition, toServiceError } from "@shoal/proto";
+import { TaskState, type Task, type TaskStatus } from "@shoal/store";
+import { AssignmentsClient, SimulatedExecutor, Worker } from "../../src/index.js";
+import { assignedTask, until } from "./fixtures.js";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A Dispatcher that serves given tasks, records status reports, or redirects to another address. */
+class FakeDispatcher {
+  readonly server = new grpc.Server();
+  readonly statuses = new Map<string, TaskStatus>();
+  streams: grpc.ServerWritableStream<controlpb.IAssignmentsRequest, controlpb.AssignmentsMessage>[] = [];
+  tasks: Task[] = [];
+  redirectTo: string | undefined;
+  failReports = 0;
+
+  constructor() {
+    this.server.addService(dispatcherServiceDefinition, {
+      heartbeat: (_call: unknown, cb: grpc.sendUnaryData<controlpb.IHeartbeatResponse>) => cb(null, {}),
+      assignments: (call: grpc.ServerWritableStream<controlpb.IAssignmentsRequest, controlpb.AssignmentsMessage>) => {
+        if (this.redirectTo !== undefined) {
+          call.emit("error", toServiceError(new StatusError({ code: "MANAGER_NOT_LEADER", grpcStatus: grpc.status.FAILED_PRECONDITION, metadata: { "shoal-leader-addr": this.redirectTo } }, "not the leader", { temporary: true })));
+          return;
+        }
+        this.streams.push(call);
+        call.write(controlpb.AssignmentsMessage.create({ type: controlpb.AssignmentsMessage.Type.COMPLETE, sequence: 1, tasks: this.tasks.map((t) => encoder.encode(JSON.stringify(t))) }));
+      },
+      updateTaskStatus: (call: grpc.ServerUnaryCall<controlpb.UpdateTaskStatusRequest, unknown>, cb: grpc.sendUnaryData<controlpb.IUpdateTaskStatusResponse>) => {
+        if (this.failReports > 0) {
+          this.failReports--;
+          cb({ code: grpc.status.UNAVAILABLE, details: "try later" } as grpc.ServiceError);
+          return;
+        }
+        for (const u of call.request.updates) this.statuses.set(u.taskId, JSON.parse(decoder.decode(u.status)) as TaskStatus);
+        cb(null, {});
+      },
+    });
+  }
+
+  async listen(port: number): Promise<string> {
+    await new Promise<void>((resolve, reject) => this.server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
+    return `127.0.0.1:${port}`;
+  }
+
+  stateOf(taskId: string): TaskState | undefined {
+    return this.statuses.get(taskId)?.state;
+  }
+}
+
+describe("worker/assignments-client: the agent's assignment stream and status reports", () => {
+  let dir: string;
+  let leader: FakeDispatcher;
+  let follower: FakeDispatcher;
+  let leaderAddr: string;
+  let followerAddr: string;
+  let worker: Worker;
+  let client: AssignmentsClient;
+  const channels = new Map<string, grpc.Client>();
+  const dial = (addr: string): grpc.Client => {
+    let c = channels.get(addr);
+    if (c === undefined) channels.set(addr, (c = new grpc.Client(addr, grpc.credentials.createInsecure())));
+    return c;
+  };
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), "shoal-assign-"));
+    const [p1, p2] = await freeLoopbackPorts(2);
+    leader = new FakeDispatcher();
+    follower = new FakeDispatcher();
+    leaderAddr = await leader.listen(p1 as number);
+    followerAddr = await follower.listen(p2 as number);
+    follower.redirectTo = leaderAddr;
+    worker = new Worker({ stateDir: dir, nodeId: "n1" }, { logger: silentLogger(), executor: new SimulatedExecutor() });
+    await worker.start();
+    client = new AssignmentsClient({ managers: () => [followerAddr] }, { logger: silentLogger(), dial, worker });
+  });
+
+  afterEach(async () => {
+    await client.stop();
+    await worker.stop();
+    for (const c of channels.values()) c.close();
+    channels.clear();
+    leader.server.forceShutdown();
+    follower.server.forceShutdown();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("follows the follower's redirect, hands the full set to the worker and reports the task RUNNING to the leader", async () => {
+    leader.tasks = [assignedTask("t1", "n1")];
+    client.start();
+    await until("RUNNING at the leader", () => leader.stateOf("t1") === TaskState.RUNNING);
+    assert.equal(client.leader, leaderAddr);
+    assert.equal(follower.statuses.size, 0);
+  });
+
+  it("applies incremental sets in sequence: a desired SHUTDOWN is carried out and reported", async () => {
+    const t = assignedTask("t1", "n1");
+    leader.tasks = [t];
+    client.start();
+    await until("RUNNING", () => leader.stateOf("t1") === TaskState.RUNNING);
+    leader.streams[0]?.write(controlpb.AssignmentsMessage.create({ type: controlpb.AssignmentsMessage.Type.INCREMENTAL, sequence: 2, tasks: [encoder.encode(JSON.stringify({ ...t, desiredState: TaskState.SHUTDOWN }))] }));
+    await until("SHUTDOWN", () => leader.stateOf("t1") === TaskState.SHUTDOWN);
+  });
+
+  it("reconnects when the stream ends and resyncs with a new full set; the task keeps running", async () => {
+    leader.tasks = [assignedTask("t1", "n1")];
+    client.start();
+    await until("RUNNING", () => leader.stateOf("t1") === TaskState.RUNNING);
+    leader.streams[0]?.end();
+    await until("a second full set", () => client.resyncs >= 2);
+    assert.equal(worker.get("t1")?.status.state, TaskState.RUNNING);
+  });
+
+  it("a sequence gap drops the stream and resyncs", async () => {
+    leader.tasks = [assignedTask("t1", "n1")];
+    client.start();
+    await until("connected", () => client.resyncs === 1 && leader.streams.length === 1);
+    leader.streams[0]?.write(controlpb.AssignmentsMessage.create({ type: controlpb.AssignmentsMessage.Type.INCREMENTAL, sequence: 5 }));
+    await until("a second full set", () => client.resyncs >= 2);
+  });
+
+  it("retries failed status reports until the leader takes them", async () => {
+    leader.failReports = 3;
+    leader.tasks = [assignedTask("t1", "n1")];
+    client.start();
+    await until("RUNNING after retries", () => leader.stateOf("t1") === TaskState.RUNNING);
+    assert.equal(leader.failReports, 0);
+  });
+});
