@@ -5,7 +5,7 @@ import { InvalidArgumentError } from "commander";
 import type { PortConfig } from "../api/index.js";
 import { splitKeyValue } from "./values.js";
 
-const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4, tib: 1024 ** 4 };
+const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4, tib: 1024 ** 4, p: 1024 ** 5, pb: 1024 ** 5, pib: 1024 ** 5 };
 
 /** Bytes from docker's size forms: "64MiB", "64m", "1g", "512k", "1048576" (binary units, as docker's RAMInBytes). */
 export function sizeArg(value: string): number {
