@@ -1,0 +1,139 @@
+// The Dispatcher's Assignments and UpdateTaskStatus RPCs over mTLS on loopback, as agents call
+// them: node identity from the certificate, leader-only with redirects, streams ended with
+// leadership. The store is a local MemoryStore behind a fake ReplicatedStore.
+import assert from "node:assert/strict";
+import * as grpc from "@grpc/grpc-js";
+import { FakeClock, freeLoopbackPort, silentLogger } from "@shoal/common";
+import { RemoteError, callUnary, controlpb, dispatcherServiceDefinition } from "@shoal/proto";
+import { MemoryStore, TaskState, type Task } from "@shoal/store";
+import { CertificateAuthority, clientCredentials, createCsr, createRootCa, generateNodeKey, serverCredentials, type RootCaMaterial } from "../../src/ca/index.js";
+import { Dispatcher } from "../../src/control/dispatcher.js";
+import { LEADER_ADDR_KEY } from "../../src/control/redirect.js";
+import type { ReplicatedStore } from "../../src/replication/index.js";
+
+const CLUSTER = "cluster-d";
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+async function nodeCert(ca: CertificateAuthority, nodeId: string, role: "manager" | "worker"): Promise<{ certPem: string; keyPem: string }> {
+  const { keyPem } = await generateNodeKey();
+  const certPem = await ca.issue({ csrPem: await createCsr(keyPem), nodeId, role, clusterId: CLUSTER });
+  return { certPem, keyPem };
+}
+
+function newTask(id: string, nodeId: string): Omit<Task, "meta"> {
+  return { id, spec: { container: { image: "busybox" } }, serviceId: "svc", slot: 1, nodeId, status: { timestamp: 0, state: TaskState.ASSIGNED }, desiredState: TaskState.RUNNING };
+}
+
+interface StreamProbe {
+  messages: controlpb.AssignmentsMessage[];
+  ended: Promise<RemoteError | undefined>;
+  cancel(): void;
+}
+
+function openStream(client: grpc.Client): StreamProbe {
+  const m = dispatcherServiceDefinition.assignments;
+  const call = client.makeServerStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, {}, new grpc.Metadata(), {});
+  const messages: controlpb.AssignmentsMessage[] = [];
+  call.on("data", (msg: controlpb.AssignmentsMessage) => messages.push(msg));
+  const ended = new Promise<RemoteError | undefined>((resolve) => {
+    call.on("error", (err: grpc.ServiceError) => {
+      const leader = err.metadata?.get(LEADER_ADDR_KEY)[0];
+      resolve(new RemoteError({ code: "RPC", grpcStatus: err.code, ...(leader === undefined ? {} : { [LEADER_ADDR_KEY]: String(leader) }) }, err.details));
+    });
+    call.on("end", () => resolve(undefined));
+  });
+  return { messages, ended, cancel: () => call.cancel() };
+}
+
+async function until(what: string, probe: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe("control/dispatcher: Assignments and UpdateTaskStatus over mTLS", function () {
+  this.timeout(20_000);
+  let root: RootCaMaterial;
+  let ca: CertificateAuthority;
+  let store: MemoryStore;
+  let leader: boolean;
+  let dispatcher: Dispatcher;
+  let server: grpc.Server;
+  let addr: string;
+  const clients: grpc.Client[] = [];
+
+  const dial = async (nodeId: string): Promise<grpc.Client> => {
+    const cert = await nodeCert(ca, nodeId, "worker");
+    const c = clientCredentials({ rootCertPem: root.certPem, ...cert, expect: { role: "manager", clusterId: CLUSTER } });
+    const client = new grpc.Client(addr, c.credentials, c.channelOptions);
+    clients.push(client);
+    return client;
+  };
+  const report = (client: grpc.Client, taskId: string, state: TaskState): Promise<controlpb.UpdateTaskStatusResponse> =>
+    callUnary(client, dispatcherServiceDefinition.updateTaskStatus, { updates: [{ taskId, status: encoder.encode(JSON.stringify({ timestamp: 1, state })) }] });
+
+  before(async () => {
+    root = await createRootCa({ clusterId: CLUSTER });
+    ca = new CertificateAuthority(root);
+  });
+
+  beforeEach(async () => {
+    store = new MemoryStore();
+    leader = true;
+    const rs = { store, isLeader: () => leader, leaderInfo: () => ({ id: 2, address: "10.0.0.2:2377" }) } as unknown as ReplicatedStore;
+    dispatcher = new Dispatcher({ clusterId: CLUSTER }, { rs, logger: silentLogger(), clock: new FakeClock() });
+    const serverCert = await nodeCert(ca, "manager-1", "manager");
+    server = new grpc.Server();
+    dispatcher.register(server);
+    const port = await freeLoopbackPort();
+    addr = `127.0.0.1:${port}`;
+    await new Promise<void>((resolve, reject) => server.bindAsync(addr, serverCredentials(() => ({ rootCertPem: root.certPem, ...serverCert })), (err) => (err ? reject(err) : resolve())));
+    dispatcher.start();
+  });
+
+  afterEach(() => {
+    dispatcher.stop();
+    for (const c of clients.splice(0)) c.close();
+    server.forceShutdown();
+    store.close();
+  });
+
+  it("streams the calling node's tasks (full set, then changes) and takes its status reports", async () => {
+    await store.update((tx) => {
+      tx.create("task", newTask("t1", "node-a"));
+      tx.create("task", newTask("t2", "node-b"));
+    });
+    const client = await dial("node-a");
+    const s = openStream(client);
+    await until("the full set", () => s.messages.length === 1);
+    assert.equal(s.messages[0]?.type, controlpb.AssignmentsMessage.Type.COMPLETE);
+    assert.deepEqual((s.messages[0]?.tasks as Uint8Array[]).map((b) => (JSON.parse(decoder.decode(b)) as Task).id), ["t1"]);
+    await store.update((tx) => tx.create("task", newTask("t3", "node-a")));
+    await until("the change", () => s.messages.length === 2);
+    assert.equal(Number(s.messages[1]?.sequence), 2);
+    await report(client, "t1", TaskState.RUNNING);
+    assert.equal(store.view((tx) => tx.get("task", "t1"))?.status.state, TaskState.RUNNING);
+    await assert.rejects(report(client, "t2", TaskState.RUNNING), (err: RemoteError) => err.meta.grpcStatus === grpc.status.PERMISSION_DENIED);
+    s.cancel();
+  });
+
+  it("ends the streams when leadership is lost", async () => {
+    const s = openStream(await dial("node-a"));
+    await until("the full set", () => s.messages.length === 1);
+    leader = false;
+    dispatcher.stop();
+    assert.equal(await s.ended, undefined);
+  });
+
+  it("on a follower, refuses both RPCs with FAILED_PRECONDITION naming the leader", async () => {
+    leader = false;
+    const client = await dial("node-a");
+    const err = await openStream(client).ended;
+    assert.equal(err?.meta.grpcStatus, grpc.status.FAILED_PRECONDITION);
+    assert.equal(err?.meta[LEADER_ADDR_KEY], "10.0.0.2:2377");
+    await assert.rejects(report(client, "t1", TaskState.RUNNING), (e: RemoteError) => e.meta[LEADER_ADDR_KEY] === "10.0.0.2:2377");
+  });
+});
