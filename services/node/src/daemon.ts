@@ -8,7 +8,7 @@
 import { networkInterfaces, release } from "node:os";
 import * as grpc from "@grpc/grpc-js";
 import { ShoalError, createRegistry, describeError, systemClock, systemRandom, type Clock, type Logger, type Random, type Registry, type TimerHandle } from "@shoal/common";
-import { AgentSession } from "@shoal/agent";
+import { AgentSession, AssignmentsClient, SimulatedExecutor, Worker } from "@shoal/agent";
 import {
   Manager,
   bootstrapCredentials,
@@ -122,6 +122,8 @@ export class Daemon implements NodeBackend {
   private dataKey: Buffer | undefined;
   private mgr: Manager | undefined;
   private session: AgentSession | undefined;
+  private worker: Worker | undefined;
+  private assignments: AssignmentsClient | undefined;
   private renewTimer: TimerHandle | undefined;
   private roleChange: Promise<void> | undefined;
   private lockWatch: AbortController | undefined;
@@ -422,6 +424,27 @@ export class Daemon implements NodeBackend {
     );
     this.session = session;
     session.start();
+    if (this.opts.executor !== undefined) this.startWorker(session, id.nodeId);
+  }
+
+  /** The worker runs this node's assigned tasks through the executor (only when one is configured). */
+  private startWorker(session: AgentSession, nodeId: string): void {
+    const worker = new Worker(
+      { stateDir: this.opts.stateDir, nodeId },
+      { logger: this.modules.logger, executor: new SimulatedExecutor(), ...(this.modules.clock === undefined ? {} : { clock: this.modules.clock }) },
+    );
+    const client = new AssignmentsClient(
+      { managers: () => session.knownManagers, leader: () => session.leader },
+      { logger: this.modules.logger, dial: (addr) => session.client(addr), worker, random: this.random },
+    );
+    this.worker = worker;
+    this.assignments = client;
+    void worker.start().then(
+      () => {
+        if (this.assignments === client) client.start();
+      },
+      (err: unknown) => this.log.error({ err }, "node: the worker could not open its local state; this node runs no tasks"),
+    );
   }
 
   private async rememberManagers(addrs: string[]): Promise<void> {
@@ -643,6 +666,12 @@ export class Daemon implements NodeBackend {
     this.renewTimer = undefined;
     this.lockWatch?.abort();
     this.lockWatch = undefined;
+    const assignments = this.assignments;
+    this.assignments = undefined;
+    await assignments?.stop();
+    const worker = this.worker;
+    this.worker = undefined;
+    await worker?.stop();
     const session = this.session;
     this.session = undefined;
     await session?.stop();

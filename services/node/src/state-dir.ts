@@ -112,11 +112,12 @@ export class StateDir {
     await writeAtomic(this.keysFile, JSON.stringify(k) + "\n");
   }
 
-  /** Forgets the swarm: identity, certificates, keys and raft data (leave / removal). */
+  /** Forgets the swarm: identity, certificates, keys, raft data and the worker's tasks (leave / removal). */
   async wipe(): Promise<void> {
     await rm(this.identityFile, { force: true });
     await rm(join(this.root, "certificates"), { recursive: true, force: true });
     await rm(this.raftDir, { recursive: true, force: true });
+    await rm(join(this.root, "worker"), { recursive: true, force: true });
   }
 
   async wipeRaft(): Promise<void> {

@@ -28,7 +28,7 @@ describe("shoald in process: three managers and a worker on loopback", function 
   const daemons = new Map<string, Daemon>();
 
   const start = async (name: string): Promise<Daemon> => {
-    const d = new Daemon({ stateDir: join(root, name), hostname: name, heartbeatPeriodMs: 300 }, { logger });
+    const d = new Daemon({ stateDir: join(root, name), hostname: name, heartbeatPeriodMs: 300, executor: "simulated" }, { logger });
     daemons.set(name, d);
     await d.start();
     return d;
@@ -118,16 +118,16 @@ describe("shoald in process: three managers and a worker on loopback", function 
     assert.notEqual(leaderName([old]), old);
   });
 
-  it("turns a replicated service into tasks that are allocated and assigned across the nodes by the leader", async () => {
+  it("runs a replicated service: tasks allocated, spread across the nodes, and RUNNING on their agents", async () => {
     const lead = await until("a leader", 10_000, () => leaderName(["m1", "m2", "m3"]));
     const backend = get(lead).manager();
     assert.ok(backend);
     await backend.store.update((tx) =>
       tx.create("service", { id: "svcweb000000000000000000a", spec: { annotations: { name: "web" }, task: { container: { image: "busybox" } }, replicated: { replicas: 6 } } }),
     );
-    const assigned = await until("6 assigned tasks", 20_000, () => {
+    const assigned = await until("6 running tasks", 20_000, () => {
       const tasks = backend.store.view((tx) => tx.find("task", { serviceId: "svcweb000000000000000000a" }));
-      return tasks.length === 6 && tasks.every((t) => t.nodeId !== "" && t.status.state >= TaskState.ASSIGNED) ? tasks : undefined;
+      return tasks.length === 6 && tasks.every((t) => t.nodeId !== "" && t.status.state === TaskState.RUNNING) ? tasks : undefined;
     });
     assert.deepEqual(assigned.map((t) => t.slot).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6]);
     // Spread: 6 tasks over the 4 ready nodes, at most 2 on any.
