@@ -110,6 +110,8 @@ export class TaskAssignments {
   /** Serves one node's stream: COMPLETE set now, INCREMENTAL changes until it or leadership ends. */
   serve(nodeId: string, call: grpc.ServerWritableStream<controlpb.IAssignmentsRequest, controlpb.AssignmentsMessage>): void {
     const store = this.modules.rs.store;
+    // A stream may arrive before the leadership listener started us: the watch must exist first.
+    this.start();
     // The view and fromIndex are taken in one synchronous step: no commit falls between them.
     const tasks = store.view((tx) => tx.find("task", { nodeId })).filter((t) => assignedTo(t, nodeId));
     const sub: Subscriber = {

@@ -131,6 +131,16 @@ describe("control/assignments: task assignment streams and status reports", () =
     assert.equal(a.streamCount, 0);
   });
 
+  it("a stream opened before the leadership listener started the watch still receives changes", async () => {
+    a.stop();
+    const rs = { store, isLeader: () => true, leaderInfo: () => ({ id: 1, address: undefined }) } as unknown as ReplicatedStore;
+    a = new TaskAssignments({ rs, logger: silentLogger() });
+    const s = open("n1");
+    await store.update((tx) => tx.create("task", newTask("t1", "n1")));
+    await settle();
+    assert.deepEqual(s.tasks(1).map((t) => t.id), ["t1"]);
+  });
+
   it("writes status reports forward only: an older state is ignored", async () => {
     await store.update((tx) => tx.create("task", newTask("t1", "n1")));
     await a.updateTaskStatus("n1", statusReq("t1", { state: TaskState.RUNNING, message: "started" }));
