@@ -152,6 +152,7 @@ export class TaskRunner {
   private exited(exit: ExitStatus): void {
     const containerStatus = { ...this.status.containerStatus, exitCode: exit.exitCode };
     if (exit.exitCode === 0) this.set(TaskState.COMPLETE, "finished", { containerStatus });
+    // The message stays "started" as in swarmkit (the last step taken); the reason goes in err.
     else this.set(TaskState.FAILED, "started", { containerStatus, err: exit.message ?? `task: non-zero exit (${exit.exitCode})` });
   }
 
