@@ -55,6 +55,7 @@ export class Worker {
   /** DB writes in order (a later status of a task never lands before an earlier one). */
   private writes: Promise<void> = Promise.resolve();
   private started = false;
+  private starting: Promise<void> | undefined;
 
   constructor(
     private readonly opts: WorkerOptions,
@@ -65,8 +66,12 @@ export class Worker {
   }
 
   /** Opens the local DB and resumes (adopts) every task it holds. */
-  async start(): Promise<void> {
-    if (this.started) return;
+  start(): Promise<void> {
+    this.starting ??= this.open();
+    return this.starting;
+  }
+
+  private async open(): Promise<void> {
     const db = new Level<string, StoredTask>(join(this.opts.stateDir, "worker"), { valueEncoding: "json" });
     await db.open();
     this.db = db;
@@ -81,6 +86,9 @@ export class Worker {
 
   /** Stops driving tasks (they keep running in the runtime for the next start to adopt). */
   async stop(): Promise<void> {
+    // A stop during start waits for it, so the DB it opens is closed too.
+    await this.starting?.catch(() => undefined);
+    this.starting = undefined;
     if (!this.started) return;
     this.started = false;
     await Promise.all([...this.runners.values()].map((r) => r.close()));

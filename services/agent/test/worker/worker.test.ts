@@ -137,6 +137,15 @@ describe("worker: reconciling assignments with the executor", () => {
     assert.deepEqual(executor.running(), []);
   });
 
+  it("a stop right after start waits for it and closes the local DB (the next worker can open it)", async () => {
+    await worker.stop();
+    const w = new Worker({ stateDir: dir, nodeId: "n1" }, { logger: silentLogger(), executor, clock });
+    const starting = w.start();
+    await w.stop();
+    await starting;
+    worker = await newWorker();
+  });
+
   it("after a restart reports FAILED for a RUNNING task the runtime no longer has", async () => {
     const t = assignedTask("t1", "n1");
     await worker.applyAssignments({ type: "complete", tasks: [t] });
