@@ -1,0 +1,169 @@
+// The orchestration benchmark (issue "Orchestration"): 3 shoald managers on loopback (drained, so
+// they only manage) and SHOAL_BENCH_AGENTS simulated nodes (real Daemons with the simulated
+// executor, SHOAL_BENCH_AGENT_PROCS processes), then services totalling SHOAL_BENCH_TASKS tasks
+// created through the REST API. Reports the time until every task is RUNNING, tasks/s, the
+// managers' RSS, nodes ever seen DOWN during the run (should be 0), and the worker-loss time: one
+// extra single-node process is SIGKILLed and its tasks are timed until they run elsewhere.
+// Standalone: `node test/dist/src/bench/orchestration.js`; lines `name value unit` on stdout.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describeError, freeLoopbackPorts, sleep } from "@shoal/common";
+import { apiCall, apiJson } from "@shoal/lab";
+
+const AGENTS = Number(process.env["SHOAL_BENCH_AGENTS"] ?? 1000);
+const TASKS = Number(process.env["SHOAL_BENCH_TASKS"] ?? 100_000);
+const PROCS = Number(process.env["SHOAL_BENCH_AGENT_PROCS"] ?? 4);
+const SERVICES = Number(process.env["SHOAL_BENCH_SERVICES"] ?? 100);
+const HERE = resolve(fileURLToPath(import.meta.url), "..");
+const SHOALD = resolve(HERE, "..", "..", "..", "..", "services", "node", "bin", "shoald.js");
+
+const children: ChildProcess[] = [];
+const out = (name: string, value: number, unit: string): void => void process.stdout.write(`${name} ${Number.isFinite(value) ? (Math.abs(value) >= 100 ? value.toFixed(0) : value.toPrecision(3)) : "NaN"} ${unit}\n`);
+const progress = (m: string): void => void process.stderr.write(`[bench] ${m}\n`);
+
+function start(cmd: string[], logFile: string): ChildProcess {
+  // Many nodes per process keep many files open (a local DB each): raise the soft limit to the hard one.
+  const c = spawn("bash", ["-c", `ulimit -n $(ulimit -Hn); exec "$@" 2>>${logFile}`, "bash", ...cmd], { stdio: ["ignore", "pipe", "inherit"] });
+  children.push(c);
+  return c;
+}
+
+function rssMb(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m === null ? NaN : Number(m[1]) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(250);
+  }
+}
+
+function waitLine(c: ChildProcess, re: RegExp, timeoutMs: number): Promise<string> {
+  return new Promise((res, rej) => {
+    let buf = "";
+    const t = setTimeout(() => rej(new Error(`no "${re.source}" within ${timeoutMs} ms`)), timeoutMs);
+    c.stdout?.on("data", (d: Buffer) => {
+      buf += d.toString();
+      const m = re.exec(buf);
+      if (m !== null) {
+        clearTimeout(t);
+        res(m[0]);
+      }
+    });
+    c.once("exit", (code) => rej(new Error(`process exited (${code}) before "${re.source}"`)));
+  });
+}
+
+interface ServiceView {
+  ID: string;
+  ServiceStatus?: { RunningTasks: number; DesiredTasks: number };
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "shoal-bench-orch-"));
+  const cleanup = (): void => {
+    for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once("SIGINT", () => {
+    cleanup();
+    process.exit(130);
+  });
+  try {
+    const ports = await freeLoopbackPorts(3);
+    const managers = ports.map((p, i) => ({ port: p, sock: join(dir, `m${i + 1}.sock`), proc: undefined as ChildProcess | undefined }));
+    for (const [i, m] of managers.entries()) {
+      m.proc = start([process.execPath, SHOALD, "--state-dir", join(dir, `m${i + 1}`), "--api-socket", m.sock, "--hostname", `m${i + 1}`, "--log-level", "warn"], join(dir, `m${i + 1}.log`));
+    }
+    const m1 = managers[0]!;
+    await until("manager APIs", 20_000, async () => ((await apiCall(m1.sock, "GET", "/_ping")).status === 200 ? true : undefined));
+    await apiJson(m1.sock, "POST", "/swarm/init", { ListenAddr: `127.0.0.1:${m1.port}`, AdvertiseAddr: `127.0.0.1:${m1.port}`, Availability: "drain" });
+    const swarm = await apiJson<{ JoinTokens: { Worker: string; Manager: string } }>(m1.sock, "GET", "/swarm");
+    for (const m of managers.slice(1)) {
+      await until(`${m.sock}`, 20_000, async () => ((await apiCall(m.sock, "GET", "/_ping")).status === 200 ? true : undefined));
+      await apiJson(m.sock, "POST", "/swarm/join", { ListenAddr: `127.0.0.1:${m.port}`, AdvertiseAddr: `127.0.0.1:${m.port}`, RemoteAddrs: [`127.0.0.1:${m1.port}`], JoinToken: swarm.JoinTokens.Manager, Availability: "drain" });
+    }
+    progress("3 managers up (drained)");
+    const remote = `127.0.0.1:${m1.port}`;
+    const t0 = performance.now();
+    const per = Math.ceil(AGENTS / PROCS);
+    const procs: ChildProcess[] = [];
+    for (let p = 0; p < PROCS; p++) {
+      const n = Math.min(per, AGENTS - p * per);
+      if (n <= 0) break;
+      procs.push(start([process.execPath, join(HERE, "agents.js"), "--count", String(n), "--root", join(dir, `agents${p}`), "--remote", remote, "--token", swarm.JoinTokens.Worker, "--prefix", `sim${p}`], join(dir, `agents${p}.log`)));
+    }
+    const lone = start([process.execPath, join(HERE, "agents.js"), "--count", "1", "--root", join(dir, "lone"), "--remote", remote, "--token", swarm.JoinTokens.Worker, "--prefix", "lone"], join(dir, "lone.log"));
+    await Promise.all([...procs, lone].map((c) => waitLine(c, /joined \d+/, 600_000)));
+    const total = AGENTS + 1 + 3;
+    await until(`${total} ready nodes`, 300_000, async () => {
+      const nodes = await apiJson<{ Status: { State: string } }[]>(m1.sock, "GET", "/nodes");
+      return nodes.filter((n) => n.Status.State === "ready").length >= total ? true : undefined;
+    });
+    out("orch_agents_join_s", (performance.now() - t0) / 1000, "s");
+    progress(`${AGENTS + 1} simulated nodes ready`);
+
+    const perService = Math.floor(TASKS / SERVICES);
+    const tc = performance.now();
+    for (let s = 0; s < SERVICES; s++) {
+      await apiJson(m1.sock, "POST", "/services/create", { Name: `bench${s}`, TaskTemplate: { ContainerSpec: { Image: "busybox" } }, Mode: { Replicated: { Replicas: perService } } });
+    }
+    const want = perService * SERVICES;
+    let downSeen = 0;
+    let lastNodeCheck = 0;
+    let rssMax = 0;
+    await until(`${want} running tasks`, 1_800_000, async () => {
+      rssMax = Math.max(rssMax, ...managers.map((m) => rssMb(m.proc?.pid)).filter(Number.isFinite));
+      if (Date.now() - lastNodeCheck > 5_000) {
+        lastNodeCheck = Date.now();
+        const nodes = await apiJson<{ Status: { State: string } }[]>(m1.sock, "GET", "/nodes");
+        downSeen = Math.max(downSeen, nodes.filter((n) => n.Status.State === "down").length);
+      }
+      const svcs = await apiJson<ServiceView[]>(m1.sock, "GET", "/services?status=true");
+      const runningNow = svcs.reduce((a, s) => a + (s.ServiceStatus?.RunningTasks ?? 0), 0);
+      progress(`running ${runningNow}/${want}`);
+      return runningNow >= want ? true : undefined;
+    });
+    const secs = (performance.now() - tc) / 1000;
+    out("orch_all_running_s", secs, "s");
+    out("orch_tasks_per_s", want / secs, "tasks/s");
+    out("orch_manager_rss_max", rssMax, "MiB");
+    out("orch_nodes_down_seen", downSeen, "nodes");
+
+    lone.kill("SIGKILL");
+    const tk = performance.now();
+    await sleep(500);
+    await until("the lost node's tasks running elsewhere", 300_000, async () => {
+      const svcs = await apiJson<ServiceView[]>(m1.sock, "GET", "/services?status=true");
+      const runningNow = svcs.reduce((a, s) => a + (s.ServiceStatus?.RunningTasks ?? 0), 0);
+      const nodes = await apiJson<{ Description: { Hostname: string }; Status: { State: string } }[]>(m1.sock, "GET", "/nodes");
+      const loneDown = nodes.find((n) => n.Description.Hostname === "lone-0")?.Status.State === "down";
+      return loneDown && runningNow >= want ? true : undefined;
+    });
+    out("orch_worker_loss_s", (performance.now() - tk) / 1000, "s");
+  } finally {
+    cleanup();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${describeError(err)}\n`);
+    for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
+    process.exit(1);
+  },
+);
