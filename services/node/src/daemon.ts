@@ -524,6 +524,12 @@ export class Daemon implements NodeBackend {
     const id = this.identity;
     if (id === undefined) return;
     if (role === "manager") {
+      if (portOf(id.advertiseAddr) === 0) {
+        throw new DaemonError(
+          { code: "NODE_ADDRESS_INVALID" },
+          `cannot become a manager: this node advertises ${id.advertiseAddr}, with no port other managers could dial (join with --listen-addr HOST:PORT)`,
+        );
+      }
       const { raftId, members } = await this.joinRaft(id.managers);
       id.role = "manager";
       id.raftId = raftId;

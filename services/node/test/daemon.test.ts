@@ -5,11 +5,11 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freeLoopbackPorts, silentLogger, sleep } from "@shoal/common";
-import { NodeRole, NodeState, TaskState } from "@shoal/store";
+import { createLogger, freeLoopbackPorts, silentLogger, sleep } from "@shoal/common";
+import { NodeRole, NodeState, RestartCondition, TaskState } from "@shoal/store";
 import { Daemon } from "../src/index.js";
 
-const logger = silentLogger();
+const logger = process.env["SHOAL_TEST_LOG"] === undefined ? silentLogger() : createLogger({ level: process.env["SHOAL_TEST_LOG"] });
 
 async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -46,7 +46,7 @@ describe("shoald in process: three managers and a worker on loopback", function 
 
   before(async () => {
     root = mkdtempSync(join(tmpdir(), "shoald-test-"));
-    ports = await freeLoopbackPorts(3);
+    ports = await freeLoopbackPorts(4);
   });
 
   after(async () => {
@@ -70,7 +70,8 @@ describe("shoald in process: three managers and a worker on loopback", function 
       await until(`${name} a voter`, 20_000, () => (backend.clusterStatus().members.filter((m) => m.suffrage === "voter").length === i + 2 ? true : undefined));
     }
     const w1 = await start("w1");
-    await w1.join({ listenAddr: "127.0.0.1:0", advertiseAddr: "127.0.0.1", remoteAddrs: remote, joinToken: swarm.rootCa.joinTokens.worker });
+    // A real port: promoted later, it must serve raft at the address it advertised.
+    await w1.join({ listenAddr: `127.0.0.1:${ports[3]}`, advertiseAddr: "127.0.0.1", remoteAddrs: remote, joinToken: swarm.rootCa.joinTokens.worker });
     assert.equal(w1.info().controlAvailable, false);
     assert.equal(w1.manager(), undefined);
     const ready = await until("4 READY nodes", 20_000, () => {
@@ -137,6 +138,42 @@ describe("shoald in process: three managers and a worker on loopback", function 
     assert.ok([...perNode.values()].every((c) => c <= 2));
     await backend.store.update((tx) => {
       const svc = tx.get("service", "svcweb000000000000000000a");
+      if (svc !== undefined) tx.update("service", { ...svc, pendingDelete: true });
+    });
+  });
+
+  it("reports a task that exits non-zero as FAILED with its exit code, and restarts it per the restart policy", async () => {
+    const lead = await until("a leader", 10_000, () => leaderName(["m1", "m2", "m3"]));
+    const backend = get(lead).manager();
+    assert.ok(backend);
+    const id = "svcfail00000000000000000a";
+    await backend.store.update((tx) =>
+      tx.create("service", {
+        id,
+        spec: {
+          annotations: { name: "fails" },
+          task: {
+            container: { image: "busybox", env: ["SHOAL_SIM_RUN_MS=200", "SHOAL_SIM_EXIT_CODE=3"] },
+            restart: { condition: RestartCondition.ON_FAILURE, delayNs: 100_000_000, maxAttempts: 1 },
+          },
+          replicated: { replicas: 1 },
+        },
+      }),
+    );
+    const failed = await until("two failed runs (the first and its one restart)", 30_000, () => {
+      const ts = backend.store.view((tx) => tx.find("task", { serviceId: id })).filter((t) => t.status.state === TaskState.FAILED);
+      return ts.length >= 2 ? ts : undefined;
+    });
+    for (const t of failed) {
+      assert.equal(t.status.containerStatus?.exitCode, 3);
+      assert.match(t.status.err ?? "", /exit/);
+    }
+    // maxAttempts 1: no third run.
+    await sleep(1_000);
+    const all = backend.store.view((tx) => tx.find("task", { serviceId: id }));
+    assert.equal(all.filter((t) => t.desiredState === TaskState.RUNNING && t.status.state < TaskState.COMPLETE).length, 0);
+    await backend.store.update((tx) => {
+      const svc = tx.get("service", id);
       if (svc !== undefined) tx.update("service", { ...svc, pendingDelete: true });
     });
   });
