@@ -11,6 +11,7 @@ import { errorCode, systemRandom, type Random } from "@shoal/common";
 import { generateId, TaskState, UpdateState, type Kind, type Node, type ReadTx, type Service, type StoreEvent, type Task } from "@shoal/store";
 import { conflictError, CONFLICT_CODES } from "../orchestrator/errors.js";
 import { earliest, type TaskChange } from "../orchestrator/core/plan.js";
+import { changesOrchestration } from "../orchestrator/core/task-states.js";
 import { commitPlan } from "../orchestrator/edge/commit.js";
 import { ReconcileLoop, type LoopModules, type PassResult } from "../orchestrator/edge/reconcile-loop.js";
 import { decideUpdate, type UpdateDecision } from "./core/decide.js";
@@ -29,6 +30,8 @@ export class Updater extends ReconcileLoop {
   protected readonly kinds: Kind[] = ["service", "task", "node"];
   private readonly random: Random;
   private marked = new Set<string>();
+  // Services marked only by their tasks' status progress: they matter only mid-update.
+  private progressed = new Set<string>();
   private all = true;
   // A node changed: only services in the middle of an update may care.
   private nodesChanged = false;
@@ -53,7 +56,8 @@ export class Updater extends ReconcileLoop {
       const task = event.object as Task;
       if (event.action === "delete") this.lives.delete(task.id);
       else this.see(task);
-      this.marked.add(task.serviceId);
+      if (event.action === "update" && !changesOrchestration(event.oldObject as Task | undefined, task)) this.progressed.add(task.serviceId);
+      else this.marked.add(task.serviceId);
     } else return false;
     return true;
   }
@@ -90,9 +94,13 @@ export class Updater extends ReconcileLoop {
   private decideMarked(tx: ReadTx, now: number): UpdateDecision[] {
     const ids = new Set(this.all ? tx.find("service").map((s) => s.id) : this.marked);
     if (this.nodesChanged && !this.all) for (const s of tx.find("service")) if (isUpdateActive(s.updateStatus)) ids.add(s.id);
+    // Status progress (a task reaching RUNNING) can only move an update that is under way; at
+    // scale it is most task events, and deciding a whole service for each would dominate.
+    for (const id of this.progressed) if (isUpdateActive(tx.get("service", id)?.updateStatus)) ids.add(id);
     this.all = false;
     this.nodesChanged = false;
     this.marked = new Set();
+    this.progressed = new Set();
     const nodes = new Map<string, Node>(tx.find("node").map((n) => [n.id, n]));
     const out: UpdateDecision[] = [];
     for (const id of [...ids].sort()) {

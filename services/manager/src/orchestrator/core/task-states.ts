@@ -48,3 +48,23 @@ export function acceptsNewTasks(node: Node): boolean {
 export function byAge(a: Task, b: Task): number {
   return a.meta.createdAt - b.meta.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
+
+/**
+ * Whether an update of a task can change any orchestrator's or the reaper's decision: what they
+ * read of a task is its desired state, its node, whether it ended (and how: COMPLETE for jobs) and
+ * whether it reached a node. An agent's progress from ASSIGNED to RUNNING changes none of these,
+ * and at scale it is most of the task events: reconciling a service for each would cost a pass
+ * over its tasks per status report. A create or delete always matters.
+ */
+export function changesOrchestration(old: Task | undefined, task: Task): boolean {
+  if (old === undefined) return true;
+  const reachedNode = (t: Task): boolean => t.status.state >= TaskState.ASSIGNED;
+  return (
+    old.desiredState !== task.desiredState ||
+    old.nodeId !== task.nodeId ||
+    old.slot !== task.slot ||
+    isTerminal(old) !== isTerminal(task) ||
+    (isTerminal(task) && old.status.state !== task.status.state) ||
+    reachedNode(old) !== reachedNode(task)
+  );
+}

@@ -4,6 +4,7 @@
 import { systemRandom, type Random } from "@shoal/common";
 import { generateId, type Kind, type Node, type ReadTx, type Service, type StoreEvent, type Task } from "@shoal/store";
 import { serviceMode, type ServiceMode } from "../core/new-task.js";
+import { changesOrchestration } from "../core/task-states.js";
 import { emptyPlan, mergePlan, type Plan } from "../core/plan.js";
 import { removeServiceTasks } from "../core/replicated.js";
 import { RestartHistory } from "../core/restart.js";
@@ -66,9 +67,13 @@ export class ServiceOrchestrator extends ReconcileLoop {
         }
         return true;
       }
-      case "task":
-        this.marked.add((event.object as Task).serviceId);
+      case "task": {
+        const task = event.object as Task;
+        // Status progress (ASSIGNED → RUNNING) decides nothing here: don't reconcile for it.
+        if (event.action === "update" && !changesOrchestration(event.oldObject as Task | undefined, task)) return false;
+        this.marked.add(task.serviceId);
         return true;
+      }
       case "node":
         // Nodes decide eligibility (global) and strand tasks (all modes): every service may care.
         this.all = true;
