@@ -1,7 +1,7 @@
 // The allocator's edge (leader-only): watches services and tasks, writes the endpoints
 // core/endpoints.ts decides and moves NEW tasks to PENDING (core/tasks.ts) — all in one store batch
-// per pass, each write in its own transaction, re-decided inside it on the state it reads (so a
-// task sees the endpoint written just before it). Owns the watch and the marks; owns no
+// per pass, decided once the batch holds the store's write lock, each write in its own transaction,
+// re-decided inside it on the state it reads (so a task sees the endpoint written just before it). Owns the watch and the marks; owns no
 // decisions, and keeps nothing in memory that a new leader would need: allocations are in the store.
 import { errorCode } from "@shoal/common";
 import { TaskState, type Kind, type ReadTx, type Service, type StoreEvent, type Task, type WriteTx } from "@shoal/store";
@@ -44,8 +44,6 @@ export class Allocator extends ReconcileLoop {
   }
 
   protected async pass(): Promise<PassResult> {
-    const { endpoints, taskIds } = this.store.view((tx) => this.decide(tx));
-    if (endpoints.length === 0 && taskIds.length === 0) return {};
     let conflicted = false;
     const skip = (err: unknown, what: string): void => {
       if (!CONFLICT_CODES.has(errorCode(err) ?? "")) throw err;
@@ -54,7 +52,11 @@ export class Allocator extends ReconcileLoop {
     };
     const pending: string[] = [];
     const written: EndpointChange[] = [];
+    // Decided once the batch holds the store's write lock: tasks created while other components
+    // were writing are in this pass, so a busy store gets fewer, fuller raft entries.
     await this.store.batch(async (batch) => {
+      await this.settleEvents();
+      const { endpoints, taskIds } = this.store.view((tx) => this.decide(tx));
       for (const change of endpoints) {
         try {
           await batch.update((tx) => writeEndpoint(tx, change));

@@ -56,6 +56,23 @@ function encodeTask(task: Task): Uint8Array {
   return encoder.encode(JSON.stringify(task));
 }
 
+/**
+ * A round's reports with only the latest status of each task from each node (the furthest state;
+ * the later report of equal ones): a task that went ACCEPTED … RUNNING between two rounds is one
+ * write, not one per step. Intermediate states would be overwritten in the same entry anyway.
+ */
+export function latestStatuses(round: readonly Pick<StatusBatch, "nodeId" | "updates">[]): { nodeId: string; taskId: string; status: TaskStatus }[] {
+  const latest = new Map<string, { nodeId: string; taskId: string; status: TaskStatus }>();
+  for (const { nodeId, updates } of round) {
+    for (const { taskId, status } of updates) {
+      const key = `${nodeId}\0${taskId}`;
+      const seen = latest.get(key);
+      if (seen === undefined || status.state >= seen.status.state) latest.set(key, { nodeId, taskId, status });
+    }
+  }
+  return [...latest.values()];
+}
+
 export class TaskAssignments {
   private readonly log: Logger;
   private readonly subscribers = new Map<string, Set<Subscriber>>();
@@ -171,27 +188,29 @@ export class TaskAssignments {
     });
   }
 
-  // Writes every queued report in one store batch per round; callers arriving meanwhile join the next.
+  // Writes queued reports in store batches; a round takes what is queued once the batch holds the
+  // store's write lock, so reports that arrived while other components were writing join it (fewer,
+  // fuller raft entries) instead of waiting for a round of their own.
   private async flushStatus(): Promise<void> {
     while (this.statusQueue.length > 0) {
-      const round = this.statusQueue.splice(0);
+      let round: StatusBatch[] = [];
       try {
         await this.modules.rs.store.batch(async (batch) => {
-          for (const item of round) {
-            for (const u of item.updates) {
-              await batch.update((tx) => {
-                const cur = tx.get("task", u.taskId);
-                // Deleted, reassigned or stale (observed states only move forward): ignore.
-                if (cur === undefined || cur.nodeId !== item.nodeId) return;
-                if (u.status.state < cur.status.state) return;
-                if (u.status.state === cur.status.state && JSON.stringify(u.status) === JSON.stringify(cur.status)) return;
-                tx.update("task", { ...cur, status: u.status });
-              });
-            }
+          round = this.statusQueue.splice(0);
+          for (const { nodeId, taskId, status } of latestStatuses(round)) {
+            await batch.update((tx) => {
+              const cur = tx.get("task", taskId);
+              // Deleted, reassigned or stale (observed states only move forward): ignore.
+              if (cur === undefined || cur.nodeId !== nodeId) return;
+              if (status.state < cur.status.state) return;
+              if (status.state === cur.status.state && JSON.stringify(status) === JSON.stringify(cur.status)) return;
+              tx.update("task", { ...cur, status });
+            });
           }
         });
         for (const item of round) item.resolve();
       } catch (err) {
+        // Reports not yet taken stay queued for the next round.
         for (const item of round) item.reject(err);
       }
     }

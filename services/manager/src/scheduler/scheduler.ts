@@ -4,12 +4,14 @@
 //
 // It keeps a SchedulerState in step with the store through one watch (viewAndWatch at start, so no
 // event is missed), collects tasks that need a node, and every tickMs runs scheduleBatch over them
-// and commits the decisions in one store batch. Tasks it could not place stay pending and are
+// and commits the decisions in one store batch, deciding once that batch holds the store's write
+// lock (tasks that became pending while others wrote join the pass: fewer, fuller raft entries).
+// Tasks it could not place stay pending and are
 // tried again when something that could help happens: a node changes, a task frees resources, a
 // service changes. A decision that conflicts with a newer version of its task is skipped; the newer
 // version decides whether the task is tried again.
 import { Counter, Gauge, Histogram, describeError, systemClock, type Clock, type Logger, type Registry, type TimerHandle } from "@shoal/common";
-import { TaskState, type MemoryStore, type Node, type StoreEvent, type Task, type Watch } from "@shoal/store";
+import { TaskState, type Batch, type MemoryStore, type Node, type StoreEvent, type Task, type Watch } from "@shoal/store";
 import { scheduleBatch, type BatchDecision } from "./core/schedule.js";
 import { SchedulerState, needsScheduling, type SchedulerStateOpts } from "./core/state.js";
 
@@ -74,6 +76,10 @@ function registerMetrics(registry: Registry, pending: () => number): SchedulerMe
       () => new Histogram({ name: "shoal_scheduler_pass_seconds", help: "Time to decide and commit one scheduling pass", registers, buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10] }),
     ),
   };
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
 }
 
 const DEFAULT_BATCH_MAX_TASKS = 10_000;
@@ -250,23 +256,21 @@ export class Scheduler {
 
   private async pass(): Promise<void> {
     if (this.stopped) return;
-    if (this.retryAll) {
-      this.fresh = new Set([...this.fresh, ...this.pending.keys()]);
-      this.retryAll = false;
-    }
-    const tasks: Task[] = [];
-    for (const id of this.fresh) {
-      if (tasks.length >= this.batchMaxTasks) break;
-      this.fresh.delete(id);
-      const t = this.pending.get(id);
-      if (t !== undefined) tasks.push(t);
-    }
-    if (tasks.length === 0) return;
-    const now = this.clock.now();
+    let tasks: Task[] = [];
+    let decision: BatchDecision = { assignments: [], unschedulable: [] };
     const startedMs = this.clock.monotonicMs();
-    const decision = scheduleBatch(this.state, tasks, now);
     try {
-      const skipped = await this.commit(tasks, decision, now);
+      // Decided once the batch holds the store's write lock: tasks that became pending while other
+      // components were writing join this pass, so a busy store gets fewer, fuller raft entries.
+      const skipped = await this.store.batch(async (batch) => {
+        await nextTurn();
+        tasks = this.takeFresh();
+        if (tasks.length === 0 || this.stopped) return 0;
+        const now = this.clock.now();
+        decision = scheduleBatch(this.state, tasks, now);
+        return this.commit(batch, tasks, decision, now);
+      });
+      if (tasks.length === 0) return;
       const ms = this.clock.monotonicMs() - startedMs;
       const assigned = decision.assignments.length - skipped;
       this.metrics?.assigned.inc(assigned);
@@ -280,8 +284,24 @@ export class Scheduler {
     }
   }
 
-  /** Commits the decisions, each task in its own transaction; returns how many were skipped. */
-  private async commit(tasks: Task[], decision: BatchDecision, now: number): Promise<number> {
+  /** The pending tasks this pass tries (all of them after a change that may help), at most batchMaxTasks. */
+  private takeFresh(): Task[] {
+    if (this.retryAll) {
+      this.fresh = new Set([...this.fresh, ...this.pending.keys()]);
+      this.retryAll = false;
+    }
+    const tasks: Task[] = [];
+    for (const id of this.fresh) {
+      if (tasks.length >= this.batchMaxTasks) break;
+      this.fresh.delete(id);
+      const t = this.pending.get(id);
+      if (t !== undefined) tasks.push(t);
+    }
+    return tasks;
+  }
+
+  /** Stages the decisions in the batch, each task in its own transaction; returns how many were skipped. */
+  private async commit(batch: Batch, tasks: Task[], decision: BatchDecision, now: number): Promise<number> {
     const read = new Map(tasks.map((t) => [t.id, t]));
     // The version a decision was made from must still be the stored one.
     const current = (tx: { get(kind: "task", id: string): Task | undefined }, id: string): Task | undefined => {
@@ -289,30 +309,29 @@ export class Scheduler {
       return cur !== undefined && cur.meta.version.index === read.get(id)!.meta.version.index ? cur : undefined;
     };
     const skipped: Task[] = [];
-    await this.store.batch(async (batch) => {
-      for (const a of decision.assignments) {
-        const done = await batch.update((tx) => {
-          const cur = current(tx, a.taskId);
-          if (cur === undefined) return false;
-          const next: Task = { ...cur, nodeId: a.nodeId, status: { ...cur.status, state: TaskState.ASSIGNED, message: ASSIGNED_MESSAGE, timestamp: now } };
-          if (a.genericResources !== undefined) next.assignedGenericResources = a.genericResources;
-          tx.update("task", next);
-          return true;
-        });
-        if (done) {
-          this.unpend(a.taskId);
-          this.log.debug({ taskId: a.taskId, nodeId: a.nodeId }, "task assigned");
-        } else skipped.push(read.get(a.taskId)!);
-      }
-      for (const u of decision.unschedulable) {
-        await batch.update((tx) => {
-          const cur = current(tx, u.taskId);
-          // Only a changed message is worth a write.
-          if (cur === undefined || cur.status.message === u.message) return;
-          tx.update("task", { ...cur, status: { ...cur.status, message: u.message } });
-        });
-      }
-    });
+    for (const a of decision.assignments) {
+      const done = await batch.update((tx) => {
+        const cur = current(tx, a.taskId);
+        if (cur === undefined) return false;
+        const next: Task = { ...cur, nodeId: a.nodeId, status: { ...cur.status, state: TaskState.ASSIGNED, message: ASSIGNED_MESSAGE, timestamp: now } };
+        if (a.genericResources !== undefined) next.assignedGenericResources = a.genericResources;
+        tx.update("task", next);
+        return true;
+      });
+      if (done) {
+        this.unpend(a.taskId);
+        this.log.debug({ taskId: a.taskId, nodeId: a.nodeId }, "task assigned");
+      } else skipped.push(read.get(a.taskId)!);
+    }
+    for (const u of decision.unschedulable) {
+      await batch.update((tx) => {
+        const cur = current(tx, u.taskId);
+        // Only a changed message is worth a write.
+        if (cur === undefined || cur.status.message === u.message) return;
+        tx.update("task", { ...cur, status: { ...cur.status, message: u.message } });
+      });
+    }
+    // Read inside the batch's lock: nothing else has written these tasks since.
     this.resync(skipped, true);
     return skipped.length;
   }

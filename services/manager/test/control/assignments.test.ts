@@ -5,7 +5,7 @@ import { EventEmitter } from "node:events";
 import { silentLogger, sleep } from "@shoal/common";
 import { controlpb } from "@shoal/proto";
 import { MemoryStore, TaskState, type Task, type TaskStatus } from "@shoal/store";
-import { TaskAssignments } from "../../src/control/assignments.js";
+import { TaskAssignments, latestStatuses } from "../../src/control/assignments.js";
 import type { ReplicatedStore } from "../../src/replication/index.js";
 
 const decoder = new TextDecoder();
@@ -169,5 +169,26 @@ describe("control/assignments: task assignment streams and status reports", () =
     await Promise.all(Array.from({ length: 50 }, (_, i) => a.updateTaskStatus(`n${i}`, statusReq(`t${i}`, { state: TaskState.RUNNING }))));
     assert.ok(store.appliedIndex - before <= 2, `${store.appliedIndex - before} proposals`);
     assert.equal(store.view((tx) => tx.find("task", { all: true })).filter((t) => t.status.state === TaskState.RUNNING).length, 50);
+  });
+});
+
+describe("control/assignments: latestStatuses", () => {
+  const st = (state: TaskState, message: string): TaskStatus => ({ timestamp: 1, state, message });
+
+  it("keeps one status per task and node: the furthest state, the later of equal ones", () => {
+    const out = latestStatuses([
+      { nodeId: "n1", updates: [{ taskId: "a", status: st(TaskState.ACCEPTED, "accepted") }, { taskId: "b", status: st(TaskState.RUNNING, "started") }] },
+      { nodeId: "n1", updates: [{ taskId: "a", status: st(TaskState.RUNNING, "started") }, { taskId: "b", status: st(TaskState.STARTING, "late") }] },
+      { nodeId: "n1", updates: [{ taskId: "a", status: st(TaskState.RUNNING, "again") }] },
+      { nodeId: "n2", updates: [{ taskId: "a", status: st(TaskState.PREPARING, "other node") }] },
+    ]);
+    assert.deepEqual(
+      out.map((u) => [u.nodeId, u.taskId, u.status.message]),
+      [
+        ["n1", "a", "again"],
+        ["n1", "b", "started"],
+        ["n2", "a", "other node"],
+      ],
+    );
   });
 });

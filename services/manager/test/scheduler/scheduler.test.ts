@@ -230,7 +230,7 @@ describe("scheduler: the Scheduler over a MemoryStore", () => {
     assert.ok(h.tasks().every((t) => t.status.state === TaskState.ASSIGNED));
   });
 
-  it("skips a decision whose task changed meanwhile and decides again from the new version", async () => {
+  it("decides once it holds the store: a task changed by a writer it waited for is placed from its new version, in one pass", async () => {
     const proposer = new GatedProposer();
     h = new Harness(proposer);
     await h.addNode("n1");
@@ -248,9 +248,10 @@ describe("scheduler: the Scheduler over a MemoryStore", () => {
     assert.equal(t1.annotations?.name, "renamed");
     assert.equal(t1.status.state, TaskState.ASSIGNED);
     assert.equal(h.task("web-2").status.state, TaskState.ASSIGNED);
-    // web-2's decision committed in the first pass, web-1's in a later one.
+    // Both decided after the other writer's change: no conflict, one proposal.
     const assigning = proposer.proposals.filter((p) => p.some((a) => (a.object as Task).status?.state === TaskState.ASSIGNED));
-    assert.equal(assigning.length, 2);
+    assert.equal(assigning.length, 1);
+    assert.equal(assigning[0]!.length, 2);
   });
 
   it("tries again after a failed commit, and stops without leaving timers behind", async () => {

@@ -2,7 +2,7 @@
 // raft entries), applied only if the tasks it was decided from are unchanged. A change that
 // conflicts is skipped and reported; the caller decides again on fresh state.
 import { errorCode, type Logger } from "@shoal/common";
-import { TaskState, type MemoryStore, type Task, type WriteTx } from "@shoal/store";
+import { TaskState, type Batch, type MemoryStore, type Task, type WriteTx } from "@shoal/store";
 import { conflictError, CONFLICT_CODES } from "../errors.js";
 import type { Plan, ServiceStatusChange, SlotRef, TaskChange } from "../core/plan.js";
 
@@ -47,6 +47,17 @@ function applyServiceStatus(tx: WriteTx, s: ServiceStatusChange): void {
 }
 
 export async function commitPlan(store: MemoryStore, plan: Plan, log: Logger): Promise<CommitResult> {
+  if (plan.changes.length === 0 && plan.services.length === 0) return { committed: [], conflicted: new Set() };
+  const result = await store.batch((batch) => stagePlan(batch, plan, log));
+  logCommitted(result, log);
+  return result;
+}
+
+/**
+ * Stages a Plan's changes in a batch the caller holds (a pass that decides once it holds the store's
+ * write lock, so what happened while it waited is in its plan); commitPlan's rules otherwise.
+ */
+export async function stagePlan(batch: Batch, plan: Plan, log: Logger): Promise<CommitResult> {
   const staged: TaskChange[] = [];
   const conflicted = new Set<string>();
   const skip = (err: unknown, serviceId: string, what: string): void => {
@@ -54,24 +65,26 @@ export async function commitPlan(store: MemoryStore, plan: Plan, log: Logger): P
     conflicted.add(serviceId);
     log.debug({ err, serviceId }, `${what} skipped: state changed since it was decided`);
   };
-  if (plan.changes.length === 0 && plan.services.length === 0) return { committed: staged, conflicted };
-  await store.batch(async (batch) => {
-    for (const change of plan.changes) {
-      try {
-        await batch.update((tx) => applyChange(tx, change));
-        staged.push(change);
-      } catch (err) {
-        skip(err, change.serviceId, change.reason);
-      }
+  for (const change of plan.changes) {
+    try {
+      await batch.update((tx) => applyChange(tx, change));
+      staged.push(change);
+    } catch (err) {
+      skip(err, change.serviceId, change.reason);
     }
-    for (const s of plan.services) {
-      try {
-        await batch.update((tx) => applyServiceStatus(tx, s));
-      } catch (err) {
-        skip(err, s.serviceId, "job status");
-      }
+  }
+  for (const s of plan.services) {
+    try {
+      await batch.update((tx) => applyServiceStatus(tx, s));
+    } catch (err) {
+      skip(err, s.serviceId, "job status");
     }
-  });
+  }
+  return { committed: staged, conflicted };
+}
+
+/** Logs what a committed plan changed (after its batch resolved: staged is not yet committed). */
+export function logCommitted({ committed: staged, conflicted }: CommitResult, log: Logger): void {
   for (const c of staged) {
     log.debug(
       {
@@ -88,5 +101,4 @@ export async function commitPlan(store: MemoryStore, plan: Plan, log: Logger): P
     const reasons = Object.fromEntries([...new Set(staged.map((c) => c.reason))].map((r) => [r, count(r)]));
     log.info({ changes: staged.length, reasons, conflictedServices: [...conflicted] }, "orchestration changes committed");
   }
-  return { committed: staged, conflicted };
 }

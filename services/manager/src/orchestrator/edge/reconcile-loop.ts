@@ -75,6 +75,14 @@ export abstract class ReconcileLoop {
     await this.consuming;
   }
 
+  /**
+   * Lets every event already delivered mark its part (a pass that decides inside a store batch
+   * calls this once it holds the write lock: what committed while it waited is then marked).
+   */
+  protected settleEvents(): Promise<void> {
+    return nextTurn();
+  }
+
   /** No pass is running or wanted and every delivered event has been seen. */
   isIdle(): boolean {
     return this.running === undefined && !this.wanted && (this.watch?.backlog ?? 0) === 0;

@@ -9,7 +9,7 @@ import { emptyPlan, mergePlan, type Plan } from "../core/plan.js";
 import { removeServiceTasks } from "../core/replicated.js";
 import { RestartHistory } from "../core/restart.js";
 import type { ReconcileContext } from "../core/slot-reconcile.js";
-import { commitPlan } from "./commit.js";
+import { logCommitted, stagePlan } from "./commit.js";
 import { ReconcileLoop, type LoopModules, type PassResult } from "./reconcile-loop.js";
 
 export interface OrchestratorModules extends LoopModules {
@@ -84,9 +84,16 @@ export class ServiceOrchestrator extends ReconcileLoop {
   }
 
   protected async pass(): Promise<PassResult> {
-    const now = this.clock.now();
-    const plan = this.store.view((tx) => this.decideMarked(tx, now));
-    const result = await commitPlan(this.store, plan, this.log);
+    // Decided once the batch holds the store's write lock: services and tasks marked while other
+    // components were writing are in this plan, so a busy store gets fewer, fuller raft entries.
+    let plan: Plan = emptyPlan();
+    const result = await this.store.batch(async (batch) => {
+      await this.settleEvents();
+      const now = this.clock.now();
+      plan = this.store.view((tx) => this.decideMarked(tx, now));
+      return stagePlan(batch, plan, this.log);
+    });
+    logCommitted(result, this.log);
     for (const c of result.committed) if (c.restart !== undefined) this.restarts.record(c.restart.key, c.restart.specVersion, c.restart.atMs);
     const out: PassResult = { retry: result.conflicted.size > 0 };
     if (plan.wakeAtMs !== undefined) out.wakeAtMs = plan.wakeAtMs;
