@@ -71,8 +71,7 @@ async function main(): Promise<void> {
   if (heartbeatMs !== undefined) opts.heartbeatPeriodMs = heartbeatMs;
 
   const daemon = new Daemon(opts, { logger });
-  const api = await startApiServer({ socketPath: values["api-socket"] }, { backend: daemon, logger });
-  logger.info({ socket: values["api-socket"], stateDir: opts.stateDir }, "shoald: API listening");
+  // API servers (the unix socket, then the optional TLS listener), closed before the daemon stops.
   const extraServers: { close(): Promise<void> }[] = [];
   let stopping = false;
   const shutdown = (sig: string): void => {
@@ -80,7 +79,6 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ sig }, "shoald: shutting down");
     void (async () => {
-      await api.close().catch(() => undefined);
       for (const x of extraServers) await x.close().catch(() => undefined);
       await daemon.stop().catch((err: unknown) => logger.error({ err }, "shoald: stop failed"));
       process.exit(0);
@@ -88,12 +86,16 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
+  // Resume the node before the API answers, so that nobody sees a member of a swarm reported as
+  // inactive while it starts (resuming opens local state and binds; it never waits for a quorum).
   try {
     await daemon.start();
   } catch (err) {
-    // The API keeps answering: /info reports the error, and the operator can fix and retry.
+    // The API still comes up: /info reports the error, and the operator can fix and retry.
     logger.error({ err }, "shoald: could not resume the node's swarm membership");
   }
+  extraServers.push(await startApiServer({ socketPath: values["api-socket"] }, { backend: daemon, logger }));
+  logger.info({ socket: values["api-socket"], stateDir: opts.stateDir }, "shoald: API listening");
   const tcp = values["api-tcp"];
   if (tcp !== undefined) {
     // The TCP API serves with the node's certificate and admits only clients with a certificate
