@@ -68,3 +68,12 @@ export function changesOrchestration(old: Task | undefined, task: Task): boolean
     reachedNode(old) !== reachedNode(task)
   );
 }
+
+/**
+ * Whether an update of a task can give the reaper work: only a task that stopped (ended, or never
+ * reached a node) or left its slot's wanted set can be deleted, so only a new desired state or an
+ * end matters. A task being placed on a node (the scheduler's thousands of writes) cannot.
+ */
+export function changesReaping(old: Task | undefined, task: Task): boolean {
+  return old === undefined || old.desiredState !== task.desiredState || isTerminal(old) !== isTerminal(task);
+}

@@ -6,7 +6,7 @@
 import type { Kind, Node, Service, StoreEvent, Task } from "@shoal/store";
 import { emptyPlan, guardOf, mergePlan, type Plan } from "../core/plan.js";
 import { retentionLimit, servicesToDelete, tasksToReap } from "../core/reaper.js";
-import { changesOrchestration } from "../core/task-states.js";
+import { changesReaping } from "../core/task-states.js";
 import { removeServiceTasks } from "../core/replicated.js";
 import { commitPlan } from "./commit.js";
 import { ReconcileLoop, type LoopModules, type PassResult } from "./reconcile-loop.js";
@@ -30,7 +30,7 @@ export class TaskReaper extends ReconcileLoop {
     // Tasks become history by updates (stopped, told to stop); services by going away or being
     // marked pendingDelete; nodes by going down or away.
     const relevant =
-      (event.kind === "task" && event.action === "update" && changesOrchestration(event.oldObject as Task | undefined, event.object as Task)) ||
+      (event.kind === "task" && event.action === "update" && changesReaping(event.oldObject as Task | undefined, event.object as Task)) ||
       (event.kind === "service" && event.action !== "create") ||
       (event.kind === "node" && event.action !== "create") ||
       event.kind === "cluster";

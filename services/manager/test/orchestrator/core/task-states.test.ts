@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { TaskState, type Task } from "@shoal/store";
-import { changesOrchestration } from "../../../src/orchestrator/core/index.js";
+import { changesOrchestration, changesReaping } from "../../../src/orchestrator/core/index.js";
 import { service, taskOf } from "../fixtures.js";
 
 describe("orchestrator core: which task updates matter to orchestration", () => {
@@ -25,5 +25,13 @@ describe("orchestrator core: which task updates matter to orchestration", () => 
     assert.equal(changesOrchestration(running, { ...running, slot: 2 }), true);
     const pending = taskOf(svc, { slot: 1, state: TaskState.PENDING });
     assert.equal(changesOrchestration(pending, at(pending, TaskState.ASSIGNED, { nodeId: "n1" })), true);
+  });
+
+  it("for the reaper only a new desired state or an end matters, not being placed on a node", () => {
+    const pending = taskOf(svc, { slot: 1, state: TaskState.PENDING });
+    assert.equal(changesReaping(pending, at(pending, TaskState.ASSIGNED, { nodeId: "n1" })), false);
+    const running = taskOf(svc, { slot: 1, nodeId: "n1", state: TaskState.RUNNING });
+    assert.equal(changesReaping(running, { ...running, desiredState: TaskState.SHUTDOWN }), true);
+    assert.equal(changesReaping(running, at(running, TaskState.FAILED)), true);
   });
 });
