@@ -1,12 +1,12 @@
 // A process hosting many simulated nodes for the orchestration benchmark: each is a real shoald
 // Daemon (its own state dir, certificate from the swarm's CA, heartbeats and assignments over
 // mTLS gRPC) whose tasks run on the simulated executor. Usage:
-//   node agents.js --count N --root DIR --remote HOST:PORT --token SHTKN-… [--prefix sim] [--concurrency 8]
+//   node agents.js --count N --root DIR --remote HOST:PORT --token SHTKN-… [--prefix sim] [--concurrency 4]
 // Prints "joined N" once every node joined, then runs until SIGTERM/SIGINT.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createLogger, describeError } from "@shoal/common";
+import { createLogger, describeError, sleep } from "@shoal/common";
 import { Daemon } from "@shoal/node";
 
 async function main(): Promise<void> {
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
       remote: { type: "string" },
       token: { type: "string" },
       prefix: { type: "string", default: "sim" },
-      concurrency: { type: "string", default: "8" },
+      concurrency: { type: "string", default: "4" },
     },
   });
   const count = Number(values.count);
@@ -36,7 +36,16 @@ async function main(): Promise<void> {
       const name = `${values.prefix}-${i}`;
       const d = new Daemon({ stateDir: join(root, name), hostname: name, executor: "simulated" }, { logger });
       await d.start();
-      await d.join({ listenAddr: "127.0.0.1:0", advertiseAddr: "127.0.0.1", remoteAddrs: [remote], joinToken: token });
+      // A loaded manager may time a join out: retry a few times before giving up on the run.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await d.join({ listenAddr: "127.0.0.1:0", advertiseAddr: "127.0.0.1", remoteAddrs: [remote], joinToken: token });
+          break;
+        } catch (err) {
+          if (attempt >= 5) throw err;
+          await sleep(500 * attempt);
+        }
+      }
       daemons.push(d);
     }
   };

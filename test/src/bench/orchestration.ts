@@ -119,7 +119,15 @@ async function main(): Promise<void> {
     const perService = Math.floor(TASKS / SERVICES);
     const tc = performance.now();
     for (let s = 0; s < SERVICES; s++) {
-      await apiJson(m1.sock, "POST", "/services/create", { Name: `bench${s}`, TaskTemplate: { ContainerSpec: { Image: "busybox" } }, Mode: { Replicated: { Replicas: perService } } });
+      const spec = { Name: `bench${s}`, TaskTemplate: { ContainerSpec: { Image: "busybox" } }, Mode: { Replicated: { Replicas: perService } } };
+      // Under load a create may time out at the commit deadline: retry (a create that did commit
+      // answers 409 on the retry, which counts as done).
+      for (let attempt = 1; ; attempt++) {
+        const r = await apiCall(m1.sock, "POST", "/services/create", spec, 60_000);
+        if (r.status === 201 || r.status === 409) break;
+        if (attempt >= 5) throw new Error(`service create failed: ${r.status} ${JSON.stringify(r.body)}`);
+        await sleep(1_000 * attempt);
+      }
     }
     const want = perService * SERVICES;
     let downSeen = 0;
