@@ -7,7 +7,7 @@ import { formSwarm, shoaldCommand, type ShoaldOptions } from "./swarm.js";
 
 const USAGE = `usage: shoal-lab [--lab ID] [--root DIR | --dir DIR] COMMAND
   up [--managers N] [--workers M] [--subnet a.b.c.0/24] [--env K=V]... [--swarm yes|no]
-     [--tick-ms N] [--heartbeat-ms N] [-- CMD ARG...]
+     [--tick-ms N] [--heartbeat-ms N] [--executor simulated] [-- CMD ARG...]
         each host runs shoald and the hosts form a swarm (first manager inits, the others
         join); --swarm no leaves them unjoined. With -- CMD, CMD is each host's PID 1 instead
         ({host} {role} {address} {dir} {socket} {lab} {managers} are replaced per host)
@@ -114,7 +114,7 @@ async function main(argv: string[]): Promise<number> {
   const sig = { signal: ac.signal };
   switch (p.command) {
     case "up": {
-      const { values, positional } = flags(p.args, ["--managers", "--workers", "--subnet", "--env", "--swarm", "--tick-ms", "--heartbeat-ms"]);
+      const { values, positional } = flags(p.args, ["--managers", "--workers", "--subnet", "--env", "--swarm", "--tick-ms", "--heartbeat-ms", "--executor"]);
       if (positional.length > 0) throw new UsageError(`unexpected ${positional.join(" ")}`);
       const env: Record<string, string> = {};
       for (const kv of values.get("--env") ?? []) {
@@ -128,6 +128,11 @@ async function main(argv: string[]): Promise<number> {
       const shoald: ShoaldOptions = {};
       if (values.has("--tick-ms")) shoald.tickMs = count(values.get("--tick-ms"), "--tick-ms", 100);
       if (values.has("--heartbeat-ms")) shoald.heartbeatMs = count(values.get("--heartbeat-ms"), "--heartbeat-ms", 2000);
+      const executor = values.get("--executor")?.at(-1);
+      if (executor !== undefined) {
+        if (executor !== "simulated") throw new UsageError(`--executor must be simulated (the runc runtime is not built yet), got ${JSON.stringify(executor)}`);
+        shoald.extraArgs = ["--executor", executor];
+      }
       const rec = await lab.up(
         {
           managers: count(values.get("--managers"), "--managers", 1),
