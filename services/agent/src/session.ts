@@ -6,7 +6,7 @@
 // on them itself: the node daemon decides.
 import * as grpc from "@grpc/grpc-js";
 import { Backoff, describeError, sleep, systemRandom, type Logger, type Random } from "@shoal/common";
-import { RemoteError, callUnary, dispatcherServiceDefinition, type controlpb } from "@shoal/proto";
+import { LEADER_ADDR_KEY, RemoteError, callUnary, dispatcherServiceDefinition, type controlpb } from "@shoal/proto";
 
 export interface SessionTls {
   credentials: grpc.ChannelCredentials;
@@ -42,7 +42,6 @@ export interface SessionModules {
   random?: Random;
 }
 
-const LEADER_ADDR_KEY = "shoal-leader-addr";
 
 export class AgentSession {
   private readonly log: Logger;

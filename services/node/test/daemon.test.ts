@@ -123,6 +123,11 @@ describe("shoald in process: three managers and a worker on loopback", function 
     const lead = await until("a leader", 10_000, () => leaderName(["m1", "m2", "m3"]));
     const backend = get(lead).manager();
     assert.ok(backend);
+    // The previous test restarted a manager: spread is judged over nodes that are all READY.
+    await until("4 READY nodes", 20_000, () => {
+      const all = backend.store.view((tx) => tx.find("node", { all: true }));
+      return all.length === 4 && all.every((n) => n.status.state === NodeState.READY) ? true : undefined;
+    });
     await backend.store.update((tx) =>
       tx.create("service", { id: "svcweb000000000000000000a", spec: { annotations: { name: "web" }, task: { container: { image: "busybox" } }, replicated: { replicas: 6 } } }),
     );

@@ -7,6 +7,8 @@ import * as grpc from "@grpc/grpc-js";
 import { ShoalError, describeError, type Logger } from "@shoal/common";
 
 const CODE_KEY = "shoal-error-code";
+/** Metadata of a leader-only RPC refused by a follower: the leader's address, for a redirect. */
+export const LEADER_ADDR_KEY = "shoal-leader-addr";
 const TEMPORARY_KEY = "shoal-error-temporary";
 
 export type RemoteErrorMeta = { code: string; grpcStatus: number } & Record<string, unknown>;
@@ -56,9 +58,14 @@ export function unaryHandler<Req, Res>(
   };
 }
 
-function fromServiceError(err: grpc.ServiceError): RemoteError {
+/**
+ * A gRPC error as a RemoteError: the remote's code and message, and every `shoal-*` metadata entry
+ * (e.g. LEADER_ADDR_KEY) in meta. `temporary` overrides the derived marker (a broken stream is
+ * always worth reopening).
+ */
+export function remoteErrorOf(err: grpc.ServiceError, opts: { temporary?: boolean } = {}): RemoteError {
   const code = err.metadata?.get(CODE_KEY)[0];
-  const temporary = err.metadata?.get(TEMPORARY_KEY)[0] === "1" || err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED;
+  const temporary = opts.temporary ?? (err.metadata?.get(TEMPORARY_KEY)[0] === "1" || err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED);
   const meta: RemoteErrorMeta = { code: typeof code === "string" ? code : `RPC_${grpc.status[err.code] ?? err.code}`, grpcStatus: err.code };
   for (const [k, v] of Object.entries(err.metadata?.getMap() ?? {})) if (k.startsWith("shoal-") && k !== CODE_KEY && k !== TEMPORARY_KEY) meta[k] = String(v);
   return new RemoteError(meta, err.details || err.message, { temporary, cause: err });
@@ -75,7 +82,7 @@ export function callUnary<Req, Res>(client: grpc.Client, method: grpc.MethodDefi
     const callOpts: grpc.CallOptions = { deadline: Date.now() + (opts.deadlineMs ?? 10_000) };
     const call = client.makeUnaryRequest(method.path, method.requestSerialize, method.responseDeserialize, req, new grpc.Metadata(), callOpts, (err, res) => {
       opts.signal?.removeEventListener("abort", onAbort);
-      if (err) reject(fromServiceError(err));
+      if (err) reject(remoteErrorOf(err));
       else resolve(res as Res);
     });
     const onAbort = (): void => call.cancel();

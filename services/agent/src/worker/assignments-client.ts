@@ -7,7 +7,7 @@
 // it re-sends the statuses the managers have not seen yet. It decides nothing about tasks itself.
 import * as grpc from "@grpc/grpc-js";
 import { Backoff, describeError, sleep, systemRandom, type Logger, type Random } from "@shoal/common";
-import { RemoteError, callUnary, controlpb, dispatcherServiceDefinition } from "@shoal/proto";
+import { LEADER_ADDR_KEY, RemoteError, callUnary, controlpb, dispatcherServiceDefinition, remoteErrorOf } from "@shoal/proto";
 import type { Task, TaskStatus } from "@shoal/store";
 import type { AssignmentSet, Worker } from "./worker.js";
 
@@ -28,17 +28,7 @@ export interface AssignmentsClientModules {
   random?: Random;
 }
 
-const LEADER_ADDR_KEY = "shoal-leader-addr";
 const encoder = new TextEncoder();
-
-/** A stream's error with the remote code and the redirect address (callUnary does this for unary calls). */
-function remoteError(err: grpc.ServiceError): RemoteError {
-  const code = err.metadata?.get("shoal-error-code")[0];
-  const leader = err.metadata?.get(LEADER_ADDR_KEY)[0];
-  const meta: ConstructorParameters<typeof RemoteError>[0] = { code: typeof code === "string" ? code : `RPC_${grpc.status[err.code] ?? err.code}`, grpcStatus: err.code };
-  if (leader !== undefined) meta[LEADER_ADDR_KEY] = String(leader);
-  return new RemoteError(meta, err.details || err.message, { temporary: true, cause: err });
-}
 const decoder = new TextDecoder();
 
 export class AssignmentsClient {
@@ -177,7 +167,7 @@ export class AssignmentsClient {
       });
       call.on("error", (err: grpc.ServiceError) => {
         if (err.code === grpc.status.CANCELLED && this.abort.signal.aborted) finish();
-        else finish(remoteError(err));
+        else finish(remoteErrorOf(err, { temporary: true }));
       });
       call.on("end", () => finish());
     });

@@ -13,7 +13,7 @@ import { authorizeCall } from "../ca/index.js";
 import { TaskAssignments } from "./assignments.js";
 import type { ReplicatedStore } from "../replication/index.js";
 import { decodeDescription, managerPeers } from "./ca-service.js";
-import { getCluster, heartbeatPeriodMs } from "./cluster-object.js";
+import { heartbeatPeriodMs } from "./cluster-object.js";
 import { requireLeader } from "./redirect.js";
 
 export interface DispatcherOptions {
@@ -167,4 +167,3 @@ export class Dispatcher {
   }
 }
 
-export { getCluster };

@@ -5,7 +5,7 @@
 // raft data dir it is given (the node daemon owns identity and keys).
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { systemClock, systemRandom, type Clock, type Logger, type Random } from "@shoal/common";
+import { sleep, systemClock, systemRandom, type Clock, type Logger, type Random } from "@shoal/common";
 import { GrpcTransport, type NodeId, type RaftNodeOptions } from "@shoal/raft";
 import { NodeRole, NodeState, type Cluster, type ClusterSpec, type MemoryStore, type Node, type NodeSpec, type ReadTx } from "@shoal/store";
 import type { ClusterStatus, ClusterUpdateFlags, ManagerBackend, RaftMemberStatus } from "../api/backend.js";
@@ -158,7 +158,7 @@ export class Manager implements ManagerBackend {
     const deadline = this.clock.monotonicMs() + timeoutMs;
     while (this.rs.leaderInfo().id === 0) {
       if (this.clock.monotonicMs() > deadline) throw new ControlError({ code: "CONTROL_NOT_READY" }, `no raft leader within ${timeoutMs} ms`, { temporary: true });
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
   }
 

@@ -1,10 +1,10 @@
 // Leader-only RPCs on a follower: refuse with FAILED_PRECONDITION and name the leader's address in
 // "shoal-leader-addr", so the caller re-dials the leader instead of guessing.
 import * as grpc from "@grpc/grpc-js";
-import { StatusError } from "@shoal/proto";
+import { LEADER_ADDR_KEY, StatusError } from "@shoal/proto";
 import type { ReplicatedStore } from "../replication/index.js";
 
-export const LEADER_ADDR_KEY = "shoal-leader-addr";
+export { LEADER_ADDR_KEY };
 
 export function requireLeader(rs: ReplicatedStore): void {
   if (rs.isLeader()) return;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { messageOf, useHarness, type Harness } from "../helpers.js";
 
 // Docker refuses a spec whose published port another service holds, before anything is stored.
+// Names carry a "-" so they can never be mistaken for a prefix of a (random, base36) service ID.
 function spec(name: string, port: number, container: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     Name: name,
@@ -20,20 +21,20 @@ describe("api routes: /services published port conflicts", () => {
   const h = useHarness();
 
   it("a published port another service holds is a 400 naming the port, and nothing is stored", async () => {
-    assert.equal((await h().call("POST", "/services/create", spec("a", 8080))).statusCode, 201);
-    const taken = await h().call("POST", "/services/create", spec("b", 8080));
+    assert.equal((await h().call("POST", "/services/create", spec("svc-a", 8080))).statusCode, 201);
+    const taken = await h().call("POST", "/services/create", spec("svc-b", 8080));
     assert.equal(taken.statusCode, 400, taken.body);
     assert.match(messageOf(taken), /8080/);
-    assert.equal((await h().call("GET", "/services/b")).statusCode, 404);
-    assert.equal((await h().call("POST", "/services/create", spec("b", 8081))).statusCode, 201);
-    const moved = await h().call("POST", `/services/b/update?version=${await versionOf(h(), "b")}`, spec("b", 8080));
+    assert.equal((await h().call("GET", "/services/svc-b")).statusCode, 404);
+    assert.equal((await h().call("POST", "/services/create", spec("svc-b", 8081))).statusCode, 201);
+    const moved = await h().call("POST", `/services/svc-b/update?version=${await versionOf(h(), "svc-b")}`, spec("svc-b", 8080));
     assert.equal(moved.statusCode, 400, moved.body);
     assert.match(messageOf(moved), /8080/);
   });
 
   it("an update that keeps the service's own published port is accepted", async () => {
-    assert.equal((await h().call("POST", "/services/create", spec("a", 8080))).statusCode, 201);
-    const res = await h().call("POST", `/services/a/update?version=${await versionOf(h(), "a")}`, { ...spec("a", 8080), Mode: { Replicated: { Replicas: 4 } } });
+    assert.equal((await h().call("POST", "/services/create", spec("svc-a", 8080))).statusCode, 201);
+    const res = await h().call("POST", `/services/svc-a/update?version=${await versionOf(h(), "svc-a")}`, { ...spec("svc-a", 8080), Mode: { Replicated: { Replicas: 4 } } });
     assert.equal(res.statusCode, 200, res.body);
   });
 });
