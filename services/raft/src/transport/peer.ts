@@ -61,6 +61,9 @@ function estimateBytes(m: raftpb.IMessage): number {
 
 type State = "idle" | "open" | "backoff" | "closed";
 
+/** How long a closed peer's stream may take to deliver what was queued before it is cancelled. */
+const CLOSE_GRACE_MS = 1000;
+
 export class Peer {
   private readonly client: grpc.Client;
   private call: grpc.ClientWritableStream<raftpb.IFrame> | undefined;
@@ -222,9 +225,16 @@ export class Peer {
     if (this.state === "closed") return;
     this.state = "closed";
     this.retry?.cancel();
-    this.queue = [];
-    this.call?.cancel();
+    const call = this.call;
     this.call = undefined;
+    if (call !== undefined) {
+      // What is still queued (a stopping leader's last commit notices) leaves before the stream
+      // half-closes; a peer that never answers the close is cut off after a grace period.
+      if (this.queue.length > 0 && !this.blocked) call.write({ messages: this.queue });
+      call.end();
+      setTimeout(() => call.cancel(), CLOSE_GRACE_MS).unref();
+    }
+    this.queue = [];
     for (const c of this.snapshotCalls) c.cancel();
     this.client.close();
   }
