@@ -119,12 +119,15 @@ export class MemoryStore {
 
   /**
    * Runs many transactions and proposes their changes together, at most maxBatchActions actions
-   * per proposal, so that one raft entry carries many decisions. Holds the write lock throughout.
-   * If a proposal fails, the batch rejects; changes of earlier proposals stay committed. If cb
-   * throws, changes not yet proposed are dropped (as swarmkit's Batch does).
+   * per proposal, so that one raft entry carries many decisions. Holds the write lock while it
+   * runs transactions and proposes; after each full proposal it lets writers that queued meanwhile
+   * go first, so a batch of thousands of tasks does not hold up a single `update` (a service
+   * create, a node update) for its whole length. Each transaction reads the state as it is when it
+   * runs. If a proposal fails, the batch rejects; changes of earlier proposals stay committed. If
+   * cb throws, changes not yet proposed are dropped (as swarmkit's Batch does).
    */
   async batch<R>(cb: (batch: Batch) => Promise<R> | R, opts: WriteOptions = {}): Promise<R> {
-    const release = await this.lockWrites(opts.signal);
+    let release = await this.lockWrites(opts.signal);
     let layer = new Layer(this.tables);
     let pending: StoreAction[] = [];
     let failed: unknown;
@@ -155,7 +158,19 @@ export class MemoryStore {
       }
       txLayer.mergeInto(layer);
       pending.push(...tx.actions);
-      if (pending.length >= this.maxBatchActions) await flush();
+      if (pending.length >= this.maxBatchActions) {
+        await flush();
+        // Writers that queued during the proposal go first; then the batch goes on.
+        release();
+        try {
+          release = await this.lockWrites(opts.signal);
+        } catch (err) {
+          // Aborted while waiting: without the lock, nothing more of this batch may run.
+          failed ??= err;
+          throw err;
+        }
+        layer = new Layer(this.tables);
+      }
       return result;
     };
     const batch: Batch = {
@@ -182,10 +197,11 @@ export class MemoryStore {
    * Deterministic. An index at or below appliedIndex is skipped (already applied). A refused entry
    * (a conflict no replica can apply) changes nothing but still advances appliedIndex.
    */
-  applyStoreActions(actions: readonly StoreAction[], index: number): ApplyResult {
+  applyStoreActions(actions: readonly StoreAction[], index: number, opts: { owned?: boolean } = {}): ApplyResult {
     if (index <= this.applied) return { applied: false };
-    // The caller keeps its objects: the store freezes what it stores.
-    const result = this.applyCommitted(cloneDeep(actions as StoreAction[]), index);
+    // The store freezes what it stores: it copies the caller's objects first, unless the caller
+    // hands them over (`owned`: freshly decoded for this call, held by no one else).
+    const result = this.applyCommitted(opts.owned === true ? (actions as StoreAction[]) : cloneDeep(actions as StoreAction[]), index);
     if (result.error !== undefined) {
       this.rejections.set(index, result.error);
       if (this.rejections.size > REMEMBERED_REJECTIONS) this.rejections.delete(this.rejections.keys().next().value!);

@@ -136,6 +136,26 @@ describe("store: batches", () => {
     assert.equal(store.view((tx) => tx.find("task").length), 25);
   });
 
+  it("a long batch lets a writer that queued during its proposal go before its next proposal", async () => {
+    const proposer = new LocalProposer();
+    const { store } = newStore(proposer, undefined, { maxBatchActions: 10 });
+    let updateQueued!: Promise<unknown>;
+    const batch = store.batch(async (b) => {
+      for (let i = 1; i <= 25; i++) {
+        await b.update((tx) => tx.create("task", task(`t${i}`, "s1", i)));
+        // Queued while the batch holds the lock (its first proposal is about to go out).
+        if (i === 9) updateQueued = store.update((tx) => tx.create("task", task("single", "s2", 1)));
+      }
+    });
+    await Promise.all([batch, updateQueued]);
+    assert.deepEqual(
+      proposer.proposals.map((p) => p.length),
+      [10, 1, 10, 5],
+      "the single update committed between the batch's first and second proposals",
+    );
+    assert.equal(store.view((tx) => tx.find("task").length), 26);
+  });
+
   it("a failing transaction in a batch drops only its own changes", async () => {
     const proposer = new LocalProposer();
     const { store } = newStore(proposer);

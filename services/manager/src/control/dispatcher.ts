@@ -2,7 +2,8 @@
 // node on the first call of a session (description, address, READY: one store write) and is
 // otherwise only remembered in memory; a node that misses `graceMultiplier` periods is marked DOWN.
 // A new leader knows no heartbeat times, so every node gets one full grace period from the moment
-// it took over before it can be marked DOWN (nodes re-register with it within a period).
+// it took over before it can be marked DOWN (nodes re-register with it within a period). A leader
+// that stalls (its own sweep runs late) does not blame the nodes: deadlines move on by the stall.
 // Followers refuse heartbeats and name the leader (redirect.ts). Task assignments and status
 // reports are served by assignments.ts on the same service; it must not schedule or decide roles.
 import type * as grpc from "@grpc/grpc-js";
@@ -44,6 +45,8 @@ export class Dispatcher {
   private readonly registered = new Set<string>();
   private leaderSince = 0;
   private sweeper: TimerHandle | undefined;
+  private sweepEveryMs = 0;
+  private lastSweepAt = 0;
   private running = false;
   readonly assignments: TaskAssignments;
 
@@ -88,6 +91,8 @@ export class Dispatcher {
     this.lastSeen.clear();
     this.registered.clear();
     const tick = Math.max(50, Math.floor(this.periodMs() / 2));
+    this.sweepEveryMs = tick;
+    this.lastSweepAt = this.leaderSince;
     this.sweeper = this.clock.setInterval(() => void this.expire(), tick);
     this.assignments.start();
   }
@@ -141,6 +146,18 @@ export class Dispatcher {
   private async expire(): Promise<void> {
     if (!this.running || !this.modules.rs.isLeader()) return;
     const now = this.clock.monotonicMs();
+    const stalledMs = now - this.lastSweepAt - this.sweepEveryMs;
+    this.lastSweepAt = now;
+    if (stalledMs > this.sweepEveryMs) {
+      // This sweep is late by more than a whole interval: this manager could not run (a long GC,
+      // a burst of work, a starved CPU), so heartbeats that arrived meanwhile are still waiting
+      // to be read. That is not the nodes' fault: move every deadline on by the stall rather than
+      // mark live nodes DOWN (and reschedule all their tasks) for our own pause.
+      for (const [id, at] of this.lastSeen) this.lastSeen.set(id, at + stalledMs);
+      this.leaderSince += stalledMs;
+      this.log.warn({ stalledMs: Math.round(stalledMs) }, "dispatcher: this manager stalled; every node's heartbeat deadline moved on by the stall");
+      return;
+    }
     const graceMs = this.periodMs() * (this.opts.graceMultiplier ?? 3);
     const store = this.modules.rs.store;
     const expired = store

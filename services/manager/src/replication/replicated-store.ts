@@ -82,7 +82,7 @@ class StoreStateMachine implements StateMachine {
   apply(entry: Entry): void {
     // A refused entry (a conflict every replica refuses alike) is remembered by the store, which
     // hands its error to the waiting writer; it is not a failure of the state machine.
-    this.store.applyStoreActions(decodeStoreActions(entry.data), entry.index);
+    this.store.applyStoreActions(decodeStoreActions(entry.data), entry.index, { owned: true });
     this.wake();
   }
 

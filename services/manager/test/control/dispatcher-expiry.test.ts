@@ -1,0 +1,102 @@
+// The dispatcher's DOWN marking, driven by a hand-cranked clock: nodes that stop heartbeating are
+// marked DOWN after the grace period, but a manager whose own sweep ran late (it stalled) moves
+// every deadline on by the stall instead of blaming the nodes.
+import assert from "node:assert/strict";
+import { silentLogger, type Clock, type TimerHandle } from "@shoal/common";
+import { MemoryStore, NodeState, type Node } from "@shoal/store";
+import { Dispatcher } from "../../src/control/dispatcher.js";
+import type { ReplicatedStore } from "../../src/replication/index.js";
+
+class CrankClock implements Clock {
+  t = 1_000_000;
+  sweep: (() => void) | undefined;
+  now(): number {
+    return this.t;
+  }
+  monotonicMs(): number {
+    return this.t;
+  }
+  setTimeout(): TimerHandle {
+    return { cancel: () => undefined };
+  }
+  setInterval(fn: () => void): TimerHandle {
+    this.sweep = fn;
+    return { cancel: () => (this.sweep = undefined) };
+  }
+}
+
+function readyNode(id: string): Omit<Node, "meta"> {
+  return {
+    id,
+    spec: { availability: "active", desiredRole: "worker", labels: {} },
+    description: { hostname: id },
+    status: { state: NodeState.READY, addr: "127.0.0.1" },
+    role: "worker",
+  } as unknown as Omit<Node, "meta">;
+}
+
+describe("control/dispatcher: heartbeat expiry", () => {
+  let store: MemoryStore;
+  let clock: CrankClock;
+  let dispatcher: Dispatcher;
+  // Default period 2 s, grace 3 periods: DOWN after 6 s; the sweep runs every 1 s.
+  const states = (): Record<string, NodeState> => Object.fromEntries(store.view((tx) => tx.find("node", { all: true })).map((n) => [n.id, n.status.state]));
+  const heartbeat = (id: string): Promise<unknown> => (dispatcher as unknown as { heartbeat(id: string, req: object): Promise<unknown> }).heartbeat(id, { newSession: false, advertiseAddr: "127.0.0.1" });
+  const sweep = async (): Promise<void> => {
+    clock.sweep!();
+    // expire() is async: let its store batch settle.
+    await new Promise((r) => setTimeout(r, 10));
+  };
+  /** Time passes normally: a sweep every second. */
+  const run = async (ms: number): Promise<void> => {
+    for (let i = 0; i < ms / 1000; i++) {
+      clock.t += 1000;
+      await sweep();
+    }
+  };
+
+  beforeEach(async () => {
+    store = new MemoryStore();
+    clock = new CrankClock();
+    const rs = { store, isLeader: () => true, leaderInfo: () => ({ id: 1, address: "127.0.0.1:1" }) } as unknown as ReplicatedStore;
+    dispatcher = new Dispatcher({ clusterId: "c" }, { rs, logger: silentLogger(), clock });
+    await store.update((tx) => {
+      tx.create("node", readyNode("a"));
+      tx.create("node", readyNode("b"));
+    });
+    dispatcher.start();
+    await heartbeat("a");
+    await heartbeat("b");
+  });
+  afterEach(() => {
+    dispatcher.stop();
+    store.close();
+  });
+
+  it("marks a node that stopped heartbeating DOWN after the grace period, not before", async () => {
+    for (let s = 0; s < 5; s++) {
+      await run(1000);
+      await heartbeat("a");
+    }
+    assert.deepEqual(states(), { a: NodeState.READY, b: NodeState.READY }, "5 s without b's heartbeat is within grace");
+    await run(2000);
+    assert.deepEqual(states(), { a: NodeState.READY, b: NodeState.DOWN });
+  });
+
+  it("does not blame the nodes for the manager's own stall", async () => {
+    await run(1000);
+    // The manager stalls for 8 s: no sweep ran and no heartbeat could be read meanwhile.
+    clock.t += 8000;
+    await sweep();
+    assert.deepEqual(states(), { a: NodeState.READY, b: NodeState.READY }, "a stall is not a missed heartbeat");
+    // Afterwards heartbeats keep a READY; b stays silent and is DOWN once its silence outside the
+    // stall (1 s before, 1 s of the late sweep's own interval, then these) passes 6 s.
+    for (let s = 0; s < 3; s++) {
+      await run(1000);
+      await heartbeat("a");
+    }
+    assert.equal(states()["b"], NodeState.READY);
+    await run(3000);
+    assert.deepEqual(states(), { a: NodeState.READY, b: NodeState.DOWN });
+  });
+});
