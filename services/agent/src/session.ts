@@ -141,8 +141,10 @@ export class AgentSession {
           this.events.onManagers?.(managers);
         }
         this.events.onDesiredRole?.(res.desiredRole ?? 0);
-        // Heartbeat a little early, with jitter, so that a slow round trip never costs a period.
-        await sleep(this.periodMs * (0.5 + 0.25 * this.random.next()), signal).catch(() => undefined);
+        // Heartbeat a little early (75–95 % of the period, jittered so that a thousand nodes do not
+        // beat in step): a slow round trip never costs a period, and the manager is DOWN-marking
+        // only after 3 periods. Earlier than that only multiplies the leader's heartbeat load.
+        await sleep(this.periodMs * (0.75 + 0.2 * this.random.next()), signal).catch(() => undefined);
       } catch (err) {
         if (signal.aborted) break;
         newSession = true;

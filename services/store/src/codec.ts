@@ -73,6 +73,45 @@ export function encodeSnapshot(snapshot: StoreSnapshot): Uint8Array {
   return encode({ v: FORMAT, ...snapshot });
 }
 
+/**
+ * encodeSnapshot's bytes, exactly, built in slices with `pause()` awaited between them, so that
+ * encoding a store of a hundred thousand objects (seconds of CPU) does not block the event loop:
+ * heartbeats and raft keep running. The snapshot must not change meanwhile (the store's snapshot
+ * is a list of its frozen objects, so it does not).
+ */
+export async function encodeSnapshotInSlices(
+  snapshot: StoreSnapshot,
+  pause: () => Promise<void> = () => new Promise((resolve) => setImmediate(resolve)),
+  objectsPerSlice = 1000,
+): Promise<Uint8Array> {
+  const parts: string[] = [];
+  let sinceYield = 0;
+  const body: Record<string, unknown> = { v: FORMAT, ...snapshot };
+  let first = true;
+  parts.push("{");
+  for (const [key, value] of Object.entries(body)) {
+    if (value === undefined) continue;
+    parts.push(`${first ? "" : ","}${JSON.stringify(key)}:`);
+    first = false;
+    if (!Array.isArray(value)) {
+      parts.push(JSON.stringify(value, replacer));
+      continue;
+    }
+    parts.push("[");
+    for (let i = 0; i < value.length; i++) {
+      // An element JSON cannot represent becomes null inside an array, as JSON.stringify does.
+      parts.push((i > 0 ? "," : "") + (JSON.stringify(value[i], replacer) ?? "null"));
+      if (++sinceYield >= objectsPerSlice) {
+        sinceYield = 0;
+        await pause();
+      }
+    }
+    parts.push("]");
+  }
+  parts.push("}");
+  return new TextEncoder().encode(parts.join(""));
+}
+
 export function decodeSnapshot(bytes: Uint8Array): StoreSnapshot {
   const body = decode(bytes, "store snapshot");
   if (typeof body["index"] !== "number") throw invalid("malformed store snapshot: no index");

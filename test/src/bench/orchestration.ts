@@ -78,10 +78,12 @@ async function main(): Promise<void> {
     for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
     rmSync(dir, { recursive: true, force: true });
   };
-  process.once("SIGINT", () => {
-    cleanup();
-    process.exit(130);
-  });
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.once(sig, () => {
+      cleanup();
+      process.exit(130);
+    });
+  }
   try {
     const ports = await freeLoopbackPorts(3);
     const managers = ports.map((p, i) => ({ port: p, sock: join(dir, `m${i + 1}.sock`), proc: undefined as ChildProcess | undefined }));

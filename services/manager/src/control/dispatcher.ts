@@ -46,6 +46,9 @@ export class Dispatcher {
   private leaderSince = 0;
   private sweeper: TimerHandle | undefined;
   private sweepEveryMs = 0;
+  /** Registrations waiting for the next batch, by node (the latest address and description win). */
+  private readonly registrations = new Map<string, { addr: string; description: NodeDescription | undefined; waiters: { resolve: () => void; reject: (err: unknown) => void }[] }>();
+  private registering = false;
   private lastSweepAt = 0;
   private running = false;
   readonly assignments: TaskAssignments;
@@ -125,13 +128,7 @@ export class Dispatcher {
       node.status.addr !== addr ||
       (description !== undefined && !sameDescription(node.description, description));
     if (needsWrite) {
-      await store.update((tx) => {
-        const cur = tx.get("node", nodeId);
-        if (cur === undefined) return;
-        const next: Node = { ...cur, status: { state: NodeState.READY, addr } };
-        if (description !== undefined) next.description = description;
-        tx.update("node", next);
-      });
+      await this.registerNode(nodeId, addr, description);
       this.registered.add(nodeId);
       if (node.status.state !== NodeState.READY) this.log.info({ nodeId, hostname: description?.hostname ?? node.description?.hostname }, "dispatcher: node is ready");
     }
@@ -141,6 +138,47 @@ export class Dispatcher {
       desiredRole: node.spec.desiredRole,
       removed: false,
     };
+  }
+
+  /**
+   * Writes a node READY (with its address and description). Registrations that arrive while one
+   * batch is being written share the next: after a leader change every node re-registers at
+   * once, and a thousand single-node raft entries queued on the store's lock would outlast the
+   * nodes' heartbeat deadlines (swarmkit's dispatcher batches node updates the same way).
+   */
+  private registerNode(nodeId: string, addr: string, description: NodeDescription | undefined): Promise<void> {
+    const prev = this.registrations.get(nodeId);
+    const done = new Promise<void>((resolve, reject) => this.registrations.set(nodeId, { addr, description, waiters: [...(prev?.waiters ?? []), { resolve, reject }] }));
+    if (!this.registering) void this.flushRegistrations();
+    return done;
+  }
+
+  private async flushRegistrations(): Promise<void> {
+    this.registering = true;
+    try {
+      while (this.registrations.size > 0) {
+        const round = [...this.registrations];
+        this.registrations.clear();
+        try {
+          await this.modules.rs.store.batch(async (batch) => {
+            for (const [nodeId, r] of round) {
+              await batch.update((tx) => {
+                const cur = tx.get("node", nodeId);
+                if (cur === undefined) return;
+                const next: Node = { ...cur, status: { state: NodeState.READY, addr: r.addr } };
+                if (r.description !== undefined) next.description = r.description;
+                tx.update("node", next);
+              });
+            }
+          });
+          for (const [, r] of round) for (const w of r.waiters) w.resolve();
+        } catch (err) {
+          for (const [, r] of round) for (const w of r.waiters) w.reject(err);
+        }
+      }
+    } finally {
+      this.registering = false;
+    }
   }
 
   private async expire(): Promise<void> {
@@ -162,7 +200,18 @@ export class Dispatcher {
     const store = this.modules.rs.store;
     const expired = store
       .view((tx) => tx.find("node", { all: true }))
-      .filter((n) => n.status.state !== NodeState.DOWN && now - (this.lastSeen.get(n.id) ?? this.leaderSince) > graceMs);
+      .filter((n) => {
+        if (n.status.state === NodeState.DOWN) return false;
+        const seen = this.lastSeen.get(n.id);
+        if (seen === undefined) {
+          // Not heard from under this leadership: a node that just joined (its first heartbeat is
+          // on the way), or one from before we led. Its grace runs from when we first noticed it,
+          // and from our takeover at the earliest.
+          this.lastSeen.set(n.id, Math.max(now, this.leaderSince));
+          return false;
+        }
+        return now - seen > graceMs;
+      });
     if (expired.length === 0) return;
     try {
       await store.batch(async (batch) => {

@@ -25,7 +25,7 @@ import {
   MemoryStore,
   decodeSnapshot,
   decodeStoreActions,
-  encodeSnapshot,
+  encodeSnapshotInSlices,
   encodeStoreActions,
   type MemoryStoreOpts,
   type ProposeOptions,
@@ -86,8 +86,10 @@ class StoreStateMachine implements StateMachine {
     this.wake();
   }
 
-  snapshot(): Uint8Array {
-    return encodeSnapshot(this.store.snapshot());
+  snapshot(): Promise<Uint8Array> {
+    // The state is captured now (frozen objects); encoding it takes seconds for a large cluster
+    // and runs in slices so that this manager keeps answering heartbeats and raft meanwhile.
+    return encodeSnapshotInSlices(this.store.snapshot());
   }
 
   restore(data: Uint8Array): void {

@@ -35,6 +35,41 @@ function readyNode(id: string): Omit<Node, "meta"> {
   } as unknown as Omit<Node, "meta">;
 }
 
+describe("control/dispatcher: registration", () => {
+  it("registrations that arrive together share store entries instead of one each", async () => {
+    const proposals: number[] = [];
+    let applied = 0;
+    // A proposer that commits locally but slowly, as raft under load does.
+    const store = new MemoryStore(
+      {},
+      {
+        proposer: {
+          proposeValue: async (actions) => {
+            proposals.push(actions.length);
+            await new Promise((r) => setTimeout(r, 20));
+            return { index: ++applied };
+          },
+        },
+      },
+    );
+    const rs = { store, isLeader: () => true, leaderInfo: () => ({ id: 1, address: "127.0.0.1:1" }) } as unknown as ReplicatedStore;
+    const dispatcher = new Dispatcher({ clusterId: "c" }, { rs, logger: silentLogger(), clock: new CrankClock() });
+    const ids = Array.from({ length: 50 }, (_, i) => `n${i}`);
+    await store.update((tx) => {
+      for (const id of ids) tx.create("node", { ...readyNode(id), status: { state: NodeState.DOWN, addr: "" } } as Omit<Node, "meta">);
+    });
+    proposals.length = 0;
+    dispatcher.start();
+    const hb = (id: string): Promise<unknown> => (dispatcher as unknown as { heartbeat(id: string, req: object): Promise<unknown> }).heartbeat(id, { newSession: true, advertiseAddr: "10.0.0.9" });
+    await Promise.all(ids.map(hb));
+    assert.ok(store.view((tx) => tx.find("node", { all: true })).every((n) => n.status.state === NodeState.READY && n.status.addr === "10.0.0.9"));
+    assert.ok(proposals.length <= 2, `50 registrations took ${proposals.length} store entries`);
+    assert.equal(proposals.reduce((a, b) => a + b, 0), 50);
+    dispatcher.stop();
+    store.close();
+  });
+});
+
 describe("control/dispatcher: heartbeat expiry", () => {
   let store: MemoryStore;
   let clock: CrankClock;
@@ -81,6 +116,18 @@ describe("control/dispatcher: heartbeat expiry", () => {
     assert.deepEqual(states(), { a: NodeState.READY, b: NodeState.READY }, "5 s without b's heartbeat is within grace");
     await run(2000);
     assert.deepEqual(states(), { a: NodeState.READY, b: NodeState.DOWN });
+  });
+
+  it("gives a node that just joined a full grace period before its first heartbeat", async () => {
+    await run(10_000);
+    // a and b were silent for 10 s: DOWN. c joins now; its first heartbeat is still on the way.
+    await store.update((tx) => tx.create("node", readyNode("c")));
+    await run(1000);
+    assert.equal(states()["c"], NodeState.READY, "not marked DOWN at the first sweep after joining");
+    await run(4000);
+    assert.equal(states()["c"], NodeState.READY);
+    await run(3000);
+    assert.equal(states()["c"], NodeState.DOWN, "no heartbeat at all within the grace period");
   });
 
   it("does not blame the nodes for the manager's own stall", async () => {

@@ -172,6 +172,8 @@ export class RaftNode {
   /** Commit notices held back per follower (see RaftNodeOptions.commitNoticeDelayMs). */
   private readonly heldNotices = new Map<NodeId, Message>();
   private noticeTimer: TimerHandle | undefined;
+  /** The local snapshot being encoded and saved in the background, if any. */
+  private snapshotting: Promise<void> | undefined;
 
   private constructor(
     private readonly opts: RaftNodeOptions,
@@ -503,6 +505,7 @@ export class RaftNode {
       const hs = this.unsavedHardState;
       this.unsavedHardState = undefined;
       if (hs !== undefined) await this.level.save({ hardState: hs, entries: [] }, true).catch((err: unknown) => this.log.warn({ err: describeError(err) }, "raft: final hard state not saved"));
+      await this.snapshotting;
       await this.level.close();
       this.log.info({ applied: this.applied }, "raft: stopped");
     })();
@@ -609,7 +612,7 @@ export class RaftNode {
           const rd = this.raw.ready();
           await this.handleReady(rd);
           this.raw.advance(rd);
-          await this.maybeSnapshot();
+          this.maybeSnapshot();
         }
       } catch (err) {
         this.fail(err);
@@ -835,23 +838,54 @@ export class RaftNode {
   }
 
   /** Every snapshotEntries applied entries: snapshot the state machine, then compact behind it. */
-  private async maybeSnapshot(): Promise<void> {
-    if (this.applied - this.snapshotIndex < this.snapshotEntries) return;
+  /**
+   * Takes a snapshot every snapshotEntries applied entries, off the Ready loop: the state machine
+   * captures its state now (snapshot() is called synchronously, at the applied index) and may
+   * finish encoding it later; meanwhile entries keep being applied, heartbeats keep going, and the
+   * snapshot is saved and the log compacted behind it when the data is ready. A store of a
+   * hundred thousand tasks takes seconds to encode, longer than an election timeout: done inline
+   * it stalled the member (a leader lost its leadership to its own snapshot). At most one is in
+   * flight. A snapshot received from the leader meanwhile makes ours redundant; it is dropped.
+   */
+  private maybeSnapshot(): void {
+    if (this.snapshotting !== undefined || this.applied - this.snapshotIndex < this.snapshotEntries) return;
     const index = this.applied;
-    const data = wrapSnapshotData(this.addresses, await this.sm.snapshot());
-    const snap = this.mem.createSnapshot(index, this.confState, data);
-    // The lazily written commit index goes along, so the stored commit never lags the snapshot.
-    const hardState = this.unsavedHardState;
-    this.unsavedHardState = undefined;
-    await this.level.save({ entries: [], snapshot: snap, hardState }, true);
-    this.snapshotIndex = index;
-    // A tail stays so that a slightly slow follower gets entries rather than a whole snapshot.
-    const compactTo = index - this.compactKeepEntries;
-    if (compactTo >= this.mem.firstIndex()) {
-      this.mem.compact(compactTo);
-      await this.level.compact(compactTo);
+    const confState = this.confState;
+    const addresses: Addresses = new Map(this.addresses);
+    let pending: Uint8Array | Promise<Uint8Array>;
+    try {
+      pending = this.sm.snapshot();
+    } catch (err) {
+      this.fail(err);
+      return;
     }
-    this.log.debug({ index, bytes: data.length, compactedTo: compactTo }, "raft: snapshot taken");
+    this.snapshotting = (async () => {
+      try {
+        const data = wrapSnapshotData(addresses, await pending);
+        if (index <= this.snapshotIndex) return;
+        const snap = this.mem.createSnapshot(index, confState, data);
+        // No hard state rides along: a Ready's save of a newer term or vote may be queued ahead
+        // of this one. A start treats the snapshot index as committed, so the commit need not.
+        await this.level.save({ entries: [], snapshot: snap }, true);
+        this.snapshotIndex = Math.max(this.snapshotIndex, index);
+        // A tail stays so that a slightly slow follower gets entries rather than a whole snapshot.
+        const compactTo = index - this.compactKeepEntries;
+        if (compactTo > this.mem.firstIndex() - 1 && compactTo <= this.mem.lastIndex()) {
+          this.mem.compact(compactTo);
+          await this.level.compact(compactTo);
+        }
+        this.log.debug({ index, bytes: data.length, compactedTo: compactTo }, "raft: snapshot taken");
+      } catch (err) {
+        // Overtaken by a snapshot from the leader, or by stop(): nothing is lost.
+        if (err instanceof RaftError && (err.code === "RAFT_SNAPSHOT_OUT_OF_DATE" || err.code === "RAFT_COMPACTED" || err.code === "RAFT_STOPPED")) {
+          this.log.debug({ index, err: describeError(err) }, "raft: local snapshot dropped");
+          return;
+        }
+        this.fail(err);
+      } finally {
+        this.snapshotting = undefined;
+      }
+    })();
   }
 
   // ---- errors ----

@@ -9,7 +9,11 @@ export interface StateMachine {
    * before the next entry; return nothing to stay on the fast path.
    */
   apply(entry: Entry): void | Promise<void>;
-  /** The state at the last applied index. */
+  /**
+   * The state at the last applied index. Called synchronously at that index: the state must be
+   * captured before it returns. A returned promise may finish encoding it later, in the
+   * background, while the driver goes on applying entries.
+   */
   snapshot(): Uint8Array | Promise<Uint8Array>;
   /** Replaces the whole state with a snapshot's data. */
   restore(data: Uint8Array): void | Promise<void>;

@@ -22,7 +22,7 @@ export class KvStateMachine implements StateMachine {
     this.log.push(text);
   }
 
-  snapshot(): Uint8Array {
+  snapshot(): Uint8Array | Promise<Uint8Array> {
     return new TextEncoder().encode(JSON.stringify({ data: [...this.data], log: this.log }));
   }
 
@@ -59,8 +59,7 @@ export class Cluster {
   }
 
   /** Starts a member (a fresh state machine, as after a process restart). */
-  async start(id: NodeId, over: Partial<RaftNodeOptions> = {}): Promise<Member> {
-    const sm = new KvStateMachine();
+  async start(id: NodeId, over: Partial<RaftNodeOptions> = {}, sm: KvStateMachine = new KvStateMachine()): Promise<Member> {
     const opts: RaftNodeOptions = {
       id,
       dataDir: join(this.root, `m${id}`),

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { RaftError } from "../../src/core/errors.js";
 import { StateType } from "../../src/core/types.js";
-import { Cluster, code, put, waitFor } from "./helpers.js";
+import { Cluster, KvStateMachine, code, put, waitFor } from "./helpers.js";
 
 describe("RaftNode: three members in one process over gRPC", function () {
   this.timeout(30000);
@@ -188,6 +188,45 @@ describe("RaftNode membership and snapshots", function () {
     await waitFor("joiner caught up", () => joiner.sm.log.length === 5);
     // The bootstrap voters live only in the index-0 snapshot; the joiner must not miss them.
     await waitFor("joiner knows all voters", () => [...joiner.node!.status().confState.voters].sort().join() === "1,2,3,4");
+  });
+
+  it("a slow snapshot is encoded off the Ready loop: writes commit meanwhile, and it is saved afterwards", async () => {
+    // A state machine whose snapshot takes 1.5 s to encode (as a large store's does), the state
+    // captured when it is asked for.
+    let asked = 0;
+    let finished = 0;
+    class SlowSnapshots extends KvStateMachine {
+      override snapshot(): Promise<Uint8Array> {
+        asked++;
+        const state = super.snapshot() as Uint8Array;
+        return new Promise((resolve) =>
+          setTimeout(() => {
+            finished++;
+            resolve(state);
+          }, 1500),
+        );
+      }
+    }
+    c = new Cluster({ snapshotEntries: 10, compactKeepEntries: 2 });
+    await c.allocate([1, 2, 3]);
+    await Promise.all([1, 2, 3].map((id) => c.start(id, {}, new SlowSnapshots())));
+    const l = await c.leader();
+    for (let i = 0; i < 12; i++) await l.node!.propose(put(`k${i}`, `${i}`));
+    assert.ok(asked >= 1 && finished === 0, "a snapshot is being encoded");
+    // Writes and leadership carry on while it is.
+    const t0 = Date.now();
+    for (let i = 12; i < 30; i++) await l.node!.propose(put(`k${i}`, `${i}`));
+    assert.equal(finished, 0, `18 writes committed while the snapshot was encoding (${Date.now() - t0} ms)`);
+    assert.equal(l.node!.status().lead, l.id);
+    const f = c.running().find((m) => m.id !== l.id)!;
+    await waitFor("follower applied", () => f.sm.log.length === 30);
+    await waitFor("the snapshots finished", () => finished >= 3, 10_000);
+    // A restarted member starts from its saved snapshot, then replays the entries after it.
+    await c.stop(f.id);
+    const back = await c.start(f.id);
+    assert.equal(back.sm.restores, 1);
+    await waitFor("restarted member has its state", () => back.sm.log.length === 30);
+    assert.deepEqual(back.sm.log, l.sm.log);
   });
 
   it("a restarted member restores from its own snapshot and replays the entries after it", async () => {
