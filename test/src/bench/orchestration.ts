@@ -127,8 +127,8 @@ async function main(): Promise<void> {
       for (let attempt = 1; ; attempt++) {
         const r = await apiCall(m1.sock, "POST", "/services/create", spec, 60_000);
         if (r.status === 201 || r.status === 409) break;
-        if (attempt >= 5) throw new Error(`service create failed: ${r.status} ${JSON.stringify(r.body)}`);
-        await sleep(1_000 * attempt);
+        if (attempt >= 20) throw new Error(`service create failed: ${r.status} ${JSON.stringify(r.body)}`);
+        await sleep(Math.min(10_000, 1_000 * attempt));
       }
     }
     const want = perService * SERVICES;

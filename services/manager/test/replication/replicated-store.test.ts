@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { ShoalError } from "@shoal/common";
+import { RemoteError } from "@shoal/proto";
 import type { StoreEvent } from "@shoal/store";
 import type { ReplicatedStore } from "../../src/replication/replicated-store.js";
 import { StoreCluster, service, waitFor } from "./helpers.js";
@@ -153,6 +154,30 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
       assert.equal(forwarded, 2);
       await converged(c);
       for (const m of c.running()) assert.equal(m.store.view((tx) => tx.get("service", "fw-1"))?.spec.replicated?.replicas, 4);
+    });
+  });
+
+  describe("a follower whose forwarded write the leader cannot commit in time", () => {
+    // The leader takes the call but never answers (a leader buried in work): the follower's commit
+    // deadline cancels it, as a gRPC call cancelled on the client.
+    const c: StoreCluster = new StoreCluster({ commitTimeoutMs: 300 }, {
+      propose: (_actions, opts) =>
+        new Promise((_resolve, reject) => {
+          opts.signal?.addEventListener("abort", () => reject(new RemoteError({ code: "RPC_CANCELLED", grpcStatus: 1 }, "Cancelled on client")), { once: true });
+        }),
+    });
+    after(() => c.cleanup());
+
+    it("fails with MANAGER_NO_QUORUM, outcome unknown, not with the cancelled call's own error", async () => {
+      await c.startAll([1, 2, 3]);
+      const leader = await c.leader();
+      const f = c.running().find((m) => m !== leader)!;
+      await assert.rejects(f.store.update((tx) => tx.create("service", service("slow-1", "slow-1"))), (err: unknown) => {
+        assert.ok(err instanceof ShoalError, String(err));
+        assert.equal(err.code, "MANAGER_NO_QUORUM");
+        assert.equal(err.meta["outcomeUnknown"], true);
+        return true;
+      });
     });
   });
 
