@@ -146,8 +146,7 @@ async function main(): Promise<void> {
       const runningNow = svcs.reduce((a, s) => a + (s.ServiceStatus?.RunningTasks ?? 0), 0);
       progress(`running ${runningNow}/${want}`);
       return runningNow >= want ? true : undefined;
-      // Counting every task's state is work for the manager too: ask once a second, not faster.
-    }, 1_000);
+    }, 1_000); // counting every task's state is work for the manager too: once a second
     const secs = (performance.now() - tc) / 1000;
     out("orch_all_running_s", secs, "s");
     out("orch_tasks_per_s", want / secs, "tasks/s");

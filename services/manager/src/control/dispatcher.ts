@@ -1,8 +1,9 @@
 // The dispatcher (leader only): every node's session with the cluster. A heartbeat registers the
-// node on the first call of a session (description, address, READY: one store write) and is
-// otherwise only remembered in memory; a node that misses `graceMultiplier` periods is marked DOWN.
-// A new leader knows no heartbeat times, so every node gets one full grace period from the moment
-// it took over before it can be marked DOWN (nodes re-register with it within a period). A leader
+// node on the first call of a session (description, address, READY: a store write, shared with
+// the registrations that arrive alongside it) and is otherwise only remembered in memory; a node
+// that misses `graceMultiplier` periods is marked DOWN. A node this leader has not heard from (a
+// new leader knows no heartbeat times; a node that just joined) gets one full grace period from
+// when the sweep first sees it (nodes re-register with a new leader within a period). A leader
 // that stalls (its own sweep runs late) does not blame the nodes: deadlines move on by the stall.
 // Followers refuse heartbeats and name the leader (redirect.ts). Task assignments and status
 // reports are served by assignments.ts on the same service; it must not schedule or decide roles.
@@ -43,7 +44,6 @@ export class Dispatcher {
   private readonly lastSeen = new Map<string, number>();
   /** Nodes registered with this leadership (a new leader re-registers everyone once). */
   private readonly registered = new Set<string>();
-  private leaderSince = 0;
   private sweeper: TimerHandle | undefined;
   private sweepEveryMs = 0;
   /** Registrations waiting for the next batch, by node (the latest address and description win). */
@@ -90,12 +90,11 @@ export class Dispatcher {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.leaderSince = this.clock.monotonicMs();
     this.lastSeen.clear();
     this.registered.clear();
     const tick = Math.max(50, Math.floor(this.periodMs() / 2));
     this.sweepEveryMs = tick;
-    this.lastSweepAt = this.leaderSince;
+    this.lastSweepAt = this.clock.monotonicMs();
     this.sweeper = this.clock.setInterval(() => void this.expire(), tick);
     this.assignments.start();
   }
@@ -192,7 +191,6 @@ export class Dispatcher {
       // to be read. That is not the nodes' fault: move every deadline on by the stall rather than
       // mark live nodes DOWN (and reschedule all their tasks) for our own pause.
       for (const [id, at] of this.lastSeen) this.lastSeen.set(id, at + stalledMs);
-      this.leaderSince += stalledMs;
       this.log.warn({ stalledMs: Math.round(stalledMs) }, "dispatcher: this manager stalled; every node's heartbeat deadline moved on by the stall");
       return;
     }
@@ -205,9 +203,9 @@ export class Dispatcher {
         const seen = this.lastSeen.get(n.id);
         if (seen === undefined) {
           // Not heard from under this leadership: a node that just joined (its first heartbeat is
-          // on the way), or one from before we led. Its grace runs from when we first noticed it,
-          // and from our takeover at the earliest.
-          this.lastSeen.set(n.id, Math.max(now, this.leaderSince));
+          // on the way), or one from before we led. Its grace runs from when we first noticed it
+          // (for a new leader, its first sweep: one full grace period from taking over).
+          this.lastSeen.set(n.id, now);
           return false;
         }
         return now - seen > graceMs;

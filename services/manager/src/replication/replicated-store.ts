@@ -289,8 +289,10 @@ export class ReplicatedStore implements Proposer {
         const unsent = neverSent(fwdErr);
         // Our own deadline cancelled the forwarded call: that is a commit that did not happen in
         // time (outcome unknown), not an error of the leader's to pass on.
-        const cancelledByDeadline = deadline.aborted && fwdErr instanceof RemoteError && fwdErr.meta["grpcStatus"] === 1;
-        if (deadline.aborted) return { error: fwdErr instanceof ShoalError && !fwdErr.temporary && !cancelledByDeadline ? fwdErr : this.noQuorum(fwdErr, !unsent) };
+        if (deadline.aborted) {
+          const cancelledByDeadline = fwdErr instanceof RemoteError && fwdErr.meta["grpcStatus"] === 1;
+          return { error: fwdErr instanceof ShoalError && !fwdErr.temporary && !cancelledByDeadline ? fwdErr : this.noQuorum(fwdErr, !unsent) };
+        }
         if (!unsent) return { error: fwdErr instanceof ShoalError && !fwdErr.temporary ? fwdErr : this.noQuorum(fwdErr, true) };
         try {
           await sleep(100, signal);

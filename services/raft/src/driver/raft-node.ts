@@ -837,7 +837,6 @@ export class RaftNode {
     if (this.readsAwaitingApply.length > 0) this.resolveAppliedReads();
   }
 
-  /** Every snapshotEntries applied entries: snapshot the state machine, then compact behind it. */
   /**
    * Takes a snapshot every snapshotEntries applied entries, off the Ready loop: the state machine
    * captures its state now (snapshot() is called synchronously, at the applied index) and may
