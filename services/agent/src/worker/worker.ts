@@ -104,11 +104,6 @@ export class Worker {
     return () => this.listeners.delete(cb);
   }
 
-  /** The latest status of every task the worker holds (a full report after a reconnect). */
-  statuses(): TaskStatusUpdate[] {
-    return [...this.runners].map(([taskId, r]) => ({ taskId, status: r.current.status }));
-  }
-
   /** The task and its latest status, if the worker holds it. */
   get(taskId: string): { task: Task; status: TaskStatus } | undefined {
     return this.runners.get(taskId)?.current;

@@ -81,8 +81,6 @@ export interface Resolved {
   networksRm?: string[];
 }
 
-const list = (value: string, previous: string[] = []): string[] => [...previous, value];
-
 function addUpdateConfigOptions(cmd: Command, prefix: "update" | "rollback"): void {
   const actions = prefix === "update" ? ["pause", "continue", "rollback"] : ["pause", "continue"];
   cmd
@@ -133,7 +131,7 @@ export function addSpecOptions(cmd: Command, kind: "create" | "update"): Command
       .option("--mount <mount>", "type=bind|volume|tmpfs,source=…,target=…[,readonly]; repeatable", mountArg, [])
       .option("--secret <secret>", "name or source=,target=,uid=,gid=,mode=; repeatable", fileRefArg, [])
       .option("--config <config>", "name or source=,target=,uid=,gid=,mode=; repeatable", fileRefArg, [])
-      .option("--network <name>", "network to attach; repeatable", list, []);
+      .option("--network <name>", "network to attach; repeatable", repeatedArg, []);
   } else {
     cmd
       .option("--image <image>", "new image")
@@ -153,7 +151,7 @@ export function addSpecOptions(cmd: Command, kind: "create" | "update"): Command
       .option("--secret-rm <name>", "remove a secret; repeatable", repeatedArg, [])
       .option("--config-add <config>", "add a config (as --config); repeatable", fileRefArg, [])
       .option("--config-rm <name>", "remove a config; repeatable", repeatedArg, [])
-      .option("--network-add <name>", "attach a network; repeatable", list, [])
+      .option("--network-add <name>", "attach a network; repeatable", repeatedArg, [])
       .option("--network-rm <name>", "detach a network; repeatable", repeatedArg, [])
       .option("--container-label-add <key=value>", "add or change a container label; repeatable", keyValueArg, [])
       .option("--container-label-rm <key>", "remove a container label; repeatable", repeatedArg, [])

@@ -3,13 +3,13 @@
 // the clock what the watch does next, and a terminal writer (redraw in place on a TTY, only
 // changed lines otherwise). The poll loop lives in watchServiceProgress; it is the only part
 // doing IO, and the clock and sleep are injected so tests need no real time.
-import type { ApiClient } from "../client.js";
+import { oneLine, type ApiClient } from "../client.js";
 import { getService, listNodes, listTasks, type DockerService } from "../api/index.js";
 import type { DockerNode } from "../api/types.js";
 import type { DockerTask } from "../api/tasks.js";
 import { CliError } from "../errors.js";
 import type { CliOutput } from "../io.js";
-import { shortId } from "./table.js";
+import { shortId, truncate } from "./table.js";
 
 /**
  * Docker's numbering of task states: the bar fills to running (9). The terminal states after it
@@ -50,15 +50,11 @@ export interface ProgressFrame {
   waiting: boolean;
 }
 
-function oneLine(err: string): string {
-  const flat = err.replace(/\r?\n/g, " ");
-  return flat.length > MAX_ERROR_CHARS ? `${flat.slice(0, MAX_ERROR_CHARS - 1)}…` : flat;
-}
 
 function taskLine(id: string, task: DockerTask | undefined, rollback: boolean): string {
   if (task === undefined) return `${id}: `;
   const err = task.Status?.Err ?? "";
-  if (err !== "") return `${id}: ${oneLine(err)}`;
+  if (err !== "") return `${id}: ${truncate(oneLine(err), MAX_ERROR_CHARS)}`;
   const state = task.Status?.State ?? "";
   const bar = progressBar(state, rollback);
   return bar === "" ? `${id}: ${state}` : `${id}: ${state.padEnd(9)} ${bar}`;

@@ -443,7 +443,7 @@ describe("shoal service", () => {
 
     it("node ps lists this node's tasks with service names", async () => {
       api.on("GET", `${V}/nodes/${SELF_ID}`, { body: managerNode() });
-      api.on("GET", `${V}/services/${SERVICE_ID}`, { body: service() });
+      api.on("GET", `${V}/services`, { body: [service()] });
       api.on("GET", `${V}/tasks`, { body: [task(1, "running")] });
       const r = await shoal(api, ["node", "ps"]);
       assert.equal(r.stderr, "");

@@ -14,6 +14,7 @@ import { Counter, Gauge, Histogram, describeError, systemClock, type Clock, type
 import { TaskState, type Batch, type MemoryStore, type Node, type StoreEvent, type Task, type Watch } from "@shoal/store";
 import { scheduleBatch, type BatchDecision } from "./core/schedule.js";
 import { SchedulerState, needsScheduling, type SchedulerStateOpts } from "./core/state.js";
+import { nextTurn } from "../orchestrator/edge/reconcile-loop.js";
 
 export const ASSIGNED_MESSAGE = "scheduler assigned task to node";
 
@@ -76,10 +77,6 @@ function registerMetrics(registry: Registry, pending: () => number): SchedulerMe
       () => new Histogram({ name: "shoal_scheduler_pass_seconds", help: "Time to decide and commit one scheduling pass", registers, buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10] }),
     ),
   };
-}
-
-function nextTurn(): Promise<void> {
-  return new Promise<void>((resolve) => setImmediate(resolve));
 }
 
 const DEFAULT_BATCH_MAX_TASKS = 10_000;
@@ -258,12 +255,14 @@ export class Scheduler {
     if (this.stopped) return;
     let tasks: Task[] = [];
     let decision: BatchDecision = { assignments: [], unschedulable: [] };
-    const startedMs = this.clock.monotonicMs();
+    // Timed from when the pass holds the store's lock: waiting for it is not deciding or committing.
+    let startedMs = 0;
     try {
       // Decided once the batch holds the store's write lock: tasks that became pending while other
       // components were writing join this pass, so a busy store gets fewer, fuller raft entries.
       const skipped = await this.store.batch(async (batch) => {
         await nextTurn();
+        startedMs = this.clock.monotonicMs();
         tasks = this.takeFresh();
         if (tasks.length === 0 || this.stopped) return 0;
         const now = this.clock.now();

@@ -101,6 +101,7 @@ export class Updater extends ReconcileLoop {
     this.nodesChanged = false;
     this.marked = new Set();
     this.progressed = new Set();
+    if (ids.size === 0) return [];
     const nodes = new Map<string, Node>(tx.find("node").map((n) => [n.id, n]));
     const out: UpdateDecision[] = [];
     for (const id of [...ids].sort()) {

@@ -12,7 +12,8 @@ import type { Kind, MemoryStore, ReadTx, StoreEvent, Watch } from "@shoal/store"
 /** After a pass failed (no quorum…), the next attempt comes this much later. */
 export const RETRY_AFTER_MS = 1_000;
 
-function nextTurn(): Promise<void> {
+/** Resolves on the next turn of the event loop (after pending I/O callbacks). */
+export function nextTurn(): Promise<void> {
   return new Promise<void>((resolve) => setImmediate(resolve));
 }
 
