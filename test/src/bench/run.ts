@@ -3,7 +3,10 @@
 // leader), then Shoal's failover time (SIGKILL the leader, time until a write commits through a
 // surviving member). Results on stdout as `name value unit` lines; progress on stderr.
 //
-// Env: SHOAL_BENCH_SECONDS (per workload, default 10), SHOAL_BENCH_FAILOVERS (default 20),
+// Env: SHOAL_BENCH_SECONDS (measured time per workload and system, default 10),
+// SHOAL_BENCH_WARMUP_SECONDS (per system, default 30), SHOAL_BENCH_ROUNDS (default 2: the
+// measured time is split into rounds that alternate which system goes first; each measured slice
+// follows an unmeasured lead-in of SHOAL_BENCH_LEADIN_SECONDS, default 3), SHOAL_BENCH_FAILOVERS (default 20),
 // SHOAL_BENCH_ONLY (comma list of: shoal, etcd, failover, lab; default all). `lab` runs the manager
 // benchmarks on a lab of 3 shoald managers (lab.ts).
 import { existsSync } from "node:fs";
@@ -16,6 +19,9 @@ import { quantile, runPutLoad, type LoadResult } from "./load.js";
 
 const seconds = Number(process.env["SHOAL_BENCH_SECONDS"] ?? 10);
 const failovers = Number(process.env["SHOAL_BENCH_FAILOVERS"] ?? 20);
+const warmupSeconds = Number(process.env["SHOAL_BENCH_WARMUP_SECONDS"] ?? 30);
+const leadInSeconds = Number(process.env["SHOAL_BENCH_LEADIN_SECONDS"] ?? 3);
+const rounds = Math.max(1, Number(process.env["SHOAL_BENCH_ROUNDS"] ?? 2));
 const only = new Set((process.env["SHOAL_BENCH_ONLY"] ?? "shoal,etcd,failover,lab").split(",").map((s) => s.trim()));
 
 const clusters = new Set<KvCluster>();
@@ -51,32 +57,99 @@ async function withCluster<T>(system: KvSystem, fn: (c: KvCluster) => Promise<T>
   }
 }
 
-async function throughput(system: KvSystem): Promise<Map<string, LoadResult>> {
-  const results = new Map<string, LoadResult>();
-  await withCluster(system, async (c) => {
-    const leader = await c.waitForLeader(20_000);
-    progress(`${system}: leader is member ${leader.index} (${leader.clientAddress})`);
-    // Warm-up: connections, JIT, the storage's first allocations.
-    await runPutLoad({ system, address: leader.clientAddress, clients: 8, connections: 2, durationMs: 1000, valueBytes: 256 });
-    for (const w of workloads) {
-      const r = await runPutLoad({
-        system,
-        address: leader.clientAddress,
-        clients: w.clients,
-        connections: w.connections,
-        durationMs: seconds * 1000,
-        valueBytes: 256,
-      });
-      const now = await c.leader();
-      if (now !== leader) progress(`${system}: WARNING leadership moved during ${w.name} (errors ${r.errors})`);
-      results.set(w.name, r);
-      const base = `raft_put_${w.name}_${system}`;
-      out(base, (r.puts * 1000) / r.elapsedMs, "puts/s");
-      out(`${base}_p50`, quantile(r.latenciesMs, 0.5), "ms");
-      out(`${base}_p99`, quantile(r.latenciesMs, 0.99), "ms");
-      if (r.errors > 0) out(`${base}_errors`, r.errors, "errors");
+interface Target {
+  system: KvSystem;
+  cluster: KvCluster;
+  address: string;
+  leaderIndex: number;
+}
+
+async function startTarget(system: KvSystem): Promise<Target> {
+  const cluster = await KvCluster.start({ system });
+  clusters.add(cluster);
+  const leader = await cluster.waitForLeader(20_000);
+  progress(`${system}: leader is member ${leader.index} (${leader.clientAddress})`);
+  return { system, cluster, address: leader.clientAddress, leaderIndex: leader.index };
+}
+
+function runWorkload(t: Target, w: Workload, durationMs: number): Promise<LoadResult> {
+  return runPutLoad({ system: t.system, address: t.address, clients: w.clients, connections: w.connections, durationMs, valueBytes: 256 });
+}
+
+function merge(a: LoadResult | undefined, b: LoadResult): LoadResult {
+  if (a === undefined) return b;
+  return {
+    puts: a.puts + b.puts,
+    errors: a.errors + b.errors,
+    elapsedMs: a.elapsedMs + b.elapsedMs,
+    latenciesMs: [...a.latenciesMs, ...b.latenciesMs].sort((x, y) => x - y),
+  };
+}
+
+const rate = (r: LoadResult): number => (r.puts * 1000) / r.elapsedMs;
+
+/**
+ * Throughput of every system in `systems`, measured in steady state and so that neither is
+ * favoured by order: all clusters run at once; each is first warmed up with both workloads
+ * (measured 2026-11-28: Shoal's sequential rate climbs for about 25 s, 150 -> 400 puts/s, while
+ * V8 optimizes the servers' code, and a cold shared client alone cost etcd 30 % of its rate, so
+ * whichever system went first was measured cold); then the measured time is split into rounds
+ * that alternate which system goes first, each slice after a short unmeasured lead-in of the
+ * same load. Per system and workload the rounds' puts and latencies are pooled.
+ */
+async function throughput(systems: KvSystem[]): Promise<Map<KvSystem, Map<string, LoadResult>>> {
+  const targets: Target[] = [];
+  const results = new Map<KvSystem, Map<string, LoadResult>>();
+  try {
+    for (const system of systems) targets.push(await startTarget(system));
+    for (const t of targets) {
+      // In 3-second slices that alternate the workloads, so that both paths get hot.
+      for (let left = warmupSeconds * 1000; left > 0; ) {
+        for (const w of workloads) {
+          const slice = Math.min(3000, left);
+          if (slice <= 0) break;
+          const r = await runWorkload(t, w, slice);
+          left -= slice;
+          progress(`${t.system}: warm-up ${w.name} ${rate(r).toFixed(0)} puts/s`);
+        }
+      }
+      results.set(t.system, new Map());
     }
-  });
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? targets : [...targets].reverse();
+      for (const w of workloads) {
+        const line: string[] = [];
+        for (const t of order) {
+          // Unmeasured lead-in: the system sat idle while the others ran, and V8's code for both
+          // the servers and the shared client cools in that time (measured: CPU per put up ~40 %
+          // for the first seconds after 25 s idle); steady load is what is being compared.
+          if (leadInSeconds > 0) await runWorkload(t, w, leadInSeconds * 1000);
+          const r = await runWorkload(t, w, (seconds * 1000) / rounds);
+          const byWorkload = results.get(t.system)!;
+          byWorkload.set(w.name, merge(byWorkload.get(w.name), r));
+          line.push(`${t.system} ${rate(r).toFixed(0)} puts/s${r.errors > 0 ? ` (${r.errors} errors)` : ""}`);
+        }
+        progress(`round ${round + 1}/${rounds} ${w.name}: ${line.join(", ")}`);
+      }
+    }
+    for (const t of targets) {
+      const now = await t.cluster.leader();
+      if (now?.index !== t.leaderIndex) progress(`${t.system}: WARNING leadership moved during the run`);
+      for (const w of workloads) {
+        const r = results.get(t.system)!.get(w.name)!;
+        const base = `raft_put_${w.name}_${t.system}`;
+        out(base, rate(r), "puts/s");
+        out(`${base}_p50`, quantile(r.latenciesMs, 0.5), "ms");
+        out(`${base}_p99`, quantile(r.latenciesMs, 0.99), "ms");
+        if (r.errors > 0) out(`${base}_errors`, r.errors, "errors");
+      }
+    }
+  } finally {
+    for (const t of targets) {
+      clusters.delete(t.cluster);
+      await t.cluster.destroy();
+    }
+  }
   return results;
 }
 
@@ -127,19 +200,19 @@ async function main(): Promise<void> {
   exitOnSignals(async () => {
     await Promise.all([...clusters].map((c) => c.destroy()));
   });
-  progress(`${seconds} s per workload, ${failovers} failovers; under shared-CPU load numbers are pessimistic`);
-  let shoal: Map<string, LoadResult> | undefined;
-  let etcd: Map<string, LoadResult> | undefined;
-  if (only.has("shoal")) shoal = await throughput("shoal");
+  progress(`${seconds} s per workload in ${rounds} rounds after ${warmupSeconds} s of warm-up, ${failovers} failovers; under shared-CPU load numbers are pessimistic`);
+  const systems: KvSystem[] = [];
+  if (only.has("shoal")) systems.push("shoal");
   if (only.has("etcd")) {
     if (!existsSync("/usr/bin/etcd")) throw new Error("etcd is not installed at /usr/bin/etcd (run scripts/setup.sh)");
-    etcd = await throughput("etcd");
+    systems.push("etcd");
   }
-  if (shoal && etcd) {
-    for (const w of workloads) {
-      const s = shoal.get(w.name)!;
-      const e = etcd.get(w.name)!;
-      out(`raft_put_${w.name}_ratio`, (s.puts / s.elapsedMs) / (e.puts / e.elapsedMs), "shoal/etcd");
+  if (systems.length > 0) {
+    const results = await throughput(systems);
+    const shoal = results.get("shoal");
+    const etcd = results.get("etcd");
+    if (shoal && etcd) {
+      for (const w of workloads) out(`raft_put_${w.name}_ratio`, rate(shoal.get(w.name)!) / rate(etcd.get(w.name)!), "shoal/etcd");
     }
   }
   if (only.has("failover")) await failover();
