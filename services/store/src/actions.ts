@@ -26,7 +26,9 @@ export interface ProposeOptions {
  * - the entry itself may be applied by the replication layer through applyStoreActions before the
  *   promise resolves, or left to the store, which applies it when the promise resolves;
  * - reject if the changes may not be committed (not leader, no quorum, aborted): the store then
- *   changes nothing.
+ *   changes nothing;
+ * - `actions` hold the store's private, frozen objects (what a transaction staged): the proposer
+ *   must not change them, and may hand them back to applyStoreActions as `owned`.
  */
 export interface Proposer {
   proposeValue(actions: StoreAction[], opts?: ProposeOptions): Promise<{ index: number }>;

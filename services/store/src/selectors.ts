@@ -59,39 +59,50 @@ export interface CompiledSelector {
 
 const SEP = "\u0000";
 
-function taskSpecRefs(spec: TaskSpec | undefined, out: IndexKey[]): void {
-  for (const n of spec?.networks ?? []) out.push(["network", n.target]);
-  for (const s of spec?.container?.secrets ?? []) out.push(["secret", s.secretId]);
-  for (const c of spec?.container?.configs ?? []) out.push(["config", c.configId]);
+function taskSpecRefs(spec: TaskSpec | undefined, want: (n: IndexName) => boolean, out: IndexKey[]): void {
+  if (want("network")) for (const n of spec?.networks ?? []) out.push(["network", n.target]);
+  if (want("secret")) for (const s of spec?.container?.secrets ?? []) out.push(["secret", s.secretId]);
+  if (want("config")) for (const c of spec?.container?.configs ?? []) out.push(["config", c.configId]);
 }
 
-/** Every index entry of an object; duplicates are harmless. */
-export function indexKeys(kind: Kind, obj: StoreObject): IndexKey[] {
+const everyName = (): boolean => true;
+
+/**
+ * Every index entry of an object, or with `only` just those of one index (what a selector's
+ * predicate needs: one function, so an index lookup and a scan can never disagree, without
+ * building every key of every object a scan passes). Duplicates are harmless.
+ */
+export function indexKeys(kind: Kind, obj: StoreObject, only?: IndexName): IndexKey[] {
   const keys: IndexKey[] = [];
-  const name = objectName(kind, obj);
-  if (name !== "") keys.push(["name", name.toLowerCase()]);
-  for (const [k, v] of Object.entries(objectLabels(kind, obj))) {
-    keys.push(["label", k]);
-    keys.push(["label", k + SEP + v]);
+  const want = only === undefined ? everyName : (n: IndexName): boolean => n === only;
+  if (want("name")) {
+    const name = objectName(kind, obj);
+    if (name !== "") keys.push(["name", name.toLowerCase()]);
+  }
+  if (want("label")) {
+    for (const [k, v] of Object.entries(objectLabels(kind, obj))) {
+      keys.push(["label", k]);
+      keys.push(["label", k + SEP + v]);
+    }
   }
   switch (kind) {
     case "task": {
       const t = obj as Task;
-      keys.push(["service", t.serviceId]);
-      if (t.nodeId) keys.push(["node", t.nodeId]);
-      keys.push(["desired", String(t.desiredState)]);
-      if (t.slot > 0) keys.push(["slot", t.serviceId + SEP + String(t.slot)]);
-      taskSpecRefs(t.spec, keys);
-      for (const a of t.networks ?? []) keys.push(["network", a.networkId]);
+      if (want("service")) keys.push(["service", t.serviceId]);
+      if (t.nodeId && want("node")) keys.push(["node", t.nodeId]);
+      if (want("desired")) keys.push(["desired", String(t.desiredState)]);
+      if (t.slot > 0 && want("slot")) keys.push(["slot", t.serviceId + SEP + String(t.slot)]);
+      taskSpecRefs(t.spec, want, keys);
+      if (want("network")) for (const a of t.networks ?? []) keys.push(["network", a.networkId]);
       break;
     }
     case "service":
-      taskSpecRefs((obj as Service).spec.task, keys);
+      taskSpecRefs((obj as Service).spec.task, want, keys);
       break;
     case "node": {
       const n = obj as Node;
-      keys.push(["role", String(n.role)]);
-      keys.push(["membership", String(n.spec.membership)]);
+      if (want("role")) keys.push(["role", String(n.role)]);
+      if (want("membership")) keys.push(["membership", String(n.spec.membership)]);
       break;
     }
     default:
@@ -103,7 +114,7 @@ export function indexKeys(kind: Kind, obj: StoreObject): IndexKey[] {
 export function compileSelector(kind: Kind, sel: Selector | undefined): CompiledSelector {
   const indexed = (key: IndexKey): CompiledSelector => ({
     index: key,
-    match: (_id, obj) => indexKeys(kind, obj).some(([n, k]) => n === key[0] && k === key[1]),
+    match: (_id, obj) => indexKeys(kind, obj, key[0]).some(([, k]) => k === key[1]),
   });
   if (sel === undefined || "all" in sel) return { match: () => true };
   if ("name" in sel) return indexed(["name", sel.name.toLowerCase()]);

@@ -42,9 +42,10 @@ class Table {
       return;
     }
     // Touch only the keys that changed: re-adding to large buckets (all RUNNING tasks) is costly.
-    const before = new Set(indexKeys(this.kind, old.obj).map(keyString));
+    const prev = indexKeys(this.kind, old.obj);
+    const before = new Set(prev.map(keyString));
     const after = new Set(next.map(keyString));
-    for (const k of indexKeys(this.kind, old.obj)) if (!after.has(keyString(k))) this.drop(k, id);
+    for (const k of prev) if (!after.has(keyString(k))) this.drop(k, id);
     for (const k of next) if (!before.has(keyString(k))) this.add(k, id);
   }
 
@@ -122,9 +123,46 @@ export class Tables implements Reader {
   }
 }
 
+/**
+ * A layer holding at least this many changes of a kind answers indexed finds from an index of its
+ * own: a batch's layer holds up to maxBatchActions (500) tasks, and scanning them on every find
+ * made a scheduler or orchestrator pass quadratic.
+ */
+const LAYER_INDEX_MIN = 32;
+
+/** An overlay's own secondary index: built on first use, then kept current by Layer.set. */
+class LayerIndex {
+  private readonly byKey = new Map<string, Set<string>>();
+  private readonly keysOf = new Map<string, string[]>();
+
+  constructor(
+    private readonly kind: Kind,
+    byId: Map<string, StoredEntry | null>,
+  ) {
+    for (const [id, e] of byId) this.set(id, e);
+  }
+
+  set(id: string, entry: StoredEntry | null): void {
+    const old = this.keysOf.get(id);
+    const next = entry === null ? [] : indexKeys(this.kind, entry.obj).map(keyString);
+    if (old !== undefined) for (const k of old) if (!next.includes(k)) this.byKey.get(k)?.delete(id);
+    for (const k of next) {
+      let ids = this.byKey.get(k);
+      if (ids === undefined) this.byKey.set(k, (ids = new Set()));
+      ids.add(id);
+    }
+    this.keysOf.set(id, next);
+  }
+
+  ids(key: IndexKey): Iterable<string> {
+    return this.byKey.get(keyString(key)) ?? [];
+  }
+}
+
 /** Uncommitted changes over a Reader: null marks a deletion. */
 export class Layer implements Reader {
   readonly changes = new Map<Kind, Map<string, StoredEntry | null>>();
+  private readonly indexes = new Map<Kind, LayerIndex>();
 
   constructor(private readonly lower: Reader) {}
 
@@ -132,6 +170,7 @@ export class Layer implements Reader {
     let byId = this.changes.get(kind);
     if (byId === undefined) this.changes.set(kind, (byId = new Map()));
     byId.set(id, entry);
+    this.indexes.get(kind)?.set(id, entry);
   }
 
   getEntry(kind: Kind, id: string): StoredEntry | undefined {
@@ -145,6 +184,15 @@ export class Layer implements Reader {
     const below = this.lower.findEntries(kind, sel);
     if (byId === undefined || byId.size === 0) return below;
     const out = below.filter((e) => !byId.has(e.obj.id));
+    if (sel.index !== undefined && byId.size >= LAYER_INDEX_MIN) {
+      let index = this.indexes.get(kind);
+      if (index === undefined) this.indexes.set(kind, (index = new LayerIndex(kind, byId)));
+      for (const id of index.ids(sel.index)) {
+        const e = byId.get(id);
+        if (e != null) out.push(e);
+      }
+      return out;
+    }
     for (const [id, e] of byId) if (e !== null && sel.match(id, e.obj)) out.push(e);
     return out;
   }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { LocalProposer, StoreError, copyObject, type Proposer, type StoreAction } from "../src/index.js";
+import { LocalProposer, StoreError, TaskState, copyObject, type Proposer, type ReadTx, type StoreAction, type Task } from "../src/index.js";
 import { newStore, service, task } from "./fixtures.js";
 
 function code(err: unknown): string | undefined {
@@ -124,6 +124,45 @@ describe("store: batches", () => {
     assert.equal(proposer.proposals[0]!.length, 50);
     assert.equal(store.view((tx) => tx.find("task", { serviceId: "s1" }).length), 50);
     assert.ok(store.view((tx) => tx.find("task").every((t) => t.meta.version.index === 1)));
+  });
+
+  it("finds inside a large batch see the batch's own creates, updates and deletes through every index", async () => {
+    const { store } = newStore(new LocalProposer());
+    type Probe = { sel: Parameters<ReadTx["find"]>[1] & object; keep: (t: Task) => boolean };
+    const probes: Probe[] = [
+      { sel: { serviceId: "s1" }, keep: (t) => t.serviceId === "s1" },
+      { sel: { nodeId: "n2" }, keep: (t) => t.nodeId === "n2" },
+      { sel: { desiredState: TaskState.SHUTDOWN }, keep: (t) => t.desiredState === TaskState.SHUTDOWN },
+      { sel: { slot: { serviceId: "s2", slot: 7 } }, keep: (t) => t.serviceId === "s2" && t.slot === 7 },
+      { sel: { or: [{ nodeId: "n1" }, { serviceId: "s2" }] }, keep: (t) => t.nodeId === "n1" || t.serviceId === "s2" },
+    ];
+    const check = (tx: ReadTx, when: string): void => {
+      const every = tx.find("task");
+      for (const p of probes) {
+        const got = tx.find("task", p.sel).map((t) => t.id).sort();
+        assert.deepEqual(got, every.filter(p.keep).map((t) => t.id).sort(), `${when}: ${JSON.stringify(p.sel)}`);
+      }
+    };
+    // Committed tasks below the batch, so finds merge the store's indexes with the batch's.
+    await store.update((tx) => {
+      for (let i = 1; i <= 10; i++) tx.create("task", task(`c${i}`, i % 2 ? "s1" : "s2", i, `n${(i % 3) + 1}`));
+    });
+    await store.batch(async (b) => {
+      for (let i = 1; i <= 80; i++) await b.update((tx) => tx.create("task", task(`t${i}`, i % 2 ? "s1" : "s2", i, `n${(i % 3) + 1}`)));
+      await b.update((tx) => check(tx, "after creates"));
+      // Moves and shutdowns change index keys of tasks the batch created and of committed ones.
+      for (const id of ["t2", "t5", "t7", "c2", "c3"]) {
+        await b.update((tx) => {
+          const t = tx.get("task", id)!;
+          tx.update("task", { ...t, nodeId: "n2", desiredState: TaskState.SHUTDOWN });
+        });
+      }
+      await b.update((tx) => check(tx, "after updates"));
+      for (const id of ["t4", "t7", "c4"]) await b.update((tx) => tx.delete("task", id));
+      await b.update((tx) => tx.create("task", task("t4", "s2", 7, "n1")));
+      await b.update((tx) => check(tx, "after deletes and a re-create"));
+    });
+    store.view((tx) => check(tx, "committed"));
   });
 
   it("splits a large batch into proposals of at most maxBatchActions actions", async () => {

@@ -76,13 +76,30 @@ interface ApplyWaiter {
 /** Applies committed raft entries to the store; entries are store actions, snapshots store snapshots. */
 class StoreStateMachine implements StateMachine {
   private waiters: ApplyWaiter[] = [];
+  /**
+   * The actions behind this member's own proposals, by the entry bytes proposed. The raft log
+   * hands the leader back the very same bytes when the entry commits, so it applies the actions
+   * it already holds instead of decoding what it encoded a moment ago. They are the store's
+   * private, frozen objects (what a transaction staged), so they can be handed over as owned.
+   * A miss (an entry proposed elsewhere, or read back from disk) decodes as before.
+   */
+  private readonly proposed = new WeakMap<Uint8Array, StoreAction[]>();
 
   constructor(private readonly store: MemoryStore) {}
 
+  /** Encodes actions for a proposal of ours and remembers them for apply(). */
+  encodeOwn(actions: StoreAction[]): Uint8Array {
+    const data = encodeStoreActions(actions);
+    this.proposed.set(data, actions);
+    return data;
+  }
+
   apply(entry: Entry): void {
+    const own = this.proposed.get(entry.data);
+    if (own !== undefined) this.proposed.delete(entry.data);
     // A refused entry (a conflict every replica refuses alike) is remembered by the store, which
     // hands its error to the waiting writer; it is not a failure of the state machine.
-    this.store.applyStoreActions(decodeStoreActions(entry.data), entry.index, { owned: true });
+    this.store.applyStoreActions(own ?? decodeStoreActions(entry.data), entry.index, { owned: true });
     this.wake();
   }
 
@@ -200,7 +217,7 @@ export class ReplicatedStore implements Proposer {
     const timer = this.clock.setTimeout(() => deadline.abort(new Error("commit deadline")), this.commitTimeoutMs);
     const signal = opts.signal === undefined ? deadline.signal : AbortSignal.any([opts.signal, deadline.signal]);
     try {
-      const { index } = await this.raft.propose(encodeStoreActions(actions), { signal });
+      const { index } = await this.raft.propose(this.sm.encodeOwn(actions), { signal });
       return { index };
     } catch (err) {
       const out = await this.translate(err, actions, signal, deadline.signal, opts.signal);
@@ -280,7 +297,7 @@ export class ReplicatedStore implements Proposer {
       if (leader !== this.id && forwarder === undefined) return { error: notLeaderError(leader, leaderAddress) };
       try {
         const { index } =
-          leader === this.id || forwarder === undefined ? await this.raft.propose(encodeStoreActions(actions), { signal }) : await forwarder.propose(actions, { leader, leaderAddress, signal });
+          leader === this.id || forwarder === undefined ? await this.raft.propose(this.sm.encodeOwn(actions), { signal }) : await forwarder.propose(actions, { leader, leaderAddress, signal });
         // The store's contract: resolve only once every entry up to ours has been applied here.
         await this.sm.waitApplied(index, signal);
         return { forwarded: index };

@@ -11,7 +11,8 @@ import { errorCode, systemRandom, type Random } from "@shoal/common";
 import { generateId, TaskState, UpdateState, type Kind, type Node, type ReadTx, type Service, type StoreEvent, type Task } from "@shoal/store";
 import { conflictError, CONFLICT_CODES } from "../orchestrator/errors.js";
 import { earliest, type TaskChange } from "../orchestrator/core/plan.js";
-import { changesOrchestration } from "../orchestrator/core/task-states.js";
+import { isTaskDirty } from "../orchestrator/core/new-task.js";
+import { changesOrchestration, isWanted } from "../orchestrator/core/task-states.js";
 import { commitPlan } from "../orchestrator/edge/commit.js";
 import { ReconcileLoop, type LoopModules, type PassResult } from "../orchestrator/edge/reconcile-loop.js";
 import { decideUpdate, type UpdateDecision } from "./core/decide.js";
@@ -26,12 +27,22 @@ export interface UpdaterModules extends LoopModules {
   random?: Random;
 }
 
+/** A wanted task on an older template: a service with no update under way starts one for it. */
+function startsUpdate(service: Service, task: Task | undefined): boolean {
+  return task !== undefined && isWanted(task) && isTaskDirty(service, task);
+}
+
 export class Updater extends ReconcileLoop {
   protected readonly kinds: Kind[] = ["service", "task", "node"];
   private readonly random: Random;
   private marked = new Set<string>();
-  // Services marked only by their tasks' status progress: they matter only mid-update.
+  // Services marked only by their tasks' status progress or deletion: they matter only mid-update.
   private progressed = new Set<string>();
+  // Tasks created or changed in a way the orchestrators care about, by service: outside an update
+  // such a task matters only if it is wanted and runs an older template (a service with no update
+  // under way starts one then). Checking those few tasks, not the whole service, keeps a scale-up
+  // of thousands of tasks from deciding every service on every pass.
+  private touched = new Map<string, Set<string>>();
   private all = true;
   // A node changed: only services in the middle of an update may care.
   private nodesChanged = false;
@@ -56,8 +67,13 @@ export class Updater extends ReconcileLoop {
       const task = event.object as Task;
       if (event.action === "delete") this.lives.delete(task.id);
       else this.see(task);
-      if (event.action === "update" && !changesOrchestration(event.oldObject as Task | undefined, task)) this.progressed.add(task.serviceId);
-      else this.marked.add(task.serviceId);
+      if (event.action === "delete" || (event.action === "update" && !changesOrchestration(event.oldObject as Task | undefined, task))) {
+        this.progressed.add(task.serviceId);
+      } else {
+        let ids = this.touched.get(task.serviceId);
+        if (ids === undefined) this.touched.set(task.serviceId, (ids = new Set()));
+        ids.add(task.id);
+      }
     } else return false;
     return true;
   }
@@ -97,10 +113,17 @@ export class Updater extends ReconcileLoop {
     // Status progress (a task reaching RUNNING) can only move an update that is under way; at
     // scale it is most task events, and deciding a whole service for each would dominate.
     for (const id of this.progressed) if (isUpdateActive(tx.get("service", id)?.updateStatus)) ids.add(id);
+    for (const [id, taskIds] of this.touched) {
+      if (ids.has(id)) continue;
+      const service = tx.get("service", id);
+      if (service === undefined) continue;
+      if (isUpdateActive(service.updateStatus) || [...taskIds].some((t) => startsUpdate(service, tx.get("task", t)))) ids.add(id);
+    }
     this.all = false;
     this.nodesChanged = false;
     this.marked = new Set();
     this.progressed = new Set();
+    this.touched = new Map();
     if (ids.size === 0) return [];
     const nodes = new Map<string, Node>(tx.find("node").map((n) => [n.id, n]));
     const out: UpdateDecision[] = [];

@@ -208,6 +208,28 @@ describe("Updater (edge, with the orchestrators on a MemoryStore)", () => {
     assert.ok(after.every((t) => !before.has(t.id)));
   });
 
+  it("a task that appears on an older template outside an update starts one; tasks on the current template do not", async () => {
+    await h.createService("web", 3);
+    assert.equal(h.service("web").updateStatus, undefined, "creating and running the service started no update");
+    // A task change alone (no service write): slot 1's task is replaced by one on an older template,
+    // as a component that decided on a stale spec would do.
+    await h.store.update((tx) => {
+      const old = tx.find("task", { serviceId: "web" }).find((t) => t.slot === 1 && t.desiredState === TaskState.RUNNING)!;
+      tx.update("task", { ...old, desiredState: TaskState.SHUTDOWN });
+      const { meta: _meta, ...rest } = old;
+      tx.create("task", {
+        ...rest,
+        id: "stale1",
+        spec: { ...old.spec, container: { ...old.spec.container!, image: "img:v0" } },
+        status: { state: TaskState.NEW, timestamp: h.clock.now(), message: "" },
+      });
+    });
+    await h.settle();
+    assert.equal(h.service("web").updateStatus?.state, UpdateState.UPDATING, "the stale task started an update");
+    await h.converge();
+    assert.deepEqual(h.wantedImages("web"), ["1:img:v1", "2:img:v1", "3:img:v1"]);
+  });
+
   it("a new leader's Updater continues the update without duplicating or losing a slot", async () => {
     await h.createService("web", 4, { update: { parallelism: 1 } });
     await toV2("web");
