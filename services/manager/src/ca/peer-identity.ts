@@ -1,7 +1,7 @@
 // Who is calling: the identity in the caller's verified client certificate, and the per-RPC role
 // check every service runs first. grpc-js only exposes a peer certificate that chained to our root
 // (socket.authorized), so an unverified or missing certificate reads as "no identity".
-import type { PeerCertificate } from "node:tls";
+import { TLSSocket, type PeerCertificate } from "node:tls";
 import { ROLE_OU, roleOfOu, type NodeIdentity, type NodeRole } from "./certificate.js";
 import { CaAuthorizationError } from "./errors.js";
 import { single } from "./tls-credentials.js";
@@ -10,8 +10,35 @@ export interface CallWithAuthContext {
   getAuthContext(): { sslPeerCertificate?: PeerCertificate };
 }
 
+/**
+ * The TLS socket a grpc-js server call arrived on, read from grpc-js's internals (the call's
+ * intercepting call, its HTTP/2 stream, the session): undefined if a grpc-js version lays them
+ * out otherwise, and then every call reads the certificate again (slower, still correct). The
+ * test "reads a connection's certificate once" fails if this stops finding the socket.
+ */
+function socketOf(call: CallWithAuthContext): TLSSocket | undefined {
+  const socket = (call as { call?: { stream?: { session?: { socket?: unknown } } } }).call?.stream?.session?.socket;
+  return socket instanceof TLSSocket ? socket : undefined;
+}
+
+// Identity by connection. An HTTP/2 connection's peer certificate cannot change: Node turns TLS
+// renegotiation off for HTTP/2 sessions (RFC 7540 §9.2.1) and TLS 1.3 has none. Reading it per
+// call (getPeerCertificate parses the certificate and hashes it three times) was 5 % of a busy
+// leader's CPU, one heartbeat or status report at a time. `null`: no identity.
+const identities = new WeakMap<TLSSocket, NodeIdentity | null>();
+
 export function peerIdentity(call: CallWithAuthContext): NodeIdentity | undefined {
-  const cert = call.getAuthContext().sslPeerCertificate;
+  const socket = socketOf(call);
+  if (socket !== undefined) {
+    const known = identities.get(socket);
+    if (known !== undefined) return known ?? undefined;
+  }
+  const who = identityOf(call.getAuthContext().sslPeerCertificate);
+  if (socket !== undefined) identities.set(socket, who ?? null);
+  return who;
+}
+
+function identityOf(cert: PeerCertificate | undefined): NodeIdentity | undefined {
   if (cert?.subject === undefined) return undefined;
   const nodeId = single(cert.subject.CN);
   const role = roleOfOu(single(cert.subject.OU));

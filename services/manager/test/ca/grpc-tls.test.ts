@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
-import { connect } from "node:tls";
+import { TLSSocket, connect } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
 import { freeLoopbackPort } from "@shoal/common";
 import {
@@ -156,6 +156,23 @@ describe("ca: gRPC over mutual TLS on 127.0.0.1", function () {
       const c = probe(port, clientCredentials({ ...worker, expect: { role: "manager", clusterId: CLUSTER } }));
       await rejectsWith(c.call("managerOnly"), grpc.status.PERMISSION_DENIED, /permission denied: a worker certificate cannot call manager-only RPCs/);
       assert.equal((await c.call("anyNode")).identity?.nodeId, "w-1");
+    });
+
+    it("reads a connection's certificate once, however many calls it carries", async () => {
+      const c = probe(port, clientCredentials({ ...worker, expect: { role: "manager", clusterId: CLUSTER } }));
+      const read = TLSSocket.prototype.getPeerCertificate;
+      let serverReads = 0;
+      TLSSocket.prototype.getPeerCertificate = function (this: TLSSocket, ...args: [detailed?: boolean]) {
+        if (this.localPort === port) serverReads++;
+        return read.apply(this, args) as ReturnType<typeof read>;
+      } as typeof read;
+      try {
+        for (let i = 0; i < 5; i++) assert.equal((await c.call("anyNode")).identity?.nodeId, "w-1");
+        await rejectsWith(c.call("managerOnly"), grpc.status.PERMISSION_DENIED);
+      } finally {
+        TLSSocket.prototype.getPeerCertificate = read;
+      }
+      assert.equal(serverReads, 1);
     });
 
     it("accepts a client without a certificate on a public method and answers UNAUTHENTICATED on a protected one", async () => {
