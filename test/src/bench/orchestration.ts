@@ -31,6 +31,17 @@ function start(cmd: string[], logFile: string): ChildProcess {
   return c;
 }
 
+/** CPU time (user + system, all threads) a process has used, ms; NaN if it is gone. */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms (USER_HZ)
+  } catch {
+    return NaN;
+  }
+}
+
 function rssMb(pid: number | undefined): number {
   if (pid === undefined) return NaN;
   try {
@@ -119,6 +130,9 @@ async function main(): Promise<void> {
     progress(`${AGENTS + 1} simulated nodes ready`);
 
     const perService = Math.floor(TASKS / SERVICES);
+    const sumCpu = (ps: (ChildProcess | undefined)[]): number => ps.reduce((a, p) => a + cpuMs(p?.pid), 0);
+    const agentProcs = [...procs, lone];
+    const cpu0 = { managers: sumCpu(managers.map((m) => m.proc)), agents: sumCpu(agentProcs) };
     const tc = performance.now();
     for (let s = 0; s < SERVICES; s++) {
       const spec = { Name: `bench${s}`, TaskTemplate: { ContainerSpec: { Image: "busybox" } }, Mode: { Replicated: { Replicas: perService } } };
@@ -152,6 +166,10 @@ async function main(): Promise<void> {
     out("orch_tasks_per_s", want / secs, "tasks/s");
     out("orch_manager_rss_max", rssMax, "MiB");
     out("orch_nodes_down_seen", downSeen, "nodes");
+    // CPU per task says more than tasks/s on a shared host, whose other tenants' load swings the
+    // rate by a quarter between runs (it includes the once-a-second status polls).
+    out("orch_cpu_per_task_managers", (sumCpu(managers.map((m) => m.proc)) - cpu0.managers) / want, "ms");
+    out("orch_cpu_per_task_agents", (sumCpu(agentProcs) - cpu0.agents) / want, "ms");
 
     lone.kill("SIGKILL");
     const tk = performance.now();

@@ -54,6 +54,9 @@ export class Worker {
   private db: Level<string, StoredTask> | undefined;
   /** DB writes in order (a later status of a task never lands before an earlier one). */
   private writes: Promise<void> = Promise.resolve();
+  /** Records not yet written, by task id (the latest wins; null deletes): one batch per turn. */
+  private unwritten = new Map<string, StoredTask | null>();
+  private writeScheduled = false;
   private started = false;
   private starting: Promise<void> | undefined;
 
@@ -168,17 +171,44 @@ export class Worker {
   }
 
   private persist(task: Task, status: TaskStatus): void {
-    const db = this.db;
-    if (db === undefined) return;
-    this.writes = this.writes.then(() => db.put(`${PREFIX}${task.id}`, { task, status })).catch((err: unknown) => this.log.error({ taskId: task.id, err: describeError(err) }, "worker: could not persist a task"));
+    if (this.db === undefined) return;
+    this.unwritten.set(task.id, { task, status });
+    this.scheduleWrite();
   }
 
   private async forget(taskId: string): Promise<void> {
     this.runners.delete(taskId);
     this.pending.delete(taskId);
-    const db = this.db;
-    if (db === undefined) return;
-    this.writes = this.writes.then(() => db.del(`${PREFIX}${taskId}`)).catch((err: unknown) => this.log.error({ taskId, err: describeError(err) }, "worker: could not forget a task"));
+    if (this.db === undefined) return;
+    this.unwritten.set(taskId, null);
+    this.scheduleWrite();
     await this.writes;
+  }
+
+  /**
+   * Queues one batch for everything recorded in this turn of the event loop: a task passes through
+   * several states in one turn and a node gets many tasks at once, and a put per step was a third
+   * of a busy agent's CPU. Only each task's latest record is written.
+   */
+  private scheduleWrite(): void {
+    if (this.writeScheduled) return;
+    this.writeScheduled = true;
+    this.writes = this.writes.then(() => new Promise<void>((resolve) => setImmediate(resolve))).then(() => this.writeUnwritten());
+  }
+
+  private async writeUnwritten(): Promise<void> {
+    this.writeScheduled = false;
+    const records = this.unwritten;
+    this.unwritten = new Map();
+    const db = this.db;
+    if (db === undefined || records.size === 0) return;
+    const ops = [...records].map(([id, rec]) =>
+      rec === null ? { type: "del" as const, key: `${PREFIX}${id}` } : { type: "put" as const, key: `${PREFIX}${id}`, value: rec },
+    );
+    try {
+      await db.batch(ops);
+    } catch (err) {
+      this.log.error({ tasks: records.size, err: describeError(err) }, "worker: could not persist task records");
+    }
   }
 }

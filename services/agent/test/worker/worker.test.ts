@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FakeClock, silentLogger } from "@shoal/common";
+import { Level } from "level";
 import { TaskState, type Task } from "@shoal/store";
 import { SimulatedExecutor, Worker, type TaskStatusUpdate } from "../../src/index.js";
 import { assignedTask, until } from "./fixtures.js";
@@ -98,6 +99,35 @@ describe("worker: reconciling assignments with the executor", () => {
     assert.ok(!executor.calls.includes("start:t1"));
     await worker.applyAssignments({ type: "incremental", tasks: [{ ...t, desiredState: TaskState.RUNNING }] });
     await reached("t1", TaskState.RUNNING);
+  });
+
+  it("writes the local DB in one batch per turn, not once per task and step; a restart resumes every task at its latest state", async () => {
+    const proto = Level.prototype as unknown as { put: (...a: unknown[]) => Promise<void>; batch: (...a: unknown[]) => Promise<void> };
+    const { put, batch } = proto;
+    let puts = 0;
+    let batches = 0;
+    proto.put = function (this: unknown, ...a: unknown[]) {
+      puts++;
+      return put.apply(this, a);
+    };
+    proto.batch = function (this: unknown, ...a: unknown[]) {
+      batches++;
+      return batch.apply(this, a);
+    };
+    const ids = Array.from({ length: 20 }, (_, i) => `t${i}`);
+    try {
+      await worker.applyAssignments({ type: "complete", tasks: ids.map((id) => assignedTask(id, "n1")) });
+      for (const id of ids) await reached(id, TaskState.RUNNING);
+      await worker.stop();
+    } finally {
+      proto.put = put;
+      proto.batch = batch;
+    }
+    assert.equal(puts, 0);
+    // 20 tasks through 6 states were 120 puts; now a batch per turn that changed something.
+    assert.ok(batches > 0 && batches <= 10, `${batches} batches`);
+    worker = await newWorker();
+    assert.deepEqual(ids.filter((id) => stateOf(id) !== TaskState.RUNNING), []);
   });
 
   it("removes a task left out of a complete set from the runtime and forgets it", async () => {
