@@ -129,10 +129,11 @@ export function serviceStatus(s: Service, tasks: readonly Task[], nodes: Readonl
   const current = tasks.filter((t) => iteration === undefined || t.jobIteration === undefined || t.jobIteration === iteration);
   const running = current.filter((t) => t.status.state === TaskState.RUNNING && t.desiredState <= TaskState.COMPLETE && nodeUp(nodes.get(t.nodeId))).length;
   const completed = current.filter((t) => t.status.state === TaskState.COMPLETE).length;
-  const eligible = [...nodes.values()].filter((n) => nodeUp(n) && n.spec.availability !== NodeAvailability.DRAIN && placementAllows(n, s.spec.task)).length;
   const mode = serviceMode(s);
   let desired: number;
-  if (mode === "global" || mode === "global-job") desired = eligible;
+  if (mode === "global" || mode === "global-job") {
+    desired = [...nodes.values()].filter((n) => nodeUp(n) && n.spec.availability !== NodeAvailability.DRAIN && placementAllows(n, s.spec.task)).length;
+  }
   else if (mode === "replicated-job") {
     const job = s.spec.replicatedJob ?? {};
     const total = job.totalCompletions ?? job.maxConcurrent ?? 1;
