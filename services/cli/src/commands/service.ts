@@ -283,15 +283,21 @@ function registerInspect(service: Command, ctx: CommandContext): void {
     .action(async (refs: string[], opts: { pretty?: boolean }) => {
       const client = ctx.client();
       const found: DockerService[] = [];
+      let failure: unknown;
       await forEachTarget(refs, async (ref) => {
         found.push(await getService(client, ref, { insertDefaults: true }));
-      }).finally(() => {
-        if (opts.pretty !== true) return ctx.out.json(found);
+      }).catch((err: unknown) => (failure = err));
+      // What was found is printed even if some names were not (as docker does); a manager that
+      // could not be reached answered nothing, so nothing is printed but the error.
+      const answered = !(failure instanceof CliError) || failure.code !== "CLI_UNREACHABLE";
+      if (answered && opts.pretty !== true) ctx.out.json(found);
+      if (answered && opts.pretty === true) {
         found.forEach((s, i) => {
           if (i > 0) ctx.out.line();
           ctx.out.fields(prettyService(s));
         });
-      });
+      }
+      if (failure !== undefined) throw failure;
     });
 }
 
@@ -321,6 +327,7 @@ async function rollback(ctx: CommandContext, client: ApiClient, ref: string, rea
 function scaleArg(value: string, previous: [string, number][] = []): [string, number][] {
   const [name, n] = splitKeyValue(value);
   if (!value.includes("=") || name === "" || !/^\d+$/.test(n)) throw new UsageError(`invalid scale specifier '${value}': expected SERVICE=REPLICAS`);
+  if (previous.some(([p]) => p === name)) throw new UsageError(`service ${name} is given twice: scale it to one number`);
   return [...previous, [name, Number(n)]];
 }
 

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { run, type DockerService, type DockerTask } from "../../src/index.js";
 import { Readable } from "node:stream";
 import { FakeApi, shoal, type RecordedRequest } from "../support/fake-api.js";
@@ -276,6 +278,9 @@ describe("shoal service", () => {
       assert.deepEqual(body.Mode, { Replicated: { Replicas: 7 } });
       const bad = await shoal(api, ["service", "scale", "web"]);
       assert.equal(bad.code, 2);
+      const twice = await shoal(api, ["service", "scale", "-d", "web=2", "web=3"]);
+      assert.equal(twice.code, 2);
+      assert.equal(twice.stderr, "Error: service web is given twice: scale it to one number\n");
     });
 
     it("scale refuses a global service", async () => {
@@ -427,6 +432,17 @@ describe("shoal service", () => {
       const rm = await shoal(api, ["service", "rm", "web", "nope"]);
       assert.equal(rm.stdout, "web\n");
       assert.equal(rm.code, 1);
+    });
+
+    it("inspect prints [] for a name that is not found, and nothing but the error when the manager cannot be reached", async () => {
+      const missing = await shoal(api, ["service", "inspect", "nope"]);
+      assert.equal(missing.code, 1);
+      assert.equal(missing.stdout, "[]\n");
+      const sock = join(tmpdir(), `shoal-nosuch-${process.pid}.sock`);
+      const down = await shoal(undefined, ["service", "inspect", "web"], { env: { SHOAL_HOST: `unix://${sock}` } });
+      assert.equal(down.code, 1);
+      assert.equal(down.stdout, "");
+      assert.match(down.stderr, /^Error: cannot reach the shoal API/);
     });
 
     it("inspect --pretty prints docker's sections with durations, sizes and CPUs readable", async () => {
