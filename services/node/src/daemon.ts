@@ -27,7 +27,6 @@ import {
   renewalDelayMs,
   unwrapKey,
   wrapKey,
-  LEADER_ADDR_KEY,
   type LeaderComponent,
   type LocalNodeInfo,
   type ManagerBackend,
@@ -36,7 +35,7 @@ import {
   type SwarmJoinRequest,
   type TlsMaterial,
 } from "@shoal/manager";
-import { RemoteError, caServiceDefinition, callUnary, controlServiceDefinition, type controlpb } from "@shoal/proto";
+import { LEADER_ADDR_KEY, RemoteError, caServiceDefinition, callUnary, controlServiceDefinition, type controlpb } from "@shoal/proto";
 import { NodeAvailability, NodeMembership, NodeRole, NodeState, Reachability, generateId, type Cluster, type MemoryStore, type Node } from "@shoal/store";
 import { SHOAL_VERSION, describeNode } from "./describe.js";
 import { leaderComponents } from "./leader-components.js";

@@ -5,6 +5,7 @@
 // key, and the node starts locked. It must not interpret the cluster (the daemon does).
 import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { workerDbDir } from "@shoal/agent";
 import { ShoalError } from "@shoal/common";
 
 export interface NodeIdentity {
@@ -117,7 +118,7 @@ export class StateDir {
     await rm(this.identityFile, { force: true });
     await rm(join(this.root, "certificates"), { recursive: true, force: true });
     await rm(this.raftDir, { recursive: true, force: true });
-    await rm(join(this.root, "worker"), { recursive: true, force: true });
+    await rm(workerDbDir(this.root), { recursive: true, force: true });
   }
 
   async wipeRaft(): Promise<void> {

@@ -44,6 +44,11 @@ interface StoredTask {
 
 const PREFIX = "task/";
 
+/** Where a worker with state directory `stateDir` keeps its local DB (a node that leaves removes it). */
+export function workerDbDir(stateDir: string): string {
+  return join(stateDir, "worker");
+}
+
 export class Worker {
   private readonly log: Logger;
   private readonly clock: Clock;
@@ -75,7 +80,7 @@ export class Worker {
   }
 
   private async open(): Promise<void> {
-    const db = new Level<string, StoredTask>(join(this.opts.stateDir, "worker"), { valueEncoding: "json" });
+    const db = new Level<string, StoredTask>(workerDbDir(this.opts.stateDir), { valueEncoding: "json" });
     await db.open();
     this.db = db;
     this.started = true;

@@ -5,6 +5,6 @@ export { ControlService, newRaftId } from "./control-service.js";
 export { Dispatcher, DEFAULT_HEARTBEAT_PERIOD_MS } from "./dispatcher.js";
 export { GrpcForwarder, type ClientTls } from "./forwarder.js";
 export { Membership, checkVoterRemoval } from "./membership.js";
-export { LEADER_ADDR_KEY, requireLeader } from "./redirect.js";
+export { requireLeader } from "./redirect.js";
 export * from "./manager.js";
 export type { ClusterStatus, ClusterUpdateFlags, LocalNodeInfo, LocalNodeState, ManagerBackend, NodeBackend, RaftMemberStatus, SwarmInitRequest, SwarmJoinRequest } from "../api/backend.js";

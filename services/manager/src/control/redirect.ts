@@ -4,8 +4,6 @@ import * as grpc from "@grpc/grpc-js";
 import { LEADER_ADDR_KEY, StatusError } from "@shoal/proto";
 import type { ReplicatedStore } from "../replication/index.js";
 
-export { LEADER_ADDR_KEY };
-
 export function requireLeader(rs: ReplicatedStore): void {
   if (rs.isLeader()) return;
   const { address } = rs.leaderInfo();

@@ -19,7 +19,12 @@ import { nextTurn } from "../orchestrator/edge/reconcile-loop.js";
 export const ASSIGNED_MESSAGE = "scheduler assigned task to node";
 
 export interface SchedulerOpts extends SchedulerStateOpts {
-  /** At most this many tasks are decided (and committed) per pass; the rest wait for the next. */
+  /**
+   * At most this many tasks are decided (and committed) per pass; the rest wait for the next.
+   * Deciding is synchronous: 2,000 tasks on 1,000 nodes take about 20 ms on an idle core (five
+   * times that on a starved one), and staging their commit more; a manager short of CPU must
+   * still answer heartbeats and raft between passes (default 2,000).
+   */
   batchMaxTasks?: number;
   /** Events are gathered this long before a pass, so that a burst of new tasks is one batch. */
   tickMs?: number;
@@ -79,7 +84,7 @@ function registerMetrics(registry: Registry, pending: () => number): SchedulerMe
   };
 }
 
-const DEFAULT_BATCH_MAX_TASKS = 10_000;
+const DEFAULT_BATCH_MAX_TASKS = 2_000;
 const DEFAULT_TICK_MS = 50;
 const DEFAULT_RETRY_MS = 1_000;
 const DEFAULT_WATCH_QUEUE_LIMIT = 200_000;

@@ -4,11 +4,10 @@
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
 import { FakeClock, freeLoopbackPort, silentLogger } from "@shoal/common";
-import { RemoteError, callUnary, controlpb, dispatcherServiceDefinition } from "@shoal/proto";
+import { LEADER_ADDR_KEY, RemoteError, callUnary, controlpb, dispatcherServiceDefinition, remoteErrorOf } from "@shoal/proto";
 import { MemoryStore, TaskState, type Task } from "@shoal/store";
 import { CertificateAuthority, clientCredentials, createCsr, createRootCa, generateNodeKey, serverCredentials, type RootCaMaterial } from "../../src/ca/index.js";
 import { Dispatcher } from "../../src/control/dispatcher.js";
-import { LEADER_ADDR_KEY } from "../../src/control/redirect.js";
 import type { ReplicatedStore } from "../../src/replication/index.js";
 
 const CLUSTER = "cluster-d";
@@ -37,10 +36,7 @@ function openStream(client: grpc.Client): StreamProbe {
   const messages: controlpb.AssignmentsMessage[] = [];
   call.on("data", (msg: controlpb.AssignmentsMessage) => messages.push(msg));
   const ended = new Promise<RemoteError | undefined>((resolve) => {
-    call.on("error", (err: grpc.ServiceError) => {
-      const leader = err.metadata?.get(LEADER_ADDR_KEY)[0];
-      resolve(new RemoteError({ code: "RPC", grpcStatus: err.code, ...(leader === undefined ? {} : { [LEADER_ADDR_KEY]: String(leader) }) }, err.details));
-    });
+    call.on("error", (err: grpc.ServiceError) => resolve(remoteErrorOf(err)));
     call.on("end", () => resolve(undefined));
   });
   return { messages, ended, cancel: () => call.cancel() };

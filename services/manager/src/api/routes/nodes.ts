@@ -3,7 +3,7 @@
 // manager cannot be removed…); this file only resolves the reference and converts shapes.
 import { NodeMembership, NodeRole, type Node } from "@shoal/store";
 import { dockerNodeSpecSchema, nodeSpecFromDocker, nodeToDocker, type DockerNodeSpec } from "../docker/index.js";
-import { checkFilterValues, matchLabels, parseFilters, type Filters } from "../filters.js";
+import { checkFilterValues, matchLabels, matchPrefixes, parseFilters, type Filters } from "../filters.js";
 import { parseQueryBool, parseVersion, queryBool, queryVersion } from "../validation.js";
 import { requireManager, type RoutePlugin } from "./context.js";
 
@@ -15,14 +15,10 @@ const idParams = {
   properties: { id: { type: "string", minLength: 1, description: "node ID, unique ID prefix, name or hostname" } },
 };
 
-function anyPrefix(value: string, prefixes: readonly string[] | undefined): boolean {
-  return prefixes === undefined || prefixes.some((p) => value.startsWith(p));
-}
-
 function nodeMatches(n: Node, f: Filters): boolean {
   const names = f.get("name");
-  if (names !== undefined && !anyPrefix(n.spec.annotations.name ?? "", names) && !anyPrefix(n.description?.hostname ?? "", names)) return false;
-  if (!anyPrefix(n.id, f.get("id"))) return false;
+  if (names !== undefined && !matchPrefixes(n.spec.annotations.name ?? "", names) && !matchPrefixes(n.description?.hostname ?? "", names)) return false;
+  if (!matchPrefixes(n.id, f.get("id"))) return false;
   const roles = f.get("role");
   if (roles !== undefined && !roles.includes(n.role === NodeRole.MANAGER ? "manager" : "worker")) return false;
   const membership = f.get("membership");

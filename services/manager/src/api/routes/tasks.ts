@@ -36,15 +36,23 @@ export function filterTasks(tx: ReadTx, f: Filters): Task[] {
   const desired = f.get("desired-state")?.map((n) => TASK_STATES.tryValue(n));
   const labels = f.get("label") ?? [];
   const wantUpToDate = f.get("_up-to-date")?.some((v) => v === "true" || v === "1");
-  const services = new Map(tx.find("service").map((s) => [s.id, s]));
-  return tx.find("task").filter((t) => {
+  const services = wantUpToDate === true ? new Map(tx.find("service").map((s) => [s.id, s])) : new Map<string, Service>();
+  // A service or node filter reads its tasks through the store's index (the CLI polls a service's
+  // tasks every half second while it follows an update); without one, every task is looked at.
+  const candidates =
+    serviceIds !== undefined
+      ? [...serviceIds].flatMap((id) => tx.find("task", { serviceId: id }))
+      : nodeIds !== undefined
+        ? [...nodeIds].flatMap((id) => tx.find("task", { nodeId: id }))
+        : tx.find("task");
+  return candidates.filter((t) => {
     if (!matchPrefixes(t.id, f.get("id"))) return false;
     if (!matchPrefixes(t.annotations?.name ?? "", f.get("name"))) return false;
     if (serviceIds !== undefined && !serviceIds.has(t.serviceId)) return false;
     if (nodeIds !== undefined && !nodeIds.has(t.nodeId)) return false;
     if (desired !== undefined && !desired.includes(t.desiredState)) return false;
     // Stack tooling filters tasks by their service's labels (the namespace label).
-    if (!matchLabels({ ...(t.serviceAnnotations?.labels ?? {}), ...(t.annotations?.labels ?? {}) }, labels)) return false;
+    if (labels.length > 0 && !matchLabels({ ...(t.serviceAnnotations?.labels ?? {}), ...(t.annotations?.labels ?? {}) }, labels)) return false;
     if (wantUpToDate === true && !upToDate(t, services)) return false;
     return true;
   });

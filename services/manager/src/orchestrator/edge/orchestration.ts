@@ -6,8 +6,10 @@ import { GlobalOrchestrator, JobsOrchestrator, ReplicatedOrchestrator } from "./
 import type { ReconcileLoop } from "./reconcile-loop.js";
 import { TaskReaper } from "./task-reaper.js";
 
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- no options yet; kept for the (opts, modules) convention
-export interface OrchestrationOptions {}
+export interface OrchestrationOptions {
+  /** The service orchestrators' per-pass budget (OrchestratorOptions.passTaskBudget). */
+  passTaskBudget?: number;
+}
 
 export class Orchestration {
   readonly replicated: ReplicatedOrchestrator;
@@ -17,10 +19,11 @@ export class Orchestration {
   readonly taskReaper: TaskReaper;
   private readonly parts: ReconcileLoop[];
 
-  constructor(_opts: OrchestrationOptions, modules: OrchestratorModules) {
-    this.replicated = new ReplicatedOrchestrator({}, modules);
-    this.global = new GlobalOrchestrator({}, modules);
-    this.jobs = new JobsOrchestrator({}, modules);
+  constructor(opts: OrchestrationOptions, modules: OrchestratorModules) {
+    const budget = opts.passTaskBudget === undefined ? {} : { passTaskBudget: opts.passTaskBudget };
+    this.replicated = new ReplicatedOrchestrator(budget, modules);
+    this.global = new GlobalOrchestrator(budget, modules);
+    this.jobs = new JobsOrchestrator(budget, modules);
     this.constraintEnforcer = new ConstraintEnforcer({}, modules);
     this.taskReaper = new TaskReaper({}, modules);
     this.parts = [this.replicated, this.global, this.jobs, this.constraintEnforcer, this.taskReaper];

@@ -16,21 +16,21 @@ const JOBS: ModeReconciler = {
 
 /** Keeps replicated services at their replica count, restarting and replacing tasks. */
 export class ReplicatedOrchestrator extends ServiceOrchestrator {
-  constructor(_opts: OrchestratorOptions, modules: OrchestratorModules) {
-    super(REPLICATED, modules);
+  constructor(opts: OrchestratorOptions, modules: OrchestratorModules) {
+    super(REPLICATED, opts, modules);
   }
 }
 
 /** Runs one task of each global service on every eligible node. */
 export class GlobalOrchestrator extends ServiceOrchestrator {
-  constructor(_opts: OrchestratorOptions, modules: OrchestratorModules) {
-    super(GLOBAL, modules);
+  constructor(opts: OrchestratorOptions, modules: OrchestratorModules) {
+    super(GLOBAL, opts, modules);
   }
 }
 
 /** Runs replicated and global jobs to completion, iteration by iteration. */
 export class JobsOrchestrator extends ServiceOrchestrator {
-  constructor(_opts: OrchestratorOptions, modules: OrchestratorModules) {
-    super(JOBS, modules);
+  constructor(opts: OrchestratorOptions, modules: OrchestratorModules) {
+    super(JOBS, opts, modules);
   }
 }

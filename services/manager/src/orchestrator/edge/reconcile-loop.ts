@@ -28,6 +28,8 @@ export interface PassResult {
   wakeAtMs?: number;
   /** Some decisions conflicted with other writers: decide again (after RETRY_AFTER_MS). */
   retry?: boolean;
+  /** The pass bounded its work and left marks: run the next one at once (after a turn of the event loop). */
+  more?: boolean;
 }
 
 export abstract class ReconcileLoop {
@@ -139,6 +141,7 @@ export abstract class ReconcileLoop {
       if (this.stopped) return;
       if (result.wakeAtMs !== undefined) this.wakeAt(result.wakeAtMs);
       if (result.retry === true) this.retrySoon();
+      if (result.more === true) this.wanted = true;
     }
   }
 

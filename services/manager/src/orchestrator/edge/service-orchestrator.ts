@@ -17,8 +17,15 @@ export interface OrchestratorModules extends LoopModules {
   random?: Random;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- no options yet; kept for the (opts, modules) convention
-export interface OrchestratorOptions {}
+export interface OrchestratorOptions {
+  /**
+   * Tasks one pass reads or creates at most (the first service is always decided): marked services beyond it
+   * wait for the next pass, so the event loop turns in between (heartbeats, raft). Default 10,000.
+   */
+  passTaskBudget?: number;
+}
+
+const DEFAULT_PASS_TASK_BUDGET = 10_000;
 
 /** What distinguishes one service orchestrator from another: its modes and its pure reconciler. */
 export interface ModeReconciler {
@@ -36,13 +43,21 @@ export class ServiceOrchestrator extends ReconcileLoop {
   private all = true;
   // Services of ours deleted since the last pass: their tasks must go.
   private deleted = new Set<string>();
+  // Nodes that changed since the last pass: the services with tasks on them are decided.
+  private touchedNodes = new Set<string>();
+  // The last decision left marked services for the next pass (passTaskBudget).
+  private deferred = false;
+
+  private readonly passTaskBudget: number;
 
   protected constructor(
     private readonly mode: ModeReconciler,
+    opts: OrchestratorOptions,
     modules: OrchestratorModules,
   ) {
     super(mode.component, modules);
     this.random = modules.random ?? systemRandom;
+    this.passTaskBudget = opts.passTaskBudget ?? DEFAULT_PASS_TASK_BUDGET;
   }
 
   /** The service is this orchestrator's (one of its modes). */
@@ -75,8 +90,11 @@ export class ServiceOrchestrator extends ReconcileLoop {
         return true;
       }
       case "node":
-        // Nodes decide eligibility (global) and strand tasks (all modes): every service may care.
-        this.all = true;
+        // Nodes decide eligibility for per-node modes: every such service may care. Otherwise a
+        // node strands (down, drained, removed) only the tasks it holds: at 1,000 nodes, deciding
+        // every service for each node that went down made one pass read every task.
+        if (this.mode.modes.some((m) => m === "global" || m === "global-job")) this.all = true;
+        else this.touchedNodes.add((event.object as Node).id);
         return true;
       default:
         return false;
@@ -95,7 +113,7 @@ export class ServiceOrchestrator extends ReconcileLoop {
     });
     logCommitted(result, this.log);
     for (const c of result.committed) if (c.restart !== undefined) this.restarts.record(c.restart.key, c.restart.specVersion, c.restart.atMs);
-    const out: PassResult = { retry: result.conflicted.size > 0 };
+    const out: PassResult = { retry: result.conflicted.size > 0, more: this.deferred };
     if (plan.wakeAtMs !== undefined) out.wakeAtMs = plan.wakeAtMs;
     return out;
   }
@@ -104,27 +122,46 @@ export class ServiceOrchestrator extends ReconcileLoop {
     const ids = this.all ? new Set(tx.find("service").filter((s) => this.owns(s)).map((s) => s.id)) : new Set<string>();
     for (const id of this.marked) ids.add(id);
     for (const id of this.deleted) ids.add(id);
+    for (const nodeId of this.touchedNodes) for (const t of tx.find("task", { nodeId })) ids.add(t.serviceId);
     const deleted = this.deleted;
     this.all = false;
     this.marked = new Set();
     this.deleted = new Set();
+    this.touchedNodes = new Set();
+    this.deferred = false;
     const nodes = new Map<string, Node>(tx.find("node").map((n) => [n.id, n]));
     const plan = emptyPlan();
+    let read = 0;
     for (const id of [...ids].sort()) {
+      if (read >= this.passTaskBudget) {
+        // Over budget: this service waits for the next pass, still marked.
+        this.marked.add(id);
+        if (deleted.has(id)) this.deleted.add(id);
+        this.deferred = true;
+        continue;
+      }
       const service = tx.get("service", id);
       if (service === undefined) {
-        if (deleted.has(id)) mergePlan(plan, removeServiceTasks(id, tx.find("task", { serviceId: id })));
+        if (deleted.has(id)) {
+          const left = tx.find("task", { serviceId: id });
+          read += left.length;
+          mergePlan(plan, removeServiceTasks(id, left));
+        }
         continue;
       }
       // Task events mark their service for every orchestrator; only the owner reads on.
       if (!this.owns(service)) continue;
       const tasks = tx.find("task", { serviceId: id });
+      read += tasks.length;
       if (service.pendingDelete === true) {
         mergePlan(plan, removeServiceTasks(id, tasks));
         continue;
       }
       const ctx: ReconcileContext = { service, nodes, now, restarts: this.restarts, newId: () => generateId(this.random) };
-      mergePlan(plan, this.mode.decide(ctx, tasks));
+      const decided = this.mode.decide(ctx, tasks);
+      // New tasks cost like read ones: a burst of new services is all creates.
+      for (const c of decided.changes) read += c.create.length;
+      mergePlan(plan, decided);
     }
     return plan;
   }

@@ -10,7 +10,7 @@ export class Harness {
   readonly store: MemoryStore;
   orchestration: Orchestration;
 
-  constructor(opts: { watchQueueLimit?: number } = {}) {
+  constructor(private readonly opts: { watchQueueLimit?: number; passTaskBudget?: number } = {}) {
     this.store = new MemoryStore(opts.watchQueueLimit === undefined ? {} : { watchQueueLimit: opts.watchQueueLimit }, { clock: this.clock });
     this.orchestration = this.newOrchestration();
   }
@@ -23,7 +23,8 @@ export class Harness {
   }
 
   private newOrchestration(): Orchestration {
-    return new Orchestration({}, { store: this.store, logger: silentLogger(), clock: this.clock, random: new SeededRandom(7) });
+    const opts = this.opts.passTaskBudget === undefined ? {} : { passTaskBudget: this.opts.passTaskBudget };
+    return new Orchestration(opts, { store: this.store, logger: silentLogger(), clock: this.clock, random: new SeededRandom(7) });
   }
 
   async start(): Promise<void> {

@@ -102,4 +102,24 @@ describe("orchestrator edge: replicated services on a store", () => {
     assert.equal(tasks.length, 6);
     assert.equal(tasks.filter((t) => t.desiredState === TaskState.RUNNING).length, 1);
   });
+
+  it("a pass decides services up to its task budget and leaves the rest to the next pass, which follows at once", async () => {
+    const small = new Harness({ passTaskBudget: 5 });
+    try {
+      await small.start();
+      await small.addNode("n1");
+      await small.store.update((tx) => {
+        for (const id of ["a", "b", "c"]) tx.create("service", service(id, { replicated: { replicas: 4 } }));
+      });
+      await small.settle();
+      const indexes = (id: string): number[] => [...new Set(small.tasks(id).map((t) => t.meta.version.index))];
+      assert.deepEqual(["a", "b", "c"].map((id) => small.tasks(id).length), [4, 4, 4]);
+      // a (4 new tasks) and b (over the budget after it) share one commit; c waited for the next pass.
+      assert.deepEqual(indexes("a"), indexes("b"));
+      assert.equal(indexes("c").length, 1);
+      assert.ok(indexes("c")[0]! > indexes("a")[0]!, "c was decided by a later pass");
+    } finally {
+      await small.stop();
+    }
+  });
 });
