@@ -37,6 +37,8 @@ import { LevelStorage } from "../storage/level-storage.js";
 import { GrpcTransport } from "../transport/grpc-transport.js";
 import type { RaftTransport } from "../transport/transport.js";
 import { planForceNewCluster } from "./force-new-cluster.js";
+
+const MIB = 1024 * 1024;
 import { canRemoveVoter, isCaughtUp, memberStatus, type MemberStatus, type MemberStatusInput } from "./member-status.js";
 import { readMembers, toRecord, unwrapSnapshotData, wrapSnapshotData, writeMembers, type Addresses } from "./members.js";
 import type { StateMachine } from "./state-machine.js";
@@ -55,8 +57,18 @@ export interface RaftNodeOptions {
   heartbeatTicks?: number;
   /** Take a snapshot after this many applied entries since the last one (default 10,000). */
   snapshotEntries?: number;
+  /**
+   * Also take one once the entries applied since the last one hold this many bytes of data.
+   * Default: the last snapshot's size, but at least 64 MiB. The log in memory then stays about
+   * as large as the state it describes, and snapshotting costs at most what was written, since a
+   * snapshot's work grows with the state (entries of hundreds of store actions each made a few
+   * thousand entries hold gigabytes).
+   */
+  snapshotBytes?: number;
   /** Entries kept behind a snapshot for slow followers (default 1,000). */
   compactKeepEntries?: number;
+  /** ... holding at most this many bytes of data (default 16 MiB). */
+  compactKeepBytes?: number;
   /** TLS for the gRPC transport; `server` may be left out when `grpcServer` is given (its owner chose). */
   tls?: { server?: grpc.ServerCredentials; client: grpc.ChannelCredentials };
   /**
@@ -167,6 +179,10 @@ export class RaftNode {
 
   private readonly snapshotEntries: number;
   private readonly compactKeepEntries: number;
+  private readonly compactKeepBytes: number;
+  /** Entry data applied since the last snapshot was captured, and that snapshot's size. */
+  private bytesSinceSnapshot = 0;
+  private lastSnapshotBytes: number;
   private readonly electionMs: number;
   private readonly commitNoticeDelayMs: number;
   /** Commit notices held back per follower (see RaftNodeOptions.commitNoticeDelayMs). */
@@ -196,6 +212,8 @@ export class RaftNode {
     this.term = mem.hardState.term;
     this.snapshotEntries = opts.snapshotEntries ?? 10_000;
     this.compactKeepEntries = opts.compactKeepEntries ?? 1_000;
+    this.compactKeepBytes = opts.compactKeepBytes ?? 16 * MIB;
+    this.lastSnapshotBytes = snap.data.length;
     this.electionMs = (opts.tickMs ?? 100) * (opts.electionTicks ?? 10);
     this.commitNoticeDelayMs = Math.max(0, opts.commitNoticeDelayMs ?? 5);
   }
@@ -448,8 +466,9 @@ export class RaftNode {
     });
   }
 
-  status(): RaftStatus & { addresses: Record<NodeId, string> } {
-    return { ...this.raw.status(), addresses: toRecord(this.addresses) };
+  /** The core's status, every member's address, and the first index still in the log (before it: the snapshot). */
+  status(): RaftStatus & { addresses: Record<NodeId, string>; firstIndex: number } {
+    return { ...this.raw.status(), addresses: toRecord(this.addresses), firstIndex: this.mem.firstIndex() };
   }
 
   /**
@@ -677,6 +696,7 @@ export class RaftNode {
         const r = this.sm.apply(e);
         if (r !== undefined) await r;
       }
+      this.bytesSinceSnapshot += e.data.length;
       this.applied = e.index;
       this.settleProposals(e);
     }
@@ -812,6 +832,8 @@ export class RaftNode {
     this.applied = md.index;
     this.appliedTerm = md.term;
     this.snapshotIndex = md.index;
+    this.bytesSinceSnapshot = 0;
+    this.lastSnapshotBytes = snap.data.length;
     this.confState = md.confState;
     for (const [index, list] of this.proposals) {
       if (index > md.index) continue;
@@ -847,8 +869,11 @@ export class RaftNode {
    * flight. A snapshot received from the leader meanwhile makes ours redundant; it is dropped.
    */
   private maybeSnapshot(): void {
-    if (this.snapshotting !== undefined || this.applied - this.snapshotIndex < this.snapshotEntries) return;
+    if (this.snapshotting !== undefined) return;
+    const byBytes = this.bytesSinceSnapshot >= (this.opts.snapshotBytes ?? Math.max(64 * MIB, this.lastSnapshotBytes));
+    if (this.applied - this.snapshotIndex < this.snapshotEntries && !byBytes) return;
     const index = this.applied;
+    this.bytesSinceSnapshot = 0;
     const confState = this.confState;
     const addresses: Addresses = new Map(this.addresses);
     let pending: Uint8Array | Promise<Uint8Array>;
@@ -867,8 +892,9 @@ export class RaftNode {
         // of this one. A start treats the snapshot index as committed, so the commit need not.
         await this.level.save({ entries: [], snapshot: snap }, true);
         this.snapshotIndex = Math.max(this.snapshotIndex, index);
+        this.lastSnapshotBytes = data.length;
         // A tail stays so that a slightly slow follower gets entries rather than a whole snapshot.
-        const compactTo = index - this.compactKeepEntries;
+        const compactTo = this.keptTailStart(index) - 1;
         if (compactTo > this.mem.firstIndex() - 1 && compactTo <= this.mem.lastIndex()) {
           this.mem.compact(compactTo);
           await this.level.compact(compactTo);
@@ -885,6 +911,21 @@ export class RaftNode {
         this.snapshotting = undefined;
       }
     })();
+  }
+
+  /** The first index of the tail kept behind a snapshot at `index`: compactKeepEntries entries, within compactKeepBytes. */
+  private keptTailStart(index: number): number {
+    const floor = Math.max(this.mem.firstIndex(), index - this.compactKeepEntries + 1);
+    if (floor > index) return index + 1;
+    const tail = this.mem.entries(floor, index + 1, Number.MAX_SAFE_INTEGER);
+    let bytes = 0;
+    let start = index + 1;
+    for (let i = tail.length - 1; i >= 0; i--) {
+      bytes += tail[i]!.data.length;
+      if (bytes > this.compactKeepBytes) break;
+      start = tail[i]!.index;
+    }
+    return start;
   }
 
   // ---- errors ----

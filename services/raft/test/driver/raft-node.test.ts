@@ -229,6 +229,34 @@ describe("RaftNode membership and snapshots", function () {
     assert.deepEqual(back.sm.log, l.sm.log);
   });
 
+  it("snapshots once the applied entries hold snapshotBytes, and keeps a tail within compactKeepBytes", async () => {
+    let taken = 0;
+    class CountedSnapshots extends KvStateMachine {
+      override snapshot(): Uint8Array {
+        const data = super.snapshot() as Uint8Array;
+        taken++;
+        return data;
+      }
+    }
+    // Entry counts alone would never snapshot (a million) nor compact (a thousand kept).
+    c = new Cluster({ snapshotEntries: 1_000_000, snapshotBytes: 8_000, compactKeepEntries: 1_000, compactKeepBytes: 2_000 });
+    await c.allocate([1, 2, 3, 4]);
+    const initial = { 1: c.addresses[1]!, 2: c.addresses[2]!, 3: c.addresses[3]! };
+    await Promise.all([1, 2, 3].map((id) => c.start(id, { peers: initial }, new CountedSnapshots())));
+    const l = await c.leader();
+    for (let i = 0; i < 40; i++) await l.node!.propose(put(`k${i}`, "v".repeat(400)));
+    await waitFor("a snapshot by bytes", () => taken >= 3);
+    // The leader keeps about 2 KB of entries behind its latest snapshot, not a thousand entries.
+    await waitFor("the log compacted", () => l.node!.status().firstIndex > 25);
+    assert.ok(l.node!.status().lastIndex - l.node!.status().firstIndex < 25, "the tail left is a few entries");
+    await l.node!.propose(put("last", "x"));
+    await l.node!.addMember(4, c.addresses[4]!, { learner: true });
+    const joiner = await c.start(4, { join: true, peers: initial });
+    await waitFor("joiner caught up", () => joiner.sm.log.length === 41, 15_000);
+    assert.ok(joiner.sm.restores >= 1, "the joiner started from a snapshot");
+    assert.deepEqual(joiner.sm.log, l.sm.log);
+  });
+
   it("a restarted member restores from its own snapshot and replays the entries after it", async () => {
     c = new Cluster({ snapshotEntries: 10, compactKeepEntries: 2 });
     await c.allocate([1, 2, 3]);
