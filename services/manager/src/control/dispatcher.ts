@@ -2,8 +2,8 @@
 // node on the first call of a session (description, address, READY: a store write, shared with
 // the registrations that arrive alongside it) and is otherwise only remembered in memory; a node
 // that misses `graceMultiplier` periods is marked DOWN. A node this leader has not heard from (a
-// new leader knows no heartbeat times; a node that just joined) gets one full grace period from
-// when the sweep first sees it (nodes re-register with a new leader within a period). A leader
+// new leader knows no heartbeat times; a node that just joined) gets three times that from when
+// the sweep first sees it (agents must first give up on the old leader and find the new one). A leader
 // that stalls (its own sweep runs late) does not blame the nodes: deadlines move on by the stall.
 // Followers refuse heartbeats and name the leader (redirect.ts). Task assignments and status
 // reports are served by assignments.ts on the same service; it must not schedule or decide roles.
@@ -24,6 +24,14 @@ export interface DispatcherOptions {
   defaultHeartbeatPeriodMs?: number;
   /** A node is DOWN after this many periods without a heartbeat (default 3). */
   graceMultiplier?: number;
+  /**
+   * A node this leader has not heard from yet (it just took over, or the node just joined) is
+   * DOWN only after this many periods (default 3 × graceMultiplier, as swarmkit gives nodes of
+   * unknown state): after an election every agent must first give up on the old leader, whose
+   * calls may hang until their deadline, and find the new one. With one grace period, a new leader
+   * under load marked all 1,000 nodes of a benchmark DOWN at once.
+   */
+  unknownGraceMultiplier?: number;
 }
 
 export interface DispatcherModules {
@@ -205,7 +213,11 @@ export class Dispatcher {
       this.log.warn({ stalledMs: Math.round(stalledMs) }, "dispatcher: this manager stalled; every node's heartbeat deadline moved on by the stall");
       return;
     }
-    const graceMs = this.periodMs() * (this.opts.graceMultiplier ?? 3);
+    const periodMs = this.periodMs();
+    const multiplier = this.opts.graceMultiplier ?? 3;
+    const graceMs = periodMs * multiplier;
+    // Counted as if last seen this much later, so that it expires after the longer grace.
+    const unknownExtraMs = periodMs * (this.opts.unknownGraceMultiplier ?? 3 * multiplier) - graceMs;
     const store = this.modules.rs.store;
     const expired = store
       .view((tx) => tx.find("node", { all: true }))
@@ -214,9 +226,9 @@ export class Dispatcher {
         const seen = this.lastSeen.get(n.id);
         if (seen === undefined) {
           // Not heard from under this leadership: a node that just joined (its first heartbeat is
-          // on the way), or one from before we led. Its grace runs from when we first noticed it
-          // (for a new leader, its first sweep: one full grace period from taking over).
-          this.lastSeen.set(n.id, now);
+          // on the way), or one from before we led. Its longer grace runs from when we first
+          // noticed it (for a new leader, its first sweep); a heartbeat replaces it with the normal one.
+          this.lastSeen.set(n.id, now + unknownExtraMs);
           return false;
         }
         return now - seen > graceMs;

@@ -118,16 +118,35 @@ describe("control/dispatcher: heartbeat expiry", () => {
     assert.deepEqual(states(), { a: NodeState.READY, b: NodeState.DOWN });
   });
 
-  it("gives a node that just joined a full grace period before its first heartbeat", async () => {
+  it("gives a node that just joined three grace periods before its first heartbeat, and the normal one after it", async () => {
     await run(10_000);
     // a and b were silent for 10 s: DOWN. c joins now; its first heartbeat is still on the way.
     await store.update((tx) => tx.create("node", readyNode("c")));
     await run(1000);
     assert.equal(states()["c"], NodeState.READY, "not marked DOWN at the first sweep after joining");
-    await run(4000);
-    assert.equal(states()["c"], NodeState.READY);
+    await run(16_000);
+    assert.equal(states()["c"], NodeState.READY, "16 s after the sweep first saw it is within 3 × 6 s");
     await run(3000);
-    assert.equal(states()["c"], NodeState.DOWN, "no heartbeat at all within the grace period");
+    assert.equal(states()["c"], NodeState.DOWN, "no heartbeat at all within three grace periods");
+    // d joins and heartbeats once: from then on the normal 6 s apply.
+    await store.update((tx) => tx.create("node", readyNode("d")));
+    await run(1000);
+    await heartbeat("d");
+    await run(7000);
+    assert.equal(states()["d"], NodeState.DOWN);
+  });
+
+  it("a new leader gives every node three grace periods to find it", async () => {
+    dispatcher.stop();
+    // Leadership moves here: heartbeat times are gone, and the agents are still looking for us.
+    dispatcher.start();
+    await run(10_000);
+    assert.deepEqual(states(), { a: NodeState.READY, b: NodeState.READY }, "10 s after taking over: still within 18 s");
+    await heartbeat("a");
+    await run(5000);
+    await heartbeat("a");
+    await run(5000);
+    assert.deepEqual(states(), { a: NodeState.READY, b: NodeState.DOWN }, "b never reached the new leader");
   });
 
   it("does not blame the nodes for the manager's own stall", async () => {

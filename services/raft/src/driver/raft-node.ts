@@ -67,7 +67,11 @@ export interface RaftNodeOptions {
   snapshotBytes?: number;
   /** Entries kept behind a snapshot for slow followers (default 1,000). */
   compactKeepEntries?: number;
-  /** ... holding at most this many bytes of data (default 16 MiB). */
+  /**
+   * ... holding at most this many bytes of data (default 128 MiB: a follower that fell behind by
+   * a few seconds of a busy manager's writes still catches up from entries; one that needs the
+   * whole snapshot decodes it in one piece, which for a large store is itself a stall).
+   */
   compactKeepBytes?: number;
   /** TLS for the gRPC transport; `server` may be left out when `grpcServer` is given (its owner chose). */
   tls?: { server?: grpc.ServerCredentials; client: grpc.ChannelCredentials };
@@ -212,7 +216,7 @@ export class RaftNode {
     this.term = mem.hardState.term;
     this.snapshotEntries = opts.snapshotEntries ?? 10_000;
     this.compactKeepEntries = opts.compactKeepEntries ?? 1_000;
-    this.compactKeepBytes = opts.compactKeepBytes ?? 16 * MIB;
+    this.compactKeepBytes = opts.compactKeepBytes ?? 128 * MIB;
     this.lastSnapshotBytes = snap.data.length;
     this.electionMs = (opts.tickMs ?? 100) * (opts.electionTicks ?? 10);
     this.commitNoticeDelayMs = Math.max(0, opts.commitNoticeDelayMs ?? 5);
