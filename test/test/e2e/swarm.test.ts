@@ -206,7 +206,7 @@ describe("swarm on the lab: 3 managers + 2 workers", function () {
     assert.equal((await nodes(host("manager1"))).length, 5);
   });
 
-  it("elects a new leader after the leader is SIGKILLed; writes go through the survivors; the old leader rejoins as a follower", async () => {
+  it("elects a new leader after the leader is SIGKILLed; writes go through the survivors; the old leader rejoins, agrees on the leader and has every write", async () => {
     const old = await leaderHost();
     const survivors = managers().filter((m) => m !== old);
     const t0 = Date.now();

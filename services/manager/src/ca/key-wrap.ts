@@ -21,8 +21,11 @@ export function generateUnlockKey(): string {
 
 export function parseUnlockKey(s: string): Buffer {
   const body = s.trim();
-  const key = body.startsWith(UNLOCK_PREFIX) && /^[A-Za-z0-9_-]+$/.test(body.slice(UNLOCK_PREFIX.length)) ? Buffer.from(body.slice(UNLOCK_PREFIX.length), "base64url") : undefined;
-  if (key?.length !== KEY_BYTES) {
+  const text = body.slice(UNLOCK_PREFIX.length);
+  const key = body.startsWith(UNLOCK_PREFIX) && /^[A-Za-z0-9_-]+$/.test(text) ? Buffer.from(text, "base64url") : undefined;
+  // Only the canonical spelling: the last of 43 characters carries 2 unused bits, and a key typed
+  // with them set (a mistyped last character) must not unlock as if it were right.
+  if (key?.length !== KEY_BYTES || key.toString("base64url") !== text) {
     throw new CaError({ code: "CA_UNLOCK_KEY_MALFORMED" }, `unlock key must look like ${UNLOCK_PREFIX}<43 base64url characters>`);
   }
   return key;

@@ -103,7 +103,8 @@ describe("ca: keys at rest", () => {
     assert.deepEqual(parseUnlockKey(` ${unlock}\n`), parseUnlockKey(unlock), "surrounding whitespace from a terminal is ignored");
   });
 
-  for (const bad of ["", "SHKEY-1-", "SHKEY-2-" + "A".repeat(43), "SHKEY-1-" + "A".repeat(42), "SHKEY-1-" + "!".repeat(43)]) {
+  // "…AB": the last character's unused low bits set, so it decodes to the same bytes as "…AA".
+  for (const bad of ["", "SHKEY-1-", "SHKEY-2-" + "A".repeat(43), "SHKEY-1-" + "A".repeat(42), "SHKEY-1-" + "!".repeat(43), "SHKEY-1-" + "A".repeat(42) + "B"]) {
     it(`refuses the unlock key ${JSON.stringify(bad.slice(0, 12))}… (length ${bad.length}) as CA_UNLOCK_KEY_MALFORMED`, () => {
       assert.throws(() => parseUnlockKey(bad), { code: "CA_UNLOCK_KEY_MALFORMED" });
     });
