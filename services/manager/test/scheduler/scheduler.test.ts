@@ -52,8 +52,9 @@ class Harness {
     proposer: Proposer = new LocalProposer(),
     opts: SchedulerOpts = {},
     metrics?: Registry,
+    storeOpts: { maxBatchActions?: number } = {},
   ) {
-    this.store = new MemoryStore({}, { clock: this.clock, proposer });
+    this.store = new MemoryStore(storeOpts, { clock: this.clock, proposer });
     const modules = { store: this.store, logger: silentLogger(), clock: this.clock };
     this.scheduler = new Scheduler({ tickMs: TICK_MS, ...opts }, metrics === undefined ? modules : { ...modules, metrics });
   }
@@ -252,6 +253,33 @@ describe("scheduler: the Scheduler over a MemoryStore", () => {
     const assigning = proposer.proposals.filter((p) => p.some((a) => (a.object as Task).status?.state === TaskState.ASSIGNED));
     assert.equal(assigning.length, 1);
     assert.equal(assigning[0]!.length, 2);
+  });
+
+  it("skips a decision whose task changed while the pass let a writer in between proposals; the newer version decides", async () => {
+    const proposer = new GatedProposer();
+    // Two actions per proposal: the pass proposes web-1 and web-2, then lets queued writers go first.
+    h = new Harness(proposer, {}, undefined, { maxBatchActions: 2 });
+    await h.addNode("n1");
+    await h.addTasks("web", 4);
+    proposer.hold();
+    h.scheduler.start();
+    h.clock.advance(TICK_MS);
+    const before = proposer.proposals.length;
+    for (let i = 0; i < 20 && proposer.proposals.length === before; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(proposer.proposals.length, before + 1, "the pass's first proposal is in flight");
+    // Meanwhile web-4 is no longer wanted: the decision made for it is stale.
+    const other = h.editTask("web-4", (t) => (t.desiredState = TaskState.SHUTDOWN));
+    proposer.release();
+    await other;
+    await h.settle();
+    assert.deepEqual(
+      ["web-1", "web-2", "web-3"].map((id) => h.task(id).status.state),
+      [TaskState.ASSIGNED, TaskState.ASSIGNED, TaskState.ASSIGNED],
+    );
+    const t4 = h.task("web-4");
+    assert.equal(t4.desiredState, TaskState.SHUTDOWN);
+    assert.equal(t4.status.state, TaskState.PENDING, "not placed from the version it was decided on");
+    assert.equal(t4.nodeId, "");
   });
 
   it("tries again after a failed commit, and stops without leaving timers behind", async () => {
