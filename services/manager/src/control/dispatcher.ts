@@ -3,8 +3,9 @@
 // the registrations that arrive alongside it) and is otherwise only remembered in memory; a node
 // that misses `graceMultiplier` periods is marked DOWN. A node this leader has not heard from (a
 // new leader knows no heartbeat times; a node that just joined) gets three times that from when
-// the sweep first sees it (agents must first give up on the old leader and find the new one). A leader
-// that stalls (its own sweep runs late) does not blame the nodes: deadlines move on by the stall.
+// the sweep first sees it (agents must first give up on the old leader and find the new one). A
+// leader that stalls (its own sweep runs late) does not blame the nodes: deadlines move on by the
+// stall.
 // Followers refuse heartbeats and name the leader (redirect.ts). Task assignments and status
 // reports are served by assignments.ts on the same service; it must not schedule or decide roles.
 import type * as grpc from "@grpc/grpc-js";

@@ -864,9 +864,9 @@ export class RaftNode {
   }
 
   /**
-   * Takes a snapshot every snapshotEntries applied entries, off the Ready loop: the state machine
-   * captures its state now (snapshot() is called synchronously, at the applied index) and may
-   * finish encoding it later; meanwhile entries keep being applied, heartbeats keep going, and the
+   * Takes a snapshot every snapshotEntries applied entries, or once they hold snapshotBytes of
+   * data, off the Ready loop: the state machine captures its state now (snapshot() is called
+   * synchronously, at the applied index) and may finish encoding it later; meanwhile entries keep being applied, heartbeats keep going, and the
    * snapshot is saved and the log compacted behind it when the data is ready. A store of a
    * hundred thousand tasks takes seconds to encode, longer than an election timeout: done inline
    * it stalled the member (a leader lost its leadership to its own snapshot). At most one is in
