@@ -61,6 +61,8 @@ export namespace controlpb {
   export type IUpdateTaskStatusRequest = controlRoot.control.IUpdateTaskStatusRequest;
   export type UpdateTaskStatusResponse = controlRoot.control.UpdateTaskStatusResponse;
   export type IUpdateTaskStatusResponse = controlRoot.control.IUpdateTaskStatusResponse;
+  export type TaskStatusAck = controlRoot.control.TaskStatusAck;
+  export type ITaskStatusAck = controlRoot.control.ITaskStatusAck;
 }
 // eslint-disable-next-line @typescript-eslint/no-namespace
 export namespace kvpb {
@@ -194,5 +196,12 @@ export const dispatcherServiceDefinition = {
     controlpb.UpdateTaskStatusResponse as Codec<controlpb.UpdateTaskStatusResponse>,
     false,
     false,
+  ),
+  reportTaskStatus: method<controlpb.IUpdateTaskStatusRequest, controlpb.TaskStatusAck>(
+    "/shoal.control.Dispatcher/ReportTaskStatus",
+    controlpb.UpdateTaskStatusRequest as Codec<controlpb.IUpdateTaskStatusRequest>,
+    controlpb.TaskStatusAck as Codec<controlpb.TaskStatusAck>,
+    true,
+    true,
   ),
 } satisfies grpc.ServiceDefinition;

@@ -89,3 +89,111 @@ export function callUnary<Req, Res>(client: grpc.Client, method: grpc.MethodDefi
     opts.signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
+
+interface StreamWaiter<Res> {
+  resolve: (res: Res) => void;
+  reject: (err: RemoteError) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Calls over one long-lived bidi stream, answered in order one response per request
+ * (serveCallStream on the other end): for RPCs an agent makes every few seconds or for every task,
+ * where a unary call costs both ends several times what a message on an open stream does. A
+ * request unanswered within its timeout, or an error or end of the stream, breaks the stream: the
+ * unanswered requests reject (with the stream's error, or a temporary RemoteError) and so does
+ * every later one; the caller opens a new stream.
+ */
+export class CallStream<Req, Res> {
+  private readonly waiting: StreamWaiter<Res>[] = [];
+  private readonly call: grpc.ClientDuplexStream<Req, Res>;
+  private failure: RemoteError | undefined;
+
+  constructor(client: grpc.Client, method: grpc.MethodDefinition<Req, Res>) {
+    this.call = client.makeBidiStreamRequest(method.path, method.requestSerialize, method.responseDeserialize, new grpc.Metadata(), {});
+    this.call.on("data", (res: Res) => {
+      const w = this.waiting.shift();
+      if (w === undefined) return this.fail(brokenStream("the manager answered a request that was not made"));
+      clearTimeout(w.timer);
+      w.resolve(res);
+    });
+    this.call.on("error", (err: grpc.ServiceError) => this.fail(remoteErrorOf(err)));
+    this.call.on("end", () => this.fail(brokenStream("the manager ended the stream")));
+  }
+
+  /** The stream failed or was closed: every later request rejects with the same error. */
+  get broken(): boolean {
+    return this.failure !== undefined;
+  }
+
+  request(req: Req, timeoutMs = 10_000): Promise<Res> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    return new Promise<Res>((resolve, reject) => {
+      const timer = setTimeout(() => this.fail(brokenStream(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      this.waiting.push({ resolve, reject, timer });
+      this.call.write(req);
+    });
+  }
+
+  close(): void {
+    this.fail(brokenStream("the stream was closed"));
+  }
+
+  private fail(err: RemoteError): void {
+    if (this.failure !== undefined) return;
+    this.failure = err;
+    for (const w of this.waiting.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(err);
+    }
+    this.call.cancel();
+  }
+}
+
+function brokenStream(message: string): RemoteError {
+  return new RemoteError({ code: "RPC_STREAM_BROKEN", grpcStatus: grpc.status.UNAVAILABLE }, message, { temporary: true });
+}
+
+/**
+ * Serves a CallStream: requests one at a time, in order, each answered with what `fn` returns. An
+ * error `fn` throws ends the stream with it (as a unary handler's would end the call), and the
+ * client rejects its unanswered requests. Returns a handle that ends the stream from this side.
+ */
+export function serveCallStream<Req, Res>(call: grpc.ServerDuplexStream<Req, Res>, fn: (req: Req) => Promise<Res>, opts: { log?: Logger; onClose?: () => void } = {}): { end(): void } {
+  let open = true;
+  let queue: Promise<void> = Promise.resolve();
+  const close = (err?: unknown): void => {
+    if (!open) return;
+    open = false;
+    opts.onClose?.();
+    try {
+      if (err === undefined) call.end();
+      else call.emit("error", toServiceError(err));
+    } catch {
+      // Already closed by the peer.
+    }
+  };
+  call.on("data", (req: Req) => {
+    queue = queue.then(async () => {
+      if (!open) return;
+      try {
+        const res = await fn(req);
+        if (open) call.write(res);
+      } catch (err) {
+        if (!(err instanceof ShoalError)) opts.log?.error({ err, path: call.getPath() }, "rpc stream handler failed");
+        close(err);
+      }
+    });
+  });
+  // The client closed its side: answer what it sent, then close ours.
+  call.on("end", () => void queue.then(() => close()));
+  const gone = (): void => {
+    if (!open) return;
+    open = false;
+    opts.onClose?.();
+  };
+  call.on("cancelled", gone);
+  call.on("close", gone);
+  call.on("error", gone);
+  return { end: () => close() };
+}

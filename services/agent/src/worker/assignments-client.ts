@@ -2,12 +2,13 @@
 // follower's redirect at once, rotating through the managers otherwise, reconnecting whenever the
 // stream ends, e.g. on a leadership change) and hands every set to the worker; a sequence gap
 // drops the stream so the next one starts with a full set. Status changes from the worker are sent
-// with UpdateTaskStatus in batches; a failed send is retried and a newer status of a task replaces
-// the unsent one, so the latest status of every task always reaches a leader. After each full set
-// it re-sends the statuses the managers have not seen yet. It decides nothing about tasks itself.
+// in batches on a ReportTaskStatus stream to the same manager (UpdateTaskStatus calls to a manager
+// that lacks the stream); a failed send is retried and a newer status of a task replaces the
+// unsent one, so the latest status of every task always reaches a leader. After each full set it
+// re-sends the statuses the managers have not seen yet. It decides nothing about tasks itself.
 import * as grpc from "@grpc/grpc-js";
 import { Backoff, describeError, sleep, systemRandom, type Logger, type Random } from "@shoal/common";
-import { LEADER_ADDR_KEY, RemoteError, callUnary, controlpb, dispatcherServiceDefinition, remoteErrorOf } from "@shoal/proto";
+import { CallStream, LEADER_ADDR_KEY, RemoteError, callUnary, controlpb, dispatcherServiceDefinition, remoteErrorOf } from "@shoal/proto";
 import type { Task, TaskStatus } from "@shoal/store";
 import type { AssignmentSet, Worker } from "./worker.js";
 
@@ -44,6 +45,11 @@ export class AssignmentsClient {
   private wakeSender: (() => void) | undefined;
   private unsubscribe: (() => void) | undefined;
   private completeSets = 0;
+  /** The status stream and the manager it goes to. */
+  private statusStream: { addr: string; stream: CallStream<controlpb.IUpdateTaskStatusRequest, controlpb.TaskStatusAck> } | undefined;
+  private statusSequence = 0;
+  /** Managers that do not serve ReportTaskStatus (an older version): reports go as calls. */
+  private readonly unaryOnly = new Set<string>();
 
   constructor(
     private readonly opts: AssignmentsClientOptions,
@@ -66,7 +72,11 @@ export class AssignmentsClient {
     this.abort.abort();
     this.unsubscribe?.();
     this.poke();
+    // Fails a report waiting for its ack, so the send loop sees the abort at once.
+    this.statusStream?.stream.close();
     await Promise.all(this.loops);
+    this.statusStream?.stream.close();
+    this.statusStream = undefined;
   }
 
   /** The manager the stream is open to, if any. */
@@ -204,13 +214,25 @@ export class AssignmentsClient {
         continue;
       }
       const batch = [...this.unsent].slice(0, max);
+      const updates = batch.map(([taskId, status]) => ({ taskId, status: encoder.encode(JSON.stringify(status)) }));
       try {
-        await callUnary(
-          this.modules.dial(addr),
-          dispatcherServiceDefinition.updateTaskStatus,
-          { updates: batch.map(([taskId, status]) => ({ taskId, status: encoder.encode(JSON.stringify(status)) })) },
-          { deadlineMs: 10_000, signal },
-        );
+        if (this.unaryOnly.has(addr)) {
+          await callUnary(this.modules.dial(addr), dispatcherServiceDefinition.updateTaskStatus, { updates }, { deadlineMs: 10_000, signal });
+        } else {
+          try {
+            const sequence = ++this.statusSequence;
+            const ack = await this.statusStreamTo(addr).request({ sequence, updates });
+            if (ack.errorCode !== "") {
+              // Refused in the ack: the stream itself carries on (status OK).
+              throw new RemoteError({ code: ack.errorCode, grpcStatus: grpc.status.OK }, ack.errorMessage, { temporary: false });
+            }
+          } catch (err) {
+            if (!(err instanceof RemoteError) || err.meta.grpcStatus !== grpc.status.UNIMPLEMENTED) throw err;
+            this.log.info({ manager: addr }, "agent: the manager has no status stream; reporting with calls");
+            this.unaryOnly.add(addr);
+            continue;
+          }
+        }
         // Only what was sent: a newer status that arrived meanwhile stays queued.
         for (const [id, status] of batch) if (this.unsent.get(id) === status) this.unsent.delete(id);
         backoff.reset();
@@ -223,8 +245,19 @@ export class AssignmentsClient {
           continue;
         }
         this.log.debug({ manager: addr, err: describeError(err) }, "agent: status report failed; will retry");
+        // The next attempt opens a new stream (the leader may have changed meanwhile).
         await sleep(backoff.next(), signal).catch(() => undefined);
       }
     }
+  }
+
+  /** The open status stream to `addr`, or a new one (closing one to another manager). */
+  private statusStreamTo(addr: string): CallStream<controlpb.IUpdateTaskStatusRequest, controlpb.TaskStatusAck> {
+    const cur = this.statusStream;
+    if (cur !== undefined && cur.addr === addr && !cur.stream.broken) return cur.stream;
+    cur?.stream.close();
+    const stream = new CallStream(this.modules.dial(addr), dispatcherServiceDefinition.reportTaskStatus);
+    this.statusStream = { addr, stream };
+    return stream;
   }
 }

@@ -1,5 +1,6 @@
 // The AssignmentsClient against fake Dispatcher servers on loopback (insecure): full set to the
-// worker, status reports, redirects to the leader, reconnect with a full resync, retried reports.
+// worker, status reports (on the status stream, or as calls to a manager without one), redirects
+// to the leader, reconnect with a full resync, retried and refused reports.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,17 +15,48 @@ import { assignedTask, until } from "./fixtures.js";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** A Dispatcher that serves given tasks, records status reports, or redirects to another address. */
+/**
+ * A Dispatcher that serves given tasks, records status reports, or redirects to another address.
+ * Without `statusStream` it lacks ReportTaskStatus, as a manager of an older version does.
+ */
 class FakeDispatcher {
   readonly server = new grpc.Server();
   readonly statuses = new Map<string, TaskStatus>();
   streams: grpc.ServerWritableStream<controlpb.IAssignmentsRequest, controlpb.AssignmentsMessage>[] = [];
   tasks: Task[] = [];
   redirectTo: string | undefined;
+  /** Reports to fail (a call with UNAVAILABLE; on the stream, the stream ends with it). */
   failReports = 0;
+  /** Tasks whose reports are refused for good. */
+  readonly refuse = new Set<string>();
+  calls = 0;
+  statusStreams = 0;
+  streamMessages = 0;
 
-  constructor() {
+  constructor(statusStream = true) {
+    const record = (req: controlpb.UpdateTaskStatusRequest): void => {
+      for (const u of req.updates) this.statuses.set(u.taskId, JSON.parse(decoder.decode(u.status)) as TaskStatus);
+    };
+    const reportTaskStatus = (call: grpc.ServerDuplexStream<controlpb.UpdateTaskStatusRequest, controlpb.TaskStatusAck>): void => {
+      this.statusStreams++;
+      call.on("data", (req: controlpb.UpdateTaskStatusRequest) => {
+        this.streamMessages++;
+        if (this.failReports > 0) {
+          this.failReports--;
+          call.emit("error", { code: grpc.status.UNAVAILABLE, details: "try later" });
+          return;
+        }
+        const refused = req.updates.find((u: controlpb.ITaskStatusUpdate) => this.refuse.has(u.taskId));
+        if (refused !== undefined) {
+          call.write(controlpb.TaskStatusAck.create({ sequence: req.sequence, errorCode: "ASSIGNMENTS_PERMISSION_DENIED", errorMessage: `task ${refused.taskId} is not yours` }));
+          return;
+        }
+        record(req);
+        call.write(controlpb.TaskStatusAck.create({ sequence: req.sequence }));
+      });
+    };
     this.server.addService(dispatcherServiceDefinition, {
+      ...(statusStream ? { reportTaskStatus } : {}),
       heartbeat: (_call: unknown, cb: grpc.sendUnaryData<controlpb.IHeartbeatResponse>) => cb(null, {}),
       assignments: (call: grpc.ServerWritableStream<controlpb.IAssignmentsRequest, controlpb.AssignmentsMessage>) => {
         if (this.redirectTo !== undefined) {
@@ -35,12 +67,13 @@ class FakeDispatcher {
         call.write(controlpb.AssignmentsMessage.create({ type: controlpb.AssignmentsMessage.Type.COMPLETE, sequence: 1, tasks: this.tasks.map((t) => encoder.encode(JSON.stringify(t))) }));
       },
       updateTaskStatus: (call: grpc.ServerUnaryCall<controlpb.UpdateTaskStatusRequest, unknown>, cb: grpc.sendUnaryData<controlpb.IUpdateTaskStatusResponse>) => {
+        this.calls++;
         if (this.failReports > 0) {
           this.failReports--;
           cb({ code: grpc.status.UNAVAILABLE, details: "try later" } as grpc.ServiceError);
           return;
         }
-        for (const u of call.request.updates) this.statuses.set(u.taskId, JSON.parse(decoder.decode(u.status)) as TaskStatus);
+        record(call.request);
         cb(null, {});
       },
     });
@@ -100,6 +133,8 @@ describe("worker/assignments-client: the agent's assignment stream and status re
     await until("RUNNING at the leader", () => leader.stateOf("t1") === TaskState.RUNNING);
     assert.equal(client.leader, leaderAddr);
     assert.equal(follower.statuses.size, 0);
+    assert.equal(leader.calls, 0, "reports go on the status stream");
+    assert.equal(leader.statusStreams, 1);
   });
 
   it("applies incremental sets in sequence: a desired SHUTDOWN is carried out and reported", async () => {
@@ -128,11 +163,41 @@ describe("worker/assignments-client: the agent's assignment stream and status re
     await until("a second full set", () => client.resyncs >= 2);
   });
 
-  it("retries failed status reports until the leader takes them", async () => {
+  it("retries failed status reports until the leader takes them, each time on a new stream", async () => {
     leader.failReports = 3;
     leader.tasks = [assignedTask("t1", "n1")];
     client.start();
     await until("RUNNING after retries", () => leader.stateOf("t1") === TaskState.RUNNING);
     assert.equal(leader.failReports, 0);
+    assert.equal(leader.statusStreams, 4);
+  });
+
+  it("drops a report the leader refuses for good and goes on with later ones on the same stream", async () => {
+    leader.refuse.add("t1");
+    leader.tasks = [assignedTask("t1", "n1")];
+    client.start();
+    await until("t1 RUNNING on this node", () => worker.get("t1")?.status.state === TaskState.RUNNING);
+    await until("the refusal", () => leader.streamMessages >= 1);
+    leader.refuse.clear();
+    leader.streams[0]?.write(controlpb.AssignmentsMessage.create({ type: controlpb.AssignmentsMessage.Type.INCREMENTAL, sequence: 2, tasks: [encoder.encode(JSON.stringify(assignedTask("t2", "n1")))] }));
+    await until("t2 RUNNING at the leader", () => leader.stateOf("t2") === TaskState.RUNNING);
+    assert.equal(leader.stateOf("t1"), undefined, "the refused report is not sent again");
+    assert.equal(leader.statusStreams, 1);
+  });
+
+  it("reports with UpdateTaskStatus calls to a manager that has no status stream", async () => {
+    const old = new FakeDispatcher(false);
+    const [port] = await freeLoopbackPorts(1);
+    const oldAddr = await old.listen(port as number);
+    try {
+      follower.redirectTo = oldAddr;
+      old.tasks = [assignedTask("t1", "n1")];
+      client.start();
+      await until("RUNNING at the old manager", () => old.stateOf("t1") === TaskState.RUNNING);
+      assert.ok(old.calls >= 1);
+    } finally {
+      await client.stop();
+      old.server.forceShutdown();
+    }
   });
 });

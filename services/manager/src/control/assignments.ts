@@ -1,20 +1,36 @@
 // Task assignments (leader only, DESIGN §5): every node's Assignments stream and its agent's status
 // reports. One store watch on tasks feeds all streams (fanned out by nodeId), so 1,000 connected
 // nodes cost one watch, not 1,000. A stream starts with the COMPLETE set of the node's tasks
-// (nodeId = node, observed state ≥ ASSIGNED) and continues with INCREMENTAL changes; all streams
-// end when leadership is lost or the shared watch fails, and agents resync with the new leader.
-// Status reports only move a task's observed state forward, and only for the reporting node's own
-// tasks; they are written in few store batches. It must not change desired state or schedule.
+// (nodeId = node, observed state ≥ ASSIGNED) and continues with INCREMENTAL changes, gathered for
+// up to `batchWindowMs` (swarmkit waits 100 ms too) so that a node gets its share of a scheduling
+// pass in one message rather than one per raft entry (each message costs the agent a turn of work,
+// a local write and a status report); all streams end when leadership is lost or the shared watch
+// fails, and agents resync with the new leader.
+// Status reports (UpdateTaskStatus calls, or ReportTaskStatus streams: a message costs the leader
+// a fraction of a call, and agents send about one report per task) only move a task's observed
+// state forward, and only for the reporting node's own tasks; they are written in few store
+// batches. It must not change desired state or schedule.
 import * as grpc from "@grpc/grpc-js";
-import { ShoalError, describeError, type Logger } from "@shoal/common";
-import { StatusError, controlpb } from "@shoal/proto";
+import { ShoalError, describeError, systemClock, type Clock, type Logger, type TimerHandle } from "@shoal/common";
+import { StatusError, controlpb, serveCallStream } from "@shoal/proto";
 import { TaskState, type StoreEvent, type Task, type TaskStatus } from "@shoal/store";
 import type { ReplicatedStore } from "../replication/index.js";
 
 export interface AssignmentsModules {
   rs: ReplicatedStore;
   logger: Logger;
+  clock?: Clock;
 }
+
+export interface AssignmentsOptions {
+  /**
+   * How long changes gather before they go out as INCREMENTAL messages, from the first change
+   * (default 100 ms). 0: as soon as the commits of a burst are routed.
+   */
+  batchWindowMs?: number;
+}
+
+export const DEFAULT_ASSIGNMENT_BATCH_WINDOW_MS = 100;
 
 export type AssignmentsErrorCode = "ASSIGNMENTS_STATUS_INVALID";
 export class AssignmentsError extends ShoalError<{ code: AssignmentsErrorCode } & Record<string, unknown>> {}
@@ -46,10 +62,21 @@ function assignedTo(task: Task | undefined, nodeId: string): boolean {
   return task !== undefined && task.nodeId === nodeId && task.status.state >= TaskState.ASSIGNED;
 }
 
-/** What an agent acts on: everything but the observed status (which it reported itself) and meta. */
-function agentView(task: Task): string {
-  const { status: _status, meta: _meta, ...rest } = task;
-  return JSON.stringify(rest);
+/**
+ * Whether the agent would see a change: anything but the observed status (which it reported
+ * itself) and meta. Store updates copy the task and keep the unchanged fields' values, so a field
+ * whose value is the same object is unchanged; only fields whose value was replaced are compared
+ * by content (a status report, most updates here, compares nothing).
+ */
+function agentViewChanged(old: Task, task: Task): boolean {
+  const keys = new Set([...Object.keys(old), ...Object.keys(task)]);
+  for (const k of keys) {
+    if (k === "status" || k === "meta") continue;
+    const a = (old as unknown as Record<string, unknown>)[k];
+    const b = (task as unknown as Record<string, unknown>)[k];
+    if (a !== b && JSON.stringify(a) !== JSON.stringify(b)) return true;
+  }
+  return false;
 }
 
 function encodeTask(task: Task): Uint8Array {
@@ -76,12 +103,23 @@ export function latestStatuses(round: readonly Pick<StatusBatch, "nodeId" | "upd
 export class TaskAssignments {
   private readonly log: Logger;
   private readonly subscribers = new Map<string, Set<Subscriber>>();
+  /** Open ReportTaskStatus streams, ended with leadership. */
+  private readonly statusStreams = new Set<{ end(): void }>();
   private watchAbort: AbortController | undefined;
   private statusQueue: StatusBatch[] = [];
   private flushing = false;
+  private readonly clock: Clock;
+  private readonly batchWindowMs: number;
+  /** The pending flush of INCREMENTAL messages, while changes gather. */
+  private flushTimer: TimerHandle | undefined;
 
-  constructor(private readonly modules: AssignmentsModules) {
+  constructor(
+    private readonly modules: AssignmentsModules,
+    opts: AssignmentsOptions = {},
+  ) {
     this.log = modules.logger.child({ component: "assignments" });
+    this.clock = modules.clock ?? systemClock;
+    this.batchWindowMs = opts.batchWindowMs ?? DEFAULT_ASSIGNMENT_BATCH_WINDOW_MS;
   }
 
   /** Called on gaining leadership: opens the shared task watch. */
@@ -92,9 +130,16 @@ export class TaskAssignments {
     const watch = this.modules.rs.store.watch({ kinds: ["task"], signal: ac.signal });
     void (async () => {
       for await (const ev of watch) {
-        this.route(ev as StoreEvent<"task">);
-        // Coalesce: one INCREMENTAL message per stream per burst of commits.
-        if (watch.backlog === 0) this.flushAll();
+        if (!this.route(ev as StoreEvent<"task">)) continue;
+        if (this.batchWindowMs > 0) {
+          this.flushTimer ??= this.clock.setTimeout(() => {
+            this.flushTimer = undefined;
+            this.flushAll();
+          }, this.batchWindowMs);
+        } else if (watch.backlog === 0) {
+          // Coalesce: one INCREMENTAL message per stream per burst of commits.
+          this.flushAll();
+        }
       }
     })()
       .catch((err: unknown) => {
@@ -114,7 +159,34 @@ export class TaskAssignments {
     const ac = this.watchAbort;
     this.watchAbort = undefined;
     ac?.abort();
+    this.flushTimer?.cancel();
+    this.flushTimer = undefined;
     this.endAll();
+  }
+
+  /**
+   * Serves one node's ReportTaskStatus stream. Each request is written as an UpdateTaskStatus call
+   * would be, then acked with its sequence number; a refusal for good (not the node's task, a
+   * malformed report) is acked with its error, so the agent drops that report and goes on. Any
+   * other failure (leadership lost, no quorum) ends the stream with it: the agent resends what was
+   * not acked on a new stream, to whichever manager leads then.
+   */
+  serveStatus(nodeId: string, call: grpc.ServerDuplexStream<controlpb.UpdateTaskStatusRequest, controlpb.TaskStatusAck>): void {
+    const handle: { end(): void } = serveCallStream(
+      call,
+      async (req) => {
+        const sequence = req.sequence;
+        try {
+          await this.updateTaskStatus(nodeId, req);
+          return controlpb.TaskStatusAck.create({ sequence });
+        } catch (err) {
+          if (err instanceof ShoalError && !err.temporary) return controlpb.TaskStatusAck.create({ sequence, errorCode: err.code, errorMessage: err.message });
+          throw err;
+        }
+      },
+      { log: this.log, onClose: (): void => void this.statusStreams.delete(handle) },
+    );
+    this.statusStreams.add(handle);
   }
 
   /** Number of open streams (metrics, tests). */
@@ -218,7 +290,9 @@ export class TaskAssignments {
     this.flushing = false;
   }
 
-  private route(ev: StoreEvent<"task">): void {
+  /** Queues the event's change on its nodes' streams; whether any stream got something to send. */
+  private route(ev: StoreEvent<"task">): boolean {
+    let queued = false;
     const task = ev.object;
     const old = ev.oldObject;
     const nodes = new Set<string>();
@@ -233,13 +307,15 @@ export class TaskAssignments {
       if (now && !before) change = "update";
       else if (!now && before) change = "remove";
       // The agent's own status reports come back as updates: don't echo them.
-      else if (now && before && old !== undefined && agentView(old) !== agentView(task)) change = "update";
+      else if (now && before && old !== undefined && agentViewChanged(old, task)) change = "update";
       if (change === undefined) continue;
       for (const sub of set) {
         if (ev.index <= sub.fromIndex) continue;
         sub.pending.set(task.id, change === "update" ? task : undefined);
+        queued = true;
       }
     }
+    return queued;
   }
 
   private flushAll(): void {
@@ -267,6 +343,7 @@ export class TaskAssignments {
   }
 
   private endAll(): void {
+    for (const s of [...this.statusStreams]) s.end();
     const all = [...this.subscribers.values()].flatMap((s) => [...s]);
     this.subscribers.clear();
     for (const sub of all) {

@@ -12,7 +12,7 @@ import type * as grpc from "@grpc/grpc-js";
 import { systemClock, type Clock, type Logger, type TimerHandle } from "@shoal/common";
 import { dispatcherServiceDefinition, toServiceError, unaryHandler, type controlpb } from "@shoal/proto";
 import { NodeState, type Node, type NodeDescription } from "@shoal/store";
-import { authorizeCall } from "../ca/index.js";
+import { authorizeCall, type CallWithAuthContext } from "../ca/index.js";
 import { TaskAssignments } from "./assignments.js";
 import type { ReplicatedStore } from "../replication/index.js";
 import { decodeDescription, managerPeers } from "./ca-service.js";
@@ -33,6 +33,8 @@ export interface DispatcherOptions {
    * under load marked all 1,000 nodes of a benchmark DOWN at once.
    */
   unknownGraceMultiplier?: number;
+  /** How long task changes gather before they go to a node's stream (assignments.ts; default 100 ms). */
+  assignmentBatchWindowMs?: number;
 }
 
 export interface DispatcherModules {
@@ -69,30 +71,39 @@ export class Dispatcher {
   ) {
     this.log = modules.logger.child({ component: "dispatcher" });
     this.clock = modules.clock ?? systemClock;
-    this.assignments = new TaskAssignments({ rs: modules.rs, logger: modules.logger });
+    this.assignments = new TaskAssignments(
+      { rs: modules.rs, logger: modules.logger, clock: this.clock },
+      opts.assignmentBatchWindowMs === undefined ? {} : { batchWindowMs: opts.assignmentBatchWindowMs },
+    );
   }
 
   register(server: grpc.Server): void {
+    // A stream of the calling node's session, served by the leader only (refused with the leader's
+    // address elsewhere).
+    const leaderStream =
+      <C extends CallWithAuthContext & { emit(event: "error", err: unknown): boolean }>(serve: (nodeId: string, call: C) => void) =>
+      (call: C): void => {
+        try {
+          const who = authorizeCall(call, { roles: ["manager", "worker"], clusterId: this.opts.clusterId });
+          requireLeader(this.modules.rs);
+          serve(who.nodeId, call);
+        } catch (err) {
+          call.emit("error", toServiceError(err));
+        }
+      };
     server.addService(dispatcherServiceDefinition, {
       heartbeat: unaryHandler(async (req: controlpb.HeartbeatRequest, call) => {
         const who = authorizeCall(call, { roles: ["manager", "worker"], clusterId: this.opts.clusterId });
         return this.heartbeat(who.nodeId, req);
       }, this.log),
-      assignments: (call: grpc.ServerWritableStream<controlpb.IAssignmentsRequest, controlpb.AssignmentsMessage>) => {
-        try {
-          const who = authorizeCall(call, { roles: ["manager", "worker"], clusterId: this.opts.clusterId });
-          requireLeader(this.modules.rs);
-          this.assignments.serve(who.nodeId, call);
-        } catch (err) {
-          call.emit("error", toServiceError(err));
-        }
-      },
+      assignments: leaderStream<grpc.ServerWritableStream<controlpb.IAssignmentsRequest, controlpb.AssignmentsMessage>>((nodeId, call) => this.assignments.serve(nodeId, call)),
       updateTaskStatus: unaryHandler(async (req: controlpb.UpdateTaskStatusRequest, call) => {
         const who = authorizeCall(call, { roles: ["manager", "worker"], clusterId: this.opts.clusterId });
         requireLeader(this.modules.rs);
         await this.assignments.updateTaskStatus(who.nodeId, req);
         return {};
       }, this.log),
+      reportTaskStatus: leaderStream<grpc.ServerDuplexStream<controlpb.UpdateTaskStatusRequest, controlpb.TaskStatusAck>>((nodeId, call) => this.assignments.serveStatus(nodeId, call)),
     });
   }
 

@@ -2,7 +2,7 @@
 // incremental sets per node from one shared watch, status reports that only move forward.
 import assert from "node:assert/strict";
 import { EventEmitter } from "node:events";
-import { silentLogger, sleep } from "@shoal/common";
+import { FakeClock, silentLogger, sleep } from "@shoal/common";
 import { controlpb } from "@shoal/proto";
 import { MemoryStore, TaskState, type Task, type TaskStatus } from "@shoal/store";
 import { TaskAssignments, latestStatuses } from "../../src/control/assignments.js";
@@ -45,7 +45,8 @@ describe("control/assignments: task assignment streams and status reports", () =
     store = new MemoryStore();
     leader = true;
     const rs = { store, isLeader: () => leader, leaderInfo: () => ({ id: 1, address: undefined }) } as unknown as ReplicatedStore;
-    a = new TaskAssignments({ rs, logger: silentLogger() });
+    // Messages go out once a burst is routed; the batching window has its own test.
+    a = new TaskAssignments({ rs, logger: silentLogger() }, { batchWindowMs: 0 });
     a.start();
   });
 
@@ -121,6 +122,42 @@ describe("control/assignments: task assignment streams and status reports", () =
     assert.equal(s.tasks(1).length, 20);
   });
 
+  it("gathers the changes of a window into one message per node, from the first change", async () => {
+    a.stop();
+    const clock = new FakeClock();
+    const rs = { store, isLeader: () => true, leaderInfo: () => ({ id: 1, address: undefined }) } as unknown as ReplicatedStore;
+    a = new TaskAssignments({ rs, logger: silentLogger(), clock }, { batchWindowMs: 100 });
+    a.start();
+    const s1 = open("n1");
+    const s2 = open("n2");
+    // Separate commits (as a scheduling pass's raft entries are), apart in time.
+    await store.update((tx) => tx.create("task", newTask("t1", "n1")));
+    await settle();
+    clock.advance(60);
+    await store.update((tx) => {
+      tx.create("task", newTask("t2", "n1"));
+      tx.create("task", newTask("t3", "n2"));
+    });
+    await settle();
+    assert.equal(s1.messages.length, 1, "nothing sent before the window ends");
+    clock.advance(40);
+    assert.deepEqual(s1.tasks(1).map((t) => t.id), ["t1", "t2"]);
+    assert.deepEqual(s2.tasks(1).map((t) => t.id), ["t3"]);
+    // The next change opens a new window.
+    await store.update((tx) => tx.create("task", newTask("t4", "n1")));
+    await settle();
+    clock.advance(99);
+    assert.equal(s1.messages.length, 2);
+    clock.advance(1);
+    assert.deepEqual(s1.tasks(2).map((t) => t.id), ["t4"]);
+    assert.equal(Number(s1.messages[2]?.sequence), 3);
+    // A status report (no change for the agent) opens no window.
+    await a.updateTaskStatus("n1", statusReq("t4", { state: TaskState.RUNNING }));
+    await settle();
+    clock.advance(100);
+    assert.equal(s1.messages.length, 3);
+  });
+
   it("ends every stream when leadership is lost, and forgets streams whose caller went away", async () => {
     const s1 = open("n1");
     const s2 = open("n2");
@@ -134,7 +171,7 @@ describe("control/assignments: task assignment streams and status reports", () =
   it("a stream opened before the leadership listener started the watch still receives changes", async () => {
     a.stop();
     const rs = { store, isLeader: () => true, leaderInfo: () => ({ id: 1, address: undefined }) } as unknown as ReplicatedStore;
-    a = new TaskAssignments({ rs, logger: silentLogger() });
+    a = new TaskAssignments({ rs, logger: silentLogger() }, { batchWindowMs: 0 });
     const s = open("n1");
     await store.update((tx) => tx.create("task", newTask("t1", "n1")));
     await settle();

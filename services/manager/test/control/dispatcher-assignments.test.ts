@@ -80,7 +80,7 @@ describe("control/dispatcher: Assignments and UpdateTaskStatus over mTLS", funct
     store = new MemoryStore();
     leader = true;
     const rs = { store, isLeader: () => leader, leaderInfo: () => ({ id: 2, address: "10.0.0.2:2377" }) } as unknown as ReplicatedStore;
-    dispatcher = new Dispatcher({ clusterId: CLUSTER }, { rs, logger: silentLogger(), clock: new FakeClock() });
+    dispatcher = new Dispatcher({ clusterId: CLUSTER, assignmentBatchWindowMs: 0 }, { rs, logger: silentLogger(), clock: new FakeClock() });
     const serverCert = await nodeCert(ca, "manager-1", "manager");
     server = new grpc.Server();
     dispatcher.register(server);
@@ -116,6 +116,36 @@ describe("control/dispatcher: Assignments and UpdateTaskStatus over mTLS", funct
     s.cancel();
   });
 
+  it("takes status reports on a ReportTaskStatus stream: an ack per request, a refusal in its ack, the stream ended with leadership", async () => {
+    await store.update((tx) => {
+      tx.create("task", newTask("t1", "node-a"));
+      tx.create("task", newTask("t2", "node-b"));
+    });
+    const m = dispatcherServiceDefinition.reportTaskStatus;
+    const call = (await dial("node-a")).makeBidiStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, new grpc.Metadata(), {});
+    const acks: controlpb.TaskStatusAck[] = [];
+    call.on("data", (ack: controlpb.TaskStatusAck) => acks.push(ack));
+    const ended = new Promise<RemoteError | undefined>((resolve) => {
+      call.on("error", (err: grpc.ServiceError) => resolve(remoteErrorOf(err)));
+      call.on("end", () => resolve(undefined));
+    });
+    const status = (taskId: string, state: TaskState): controlpb.ITaskStatusUpdate => ({ taskId, status: encoder.encode(JSON.stringify({ timestamp: 1, state })) });
+    call.write({ sequence: 1, updates: [status("t1", TaskState.STARTING)] });
+    call.write({ sequence: 2, updates: [status("t2", TaskState.RUNNING)] });
+    call.write({ sequence: 3, updates: [status("t1", TaskState.RUNNING)] });
+    await until("three acks", () => acks.length === 3);
+    const bySeq = new Map(acks.map((a) => [Number(a.sequence), a]));
+    assert.equal(bySeq.get(1)?.errorCode, "");
+    assert.equal(bySeq.get(2)?.errorCode, "ASSIGNMENTS_PERMISSION_DENIED");
+    assert.match(bySeq.get(2)?.errorMessage ?? "", /task t2 is not assigned to node node-a/);
+    assert.equal(bySeq.get(3)?.errorCode, "");
+    assert.equal(store.view((tx) => tx.get("task", "t1"))?.status.state, TaskState.RUNNING);
+    assert.equal(store.view((tx) => tx.get("task", "t2"))?.status.state, TaskState.ASSIGNED);
+    leader = false;
+    dispatcher.stop();
+    assert.equal(await ended, undefined);
+  });
+
   it("ends the streams when leadership is lost", async () => {
     const s = openStream(await dial("node-a"));
     await until("the full set", () => s.messages.length === 1);
@@ -124,12 +154,17 @@ describe("control/dispatcher: Assignments and UpdateTaskStatus over mTLS", funct
     assert.equal(await s.ended, undefined);
   });
 
-  it("on a follower, refuses both RPCs with FAILED_PRECONDITION naming the leader", async () => {
+  it("on a follower, refuses the assignment and status RPCs with FAILED_PRECONDITION naming the leader", async () => {
     leader = false;
     const client = await dial("node-a");
     const err = await openStream(client).ended;
     assert.equal(err?.meta.grpcStatus, grpc.status.FAILED_PRECONDITION);
     assert.equal(err?.meta[LEADER_ADDR_KEY], "10.0.0.2:2377");
     await assert.rejects(report(client, "t1", TaskState.RUNNING), (e: RemoteError) => e.meta[LEADER_ADDR_KEY] === "10.0.0.2:2377");
+    const m = dispatcherServiceDefinition.reportTaskStatus;
+    const status = client.makeBidiStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, new grpc.Metadata(), {});
+    const refused = await new Promise<RemoteError>((resolve) => status.on("error", (e: grpc.ServiceError) => resolve(remoteErrorOf(e))));
+    assert.equal(refused.meta.grpcStatus, grpc.status.FAILED_PRECONDITION);
+    assert.equal(refused.meta[LEADER_ADDR_KEY], "10.0.0.2:2377");
   });
 });

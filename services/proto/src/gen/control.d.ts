@@ -1168,6 +1168,9 @@ export namespace shoal {
 
             /** Calls UpdateTaskStatus. */
             updateTaskStatus: shoal.control.Dispatcher.UpdateTaskStatus;
+
+            /** Calls ReportTaskStatus. */
+            reportTaskStatus: shoal.control.Dispatcher.ReportTaskStatus;
         }
 
         namespace Dispatcher {
@@ -1227,6 +1230,25 @@ export namespace shoal {
               readonly responseType: "UpdateTaskStatusResponse";
               readonly requestStream: undefined;
               readonly responseStream: undefined;
+            };
+
+            /**
+             * Callback as used by {@link shoal.control.Dispatcher#reportTaskStatus}.
+             * @param error Error, if any
+             * @param [response] TaskStatusAck
+             */
+            type ReportTaskStatusCallback = (error: (Error|null), response?: shoal.control.TaskStatusAck) => void;
+
+            /** Calls ReportTaskStatus. */
+            type ReportTaskStatus = {
+              (request: shoal.control.IUpdateTaskStatusRequest, callback: shoal.control.Dispatcher.ReportTaskStatusCallback): void;
+              (request: shoal.control.IUpdateTaskStatusRequest): Promise<shoal.control.TaskStatusAck>;
+              readonly name: "ReportTaskStatus";
+              readonly path: "/shoal.control.Dispatcher/ReportTaskStatus";
+              readonly requestType: "UpdateTaskStatusRequest";
+              readonly responseType: "TaskStatusAck";
+              readonly requestStream: true;
+              readonly responseStream: true;
             };
         }
 
@@ -1571,6 +1593,9 @@ export namespace shoal {
             /** UpdateTaskStatusRequest updates. */
             updates: shoal.control.TaskStatusUpdate.$Properties[];
 
+            /** UpdateTaskStatusRequest sequence. */
+            sequence: number;
+
             /**
              * Creates a new UpdateTaskStatusRequest instance using the specified properties.
              * @param [properties] Properties to set
@@ -1634,12 +1659,120 @@ export namespace shoal {
                 /** UpdateTaskStatusRequest updates */
                 updates?: (shoal.control.TaskStatusUpdate.$Properties[]|null);
 
+                /** UpdateTaskStatusRequest sequence */
+                sequence?: (number|null);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
 
             /** Shape of an UpdateTaskStatusRequest. */
             type $Shape = shoal.control.UpdateTaskStatusRequest.$Properties;
+        }
+
+        /**
+         * Properties of a TaskStatusAck.
+         * @deprecated Use shoal.control.TaskStatusAck.$Properties instead.
+         */
+        interface ITaskStatusAck extends shoal.control.TaskStatusAck.$Properties {
+        }
+
+        /** Represents a TaskStatusAck. */
+        class TaskStatusAck {
+
+            /**
+             * Constructs a new TaskStatusAck.
+             * @param [p] Properties to set
+             */
+            constructor(p?: shoal.control.TaskStatusAck.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** TaskStatusAck sequence. */
+            sequence: number;
+
+            /** TaskStatusAck errorCode. */
+            errorCode: string;
+
+            /** TaskStatusAck errorMessage. */
+            errorMessage: string;
+
+            /**
+             * Creates a new TaskStatusAck instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns TaskStatusAck instance
+             */
+            static create(properties: shoal.control.TaskStatusAck.$Shape): shoal.control.TaskStatusAck & shoal.control.TaskStatusAck.$Shape;
+            static create(properties?: shoal.control.TaskStatusAck.$Properties): shoal.control.TaskStatusAck;
+
+            /**
+             * Encodes the specified TaskStatusAck message. Does not implicitly {@link shoal.control.TaskStatusAck.verify|verify} messages.
+             * @param m TaskStatusAck message or plain object to encode
+             * @param [w] Writer to encode to
+             * @returns Writer
+             */
+            static encode(m: shoal.control.TaskStatusAck.$Properties, w?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a TaskStatusAck message from the specified reader or buffer.
+             * @param r Reader or buffer to decode from
+             * @param [l] Message length if known beforehand
+             * @returns {shoal.control.TaskStatusAck & shoal.control.TaskStatusAck.$Shape} TaskStatusAck
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(r: ($protobuf.Reader|Uint8Array), l?: number): shoal.control.TaskStatusAck & shoal.control.TaskStatusAck.$Shape;
+
+            /**
+             * Creates a TaskStatusAck message from a plain object. Also converts values to their respective internal types.
+             * @param d Plain object
+             * @returns TaskStatusAck
+             */
+            static fromObject(d: { [k: string]: any }): shoal.control.TaskStatusAck;
+
+            /**
+             * Creates a plain object from a TaskStatusAck message. Also converts values to other types if specified.
+             * @param m TaskStatusAck
+             * @param [o] Conversion options
+             * @returns Plain object
+             */
+            static toObject(m: shoal.control.TaskStatusAck, o?: $protobuf.IConversionOptions): { [k: string]: any };
+
+            /**
+             * Converts this TaskStatusAck to JSON.
+             * @returns JSON object
+             */
+            toJSON(): { [k: string]: any };
+
+            /**
+             * Gets the type url for TaskStatusAck
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace TaskStatusAck {
+
+            /** Properties of a TaskStatusAck. */
+            interface $Properties {
+
+                /** TaskStatusAck sequence */
+                sequence?: (number|null);
+
+                /** TaskStatusAck errorCode */
+                errorCode?: (string|null);
+
+                /** TaskStatusAck errorMessage */
+                errorMessage?: (string|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a TaskStatusAck. */
+            type $Shape = shoal.control.TaskStatusAck.$Properties;
         }
 
         /**

@@ -3138,6 +3138,47 @@ export const shoal = $root.shoal = (() => {
                 responseStream: { value: $undefined }
             });
 
+            /**
+             * Callback as used by {@link shoal.control.Dispatcher#reportTaskStatus}.
+             * @memberof shoal.control.Dispatcher
+             * @typedef ReportTaskStatusCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {shoal.control.TaskStatusAck} [response] TaskStatusAck
+             */
+
+            /**
+             * Calls ReportTaskStatus.
+             * @memberof shoal.control.Dispatcher
+             * @typedef ReportTaskStatus
+             * @type {{
+             *   (request: shoal.control.IUpdateTaskStatusRequest, callback: shoal.control.Dispatcher.ReportTaskStatusCallback): void;
+             *   (request: shoal.control.IUpdateTaskStatusRequest): Promise<shoal.control.TaskStatusAck>;
+             *   readonly name: "ReportTaskStatus";
+             *   readonly path: "/shoal.control.Dispatcher/ReportTaskStatus";
+             *   readonly requestType: "UpdateTaskStatusRequest";
+             *   readonly responseType: "TaskStatusAck";
+             *   readonly requestStream: true;
+             *   readonly responseStream: true;
+             * }}
+             */
+
+            /**
+             * Calls ReportTaskStatus.
+             * @name shoal.control.Dispatcher#reportTaskStatus
+             * @type {shoal.control.Dispatcher.ReportTaskStatus}
+             */
+            $Object.defineProperties(Dispatcher.prototype.reportTaskStatus = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, Dispatcher.prototype.reportTaskStatus, $root.shoal.control.UpdateTaskStatusRequest, $root.shoal.control.TaskStatusAck, request, callback);
+            }, {
+                name: { value: "ReportTaskStatus" },
+                path: { value: "/shoal.control.Dispatcher/ReportTaskStatus" },
+                requestType: { value: "UpdateTaskStatusRequest" },
+                responseType: { value: "TaskStatusAck" },
+                requestStream: { value: true },
+                responseStream: { value: true }
+            });
+
             return Dispatcher;
         })();
 
@@ -4058,6 +4099,7 @@ export const shoal = $root.shoal = (() => {
              * Properties of an UpdateTaskStatusRequest.
              * @typedef {Object} shoal.control.UpdateTaskStatusRequest.$Properties
              * @property {Array.<shoal.control.TaskStatusUpdate.$Properties>|null} [updates] UpdateTaskStatusRequest updates
+             * @property {number|null} [sequence] UpdateTaskStatusRequest sequence
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -4099,6 +4141,14 @@ export const shoal = $root.shoal = (() => {
             UpdateTaskStatusRequest.prototype.updates = $util.emptyArray;
 
             /**
+             * UpdateTaskStatusRequest sequence.
+             * @member {number} sequence
+             * @memberof shoal.control.UpdateTaskStatusRequest
+             * @instance
+             */
+            UpdateTaskStatusRequest.prototype.sequence = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
              * Creates a new UpdateTaskStatusRequest instance using the specified properties.
              * @function create
              * @memberof shoal.control.UpdateTaskStatusRequest
@@ -4134,6 +4184,8 @@ export const shoal = $root.shoal = (() => {
                     for (var i = 0; i < m.updates.length; ++i)
                         $root.shoal.control.TaskStatusUpdate.encode(m.updates[i], w.uint32(/* id 1, wireType 2 =*/10).fork(), q + 1).ldelim();
                 }
+                if (m.sequence != null && $Object.hasOwnProperty.call(m, "sequence") && (typeof m.sequence === "object" ? m.sequence.low || m.sequence.high : m.sequence !== 0))
+                    w.uint32(/* id 2, wireType 0 =*/16).uint64(m.sequence);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -4158,7 +4210,7 @@ export const shoal = $root.shoal = (() => {
                     q = 0;
                 if (q > $Reader.recursionLimit)
                     throw $Error("max depth exceeded");
-                var c, m;
+                var c, m, v;
                 if (l === $undefined)
                     c = r.len;
                 else {
@@ -4184,6 +4236,15 @@ export const shoal = $root.shoal = (() => {
                             if (!(m.updates && m.updates.length))
                                 m.updates = [];
                             m.updates.push($root.shoal.control.TaskStatusUpdate.decode(r, r.size(), $undefined, q + 1));
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.sequence = v;
+                            else
+                                delete m.sequence;
                             continue;
                         }
                     }
@@ -4231,6 +4292,18 @@ export const shoal = $root.shoal = (() => {
                         m.updates[i] = $root.shoal.control.TaskStatusUpdate.fromObject(d.updates[i], q + 1);
                     }
                 }
+                if (d.sequence != null) {
+                    if (typeof d.sequence === "object" ? d.sequence.low || d.sequence.high : $Number(d.sequence) !== 0) {
+                        if ($util.Long)
+                            m.sequence = $util.Long.fromValue(d.sequence, true);
+                        else if (typeof d.sequence === "string")
+                            m.sequence = $parseInt(d.sequence, 10);
+                        else if (typeof d.sequence === "number")
+                            m.sequence = d.sequence;
+                        else if (typeof d.sequence === "object")
+                            m.sequence = new $util.LongBits(d.sequence.low >>> 0, d.sequence.high >>> 0).toNumber(true);
+                    }
+                }
                 return m;
             };
 
@@ -4254,11 +4327,26 @@ export const shoal = $root.shoal = (() => {
                 if (o.arrays || o.defaults) {
                     d.updates = [];
                 }
+                if (o.defaults) {
+                    if ($util.Long) {
+                        var n = new $util.Long(0, 0, true);
+                        d.sequence = o.longs === $String ? n.toString() : o.longs === $Number ? n.toNumber() : typeof $BigInt !== "undefined" && o.longs === $BigInt ? n.toBigInt() : n;
+                    } else
+                        d.sequence = o.longs === $String ? "0" : typeof $BigInt !== "undefined" && o.longs === $BigInt ? $BigInt("0") : 0;
+                }
                 if (m.updates && m.updates.length) {
                     d.updates = $Array(m.updates.length);
                     for (var j = 0; j < m.updates.length; ++j) {
                         d.updates[j] = $root.shoal.control.TaskStatusUpdate.toObject(m.updates[j], o, q + 1);
                     }
+                }
+                if (m.sequence != null && $Object.hasOwnProperty.call(m, "sequence")) {
+                    if (typeof $BigInt !== "undefined" && o.longs === $BigInt)
+                        d.sequence = typeof m.sequence === "number" ? $BigInt(m.sequence) : $util.Long.fromBits(m.sequence.low >>> 0, m.sequence.high >>> 0, true).toBigInt();
+                    else if (typeof m.sequence === "number")
+                        d.sequence = o.longs === $String ? $String(m.sequence) : m.sequence;
+                    else
+                        d.sequence = o.longs === $String ? $util.Long.prototype.toString.call(m.sequence) : o.longs === $Number ? new $util.LongBits(m.sequence.low >>> 0, m.sequence.high >>> 0).toNumber(true) : m.sequence;
                 }
                 return d;
             };
@@ -4289,6 +4377,309 @@ export const shoal = $root.shoal = (() => {
             };
 
             return UpdateTaskStatusRequest;
+        })();
+
+        control.TaskStatusAck = (function() {
+
+            /**
+             * Properties of a TaskStatusAck.
+             * @typedef {Object} shoal.control.TaskStatusAck.$Properties
+             * @property {number|null} [sequence] TaskStatusAck sequence
+             * @property {string|null} [errorCode] TaskStatusAck errorCode
+             * @property {string|null} [errorMessage] TaskStatusAck errorMessage
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a TaskStatusAck.
+             * @memberof shoal.control
+             * @interface ITaskStatusAck
+             * @augments shoal.control.TaskStatusAck.$Properties
+             * @deprecated Use shoal.control.TaskStatusAck.$Properties instead.
+             */
+
+            /**
+             * Shape of a TaskStatusAck.
+             * @typedef {shoal.control.TaskStatusAck.$Properties} shoal.control.TaskStatusAck.$Shape
+             */
+
+            /**
+             * Constructs a new TaskStatusAck.
+             * @memberof shoal.control
+             * @classdesc Represents a TaskStatusAck.
+             * @constructor
+             * @param {shoal.control.TaskStatusAck.$Properties=} [p] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const TaskStatusAck = function (p) {
+                if (p)
+                    for (var ks = $Object.keys(p), i = 0; i < ks.length; ++i)
+                        if (p[ks[i]] != null && ks[i] !== "__proto__")
+                            this[ks[i]] = p[ks[i]];
+            };
+
+            /**
+             * TaskStatusAck sequence.
+             * @member {number} sequence
+             * @memberof shoal.control.TaskStatusAck
+             * @instance
+             */
+            TaskStatusAck.prototype.sequence = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
+             * TaskStatusAck errorCode.
+             * @member {string} errorCode
+             * @memberof shoal.control.TaskStatusAck
+             * @instance
+             */
+            TaskStatusAck.prototype.errorCode = "";
+
+            /**
+             * TaskStatusAck errorMessage.
+             * @member {string} errorMessage
+             * @memberof shoal.control.TaskStatusAck
+             * @instance
+             */
+            TaskStatusAck.prototype.errorMessage = "";
+
+            /**
+             * Creates a new TaskStatusAck instance using the specified properties.
+             * @function create
+             * @memberof shoal.control.TaskStatusAck
+             * @static
+             * @param {shoal.control.TaskStatusAck.$Properties=} [properties] Properties to set
+             * @returns {shoal.control.TaskStatusAck} TaskStatusAck instance
+             * @type {{
+             *   (properties: shoal.control.TaskStatusAck.$Shape): shoal.control.TaskStatusAck & shoal.control.TaskStatusAck.$Shape;
+             *   (properties?: shoal.control.TaskStatusAck.$Properties): shoal.control.TaskStatusAck;
+             * }}
+             */
+            TaskStatusAck.create = function(properties) {
+                return new TaskStatusAck(properties);
+            };
+
+            /**
+             * Encodes the specified TaskStatusAck message. Does not implicitly {@link shoal.control.TaskStatusAck.verify|verify} messages.
+             * @function encode
+             * @memberof shoal.control.TaskStatusAck
+             * @static
+             * @param {shoal.control.TaskStatusAck.$Properties} m TaskStatusAck message or plain object to encode
+             * @param {$protobuf.Writer} [w] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            TaskStatusAck.encode = function (m, w, q) {
+                if (!w)
+                    w = $Writer.create();
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (m.sequence != null && $Object.hasOwnProperty.call(m, "sequence") && (typeof m.sequence === "object" ? m.sequence.low || m.sequence.high : m.sequence !== 0))
+                    w.uint32(/* id 1, wireType 0 =*/8).uint64(m.sequence);
+                if (m.errorCode != null && $Object.hasOwnProperty.call(m, "errorCode") && m.errorCode !== "")
+                    w.uint32(/* id 2, wireType 2 =*/18).string(m.errorCode);
+                if (m.errorMessage != null && $Object.hasOwnProperty.call(m, "errorMessage") && m.errorMessage !== "")
+                    w.uint32(/* id 3, wireType 2 =*/26).string(m.errorMessage);
+                if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
+                    for (var i = 0; i < m.$unknowns.length; ++i)
+                        w.raw(m.$unknowns[i]);
+                return w;
+            };
+
+            /**
+             * Decodes a TaskStatusAck message from the specified reader or buffer.
+             * @function decode
+             * @memberof shoal.control.TaskStatusAck
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} r Reader or buffer to decode from
+             * @param {number} [l] Message length if known beforehand
+             * @returns {shoal.control.TaskStatusAck & shoal.control.TaskStatusAck.$Shape} TaskStatusAck
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            TaskStatusAck.decode = function (r, l, z, q, g) {
+                if (!(r instanceof $Reader))
+                    r = $Reader.create(r);
+                if (q === $undefined)
+                    q = 0;
+                if (q > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var c, m, v;
+                if (l === $undefined)
+                    c = r.len;
+                else {
+                    c = r.pos + l;
+                    if (c > r.len)
+                        throw $RangeError("index out of range");
+                    l = r.len;
+                    r.len = c;
+                }
+                m = g || new $root.shoal.control.TaskStatusAck();
+                while (r.pos < c) {
+                    var s = r.pos;
+                    var t = r.tag();
+                    if (t === z) {
+                        z = $undefined;
+                        break;
+                    }
+                    var u = t & 7;
+                    switch (t >>>= 3) {
+                    case 1: {
+                            if (u !== 0)
+                                break;
+                            if (typeof (v = r.uint64()) === "object" ? v.low || v.high : v !== 0)
+                                m.sequence = v;
+                            else
+                                delete m.sequence;
+                            continue;
+                        }
+                    case 2: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.errorCode = v;
+                            else
+                                delete m.errorCode;
+                            continue;
+                        }
+                    case 3: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.errorMessage = v;
+                            else
+                                delete m.errorMessage;
+                            continue;
+                        }
+                    }
+                    r.skipType(u, q, t);
+                    if (!r.discardUnknown) {
+                        $util.makeProp(m, "$unknowns", false);
+                        (m.$unknowns || (m.$unknowns = [])).push(r.raw(s, r.pos));
+                    }
+                }
+                if (l !== $undefined) {
+                    if (r.pos !== c)
+                        throw $RangeError("index out of range");
+                    r.len = l;
+                }
+                if (z !== $undefined)
+                    throw $Error("missing end group");
+                return m;
+            };
+
+            /**
+             * Creates a TaskStatusAck message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof shoal.control.TaskStatusAck
+             * @static
+             * @param {Object.<string,*>} d Plain object
+             * @returns {shoal.control.TaskStatusAck} TaskStatusAck
+             */
+            TaskStatusAck.fromObject = function (d, q) {
+                if (d instanceof $root.shoal.control.TaskStatusAck)
+                    return d;
+                if (!$util.isObject(d))
+                    throw $TypeError(".shoal.control.TaskStatusAck: object expected");
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var m = new $root.shoal.control.TaskStatusAck();
+                if (d.sequence != null) {
+                    if (typeof d.sequence === "object" ? d.sequence.low || d.sequence.high : $Number(d.sequence) !== 0) {
+                        if ($util.Long)
+                            m.sequence = $util.Long.fromValue(d.sequence, true);
+                        else if (typeof d.sequence === "string")
+                            m.sequence = $parseInt(d.sequence, 10);
+                        else if (typeof d.sequence === "number")
+                            m.sequence = d.sequence;
+                        else if (typeof d.sequence === "object")
+                            m.sequence = new $util.LongBits(d.sequence.low >>> 0, d.sequence.high >>> 0).toNumber(true);
+                    }
+                }
+                if (d.errorCode != null) {
+                    if (typeof d.errorCode !== "string" || d.errorCode.length) {
+                        m.errorCode = $String(d.errorCode);
+                    }
+                }
+                if (d.errorMessage != null) {
+                    if (typeof d.errorMessage !== "string" || d.errorMessage.length) {
+                        m.errorMessage = $String(d.errorMessage);
+                    }
+                }
+                return m;
+            };
+
+            /**
+             * Creates a plain object from a TaskStatusAck message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof shoal.control.TaskStatusAck
+             * @static
+             * @param {shoal.control.TaskStatusAck} m TaskStatusAck
+             * @param {$protobuf.IConversionOptions} [o] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            TaskStatusAck.toObject = function (m, o, q) {
+                if (!o)
+                    o = {};
+                if (q === $undefined)
+                    q = 0;
+                if (q > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var d = {};
+                if (o.defaults) {
+                    if ($util.Long) {
+                        var n = new $util.Long(0, 0, true);
+                        d.sequence = o.longs === $String ? n.toString() : o.longs === $Number ? n.toNumber() : typeof $BigInt !== "undefined" && o.longs === $BigInt ? n.toBigInt() : n;
+                    } else
+                        d.sequence = o.longs === $String ? "0" : typeof $BigInt !== "undefined" && o.longs === $BigInt ? $BigInt("0") : 0;
+                    d.errorCode = "";
+                    d.errorMessage = "";
+                }
+                if (m.sequence != null && $Object.hasOwnProperty.call(m, "sequence")) {
+                    if (typeof $BigInt !== "undefined" && o.longs === $BigInt)
+                        d.sequence = typeof m.sequence === "number" ? $BigInt(m.sequence) : $util.Long.fromBits(m.sequence.low >>> 0, m.sequence.high >>> 0, true).toBigInt();
+                    else if (typeof m.sequence === "number")
+                        d.sequence = o.longs === $String ? $String(m.sequence) : m.sequence;
+                    else
+                        d.sequence = o.longs === $String ? $util.Long.prototype.toString.call(m.sequence) : o.longs === $Number ? new $util.LongBits(m.sequence.low >>> 0, m.sequence.high >>> 0).toNumber(true) : m.sequence;
+                }
+                if (m.errorCode != null && $Object.hasOwnProperty.call(m, "errorCode")) {
+                    d.errorCode = m.errorCode;
+                }
+                if (m.errorMessage != null && $Object.hasOwnProperty.call(m, "errorMessage")) {
+                    d.errorMessage = m.errorMessage;
+                }
+                return d;
+            };
+
+            /**
+             * Converts this TaskStatusAck to JSON.
+             * @function toJSON
+             * @memberof shoal.control.TaskStatusAck
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            TaskStatusAck.prototype.toJSON = function() {
+                return TaskStatusAck.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Gets the type url for TaskStatusAck
+             * @function getTypeUrl
+             * @memberof shoal.control.TaskStatusAck
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            TaskStatusAck.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/shoal.control.TaskStatusAck";
+            };
+
+            return TaskStatusAck;
         })();
 
         control.UpdateTaskStatusResponse = (function() {
