@@ -1,4 +1,5 @@
-// The agent's session with the managers: heartbeats to the leader. It dials the manager it last
+// The agent's session with the managers: heartbeats to the leader, as messages on a Heartbeats
+// stream (as Heartbeat calls to a manager that lacks the stream). It dials the manager it last
 // reached (the leader), follows a follower's redirect to the leader at once, and rotates through
 // the known managers when one does not answer. Each new session (first heartbeat, or after any
 // failure) re-sends the node description so that a new leader re-registers the node. It reports
@@ -6,7 +7,7 @@
 // on them itself: the node daemon decides.
 import * as grpc from "@grpc/grpc-js";
 import { Backoff, describeError, sleep, systemRandom, type Logger, type Random } from "@shoal/common";
-import { LEADER_ADDR_KEY, RemoteError, callUnary, dispatcherServiceDefinition, type controlpb } from "@shoal/proto";
+import { CallStream, LEADER_ADDR_KEY, RemoteError, callUnary, dispatcherServiceDefinition, type controlpb } from "@shoal/proto";
 
 export interface SessionTls {
   credentials: grpc.ChannelCredentials;
@@ -54,6 +55,10 @@ export class AgentSession {
   private loop: Promise<void> | undefined;
   private periodMs: number;
   private connectedTo: string | undefined;
+  /** The heartbeat stream and the manager it goes to. */
+  private stream: { addr: string; stream: CallStream<controlpb.IHeartbeatRequest, controlpb.HeartbeatResponse> } | undefined;
+  /** Managers that do not serve the Heartbeats stream (an older version): heartbeats go as calls. */
+  private readonly unaryOnly = new Set<string>();
 
   constructor(
     private readonly opts: SessionOptions,
@@ -77,7 +82,11 @@ export class AgentSession {
 
   async stop(): Promise<void> {
     this.abort.abort();
+    // Fails a heartbeat waiting for its answer, so the loop sees the abort at once.
+    this.stream?.stream.close();
     await this.loop;
+    this.stream?.stream.close();
+    this.stream = undefined;
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
   }
@@ -106,6 +115,26 @@ export class AgentSession {
     return addr;
   }
 
+  /** One heartbeat to `addr`: on its stream, or as a call to a manager without one. */
+  private async beat(addr: string, req: controlpb.IHeartbeatRequest): Promise<controlpb.HeartbeatResponse> {
+    const timeoutMs = Math.max(1_000, this.periodMs);
+    if (!this.unaryOnly.has(addr)) {
+      let cur = this.stream;
+      if (cur === undefined || cur.addr !== addr || cur.stream.broken) {
+        cur?.stream.close();
+        cur = this.stream = { addr, stream: new CallStream(this.client(addr), dispatcherServiceDefinition.heartbeats) };
+      }
+      try {
+        return await cur.stream.request(req, timeoutMs);
+      } catch (err) {
+        if (!(err instanceof RemoteError) || err.meta.grpcStatus !== grpc.status.UNIMPLEMENTED) throw err;
+        this.log.info({ manager: addr }, "agent: the manager has no heartbeat stream; heartbeating with calls");
+        this.unaryOnly.add(addr);
+      }
+    }
+    return callUnary(this.client(addr), dispatcherServiceDefinition.heartbeat, req, { deadlineMs: timeoutMs, signal: this.abort.signal });
+  }
+
   private async run(): Promise<void> {
     const signal = this.abort.signal;
     const backoff = new Backoff({ initialMs: 100, maxMs: 2_000 }, () => this.random.next());
@@ -119,7 +148,7 @@ export class AgentSession {
       try {
         const req: controlpb.IHeartbeatRequest = { advertiseAddr: this.opts.advertiseAddr, newSession };
         if (newSession) req.description = new TextEncoder().encode(JSON.stringify(this.opts.describe()));
-        const res = await callUnary(this.client(addr), dispatcherServiceDefinition.heartbeat, req, { deadlineMs: Math.max(1_000, this.periodMs), signal });
+        const res = await this.beat(addr, req);
         backoff.reset();
         if (res.removed) {
           this.log.warn("agent: the cluster removed this node");

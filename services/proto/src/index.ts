@@ -183,6 +183,13 @@ export const dispatcherServiceDefinition = {
     false,
     false,
   ),
+  heartbeats: method<controlpb.IHeartbeatRequest, controlpb.HeartbeatResponse>(
+    "/shoal.control.Dispatcher/Heartbeats",
+    controlpb.HeartbeatRequest as Codec<controlpb.IHeartbeatRequest>,
+    controlpb.HeartbeatResponse as Codec<controlpb.HeartbeatResponse>,
+    true,
+    true,
+  ),
   assignments: method<controlpb.IAssignmentsRequest, controlpb.AssignmentsMessage>(
     "/shoal.control.Dispatcher/Assignments",
     controlpb.AssignmentsRequest as Codec<controlpb.IAssignmentsRequest>,

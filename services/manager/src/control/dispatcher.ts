@@ -10,7 +10,7 @@
 // reports are served by assignments.ts on the same service; it must not schedule or decide roles.
 import type * as grpc from "@grpc/grpc-js";
 import { systemClock, type Clock, type Logger, type TimerHandle } from "@shoal/common";
-import { dispatcherServiceDefinition, toServiceError, unaryHandler, type controlpb } from "@shoal/proto";
+import { dispatcherServiceDefinition, serveCallStream, toServiceError, unaryHandler, type controlpb } from "@shoal/proto";
 import { NodeState, type Node, type NodeDescription } from "@shoal/store";
 import { authorizeCall, type CallWithAuthContext } from "../ca/index.js";
 import { TaskAssignments } from "./assignments.js";
@@ -96,6 +96,11 @@ export class Dispatcher {
         const who = authorizeCall(call, { roles: ["manager", "worker"], clusterId: this.opts.clusterId });
         return this.heartbeat(who.nodeId, req);
       }, this.log),
+      // A follower refuses the stream at once (naming the leader); a leader that loses leadership
+      // ends it at the next heartbeat.
+      heartbeats: leaderStream<grpc.ServerDuplexStream<controlpb.HeartbeatRequest, controlpb.HeartbeatResponse>>(
+        (nodeId, call) => void serveCallStream(call, (req) => this.heartbeat(nodeId, req), { log: this.log }),
+      ),
       assignments: leaderStream<grpc.ServerWritableStream<controlpb.IAssignmentsRequest, controlpb.AssignmentsMessage>>((nodeId, call) => this.assignments.serve(nodeId, call)),
       updateTaskStatus: unaryHandler(async (req: controlpb.UpdateTaskStatusRequest, call) => {
         const who = authorizeCall(call, { roles: ["manager", "worker"], clusterId: this.opts.clusterId });

@@ -1,11 +1,11 @@
-// The Dispatcher's Assignments and UpdateTaskStatus RPCs over mTLS on loopback, as agents call
-// them: node identity from the certificate, leader-only with redirects, streams ended with
-// leadership. The store is a local MemoryStore behind a fake ReplicatedStore.
+// The Dispatcher's node RPCs (heartbeats, assignments, status reports) over mTLS on loopback, as
+// agents call them: node identity from the certificate, leader-only with redirects, streams ended
+// with leadership. The store is a local MemoryStore behind a fake ReplicatedStore.
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
 import { FakeClock, freeLoopbackPort, silentLogger } from "@shoal/common";
-import { LEADER_ADDR_KEY, RemoteError, callUnary, controlpb, dispatcherServiceDefinition, remoteErrorOf } from "@shoal/proto";
-import { MemoryStore, TaskState, type Task } from "@shoal/store";
+import { CallStream, LEADER_ADDR_KEY, RemoteError, callUnary, controlpb, dispatcherServiceDefinition, remoteErrorOf } from "@shoal/proto";
+import { MemoryStore, NodeState, TaskState, type Node, type Task } from "@shoal/store";
 import { CertificateAuthority, clientCredentials, createCsr, createRootCa, generateNodeKey, serverCredentials, type RootCaMaterial } from "../../src/ca/index.js";
 import { Dispatcher } from "../../src/control/dispatcher.js";
 import type { ReplicatedStore } from "../../src/replication/index.js";
@@ -50,7 +50,7 @@ async function until(what: string, probe: () => boolean): Promise<void> {
   }
 }
 
-describe("control/dispatcher: Assignments and UpdateTaskStatus over mTLS", function () {
+describe("control/dispatcher: node RPCs over mTLS", function () {
   this.timeout(20_000);
   let root: RootCaMaterial;
   let ca: CertificateAuthority;
@@ -154,7 +154,7 @@ describe("control/dispatcher: Assignments and UpdateTaskStatus over mTLS", funct
     assert.equal(await s.ended, undefined);
   });
 
-  it("on a follower, refuses the assignment and status RPCs with FAILED_PRECONDITION naming the leader", async () => {
+  it("on a follower, refuses the status, assignment and heartbeat RPCs with FAILED_PRECONDITION naming the leader", async () => {
     leader = false;
     const client = await dial("node-a");
     const err = await openStream(client).ended;
@@ -166,5 +166,21 @@ describe("control/dispatcher: Assignments and UpdateTaskStatus over mTLS", funct
     const refused = await new Promise<RemoteError>((resolve) => status.on("error", (e: grpc.ServiceError) => resolve(remoteErrorOf(e))));
     assert.equal(refused.meta.grpcStatus, grpc.status.FAILED_PRECONDITION);
     assert.equal(refused.meta[LEADER_ADDR_KEY], "10.0.0.2:2377");
+    const beats = new CallStream(client, dispatcherServiceDefinition.heartbeats);
+    await assert.rejects(beats.request({ newSession: true }), (e: RemoteError) => e.meta.grpcStatus === grpc.status.FAILED_PRECONDITION && e.meta[LEADER_ADDR_KEY] === "10.0.0.2:2377");
+  });
+
+  it("answers heartbeats on a Heartbeats stream with the period, and registers the node READY at its address", async () => {
+    await store.update((tx) => tx.create("node", { id: "node-a", spec: { availability: "active", desiredRole: "worker", labels: {} }, description: { hostname: "a" }, status: { state: NodeState.DOWN, addr: "" }, role: "worker" } as unknown as Omit<Node, "meta">));
+    const beats = new CallStream(await dial("node-a"), dispatcherServiceDefinition.heartbeats);
+    const first = await beats.request({ newSession: true, advertiseAddr: "10.0.0.7" });
+    assert.equal(first.removed, false);
+    assert.ok(Number(first.periodMs) > 0);
+    assert.equal(store.view((tx) => tx.get("node", "node-a"))?.status.state, NodeState.READY);
+    assert.equal(store.view((tx) => tx.get("node", "node-a"))?.status.addr, "10.0.0.7");
+    const again = await beats.request({});
+    assert.equal(again.removed, false);
+    assert.equal(beats.broken, false);
+    beats.close();
   });
 });

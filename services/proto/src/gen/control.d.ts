@@ -1163,6 +1163,9 @@ export namespace shoal {
             /** Calls Heartbeat. */
             heartbeat: shoal.control.Dispatcher.Heartbeat;
 
+            /** Calls Heartbeats. */
+            heartbeats: shoal.control.Dispatcher.Heartbeats;
+
             /** Calls Assignments. */
             assignments: shoal.control.Dispatcher.Assignments;
 
@@ -1192,6 +1195,25 @@ export namespace shoal {
               readonly responseType: "HeartbeatResponse";
               readonly requestStream: undefined;
               readonly responseStream: undefined;
+            };
+
+            /**
+             * Callback as used by {@link shoal.control.Dispatcher#heartbeats}.
+             * @param error Error, if any
+             * @param [response] HeartbeatResponse
+             */
+            type HeartbeatsCallback = (error: (Error|null), response?: shoal.control.HeartbeatResponse) => void;
+
+            /** Calls Heartbeats. */
+            type Heartbeats = {
+              (request: shoal.control.IHeartbeatRequest, callback: shoal.control.Dispatcher.HeartbeatsCallback): void;
+              (request: shoal.control.IHeartbeatRequest): Promise<shoal.control.HeartbeatResponse>;
+              readonly name: "Heartbeats";
+              readonly path: "/shoal.control.Dispatcher/Heartbeats";
+              readonly requestType: "HeartbeatRequest";
+              readonly responseType: "HeartbeatResponse";
+              readonly requestStream: true;
+              readonly responseStream: true;
             };
 
             /**

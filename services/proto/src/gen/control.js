@@ -3057,6 +3057,47 @@ export const shoal = $root.shoal = (() => {
             });
 
             /**
+             * Callback as used by {@link shoal.control.Dispatcher#heartbeats}.
+             * @memberof shoal.control.Dispatcher
+             * @typedef HeartbeatsCallback
+             * @type {function}
+             * @param {Error|null} error Error, if any
+             * @param {shoal.control.HeartbeatResponse} [response] HeartbeatResponse
+             */
+
+            /**
+             * Calls Heartbeats.
+             * @memberof shoal.control.Dispatcher
+             * @typedef Heartbeats
+             * @type {{
+             *   (request: shoal.control.IHeartbeatRequest, callback: shoal.control.Dispatcher.HeartbeatsCallback): void;
+             *   (request: shoal.control.IHeartbeatRequest): Promise<shoal.control.HeartbeatResponse>;
+             *   readonly name: "Heartbeats";
+             *   readonly path: "/shoal.control.Dispatcher/Heartbeats";
+             *   readonly requestType: "HeartbeatRequest";
+             *   readonly responseType: "HeartbeatResponse";
+             *   readonly requestStream: true;
+             *   readonly responseStream: true;
+             * }}
+             */
+
+            /**
+             * Calls Heartbeats.
+             * @name shoal.control.Dispatcher#heartbeats
+             * @type {shoal.control.Dispatcher.Heartbeats}
+             */
+            $Object.defineProperties(Dispatcher.prototype.heartbeats = function(request, callback) {
+                return $protobuf.rpc.Service.prototype.rpcCall.call(this, Dispatcher.prototype.heartbeats, $root.shoal.control.HeartbeatRequest, $root.shoal.control.HeartbeatResponse, request, callback);
+            }, {
+                name: { value: "Heartbeats" },
+                path: { value: "/shoal.control.Dispatcher/Heartbeats" },
+                requestType: { value: "HeartbeatRequest" },
+                responseType: { value: "HeartbeatResponse" },
+                requestStream: { value: true },
+                responseStream: { value: true }
+            });
+
+            /**
              * Callback as used by {@link shoal.control.Dispatcher#assignments}.
              * @memberof shoal.control.Dispatcher
              * @typedef AssignmentsCallback

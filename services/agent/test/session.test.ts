@@ -1,0 +1,122 @@
+// AgentSession against fake Dispatchers on loopback (insecure): heartbeats as messages on one
+// Heartbeats stream (calls to a manager without it), a follower's refusal followed to the leader,
+// and a new session (description re-sent) after the stream fails.
+import assert from "node:assert/strict";
+import * as grpc from "@grpc/grpc-js";
+import { freeLoopbackPorts, silentLogger } from "@shoal/common";
+import { StatusError, controlpb, dispatcherServiceDefinition, serveCallStream, toServiceError } from "@shoal/proto";
+import { AgentSession } from "../src/index.js";
+import { until } from "./worker/fixtures.js";
+
+/** Records heartbeats; a follower (`redirectTo`) refuses them naming the leader. */
+class FakeManager {
+  readonly server = new grpc.Server();
+  readonly beats: controlpb.HeartbeatRequest[] = [];
+  calls = 0;
+  streams = 0;
+  redirectTo: string | undefined;
+  /** Heartbeats to fail (the stream ends with UNAVAILABLE, as a leader losing quorum). */
+  failBeats = 0;
+  addr = "";
+
+  constructor(stream = true) {
+    const answer = (req: controlpb.HeartbeatRequest): controlpb.IHeartbeatResponse => {
+      if (this.redirectTo !== undefined) throw new StatusError({ code: "MANAGER_NOT_LEADER", grpcStatus: grpc.status.FAILED_PRECONDITION, metadata: { "shoal-leader-addr": this.redirectTo } }, "not the leader", { temporary: true });
+      if (this.failBeats > 0) {
+        this.failBeats--;
+        throw new StatusError({ code: "MANAGER_NO_QUORUM", grpcStatus: grpc.status.UNAVAILABLE }, "no quorum", { temporary: true });
+      }
+      this.beats.push(req);
+      return { periodMs: 100, managers: [{ nodeId: "m", addr: this.addr }] };
+    };
+    const heartbeats = (call: grpc.ServerDuplexStream<controlpb.HeartbeatRequest, controlpb.HeartbeatResponse>): void => {
+      this.streams++;
+      serveCallStream(call, async (req) => controlpb.HeartbeatResponse.create(answer(req)));
+    };
+    this.server.addService(dispatcherServiceDefinition, {
+      ...(stream ? { heartbeats } : {}),
+      heartbeat: (call: grpc.ServerUnaryCall<controlpb.HeartbeatRequest, unknown>, cb: grpc.sendUnaryData<controlpb.IHeartbeatResponse>) => {
+        this.calls++;
+        try {
+          cb(null, answer(call.request));
+        } catch (err) {
+          cb(toServiceError(err) as grpc.ServiceError);
+        }
+      },
+    });
+  }
+
+  async listen(port: number): Promise<string> {
+    await new Promise<void>((resolve, reject) => this.server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
+    this.addr = `127.0.0.1:${port}`;
+    return this.addr;
+  }
+}
+
+describe("agent session: heartbeats", function () {
+  this.timeout(10_000);
+  const managers: FakeManager[] = [];
+  let session: AgentSession | undefined;
+
+  const start = async (...ms: FakeManager[]): Promise<string[]> => {
+    const ports = await freeLoopbackPorts(ms.length);
+    const addrs: string[] = [];
+    for (const [i, m] of ms.entries()) {
+      managers.push(m);
+      addrs.push(await m.listen(ports[i] as number));
+    }
+    return addrs;
+  };
+  const open = (first: string): AgentSession => {
+    session = new AgentSession(
+      { advertiseAddr: "10.0.0.9", managers: [first], describe: () => ({ hostname: "w1" }), initialPeriodMs: 100 },
+      { logger: silentLogger(), tls: () => ({ credentials: grpc.credentials.createInsecure(), channelOptions: {} }) },
+    );
+    session.start();
+    return session;
+  };
+
+  afterEach(async () => {
+    await session?.stop();
+    session = undefined;
+    for (const m of managers.splice(0)) m.server.forceShutdown();
+  });
+
+  it("follows a follower's refusal to the leader and beats there on one stream, describing the node once", async () => {
+    const leader = new FakeManager();
+    const follower = new FakeManager();
+    const [leaderAddr, followerAddr] = await start(leader, follower);
+    follower.redirectTo = leaderAddr;
+    const s = open(followerAddr as string);
+    await until("5 heartbeats at the leader", () => leader.beats.length >= 5);
+    assert.equal(s.leader, leaderAddr);
+    assert.equal(leader.streams, 1);
+    assert.equal(leader.calls, 0);
+    assert.equal(follower.beats.length, 0);
+    assert.equal(leader.beats[0]?.newSession, true);
+    assert.equal(JSON.parse(new TextDecoder().decode(leader.beats[0]?.description)).hostname, "w1");
+    assert.ok(leader.beats.slice(1).every((b) => !b.newSession && b.description.length === 0));
+  });
+
+  it("after the stream fails, starts a new session on a new stream (the node described again)", async () => {
+    const leader = new FakeManager();
+    const [addr] = await start(leader);
+    open(addr as string);
+    await until("2 heartbeats", () => leader.beats.length >= 2);
+    leader.failBeats = 1;
+    const before = leader.beats.length;
+    await until("a heartbeat after the failure", () => leader.beats.length > before);
+    assert.equal(leader.streams, 2);
+    assert.equal(leader.beats[before]?.newSession, true);
+    assert.ok((leader.beats[before]?.description.length ?? 0) > 0);
+  });
+
+  it("heartbeats with calls to a manager that has no Heartbeats stream", async () => {
+    const old = new FakeManager(false);
+    const [addr] = await start(old);
+    open(addr as string);
+    await until("3 heartbeats", () => old.beats.length >= 3);
+    assert.ok(old.calls >= 3);
+    assert.equal(old.beats[0]?.newSession, true);
+  });
+});
