@@ -6,7 +6,7 @@
 // extra single-node process is SIGKILLed and its tasks are timed until they run elsewhere.
 // Standalone: `node test/dist/src/bench/orchestration.js`; lines `name value unit` on stdout.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,6 +17,12 @@ const AGENTS = Number(process.env["SHOAL_BENCH_AGENTS"] ?? 1000);
 const TASKS = Number(process.env["SHOAL_BENCH_TASKS"] ?? 100_000);
 const PROCS = Number(process.env["SHOAL_BENCH_AGENT_PROCS"] ?? 4);
 const SERVICES = Number(process.env["SHOAL_BENCH_SERVICES"] ?? 100);
+// The simulated nodes' CPU priority (nice). On 2 cores, 1,000 simulated nodes at the managers'
+// priority starve the managers long enough for raft elections; at nice 10 the managers starve
+// them instead, and their nodes miss heartbeats. Neither is what separate machines would do.
+const AGENT_NICE = Number(process.env["SHOAL_BENCH_AGENT_NICE"] ?? 0);
+/** Set: the processes' logs are copied there before the run's directory is removed. */
+const LOG_DIR = process.env["SHOAL_BENCH_LOG_DIR"];
 const HERE = resolve(fileURLToPath(import.meta.url), "..");
 const SHOALD = resolve(HERE, "..", "..", "..", "..", "services", "node", "bin", "shoald.js");
 
@@ -87,10 +93,16 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "shoal-bench-orch-"));
   const cleanup = (): void => {
     for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
-    rmSync(dir, { recursive: true, force: true });
+    if (LOG_DIR !== undefined) for (const f of readdirSync(dir).filter((n) => n.endsWith(".log"))) cpSync(join(dir, f), join(LOG_DIR, f));
+    // A process blocked in a disk write dies only once the write returns, and may still create files.
+    rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
   };
+  let stopping = false;
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
-    process.once(sig, () => {
+    // A second signal (timeout(1) forwards one too) must not cut the cleanup short.
+    process.on(sig, () => {
+      if (stopping) return;
+      stopping = true;
       cleanup();
       process.exit(130);
     });
@@ -117,9 +129,9 @@ async function main(): Promise<void> {
     for (let p = 0; p < PROCS; p++) {
       const n = Math.min(per, AGENTS - p * per);
       if (n <= 0) break;
-      procs.push(start([process.execPath, join(HERE, "agents.js"), "--count", String(n), "--root", join(dir, `agents${p}`), "--remote", remote, "--token", swarm.JoinTokens.Worker, "--prefix", `sim${p}`], join(dir, `agents${p}.log`)));
+      procs.push(start(["nice", "-n", String(AGENT_NICE), process.execPath, join(HERE, "agents.js"), "--count", String(n), "--root", join(dir, `agents${p}`), "--remote", remote, "--token", swarm.JoinTokens.Worker, "--prefix", `sim${p}`], join(dir, `agents${p}.log`)));
     }
-    const lone = start([process.execPath, join(HERE, "agents.js"), "--count", "1", "--root", join(dir, "lone"), "--remote", remote, "--token", swarm.JoinTokens.Worker, "--prefix", "lone"], join(dir, "lone.log"));
+    const lone = start(["nice", "-n", String(AGENT_NICE), process.execPath, join(HERE, "agents.js"), "--count", "1", "--root", join(dir, "lone"), "--remote", remote, "--token", swarm.JoinTokens.Worker, "--prefix", "lone"], join(dir, "lone.log"));
     await Promise.all([...procs, lone].map((c) => waitLine(c, /joined \d+/, 600_000)));
     const total = AGENTS + 1 + 3;
     await until(`${total} ready nodes`, 300_000, async () => {
