@@ -53,3 +53,11 @@ export class Backoff {
     this.attempt = 0;
   }
 }
+
+/**
+ * Resolves on the next turn of the event loop, after pending I/O and timers: long work that awaits
+ * it now and then lets heartbeats, raft ticks and RPCs through (a resolved promise would not).
+ */
+export function nextTurn(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
+}

@@ -18,6 +18,7 @@ import { Dispatcher } from "./dispatcher.js";
 import { ControlError } from "./errors.js";
 import { GrpcForwarder, type ClientTls } from "./forwarder.js";
 import { Membership, checkVoterRemoval } from "./membership.js";
+import { startInTurns } from "./staged-start.js";
 
 /** A leader-only component (scheduler, orchestrators…): started on gaining leadership. */
 export interface LeaderComponent {
@@ -64,6 +65,8 @@ export class Manager implements ManagerBackend {
   private readonly clock: Clock;
   private leaderParts: LeaderComponent[] = [];
   private leading = false;
+  /** Counts leadership changes: a start that spans turns stops when another change came. */
+  private leaderships = 0;
   private stopped = false;
 
   private constructor(
@@ -280,13 +283,16 @@ export class Manager implements ManagerBackend {
     });
   }
 
+  /** Starts or stops the leader-only parts (the heavy ones one per turn: staged-start.ts). */
   private async onLeadership(leader: boolean): Promise<void> {
     if (leader === this.leading || (leader && this.stopped)) return;
     this.leading = leader;
+    const change = ++this.leaderships;
     if (leader) {
       this.dispatcher.start();
       this.membership.start();
-      for (const c of this.leaderParts) c.start();
+      // Lost (or lost and regained: that start runs its own loop) while starting: stop here.
+      await startInTurns(this.leaderParts, () => this.leaderships === change);
     } else {
       this.dispatcher.stop();
       this.membership.stop();

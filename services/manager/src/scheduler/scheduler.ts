@@ -10,11 +10,10 @@
 // tried again when something that could help happens: a node changes, a task frees resources, a
 // service changes. A decision that conflicts with a newer version of its task is skipped; the newer
 // version decides whether the task is tried again.
-import { Counter, Gauge, Histogram, describeError, systemClock, type Clock, type Logger, type Registry, type TimerHandle } from "@shoal/common";
+import { Counter, Gauge, Histogram, describeError, nextTurn, systemClock, type Clock, type Logger, type Registry, type TimerHandle } from "@shoal/common";
 import { TaskState, type Batch, type MemoryStore, type Node, type StoreEvent, type Task, type Watch } from "@shoal/store";
 import { scheduleBatch, type BatchDecision } from "./core/schedule.js";
 import { SchedulerState, needsScheduling, type SchedulerStateOpts } from "./core/state.js";
-import { nextTurn } from "../orchestrator/edge/reconcile-loop.js";
 
 export const ASSIGNED_MESSAGE = "scheduler assigned task to node";
 
@@ -88,6 +87,12 @@ const DEFAULT_BATCH_MAX_TASKS = 2_000;
 const DEFAULT_TICK_MS = 50;
 const DEFAULT_RETRY_MS = 1_000;
 const DEFAULT_WATCH_QUEUE_LIMIT = 200_000;
+/**
+ * Tasks taken into the state per event-loop turn while it is built: a new leader of a cluster of
+ * 100,000 tasks spent seconds on it in one go, and its followers, hearing no heartbeat meanwhile,
+ * elected another.
+ */
+const BUILD_SLICE_TASKS = 2_000;
 
 /** Task fields placement depends on changed in a way that may free room for pending tasks. */
 function freesRoom(old: Task | undefined, task: Task | undefined): boolean {
@@ -119,6 +124,8 @@ export class Scheduler {
   private stopped = true;
   private watch: Watch | undefined;
   private consuming: Promise<void> | undefined;
+  /** The state is being built from a fresh view (no pass may run until it is). */
+  private building = false;
   private running: Promise<void> | undefined;
   private tick: TimerHandle | undefined;
   private retryTimer: TimerHandle | undefined;
@@ -159,7 +166,7 @@ export class Scheduler {
 
   /** Nothing to do until something changes: no pass running or due, every event seen (tests). */
   isIdle(): boolean {
-    return this.running === undefined && this.tick === undefined && (this.watch?.backlog ?? 0) === 0 && this.fresh.size === 0 && !this.retryAll;
+    return !this.building && this.running === undefined && this.tick === undefined && (this.watch?.backlog ?? 0) === 0 && this.fresh.size === 0 && !this.retryAll;
   }
 
   /** Tasks waiting for a node (placed or not yet tried). */
@@ -172,14 +179,36 @@ export class Scheduler {
       nodes: tx.find("node"),
       tasks: tx.find("task"),
     }));
-    this.state = SchedulerState.from(result.nodes, result.tasks, this.opts);
+    this.watch = watch;
+    this.building = true;
+    this.consuming = this.build(result.nodes, result.tasks, watch).then((built) => (built ? this.consume(watch) : undefined));
+  }
+
+  /**
+   * Builds the state from a view, a slice of tasks per turn (the watch holds what commits
+   * meanwhile, to be observed once the state is whole); false when stopped or resubscribed first.
+   */
+  private async build(nodes: Node[], tasks: Task[], watch: Watch): Promise<boolean> {
+    const state = new SchedulerState(this.opts);
+    try {
+      for (let i = 0; i < tasks.length; i++) {
+        state.setTask(tasks[i]!);
+        if ((i + 1) % BUILD_SLICE_TASKS === 0) {
+          await nextTurn();
+          if (this.stopped || this.watch !== watch) return false;
+        }
+      }
+      for (const n of nodes) state.setNode(n);
+    } finally {
+      if (this.watch === watch) this.building = false;
+    }
+    this.state = state;
     this.pending.clear();
     this.fresh.clear();
-    for (const t of result.tasks) if (needsScheduling(t)) this.pending.set(t.id, t);
+    for (const t of tasks) if (needsScheduling(t)) this.pending.set(t.id, t);
     this.retryAll = this.pending.size > 0;
-    this.watch = watch;
-    this.consuming = this.consume(watch);
     this.kick();
+    return true;
   }
 
   private async consume(watch: Watch): Promise<void> {

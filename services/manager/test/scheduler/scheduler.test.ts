@@ -316,6 +316,25 @@ describe("scheduler: the Scheduler over a MemoryStore", () => {
     assert.match(text, /^shoal_scheduler_pass_seconds_count 1$/m);
   });
 
+  it("builds its state from a large store over several event-loop turns, and takes in what commits meanwhile", async () => {
+    h = new Harness();
+    // n1's memory is taken by 5,000 running tasks (the view the state is built from); n2 has room.
+    await h.addNode("n1", { memoryBytes: 5_000 * 1024 });
+    await h.addNode("n2", { memoryBytes: 4 * GiB });
+    await h.addTasks("old", 5_000, { nodeId: "n1", state: TaskState.RUNNING, memoryBytes: 1024 });
+    await h.addTasks("web", 6, { memoryBytes: 1024 });
+    h.scheduler.start();
+    await new Promise((r) => setImmediate(r));
+    // Built in one go, the state would already know the 6 pending tasks.
+    assert.equal(h.scheduler.pendingCount, 0, "still building after one turn");
+    assert.equal(h.scheduler.isIdle(), false);
+    // Committed while the state is built: seen once it is whole.
+    await h.addNode("n3", { memoryBytes: 4 * GiB });
+    await h.settle();
+    const placed = nodesOf(h.tasks().filter((t) => t.serviceId === "web"));
+    assert.deepEqual(placed, { n2: 3, n3: 3 });
+  });
+
   it("starts over from a fresh view when its watch overflows, and still assigns every task", async () => {
     h = new Harness(new LocalProposer(), { watchQueueLimit: 5 });
     await h.addNode("n1");

@@ -6,16 +6,11 @@
 // Passes are level-triggered: a pass reads the current state and decides from it alone, so a
 // missed or merged event costs at most a redundant pass, and a lost watch (overflow) is repaired by
 // starting over from a fresh view.
-import { describeError, systemClock, type Clock, type Logger, type TimerHandle } from "@shoal/common";
+import { describeError, nextTurn, systemClock, type Clock, type Logger, type TimerHandle } from "@shoal/common";
 import type { Kind, MemoryStore, ReadTx, StoreEvent, Watch } from "@shoal/store";
 
 /** After a pass failed (no quorum…), the next attempt comes this much later. */
 export const RETRY_AFTER_MS = 1_000;
-
-/** Resolves on the next turn of the event loop (after pending I/O callbacks). */
-export function nextTurn(): Promise<void> {
-  return new Promise<void>((resolve) => setImmediate(resolve));
-}
 
 export interface LoopModules {
   store: MemoryStore;
