@@ -5,3 +5,4 @@ export * from "./sleep.js";
 export * from "./logger.js";
 export * from "./metrics.js";
 export * from "./ports.js";
+export * from "./slices.js";

@@ -1,6 +1,7 @@
 // Bytes for the raft log and snapshots. The only module that knows the encoding: today JSON with
 // byte arrays as {"$b64": "…"} inside a versioned envelope; it can become the protobuf messages of
 // proto/objects.proto (StoreActions, StoreSnapshot) without touching anything else.
+import { concatInSlices, nextTurn } from "@shoal/common";
 import type { StoreAction } from "./actions.js";
 import { invalid } from "./errors.js";
 import { KINDS } from "./objects/kinds.js";
@@ -81,10 +82,17 @@ export function encodeSnapshot(snapshot: StoreSnapshot): Uint8Array {
  */
 export async function encodeSnapshotInSlices(
   snapshot: StoreSnapshot,
-  pause: () => Promise<void> = () => new Promise((resolve) => setImmediate(resolve)),
+  pause: () => Promise<void> = nextTurn,
   objectsPerSlice = 1000,
 ): Promise<Uint8Array> {
-  const parts: string[] = [];
+  // Each slice's text becomes bytes at once, and the bytes are joined a slice at a time at the
+  // end: one string of the whole snapshot, encoded in one go, held the event loop for seconds.
+  const chunks: Uint8Array[] = [];
+  let parts: string[] = [];
+  const cut = (): void => {
+    chunks.push(Buffer.from(parts.join(""), "utf8"));
+    parts = [];
+  };
   let sinceYield = 0;
   const body: Record<string, unknown> = { v: FORMAT, ...snapshot };
   let first = true;
@@ -103,13 +111,16 @@ export async function encodeSnapshotInSlices(
       parts.push((i > 0 ? "," : "") + (JSON.stringify(value[i], replacer) ?? "null"));
       if (++sinceYield >= objectsPerSlice) {
         sinceYield = 0;
+        cut();
         await pause();
       }
     }
     parts.push("]");
   }
   parts.push("}");
-  return new TextEncoder().encode(parts.join(""));
+  cut();
+  const out = await concatInSlices(chunks, pause);
+  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
 }
 
 export function decodeSnapshot(bytes: Uint8Array): StoreSnapshot {

@@ -6,6 +6,7 @@
 // snapshots, never per entry, so JSON is fine here.
 import { open, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
+import { copyInSlices, nextTurn } from "@shoal/common";
 import { RaftError } from "../core/errors.js";
 import type { NodeId } from "../core/types.js";
 
@@ -64,13 +65,14 @@ function fromRecord(rec: Record<string, string>): Addresses {
 // Snapshot envelope: "SHRS" | u32 BE length of the addresses JSON | JSON | state machine data.
 const MAGIC = Buffer.from("SHRS", "latin1");
 
-export function wrapSnapshotData(addresses: Addresses, data: Uint8Array): Uint8Array {
+export async function wrapSnapshotData(addresses: Addresses, data: Uint8Array, pause: () => Promise<void> = nextTurn): Promise<Uint8Array> {
   const json = Buffer.from(JSON.stringify(toRecord(addresses)), "utf8");
   const out = Buffer.allocUnsafe(8 + json.length + data.length);
   MAGIC.copy(out, 0);
   out.writeUInt32BE(json.length, 4);
   json.copy(out, 8);
-  out.set(data, 8 + json.length);
+  // A slice per turn: the data is the whole state machine (a 100 MiB copy held the loop for seconds).
+  await copyInSlices(out, 8 + json.length, data, pause);
   return out;
 }
 

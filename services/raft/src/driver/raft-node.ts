@@ -889,7 +889,7 @@ export class RaftNode {
     }
     this.snapshotting = (async () => {
       try {
-        const data = wrapSnapshotData(addresses, await pending);
+        const data = await wrapSnapshotData(addresses, await pending);
         if (index <= this.snapshotIndex) return;
         const snap = this.mem.createSnapshot(index, confState, data);
         // No hard state rides along: a Ready's save of a newer term or vote may be queued ahead

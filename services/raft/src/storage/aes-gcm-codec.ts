@@ -7,6 +7,7 @@
 // IVs are random per seal: with 96-bit random IVs one key stays within NIST's 2^32-message bound
 // for over a century at thousands of entries per second.
 import { createCipheriv, createDecipheriv, randomBytes, type CipherGCMTypes } from "node:crypto";
+import { SLICE_BYTES } from "@shoal/common";
 import { RaftError } from "../core/errors.js";
 import type { StorageCodec } from "./record-format.js";
 
@@ -36,6 +37,25 @@ export function createAesGcmCodec(key: Uint8Array): StorageCodec {
       c.getAuthTag().copy(out, 1 + IV_BYTES);
       body.copy(out, HEADER_BYTES);
       return out;
+    },
+    sealedLength(plainLength: number): number {
+      return HEADER_BYTES + plainLength; // GCM's ciphertext is as long as the plaintext
+    },
+    async sealInSlices(plain: Uint8Array, out: Uint8Array, offset: number, pause: () => Promise<void>): Promise<void> {
+      const iv = randomBytes(IV_BYTES);
+      const c = createCipheriv(cipher, k, iv, { authTagLength: TAG_BYTES });
+      const dst = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+      dst[offset] = SEALED_VERSION;
+      iv.copy(dst, offset + 1);
+      let w = offset + HEADER_BYTES;
+      for (let a = 0; a < plain.length; a += SLICE_BYTES) {
+        if (a > 0) await pause();
+        const part = c.update(plain.subarray(a, Math.min(plain.length, a + SLICE_BYTES)));
+        part.copy(dst, w);
+        w += part.length;
+      }
+      c.final().copy(dst, w);
+      c.getAuthTag().copy(dst, offset + 1 + IV_BYTES);
     },
     open(sealed: Uint8Array): Uint8Array {
       const buf = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);

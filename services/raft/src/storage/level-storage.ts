@@ -9,7 +9,7 @@
 // The stored log bounds are kept in memory (set by load(), updated after each successful batch) so
 // the hot path (append one batch, fsync) does no reads.
 import { Level } from "level";
-import { silentLogger, type Logger } from "@shoal/common";
+import { nextTurn, silentLogger, type Logger } from "@shoal/common";
 import { RaftError } from "../core/errors.js";
 import { EMPTY_HARD_STATE, type Entry, type HardState, type Snapshot } from "../core/types.js";
 import {
@@ -33,6 +33,7 @@ import {
   encodeKeyCheck,
   encodeMeta,
   encodeSnapshot,
+  encodeSnapshotInSlices,
   entryKey,
   keyCheckOpens,
   type StorageCodec,
@@ -145,8 +146,13 @@ export class LevelStorage {
    * One atomic batch, fsync'd when `sync`: the snapshot (dropping the entries it covers), the
    * entries (dropping a conflicting stored suffix), the hard state. Requires a prior load().
    */
-  save(rd: SaveRequest, sync: boolean): Promise<void> {
-    return this.serialize(() => this.saveNow(rd, sync));
+  async save(rd: SaveRequest, sync: boolean): Promise<void> {
+    // A snapshot's record is built first, a slice per turn (it is the whole state machine), and
+    // only then does the save take its place in the queue: saves asked for meanwhile go first. The
+    // Ready loop waits for a snapshot's save before its next one, and a local snapshot commutes
+    // with the saves of entries (it keeps the log's suffix; an older one is refused as out of date).
+    const snapshotRecord = rd.snapshot === undefined ? undefined : await encodeSnapshotInSlices(rd.snapshot, this.codec, nextTurn);
+    return this.serialize(() => this.saveNow(rd, sync, snapshotRecord));
   }
 
   /** Drops entries <= index; only allowed once a snapshot at >= index is stored. Idempotent. */
@@ -264,7 +270,7 @@ export class LevelStorage {
     return decodeEntryTerm(buf, i);
   }
 
-  private async saveNow(rd: SaveRequest, sync: boolean): Promise<void> {
+  private async saveNow(rd: SaveRequest, sync: boolean, snapshotRecord?: Buffer): Promise<void> {
     const b = this.requireLoaded("save");
     let { snapIndex, snapTerm, first, last, lastTerm, term, commit } = b;
     const ops: BatchOp[] = [];
@@ -285,7 +291,7 @@ export class LevelStorage {
       const keepsSuffix = (await this.termAt(m.index, b)) === m.term;
       const delTo = keepsSuffix ? Math.min(m.index, last) : last;
       if (first !== 0) for (let i = first; i <= delTo; i++) ops.push({ type: "del", key: entryKey(i) });
-      ops.push({ type: "put", key: SNAPSHOT_KEY, value: encodeSnapshot(rd.snapshot, this.codec) });
+      ops.push({ type: "put", key: SNAPSHOT_KEY, value: snapshotRecord ?? encodeSnapshot(rd.snapshot, this.codec) });
       if (keepsSuffix && last > m.index) {
         first = m.index + 1;
       } else {

@@ -14,6 +14,7 @@
 // repeats its index so a value found under the wrong key is caught too. Numbers are u64 stored as two
 // u32 halves: indexes and terms are safe integers (< 2^53), which keeps us off BigInt on the hot path.
 import { crc32 } from "node:zlib";
+import { SLICE_BYTES, copyInSlices } from "@shoal/common";
 import { RaftError } from "../core/errors.js";
 import { EntryType, type ConfState, type Entry, type HardState, type Snapshot } from "../core/types.js";
 
@@ -35,6 +36,13 @@ export const FLAG_SEALED = 0x01;
 /** Encryption at rest: applied to entry data and snapshot data, never to indexes or terms. */
 export interface StorageCodec {
   seal(plain: Uint8Array): Uint8Array;
+  /**
+   * Optional, for snapshots: seal()'s layout written into `out` at `offset` (sealedLength bytes),
+   * a slice at a time with `pause()` awaited between slices.
+   */
+  sealInSlices?(plain: Uint8Array, out: Uint8Array, offset: number, pause: () => Promise<void>): Promise<void>;
+  /** The length seal() gives `plainLength` bytes (needed with sealInSlices). */
+  sealedLength?(plainLength: number): number;
   /** Throws (any error) when `sealed` was not produced by this codec's key or was altered. */
   open(sealed: Uint8Array): Uint8Array;
 }
@@ -212,10 +220,35 @@ export function decodeHardState(buf: Buffer): HardState {
 // crc, flags, index, term, then voters / learners / removed as (u32 count, u64 ids...), then data.
 
 export function encodeSnapshot(s: Snapshot, codec: StorageCodec | undefined): Buffer {
-  const cs = s.metadata.confState;
   const data = codec === undefined ? s.data : codec.seal(s.data);
+  const { buf, off } = snapshotHeader(s, codec, data.length);
+  buf.set(data, off);
+  return stampCrc(buf);
+}
+
+/**
+ * encodeSnapshot's bytes, exactly, with the data copied or sealed and the checksum computed a
+ * slice at a time (`pause()` awaited between slices): a snapshot is the whole state machine.
+ */
+export async function encodeSnapshotInSlices(s: Snapshot, codec: StorageCodec | undefined, pause: () => Promise<void>): Promise<Buffer> {
+  if (codec !== undefined && (codec.sealInSlices === undefined || codec.sealedLength === undefined)) return encodeSnapshot(s, codec);
+  const { buf, off } = snapshotHeader(s, codec, codec === undefined ? s.data.length : codec.sealedLength!(s.data.length));
+  if (codec === undefined) await copyInSlices(buf, off, s.data, pause);
+  else await codec.sealInSlices!(s.data, buf, off, pause);
+  let crc = 0;
+  for (let a = 4; a < buf.length; a += SLICE_BYTES) {
+    await pause();
+    crc = crc32(buf.subarray(a, Math.min(buf.length, a + SLICE_BYTES)), crc);
+  }
+  buf.writeUInt32BE(crc, 0);
+  return buf;
+}
+
+/** A snapshot record with its header written and `dataBytes` left for the data at `off`. */
+function snapshotHeader(s: Snapshot, codec: StorageCodec | undefined, dataBytes: number): { buf: Buffer; off: number } {
+  const cs = s.metadata.confState;
   const idBytes = 8 * (cs.voters.length + cs.learners.length + cs.removed.length);
-  const buf = Buffer.allocUnsafe(4 + 1 + 8 + 8 + 12 + idBytes + data.length);
+  const buf = Buffer.allocUnsafe(4 + 1 + 8 + 8 + 12 + idBytes + dataBytes);
   buf[4] = sealedFlag(codec);
   writeU64(buf, 5, s.metadata.index);
   writeU64(buf, 13, s.metadata.term);
@@ -228,8 +261,7 @@ export function encodeSnapshot(s: Snapshot, codec: StorageCodec | undefined): Bu
       off += 8;
     }
   }
-  buf.set(data, off);
-  return stampCrc(buf);
+  return { buf, off };
 }
 
 function readIds(buf: Buffer, off: number, r: RecordName): { ids: number[]; off: number } {
