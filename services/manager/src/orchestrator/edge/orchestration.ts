@@ -7,7 +7,7 @@ import type { ReconcileLoop } from "./reconcile-loop.js";
 import { TaskReaper } from "./task-reaper.js";
 
 export interface OrchestrationOptions {
-  /** The service orchestrators' per-pass budget (OrchestratorOptions.passTaskBudget). */
+  /** The service orchestrators' and constraint enforcer's per-pass budget (passTaskBudget). */
   passTaskBudget?: number;
 }
 
@@ -24,7 +24,7 @@ export class Orchestration {
     this.replicated = new ReplicatedOrchestrator(budget, modules);
     this.global = new GlobalOrchestrator(budget, modules);
     this.jobs = new JobsOrchestrator(budget, modules);
-    this.constraintEnforcer = new ConstraintEnforcer({}, modules);
+    this.constraintEnforcer = new ConstraintEnforcer(budget, modules);
     this.taskReaper = new TaskReaper({}, modules);
     this.parts = [this.replicated, this.global, this.jobs, this.constraintEnforcer, this.taskReaper];
   }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { TaskState } from "@shoal/store";
+import { TaskState, copyObject } from "@shoal/store";
 import { service } from "../fixtures.js";
 import { Harness } from "./harness.js";
 
@@ -19,6 +19,26 @@ describe("orchestrator edge: constraint enforcer on a store", () => {
     await h.updateNode("n1", (n) => (n.spec.annotations.labels = { zone: "us" }));
     const tasks = h.tasks("web");
     assert.deepEqual(tasks.map((t) => [t.slot, t.nodeId, TaskState[t.desiredState]]), [[1, "n1", "SHUTDOWN"], [1, "", "RUNNING"]]);
+  });
+
+  it("with a pass budget below the cluster's tasks, still checks every changed node, over several passes", async () => {
+    await h.stop();
+    h = new Harness({ passTaskBudget: 1 });
+    await h.start();
+    for (const id of ["n1", "n2", "n3"]) await h.addNode(id, { labels: { zone: "eu" } });
+    await h.createService(service("web", { replicated: { replicas: 3 } }, { spec: { task: { placement: { constraints: ["node.labels.zone==eu"] } } } }));
+    await h.runAll("web", ["n1", "n2", "n3"]);
+    // All three change in one commit: one pass may read the task of one node only.
+    await h.store.update((tx) => {
+      for (const id of ["n1", "n2", "n3"]) {
+        const n = copyObject(tx.get("node", id)!);
+        n.spec.annotations.labels = { zone: "us" };
+        tx.update("node", n);
+      }
+    });
+    await h.settle();
+    const shed = h.tasks("web").filter((t) => t.nodeId !== "" && t.desiredState === TaskState.SHUTDOWN);
+    assert.deepEqual(shed.map((t) => t.nodeId).sort(), ["n1", "n2", "n3"]);
   });
 
   it("a node whose memory shrank below the reservations sheds its newest tasks", async () => {
