@@ -77,3 +77,12 @@ export function changesOrchestration(old: Task | undefined, task: Task): boolean
 export function changesReaping(old: Task | undefined, task: Task): boolean {
   return old === undefined || old.desiredState !== task.desiredState || isTerminal(old) !== isTerminal(task);
 }
+
+/**
+ * Whether a node's change can make tasks reapable: the reaper reads nodes only to tell whether a
+ * task's node is lost (DOWN or gone). A re-registration, a new address or label does not; after an
+ * election every node re-registers, and each burst of those made the reaper read every task.
+ */
+export function nodeChangesReaping(old: Node | undefined, node: Node | undefined): boolean {
+  return old === undefined || node === undefined || isNodeLost(old) !== isNodeLost(node);
+}

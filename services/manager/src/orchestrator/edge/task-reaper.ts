@@ -6,7 +6,7 @@
 import type { Kind, Node, Service, StoreEvent, Task } from "@shoal/store";
 import { emptyPlan, guardOf, mergePlan, type Plan } from "../core/plan.js";
 import { retentionLimit, servicesToDelete, tasksToReap } from "../core/reaper.js";
-import { changesReaping } from "../core/task-states.js";
+import { changesReaping, nodeChangesReaping } from "../core/task-states.js";
 import { removeServiceTasks } from "../core/replicated.js";
 import { commitPlan } from "./commit.js";
 import { ReconcileLoop, type LoopModules, type PassResult } from "./reconcile-loop.js";
@@ -28,11 +28,11 @@ export class TaskReaper extends ReconcileLoop {
 
   protected observe(event: StoreEvent): boolean {
     // Tasks become history by updates (stopped, told to stop); services by going away or being
-    // marked pendingDelete; nodes by going down or away.
+    // marked pendingDelete; nodes by going down (or back up) or away.
     const relevant =
       (event.kind === "task" && event.action === "update" && changesReaping(event.oldObject as Task | undefined, event.object as Task)) ||
       (event.kind === "service" && event.action !== "create") ||
-      (event.kind === "node" && event.action !== "create") ||
+      (event.kind === "node" && event.action !== "create" && (event.action === "delete" || nodeChangesReaping(event.oldObject as Node | undefined, event.object as Node))) ||
       event.kind === "cluster";
     if (relevant) this.dirty = true;
     return relevant;

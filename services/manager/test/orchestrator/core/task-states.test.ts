@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { TaskState, type Task } from "@shoal/store";
-import { changesOrchestration, changesReaping } from "../../../src/orchestrator/core/index.js";
-import { service, taskOf } from "../fixtures.js";
+import { NodeState, TaskState, type Task } from "@shoal/store";
+import { changesOrchestration, changesReaping, nodeChangesReaping } from "../../../src/orchestrator/core/index.js";
+import { nodeObj, service, taskOf } from "../fixtures.js";
 
 describe("orchestrator core: which task updates matter to orchestration", () => {
   const svc = service("s", { replicated: { replicas: 1 } });
@@ -33,5 +33,16 @@ describe("orchestrator core: which task updates matter to orchestration", () => 
     const running = taskOf(svc, { slot: 1, nodeId: "n1", state: TaskState.RUNNING });
     assert.equal(changesReaping(running, { ...running, desiredState: TaskState.SHUTDOWN }), true);
     assert.equal(changesReaping(running, at(running, TaskState.FAILED)), true);
+  });
+
+  it("for the reaper a node matters only when it goes down, comes back, appears or goes away", () => {
+    const ready = nodeObj("n1");
+    const down = { ...ready, status: { ...ready.status, state: NodeState.DOWN } };
+    assert.equal(nodeChangesReaping(ready, { ...ready, status: { ...ready.status, addr: "10.0.0.9" } }), false, "a re-registration at a new address");
+    assert.equal(nodeChangesReaping(ready, { ...ready, spec: { ...ready.spec, annotations: { name: "", labels: { zone: "eu" } } } }), false, "a label");
+    assert.equal(nodeChangesReaping(ready, down), true);
+    assert.equal(nodeChangesReaping(down, ready), true);
+    assert.equal(nodeChangesReaping(undefined, ready), true);
+    assert.equal(nodeChangesReaping(ready, undefined), true);
   });
 });

@@ -80,6 +80,17 @@ describe("orchestrator edge: replicated services on a store", () => {
     assert.deepEqual(h.tasks("web"), []);
   });
 
+  it("the reaper deletes a removed service's task once its node goes down (it will not report again), not on other node changes", async () => {
+    await h.createService(service("web", { replicated: { replicas: 1 } }));
+    await h.runAll("web", ["n1"]);
+    await h.deleteService("web");
+    assert.deepEqual(states(h, "web"), ["1:RUNNING/REMOVE"]);
+    await h.updateNode("n1", (n) => (n.status.addr = "10.0.0.9"));
+    assert.deepEqual(states(h, "web"), ["1:RUNNING/REMOVE"], "a node that re-registered still runs it");
+    await h.updateNode("n1", (n) => (n.status.state = NodeState.DOWN));
+    assert.deepEqual(h.tasks("web"), []);
+  });
+
   it("a service marked pendingDelete has its tasks removed and reaped, and is then deleted itself", async () => {
     await h.createService(service("web", { replicated: { replicas: 2 } }));
     await h.runAll("web", ["n1", "n2"]);
