@@ -7,7 +7,7 @@
 // on them itself: the node daemon decides.
 import * as grpc from "@grpc/grpc-js";
 import { Backoff, describeError, sleep, systemRandom, type Logger, type Random } from "@shoal/common";
-import { CallStream, LEADER_ADDR_KEY, RemoteError, callUnary, dispatcherServiceDefinition, type controlpb } from "@shoal/proto";
+import { LEADER_ADDR_KEY, RemoteError, StreamedCalls, callUnary, dispatcherServiceDefinition, type controlpb } from "@shoal/proto";
 
 export interface SessionTls {
   credentials: grpc.ChannelCredentials;
@@ -55,10 +55,8 @@ export class AgentSession {
   private loop: Promise<void> | undefined;
   private periodMs: number;
   private connectedTo: string | undefined;
-  /** The heartbeat stream and the manager it goes to. */
-  private stream: { addr: string; stream: CallStream<controlpb.IHeartbeatRequest, controlpb.HeartbeatResponse> } | undefined;
-  /** Managers that do not serve the Heartbeats stream (an older version): heartbeats go as calls. */
-  private readonly unaryOnly = new Set<string>();
+  /** Heartbeats on a stream to the manager, or as calls to one that lacks the stream. */
+  private readonly beats: StreamedCalls<controlpb.IHeartbeatRequest, controlpb.HeartbeatResponse>;
 
   constructor(
     private readonly opts: SessionOptions,
@@ -69,6 +67,11 @@ export class AgentSession {
     this.random = modules.random ?? systemRandom;
     this.managers = [...opts.managers];
     this.periodMs = opts.initialPeriodMs ?? 2_000;
+    this.beats = new StreamedCalls(
+      dispatcherServiceDefinition.heartbeats,
+      (client, req, timeoutMs) => callUnary(client, dispatcherServiceDefinition.heartbeat, req, { deadlineMs: timeoutMs, signal: this.abort.signal }),
+      (addr) => this.log.info({ manager: addr }, "agent: the manager has no heartbeat stream; heartbeating with calls"),
+    );
   }
 
   start(): void {
@@ -83,10 +86,9 @@ export class AgentSession {
   async stop(): Promise<void> {
     this.abort.abort();
     // Fails a heartbeat waiting for its answer, so the loop sees the abort at once.
-    this.stream?.stream.close();
+    this.beats.close();
     await this.loop;
-    this.stream?.stream.close();
-    this.stream = undefined;
+    this.beats.close();
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
   }
@@ -115,26 +117,6 @@ export class AgentSession {
     return addr;
   }
 
-  /** One heartbeat to `addr`: on its stream, or as a call to a manager without one. */
-  private async beat(addr: string, req: controlpb.IHeartbeatRequest): Promise<controlpb.HeartbeatResponse> {
-    const timeoutMs = Math.max(1_000, this.periodMs);
-    if (!this.unaryOnly.has(addr)) {
-      let cur = this.stream;
-      if (cur === undefined || cur.addr !== addr || cur.stream.broken) {
-        cur?.stream.close();
-        cur = this.stream = { addr, stream: new CallStream(this.client(addr), dispatcherServiceDefinition.heartbeats) };
-      }
-      try {
-        return await cur.stream.request(req, timeoutMs);
-      } catch (err) {
-        if (!(err instanceof RemoteError) || err.meta.grpcStatus !== grpc.status.UNIMPLEMENTED) throw err;
-        this.log.info({ manager: addr }, "agent: the manager has no heartbeat stream; heartbeating with calls");
-        this.unaryOnly.add(addr);
-      }
-    }
-    return callUnary(this.client(addr), dispatcherServiceDefinition.heartbeat, req, { deadlineMs: timeoutMs, signal: this.abort.signal });
-  }
-
   private async run(): Promise<void> {
     const signal = this.abort.signal;
     const backoff = new Backoff({ initialMs: 100, maxMs: 2_000 }, () => this.random.next());
@@ -148,7 +130,7 @@ export class AgentSession {
       try {
         const req: controlpb.IHeartbeatRequest = { advertiseAddr: this.opts.advertiseAddr, newSession };
         if (newSession) req.description = new TextEncoder().encode(JSON.stringify(this.opts.describe()));
-        const res = await this.beat(addr, req);
+        const res = await this.beats.request(addr, this.client(addr), req, Math.max(1_000, this.periodMs));
         backoff.reset();
         if (res.removed) {
           this.log.warn("agent: the cluster removed this node");

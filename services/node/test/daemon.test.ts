@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger, freeLoopbackPorts, silentLogger, sleep } from "@shoal/common";
-import { NodeRole, NodeState, RestartCondition, TaskState } from "@shoal/store";
+import { NodeRole, NodeState, RestartCondition, TaskState, type Node } from "@shoal/store";
 import { Daemon } from "../src/index.js";
 
 const logger = process.env["SHOAL_TEST_LOG"] === undefined ? silentLogger() : createLogger({ level: process.env["SHOAL_TEST_LOG"] });
@@ -106,9 +106,22 @@ describe("shoald in process: three managers and a worker on loopback", function 
     assert.ok(follower);
     const fm = get(follower).manager();
     assert.ok(fm);
-    const w1 = fm.store.view((tx) => tx.find("node", { all: true })).find((n) => n.description?.hostname === "w1");
+    const readW1 = (): Node | undefined => fm.store.view((tx) => tx.find("node", { all: true })).find((n) => n.description?.hostname === "w1");
+    const w1 = readW1();
     assert.ok(w1);
-    await fm.updateNode(w1.id, w1.meta.version.index, { ...w1.spec, annotations: { ...w1.spec.annotations, labels: { zone: "a" } } });
+    // The new leader re-registers w1 (a write of the node) when its agent finds it: a label edit
+    // that read the node before that is refused as out of sequence, and is made again on a fresh
+    // read, as an operator would.
+    for (let attempt = 1; ; attempt++) {
+      const cur = readW1()!;
+      try {
+        await fm.updateNode(cur.id, cur.meta.version.index, { ...cur.spec, annotations: { ...cur.spec.annotations, labels: { zone: "a" } } });
+        break;
+      } catch (err) {
+        if (attempt >= 5 || (err as { code?: string }).code !== "STORE_VERSION_CONFLICT") throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
     const restarted = await start(old);
     assert.equal(restarted.info().nodeId, oldId);
     const seen = await until("the old leader to catch up", 20_000, () => {

@@ -197,3 +197,43 @@ export function serveCallStream<Req, Res>(call: grpc.ServerDuplexStream<Req, Res
   call.on("error", gone);
   return { end: () => close() };
 }
+
+/**
+ * Requests to whichever manager the caller names, over a CallStream kept to that manager (opened
+ * again when it broke or the manager changed). A manager that answers the stream UNIMPLEMENTED (an
+ * older version) is asked through `fallback` from then on, and `onFallback` is told once.
+ */
+export class StreamedCalls<Req, Res> {
+  private current: { addr: string; stream: CallStream<Req, Res> } | undefined;
+  private readonly unaryOnly = new Set<string>();
+
+  constructor(
+    private readonly method: grpc.MethodDefinition<Req, Res>,
+    private readonly fallback: (client: grpc.Client, req: Req, timeoutMs: number) => Promise<Res>,
+    private readonly onFallback: (addr: string) => void = () => undefined,
+  ) {}
+
+  async request(addr: string, client: grpc.Client, req: Req, timeoutMs: number): Promise<Res> {
+    if (!this.unaryOnly.has(addr)) {
+      let cur = this.current;
+      if (cur === undefined || cur.addr !== addr || cur.stream.broken) {
+        cur?.stream.close();
+        cur = this.current = { addr, stream: new CallStream(client, this.method) };
+      }
+      try {
+        return await cur.stream.request(req, timeoutMs);
+      } catch (err) {
+        if (!(err instanceof RemoteError) || err.meta.grpcStatus !== grpc.status.UNIMPLEMENTED) throw err;
+        this.unaryOnly.add(addr);
+        this.onFallback(addr);
+      }
+    }
+    return this.fallback(client, req, timeoutMs);
+  }
+
+  /** Closes the stream: a request waiting on it rejects at once. */
+  close(): void {
+    this.current?.stream.close();
+    this.current = undefined;
+  }
+}

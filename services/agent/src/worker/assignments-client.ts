@@ -8,7 +8,7 @@
 // re-sends the statuses the managers have not seen yet. It decides nothing about tasks itself.
 import * as grpc from "@grpc/grpc-js";
 import { Backoff, describeError, sleep, systemRandom, type Logger, type Random } from "@shoal/common";
-import { CallStream, LEADER_ADDR_KEY, RemoteError, callUnary, controlpb, dispatcherServiceDefinition, remoteErrorOf } from "@shoal/proto";
+import { LEADER_ADDR_KEY, RemoteError, StreamedCalls, callUnary, controlpb, dispatcherServiceDefinition, remoteErrorOf } from "@shoal/proto";
 import type { Task, TaskStatus } from "@shoal/store";
 import type { AssignmentSet, Worker } from "./worker.js";
 
@@ -45,11 +45,9 @@ export class AssignmentsClient {
   private wakeSender: (() => void) | undefined;
   private unsubscribe: (() => void) | undefined;
   private completeSets = 0;
-  /** The status stream and the manager it goes to. */
-  private statusStream: { addr: string; stream: CallStream<controlpb.IUpdateTaskStatusRequest, controlpb.TaskStatusAck> } | undefined;
+  /** Status reports on a stream to the manager, or as calls to one that lacks the stream. */
+  private readonly reports: StreamedCalls<controlpb.IUpdateTaskStatusRequest, controlpb.TaskStatusAck>;
   private statusSequence = 0;
-  /** Managers that do not serve ReportTaskStatus (an older version): reports go as calls. */
-  private readonly unaryOnly = new Set<string>();
 
   constructor(
     private readonly opts: AssignmentsClientOptions,
@@ -57,6 +55,15 @@ export class AssignmentsClient {
   ) {
     this.log = modules.logger.child({ component: "assignments-client" });
     this.random = modules.random ?? systemRandom;
+    this.reports = new StreamedCalls(
+      dispatcherServiceDefinition.reportTaskStatus,
+      async (client, req, timeoutMs) => {
+        await callUnary(client, dispatcherServiceDefinition.updateTaskStatus, { updates: req.updates ?? [] }, { deadlineMs: timeoutMs, signal: this.abort.signal });
+        // A call answers only once it was written: an ack without an error.
+        return controlpb.TaskStatusAck.create({ sequence: req.sequence ?? 0 });
+      },
+      (addr) => this.log.info({ manager: addr }, "agent: the manager has no status stream; reporting with calls"),
+    );
   }
 
   start(): void {
@@ -73,10 +80,9 @@ export class AssignmentsClient {
     this.unsubscribe?.();
     this.poke();
     // Fails a report waiting for its ack, so the send loop sees the abort at once.
-    this.statusStream?.stream.close();
+    this.reports.close();
     await Promise.all(this.loops);
-    this.statusStream?.stream.close();
-    this.statusStream = undefined;
+    this.reports.close();
   }
 
   /** The manager the stream is open to, if any. */
@@ -216,22 +222,10 @@ export class AssignmentsClient {
       const batch = [...this.unsent].slice(0, max);
       const updates = batch.map(([taskId, status]) => ({ taskId, status: encoder.encode(JSON.stringify(status)) }));
       try {
-        if (this.unaryOnly.has(addr)) {
-          await callUnary(this.modules.dial(addr), dispatcherServiceDefinition.updateTaskStatus, { updates }, { deadlineMs: 10_000, signal });
-        } else {
-          try {
-            const sequence = ++this.statusSequence;
-            const ack = await this.statusStreamTo(addr).request({ sequence, updates });
-            if (ack.errorCode !== "") {
-              // Refused in the ack: the stream itself carries on (status OK).
-              throw new RemoteError({ code: ack.errorCode, grpcStatus: grpc.status.OK }, ack.errorMessage, { temporary: false });
-            }
-          } catch (err) {
-            if (!(err instanceof RemoteError) || err.meta.grpcStatus !== grpc.status.UNIMPLEMENTED) throw err;
-            this.log.info({ manager: addr }, "agent: the manager has no status stream; reporting with calls");
-            this.unaryOnly.add(addr);
-            continue;
-          }
+        const ack = await this.reports.request(addr, this.modules.dial(addr), { sequence: ++this.statusSequence, updates }, 10_000);
+        if (ack.errorCode !== "") {
+          // Refused in the ack: the stream itself carries on (status OK).
+          throw new RemoteError({ code: ack.errorCode, grpcStatus: grpc.status.OK }, ack.errorMessage, { temporary: false });
         }
         // Only what was sent: a newer status that arrived meanwhile stays queued.
         for (const [id, status] of batch) if (this.unsent.get(id) === status) this.unsent.delete(id);
@@ -249,15 +243,5 @@ export class AssignmentsClient {
         await sleep(backoff.next(), signal).catch(() => undefined);
       }
     }
-  }
-
-  /** The open status stream to `addr`, or a new one (closing one to another manager). */
-  private statusStreamTo(addr: string): CallStream<controlpb.IUpdateTaskStatusRequest, controlpb.TaskStatusAck> {
-    const cur = this.statusStream;
-    if (cur !== undefined && cur.addr === addr && !cur.stream.broken) return cur.stream;
-    cur?.stream.close();
-    const stream = new CallStream(this.modules.dial(addr), dispatcherServiceDefinition.reportTaskStatus);
-    this.statusStream = { addr, stream };
-    return stream;
   }
 }

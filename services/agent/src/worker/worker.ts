@@ -4,7 +4,7 @@
 // per task and reports status changes in batches through onStatus. It must not talk to managers
 // (the AssignmentsClient carries both directions) or decide placement or restarts.
 import { join } from "node:path";
-import { describeError, systemClock, type Clock, type Logger } from "@shoal/common";
+import { describeError, nextTurn, systemClock, type Clock, type Logger } from "@shoal/common";
 import { TaskState, type Task, type TaskStatus } from "@shoal/store";
 import { Level } from "level";
 import type { Executor } from "../executor/index.js";
@@ -198,7 +198,7 @@ export class Worker {
   private scheduleWrite(): void {
     if (this.writeScheduled) return;
     this.writeScheduled = true;
-    this.writes = this.writes.then(() => new Promise<void>((resolve) => setImmediate(resolve))).then(() => this.writeUnwritten());
+    this.writes = this.writes.then(nextTurn).then(() => this.writeUnwritten());
   }
 
   private async writeUnwritten(): Promise<void> {

@@ -37,11 +37,11 @@ import { LevelStorage } from "../storage/level-storage.js";
 import { GrpcTransport } from "../transport/grpc-transport.js";
 import type { RaftTransport } from "../transport/transport.js";
 import { planForceNewCluster } from "./force-new-cluster.js";
-
-const MIB = 1024 * 1024;
 import { canRemoveVoter, isCaughtUp, memberStatus, type MemberStatus, type MemberStatusInput } from "./member-status.js";
 import { readMembers, toRecord, unwrapSnapshotData, wrapSnapshotData, writeMembers, type Addresses } from "./members.js";
 import type { StateMachine } from "./state-machine.js";
+
+const MIB = 1024 * 1024;
 
 export interface RaftNodeOptions {
   id: NodeId;
@@ -866,11 +866,12 @@ export class RaftNode {
   /**
    * Takes a snapshot every snapshotEntries applied entries, or once they hold snapshotBytes of
    * data, off the Ready loop: the state machine captures its state now (snapshot() is called
-   * synchronously, at the applied index) and may finish encoding it later; meanwhile entries keep being applied, heartbeats keep going, and the
-   * snapshot is saved and the log compacted behind it when the data is ready. A store of a
-   * hundred thousand tasks takes seconds to encode, longer than an election timeout: done inline
-   * it stalled the member (a leader lost its leadership to its own snapshot). At most one is in
-   * flight. A snapshot received from the leader meanwhile makes ours redundant; it is dropped.
+   * synchronously, at the applied index) and may finish encoding it later; meanwhile entries keep
+   * being applied, heartbeats keep going, and the snapshot is saved and the log compacted behind
+   * it when the data is ready. A store of a hundred thousand tasks takes seconds to encode, longer
+   * than an election timeout: done inline it stalled the member (a leader lost its leadership to
+   * its own snapshot). At most one is in flight. A snapshot received from the leader meanwhile
+   * makes ours redundant; it is dropped.
    */
   private maybeSnapshot(): void {
     if (this.snapshotting !== undefined) return;

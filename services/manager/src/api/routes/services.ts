@@ -133,8 +133,7 @@ export function serviceStatus(s: Service, tasks: readonly Task[], nodes: Readonl
   let desired: number;
   if (mode === "global" || mode === "global-job") {
     desired = [...nodes.values()].filter((n) => nodeUp(n) && n.spec.availability !== NodeAvailability.DRAIN && placementAllows(n, s.spec.task)).length;
-  }
-  else if (mode === "replicated-job") {
+  } else if (mode === "replicated-job") {
     const job = s.spec.replicatedJob ?? {};
     const total = job.totalCompletions ?? job.maxConcurrent ?? 1;
     desired = Math.max(0, Math.min(job.maxConcurrent ?? 1, total - completed));
