@@ -175,9 +175,11 @@ export class AssignmentsClient {
         }
         const set = this.decode(msg);
         applying = applying
-          .then(() => this.modules.worker.applyAssignments(set))
           .then(() => {
+            // Before applying: a status the worker reaches while applying is reported anyway, and
+            // must not be queued a second time from here once it was sent (or refused).
             if (complete) this.resendBehind(set.tasks);
+            return this.modules.worker.applyAssignments(set);
           })
           .catch((err: unknown) => this.log.error({ err: describeError(err) }, "agent: could not apply assignments"));
       });
