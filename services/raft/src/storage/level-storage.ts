@@ -13,9 +13,14 @@ import { nextTurn, silentLogger, type Logger } from "@shoal/common";
 import { RaftError } from "../core/errors.js";
 import { EMPTY_HARD_STATE, type Entry, type HardState, type Snapshot } from "../core/types.js";
 import {
+  CHUNKED_SNAPSHOT_FORMAT,
+  CHUNK_KEY_MAX,
+  CHUNK_KEY_MIN,
   ENTRY_KEY_MAX,
   ENTRY_KEY_MIN,
   FORMAT_VERSION,
+  READABLE_FORMAT_VERSIONS,
+  SNAPSHOT_CHUNK_BYTES,
   HARD_STATE_KEY,
   KEY_CHECK_KEY,
   META_KEY,
@@ -27,15 +32,22 @@ import {
   decodeEntryTerm,
   decodeHardState,
   decodeMeta,
+  decodeChunkKey,
   decodeSnapshot,
+  decodeSnapshotManifest,
   encodeEntry,
   encodeHardState,
   encodeKeyCheck,
   encodeMeta,
   encodeSnapshot,
   encodeSnapshotInSlices,
+  encodeSnapshotManifest,
   entryKey,
   keyCheckOpens,
+  snapshotChunk,
+  snapshotChunkKey,
+  snapshotManifest,
+  type SnapshotManifest,
   type StorageCodec,
 } from "./record-format.js";
 
@@ -73,7 +85,12 @@ interface LogBounds {
   /** Term and commit of the stored hard state. */
   term: number;
   commit: number;
+  /** The chunks of the stored snapshot, when it is chunked. */
+  chunked: SnapshotManifest | undefined;
 }
+
+/** A snapshot record ready for saveNow: inline under "s", or already written as chunks. */
+type PreparedSnapshot = { record: Buffer } | { manifest: SnapshotManifest };
 
 const ITERATOR_BATCH = 1024;
 
@@ -84,6 +101,10 @@ export class LevelStorage {
   private keyCheckMissing = false;
   /** Operations run one at a time: each reads and replaces `bounds`. */
   private tail: Promise<unknown> = Promise.resolve();
+  /** The stored format version (a format 1 store moves to 2 with its first chunked snapshot). */
+  private formatVersion = FORMAT_VERSION;
+  /** The generation the next chunked snapshot takes. */
+  private nextGeneration = 1;
 
   private constructor(
     private readonly db: Level<Buffer, Buffer>,
@@ -97,6 +118,7 @@ export class LevelStorage {
     const log = (opts.logger ?? silentLogger()).child({ component: "raft-storage" });
     const db = new Level<Buffer, Buffer>(dir, { keyEncoding: "buffer", valueEncoding: "buffer" });
     let keyCheckMissing = false;
+    let formatVersion = FORMAT_VERSION;
     try {
       await db.open();
     } catch (err) {
@@ -120,10 +142,11 @@ export class LevelStorage {
         await db.batch(ops, { sync: true });
         log.info({ dir, formatVersion: FORMAT_VERSION, encrypted: opts.codec !== undefined }, "raft storage created");
       } else {
-        const version = decodeMeta(meta);
-        if (version !== FORMAT_VERSION) {
-          throw corrupt({ kind: "format" }, "format-version", `unsupported format version ${version} (this build reads ${FORMAT_VERSION})`, {
-            version,
+        formatVersion = decodeMeta(meta);
+        if (!READABLE_FORMAT_VERSIONS.includes(formatVersion)) {
+          const reads = READABLE_FORMAT_VERSIONS.join(" and ");
+          throw corrupt({ kind: "format" }, "format-version", `unsupported format version ${formatVersion} (this build reads ${reads})`, {
+            version: formatVersion,
           });
         }
       }
@@ -134,6 +157,7 @@ export class LevelStorage {
     }
     const storage = new LevelStorage(db, dir, opts.codec, log);
     storage.keyCheckMissing = keyCheckMissing;
+    storage.formatVersion = formatVersion;
     return storage;
   }
 
@@ -151,8 +175,33 @@ export class LevelStorage {
     // only then does the save take its place in the queue: saves asked for meanwhile go first. The
     // Ready loop waits for a snapshot's save before its next one, and a local snapshot commutes
     // with the saves of entries (it keeps the log's suffix; an older one is refused as out of date).
-    const snapshotRecord = rd.snapshot === undefined ? undefined : await encodeSnapshotInSlices(rd.snapshot, this.codec, nextTurn);
-    return this.serialize(() => this.saveNow(rd, sync, snapshotRecord));
+    if (rd.snapshot === undefined) return this.serialize(() => this.saveNow(rd, sync));
+    const record = await encodeSnapshotInSlices(rd.snapshot, this.codec, nextTurn);
+    if (record.length <= SNAPSHOT_CHUNK_BYTES) return this.serialize(() => this.saveNow(rd, sync, { record }));
+    this.requireLoaded("save");
+    const manifest = await this.writeChunks(record, sync);
+    try {
+      await this.serialize(() => this.saveNow(rd, sync, { manifest }));
+    } catch (err) {
+      // Its manifest was not stored, so nothing names these chunks (load() would drop them too).
+      await this.db.batch(chunkDeletes(manifest), { sync: false }).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * Writes a large snapshot record as chunks under a new generation, one LevelDB write each, so the
+   * event loop is never held for the copy of the whole record. Each write is synced like the save
+   * itself: LevelDB syncs only its current log file, and an earlier one may hold these chunks.
+   */
+  private async writeChunks(record: Buffer, sync: boolean): Promise<SnapshotManifest> {
+    const manifest = snapshotManifest(this.nextGeneration, record.length);
+    this.nextGeneration = (this.nextGeneration + 1) >>> 0;
+    for (let i = 0; i < manifest.chunks; i++) {
+      if (this.closed) throw new RaftError("RAFT_STOPPED", `raft storage at ${this.dir} is closed`);
+      await this.db.put(snapshotChunkKey(manifest.generation, i), snapshotChunk(record, i), { sync });
+    }
+    return manifest;
   }
 
   /** Drops entries <= index; only allowed once a snapshot at >= index is stored. Idempotent. */
@@ -184,7 +233,10 @@ export class LevelStorage {
 
   private async loadNow(): Promise<LoadedLog> {
     const snapBuf = (await this.db.get(SNAPSHOT_KEY)) as Buffer | undefined;
-    const snapshot = snapBuf === undefined ? undefined : decodeSnapshot(snapBuf, this.codec);
+    const chunked = snapBuf === undefined ? undefined : decodeSnapshotManifest(snapBuf);
+    const record = chunked === undefined ? snapBuf : await this.readChunks(chunked);
+    const snapshot = record === undefined ? undefined : decodeSnapshot(record, this.codec);
+    await this.dropStrayChunks(chunked);
     const hsBuf = (await this.db.get(HARD_STATE_KEY)) as Buffer | undefined;
     const hardState = hsBuf === undefined ? { ...EMPTY_HARD_STATE } : decodeHardState(hsBuf);
     const snapIndex = snapshot?.metadata.index ?? 0;
@@ -247,7 +299,7 @@ export class LevelStorage {
         lastTerm,
       });
     }
-    this.bounds = { snapIndex, snapTerm, first, last, lastTerm, term: hardState.term, commit: hardState.commit };
+    this.bounds = { snapIndex, snapTerm, first, last, lastTerm, term: hardState.term, commit: hardState.commit, chunked };
     if (this.keyCheckMissing && this.codec !== undefined) {
       // Every sealed record just opened with this key, so it is the store's key.
       await this.db.put(KEY_CHECK_KEY, encodeKeyCheck(this.codec), { sync: true });
@@ -260,6 +312,40 @@ export class LevelStorage {
     return { hardState, snapshot, entries };
   }
 
+  /** A chunked snapshot's record, joined; RAFT_LOG_CORRUPT names a missing or short chunk. */
+  private async readChunks(m: SnapshotManifest): Promise<Buffer> {
+    const keys = Array.from({ length: m.chunks }, (_, i) => snapshotChunkKey(m.generation, i));
+    const chunks = (await this.db.getMany(keys)) as (Buffer | undefined)[];
+    let bytes = 0;
+    chunks.forEach((c, i) => {
+      const want = i < m.chunks - 1 ? SNAPSHOT_CHUNK_BYTES : m.bytes - SNAPSHOT_CHUNK_BYTES * (m.chunks - 1);
+      const detail = `chunk ${i + 1} of ${m.chunks} (generation ${m.generation})`;
+      if (c === undefined) throw corrupt({ kind: "snapshot" }, "chunk-missing", `${detail} is missing`, { ...m, chunk: i });
+      if (c.length !== want) throw corrupt({ kind: "snapshot" }, "truncated", `${detail} has ${c.length} bytes, not ${want}`, { ...m, chunk: i });
+      bytes += c.length;
+    });
+    return Buffer.concat(chunks as Buffer[], bytes);
+  }
+
+  /**
+   * Deletes chunks no manifest names: those of a snapshot whose save did not finish (a crash
+   * between its chunks and its manifest), or of one replaced when deleting them failed.
+   */
+  private async dropStrayChunks(current: SnapshotManifest | undefined): Promise<void> {
+    const stray: BatchOp[] = [];
+    let highest = current?.generation ?? 0;
+    for await (const key of this.db.keys({ gte: CHUNK_KEY_MIN, lte: CHUNK_KEY_MAX })) {
+      const k = decodeChunkKey(key);
+      if (k === undefined) continue;
+      highest = Math.max(highest, k.generation);
+      if (current === undefined || k.generation !== current.generation || k.chunk >= current.chunks) stray.push({ type: "del", key });
+    }
+    this.nextGeneration = (highest + 1) >>> 0;
+    if (stray.length === 0) return;
+    await this.db.batch(stray, { sync: true });
+    this.log.info({ dir: this.dir, chunks: stray.length }, "raft storage: removed snapshot chunks no manifest names (an unfinished save)");
+  }
+
   /** Term at index i if known without guessing: the snapshot, the last entry, or a stored entry. */
   private async termAt(i: number, b: LogBounds): Promise<number | undefined> {
     if (i === Math.max(b.last, b.snapIndex)) return b.lastTerm;
@@ -270,9 +356,10 @@ export class LevelStorage {
     return decodeEntryTerm(buf, i);
   }
 
-  private async saveNow(rd: SaveRequest, sync: boolean, snapshotRecord?: Buffer): Promise<void> {
+  private async saveNow(rd: SaveRequest, sync: boolean, prepared?: PreparedSnapshot): Promise<void> {
     const b = this.requireLoaded("save");
-    let { snapIndex, snapTerm, first, last, lastTerm, term, commit } = b;
+    let { snapIndex, snapTerm, first, last, lastTerm, term, commit, chunked } = b;
+    let formatVersion = this.formatVersion;
     const ops: BatchOp[] = [];
 
     if (rd.snapshot !== undefined) {
@@ -291,7 +378,17 @@ export class LevelStorage {
       const keepsSuffix = (await this.termAt(m.index, b)) === m.term;
       const delTo = keepsSuffix ? Math.min(m.index, last) : last;
       if (first !== 0) for (let i = first; i <= delTo; i++) ops.push({ type: "del", key: entryKey(i) });
-      ops.push({ type: "put", key: SNAPSHOT_KEY, value: snapshotRecord ?? encodeSnapshot(rd.snapshot, this.codec) });
+      if (prepared !== undefined && "manifest" in prepared) {
+        ops.push({ type: "put", key: SNAPSHOT_KEY, value: encodeSnapshotManifest(prepared.manifest) });
+        if (formatVersion < CHUNKED_SNAPSHOT_FORMAT) {
+          formatVersion = CHUNKED_SNAPSHOT_FORMAT;
+          ops.push({ type: "put", key: META_KEY, value: encodeMeta(formatVersion) });
+        }
+      } else {
+        ops.push({ type: "put", key: SNAPSHOT_KEY, value: prepared?.record ?? encodeSnapshot(rd.snapshot, this.codec) });
+      }
+      if (chunked !== undefined) ops.push(...chunkDeletes(chunked));
+      chunked = prepared !== undefined && "manifest" in prepared ? prepared.manifest : undefined;
       if (keepsSuffix && last > m.index) {
         first = m.index + 1;
       } else {
@@ -320,7 +417,7 @@ export class LevelStorage {
     if (ents.length > 0) {
       const f = ents[0]!.index;
       const l = ents[ents.length - 1]!.index;
-      const cur = { snapIndex, snapTerm, first, last, lastTerm, term, commit };
+      const cur = { snapIndex, snapTerm, first, last, lastTerm, term, commit, chunked };
       const lastIndex = Math.max(last, snapIndex);
       if (f > lastIndex + 1) {
         throw new RaftError("RAFT_INVALID_ARGUMENT", `entries would leave a gap: last stored index ${lastIndex}, first new ${f}`, {
@@ -370,7 +467,8 @@ export class LevelStorage {
 
     if (ops.length === 0) return;
     await this.db.batch(ops, { sync });
-    this.bounds = { snapIndex, snapTerm, first, last, lastTerm, term, commit };
+    this.bounds = { snapIndex, snapTerm, first, last, lastTerm, term, commit, chunked };
+    this.formatVersion = formatVersion;
   }
 
   private async compactNow(index: number): Promise<void> {
@@ -390,6 +488,10 @@ export class LevelStorage {
     await this.db.batch(ops, { sync: true });
     this.bounds = to === b.last ? { ...b, first: 0, last: 0 } : { ...b, first: to + 1 };
   }
+}
+
+function chunkDeletes(m: SnapshotManifest): BatchOp[] {
+  return Array.from({ length: m.chunks }, (_, i): BatchOp => ({ type: "del", key: snapshotChunkKey(m.generation, i) }));
 }
 
 /**

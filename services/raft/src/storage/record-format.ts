@@ -6,9 +6,17 @@
 // Keys (one byte prefix, then fixed-width big-endian numbers so LevelDB's byte order is index order):
 //   "m"              format record: magic + format version
 //   "h"              hard state
-//   "s"              the latest snapshot (metadata + data)
+//   "s"              the latest snapshot (metadata + data), or, for a record larger than
+//                    SNAPSHOT_CHUNK_BYTES, a manifest naming the chunks that hold it (format 2)
+//   "c" + u32 generation + u32 i
+//                    chunk i of a chunked snapshot record: its raw bytes, in order
 //   "k"              key check: a known text sealed with the data key (encrypted stores only)
 //   "e" + u64 index  one log entry
+//
+// Format 2 added chunked snapshots: a whole-state record of 150 MiB handed to LevelDB in one write
+// held the event loop for seconds while it was copied. A store stays at format 1 until its first
+// chunked snapshot, which writes the format record 2 in the same batch as the manifest; a build
+// that reads only format 1 then refuses the store by name instead of misreading the manifest.
 //
 // Every record starts with a CRC32 (zlib's polynomial) over all bytes after it. An entry record
 // repeats its index so a value found under the wrong key is caught too. Numbers are u64 stored as two
@@ -18,7 +26,12 @@ import { SLICE_BYTES, copyInSlices } from "@shoal/common";
 import { RaftError } from "../core/errors.js";
 import { EntryType, type ConfState, type Entry, type HardState, type Snapshot } from "../core/types.js";
 
-export const FORMAT_VERSION = 1;
+/** The version new stores get; load() reads every version in READABLE_FORMAT_VERSIONS. */
+export const FORMAT_VERSION = 2;
+/** Format 1 lacks chunked snapshots and is otherwise the same. */
+export const READABLE_FORMAT_VERSIONS: readonly number[] = [1, 2];
+/** The first format with chunked snapshots. */
+export const CHUNKED_SNAPSHOT_FORMAT = 2;
 const FORMAT_MAGIC = Buffer.from("SHOALRFT", "latin1");
 
 export const META_KEY = Buffer.from("m", "latin1");
@@ -32,6 +45,8 @@ const MAX_U64_HIGH = 2 ** 21; // high halves at or above this do not fit a safe 
 
 /** Record flag: the data field was sealed by a StorageCodec (encryption at rest). */
 export const FLAG_SEALED = 0x01;
+/** Flag of the record under "s": a manifest of a chunked snapshot record, not the record itself. */
+const FLAG_CHUNKED = 0x02;
 
 /** Encryption at rest: applied to entry data and snapshot data, never to indexes or terms. */
 export interface StorageCodec {
@@ -285,6 +300,76 @@ export function decodeSnapshot(buf: Buffer, codec: StorageCodec | undefined): Sn
   const removed = readIds(buf, learners.off, r);
   const confState: ConfState = { voters: voters.ids, learners: learners.ids, removed: removed.ids };
   return { metadata: { index, term, confState }, data: unseal(view(buf, removed.off), flags, codec, r) };
+}
+
+// ---- chunked snapshots ----
+// The manifest under "s": crc, flags (FLAG_CHUNKED), u32 generation, u32 chunk count, u64 record
+// bytes. The chunks hold the snapshot record's bytes (its own checksum covers them all once joined).
+// A new chunked snapshot takes the next generation, so its chunks are written before the batch
+// that installs its manifest without touching the chunks the current manifest names.
+
+/** Snapshot records larger than this are stored as chunks of this size. */
+export const SNAPSHOT_CHUNK_BYTES = SLICE_BYTES;
+const CHUNK_PREFIX = 0x63; // "c"
+const CHUNK_KEY_BYTES = 9;
+const MANIFEST_BYTES = 4 + 1 + 4 + 4 + 8;
+
+export interface SnapshotManifest {
+  generation: number;
+  chunks: number;
+  bytes: number;
+}
+
+export function snapshotChunkKey(generation: number, chunk: number): Buffer {
+  const key = Buffer.allocUnsafe(CHUNK_KEY_BYTES);
+  key[0] = CHUNK_PREFIX;
+  key.writeUInt32BE(generation, 1);
+  key.writeUInt32BE(chunk, 5);
+  return key;
+}
+
+/** Bounds for iterating every chunk key. */
+export const CHUNK_KEY_MIN = snapshotChunkKey(0, 0);
+export const CHUNK_KEY_MAX = snapshotChunkKey(0xffffffff, 0xffffffff);
+
+/** The generation and chunk number of a chunk key; undefined for a key of another shape. */
+export function decodeChunkKey(key: Buffer): { generation: number; chunk: number } | undefined {
+  if (key.length !== CHUNK_KEY_BYTES || key[0] !== CHUNK_PREFIX) return undefined;
+  return { generation: key.readUInt32BE(1), chunk: key.readUInt32BE(5) };
+}
+
+/** The manifest for a record of `bytes` bytes cut into SNAPSHOT_CHUNK_BYTES chunks. */
+export function snapshotManifest(generation: number, bytes: number): SnapshotManifest {
+  return { generation, chunks: Math.ceil(bytes / SNAPSHOT_CHUNK_BYTES), bytes };
+}
+
+/** Chunk i of a record, as a view (no copy). */
+export function snapshotChunk(record: Buffer, i: number): Buffer {
+  return record.subarray(i * SNAPSHOT_CHUNK_BYTES, Math.min(record.length, (i + 1) * SNAPSHOT_CHUNK_BYTES));
+}
+
+export function encodeSnapshotManifest(m: SnapshotManifest): Buffer {
+  const buf = Buffer.allocUnsafe(MANIFEST_BYTES);
+  buf[4] = FLAG_CHUNKED;
+  buf.writeUInt32BE(m.generation, 5);
+  buf.writeUInt32BE(m.chunks, 9);
+  writeU64(buf, 13, m.bytes);
+  return stampCrc(buf);
+}
+
+/**
+ * The manifest if the record under "s" is one, after checking it; undefined for a snapshot record
+ * (decodeSnapshot checks that one).
+ */
+export function decodeSnapshotManifest(buf: Buffer): SnapshotManifest | undefined {
+  if (buf.length < 5 || (buf[4]! & FLAG_CHUNKED) === 0) return undefined;
+  const r: RecordName = { kind: "snapshot" };
+  verifyCrc(buf, MANIFEST_BYTES, r);
+  const m = { generation: buf.readUInt32BE(5), chunks: buf.readUInt32BE(9), bytes: readU64(buf, 13, r) };
+  if (m.chunks !== Math.ceil(m.bytes / SNAPSHOT_CHUNK_BYTES)) {
+    throw corrupt(r, "bad-manifest", `manifest names ${m.chunks} chunks for ${m.bytes} bytes`, { ...m });
+  }
+  return m;
 }
 
 // ---- key check ----

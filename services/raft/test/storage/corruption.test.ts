@@ -123,8 +123,8 @@ describe("LevelStorage corruption detection", () => {
 
   it("refuses to open a store written in another format version", async () => {
     const dir = await written();
-    await tamper(dir, (db) => db.put(META_KEY, encodeMeta(2)));
-    await corrupt(fx.open(dir), /format record: unsupported format version 2 \(this build reads 1\)/, { reason: "format-version", version: 2 });
+    await tamper(dir, (db) => db.put(META_KEY, encodeMeta(3)));
+    await corrupt(fx.open(dir), /format record: unsupported format version 3 \(this build reads 1 and 2\)/, { reason: "format-version", version: 3 });
   });
 
   it("refuses to open a non-empty store without a format record", async () => {
