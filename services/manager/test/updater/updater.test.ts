@@ -245,6 +245,26 @@ describe("Updater (edge, with the orchestrators on a MemoryStore)", () => {
     assert.deepEqual(h.wantedImages("web"), v2(4));
   });
 
+  it("a new leader counts a new task that ran before it took over and fails within the monitor window", async () => {
+    await h.createService("web", 2, { update: { parallelism: 1 } });
+    await toV2("web");
+    // The new task of slot 1 waits 30 s for the old one to stop, then runs: created long before
+    // it started running, so only having seen it run tells that its failure is within the window.
+    await h.advance(30_000);
+    await h.agentStep();
+    await h.agentStep();
+    const fresh = h.tasks("web").find((t) => t.spec.container!.image === "img:v2" && t.status.state === TaskState.RUNNING)!;
+    assert.ok(fresh !== undefined, "slot 1's new task runs");
+    await h.changeLeader();
+    await h.advance(1_000);
+    await h.store.update((tx) => {
+      const cur = tx.get("task", fresh.id)!;
+      tx.update("task", { ...cur, status: { ...cur.status, state: TaskState.FAILED, timestamp: h.clock.now() } });
+    });
+    await h.settle();
+    assert.equal(h.service("web").updateStatus?.state, UpdateState.PAUSED);
+  });
+
   it("a spec update during an update starts over towards the newest spec", async () => {
     await h.createService("web", 3, { update: { parallelism: 1 } });
     await toV2("web");

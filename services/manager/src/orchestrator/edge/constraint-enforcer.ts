@@ -7,7 +7,7 @@ import { TaskState } from "@shoal/store";
 import { tasksToShed } from "../core/constraint-enforcer.js";
 import { emptyPlan, guardOf } from "../core/plan.js";
 import { commitPlan } from "./commit.js";
-import { ReconcileLoop, type LoopModules, type PassResult } from "./reconcile-loop.js";
+import { ReconcileLoop, decideWithinBudget, type LoopModules, type PassResult } from "./reconcile-loop.js";
 
 export interface ConstraintEnforcerOptions {
   /**
@@ -48,22 +48,18 @@ export class ConstraintEnforcer extends ReconcileLoop {
       this.all = false;
       this.marked = new Set();
       const out = emptyPlan();
-      let read = 0;
-      for (const [i, id] of ids.entries()) {
-        if (read >= this.passTaskBudget) {
-          // Over budget: the rest waits for the next pass.
-          for (const rest of ids.slice(i)) this.marked.add(rest);
-          more = true;
-          break;
-        }
+      const left = decideWithinBudget(ids, this.passTaskBudget, (id) => {
         const node = tx.get("node", id);
-        if (node === undefined) continue;
+        if (node === undefined) return 0;
         const tasks = tx.find("task", { nodeId: id });
-        read += tasks.length;
         for (const { task, reason } of tasksToShed(node, tasks)) {
           out.changes.push({ reason, serviceId: task.serviceId, guard: [guardOf(task)], desired: [{ taskId: task.id, desiredState: TaskState.SHUTDOWN }], create: [] });
         }
-      }
+        return tasks.length;
+      });
+      // Over budget: the rest waits for the next pass.
+      for (const id of left) this.marked.add(id);
+      more = left.length > 0;
       return out;
     });
     const result = await commitPlan(this.store, plan, this.log);

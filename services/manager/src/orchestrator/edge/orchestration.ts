@@ -7,7 +7,7 @@ import type { ReconcileLoop } from "./reconcile-loop.js";
 import { TaskReaper } from "./task-reaper.js";
 
 export interface OrchestrationOptions {
-  /** The service orchestrators' and constraint enforcer's per-pass budget (passTaskBudget). */
+  /** The service orchestrators', constraint enforcer's and task reaper's per-pass budget (passTaskBudget). */
   passTaskBudget?: number;
 }
 
@@ -25,7 +25,7 @@ export class Orchestration {
     this.global = new GlobalOrchestrator(budget, modules);
     this.jobs = new JobsOrchestrator(budget, modules);
     this.constraintEnforcer = new ConstraintEnforcer(budget, modules);
-    this.taskReaper = new TaskReaper({}, modules);
+    this.taskReaper = new TaskReaper(budget, modules);
     this.parts = [this.replicated, this.global, this.jobs, this.constraintEnforcer, this.taskReaper];
   }
 

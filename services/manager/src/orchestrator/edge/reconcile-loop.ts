@@ -27,6 +27,19 @@ export interface PassResult {
   more?: boolean;
 }
 
+/**
+ * Decides `ids` in order until `budget` tasks were read (`decide` says how many it read; the first
+ * id is always decided) and returns the ids left for the next pass.
+ */
+export function decideWithinBudget(ids: readonly string[], budget: number, decide: (id: string) => number): string[] {
+  let read = 0;
+  for (const [i, id] of ids.entries()) {
+    if (read >= budget) return ids.slice(i);
+    read += decide(id);
+  }
+  return [];
+}
+
 export abstract class ReconcileLoop {
   protected readonly store: MemoryStore;
   protected readonly log: Logger;

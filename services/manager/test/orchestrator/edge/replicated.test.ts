@@ -114,6 +114,33 @@ describe("orchestrator edge: replicated services on a store", () => {
     assert.equal(tasks.filter((t) => t.desiredState === TaskState.RUNNING).length, 1);
   });
 
+  it("a new leader's reaper, a service per pass (budget 1), tells the live tasks of services deleted under the old leader to REMOVE and reaps the stopped ones", async () => {
+    const small = new Harness({ passTaskBudget: 1 });
+    try {
+      await small.start();
+      for (const n of ["n1", "n2"]) await small.addNode(n);
+      for (const id of ["a", "b", "c"]) {
+        await small.createService(service(id, { replicated: { replicas: 2 } }));
+        await small.runAll(id, ["n1", "n2"]);
+      }
+      // No leader runs orchestration while a and b are deleted, and one task of a stops.
+      await small.orchestration.stop();
+      await small.store.update((tx) => {
+        for (const id of ["a", "b"]) tx.delete("service", id);
+      });
+      await small.setState(small.tasks("a")[0]!.id, TaskState.SHUTDOWN);
+      await small.changeLeader();
+      const st = (id: string): string[] => small.tasks(id).map((t) => `${t.slot}:${TaskState[t.status.state]}/${TaskState[t.desiredState]}`);
+      assert.deepEqual(st("a"), ["2:RUNNING/REMOVE"], "the stopped task of a is reaped, the live one told to go");
+      assert.deepEqual(st("b"), ["1:RUNNING/REMOVE", "2:RUNNING/REMOVE"]);
+      assert.deepEqual(st("c"), ["1:RUNNING/RUNNING", "2:RUNNING/RUNNING"]);
+      for (const t of [...small.tasks("a"), ...small.tasks("b")]) await small.setState(t.id, TaskState.SHUTDOWN);
+      assert.deepEqual([...small.tasks("a"), ...small.tasks("b")], []);
+    } finally {
+      await small.stop();
+    }
+  });
+
   it("a pass decides services up to its task budget and leaves the rest to the next pass, which follows at once", async () => {
     const small = new Harness({ passTaskBudget: 5 });
     try {
