@@ -25,7 +25,7 @@ import {
   MemoryStore,
   decodeSnapshot,
   decodeStoreActions,
-  encodeSnapshotInSlices,
+  encodeSnapshotParts,
   encodeStoreActions,
   type MemoryStoreOpts,
   type ProposeOptions,
@@ -103,10 +103,11 @@ class StoreStateMachine implements StateMachine {
     this.wake();
   }
 
-  snapshot(): Promise<Uint8Array> {
+  snapshot(): Promise<Uint8Array[]> {
     // The state is captured now (frozen objects); encoding it takes seconds for a large cluster
-    // and runs in slices so that this manager keeps answering heartbeats and raft meanwhile.
-    return encodeSnapshotInSlices(this.store.snapshot());
+    // and runs in slices so that this manager keeps answering heartbeats and raft meanwhile. The
+    // parts are joined once, into raft's snapshot envelope.
+    return encodeSnapshotParts(this.store.snapshot());
   }
 
   restore(data: Uint8Array): void {

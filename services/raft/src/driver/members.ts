@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { copyInSlices, nextTurn } from "@shoal/common";
 import { RaftError } from "../core/errors.js";
 import type { NodeId } from "../core/types.js";
+import type { SnapshotData } from "./state-machine.js";
 
 const MEMBERS_FILE = "members.json";
 const FORMAT = 1;
@@ -65,14 +66,20 @@ function fromRecord(rec: Record<string, string>): Addresses {
 // Snapshot envelope: "SHRS" | u32 BE length of the addresses JSON | JSON | state machine data.
 const MAGIC = Buffer.from("SHRS", "latin1");
 
-export async function wrapSnapshotData(addresses: Addresses, data: Uint8Array, pause: () => Promise<void> = nextTurn): Promise<Uint8Array> {
+/** The state machine's data (or its parts, joined here) in an envelope with the member addresses. */
+export async function wrapSnapshotData(addresses: Addresses, data: SnapshotData, pause: () => Promise<void> = nextTurn): Promise<Uint8Array> {
+  const parts: readonly Uint8Array[] = data instanceof Uint8Array ? [data] : data;
   const json = Buffer.from(JSON.stringify(toRecord(addresses)), "utf8");
-  const out = Buffer.allocUnsafe(8 + json.length + data.length);
+  const out = Buffer.allocUnsafe(8 + json.length + parts.reduce((n, p) => n + p.length, 0));
   MAGIC.copy(out, 0);
   out.writeUInt32BE(json.length, 4);
   json.copy(out, 8);
   // A slice per turn: the data is the whole state machine (a 100 MiB copy held the loop for seconds).
-  await copyInSlices(out, 8 + json.length, data, pause);
+  let off = 8 + json.length;
+  for (const p of parts) {
+    await copyInSlices(out, off, p, pause);
+    off += p.length;
+  }
   return out;
 }
 

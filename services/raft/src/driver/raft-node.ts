@@ -39,7 +39,7 @@ import type { RaftTransport } from "../transport/transport.js";
 import { planForceNewCluster } from "./force-new-cluster.js";
 import { canRemoveVoter, isCaughtUp, memberStatus, type MemberStatus, type MemberStatusInput } from "./member-status.js";
 import { readMembers, toRecord, unwrapSnapshotData, wrapSnapshotData, writeMembers, type Addresses } from "./members.js";
-import type { StateMachine } from "./state-machine.js";
+import type { SnapshotData, StateMachine } from "./state-machine.js";
 
 const MIB = 1024 * 1024;
 
@@ -881,7 +881,7 @@ export class RaftNode {
     this.bytesSinceSnapshot = 0;
     const confState = this.confState;
     const addresses: Addresses = new Map(this.addresses);
-    let pending: Uint8Array | Promise<Uint8Array>;
+    let pending: SnapshotData | Promise<SnapshotData>;
     try {
       pending = this.sm.snapshot();
     } catch (err) {

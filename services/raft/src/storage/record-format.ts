@@ -246,17 +246,44 @@ export function encodeSnapshot(s: Snapshot, codec: StorageCodec | undefined): Bu
  * slice at a time (`pause()` awaited between slices): a snapshot is the whole state machine.
  */
 export async function encodeSnapshotInSlices(s: Snapshot, codec: StorageCodec | undefined, pause: () => Promise<void>): Promise<Buffer> {
-  if (codec !== undefined && (codec.sealInSlices === undefined || codec.sealedLength === undefined)) return encodeSnapshot(s, codec);
-  const { buf, off } = snapshotHeader(s, codec, codec === undefined ? s.data.length : codec.sealedLength!(s.data.length));
-  if (codec === undefined) await copyInSlices(buf, off, s.data, pause);
-  else await codec.sealInSlices!(s.data, buf, off, pause);
+  const parts = await encodeSnapshotParts(s, codec, pause);
+  if (parts.length === 1) return parts[0]!;
+  const out = Buffer.allocUnsafe(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    await copyInSlices(out, off, p, pause);
+    off += p.length;
+  }
+  return out;
+}
+
+/**
+ * encodeSnapshot's bytes as parts to be joined, with the checksum computed a slice at a time.
+ * Without a codec they are the header and the snapshot's data itself, not a copy of it (a chunked
+ * snapshot is written straight from them); sealed, one record.
+ */
+export async function encodeSnapshotParts(s: Snapshot, codec: StorageCodec | undefined, pause: () => Promise<void>): Promise<Buffer[]> {
+  if (codec !== undefined && (codec.sealInSlices === undefined || codec.sealedLength === undefined)) return [encodeSnapshot(s, codec)];
+  if (codec === undefined) {
+    const { buf: header } = snapshotHeader(s, codec, 0);
+    const data = Buffer.from(s.data.buffer, s.data.byteOffset, s.data.length);
+    let crc = crc32(header.subarray(4));
+    for (let a = 0; a < data.length; a += SLICE_BYTES) {
+      await pause();
+      crc = crc32(data.subarray(a, Math.min(data.length, a + SLICE_BYTES)), crc);
+    }
+    header.writeUInt32BE(crc, 0);
+    return [header, data];
+  }
+  const { buf, off } = snapshotHeader(s, codec, codec.sealedLength!(s.data.length));
+  await codec.sealInSlices!(s.data, buf, off, pause);
   let crc = 0;
   for (let a = 4; a < buf.length; a += SLICE_BYTES) {
     await pause();
     crc = crc32(buf.subarray(a, Math.min(buf.length, a + SLICE_BYTES)), crc);
   }
   buf.writeUInt32BE(crc, 0);
-  return buf;
+  return [buf];
 }
 
 /** A snapshot record with its header written and `dataBytes` left for the data at `off`. */
@@ -343,9 +370,23 @@ export function snapshotManifest(generation: number, bytes: number): SnapshotMan
   return { generation, chunks: Math.ceil(bytes / SNAPSHOT_CHUNK_BYTES), bytes };
 }
 
-/** Chunk i of a record, as a view (no copy). */
-export function snapshotChunk(record: Buffer, i: number): Buffer {
-  return record.subarray(i * SNAPSHOT_CHUNK_BYTES, Math.min(record.length, (i + 1) * SNAPSHOT_CHUNK_BYTES));
+/** Chunk i of the record that `parts` make when joined: a view when it lies in one part. */
+export function snapshotChunk(parts: readonly Buffer[], i: number): Buffer {
+  let from = i * SNAPSHOT_CHUNK_BYTES;
+  let want = SNAPSHOT_CHUNK_BYTES;
+  const pieces: Buffer[] = [];
+  for (const p of parts) {
+    if (want === 0) break;
+    if (from >= p.length) {
+      from -= p.length;
+      continue;
+    }
+    const piece = p.subarray(from, Math.min(p.length, from + want));
+    pieces.push(piece);
+    want -= piece.length;
+    from = 0;
+  }
+  return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
 }
 
 export function encodeSnapshotManifest(m: SnapshotManifest): Buffer {

@@ -14,6 +14,7 @@ import {
   decodeChunkKey,
   decodeMeta,
   encodeMeta,
+  snapshotChunk,
   snapshotChunkKey,
 } from "../../src/storage/record-format.js";
 import { entries, storageFixture } from "./helpers.js";
@@ -142,6 +143,18 @@ describe("LevelStorage: chunked snapshots", function () {
     await s.save({ snapshot: snap, entries: [], hardState: { term: 2, vote: 1, commit: 10 } }, true);
     await s.close();
     assert.deepStrictEqual((await (await fx.open(dir, { codec })).load()).snapshot, snap);
+  });
+
+  it("cuts chunks across the parts of a record as if they were joined", () => {
+    const parts = [Buffer.from([1, 2, 3]), Buffer.alloc(SNAPSHOT_CHUNK_BYTES * 2, 7), Buffer.from([9, 9, 9, 9, 9])];
+    const joined = Buffer.concat(parts);
+    const chunks = [0, 1, 2].map((i) => snapshotChunk(parts, i));
+    assert.deepEqual(
+      chunks.map((c) => c.length),
+      [SNAPSHOT_CHUNK_BYTES, SNAPSHOT_CHUNK_BYTES, 8],
+    );
+    assert.ok(Buffer.concat(chunks).equals(joined));
+    assert.equal(chunks[1]!.buffer, parts[1]!.buffer, "a chunk inside one part is a view of it");
   });
 
   for (const damage of ["missing", "short"] as const) {
