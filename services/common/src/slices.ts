@@ -13,16 +13,33 @@ export async function copyInSlices(dst: Uint8Array, offset: number, src: Uint8Ar
   }
 }
 
+/**
+ * Copies the parts one after another into `dst` from `offset`, awaiting `pause()` after each
+ * SLICE_BYTES copied, however the bytes are cut into parts (many small parts are one big copy).
+ */
+export async function copyPartsInSlices(dst: Uint8Array, offset: number, parts: readonly Uint8Array[], pause: () => Promise<void>): Promise<void> {
+  let off = offset;
+  let sincePause = 0;
+  for (const p of parts) {
+    for (let a = 0; a < p.length; ) {
+      if (sincePause >= SLICE_BYTES) {
+        await pause();
+        sincePause = 0;
+      }
+      const n = Math.min(p.length - a, SLICE_BYTES - sincePause);
+      dst.set(p.subarray(a, a + n), off);
+      off += n;
+      a += n;
+      sincePause += n;
+    }
+  }
+}
+
 /** The parts, concatenated into one new buffer a slice at a time. */
 export async function concatInSlices(parts: readonly Uint8Array[], pause: () => Promise<void>): Promise<Buffer> {
   let total = 0;
   for (const p of parts) total += p.length;
   const out = Buffer.allocUnsafe(total);
-  let off = 0;
-  for (const p of parts) {
-    await copyInSlices(out, off, p, pause);
-    off += p.length;
-    await pause();
-  }
+  await copyPartsInSlices(out, 0, parts, pause);
   return out;
 }

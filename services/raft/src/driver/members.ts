@@ -6,7 +6,7 @@
 // snapshots, never per entry, so JSON is fine here.
 import { open, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
-import { copyInSlices, nextTurn } from "@shoal/common";
+import { copyPartsInSlices, nextTurn } from "@shoal/common";
 import { RaftError } from "../core/errors.js";
 import type { NodeId } from "../core/types.js";
 import type { SnapshotData } from "./state-machine.js";
@@ -75,11 +75,7 @@ export async function wrapSnapshotData(addresses: Addresses, data: SnapshotData,
   out.writeUInt32BE(json.length, 4);
   json.copy(out, 8);
   // A slice per turn: the data is the whole state machine (a 100 MiB copy held the loop for seconds).
-  let off = 8 + json.length;
-  for (const p of parts) {
-    await copyInSlices(out, off, p, pause);
-    off += p.length;
-  }
+  await copyPartsInSlices(out, 8 + json.length, parts, pause);
   return out;
 }
 

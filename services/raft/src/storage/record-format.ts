@@ -22,7 +22,7 @@
 // repeats its index so a value found under the wrong key is caught too. Numbers are u64 stored as two
 // u32 halves: indexes and terms are safe integers (< 2^53), which keeps us off BigInt on the hot path.
 import { crc32 } from "node:zlib";
-import { SLICE_BYTES, copyInSlices } from "@shoal/common";
+import { SLICE_BYTES, concatInSlices } from "@shoal/common";
 import { RaftError } from "../core/errors.js";
 import { EntryType, type ConfState, type Entry, type HardState, type Snapshot } from "../core/types.js";
 
@@ -248,13 +248,7 @@ export function encodeSnapshot(s: Snapshot, codec: StorageCodec | undefined): Bu
 export async function encodeSnapshotInSlices(s: Snapshot, codec: StorageCodec | undefined, pause: () => Promise<void>): Promise<Buffer> {
   const parts = await encodeSnapshotParts(s, codec, pause);
   if (parts.length === 1) return parts[0]!;
-  const out = Buffer.allocUnsafe(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    await copyInSlices(out, off, p, pause);
-    off += p.length;
-  }
-  return out;
+  return concatInSlices(parts, pause);
 }
 
 /**

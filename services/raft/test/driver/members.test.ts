@@ -19,6 +19,14 @@ describe("snapshot envelope (members.ts)", () => {
     assert.deepEqual(Buffer.from(back.data), Buffer.from([1, 2, 3, 4, 5]));
   });
 
+  it("pauses while copying many small parts (a store's encoding comes in 1,000-object slices)", async () => {
+    const parts = Array.from({ length: 20 }, () => new Uint8Array(1024 * 1024));
+    let pauses = 0;
+    const wrapped = await wrapSnapshotData(addresses, parts, async () => void pauses++);
+    assert.equal(unwrapSnapshotData(wrapped).data.length, 20 * 1024 * 1024);
+    assert.ok(pauses >= 4, `${pauses} pauses for 20 MiB`);
+  });
+
   it("passes data without the envelope through", () => {
     const plain = new Uint8Array([9, 9]);
     assert.deepEqual(unwrapSnapshotData(plain), { addresses: undefined, data: plain });
