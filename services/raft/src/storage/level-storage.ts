@@ -197,8 +197,8 @@ export class LevelStorage {
    * Writes a large snapshot record as chunks under a new generation, one LevelDB write each, so the
    * event loop is never held for the copy of the whole record. The chunks are cut from the record's
    * parts (without a codec: the header and the snapshot's own data), so no second copy of the
-   * record is made: at 100,000 tasks that is 150 MiB less at the peak. Each write is synced like the save
-   * itself: LevelDB syncs only its current log file, and an earlier one may hold these chunks.
+   * record is made: at 100,000 tasks that is 150 MiB less at the peak. Each write is synced like
+   * the save itself: LevelDB syncs only its current log file, and an earlier one may hold chunks.
    */
   private async writeChunks(parts: readonly Buffer[], bytes: number, sync: boolean): Promise<SnapshotManifest> {
     const manifest = snapshotManifest(this.nextGeneration, bytes);

@@ -51,7 +51,8 @@ export class TaskReaper extends ReconcileLoop {
       if (event.action === "create") return false;
       this.marked.add((event.object as Service).id);
     } else if (event.kind === "node") {
-      if (event.action === "create" || (event.action !== "delete" && !nodeChangesReaping(event.oldObject as Node | undefined, event.object as Node))) return false;
+      const changed = event.action === "delete" || nodeChangesReaping(event.oldObject as Node | undefined, event.object as Node);
+      if (event.action === "create" || !changed) return false;
       this.touchedNodes.add((event.object as Node).id);
     } else if (event.kind === "cluster") {
       this.all = true;
@@ -100,7 +101,9 @@ export class TaskReaper extends ReconcileLoop {
   private async deleteEmptiedServices(): Promise<void> {
     const doomed = this.store.view((tx) => {
       const pending = tx.find("service").filter((s) => s.pendingDelete === true);
-      return pending.length === 0 ? [] : servicesToDelete(new Map(pending.map((s) => [s.id, s])), pending.flatMap((s) => tx.find("task", { serviceId: s.id })));
+      if (pending.length === 0) return [];
+      const tasks = pending.flatMap((s) => tx.find("task", { serviceId: s.id }));
+      return servicesToDelete(new Map(pending.map((s) => [s.id, s])), tasks);
     });
     if (doomed.length === 0) return;
     const deleted = await this.store.update((tx) =>
