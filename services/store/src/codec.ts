@@ -95,8 +95,8 @@ export async function encodeSnapshotInSlices(
  * snapshot first would double the memory it takes at its peak.
  */
 export async function encodeSnapshotParts(snapshot: StoreSnapshot, pause: () => Promise<void> = nextTurn, objectsPerSlice = 1000): Promise<Uint8Array[]> {
-  // Each slice's text becomes bytes at once, and the bytes are joined a slice at a time at the
-  // end: one string of the whole snapshot, encoded in one go, held the event loop for seconds.
+  // Each slice's text becomes bytes at once, and the caller joins the bytes a slice at a time:
+  // one string of the whole snapshot, encoded in one go, held the event loop for seconds.
   const chunks: Uint8Array[] = [];
   let parts: string[] = [];
   const cut = (): void => {
