@@ -89,6 +89,16 @@ export class MemoryStorage implements Storage {
     return this.snap;
   }
 
+  /**
+   * Replaces the data of the snapshot at `index` (the driver drops a large one's bytes once they
+   * are durable, and reads them back from disk to send them). False if the snapshot moved on.
+   */
+  replaceSnapshotData(index: number, data: Uint8Array): boolean {
+    if (this.snap.metadata.index !== index) return false;
+    this.snap = { metadata: this.snap.metadata, data };
+    return true;
+  }
+
   /** Drops entries up to and including index; the entry at index stays as the placeholder. */
   compact(index: number): void {
     const offset = this.ents[0]!.index;

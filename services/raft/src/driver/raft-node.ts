@@ -73,6 +73,13 @@ export interface RaftNodeOptions {
    * whole snapshot decodes it in one piece, which for a large store is itself a stall).
    */
   compactKeepBytes?: number;
+  /**
+   * A snapshot larger than this (default 4 MiB) is not kept in memory once it is durable: the
+   * leader reads it back from disk when a follower needs it. At 100,000 tasks the snapshot is
+   * about 150 MiB of a manager's memory otherwise. Reading it back (checksum, decryption) runs
+   * a slice per turn.
+   */
+  keepSnapshotBytes?: number;
   /** TLS for the gRPC transport; `server` may be left out when `grpcServer` is given (its owner chose). */
   tls?: { server?: grpc.ServerCredentials; client: grpc.ChannelCredentials };
   /**
@@ -194,6 +201,8 @@ export class RaftNode {
   private noticeTimer: TimerHandle | undefined;
   /** The local snapshot being encoded and saved in the background, if any. */
   private snapshotting: Promise<void> | undefined;
+  /** The index of the snapshot whose data `mem` no longer holds (read back from disk to send it). */
+  private releasedSnapshotIndex = 0;
 
   private constructor(
     private readonly opts: RaftNodeOptions,
@@ -218,6 +227,7 @@ export class RaftNode {
     this.compactKeepEntries = opts.compactKeepEntries ?? 1_000;
     this.compactKeepBytes = opts.compactKeepBytes ?? 128 * MIB;
     this.lastSnapshotBytes = snap.data.length;
+    this.releaseSnapshotData(snap.metadata.index, snap.data.length);
     this.electionMs = (opts.tickMs ?? 100) * (opts.electionTicks ?? 10);
     this.commitNoticeDelayMs = Math.max(0, opts.commitNoticeDelayMs ?? 5);
   }
@@ -706,6 +716,37 @@ export class RaftNode {
     }
     if (rd.committedEntries.length > 0 && this.readsAwaitingApply.length > 0) this.resolveAppliedReads();
     if (saving !== undefined) await saving;
+    if (rd.snapshot !== undefined) this.releaseSnapshotData(rd.snapshot.metadata.index, rd.snapshot.data.length);
+  }
+
+  /**
+   * Drops a durable snapshot's data from memory (keepSnapshotBytes); the core still holds a
+   * received one until advance(), and then only its metadata is left here.
+   */
+  private releaseSnapshotData(index: number, bytes: number): void {
+    if (index === 0 || bytes <= (this.opts.keepSnapshotBytes ?? 4 * MIB)) return;
+    if (this.mem.replaceSnapshotData(index, EMPTY)) this.releasedSnapshotIndex = index;
+  }
+
+  /** A MsgSnap whose data is only on disk: read it back, then send; if it moved on, tell the core it failed (it sends the newer one). */
+  private async sendStoredSnapshot(m: Message): Promise<void> {
+    const index = m.snapshot!.metadata.index;
+    try {
+      const stored = await this.level.readSnapshot();
+      if (this.stopped) return;
+      if (stored === undefined || stored.metadata.index !== index) {
+        this.log.debug({ to: m.to, index, stored: stored?.metadata.index }, "raft: snapshot replaced while read back; the next one is sent");
+        this.raw.reportSnapshot(m.to, false);
+        this.kick();
+        return;
+      }
+      this.transport.send([{ ...m, snapshot: stored }]);
+    } catch (err) {
+      if (this.stopped) return;
+      this.log.error({ to: m.to, index, err: describeError(err) }, "raft: could not read the snapshot back to send it");
+      this.raw.reportSnapshot(m.to, false);
+      this.kick();
+    }
   }
 
   /**
@@ -714,7 +755,12 @@ export class RaftNode {
    * index at least as new and supersedes the notice, which is then dropped. Any other message to
    * that follower lets the held notice go first, so per-follower order is kept.
    */
-  private send(msgs: Message[]): void {
+  private send(all: Message[]): void {
+    let msgs = all;
+    if (this.releasedSnapshotIndex !== 0 && msgs.some((m) => this.isReleasedSnapshot(m))) {
+      for (const m of msgs) if (this.isReleasedSnapshot(m)) void this.sendStoredSnapshot(m);
+      msgs = msgs.filter((m) => !this.isReleasedSnapshot(m));
+    }
     if (msgs.length === 0) return;
     if (this.commitNoticeDelayMs === 0 || (this.state !== StateType.Leader && this.heldNotices.size === 0)) {
       this.transport.send(msgs);
@@ -746,6 +792,10 @@ export class RaftNode {
         this.flushNotices();
       }, this.commitNoticeDelayMs);
     }
+  }
+
+  private isReleasedSnapshot(m: Message): boolean {
+    return m.type === MessageType.Snap && m.snapshot !== undefined && m.snapshot.metadata.index === this.releasedSnapshotIndex && m.snapshot.data.length === 0;
   }
 
   private flushNotices(): void {
@@ -898,6 +948,7 @@ export class RaftNode {
         await this.level.save({ entries: [], snapshot: snap }, true);
         this.snapshotIndex = Math.max(this.snapshotIndex, index);
         this.lastSnapshotBytes = data.length;
+        this.releaseSnapshotData(index, data.length);
         // A tail stays so that a slightly slow follower gets entries rather than a whole snapshot.
         const compactTo = this.keptTailStart(index) - 1;
         if (compactTo > this.mem.firstIndex() - 1 && compactTo <= this.mem.lastIndex()) {

@@ -6,7 +6,7 @@
 // Sealed layout: version (1 byte) | IV (12 bytes) | GCM tag (16 bytes) | ciphertext.
 // IVs are random per seal: with 96-bit random IVs one key stays within NIST's 2^32-message bound
 // for over a century at thousands of entries per second.
-import { createCipheriv, createDecipheriv, randomBytes, type CipherGCMTypes } from "node:crypto";
+import { createCipheriv, createDecipheriv, randomBytes, type CipherGCMTypes, type DecipherGCM } from "node:crypto";
 import { SLICE_BYTES } from "@shoal/common";
 import { RaftError } from "../core/errors.js";
 import type { StorageCodec } from "./record-format.js";
@@ -26,6 +26,15 @@ export function createAesGcmCodec(key: Uint8Array): StorageCodec {
   }
   // Copy so a caller zeroing or reusing its buffer cannot change our key underneath us.
   const k = Buffer.from(key);
+  /** The sealed bytes' header checked, and a decipher set up with its IV and tag. */
+  const decipherFor = (sealed: Uint8Array): { buf: Buffer; d: DecipherGCM } => {
+    const buf = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
+    if (buf.length < HEADER_BYTES) throw new RaftError("RAFT_LOG_CORRUPT", `sealed data too short (${buf.length} bytes)`, { reason: "decrypt" });
+    if (buf[0] !== SEALED_VERSION) throw new RaftError("RAFT_LOG_CORRUPT", `unknown sealed data version ${buf[0]}`, { reason: "decrypt" });
+    const d = createDecipheriv(cipher, k, buf.subarray(1, 1 + IV_BYTES), { authTagLength: TAG_BYTES });
+    d.setAuthTag(buf.subarray(1 + IV_BYTES, HEADER_BYTES));
+    return { buf, d };
+  };
   return {
     seal(plain: Uint8Array): Uint8Array {
       const iv = randomBytes(IV_BYTES);
@@ -57,12 +66,24 @@ export function createAesGcmCodec(key: Uint8Array): StorageCodec {
       c.final().copy(dst, w);
       c.getAuthTag().copy(dst, offset + 1 + IV_BYTES);
     },
+    async openInSlices(sealed: Uint8Array, pause: () => Promise<void>): Promise<Uint8Array> {
+      const { buf, d } = decipherFor(sealed);
+      const body = buf.subarray(HEADER_BYTES);
+      const out = Buffer.allocUnsafe(body.length);
+      let w = 0;
+      for (let a = 0; a < body.length; a += SLICE_BYTES) {
+        if (a > 0) await pause();
+        w += d.update(body.subarray(a, Math.min(body.length, a + SLICE_BYTES))).copy(out, w);
+      }
+      try {
+        w += d.final().copy(out, w);
+      } catch {
+        throw new RaftError("RAFT_LOG_CORRUPT", "authentication failed: wrong key or tampered data", { reason: "decrypt" });
+      }
+      return new Uint8Array(out.buffer, out.byteOffset, w);
+    },
     open(sealed: Uint8Array): Uint8Array {
-      const buf = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
-      if (buf.length < HEADER_BYTES) throw new RaftError("RAFT_LOG_CORRUPT", `sealed data too short (${buf.length} bytes)`, { reason: "decrypt" });
-      if (buf[0] !== SEALED_VERSION) throw new RaftError("RAFT_LOG_CORRUPT", `unknown sealed data version ${buf[0]}`, { reason: "decrypt" });
-      const d = createDecipheriv(cipher, k, buf.subarray(1, 1 + IV_BYTES), { authTagLength: TAG_BYTES });
-      d.setAuthTag(buf.subarray(1 + IV_BYTES, HEADER_BYTES));
+      const { buf, d } = decipherFor(sealed);
       try {
         const plain = Buffer.concat([d.update(buf.subarray(HEADER_BYTES)), d.final()]);
         return new Uint8Array(plain.buffer, plain.byteOffset, plain.byteLength);

@@ -9,7 +9,7 @@
 // The stored log bounds are kept in memory (set by load(), updated after each successful batch) so
 // the hot path (append one batch, fsync) does no reads.
 import { Level } from "level";
-import { nextTurn, silentLogger, type Logger } from "@shoal/common";
+import { concatInSlices, nextTurn, silentLogger, type Logger } from "@shoal/common";
 import { RaftError } from "../core/errors.js";
 import { EMPTY_HARD_STATE, type Entry, type HardState, type Snapshot } from "../core/types.js";
 import {
@@ -34,6 +34,7 @@ import {
   decodeMeta,
   decodeChunkKey,
   decodeSnapshot,
+  decodeSnapshotInSlices,
   decodeSnapshotManifest,
   encodeEntry,
   encodeHardState,
@@ -208,6 +209,31 @@ export class LevelStorage {
       await this.db.put(snapshotChunkKey(manifest.generation, i), snapshotChunk(parts, i), { sync });
     }
     return manifest;
+  }
+
+  /**
+   * The stored snapshot, read back (a slice per turn) while saves go on; undefined when there is
+   * none, or when a newer one replaced it during the read (read again for that one). The chunks
+   * come from one LevelDB iterator, so they are all of one generation.
+   */
+  async readSnapshot(): Promise<Snapshot | undefined> {
+    const head = (await this.db.get(SNAPSHOT_KEY)) as Buffer | undefined;
+    if (head === undefined) return undefined;
+    const m = decodeSnapshotManifest(head);
+    if (m === undefined) return decodeSnapshotInSlices(head, this.codec, nextTurn);
+    const chunks: Buffer[] = [];
+    const it = this.db.iterator({ gte: snapshotChunkKey(m.generation, 0), lte: snapshotChunkKey(m.generation, m.chunks - 1) });
+    try {
+      for (;;) {
+        const batch = await it.nextv(8);
+        if (batch.length === 0) break;
+        for (const [, value] of batch) chunks.push(value);
+      }
+    } finally {
+      await it.close();
+    }
+    if (chunks.length !== m.chunks) return undefined;
+    return decodeSnapshotInSlices(await concatInSlices(chunks, nextTurn), this.codec, nextTurn);
   }
 
   /** Drops entries <= index; only allowed once a snapshot at >= index is stored. Idempotent. */

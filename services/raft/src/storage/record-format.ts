@@ -60,6 +60,8 @@ export interface StorageCodec {
   sealedLength?(plainLength: number): number;
   /** Throws (any error) when `sealed` was not produced by this codec's key or was altered. */
   open(sealed: Uint8Array): Uint8Array;
+  /** Optional, for snapshots: open() a slice at a time, `pause()` awaited between slices. */
+  openInSlices?(sealed: Uint8Array, pause: () => Promise<void>): Promise<Uint8Array>;
 }
 
 /** Which record a decoding problem is in, for the error message and meta. */
@@ -313,6 +315,36 @@ function readIds(buf: Buffer, off: number, r: RecordName): { ids: number[]; off:
 export function decodeSnapshot(buf: Buffer, codec: StorageCodec | undefined): Snapshot {
   const r: RecordName = { kind: "snapshot" };
   verifyCrc(buf, 21 + 12, r);
+  const { metadata, flags, dataAt } = decodeSnapshotHeader(buf, r);
+  return { metadata, data: unseal(view(buf, dataAt), flags, codec, r) };
+}
+
+/**
+ * decodeSnapshot, with the checksum and (when the codec can) the decryption run a slice at a time,
+ * `pause()` awaited between slices: for reading a large snapshot back while the member runs.
+ */
+export async function decodeSnapshotInSlices(buf: Buffer, codec: StorageCodec | undefined, pause: () => Promise<void>): Promise<Snapshot> {
+  const r: RecordName = { kind: "snapshot" };
+  if (buf.length < 21 + 12) throw corrupt(r, "truncated", `record too short (${buf.length} bytes)`);
+  let crc = 0;
+  for (let a = 4; a < buf.length; a += SLICE_BYTES) {
+    await pause();
+    crc = crc32(buf.subarray(a, Math.min(buf.length, a + SLICE_BYTES)), crc);
+  }
+  if (crc !== buf.readUInt32BE(0)) throw corrupt(r, "checksum", "checksum mismatch");
+  const { metadata, flags, dataAt } = decodeSnapshotHeader(buf, r);
+  const sealed = view(buf, dataAt);
+  if ((flags & FLAG_SEALED) !== 0 && codec?.openInSlices !== undefined) {
+    try {
+      return { metadata, data: await codec.openInSlices(sealed, pause) };
+    } catch (err) {
+      throw corrupt(r, "decrypt", `cannot decrypt (wrong key or tampered data): ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return { metadata, data: unseal(sealed, flags, codec, r) };
+}
+
+function decodeSnapshotHeader(buf: Buffer, r: RecordName): { metadata: Snapshot["metadata"]; flags: number; dataAt: number } {
   const flags = buf[4]!;
   const index = readU64(buf, 5, r);
   const term = readU64(buf, 13, r);
@@ -320,7 +352,7 @@ export function decodeSnapshot(buf: Buffer, codec: StorageCodec | undefined): Sn
   const learners = readIds(buf, voters.off, r);
   const removed = readIds(buf, learners.off, r);
   const confState: ConfState = { voters: voters.ids, learners: learners.ids, removed: removed.ids };
-  return { metadata: { index, term, confState }, data: unseal(view(buf, removed.off), flags, codec, r) };
+  return { metadata: { index, term, confState }, flags, dataAt: removed.off };
 }
 
 // ---- chunked snapshots ----

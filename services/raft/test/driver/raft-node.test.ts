@@ -176,6 +176,35 @@ describe("RaftNode membership and snapshots", function () {
     await assert.rejects(l.node!.addMember(victim, c.addresses[victim]!), (e) => code(e) === "RAFT_MEMBER_REMOVED");
   });
 
+  for (const encrypted of [false, true]) {
+    it(`with keepSnapshotBytes 0 snapshots leave memory once durable, and a joiner catches up from one read back from disk${encrypted ? " (encrypted at rest)" : ""}`, async () => {
+      c = new Cluster({ snapshotEntries: 10, compactKeepEntries: 2, keepSnapshotBytes: 0, ...(encrypted ? { encryptionKey: Buffer.alloc(32, 5) } : {}) });
+      await c.allocate([1, 2, 3, 4]);
+      const initial = { 1: c.addresses[1]!, 2: c.addresses[2]!, 3: c.addresses[3]! };
+      await Promise.all([1, 2, 3].map((id) => c.start(id, { peers: initial })));
+      const l = await c.leader();
+      for (let i = 0; i < 35; i++) await l.node!.propose(put(`k${i}`, `v${i}`));
+      // The driver's in-memory log (private) keeps the snapshot's metadata but not its data.
+      const memSnapshot = (m: typeof l) => (m.node as unknown as { mem: { snapshot(): { metadata: { index: number }; data: Uint8Array } } }).mem.snapshot();
+      await waitFor("the leader's snapshot data left memory", () => memSnapshot(l).metadata.index > 0 && memSnapshot(l).data.length === 0);
+
+      await l.node!.addMember(4, c.addresses[4]!, { learner: true });
+      const joiner = await c.start(4, { join: true, peers: initial });
+      await waitFor("joiner caught up", () => joiner.sm.log.length === 35, 15_000);
+      assert.ok(joiner.sm.restores >= 1, "the joiner started from a snapshot");
+      assert.deepEqual(joiner.sm.log, l.sm.log);
+      await waitFor("the joiner's received snapshot left memory", () => memSnapshot(joiner).data.length === 0);
+
+      // A restart restores from the snapshot on disk and then drops its data from memory too.
+      await c.stop(4);
+      const back = await c.start(4, { join: true, peers: initial });
+      assert.equal(back.sm.restores, 1);
+      await waitFor("restarted joiner has its state", () => back.sm.log.length === 35);
+      assert.deepEqual(back.sm.log, l.sm.log);
+      assert.equal(memSnapshot(back).data.length, 0);
+    });
+  }
+
   it("a member added before any compaction still learns the initial configuration", async () => {
     c = new Cluster();
     await c.allocate([1, 2, 3, 4]);

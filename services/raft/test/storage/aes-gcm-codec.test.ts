@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { randomBytes } from "node:crypto";
 import { crc32 } from "node:zlib";
+import { SLICE_BYTES } from "@shoal/common";
 import { RaftError } from "../../src/core/errors.js";
 import { createAesGcmCodec } from "../../src/storage/index.js";
 import type { Snapshot } from "../../src/core/types.js";
@@ -39,6 +40,17 @@ describe("createAesGcmCodec", () => {
     assert.throws(() => createAesGcmCodec(key).open(sealed), isCode("RAFT_LOG_CORRUPT", /authentication failed/));
     const fresh = createAesGcmCodec(key).seal(new Uint8Array(64));
     assert.throws(() => createAesGcmCodec(randomBytes(32)).open(fresh), isCode("RAFT_LOG_CORRUPT"));
+  });
+
+  it("opens in slices what it sealed, pausing between them, and rejects tampered data", async () => {
+    const codec = createAesGcmCodec(randomBytes(32));
+    const plain = randomBytes(SLICE_BYTES * 2 + 77);
+    const sealed = Buffer.from(codec.seal(plain));
+    let pauses = 0;
+    assert.deepEqual(Buffer.from(await codec.openInSlices!(sealed, async () => void pauses++)), plain);
+    assert.equal(pauses, 2);
+    sealed[sealed.length - 5]! ^= 1;
+    await assert.rejects(codec.openInSlices!(sealed, async () => undefined), isCode("RAFT_LOG_CORRUPT", /authentication failed/));
   });
 
   it("seals a large snapshot record in slices, pausing between them: it opens like one sealed at once", async () => {

@@ -145,6 +145,38 @@ describe("LevelStorage: chunked snapshots", function () {
     assert.deepStrictEqual((await (await fx.open(dir, { codec })).load()).snapshot, snap);
   });
 
+  it("readSnapshot reads the stored snapshot back, chunked or inline, while the store stays open", async () => {
+    const s = await fx.open(fx.dir());
+    await s.load();
+    assert.equal(await s.readSnapshot(), undefined);
+    const chunked = bigSnapshot(10, 2, big);
+    await s.save({ snapshot: chunked, entries: entries(11, 12, 2), hardState: { term: 2, vote: 1, commit: 10 } }, true);
+    assert.deepStrictEqual(await s.readSnapshot(), chunked);
+    const inline = bigSnapshot(12, 2, 1000);
+    await s.save({ snapshot: inline, entries: [], hardState: { term: 2, vote: 1, commit: 12 } }, true);
+    assert.deepStrictEqual(await s.readSnapshot(), inline);
+  });
+
+  it("readSnapshot decrypts an encrypted snapshot back, and names a tampered one", async () => {
+    const codec = createAesGcmCodec(Buffer.alloc(32, 9));
+    const dir = fx.dir();
+    const s = await fx.open(dir, { codec });
+    await s.load();
+    const snap = bigSnapshot(10, 2, big);
+    await s.save({ snapshot: snap, entries: [], hardState: { term: 2, vote: 1, commit: 10 } }, true);
+    assert.deepStrictEqual(await s.readSnapshot(), snap);
+    await s.close();
+    const db = await fx.raw(dir);
+    const [k] = await chunkKeys(db);
+    const key = snapshotChunkKey(k!.generation, 2);
+    const v = Buffer.from((await db.get(key))!);
+    v[100]! ^= 0x01;
+    await db.put(key, v);
+    await db.close();
+    const s2 = await fx.open(dir, { codec });
+    await assert.rejects(s2.load(), (err: unknown) => err instanceof RaftError && err.code === "RAFT_LOG_CORRUPT");
+  });
+
   it("cuts chunks across the parts of a record as if they were joined", () => {
     const parts = [Buffer.from([1, 2, 3]), Buffer.alloc(SNAPSHOT_CHUNK_BYTES * 2, 7), Buffer.from([9, 9, 9, 9, 9])];
     const joined = Buffer.concat(parts);
