@@ -728,7 +728,10 @@ export class RaftNode {
     if (this.mem.replaceSnapshotData(index, EMPTY)) this.releasedSnapshotIndex = index;
   }
 
-  /** A MsgSnap whose data is only on disk: read it back, then send; if it moved on, tell the core it failed (it sends the newer one). */
+  /**
+   * A MsgSnap whose data is only on disk: read it back, then send it. If a newer snapshot replaced
+   * it meanwhile, the send is reported failed, and the core sends the newer one.
+   */
   private async sendStoredSnapshot(m: Message): Promise<void> {
     const index = m.snapshot!.metadata.index;
     try {
@@ -795,7 +798,8 @@ export class RaftNode {
   }
 
   private isReleasedSnapshot(m: Message): boolean {
-    return m.type === MessageType.Snap && m.snapshot !== undefined && m.snapshot.metadata.index === this.releasedSnapshotIndex && m.snapshot.data.length === 0;
+    const snap = m.type === MessageType.Snap ? m.snapshot : undefined;
+    return snap !== undefined && snap.metadata.index === this.releasedSnapshotIndex && snap.data.length === 0;
   }
 
   private flushNotices(): void {
