@@ -1,7 +1,7 @@
 // Bytes for the raft log and snapshots. The only module that knows the encoding: today JSON with
 // byte arrays as {"$b64": "…"} inside a versioned envelope; it can become the protobuf messages of
 // proto/objects.proto (StoreActions, StoreSnapshot) without touching anything else.
-import { concatInSlices, nextTurn } from "@shoal/common";
+import { nextTurn } from "@shoal/common";
 import type { StoreAction } from "./actions.js";
 import { invalid } from "./errors.js";
 import { KINDS } from "./objects/kinds.js";
@@ -75,24 +75,12 @@ export function encodeSnapshot(snapshot: StoreSnapshot): Uint8Array {
 }
 
 /**
- * encodeSnapshot's bytes, exactly, built in slices with `pause()` awaited between them, so that
- * encoding a store of a hundred thousand objects (seconds of CPU) does not block the event loop:
- * heartbeats and raft keep running. The snapshot must not change meanwhile (the store's snapshot
- * is a list of its frozen objects, so it does not).
- */
-export async function encodeSnapshotInSlices(
-  snapshot: StoreSnapshot,
-  pause: () => Promise<void> = nextTurn,
-  objectsPerSlice = 1000,
-): Promise<Uint8Array> {
-  const out = await concatInSlices(await encodeSnapshotParts(snapshot, pause, objectsPerSlice), pause);
-  return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-}
-
-/**
- * encodeSnapshotInSlices' bytes as the parts that make them when joined (a part per slice), for a
- * consumer that copies them somewhere anyway (raft's snapshot envelope): joining a 150 MiB
- * snapshot first would double the memory it takes at its peak.
+ * encodeSnapshot's bytes as the parts that make them when joined (a part per slice of
+ * `objectsPerSlice` objects), built with `pause()` awaited between slices, so that encoding a store
+ * of a hundred thousand objects (seconds of CPU) does not block the event loop: heartbeats and raft
+ * keep running. The snapshot must not change meanwhile (the store's snapshot is a list of its
+ * frozen objects, so it does not). Parts, not one buffer: the consumer copies them somewhere anyway
+ * (raft's snapshot envelope), and joining a 150 MiB snapshot first would double its peak memory.
  */
 export async function encodeSnapshotParts(snapshot: StoreSnapshot, pause: () => Promise<void> = nextTurn, objectsPerSlice = 1000): Promise<Uint8Array[]> {
   // Each slice's text becomes bytes at once, and the caller joins the bytes a slice at a time:

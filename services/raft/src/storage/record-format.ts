@@ -22,7 +22,7 @@
 // repeats its index so a value found under the wrong key is caught too. Numbers are u64 stored as two
 // u32 halves: indexes and terms are safe integers (< 2^53), which keeps us off BigInt on the hot path.
 import { crc32 } from "node:zlib";
-import { SLICE_BYTES, concatInSlices } from "@shoal/common";
+import { SLICE_BYTES } from "@shoal/common";
 import { RaftError } from "../core/errors.js";
 import { EntryType, type ConfState, type Entry, type HardState, type Snapshot } from "../core/types.js";
 
@@ -244,16 +244,6 @@ export function encodeSnapshot(s: Snapshot, codec: StorageCodec | undefined): Bu
 }
 
 /**
- * encodeSnapshot's bytes, exactly, with the data copied or sealed and the checksum computed a
- * slice at a time (`pause()` awaited between slices): a snapshot is the whole state machine.
- */
-export async function encodeSnapshotInSlices(s: Snapshot, codec: StorageCodec | undefined, pause: () => Promise<void>): Promise<Buffer> {
-  const parts = await encodeSnapshotParts(s, codec, pause);
-  if (parts.length === 1) return parts[0]!;
-  return concatInSlices(parts, pause);
-}
-
-/**
  * encodeSnapshot's bytes as parts to be joined, with the checksum computed a slice at a time.
  * Without a codec they are the header and the snapshot's data itself, not a copy of it (a chunked
  * snapshot is written straight from them); sealed, one record.
@@ -263,23 +253,23 @@ export async function encodeSnapshotParts(s: Snapshot, codec: StorageCodec | und
   if (codec === undefined) {
     const { buf: header } = snapshotHeader(s, codec, 0);
     const data = Buffer.from(s.data.buffer, s.data.byteOffset, s.data.length);
-    let crc = crc32(header.subarray(4));
-    for (let a = 0; a < data.length; a += SLICE_BYTES) {
-      await pause();
-      crc = crc32(data.subarray(a, Math.min(data.length, a + SLICE_BYTES)), crc);
-    }
-    header.writeUInt32BE(crc, 0);
+    header.writeUInt32BE(await crc32InSlices(data, pause, crc32(header.subarray(4))), 0);
     return [header, data];
   }
   const { buf, off } = snapshotHeader(s, codec, codec.sealedLength!(s.data.length));
   await codec.sealInSlices!(s.data, buf, off, pause);
-  let crc = 0;
-  for (let a = 4; a < buf.length; a += SLICE_BYTES) {
-    await pause();
-    crc = crc32(buf.subarray(a, Math.min(buf.length, a + SLICE_BYTES)), crc);
-  }
-  buf.writeUInt32BE(crc, 0);
+  buf.writeUInt32BE(await crc32InSlices(buf.subarray(4), pause), 0);
   return [buf];
+}
+
+/** crc32 of `bytes` continuing from `crc`, a slice at a time with `pause()` awaited before each. */
+async function crc32InSlices(bytes: Uint8Array, pause: () => Promise<void>, crc = 0): Promise<number> {
+  let out = crc;
+  for (let a = 0; a < bytes.length; a += SLICE_BYTES) {
+    await pause();
+    out = crc32(bytes.subarray(a, Math.min(bytes.length, a + SLICE_BYTES)), out);
+  }
+  return out;
 }
 
 /** A snapshot record with its header written and `dataBytes` left for the data at `off`. */
@@ -326,12 +316,7 @@ export function decodeSnapshot(buf: Buffer, codec: StorageCodec | undefined): Sn
 export async function decodeSnapshotInSlices(buf: Buffer, codec: StorageCodec | undefined, pause: () => Promise<void>): Promise<Snapshot> {
   const r: RecordName = { kind: "snapshot" };
   if (buf.length < 21 + 12) throw corrupt(r, "truncated", `record too short (${buf.length} bytes)`);
-  let crc = 0;
-  for (let a = 4; a < buf.length; a += SLICE_BYTES) {
-    await pause();
-    crc = crc32(buf.subarray(a, Math.min(buf.length, a + SLICE_BYTES)), crc);
-  }
-  if (crc !== buf.readUInt32BE(0)) throw corrupt(r, "checksum", "checksum mismatch");
+  if ((await crc32InSlices(buf.subarray(4), pause)) !== buf.readUInt32BE(0)) throw corrupt(r, "checksum", "checksum mismatch");
   const { metadata, flags, dataAt } = decodeSnapshotHeader(buf, r);
   const sealed = view(buf, dataAt);
   if ((flags & FLAG_SEALED) !== 0 && codec?.openInSlices !== undefined) {

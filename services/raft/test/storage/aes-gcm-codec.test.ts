@@ -5,7 +5,7 @@ import { SLICE_BYTES } from "@shoal/common";
 import { RaftError } from "../../src/core/errors.js";
 import { createAesGcmCodec } from "../../src/storage/index.js";
 import type { Snapshot } from "../../src/core/types.js";
-import { KEY_CHECK_KEY, decodeSnapshot, encodeSnapshot, encodeSnapshotInSlices, entryKey } from "../../src/storage/record-format.js";
+import { KEY_CHECK_KEY, decodeSnapshot, encodeSnapshot, encodeSnapshotParts, entryKey } from "../../src/storage/record-format.js";
 import { entries, storageFixture } from "./helpers.js";
 
 function isCode(code: string, message?: RegExp): (err: unknown) => boolean {
@@ -58,14 +58,14 @@ describe("createAesGcmCodec", () => {
     const data = randomBytes(10 * 1024 * 1024 + 123);
     const snap: Snapshot = { metadata: { index: 42, term: 3, confState: { voters: [1, 2, 3], learners: [4], removed: [5] } }, data };
     let pauses = 0;
-    const sliced = await encodeSnapshotInSlices(snap, codec, async () => void pauses++);
+    const sliced = Buffer.concat(await encodeSnapshotParts(snap, codec, async () => void pauses++));
     assert.ok(pauses >= 4, `${pauses} pauses`);
     assert.equal(sliced.length, encodeSnapshot(snap, codec).length);
     const back = decodeSnapshot(sliced, codec);
     assert.deepEqual(back.metadata, snap.metadata);
     assert.ok(Buffer.from(back.data).equals(data));
     // Without a codec, the very bytes encodeSnapshot gives.
-    assert.ok((await encodeSnapshotInSlices(snap, undefined, async () => undefined)).equals(encodeSnapshot(snap, undefined)));
+    assert.ok(Buffer.concat(await encodeSnapshotParts(snap, undefined, async () => undefined)).equals(encodeSnapshot(snap, undefined)));
     // A flipped bit in the sliced record's data is caught (checksum over every slice).
     sliced[sliced.length - 5]! ^= 1;
     assert.throws(() => decodeSnapshot(sliced, codec), isCode("RAFT_LOG_CORRUPT"));

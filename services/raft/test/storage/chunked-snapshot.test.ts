@@ -4,7 +4,7 @@
 import { strict as assert } from "node:assert";
 import { RaftError } from "../../src/core/errors.js";
 import type { Snapshot } from "../../src/core/types.js";
-import { createAesGcmCodec } from "../../src/storage/index.js";
+import { createAesGcmCodec, type LevelStorageOptions } from "../../src/storage/index.js";
 import {
   CHUNK_KEY_MAX,
   CHUNK_KEY_MIN,
@@ -40,6 +40,16 @@ describe("LevelStorage: chunked snapshots", function () {
   this.timeout(30_000);
   const fx = storageFixture();
   const big = SNAPSHOT_CHUNK_BYTES * 2 + 12_345; // three chunks
+
+  /** A closed store in a new dir holding `snap` (and the hard state that commits it). */
+  async function storedIn(snap: Snapshot, opts: LevelStorageOptions = {}): Promise<string> {
+    const dir = fx.dir();
+    const s = await fx.open(dir, opts);
+    await s.load();
+    await s.save({ snapshot: snap, entries: [], hardState: { term: snap.metadata.term, vote: 1, commit: snap.metadata.index } }, true);
+    await s.close();
+    return dir;
+  }
 
   it("stores a large snapshot as chunks and loads it back, with the entries after it", async () => {
     const dir = fx.dir();
@@ -81,12 +91,8 @@ describe("LevelStorage: chunked snapshots", function () {
   });
 
   it("drops the chunks of a save that never stored its manifest, keeping the stored snapshot", async () => {
-    const dir = fx.dir();
-    const s = await fx.open(dir);
-    await s.load();
     const snap = bigSnapshot(10, 2, big);
-    await s.save({ snapshot: snap, entries: [], hardState: { term: 2, vote: 1, commit: 10 } }, true);
-    await s.close();
+    const dir = await storedIn(snap);
     // What a crash between the chunks of a later snapshot and its manifest leaves behind.
     const db = await fx.raw(dir);
     const [current] = await chunkKeys(db);
@@ -136,12 +142,8 @@ describe("LevelStorage: chunked snapshots", function () {
 
   it("encrypted at rest, a chunked snapshot round-trips", async () => {
     const codec = createAesGcmCodec(Buffer.alloc(32, 7));
-    const dir = fx.dir();
-    const s = await fx.open(dir, { codec });
-    await s.load();
     const snap = bigSnapshot(10, 2, big);
-    await s.save({ snapshot: snap, entries: [], hardState: { term: 2, vote: 1, commit: 10 } }, true);
-    await s.close();
+    const dir = await storedIn(snap, { codec });
     assert.deepStrictEqual((await (await fx.open(dir, { codec })).load()).snapshot, snap);
   });
 
@@ -191,11 +193,7 @@ describe("LevelStorage: chunked snapshots", function () {
 
   for (const damage of ["missing", "short"] as const) {
     it(`names a ${damage} chunk at load`, async () => {
-      const dir = fx.dir();
-      const s = await fx.open(dir);
-      await s.load();
-      await s.save({ snapshot: bigSnapshot(10, 2, big), entries: [], hardState: { term: 2, vote: 1, commit: 10 } }, true);
-      await s.close();
+      const dir = await storedIn(bigSnapshot(10, 2, big));
       const db = await fx.raw(dir);
       const [k] = await chunkKeys(db);
       const key = snapshotChunkKey(k!.generation, 1);

@@ -7,7 +7,7 @@
 // missed or merged event costs at most a redundant pass, and a lost watch (overflow) is repaired by
 // starting over from a fresh view.
 import { describeError, nextTurn, systemClock, type Clock, type Logger, type TimerHandle } from "@shoal/common";
-import type { Kind, MemoryStore, ReadTx, StoreEvent, Watch } from "@shoal/store";
+import type { Kind, MemoryStore, StoreEvent, Watch } from "@shoal/store";
 
 /** After a pass failed (no quorum…), the next attempt comes this much later. */
 export const RETRY_AFTER_MS = 1_000;
@@ -61,7 +61,7 @@ export abstract class ReconcileLoop {
   /** The kinds whose events the component reacts to. */
   protected abstract readonly kinds: Kind[];
   /** Everything may have changed (start, lost watch, a timer): mark it all. */
-  protected abstract markAll(tx?: ReadTx): void;
+  protected abstract markAll(): void;
   /** Marks what the event touched; false when it is irrelevant. */
   protected abstract observe(event: StoreEvent): boolean;
   /** Decides on what is marked (clearing the marks) and commits. */
@@ -110,7 +110,7 @@ export abstract class ReconcileLoop {
   }
 
   private subscribe(): void {
-    const { watch } = this.store.viewAndWatch({ kinds: this.kinds }, (tx) => this.markAll(tx));
+    const { watch } = this.store.viewAndWatch({ kinds: this.kinds }, () => this.markAll());
     this.watch = watch;
     this.consuming = this.consume(watch);
     this.kick();
