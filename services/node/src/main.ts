@@ -2,7 +2,7 @@
 // membership from its state dir) and the REST API on a root-only unix socket, and shuts both down
 // in reverse order on SIGTERM/SIGINT.
 import { parseArgs } from "node:util";
-import { createLogger, describeError } from "@shoal/common";
+import { createLogger, createProcessRegistry, describeError } from "@shoal/common";
 import { startApiServer } from "@shoal/manager";
 import { Daemon, type DaemonOptions } from "./daemon.js";
 
@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   if (electionTicks !== undefined) opts.electionTicks = electionTicks;
   if (heartbeatMs !== undefined) opts.heartbeatPeriodMs = heartbeatMs;
 
-  const daemon = new Daemon(opts, { logger });
+  const daemon = new Daemon(opts, { logger, registry: createProcessRegistry() });
   // API servers (the unix socket, then the optional TLS listener), closed before the daemon stops.
   const extraServers: { close(): Promise<void> }[] = [];
   let stopping = false;
