@@ -42,6 +42,8 @@ import { readMembers, toRecord, unwrapSnapshotData, wrapSnapshotData, writeMembe
 import type { SnapshotData, StateMachine } from "./state-machine.js";
 
 const MIB = 1024 * 1024;
+/** The most a member that is not the leader keeps behind a snapshot (see keptTailStart). */
+const FOLLOWER_KEEP_BYTES = 8 * MIB;
 
 export interface RaftNodeOptions {
   id: NodeId;
@@ -65,7 +67,11 @@ export interface RaftNodeOptions {
    * thousand entries hold gigabytes).
    */
   snapshotBytes?: number;
-  /** Entries kept behind a snapshot for slow followers (default 1,000). */
+  /**
+   * Entries kept behind a snapshot for slow followers (default 1,000). The leader keeps only
+   * those its followers lack (all of them for a follower that is down); other members keep at
+   * most 8 MiB of them.
+   */
   compactKeepEntries?: number;
   /**
    * ... holding at most this many bytes of data (default 128 MiB: a follower that fell behind by
@@ -973,16 +979,33 @@ export class RaftNode {
     })();
   }
 
-  /** The first index of the tail kept behind a snapshot at `index`: compactKeepEntries entries, within compactKeepBytes. */
+  /**
+   * The first index of the tail kept behind a snapshot at `index`. The tail lets a follower that
+   * is a little behind catch up from entries rather than from the whole snapshot, so it is cut to
+   * what followers lack: the leader keeps the entries its furthest-behind follower has not got
+   * (a follower that is down counts as far behind), none when every follower has the snapshot's
+   * index; at most compactKeepEntries entries within compactKeepBytes. A member that is not the
+   * leader knows no follower's progress; it keeps compactKeepEntries entries within 8 MiB (or
+   * compactKeepBytes if smaller), enough for the usual lag between followers should it be elected.
+   * At a thousand nodes the entries behind a snapshot were most of a manager's raft memory
+   * (a full tail is 128 MiB), though the followers hardly ever needed them.
+   */
   private keptTailStart(index: number): number {
-    const floor = Math.max(this.mem.firstIndex(), index - this.compactKeepEntries + 1);
+    let need = this.mem.firstIndex();
+    let maxBytes = Math.min(this.compactKeepBytes, FOLLOWER_KEEP_BYTES);
+    if (this.state === StateType.Leader) {
+      maxBytes = this.compactKeepBytes;
+      need = index + 1;
+      for (const [id, pr] of this.raw.status().progress) if (id !== this.opts.id) need = Math.min(need, pr.match + 1);
+    }
+    const floor = Math.max(this.mem.firstIndex(), index - this.compactKeepEntries + 1, need);
     if (floor > index) return index + 1;
     const tail = this.mem.entries(floor, index + 1, Number.MAX_SAFE_INTEGER);
     let bytes = 0;
     let start = index + 1;
     for (let i = tail.length - 1; i >= 0; i--) {
       bytes += tail[i]!.data.length;
-      if (bytes > this.compactKeepBytes) break;
+      if (bytes > maxBytes) break;
       start = tail[i]!.index;
     }
     return start;

@@ -33,6 +33,11 @@ describe("RaftNode: commit notices", function () {
     c = new Cluster({ ...timing, commitNoticeDelayMs });
     await c.allocate([1, 2, 3]);
     await Promise.all([1, 2, 3].map((id) => c.start(id)));
+    // Right after an election a follower may still be probed, and then its first appends are held
+    // back and merged: a first write that every member applies leaves both in steady replication.
+    const l = await c.leader();
+    await l.node!.propose(put("warm-up", "1"));
+    await waitFor("every member applied the warm-up write", () => c.running().every((m) => m.sm.data.get("warm-up") === "1"), 5000);
   }
 
   it("a stream of writes sends no separate notices: each append carries the previous commit", async () => {

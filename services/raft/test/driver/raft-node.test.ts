@@ -286,6 +286,34 @@ describe("RaftNode membership and snapshots", function () {
     assert.deepEqual(joiner.sm.log, l.sm.log);
   });
 
+  it("the leader keeps behind a snapshot only the entries its followers lack", async () => {
+    // A thousand entries may be kept, but the followers have them all: the leader keeps none.
+    c = new Cluster({ snapshotEntries: 10, compactKeepEntries: 1_000 });
+    await c.allocate([1, 2, 3]);
+    await Promise.all([1, 2, 3].map((id) => c.start(id)));
+    const l = await c.leader();
+    const f = c.running().find((m) => m.id !== l.id)!;
+    for (let i = 0; i < 25; i++) {
+      await l.node!.propose(put(`k${i}`, `${i}`));
+      await waitFor("followers applied", () => c.running().every((m) => m.sm.log.length === i + 1));
+    }
+    await waitFor("the leader's log compacted", () => l.node!.status().firstIndex > 10);
+
+    // A follower that is down lacks entries: they stay (within the bounds), and it catches up
+    // from them when it is back, with no snapshot sent.
+    const lacksFrom = f.node!.status().lastIndex + 1;
+    await c.stop(f.id);
+    for (let i = 25; i < 60; i++) await l.node!.propose(put(`k${i}`, `${i}`));
+    // Snapshots are taken in the background; give the last ones time to compact.
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(l.node!.status().firstIndex <= lacksFrom, `the leader kept what the stopped follower lacks (from ${lacksFrom}; first index ${l.node!.status().firstIndex})`);
+    const back = await c.start(f.id);
+    const restoresAtStart = back.sm.restores;
+    await waitFor("the follower caught up", () => back.sm.log.length === 60);
+    assert.equal(back.sm.restores, restoresAtStart, "caught up from entries, not from a snapshot");
+    assert.deepEqual(back.sm.log, l.sm.log);
+  });
+
   it("a restarted member restores from its own snapshot and replays the entries after it", async () => {
     c = new Cluster({ snapshotEntries: 10, compactKeepEntries: 2 });
     await c.allocate([1, 2, 3]);
