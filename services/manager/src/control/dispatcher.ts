@@ -61,6 +61,8 @@ export class Dispatcher {
   private readonly registrations = new Map<string, { addr: string; description: NodeDescription | undefined; waiters: { resolve: () => void; reject: (err: unknown) => void }[] }>();
   private registering = false;
   private lastSweepAt = 0;
+  /** A sweep's DOWN write is in flight: later sweeps wait for it rather than write the same nodes again. */
+  private expiring = false;
   private period: { ms: number; readAtMs: number } | undefined;
   private running = false;
   readonly assignments: TaskAssignments;
@@ -230,6 +232,9 @@ export class Dispatcher {
       this.log.warn({ stalledMs: Math.round(stalledMs) }, "dispatcher: this manager stalled; every node's heartbeat deadline moved on by the stall");
       return;
     }
+    // Under load a write of many nodes can take seconds; sweeps meanwhile would find the same
+    // nodes (not yet DOWN in the store) and queue the same write again, adding to the load.
+    if (this.expiring) return;
     const periodMs = this.periodMs();
     const multiplier = this.opts.graceMultiplier ?? 3;
     const graceMs = periodMs * multiplier;
@@ -251,22 +256,30 @@ export class Dispatcher {
         return now - seen > graceMs;
       });
     if (expired.length === 0) return;
+    this.expiring = true;
+    const marked = new Map<string, Node>();
     try {
       await store.batch(async (batch) => {
         for (const n of expired) {
           await batch.update((tx) => {
             const cur = tx.get("node", n.id);
             if (cur === undefined || cur.status.state === NodeState.DOWN) return;
+            // Its heartbeat may have arrived while this write waited its turn: then it is alive.
+            const seen = this.lastSeen.get(n.id);
+            if (seen !== undefined && this.clock.monotonicMs() - seen <= graceMs) return;
             tx.update("node", { ...cur, status: { ...cur.status, state: NodeState.DOWN, message: "heartbeat failure" } });
+            marked.set(cur.id, cur);
           });
         }
       });
-      for (const n of expired) {
+      for (const n of marked.values()) {
         this.registered.delete(n.id);
         this.log.warn({ nodeId: n.id, hostname: n.description?.hostname }, "dispatcher: node missed its heartbeats; marked down");
       }
     } catch (err) {
       this.log.warn({ err }, "dispatcher: could not mark nodes down; will retry");
+    } finally {
+      this.expiring = false;
     }
   }
 }

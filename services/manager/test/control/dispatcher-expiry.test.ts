@@ -149,6 +149,27 @@ describe("control/dispatcher: heartbeat expiry", () => {
     assert.deepEqual(states(), { a: NodeState.READY, b: NodeState.DOWN }, "b never reached the new leader");
   });
 
+  it("a slow DOWN write is not repeated by later sweeps, and spares a node heard from while it waited", async () => {
+    // Hold the store's next write until released, as a loaded raft does.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const batch = store.batch.bind(store);
+    let writes = 0;
+    store.batch = (async (fn: Parameters<MemoryStore["batch"]>[0]) => {
+      writes++;
+      if (writes === 1) await gate;
+      return batch(fn);
+    }) as MemoryStore["batch"];
+    await run(7000); // both silent past the 6 s grace: one write to mark them DOWN, held
+    assert.equal(writes, 1);
+    await heartbeat("a"); // a is back before the write goes through
+    await run(3000);
+    assert.equal(writes, 1, "sweeps wait for the write in flight rather than queue the same nodes again");
+    release();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(states(), { a: NodeState.READY, b: NodeState.DOWN });
+  });
+
   it("does not blame the nodes for the manager's own stall", async () => {
     await run(1000);
     // The manager stalls for 8 s: no sweep ran and no heartbeat could be read meanwhile.
