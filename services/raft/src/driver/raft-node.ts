@@ -941,7 +941,7 @@ export class RaftNode {
     this.bytesSinceSnapshot = 0;
     const confState = this.confState;
     const addresses: Addresses = new Map(this.addresses);
-    let pending: SnapshotData | Promise<SnapshotData>;
+    let pending: SnapshotData | Promise<SnapshotData> | undefined;
     try {
       pending = this.sm.snapshot();
     } catch (err) {
@@ -950,7 +950,10 @@ export class RaftNode {
     }
     this.snapshotting = (async () => {
       try {
-        const data = await wrapSnapshotData(addresses, await pending);
+        const data = await wrapSnapshotData(addresses, (await pending)!);
+        // The state machine's encoding is in `data` now: let it go before sealing and saving make
+        // further copies (at 100,000 tasks each is about 150 MiB; held, they were three at once).
+        pending = undefined;
         if (index <= this.snapshotIndex) return;
         const snap = this.mem.createSnapshot(index, confState, data);
         // No hard state rides along: a Ready's save of a newer term or vote may be queued ahead

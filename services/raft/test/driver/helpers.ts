@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SeededRandom, freeLoopbackPort, silentLogger } from "@shoal/common";
 import { RaftNode, type RaftNodeOptions } from "../../src/driver/raft-node.js";
-import type { StateMachine } from "../../src/driver/state-machine.js";
+import type { SnapshotData, StateMachine } from "../../src/driver/state-machine.js";
 import { RaftError } from "../../src/core/errors.js";
 import type { Entry, NodeId } from "../../src/core/types.js";
 
@@ -22,7 +22,7 @@ export class KvStateMachine implements StateMachine {
     this.log.push(text);
   }
 
-  snapshot(): Uint8Array | Promise<Uint8Array> {
+  snapshot(): SnapshotData | Promise<SnapshotData> {
     return new TextEncoder().encode(JSON.stringify({ data: [...this.data], log: this.log }));
   }
 

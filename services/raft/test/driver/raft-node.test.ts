@@ -1,4 +1,6 @@
 import { strict as assert } from "node:assert";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { RaftError } from "../../src/core/errors.js";
 import { StateType } from "../../src/core/types.js";
 import { Cluster, KvStateMachine, code, put, waitFor } from "./helpers.js";
@@ -312,6 +314,42 @@ describe("RaftNode membership and snapshots", function () {
     await waitFor("the follower caught up", () => back.sm.log.length === 60);
     assert.equal(back.sm.restores, restoresAtStart, "caught up from entries, not from a snapshot");
     assert.deepEqual(back.sm.log, l.sm.log);
+  });
+
+  it("lets the state machine's snapshot encoding go before the snapshot is sealed and saved", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    class PartsSnapshots extends KvStateMachine {
+      readonly encodings: WeakRef<Uint8Array>[] = [];
+      override snapshot(): Uint8Array[] {
+        const part = Buffer.from(super.snapshot() as Uint8Array);
+        this.encodings.push(new WeakRef(part));
+        return [part];
+      }
+    }
+    c = new Cluster({ snapshotEntries: 5, compactKeepEntries: 1 });
+    await c.allocate([1, 2, 3]);
+    const members = await Promise.all([1, 2, 3].map((id) => c.start(id, {}, new PartsSnapshots())));
+    // Each member's save of a snapshot first collects garbage (a turn later, so that no WeakRef
+    // is kept alive by the current job) and asks whether that member's encodings are gone.
+    const heldAtSave: boolean[] = [];
+    for (const m of members) {
+      const sm = m.sm as PartsSnapshots;
+      const level = (m.node as unknown as { level: { save(u: { snapshot?: unknown }, sync: boolean): Promise<void> } }).level;
+      const save = level.save.bind(level);
+      level.save = async (u, sync) => {
+        if (u.snapshot !== undefined && sm.encodings.length > 0) {
+          await new Promise((r) => setTimeout(r, 0));
+          gc();
+          heldAtSave.push(sm.encodings.some((w) => w.deref() !== undefined));
+        }
+        return save(u, sync);
+      };
+    }
+    const l = await c.leader();
+    for (let i = 0; i < 12; i++) await l.node!.propose(put(`k${i}`, `${i}`));
+    await waitFor("snapshots saved", () => heldAtSave.length >= 3);
+    assert.deepEqual(heldAtSave.filter((h) => h), [], "no snapshot encoding was still held when its snapshot was saved");
   });
 
   it("a restarted member restores from its own snapshot and replays the entries after it", async () => {
