@@ -5,14 +5,6 @@
 /** Bytes per slice: a few milliseconds of copying. */
 export const SLICE_BYTES = 4 * 1024 * 1024;
 
-/** Copies `src` into `dst` at `offset`, a slice at a time, awaiting `pause()` between slices. */
-export async function copyInSlices(dst: Uint8Array, offset: number, src: Uint8Array, pause: () => Promise<void>): Promise<void> {
-  for (let a = 0; a < src.length; a += SLICE_BYTES) {
-    if (a > 0) await pause();
-    dst.set(src.subarray(a, Math.min(src.length, a + SLICE_BYTES)), offset + a);
-  }
-}
-
 /**
  * Copies the parts one after another into `dst` from `offset`, awaiting `pause()` after each
  * SLICE_BYTES copied, however the bytes are cut into parts (many small parts are one big copy).

@@ -1,7 +1,7 @@
 // Whole-buffer copies in slices: the bytes come out as one copy would make them, and the pause
 // comes after every SLICE_BYTES copied, whether the source is one big buffer or many small parts.
 import { strict as assert } from "node:assert";
-import { SLICE_BYTES, concatInSlices, copyInSlices, copyPartsInSlices } from "../src/index.js";
+import { SLICE_BYTES, concatInSlices, copyPartsInSlices } from "../src/index.js";
 
 const MIB = 1024 * 1024;
 
@@ -10,11 +10,11 @@ function part(bytes: number, seed: number): Uint8Array {
 }
 
 describe("slices", () => {
-  it("copyInSlices pauses between slices of one big buffer", async () => {
+  it("copyPartsInSlices pauses between slices of one big part", async () => {
     const src = part(2 * SLICE_BYTES + 5, 1);
     const dst = new Uint8Array(src.length + 3);
     let pauses = 0;
-    await copyInSlices(dst, 3, src, async () => void pauses++);
+    await copyPartsInSlices(dst, 3, [src], async () => void pauses++);
     assert.equal(pauses, 2);
     assert.deepEqual(dst.subarray(3), src);
   });

@@ -994,10 +994,10 @@ export class RaftNode {
    * (a full tail is 128 MiB), though the followers hardly ever needed them.
    */
   private keptTailStart(index: number): number {
-    let need = this.mem.firstIndex();
-    let maxBytes = Math.min(this.compactKeepBytes, FOLLOWER_KEEP_BYTES);
-    if (this.state === StateType.Leader) {
-      maxBytes = this.compactKeepBytes;
+    const leader = this.state === StateType.Leader;
+    const maxBytes = leader ? this.compactKeepBytes : Math.min(this.compactKeepBytes, FOLLOWER_KEEP_BYTES);
+    let need = 0;
+    if (leader) {
       need = index + 1;
       for (const [id, pr] of this.raw.status().progress) if (id !== this.opts.id) need = Math.min(need, pr.match + 1);
     }
