@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger, freeLoopbackPorts, silentLogger, sleep } from "@shoal/common";
-import { NodeRole, NodeState, RestartCondition, TaskState, type Node } from "@shoal/store";
+import type { Manager } from "@shoal/manager";
+import { NodeRole, NodeState, RestartCondition, TaskState, type Cluster, type Node } from "@shoal/store";
 import { Daemon } from "../src/index.js";
 
 const logger = process.env["SHOAL_TEST_LOG"] === undefined ? silentLogger() : createLogger({ level: process.env["SHOAL_TEST_LOG"] });
@@ -80,6 +81,37 @@ describe("shoald in process: three managers and a worker on loopback", function 
     });
     assert.equal(ready.filter((n) => n.role === NodeRole.MANAGER).length, 3);
     assert.deepEqual(ready.map((n) => n.description?.hostname).sort(), ["m1", "m2", "m3", "w1"]);
+  });
+
+  it("applies the cluster's raft settings on every manager and refuses the ones it does not have", async () => {
+    const backend = get("m1").manager() as Manager;
+    const retention = (name: string): { snapshotEntries: number; compactKeepEntries: number } => (get(name).manager() as Manager).rs.raft.logRetention();
+    const cluster = (): Cluster => backend.store.view((tx) => tx.find("cluster", { all: true })[0]!);
+    const defaults = retention("m2");
+    assert.deepEqual(defaults, { snapshotEntries: 10_000, compactKeepEntries: 1_000 });
+
+    const c0 = cluster();
+    await backend.updateCluster(c0.meta.version.index, { ...c0.spec, raft: { snapshotInterval: 500, logEntriesForSlowFollowers: 50 } }, { rotateWorkerToken: false, rotateManagerToken: false, rotateManagerUnlockKey: false });
+    for (const name of ["m1", "m2", "m3"]) {
+      await until(`${name} took the cluster's retention`, 10_000, () => (retention(name).snapshotEntries === 500 ? true : undefined));
+      assert.deepEqual(retention(name), { snapshotEntries: 500, compactKeepEntries: 50 });
+    }
+
+    const flags = { rotateWorkerToken: false, rotateManagerToken: false, rotateManagerUnlockKey: false };
+    for (const [raft, field] of [[{ electionTick: 20 }, "ElectionTick"], [{ heartbeatTick: 2 }, "HeartbeatTick"], [{ keepOldSnapshots: 3 }, "KeepOldSnapshots"]] as const) {
+      const c = cluster();
+      await assert.rejects(
+        backend.updateCluster(c.meta.version.index, { ...c.spec, raft: { ...c.spec.raft, ...raft } }, flags),
+        (err: Error & { code?: string }) => err.code === "CLUSTER_SPEC_UNSUPPORTED" && err.message.includes(`Raft.${field}`),
+      );
+      assert.equal(cluster().meta.version.index, c.meta.version.index, "a refused update writes nothing");
+    }
+
+    // Unset again: every manager goes back to its defaults.
+    const c1 = cluster();
+    await backend.updateCluster(c1.meta.version.index, { ...c1.spec, raft: {} }, flags);
+    for (const name of ["m1", "m2", "m3"]) await until(`${name} back to its defaults`, 10_000, () => (retention(name).snapshotEntries === defaults.snapshotEntries ? true : undefined));
+    assert.deepEqual(retention("m3"), defaults);
   });
 
   it("refuses a wrong join token with CA_TOKEN_REJECTED and leaves the node out of the swarm", async () => {

@@ -46,6 +46,7 @@ const EXACT_STATUS: Readonly<Record<string, number>> = {
   CA_WRONG_CLUSTER: 400,
   CA_UNLOCK_KEY_WRONG: 400,
   MANAGER_QUORUM_GUARD: 400,
+  CLUSTER_SPEC_UNSUPPORTED: 400,
   UPDATER_NO_PREVIOUS_SPEC: 400,
   // Docker answers a published port held by another service with InvalidArgument.
   ALLOCATOR_PORT_CONFLICT: 400,

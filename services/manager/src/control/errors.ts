@@ -4,6 +4,8 @@ import { ShoalError } from "@shoal/common";
 
 export type ControlErrorCode =
   | "CA_TOKEN_REJECTED"
+  /** A cluster spec setting Shoal does not have (it would be stored and silently ignored). */
+  | "CLUSTER_SPEC_UNSUPPORTED"
   | "CONTROL_NOT_READY"
   | "MANAGER_QUORUM_GUARD"
   | "NODE_IS_MANAGER"

@@ -18,6 +18,7 @@ import { Dispatcher } from "./dispatcher.js";
 import { ControlError } from "./errors.js";
 import { GrpcForwarder, type ClientTls } from "./forwarder.js";
 import { Membership, checkVoterRemoval } from "./membership.js";
+import { RaftSettingsFollower, checkRaftSpecChange } from "./raft-settings.js";
 import { startInTurns } from "./staged-start.js";
 
 /** A leader-only component (scheduler, orchestrators…): started on gaining leadership. */
@@ -68,6 +69,7 @@ export class Manager implements ManagerBackend {
   /** Counts leadership changes: a start that spans turns stops when another change came. */
   private leaderships = 0;
   private stopped = false;
+  private readonly raftSettings: RaftSettingsFollower;
 
   private constructor(
     private readonly opts: ManagerOptions,
@@ -80,6 +82,7 @@ export class Manager implements ManagerBackend {
   ) {
     this.log = modules.logger.child({ component: "manager" });
     this.clock = modules.clock ?? systemClock;
+    this.raftSettings = new RaftSettingsFollower(rs.store, (r) => rs.raft.setLogRetention(r), this.log);
   }
 
   static async start(opts: ManagerOptions, modules: ManagerModules): Promise<Manager> {
@@ -137,6 +140,7 @@ export class Manager implements ManagerBackend {
       await new Promise<number>((resolve, reject) => server.bindAsync(opts.listenAddr, creds, (err, port) => (err ? reject(err) : resolve(port))));
       const m = new Manager(opts, modules, rs, server, forwarder, dispatcher, membership);
       m.leaderParts = modules.leaderComponents?.(rs.store) ?? [];
+      m.raftSettings.start();
       rs.onLeadershipChange((leader) => void m.onLeadership(leader));
       if (rs.isLeader()) await m.onLeadership(true);
       log.info({ nodeId: opts.nodeId, raftId: opts.raftId, listen: opts.listenAddr, advertise: opts.advertiseAddr }, "manager started");
@@ -210,6 +214,7 @@ export class Manager implements ManagerBackend {
   async updateCluster(version: number, spec: ClusterSpec, flags: ClusterUpdateFlags): Promise<void> {
     await this.rs.store.update((tx) => {
       const cur = getCluster(tx);
+      checkRaftSpecChange(cur.spec, spec);
       const next: Cluster = { ...cur, meta: { ...cur.meta, version: { index: version } }, spec: { ...spec, annotations: { ...spec.annotations, name: cur.spec.annotations.name } } };
       const rootCa = cur.rootCa;
       if (rootCa !== undefined && (flags.rotateWorkerToken || flags.rotateManagerToken)) {
@@ -268,6 +273,7 @@ export class Manager implements ManagerBackend {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.raftSettings.stop();
     await this.onLeadership(false);
     this.forwarder.close();
     await this.rs.stop();

@@ -44,6 +44,8 @@ import type { SnapshotData, StateMachine } from "./state-machine.js";
 const MIB = 1024 * 1024;
 /** The most a member that is not the leader keeps behind a snapshot (see keptTailStart). */
 const FOLLOWER_KEEP_BYTES = 8 * MIB;
+export const DEFAULT_SNAPSHOT_ENTRIES = 10_000;
+export const DEFAULT_COMPACT_KEEP_ENTRIES = 1_000;
 
 export interface RaftNodeOptions {
   id: NodeId;
@@ -57,7 +59,7 @@ export interface RaftNodeOptions {
   tickMs?: number;
   electionTicks?: number;
   heartbeatTicks?: number;
-  /** Take a snapshot after this many applied entries since the last one (default 10,000). */
+  /** Take a snapshot after this many applied entries since the last one (default 10,000; setLogRetention changes it). */
   snapshotEntries?: number;
   /**
    * Also take one once the entries applied since the last one hold this many bytes of data.
@@ -194,8 +196,8 @@ export class RaftNode {
   /** Pending transfers, rejected by stop(). */
   private readonly transfers = new Set<(err: Error) => void>();
 
-  private readonly snapshotEntries: number;
-  private readonly compactKeepEntries: number;
+  private snapshotEntries: number;
+  private compactKeepEntries: number;
   private readonly compactKeepBytes: number;
   /** Entry data applied since the last snapshot was captured, and that snapshot's size. */
   private bytesSinceSnapshot = 0;
@@ -229,8 +231,8 @@ export class RaftNode {
     this.appliedTerm = snap.metadata.term;
     this.confState = snap.metadata.confState;
     this.term = mem.hardState.term;
-    this.snapshotEntries = opts.snapshotEntries ?? 10_000;
-    this.compactKeepEntries = opts.compactKeepEntries ?? 1_000;
+    this.snapshotEntries = opts.snapshotEntries ?? DEFAULT_SNAPSHOT_ENTRIES;
+    this.compactKeepEntries = opts.compactKeepEntries ?? DEFAULT_COMPACT_KEEP_ENTRIES;
     this.compactKeepBytes = opts.compactKeepBytes ?? 128 * MIB;
     this.lastSnapshotBytes = snap.data.length;
     this.releaseSnapshotData(snap.metadata.index, snap.data.length);
@@ -921,6 +923,28 @@ export class RaftNode {
     }
     this.log.info({ index: md.index, term: md.term, bytes: snap.data.length }, "raft: restored from snapshot");
     if (this.readsAwaitingApply.length > 0) this.resolveAppliedReads();
+  }
+
+  /** The log retention in force (setLogRetention). */
+  logRetention(): { snapshotEntries: number; compactKeepEntries: number } {
+    return { snapshotEntries: this.snapshotEntries, compactKeepEntries: this.compactKeepEntries };
+  }
+
+  /**
+   * Changes snapshotEntries and compactKeepEntries while running (the cluster spec's
+   * SnapshotInterval and LogEntriesForSlowFollowers); a value left out goes back to the one this
+   * node started with. Takes effect at the next snapshot.
+   */
+  setLogRetention(r: { snapshotEntries?: number; compactKeepEntries?: number }): void {
+    for (const [name, v] of Object.entries(r)) {
+      if (v !== undefined && (!Number.isSafeInteger(v) || v < (name === "snapshotEntries" ? 1 : 0))) {
+        throw new RaftError("RAFT_INVALID_ARGUMENT", `${name} must be a whole number${name === "snapshotEntries" ? " of at least 1" : ""}, got ${v}`);
+      }
+    }
+    this.snapshotEntries = r.snapshotEntries ?? this.opts.snapshotEntries ?? DEFAULT_SNAPSHOT_ENTRIES;
+    this.compactKeepEntries = r.compactKeepEntries ?? this.opts.compactKeepEntries ?? DEFAULT_COMPACT_KEEP_ENTRIES;
+    // Entries may already be past the new interval: snapshot now rather than after the next write.
+    this.maybeSnapshot();
   }
 
   /**

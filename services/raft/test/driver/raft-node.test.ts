@@ -288,6 +288,46 @@ describe("RaftNode membership and snapshots", function () {
     assert.deepEqual(joiner.sm.log, l.sm.log);
   });
 
+  it("setLogRetention changes the snapshot interval and the kept tail while running, and resets them", async () => {
+    const taken = new Map<number, number>();
+    class CountedSnapshots extends KvStateMachine {
+      constructor(private readonly id: number) {
+        super();
+      }
+      override snapshot(): Uint8Array {
+        taken.set(this.id, (taken.get(this.id) ?? 0) + 1);
+        return super.snapshot() as Uint8Array;
+      }
+    }
+    c = new Cluster({ snapshotEntries: 1_000_000, compactKeepEntries: 1_000 });
+    await c.allocate([1, 2, 3]);
+    await Promise.all([1, 2, 3].map((id) => c.start(id, {}, new CountedSnapshots(id))));
+    const l = await c.leader();
+    const writeAll = async (from: number, to: number): Promise<void> => {
+      for (let i = from; i < to; i++) await l.node!.propose(put(`k${i}`, `${i}`));
+      await waitFor("every member applied", () => c.running().every((m) => m.sm.log.length === to));
+    };
+    await writeAll(0, 20);
+    assert.equal(taken.size, 0, "no snapshot at the start's interval");
+
+    for (const m of c.running()) assert.throws(() => m.node!.setLogRetention({ snapshotEntries: 0 }), (e) => code(e) === "RAFT_INVALID_ARGUMENT");
+    for (const m of c.running()) m.node!.setLogRetention({ snapshotEntries: 10, compactKeepEntries: 0 });
+    // Already 20 entries past the last snapshot: each member snapshots without waiting for a write.
+    await waitFor("every member snapshotted", () => [1, 2, 3].every((id) => (taken.get(id) ?? 0) >= 1));
+    await writeAll(20, 45);
+    await waitFor("the leader compacted behind its snapshot", () => l.node!.status().firstIndex > 30);
+    const counts = [1, 2, 3].map((id) => taken.get(id) ?? 0);
+    assert.ok(counts.every((n) => n >= 3), `snapshots every 10 entries (${counts.join(", ")})`);
+
+    // Left out: back to what the node started with (a million entries), so no more snapshots.
+    for (const m of c.running()) m.node!.setLogRetention({});
+    await new Promise((r) => setTimeout(r, 200));
+    const before = [1, 2, 3].map((id) => taken.get(id) ?? 0);
+    await writeAll(45, 70);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual([1, 2, 3].map((id) => taken.get(id) ?? 0), before);
+  });
+
   it("the leader keeps behind a snapshot only the entries its followers lack", async () => {
     // A thousand entries may be kept, but the followers have them all: the leader keeps none.
     c = new Cluster({ snapshotEntries: 10, compactKeepEntries: 1_000 });
