@@ -237,3 +237,41 @@ export class StreamedCalls<Req, Res> {
     this.current = undefined;
   }
 }
+
+/**
+ * The HTTP/2 receive window a connection carrying bulk streams (raft appends) asks its sender
+ * for. The default, 64 KiB per stream and per connection, lets a sender put only 64 KiB on the
+ * wire per turn of the receiver's event loop: on a loaded manager 8 MiB of appends took
+ * seconds to cross, and the heartbeats queued behind them timed out elections.
+ */
+export const BULK_RECEIVE_WINDOW_BYTES = 32 << 20;
+
+const widened = new WeakSet<object>();
+
+interface WindowedSession {
+  setLocalWindowSize(bytes: number): void;
+  settings(s: { initialWindowSize: number }): void;
+  destroyed?: boolean;
+}
+
+/**
+ * Widens the receive window of the HTTP/2 connection a server call arrived on (once per
+ * connection): the connection's own window, and the initial window of its streams (a SETTINGS
+ * change that also grows the streams already open). grpc-js has no server option for it, so the
+ * session is read from its internals (the call's `call.stream.session`); if they move, the call is
+ * left as it is and false is returned.
+ */
+export function widenReceiveWindow(call: object, bytes = BULK_RECEIVE_WINDOW_BYTES): boolean {
+  const session = (call as { call?: { stream?: { session?: Partial<WindowedSession> } } }).call?.stream?.session;
+  if (session === undefined || typeof session.setLocalWindowSize !== "function" || typeof session.settings !== "function") return false;
+  if (widened.has(session)) return true;
+  if (session.destroyed === true) return false;
+  try {
+    session.setLocalWindowSize(bytes);
+    session.settings({ initialWindowSize: bytes });
+  } catch {
+    return false;
+  }
+  widened.add(session);
+  return true;
+}

@@ -10,7 +10,7 @@
 import * as grpc from "@grpc/grpc-js";
 import type { PeerCertificate } from "node:tls";
 import { Backoff, describeError, systemClock, type BackoffOptions, type Clock, type Logger, type Random } from "@shoal/common";
-import { raftServiceDefinition, raftpb } from "@shoal/proto";
+import { raftServiceDefinition, raftpb, widenReceiveWindow } from "@shoal/proto";
 import { RaftError } from "../core/errors.js";
 import { MessageType, type Message, type NodeId } from "../core/types.js";
 import { decodeMessage } from "./codec.js";
@@ -65,6 +65,8 @@ export interface TransportStats {
   framesReceived: number;
   messagesReceived: number;
   snapshotsReceived: number;
+  /** Incoming streams on a connection whose receive window was widened (widenReceiveWindow). */
+  wideStreams: number;
 }
 
 export interface GrpcTransportModules {
@@ -89,7 +91,7 @@ export class GrpcTransport implements RaftTransport {
   private unreachableHandler: (id: NodeId) => void = NOOP;
   private snapshotHandler: (id: NodeId, ok: boolean) => void = NOOP;
   private stopped = false;
-  private readonly counters: TransportStats = { framesReceived: 0, messagesReceived: 0, snapshotsReceived: 0 };
+  private readonly counters: TransportStats = { framesReceived: 0, messagesReceived: 0, snapshotsReceived: 0, wideStreams: 0 };
 
   constructor(
     private readonly opts: GrpcTransportOptions,
@@ -229,6 +231,10 @@ export class GrpcTransport implements RaftTransport {
       cb({ code: grpc.status.PERMISSION_DENIED, details: "not authorized to speak raft" });
       return;
     }
+    // Appends of thousands of store actions are megabytes: with HTTP/2's default 64 KiB window
+    // they crossed 64 KiB per turn of a loaded member's event loop, and the heartbeats behind
+    // them arrived after an election timeout.
+    if (widenReceiveWindow(call)) this.counters.wideStreams++;
     call.sendMetadata(new grpc.Metadata());
     let frames = 0;
     let done = false;

@@ -47,6 +47,9 @@ describe("GrpcTransport over loopback", function () {
     await waitFor("all large messages", () => b.received.length === 20, 10000);
     assert.ok(b.t.stats().framesReceived >= 5, `expected frames of at most ~4 MiB, got ${b.t.stats().framesReceived} frames`);
     assert.equal(b.received[19]!.entries[0]!.data.length, 1 << 20);
+    // The receiver asked for a wide HTTP/2 window, so megabytes of appends do not cross 64 KiB per
+    // turn of its event loop (with heartbeats waiting behind them).
+    assert.equal(b.t.stats().wideStreams, 1);
   });
 
   it("sends a large snapshot in chunks, reassembled byte-exact, and reports success", async () => {
