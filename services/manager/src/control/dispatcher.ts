@@ -1,6 +1,7 @@
 // The dispatcher (leader only): every node's session with the cluster. A heartbeat registers the
 // node on the first call of a session (description, address, READY: a store write, shared with
-// the registrations that arrive alongside it) and is otherwise only remembered in memory; a node
+// the registrations that arrive alongside it; answered after the write only for a node that was
+// not READY) and is otherwise only remembered in memory; a node
 // that misses `graceMultiplier` periods is marked DOWN. A node this leader has not heard from (a
 // new leader knows no heartbeat times; a node that just joined) gets three times that from when
 // the sweep first sees it (agents must first give up on the old leader and find the new one). A
@@ -9,7 +10,7 @@
 // Followers refuse heartbeats and name the leader (redirect.ts). Task assignments and status
 // reports are served by assignments.ts on the same service; it must not schedule or decide roles.
 import type * as grpc from "@grpc/grpc-js";
-import { systemClock, type Clock, type Logger, type TimerHandle } from "@shoal/common";
+import { describeError, systemClock, type Clock, type Logger, type TimerHandle } from "@shoal/common";
 import { dispatcherServiceDefinition, serveCallStream, toServiceError, unaryHandler, type controlpb } from "@shoal/proto";
 import { NodeState, type Node, type NodeDescription } from "@shoal/store";
 import { authorizeCall, type CallWithAuthContext } from "../ca/index.js";
@@ -45,6 +46,14 @@ export interface DispatcherModules {
 
 export const DEFAULT_HEARTBEAT_PERIOD_MS = 2_000;
 
+interface Registration {
+  addr: string;
+  description: NodeDescription | undefined;
+  done: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
 function sameDescription(a: NodeDescription | undefined, b: NodeDescription): boolean {
   return a !== undefined && JSON.stringify(a) === JSON.stringify(b);
 }
@@ -58,7 +67,9 @@ export class Dispatcher {
   private sweeper: TimerHandle | undefined;
   private sweepEveryMs = 0;
   /** Registrations waiting for the next batch, by node (the latest address and description win). */
-  private readonly registrations = new Map<string, { addr: string; description: NodeDescription | undefined; waiters: { resolve: () => void; reject: (err: unknown) => void }[] }>();
+  private readonly registrations = new Map<string, Registration>();
+  /** Registrations a batch is writing now, by node. */
+  private readonly writing = new Map<string, Promise<void>>();
   private registering = false;
   private lastSweepAt = 0;
   /** A sweep's DOWN write is in flight: later sweeps wait for it rather than write the same nodes again. */
@@ -165,9 +176,21 @@ export class Dispatcher {
       node.status.addr !== addr ||
       (description !== undefined && !sameDescription(node.description, description));
     if (needsWrite) {
-      await this.registerNode(nodeId, addr, description);
-      this.registered.add(nodeId);
-      if (node.status.state !== NodeState.READY) this.log.info({ nodeId, hostname: description?.hostname ?? node.description?.hostname }, "dispatcher: node is ready");
+      const written = this.registerNode(nodeId, addr, description).then(() => {
+        this.registered.add(nodeId);
+        if (node.status.state !== NodeState.READY) this.log.info({ nodeId, hostname: description?.hostname ?? node.description?.hostname }, "dispatcher: node is ready");
+      });
+      if (node.status.state !== NodeState.READY) {
+        // A node coming up (joined, or back from DOWN) is READY once its heartbeat is answered.
+        await written;
+      } else {
+        // Already READY: a new session (after a leader change every node's) re-registers in the
+        // background. Under load that write takes seconds, longer than the agents' heartbeat
+        // deadline; answers held for it timed out, the agents went round the other managers, and
+        // came back more slowly than the grace period: a new leader marked 640 of 1,000 live
+        // nodes DOWN. Liveness is this heartbeat's arrival; a failed write is retried by the next.
+        written.catch((err: unknown) => this.log.debug({ nodeId, err: describeError(err) }, "dispatcher: re-registration not written; the next heartbeat retries"));
+      }
     }
     return {
       periodMs: this.periodMs(),
@@ -184,8 +207,23 @@ export class Dispatcher {
    * nodes' heartbeat deadlines (swarmkit's dispatcher batches node updates the same way).
    */
   private registerNode(nodeId: string, addr: string, description: NodeDescription | undefined): Promise<void> {
-    const prev = this.registrations.get(nodeId);
-    const done = new Promise<void>((resolve, reject) => this.registrations.set(nodeId, { addr, description, waiters: [...(prev?.waiters ?? []), { resolve, reject }] }));
+    const queued = this.registrations.get(nodeId);
+    if (queued !== undefined) {
+      // Not taken by a batch yet: the latest address and description win.
+      queued.addr = addr;
+      if (description !== undefined) queued.description = description;
+      return queued.done;
+    }
+    // Being written now: heartbeats meanwhile share that write rather than queue another.
+    const writing = this.writing.get(nodeId);
+    if (writing !== undefined) return writing;
+    let resolve!: () => void;
+    let reject!: (err: unknown) => void;
+    const done = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.registrations.set(nodeId, { addr, description, done, resolve, reject });
     if (!this.registering) void this.flushRegistrations();
     return done;
   }
@@ -196,6 +234,7 @@ export class Dispatcher {
       while (this.registrations.size > 0) {
         const round = [...this.registrations];
         this.registrations.clear();
+        for (const [nodeId, r] of round) this.writing.set(nodeId, r.done);
         try {
           await this.modules.rs.store.batch(async (batch) => {
             for (const [nodeId, r] of round) {
@@ -208,9 +247,15 @@ export class Dispatcher {
               });
             }
           });
-          for (const [, r] of round) for (const w of r.waiters) w.resolve();
+          for (const [nodeId, r] of round) {
+            this.writing.delete(nodeId);
+            r.resolve();
+          }
         } catch (err) {
-          for (const [, r] of round) for (const w of r.waiters) w.reject(err);
+          for (const [nodeId, r] of round) {
+            this.writing.delete(nodeId);
+            r.reject(err);
+          }
         }
       }
     } finally {

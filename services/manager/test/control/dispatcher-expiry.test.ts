@@ -102,6 +102,8 @@ describe("control/dispatcher: heartbeat expiry", () => {
     dispatcher.start();
     await heartbeat("a");
     await heartbeat("b");
+    // Their registrations (READY nodes: written after the answer) settle before a test begins.
+    await new Promise((r) => setTimeout(r, 10));
   });
   afterEach(() => {
     dispatcher.stop();
@@ -168,6 +170,46 @@ describe("control/dispatcher: heartbeat expiry", () => {
     release();
     await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(states(), { a: NodeState.READY, b: NodeState.DOWN });
+  });
+
+  it("answers a READY node's new session at once while its re-registration is written; a node coming up waits for READY", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const batch = store.batch.bind(store);
+    let writes = 0;
+    let nodeUpdates = 0;
+    store.batch = (async (fn: Parameters<MemoryStore["batch"]>[0]) => {
+      writes++;
+      await gate;
+      // Counts the node updates each write makes.
+      return batch((b) => fn(new Proxy(b, { get: (t, k) => (k === "update" ? (u: Parameters<typeof b.update>[0]) => (nodeUpdates++, t.update(u)) : Reflect.get(t, k)) })));
+    }) as MemoryStore["batch"];
+    await store.update((tx) => tx.update("node", { ...tx.get("node", "b")!, status: { state: NodeState.DOWN, addr: "" } }));
+    const newSession = (id: string, addr: string): Promise<unknown> =>
+      (dispatcher as unknown as { heartbeat(id: string, req: object): Promise<unknown> }).heartbeat(id, { newSession: true, advertiseAddr: addr });
+    // After a leader change every node re-registers; a READY one is answered without the write.
+    let answeredA = false;
+    const a = newSession("a", "10.0.0.1").then(() => (answeredA = true));
+    let answeredB = false;
+    const b = newSession("b", "10.0.0.2").then(() => (answeredB = true));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(answeredA, true, "a READY node's heartbeat does not wait for the store");
+    assert.equal(answeredB, false, "a DOWN node's heartbeat is answered once it is READY");
+    // Heartbeats while a write is under way share it.
+    await newSession("a", "10.0.0.1");
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(writes, 1);
+    release();
+    await Promise.all([a, b]);
+    assert.equal(answeredB, true);
+    assert.equal(nodeUpdates, 2, "a's second heartbeat shared the write under way");
+    assert.deepEqual(
+      store.view((tx) => ["a", "b"].map((id) => [tx.get("node", id)?.status.state, tx.get("node", id)?.status.addr])),
+      [
+        [NodeState.READY, "10.0.0.1"],
+        [NodeState.READY, "10.0.0.2"],
+      ],
+    );
   });
 
   it("does not blame the nodes for the manager's own stall", async () => {
