@@ -1,10 +1,11 @@
 // The dispatcher (leader only): every node's session with the cluster. A heartbeat registers the
-// node on the first call of a session (description, address, READY: a store write, shared with
-// the registrations that arrive alongside it; answered after the write only for a node that was
-// not READY) and is otherwise only remembered in memory; a node
+// node when that changes it (READY, address, description: a store write, shared with the
+// registrations that arrive alongside it; answered after the write only for a node that was not
+// READY) and is otherwise only remembered in memory; a node
 // that misses `graceMultiplier` periods is marked DOWN. A node this leader has not heard from (a
 // new leader knows no heartbeat times; a node that just joined) gets three times that from when
-// the sweep first sees it (agents must first give up on the old leader and find the new one). A
+// the sweep first sees it (agents must first give up on the old leader and find the new one), and
+// as long from the last node that arrived for the first time (nodes are still finding us). A
 // leader that stalls (its own sweep runs late) does not blame the nodes: deadlines move on by the
 // stall.
 // Followers refuse heartbeats and name the leader (redirect.ts). Task assignments and status
@@ -62,8 +63,10 @@ export class Dispatcher {
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly lastSeen = new Map<string, number>();
-  /** Nodes registered with this leadership (a new leader re-registers everyone once). */
-  private readonly registered = new Set<string>();
+  /** Nodes heard from under this leadership (lastSeen also holds the sweep's placeholders). */
+  private readonly heard = new Set<string>();
+  /** When a node was last heard from for the first time under this leadership. */
+  private lastNewNodeAt = 0;
   private sweeper: TimerHandle | undefined;
   private sweepEveryMs = 0;
   /** Registrations waiting for the next batch, by node (the latest address and description win). */
@@ -130,7 +133,8 @@ export class Dispatcher {
     if (this.running) return;
     this.running = true;
     this.lastSeen.clear();
-    this.registered.clear();
+    this.heard.clear();
+    this.lastNewNodeAt = this.clock.monotonicMs();
     const tick = Math.max(50, Math.floor(this.periodMs() / 2));
     this.sweepEveryMs = tick;
     this.lastSweepAt = this.clock.monotonicMs();
@@ -166,29 +170,34 @@ export class Dispatcher {
     const store = rs.store;
     const node = store.view((tx) => tx.get("node", nodeId));
     if (node === undefined) return { removed: true, periodMs: this.periodMs() };
-    this.lastSeen.set(nodeId, this.clock.monotonicMs());
+    const now = this.clock.monotonicMs();
+    this.lastSeen.set(nodeId, now);
+    if (!this.heard.has(nodeId)) {
+      this.heard.add(nodeId);
+      this.lastNewNodeAt = now;
+    }
     const description = decodeDescription(req.description);
     const addr = req.advertiseAddr || node.status.addr || "";
+    // Written only when it changes the node: after a leader change every node starts a new
+    // session, and a thousand writes that changed nothing each woke every loop watching nodes (the
+    // constraint enforcer, orchestrators, scheduler) for seconds of a new leader's CPU.
     const needsWrite =
-      req.newSession ||
-      !this.registered.has(nodeId) ||
       node.status.state !== NodeState.READY ||
       node.status.addr !== addr ||
+      node.status.message !== undefined ||
       (description !== undefined && !sameDescription(node.description, description));
     if (needsWrite) {
       const written = this.registerNode(nodeId, addr, description).then(() => {
-        this.registered.add(nodeId);
         if (node.status.state !== NodeState.READY) this.log.info({ nodeId, hostname: description?.hostname ?? node.description?.hostname }, "dispatcher: node is ready");
       });
       if (node.status.state !== NodeState.READY) {
         // A node coming up (joined, or back from DOWN) is READY once its heartbeat is answered.
         await written;
       } else {
-        // Already READY: a new session (after a leader change every node's) re-registers in the
-        // background. Under load that write takes seconds, longer than the agents' heartbeat
-        // deadline; answers held for it timed out, the agents went round the other managers, and
-        // came back more slowly than the grace period: a new leader marked 640 of 1,000 live
-        // nodes DOWN. Liveness is this heartbeat's arrival; a failed write is retried by the next.
+        // Already READY (a new address or description): written in the background. Under load a
+        // write takes seconds, longer than the agents' heartbeat deadline; answers held for it
+        // timed out, the agents went round the other managers and came back more slowly than the
+        // grace period. Liveness is this heartbeat's arrival; a failed write is retried by the next.
         written.catch((err: unknown) => this.log.debug({ nodeId, err: describeError(err) }, "dispatcher: re-registration not written; the next heartbeat retries"));
       }
     }
@@ -274,6 +283,7 @@ export class Dispatcher {
       // to be read. That is not the nodes' fault: move every deadline on by the stall rather than
       // mark live nodes DOWN (and reschedule all their tasks) for our own pause.
       for (const [id, at] of this.lastSeen) this.lastSeen.set(id, at + stalledMs);
+      this.lastNewNodeAt += stalledMs;
       this.log.warn({ stalledMs: Math.round(stalledMs) }, "dispatcher: this manager stalled; every node's heartbeat deadline moved on by the stall");
       return;
     }
@@ -284,7 +294,8 @@ export class Dispatcher {
     const multiplier = this.opts.graceMultiplier ?? 3;
     const graceMs = periodMs * multiplier;
     // Counted as if last seen this much later, so that it expires after the longer grace.
-    const unknownExtraMs = periodMs * (this.opts.unknownGraceMultiplier ?? 3 * multiplier) - graceMs;
+    const unknownGraceMs = periodMs * (this.opts.unknownGraceMultiplier ?? 3 * multiplier);
+    const unknownExtraMs = unknownGraceMs - graceMs;
     const store = this.modules.rs.store;
     const expired = store
       .view((tx) => tx.find("node", { all: true }))
@@ -298,6 +309,12 @@ export class Dispatcher {
           this.lastSeen.set(n.id, now + unknownExtraMs);
           return false;
         }
+        // Nodes are still finding this leader (each is new once): one not heard from yet may be
+        // one of them, so its longer grace also runs from the last node that arrived. At 1,000
+        // nodes a new leader heard them over 45 s, each agent waiting on its TLS handshake with
+        // it, and marked 800 live nodes DOWN at 18 s (with one grace period from the last arrival
+        // instead of three, still 20).
+        if (!this.heard.has(n.id) && now - this.lastNewNodeAt <= unknownGraceMs) return false;
         return now - seen > graceMs;
       });
     if (expired.length === 0) return;
@@ -318,7 +335,6 @@ export class Dispatcher {
         }
       });
       for (const n of marked.values()) {
-        this.registered.delete(n.id);
         this.log.warn({ nodeId: n.id, hostname: n.description?.hostname }, "dispatcher: node missed its heartbeats; marked down");
       }
     } catch (err) {

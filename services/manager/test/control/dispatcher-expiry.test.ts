@@ -138,16 +138,37 @@ describe("control/dispatcher: heartbeat expiry", () => {
     assert.equal(states()["d"], NodeState.DOWN);
   });
 
-  it("a new leader gives every node three grace periods to find it", async () => {
+  it("a new leader marks no node it has not heard from DOWN while others are still finding it", async () => {
+    const late = ["c", "d", "e", "f", "g", "h", "i"];
+    await store.update((tx) => late.forEach((id) => tx.create("node", readyNode(id))));
+    dispatcher.stop();
+    dispatcher.start();
+    // a is heard at once; c…i find the new leader one every 4 s (the last at 28 s); b never does.
+    const arrived = ["a"];
+    for (let s = 1; s <= 50; s++) {
+      if (s % 4 === 0 && late.length > 0) arrived.push(late.shift()!);
+      for (const id of arrived) await heartbeat(id);
+      await run(1000);
+      if (s === 45) assert.equal(states()["b"], NodeState.READY, "17 s after the last node arrived, b may still be on its way");
+    }
+    const down = Object.entries(states()).filter(([, st]) => st === NodeState.DOWN);
+    assert.deepEqual(down, [["b", NodeState.DOWN]], "once nodes stopped arriving, b is DOWN; every node that arrived is READY");
+  });
+
+  it("a new leader gives every node three grace periods to find it, counted from the last node that did", async () => {
     dispatcher.stop();
     // Leadership moves here: heartbeat times are gone, and the agents are still looking for us.
     dispatcher.start();
     await run(10_000);
     assert.deepEqual(states(), { a: NodeState.READY, b: NodeState.READY }, "10 s after taking over: still within 18 s");
+    // a finds us at 10 s: b, still on its way perhaps, has 18 s from then.
+    for (let s = 0; s < 4; s++) {
+      await heartbeat("a");
+      await run(4000);
+    }
+    assert.deepEqual(states(), { a: NodeState.READY, b: NodeState.READY }, "16 s after the last node arrived");
     await heartbeat("a");
-    await run(5000);
-    await heartbeat("a");
-    await run(5000);
+    await run(3000);
     assert.deepEqual(states(), { a: NodeState.READY, b: NodeState.DOWN }, "b never reached the new leader");
   });
 
@@ -170,6 +191,28 @@ describe("control/dispatcher: heartbeat expiry", () => {
     release();
     await new Promise((r) => setTimeout(r, 20));
     assert.deepEqual(states(), { a: NodeState.READY, b: NodeState.DOWN });
+  });
+
+  it("writes nothing for a new session that changes nothing (every node's, after a leader change)", async () => {
+    const batch = store.batch.bind(store);
+    let writes = 0;
+    store.batch = (async (fn: Parameters<MemoryStore["batch"]>[0]) => {
+      writes++;
+      return batch(fn);
+    }) as MemoryStore["batch"];
+    const description = new TextEncoder().encode(JSON.stringify({ hostname: "a" }));
+    const hb = (id: string, req: object): Promise<unknown> => (dispatcher as unknown as { heartbeat(id: string, req: object): Promise<unknown> }).heartbeat(id, req);
+    dispatcher.stop();
+    dispatcher.start();
+    await hb("a", { newSession: true, advertiseAddr: "127.0.0.1", description });
+    await hb("b", { newSession: true, advertiseAddr: "127.0.0.1" });
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(writes, 0);
+    // A new address is written.
+    await hb("b", { newSession: true, advertiseAddr: "127.0.0.2" });
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(writes, 1);
+    assert.equal(store.view((tx) => tx.get("node", "b")?.status.addr), "127.0.0.2");
   });
 
   it("answers a READY node's new session at once while its re-registration is written; a node coming up waits for READY", async () => {
