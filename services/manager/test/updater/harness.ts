@@ -18,7 +18,7 @@ export class UpdateHarness {
   fails: (task: Task) => boolean = () => false;
   private seed = 1;
 
-  constructor() {
+  constructor(private readonly opts: { updaterTaskBudget?: number } = {}) {
     this.orchestration = this.newOrchestration();
     this.updater = this.newUpdater();
     this.allocator = this.newAllocator();
@@ -33,7 +33,7 @@ export class UpdateHarness {
   }
 
   private newUpdater(): Updater {
-    return new Updater({}, { store: this.store, logger: silentLogger(), clock: this.clock, random: new SeededRandom(1000 + this.seed++) });
+    return new Updater(this.opts.updaterTaskBudget === undefined ? {} : { passTaskBudget: this.opts.updaterTaskBudget }, { store: this.store, logger: silentLogger(), clock: this.clock, random: new SeededRandom(1000 + this.seed++) });
   }
 
   async start(nodes = ["n1", "n2", "n3"]): Promise<void> {

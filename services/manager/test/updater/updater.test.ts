@@ -307,3 +307,20 @@ describe("Updater (edge, with the orchestrators on a MemoryStore)", () => {
     assert.ok(running.every((t) => t.spec.container!.image === "img:v2" && t.endpoint?.ports?.[0]?.publishedPort === 30000));
   });
 });
+
+describe("Updater: bounded passes", () => {
+  it("decides at most passTaskBudget tasks a pass and the marked services left in the next passes", async () => {
+    // A budget of one task: each pass decides one service and leaves the others marked.
+    const h = new UpdateHarness({ updaterTaskBudget: 1 });
+    await h.start();
+    try {
+      for (const name of ["a", "b", "c"]) await h.createService(name, 2);
+      await h.changeLeader();
+      for (const name of ["a", "b", "c"]) await h.updateSpec(name, (s) => (s.task.container!.image = "img:v2"));
+      await h.converge();
+      for (const name of ["a", "b", "c"]) assert.deepEqual(h.wantedImages(name), ["1:img:v2", "2:img:v2"], name);
+    } finally {
+      await h.stop();
+    }
+  });
+});
