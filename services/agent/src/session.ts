@@ -1,13 +1,14 @@
 // The agent's session with the managers: heartbeats to the leader, as messages on a Heartbeats
 // stream (as Heartbeat calls to a manager that lacks the stream). It dials the manager it last
-// reached (the leader), follows a follower's redirect to the leader at once, and rotates through
-// the known managers when one does not answer. Each new session (first heartbeat, or after any
+// reached (the leader), follows a follower's redirect to the leader at once, asks a slow leader
+// again (up to MAX_UNANSWERED heartbeats in a row), and rotates through the known managers when
+// one refuses or keeps not answering. Each new session (first heartbeat, or after any
 // failure) re-sends the node description so that a new leader re-registers the node. It reports
 // what the cluster says back (managers, desired role, removal) through callbacks and never acts
 // on them itself: the node daemon decides.
 import * as grpc from "@grpc/grpc-js";
 import { Backoff, describeError, sleep, systemRandom, type Logger, type Random } from "@shoal/common";
-import { LEADER_ADDR_KEY, RemoteError, StreamedCalls, callUnary, dispatcherServiceDefinition, type controlpb } from "@shoal/proto";
+import { LEADER_ADDR_KEY, RemoteError, StreamedCalls, callUnary, dispatcherServiceDefinition, isNoAnswer, type controlpb } from "@shoal/proto";
 
 export interface SessionTls {
   credentials: grpc.ChannelCredentials;
@@ -43,6 +44,9 @@ export interface SessionModules {
   random?: Random;
 }
 
+
+/** Heartbeats in a row a manager may leave unanswered before the agent tries the others. */
+const MAX_UNANSWERED = 3;
 
 export class AgentSession {
   private readonly log: Logger;
@@ -103,7 +107,9 @@ export class AgentSession {
     let c = this.clients.get(addr);
     if (c === undefined) {
       const tls = this.modules.tls();
-      c = new grpc.Client(addr, tls.credentials, tls.channelOptions);
+      // grpc-js would wait 1 s, then up to 2 minutes between attempts to connect: after a leader
+      // change (a new leader busy with a thousand TLS handshakes) some agents then found it last.
+      c = new grpc.Client(addr, tls.credentials, { "grpc.initial_reconnect_backoff_ms": 100, "grpc.max_reconnect_backoff_ms": 2_000, ...tls.channelOptions });
       this.clients.set(addr, c);
     }
     return c;
@@ -121,6 +127,8 @@ export class AgentSession {
     const signal = this.abort.signal;
     const backoff = new Backoff({ initialMs: 100, maxMs: 2_000 }, () => this.random.next());
     let newSession = true;
+    /** Heartbeats in a row the manager we talk to did not answer in time. */
+    let unanswered = 0;
     while (!signal.aborted) {
       const addr = this.pick();
       if (addr === undefined) {
@@ -132,6 +140,7 @@ export class AgentSession {
         if (newSession) req.description = new TextEncoder().encode(JSON.stringify(this.opts.describe()));
         const res = await this.beats.request(addr, this.client(addr), req, Math.max(1_000, this.periodMs));
         backoff.reset();
+        unanswered = 0;
         if (res.removed) {
           this.log.warn("agent: the cluster removed this node");
           this.events.onRemoved?.();
@@ -166,6 +175,15 @@ export class AgentSession {
           this.current = redirect;
           continue;
         }
+        // The leader (or the manager a follower named) did not answer in time: a new leader is busy
+        // for seconds taking over. Ask it again at once rather than go round the other managers
+        // with backoff: that round took longer than the leader's grace period, and a new leader
+        // marked hundreds of live nodes DOWN. After MAX_UNANSWERED misses in a row, try the others.
+        if (isNoAnswer(err) && addr === this.current && ++unanswered < MAX_UNANSWERED) {
+          this.log.debug({ manager: addr, unanswered }, "agent: heartbeat unanswered; asking the same manager again");
+          continue;
+        }
+        unanswered = 0;
         this.current = undefined;
         this.log.debug({ manager: addr, err: describeError(err) }, "agent: heartbeat failed; trying another manager");
         await sleep(backoff.next(), signal).catch(() => undefined);

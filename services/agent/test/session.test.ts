@@ -17,6 +17,10 @@ class FakeManager {
   redirectTo: string | undefined;
   /** Heartbeats to fail (the stream ends with UNAVAILABLE, as a leader losing quorum). */
   failBeats = 0;
+  /** Heartbeats to answer only after 1.5 s (past the agent's deadline), as a loaded new leader. */
+  slowBeats = 0;
+  /** The managers each answer names (default: this one). */
+  peers: string[] | undefined;
   addr = "";
 
   constructor(stream = true) {
@@ -27,11 +31,17 @@ class FakeManager {
         throw new StatusError({ code: "MANAGER_NO_QUORUM", grpcStatus: grpc.status.UNAVAILABLE }, "no quorum", { temporary: true });
       }
       this.beats.push(req);
-      return { periodMs: 100, managers: [{ nodeId: "m", addr: this.addr }] };
+      return { periodMs: 100, managers: (this.peers ?? [this.addr]).map((addr) => ({ nodeId: "m", addr })) };
     };
     const heartbeats = (call: grpc.ServerDuplexStream<controlpb.HeartbeatRequest, controlpb.HeartbeatResponse>): void => {
       this.streams++;
-      serveCallStream(call, async (req) => controlpb.HeartbeatResponse.create(answer(req)));
+      serveCallStream(call, async (req) => {
+        if (this.slowBeats > 0) {
+          this.slowBeats--;
+          await new Promise((r) => setTimeout(r, 1_500));
+        }
+        return controlpb.HeartbeatResponse.create(answer(req));
+      });
     };
     this.server.addService(dispatcherServiceDefinition, {
       ...(stream ? { heartbeats } : {}),
@@ -109,6 +119,34 @@ describe("agent session: heartbeats", function () {
     assert.equal(leader.streams, 2);
     assert.equal(leader.beats[before]?.newSession, true);
     assert.ok((leader.beats[before]?.description.length ?? 0) > 0);
+  });
+
+  /** A leader and another manager (next in the agent's rotation, redirecting to the leader), beating. */
+  const leaderAndOther = async (): Promise<{ leader: FakeManager; other: FakeManager }> => {
+    const leader = new FakeManager();
+    const other = new FakeManager();
+    const [leaderAddr, otherAddr] = await start(leader, other);
+    other.redirectTo = leaderAddr;
+    leader.peers = [leaderAddr as string, otherAddr as string];
+    open(leaderAddr as string);
+    await until("2 heartbeats", () => leader.beats.length >= 2);
+    return { leader, other };
+  };
+
+  it("asks a leader that answers late again, rather than going round the other managers", async () => {
+    const { leader, other } = await leaderAndOther();
+    // Two heartbeats answered after the agent's 1 s deadline; the third in time.
+    leader.slowBeats = 2;
+    const before = leader.beats.length;
+    await until("heartbeats answered in time again", () => leader.beats.length >= before + 4, 8_000);
+    assert.equal(other.streams, 0, "the other manager was not tried");
+    assert.equal(other.calls, 0);
+  });
+
+  it("goes round the other managers once the leader has left MAX_UNANSWERED heartbeats in a row unanswered", async () => {
+    const { leader, other } = await leaderAndOther();
+    leader.slowBeats = 3;
+    await until("the other manager asked", () => other.streams > 0, 8_000);
   });
 
   it("heartbeats with calls to a manager that has no Heartbeats stream", async () => {

@@ -129,7 +129,7 @@ export class CallStream<Req, Res> {
   request(req: Req, timeoutMs = 10_000): Promise<Res> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     return new Promise<Res>((resolve, reject) => {
-      const timer = setTimeout(() => this.fail(brokenStream(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => this.fail(brokenStream(`no answer within ${timeoutMs} ms`, { noAnswer: true })), timeoutMs);
       this.waiting.push({ resolve, reject, timer });
       this.call.write(req);
     });
@@ -150,8 +150,13 @@ export class CallStream<Req, Res> {
   }
 }
 
-function brokenStream(message: string): RemoteError {
-  return new RemoteError({ code: "RPC_STREAM_BROKEN", grpcStatus: grpc.status.UNAVAILABLE }, message, { temporary: true });
+function brokenStream(message: string, meta: { noAnswer?: true } = {}): RemoteError {
+  return new RemoteError({ code: "RPC_STREAM_BROKEN", grpcStatus: grpc.status.UNAVAILABLE, ...meta }, message, { temporary: true });
+}
+
+/** A CallStream request that got no answer in time (the other end is slow or gone, not refusing). */
+export function isNoAnswer(err: unknown): boolean {
+  return err instanceof RemoteError && err.meta["noAnswer"] === true;
 }
 
 /**
