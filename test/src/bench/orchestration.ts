@@ -3,7 +3,9 @@
 // executor, SHOAL_BENCH_AGENT_PROCS processes), then services totalling SHOAL_BENCH_TASKS tasks
 // created through the REST API. Reports the time until every task is RUNNING, tasks/s, the
 // managers' RSS, nodes ever seen DOWN during the run (should be 0), and the worker-loss time: one
-// extra single-node process is SIGKILLed and its tasks are timed until they run elsewhere.
+// extra single-node process is SIGKILLed and its tasks are timed until they run elsewhere. Last,
+// the leading manager is SIGKILLed: the time to a new leader, the nodes it marks DOWN while every
+// node finds it (should be 0), and the running tasks after.
 // Standalone: `node test/dist/src/bench/orchestration.js`; lines `name value unit` on stdout.
 import { spawn, type ChildProcess } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
@@ -82,6 +84,12 @@ function waitLine(c: ChildProcess, re: RegExp, timeoutMs: number): Promise<strin
     });
     c.once("exit", (code) => rej(new Error(`process exited (${code}) before "${re.source}"`)));
   });
+}
+
+interface NodeView {
+  Description: { Hostname: string };
+  Status: { State: string };
+  ManagerStatus?: { Leader: boolean };
 }
 
 interface ServiceView {
@@ -194,6 +202,30 @@ async function main(): Promise<void> {
       return loneDown && runningNow >= want ? true : undefined;
     });
     out("orch_worker_loss_s", (performance.now() - tk) / 1000, "s");
+
+    // Leader failover at full size: SIGKILL the leading manager; every node must find the new
+    // leader and re-register before its grace runs out, so none is marked DOWN (and no task moves).
+    const NodeList = async (sock: string): Promise<NodeView[]> => apiJson<NodeView[]>(sock, "GET", "/nodes");
+    const leaderName = (await NodeList(m1.sock)).find((n) => n.ManagerStatus?.Leader === true)?.Description.Hostname;
+    const victim = managers.find((_, i) => `m${i + 1}` === leaderName);
+    if (victim === undefined) throw new Error("no leader to kill");
+    const survivor = managers.find((m) => m !== victim)!;
+    const alive = (n: NodeView): boolean => n.Description.Hostname !== leaderName && n.Description.Hostname !== "lone-0";
+    victim.proc?.kill("SIGKILL");
+    const tf = performance.now();
+    let downAfterKill = 0;
+    await until("a new leader", 60_000, async () => ((await NodeList(survivor.sock)).some((n) => n.ManagerStatus?.Leader === true && n.Description.Hostname !== leaderName) ? true : undefined));
+    out("orch_leader_failover_s", (performance.now() - tf) / 1000, "s");
+    // Watched for a while after: a node the new leader gives up on is marked DOWN after its grace.
+    const watchUntil = performance.now() + 45_000;
+    await until("the watch after failover", 120_000, async () => {
+      const nodes = (await NodeList(survivor.sock)).filter(alive);
+      downAfterKill = Math.max(downAfterKill, nodes.filter((n) => n.Status.State === "down").length);
+      return performance.now() > watchUntil ? true : undefined;
+    }, 1_000);
+    const svcs = await apiJson<ServiceView[]>(survivor.sock, "GET", "/services?status=true");
+    out("orch_failover_nodes_down", downAfterKill, "nodes");
+    out("orch_failover_running_after", svcs.reduce((a, s) => a + (s.ServiceStatus?.RunningTasks ?? 0), 0), "tasks");
   } finally {
     cleanup();
   }
