@@ -3,7 +3,7 @@
 // reached (the leader), follows a follower's redirect to the leader at once, asks a slow leader
 // again (up to MAX_UNANSWERED heartbeats in a row), and rotates through the known managers when
 // one refuses or keeps not answering. Each new session (first heartbeat, or after any
-// failure) re-sends the node description so that a new leader re-registers the node. It reports
+// failure) re-sends the node description, so that a new leader sees one that changed. It reports
 // what the cluster says back (managers, desired role, removal) through callbacks and never acts
 // on them itself: the node daemon decides.
 import * as grpc from "@grpc/grpc-js";
