@@ -2,7 +2,8 @@
 // stream (as Heartbeat calls to a manager that lacks the stream). It dials the manager it last
 // reached (the leader), follows a follower's redirect to the leader at once, asks a slow leader
 // again (up to MAX_UNANSWERED heartbeats in a row), and rotates through the known managers when
-// one refuses or keeps not answering. Each new session (first heartbeat, or after any
+// one refuses or keeps not answering. It keeps a connection open to the other managers too, so
+// that a new leader needs no TLS handshakes to hear from it. Each new session (first heartbeat, or after any
 // failure) re-sends the node description, so that a new leader sees one that changed. It reports
 // what the cluster says back (managers, desired role, removal) through callbacks and never acts
 // on them itself: the node daemon decides.
@@ -115,6 +116,23 @@ export class AgentSession {
     return c;
   }
 
+  /**
+   * Keeps a connection open to every other manager (asks each idle channel to connect; a no-op
+   * once connected). After a leader change every agent needs the new leader at once: with its
+   * TLS handshake still to do, a thousand agents queued on a busy new leader's handshakes and
+   * found it over 45 s. A follower holds one idle connection per node for it.
+   */
+  private warmOthers(current: string): void {
+    for (const addr of this.managers) {
+      if (addr === current) continue;
+      try {
+        this.client(addr).getChannel().getConnectivityState(true);
+      } catch {
+        // A malformed address: the heartbeat loop reports it when it tries that manager.
+      }
+    }
+  }
+
   private pick(): string | undefined {
     if (this.current !== undefined) return this.current;
     if (this.managers.length === 0) return undefined;
@@ -161,6 +179,7 @@ export class AgentSession {
           this.events.onManagers?.(managers);
         }
         this.events.onDesiredRole?.(res.desiredRole ?? 0);
+        this.warmOthers(addr);
         // Heartbeat a little early (75–95 % of the period, jittered so that a thousand nodes do not
         // beat in step): a slow round trip never costs a period, and the manager is DOWN-marking
         // only after 3 periods. Earlier than that only multiplies the leader's heartbeat load.

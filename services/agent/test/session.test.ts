@@ -149,6 +149,13 @@ describe("agent session: heartbeats", function () {
     await until("the other manager asked", () => other.streams > 0, 8_000);
   });
 
+  it("keeps a connection open to the other managers, ready for a leader change", async () => {
+    const { other } = await leaderAndOther();
+    const channel = session!.client(other.addr).getChannel();
+    await until("the other manager's channel is connected", () => channel.getConnectivityState(false) === grpc.connectivityState.READY);
+    assert.equal(other.streams + other.calls, 0, "connected without a call");
+  });
+
   it("heartbeats with calls to a manager that has no Heartbeats stream", async () => {
     const old = new FakeManager(false);
     const [addr] = await start(old);
