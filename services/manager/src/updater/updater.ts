@@ -24,7 +24,7 @@ export interface UpdaterOptions {
   passTaskBudget?: number;
 }
 
-const DEFAULT_PASS_TASK_BUDGET = 2_000;
+const DEFAULT_PASS_TASK_BUDGET = 10_000;
 
 export interface UpdaterModules extends LoopModules {
   /** For new task ids; default: the process's randomness. */

@@ -11,14 +11,14 @@ import { ReconcileLoop, decideWithinBudget, type LoopModules, type PassResult } 
 
 export interface ConstraintEnforcerOptions {
   /**
-   * A pass reads the tasks of marked nodes until it has read this many (default 2,000); the
+   * A pass reads the tasks of marked nodes until it has read this many (default 10,000); the
    * other nodes stay marked for the next pass, one turn later. A new leader checks every node, and
    * at 100,000 tasks one pass over all of them held its event loop for 1.5 s.
    */
   passTaskBudget?: number;
 }
 
-const DEFAULT_PASS_TASK_BUDGET = 2_000;
+const DEFAULT_PASS_TASK_BUDGET = 10_000;
 
 export class ConstraintEnforcer extends ReconcileLoop {
   protected readonly kinds: Kind[] = ["node"];

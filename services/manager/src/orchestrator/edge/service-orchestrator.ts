@@ -20,12 +20,12 @@ export interface OrchestratorModules extends LoopModules {
 export interface OrchestratorOptions {
   /**
    * Tasks one pass reads or creates at most (the first service is always decided): marked services beyond it
-   * wait for the next pass, so the event loop turns in between (heartbeats, raft). Default 2,000.
+   * wait for the next pass, so the event loop turns in between (heartbeats, raft). Default 10,000.
    */
   passTaskBudget?: number;
 }
 
-const DEFAULT_PASS_TASK_BUDGET = 2_000;
+const DEFAULT_PASS_TASK_BUDGET = 10_000;
 
 /** What distinguishes one service orchestrator from another: its modes and its pure reconciler. */
 export interface ModeReconciler {

@@ -17,11 +17,11 @@ import { commitPlan } from "./commit.js";
 import { ReconcileLoop, decideWithinBudget, type LoopModules, type PassResult } from "./reconcile-loop.js";
 
 export interface TaskReaperOptions {
-  /** Tasks one pass reads at most (the first service is always decided). Default 2,000. */
+  /** Tasks one pass reads at most (the first service is always decided). Default 10,000. */
   passTaskBudget?: number;
 }
 
-const DEFAULT_PASS_TASK_BUDGET = 2_000;
+const DEFAULT_PASS_TASK_BUDGET = 10_000;
 
 export class TaskReaper extends ReconcileLoop {
   protected readonly kinds: Kind[] = ["task", "service", "node", "cluster"];
