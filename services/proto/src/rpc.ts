@@ -3,6 +3,7 @@
 // the stable code and the temporary marker — so the caller gets back a RemoteError with the same
 // code and message instead of a bare status: a follower forwarding a write surfaces the leader's
 // MANAGER_NO_QUORUM, a joining node gets CA_TOKEN_REJECTED verbatim.
+import type { Http2Session } from "node:http2";
 import * as grpc from "@grpc/grpc-js";
 import { ShoalError, describeError, type Logger } from "@shoal/common";
 
@@ -253,21 +254,25 @@ export const BULK_RECEIVE_WINDOW_BYTES = 32 << 20;
 
 const widened = new WeakSet<object>();
 
-interface WindowedSession {
-  setLocalWindowSize(bytes: number): void;
-  settings(s: { initialWindowSize: number }): void;
-  destroyed?: boolean;
+/**
+ * The HTTP/2 session a grpc-js server call arrived on, read from grpc-js's internals (the call's
+ * intercepting call, its HTTP/2 stream, the session): undefined if a grpc-js version lays them
+ * out otherwise. Its users fall back to doing without (a certificate read per call, the default
+ * window), so a grpc-js upgrade makes them slower, never wrong.
+ */
+export function sessionOfCall(call: object): Partial<Http2Session> | undefined {
+  const session = (call as { call?: { stream?: { session?: unknown } } }).call?.stream?.session;
+  return typeof session === "object" && session !== null ? (session as Partial<Http2Session>) : undefined;
 }
 
 /**
  * Widens the receive window of the HTTP/2 connection a server call arrived on (once per
  * connection): the connection's own window, and the initial window of its streams (a SETTINGS
  * change that also grows the streams already open). grpc-js has no server option for it, so the
- * session is read from its internals (the call's `call.stream.session`); if they move, the call is
- * left as it is and false is returned.
+ * session comes from sessionOfCall; without it the call is left as it is and false is returned.
  */
 export function widenReceiveWindow(call: object, bytes = BULK_RECEIVE_WINDOW_BYTES): boolean {
-  const session = (call as { call?: { stream?: { session?: Partial<WindowedSession> } } }).call?.stream?.session;
+  const session = sessionOfCall(call);
   if (session === undefined || typeof session.setLocalWindowSize !== "function" || typeof session.settings !== "function") return false;
   if (widened.has(session)) return true;
   if (session.destroyed === true) return false;

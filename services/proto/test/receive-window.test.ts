@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import type { Http2Session } from "node:http2";
 import * as grpc from "@grpc/grpc-js";
-import { BULK_RECEIVE_WINDOW_BYTES, controlpb, dispatcherServiceDefinition, widenReceiveWindow } from "../src/index.js";
+import { BULK_RECEIVE_WINDOW_BYTES, controlpb, dispatcherServiceDefinition, sessionOfCall, widenReceiveWindow } from "../src/index.js";
 
 type Ack = controlpb.TaskStatusAck;
 
@@ -17,7 +17,7 @@ describe("rpc: widenReceiveWindow", function () {
     server = new grpc.Server();
     server.addService(dispatcherServiceDefinition, {
       reportTaskStatus: (call: grpc.ServerDuplexStream<controlpb.UpdateTaskStatusRequest, Ack>) => {
-        const session = (call as unknown as { call?: { stream?: { session?: Http2Session } } }).call?.stream?.session;
+        const session = sessionOfCall(call) as Http2Session | undefined;
         seen.push({ widened: widenReceiveWindow(call), session });
         call.on("data", () => call.write(controlpb.TaskStatusAck.create({ sequence: 1 })));
         call.on("end", () => call.end());
@@ -56,6 +56,7 @@ describe("rpc: widenReceiveWindow", function () {
   });
 
   it("leaves a call without grpc-js's internals alone", () => {
+    assert.equal(sessionOfCall({ call: { stream: { session: null } } }), undefined);
     assert.equal(widenReceiveWindow({}), false);
     assert.equal(widenReceiveWindow({ call: { stream: {} } }), false);
   });

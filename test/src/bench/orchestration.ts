@@ -205,8 +205,8 @@ async function main(): Promise<void> {
 
     // Leader failover at full size: SIGKILL the leading manager; every node must find the new
     // leader and re-register before its grace runs out, so none is marked DOWN (and no task moves).
-    const NodeList = async (sock: string): Promise<NodeView[]> => apiJson<NodeView[]>(sock, "GET", "/nodes");
-    const leaderName = (await NodeList(m1.sock)).find((n) => n.ManagerStatus?.Leader === true)?.Description.Hostname;
+    const nodeList = async (sock: string): Promise<NodeView[]> => apiJson<NodeView[]>(sock, "GET", "/nodes");
+    const leaderName = (await nodeList(m1.sock)).find((n) => n.ManagerStatus?.Leader === true)?.Description.Hostname;
     const victim = managers.find((_, i) => `m${i + 1}` === leaderName);
     if (victim === undefined) throw new Error("no leader to kill");
     const survivor = managers.find((m) => m !== victim)!;
@@ -214,12 +214,12 @@ async function main(): Promise<void> {
     victim.proc?.kill("SIGKILL");
     const tf = performance.now();
     let downAfterKill = 0;
-    await until("a new leader", 60_000, async () => ((await NodeList(survivor.sock)).some((n) => n.ManagerStatus?.Leader === true && n.Description.Hostname !== leaderName) ? true : undefined));
+    await until("a new leader", 60_000, async () => ((await nodeList(survivor.sock)).some((n) => n.ManagerStatus?.Leader === true && n.Description.Hostname !== leaderName) ? true : undefined));
     out("orch_leader_failover_s", (performance.now() - tf) / 1000, "s");
     // Watched for a while after: a node the new leader gives up on is marked DOWN after its grace.
     const watchUntil = performance.now() + 45_000;
     await until("the watch after failover", 120_000, async () => {
-      const nodes = (await NodeList(survivor.sock)).filter(alive);
+      const nodes = (await nodeList(survivor.sock)).filter(alive);
       downAfterKill = Math.max(downAfterKill, nodes.filter((n) => n.Status.State === "down").length);
       return performance.now() > watchUntil ? true : undefined;
     }, 1_000);

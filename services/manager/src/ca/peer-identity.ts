@@ -2,6 +2,7 @@
 // check every service runs first. grpc-js only exposes a peer certificate that chained to our root
 // (socket.authorized), so an unverified or missing certificate reads as "no identity".
 import { TLSSocket, type PeerCertificate } from "node:tls";
+import { sessionOfCall } from "@shoal/proto";
 import { ROLE_OU, roleOfOu, type NodeIdentity, type NodeRole } from "./certificate.js";
 import { CaAuthorizationError } from "./errors.js";
 import { single } from "./tls-credentials.js";
@@ -11,13 +12,12 @@ export interface CallWithAuthContext {
 }
 
 /**
- * The TLS socket a grpc-js server call arrived on, read from grpc-js's internals (the call's
- * intercepting call, its HTTP/2 stream, the session): undefined if a grpc-js version lays them
- * out otherwise, and then every call reads the certificate again (slower, still correct). The
+ * The TLS socket a grpc-js server call arrived on (sessionOfCall): undefined if grpc-js's
+ * internals moved, and then every call reads the certificate again (slower, still correct). The
  * test "reads a connection's certificate once" fails if this stops finding the socket.
  */
 function socketOf(call: CallWithAuthContext): TLSSocket | undefined {
-  const socket = (call as { call?: { stream?: { session?: { socket?: unknown } } } }).call?.stream?.session?.socket;
+  const socket: unknown = sessionOfCall(call)?.socket;
   return socket instanceof TLSSocket ? socket : undefined;
 }
 

@@ -936,11 +936,11 @@ export class RaftNode {
    * node started with. Takes effect at the next snapshot.
    */
   setLogRetention(r: { snapshotEntries?: number; compactKeepEntries?: number }): void {
-    for (const [name, v] of Object.entries(r)) {
-      if (v !== undefined && (!Number.isSafeInteger(v) || v < (name === "snapshotEntries" ? 1 : 0))) {
-        throw new RaftError("RAFT_INVALID_ARGUMENT", `${name} must be a whole number${name === "snapshotEntries" ? " of at least 1" : ""}, got ${v}`);
-      }
-    }
+    const check = (name: string, v: number | undefined, min: number): void => {
+      if (v !== undefined && (!Number.isSafeInteger(v) || v < min)) throw new RaftError("RAFT_INVALID_ARGUMENT", `${name} must be a whole number of at least ${min}, got ${v}`);
+    };
+    check("snapshotEntries", r.snapshotEntries, 1);
+    check("compactKeepEntries", r.compactKeepEntries, 0);
     this.snapshotEntries = r.snapshotEntries ?? this.opts.snapshotEntries ?? DEFAULT_SNAPSHOT_ENTRIES;
     this.compactKeepEntries = r.compactKeepEntries ?? this.opts.compactKeepEntries ?? DEFAULT_COMPACT_KEEP_ENTRIES;
     // Entries may already be past the new interval: snapshot now rather than after the next write.
