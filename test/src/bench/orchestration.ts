@@ -7,6 +7,9 @@
 // the leading manager is SIGKILLed: the time to a new leader, the nodes it marks DOWN while every
 // node finds it (should be 0), and the running tasks after.
 // Standalone: `node test/dist/src/bench/orchestration.js`; lines `name value unit` on stdout.
+// SHOAL_BENCH_PROFILE_DIR=<dir>: every manager and agent process writes a V8 CPU profile there
+// (`<dir>/<name>/*.cpuprofile`, stopped with SIGTERM after the worker loss; the leader failover is
+// left out), and the task phase's bounds are printed on the monotonic clock the profiles use.
 import { spawn, type ChildProcess } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,12 +28,26 @@ const SERVICES = Number(process.env["SHOAL_BENCH_SERVICES"] ?? 100);
 const AGENT_NICE = Number(process.env["SHOAL_BENCH_AGENT_NICE"] ?? 0);
 /** Set: the processes' logs are copied there before the run's directory is removed. */
 const LOG_DIR = process.env["SHOAL_BENCH_LOG_DIR"];
+const PROFILE_DIR = process.env["SHOAL_BENCH_PROFILE_DIR"];
 const HERE = resolve(fileURLToPath(import.meta.url), "..");
 const SHOALD = resolve(HERE, "..", "..", "..", "..", "services", "node", "bin", "shoald.js");
 
 const children: ChildProcess[] = [];
 const out = (name: string, value: number, unit: string): void => void process.stdout.write(`${name} ${Number.isFinite(value) ? (Math.abs(value) >= 100 ? value.toFixed(0) : value.toPrecision(3)) : "NaN"} ${unit}\n`);
 const progress = (m: string): void => void process.stderr.write(`[bench] ${m}\n`);
+
+/** Node's flags for a child process named `name`: a CPU profile when SHOAL_BENCH_PROFILE_DIR is set. */
+const nodeFlags = (name: string): string[] => (PROFILE_DIR === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${join(PROFILE_DIR, name)}`]);
+/** Now on the monotonic clock of V8's CPU profiles (their startTime and endTime), in µs. */
+const monotonicUs = (): string => String(process.hrtime.bigint() / 1000n);
+
+/** Profiles are written when a process exits by itself: SIGTERM each, then wait (at most 60 s). */
+async function stopForProfiles(): Promise<void> {
+  if (PROFILE_DIR === undefined) return;
+  const running = children.filter((c) => c.exitCode === null && c.signalCode === null);
+  for (const c of running) c.kill("SIGTERM");
+  await Promise.race([Promise.all(running.map((c) => new Promise((res) => c.once("exit", res)))), sleep(60_000)]);
+}
 
 function start(cmd: string[], logFile: string): ChildProcess {
   // Many nodes per process keep many files open (a local DB each): raise the soft limit to the hard one.
@@ -119,7 +136,7 @@ async function main(): Promise<void> {
     const ports = await freeLoopbackPorts(3);
     const managers = ports.map((p, i) => ({ port: p, sock: join(dir, `m${i + 1}.sock`), proc: undefined as ChildProcess | undefined }));
     for (const [i, m] of managers.entries()) {
-      m.proc = start([process.execPath, SHOALD, "--state-dir", join(dir, `m${i + 1}`), "--api-socket", m.sock, "--hostname", `m${i + 1}`, "--log-level", "warn"], join(dir, `m${i + 1}.log`));
+      m.proc = start([process.execPath, ...nodeFlags(`m${i + 1}`), SHOALD, "--state-dir", join(dir, `m${i + 1}`), "--api-socket", m.sock, "--hostname", `m${i + 1}`, "--log-level", "warn"], join(dir, `m${i + 1}.log`));
     }
     const m1 = managers[0]!;
     await until("manager APIs", 20_000, async () => ((await apiCall(m1.sock, "GET", "/_ping")).status === 200 ? true : undefined));
@@ -137,9 +154,9 @@ async function main(): Promise<void> {
     for (let p = 0; p < PROCS; p++) {
       const n = Math.min(per, AGENTS - p * per);
       if (n <= 0) break;
-      procs.push(start(["nice", "-n", String(AGENT_NICE), process.execPath, join(HERE, "agents.js"), "--count", String(n), "--root", join(dir, `agents${p}`), "--remote", remote, "--token", swarm.JoinTokens.Worker, "--prefix", `sim${p}`], join(dir, `agents${p}.log`)));
+      procs.push(start(["nice", "-n", String(AGENT_NICE), process.execPath, ...nodeFlags(`agents${p}`), join(HERE, "agents.js"), "--count", String(n), "--root", join(dir, `agents${p}`), "--remote", remote, "--token", swarm.JoinTokens.Worker, "--prefix", `sim${p}`], join(dir, `agents${p}.log`)));
     }
-    const lone = start(["nice", "-n", String(AGENT_NICE), process.execPath, join(HERE, "agents.js"), "--count", "1", "--root", join(dir, "lone"), "--remote", remote, "--token", swarm.JoinTokens.Worker, "--prefix", "lone"], join(dir, "lone.log"));
+    const lone = start(["nice", "-n", String(AGENT_NICE), process.execPath, ...nodeFlags("lone"), join(HERE, "agents.js"), "--count", "1", "--root", join(dir, "lone"), "--remote", remote, "--token", swarm.JoinTokens.Worker, "--prefix", "lone"], join(dir, "lone.log"));
     await Promise.all([...procs, lone].map((c) => waitLine(c, /joined \d+/, 600_000)));
     const total = AGENTS + 1 + 3;
     await until(`${total} ready nodes`, 300_000, async () => {
@@ -154,6 +171,7 @@ async function main(): Promise<void> {
     const agentProcs = [...procs, lone];
     const cpu0 = { managers: sumCpu(managers.map((m) => m.proc)), agents: sumCpu(agentProcs) };
     const tc = performance.now();
+    const phaseFrom = monotonicUs();
     for (let s = 0; s < SERVICES; s++) {
       const spec = { Name: `bench${s}`, TaskTemplate: { ContainerSpec: { Image: "busybox" } }, Mode: { Replicated: { Replicas: perService } } };
       // Under load a create may time out at the commit deadline: retry (a create that did commit
@@ -182,6 +200,7 @@ async function main(): Promise<void> {
       return runningNow >= want ? true : undefined;
     }, 1_000); // counting every task's state is work for the manager too: once a second
     const secs = (performance.now() - tc) / 1000;
+    if (PROFILE_DIR !== undefined) progress(`task phase on the profiles' clock: ${phaseFrom} to ${monotonicUs()} µs`);
     out("orch_all_running_s", secs, "s");
     out("orch_tasks_per_s", want / secs, "tasks/s");
     out("orch_manager_rss_max", rssMax, "MiB");
@@ -203,6 +222,12 @@ async function main(): Promise<void> {
     });
     out("orch_worker_loss_s", (performance.now() - tk) / 1000, "s");
 
+    if (PROFILE_DIR !== undefined) {
+      // A SIGKILLed leader writes no profile, and the leader's is the one that matters.
+      progress("profiling: the leader failover is left out");
+      await stopForProfiles();
+      return;
+    }
     // Leader failover at full size: SIGKILL the leading manager; every node must find the new
     // leader and re-register before its grace runs out, so none is marked DOWN (and no task moves).
     const nodeList = async (sock: string): Promise<NodeView[]> => apiJson<NodeView[]>(sock, "GET", "/nodes");
