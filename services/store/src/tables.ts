@@ -24,6 +24,22 @@ function keyString(k: IndexKey): string {
   return k[0] + "\u0001" + k[1];
 }
 
+/**
+ * A membership test for `keys`. Most objects have a handful of index keys (a task about six), and
+ * a scan of those beats building a set of joined strings, which was most of a replica's cost of
+ * applying a task update; an object with many labels gets the set.
+ */
+function keyTest(keys: readonly IndexKey[]): (k: IndexKey) => boolean {
+  if (keys.length > 16) {
+    const set = new Set(keys.map(keyString));
+    return (k) => set.has(keyString(k));
+  }
+  return (k) => {
+    for (const x of keys) if (x[1] === k[1] && x[0] === k[0]) return true;
+    return false;
+  };
+}
+
 class Table {
   // Map order is insertion order, identical on every replica since all apply the same actions.
   readonly entries = new Map<string, StoredEntry>();
@@ -43,10 +59,10 @@ class Table {
     }
     // Touch only the keys that changed: re-adding to large buckets (all RUNNING tasks) is costly.
     const prev = indexKeys(this.kind, old.obj);
-    const before = new Set(prev.map(keyString));
-    const after = new Set(next.map(keyString));
-    for (const k of prev) if (!after.has(keyString(k))) this.drop(k, id);
-    for (const k of next) if (!before.has(keyString(k))) this.add(k, id);
+    const inNext = keyTest(next);
+    const inPrev = keyTest(prev);
+    for (const k of prev) if (!inNext(k)) this.drop(k, id);
+    for (const k of next) if (!inPrev(k)) this.add(k, id);
   }
 
   remove(id: string): void {

@@ -87,6 +87,27 @@ describe("store: objects and indexes", () => {
     });
   });
 
+  it("an update moves an object's index entries, with few labels and with many", async () => {
+    const { store } = newStore();
+    const many: Record<string, string> = {};
+    for (let i = 0; i < 20; i++) many[`k${i}`] = "v";
+    await store.update((tx) => {
+      tx.create("service", service("few", "few", { tier: "front" }));
+      tx.create("service", service("many", "many", { ...many, tier: "front" }));
+    });
+    for (const id of ["few", "many"]) {
+      const next = copyObject(store.view((tx) => tx.get("service", id)!));
+      next.spec.annotations.labels = { ...next.spec.annotations.labels, tier: "back", added: "yes" };
+      await store.update((tx) => tx.update("service", next));
+    }
+    store.view((tx) => {
+      assert.deepEqual(tx.find("service", { label: "tier", value: "front" }), []);
+      assert.deepEqual(tx.find("service", { label: "tier", value: "back" }).map((s) => s.id).sort(), ["few", "many"]);
+      assert.deepEqual(tx.find("service", { label: "added" }).map((s) => s.id).sort(), ["few", "many"]);
+      assert.deepEqual(tx.find("service", { label: "k3", value: "v" }).map((s) => s.id), ["many"]);
+    });
+  });
+
   it("indexes nodes by hostname without requiring it to be unique, and by role", async () => {
     const { store } = newStore();
     await store.update((tx) => {
