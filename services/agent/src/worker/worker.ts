@@ -1,6 +1,8 @@
 // The worker: reconciles the node's assignments (from the managers) with what the executor runs.
-// It keeps every assigned task with its last status in a local level DB, so that after an agent
-// restart it adopts the tasks still running instead of starting them again; it runs one TaskRunner
+// It keeps every assigned task and its last status in a local level DB (the task under task/<id>,
+// written when it is assigned or changed, its status under status/<id>, small, written on every
+// step), so that after an agent restart it adopts the tasks still running instead of starting them
+// again; it runs one TaskRunner
 // per task and reports status changes in batches through onStatus. It must not talk to managers
 // (the AssignmentsClient carries both directions) or decide placement or restarts.
 import { join } from "node:path";
@@ -37,12 +39,12 @@ export interface TaskStatusUpdate {
 
 export type StatusListener = (updates: TaskStatusUpdate[]) => void;
 
-interface StoredTask {
-  task: Task;
-  status: TaskStatus;
-}
+/** A record under task/: the task (older versions wrote { task, status } there). */
+type TaskRecord = Task | { task: Task; status: TaskStatus };
+type Stored = TaskRecord | TaskStatus;
 
-const PREFIX = "task/";
+const TASK_PREFIX = "task/";
+const STATUS_PREFIX = "status/";
 
 /** Where a worker with state directory `stateDir` keeps its local DB (a node that leaves removes it). */
 export function workerDbDir(stateDir: string): string {
@@ -56,11 +58,13 @@ export class Worker {
   private readonly listeners = new Set<StatusListener>();
   private pending = new Map<string, TaskStatus>();
   private flushScheduled = false;
-  private db: Level<string, StoredTask> | undefined;
+  private db: Level<string, Stored> | undefined;
   /** DB writes in order (a later status of a task never lands before an earlier one). */
   private writes: Promise<void> = Promise.resolve();
-  /** Records not yet written, by task id (the latest wins; null deletes): one batch per turn. */
-  private unwritten = new Map<string, StoredTask | null>();
+  /** Records not yet written, by key (the latest wins; null deletes): one batch per turn. */
+  private unwritten = new Map<string, Stored | null>();
+  /** The task object last queued for writing, per task id: an unchanged task is not written again. */
+  private readonly writtenTasks = new Map<string, Task>();
   private writeScheduled = false;
   private started = false;
   private starting: Promise<void> | undefined;
@@ -80,13 +84,20 @@ export class Worker {
   }
 
   private async open(): Promise<void> {
-    const db = new Level<string, StoredTask>(workerDbDir(this.opts.stateDir), { valueEncoding: "json" });
+    const db = new Level<string, Stored>(workerDbDir(this.opts.stateDir), { valueEncoding: "json" });
     await db.open();
     this.db = db;
     this.started = true;
+    const statuses = new Map<string, TaskStatus>();
+    for await (const [key, status] of db.iterator({ gt: STATUS_PREFIX, lt: `${STATUS_PREFIX}\xff` })) {
+      statuses.set(key.slice(STATUS_PREFIX.length), status as TaskStatus);
+    }
     let adopted = 0;
-    for await (const [, rec] of db.iterator({ gt: PREFIX, lt: `${PREFIX}\xff` })) {
-      this.runnerFor(rec.task, rec.status).run();
+    for await (const [key, rec] of db.iterator({ gt: TASK_PREFIX, lt: `${TASK_PREFIX}\xff` })) {
+      const id = key.slice(TASK_PREFIX.length);
+      const [task, status] = "task" in rec ? [rec.task, rec.status] : [rec as Task, (rec as Task).status];
+      this.writtenTasks.set(id, task);
+      this.runnerFor(task, statuses.get(id) ?? status).run();
       adopted++;
     }
     if (adopted > 0) this.log.info({ tasks: adopted }, "worker: resumed the tasks of the previous run");
@@ -104,6 +115,7 @@ export class Worker {
     await this.writes;
     await this.db?.close();
     this.db = undefined;
+    this.writtenTasks.clear();
   }
 
   /** Subscribes to batches of status changes; returns the unsubscribe function. */
@@ -177,7 +189,11 @@ export class Worker {
 
   private persist(task: Task, status: TaskStatus): void {
     if (this.db === undefined) return;
-    this.unwritten.set(task.id, { task, status });
+    if (this.writtenTasks.get(task.id) !== task) {
+      this.writtenTasks.set(task.id, task);
+      this.unwritten.set(`${TASK_PREFIX}${task.id}`, task);
+    }
+    this.unwritten.set(`${STATUS_PREFIX}${task.id}`, status);
     this.scheduleWrite();
   }
 
@@ -185,7 +201,9 @@ export class Worker {
     this.runners.delete(taskId);
     this.pending.delete(taskId);
     if (this.db === undefined) return;
-    this.unwritten.set(taskId, null);
+    this.writtenTasks.delete(taskId);
+    this.unwritten.set(`${TASK_PREFIX}${taskId}`, null);
+    this.unwritten.set(`${STATUS_PREFIX}${taskId}`, null);
     this.scheduleWrite();
     await this.writes;
   }
@@ -207,9 +225,7 @@ export class Worker {
     this.unwritten = new Map();
     const db = this.db;
     if (db === undefined || records.size === 0) return;
-    const ops = [...records].map(([id, rec]) =>
-      rec === null ? { type: "del" as const, key: `${PREFIX}${id}` } : { type: "put" as const, key: `${PREFIX}${id}`, value: rec },
-    );
+    const ops = [...records].map(([key, rec]) => (rec === null ? { type: "del" as const, key } : { type: "put" as const, key, value: rec }));
     try {
       await db.batch(ops);
     } catch (err) {

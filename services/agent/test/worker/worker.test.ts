@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { FakeClock, silentLogger } from "@shoal/common";
 import { Level } from "level";
 import { TaskState, type Task } from "@shoal/store";
-import { SimulatedExecutor, Worker, type TaskStatusUpdate } from "../../src/index.js";
+import { SimulatedExecutor, Worker, workerDbDir, type TaskStatusUpdate } from "../../src/index.js";
 import { assignedTask, until } from "./fixtures.js";
 
 describe("worker: reconciling assignments with the executor", () => {
@@ -128,6 +128,48 @@ describe("worker: reconciling assignments with the executor", () => {
     assert.ok(batches > 0 && batches <= 10, `${batches} batches`);
     worker = await newWorker();
     assert.deepEqual(ids.filter((id) => stateOf(id) !== TaskState.RUNNING), []);
+  });
+
+  it("writes a task's record once and each step only to its small status record", async () => {
+    const proto = Level.prototype as unknown as { batch: (...a: unknown[]) => Promise<void> };
+    const { batch } = proto;
+    const keys: string[] = [];
+    proto.batch = function (this: unknown, ...a: unknown[]) {
+      for (const op of a[0] as { type: string; key: string }[]) if (op.type === "put") keys.push(op.key);
+      return batch.apply(this, a);
+    };
+    const ids = ["t1", "t2", "t3"];
+    try {
+      await worker.applyAssignments({ type: "complete", tasks: ids.map((id) => assignedTask(id, "n1", ["SHOAL_SIM_RUN_MS=10"])) });
+      for (const id of ids) await reached(id, TaskState.RUNNING);
+      await until("RUNNING written", () => keys.length >= 6);
+      clock.advance(10);
+      for (const id of ids) await reached(id, TaskState.COMPLETE);
+      await worker.stop();
+    } finally {
+      proto.batch = batch;
+    }
+    assert.deepEqual(keys.filter((k) => k.startsWith("task/")).sort(), ["task/t1", "task/t2", "task/t3"]);
+    assert.deepEqual(keys.filter((k) => k.startsWith("status/")).sort(), ["status/t1", "status/t1", "status/t2", "status/t2", "status/t3", "status/t3"]);
+    worker = await newWorker();
+    assert.deepEqual(ids.map(stateOf), [TaskState.COMPLETE, TaskState.COMPLETE, TaskState.COMPLETE]);
+  });
+
+  it("adopts a task kept in the older single-record form ({ task, status } under task/<id>)", async () => {
+    const t = assignedTask("t1", "n1");
+    await worker.applyAssignments({ type: "complete", tasks: [t] });
+    await reached("t1", TaskState.RUNNING);
+    const running = worker.get("t1")!.status;
+    await worker.stop();
+    const db = new Level<string, unknown>(workerDbDir(dir), { valueEncoding: "json" });
+    await db.batch([
+      { type: "del", key: "status/t1" },
+      { type: "put", key: "task/t1", value: { task: t, status: running } },
+    ]);
+    await db.close();
+    worker = await newWorker();
+    assert.equal(stateOf("t1"), TaskState.RUNNING);
+    assert.equal(executor.calls.filter((c) => c === "start:t1").length, 1);
   });
 
   it("removes a task left out of a complete set from the runtime and forgets it", async () => {
