@@ -4,10 +4,12 @@
 // checked against an overlay first, and the tables change only if every one of them holds.
 import type { StoreAction } from "./actions.js";
 import { StoreError, idConflict, invalid, notFound, versionConflict } from "./errors.js";
-import { adopt } from "./freeze.js";
+import { adopt, shareField } from "./freeze.js";
 import type { Kind, StoreObject } from "./objects/kinds.js";
+import type { Service } from "./objects/service.js";
+import type { Task } from "./objects/task.js";
 import { assertKind, checkId, checkName } from "./tx.js";
-import { Layer, type StoredEntry, type Tables } from "./tables.js";
+import { Layer, type Reader, type StoredEntry, type Tables } from "./tables.js";
 
 /** A change as applied, before it is exposed to watchers. */
 export interface AppliedChange {
@@ -24,6 +26,26 @@ function withVersion(obj: StoreObject, index: number, createdAt: number): StoreO
   return { ...obj, meta: { version: { index }, createdAt, updatedAt } } as StoreObject;
 }
 
+/**
+ * Shares the stored values a new object repeats (next: fresh, not frozen yet): a task created
+ * from its service's template shares that spec and those annotations, and an update keeps each
+ * field it left as it was. The data is the same; only less of it is held.
+ */
+export function shareStored(reader: Reader, kind: Kind, next: StoreObject, old: StoreObject | undefined): void {
+  const target = next as unknown as Record<string, unknown>;
+  if (old !== undefined) {
+    const base = old as unknown as Record<string, unknown>;
+    for (const key in target) if (key !== "meta") shareField(target, key, base[key]);
+    return;
+  }
+  if (kind === "task") {
+    const service = reader.getEntry("service", (next as Task).serviceId)?.obj as Service | undefined;
+    if (service === undefined) return;
+    shareField(target, "spec", service.spec.task);
+    shareField(target, "serviceAnnotations", service.spec.annotations);
+  }
+}
+
 export function applyActions(tables: Tables, actions: readonly StoreAction[], index: number): ApplyOutcome {
   const layer = new Layer(tables);
   const changes: AppliedChange[] = [];
@@ -37,7 +59,9 @@ export function applyActions(tables: Tables, actions: readonly StoreAction[], in
         case "create": {
           if (cur !== undefined) throw idConflict(kind, object.id);
           const createdAt = typeof object.meta?.createdAt === "number" ? object.meta.createdAt : 0;
-          const entry = adopt(withVersion(object, index, createdAt));
+          const next = withVersion(object, index, createdAt);
+          shareStored(layer, kind, next, undefined);
+          const entry = adopt(next);
           checkName(layer, kind, entry.obj);
           layer.set(kind, object.id, entry);
           changes.push({ kind, action: "create", entry });
@@ -51,7 +75,9 @@ export function applyActions(tables: Tables, actions: readonly StoreAction[], in
           const read = object.meta?.version?.index;
           const current = cur.obj.meta.version.index;
           if (read !== current && current !== index) throw versionConflict(kind, object.id, current, read ?? -1);
-          const entry = adopt(withVersion(object, index, cur.obj.meta.createdAt));
+          const next = withVersion(object, index, cur.obj.meta.createdAt);
+          shareStored(layer, kind, next, cur.obj);
+          const entry = adopt(next);
           checkName(layer, kind, entry.obj);
           layer.set(kind, object.id, entry);
           changes.push({ kind, action: "update", entry, oldEntry: cur });

@@ -52,6 +52,55 @@ export function intern<T>(value: T): Entry<T> {
   return adopt(cloneDeep(value));
 }
 
+/**
+ * intern() for a new version of a stored object: a field that still holds the very value of the
+ * stored version (`{ ...cur, status }` keeps `spec`) is the store's own frozen data and is kept,
+ * not copied; every other field is copied.
+ */
+export function internOver<T extends object>(value: T, stored: T): Entry<T> {
+  const out: Record<string, unknown> = {};
+  const base = stored as Record<string, unknown>;
+  for (const key in value) {
+    const v = (value as Record<string, unknown>)[key];
+    out[key] = v === base[key] ? v : cloneDeep(v);
+  }
+  return adopt(out as T);
+}
+
+/**
+ * Whether a and b hold the same plain data with their keys in the same order, so that either
+ * encodes to the same bytes.
+ */
+export function sameData(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return false;
+  if (ArrayBuffer.isView(a) || ArrayBuffer.isView(b)) {
+    if (!(a instanceof Uint8Array) || !(b instanceof Uint8Array) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) {
+    const k = ka[i]!;
+    if (k !== kb[i] || !sameData((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  return true;
+}
+
+/**
+ * Points `target[key]` (target: a new object, not frozen yet) at `stored`, a frozen value the
+ * store already holds, when the two hold the same data. A hundred thousand tasks then share their
+ * service's spec instead of each keeping a copy, and an update keeps the fields it did not change.
+ */
+export function shareField(target: Record<string, unknown>, key: string, stored: unknown): void {
+  const v = target[key];
+  if (v === stored || stored === null || typeof stored !== "object" || !Object.isFrozen(stored)) return;
+  if (sameData(v, stored)) target[key] = stored;
+}
+
 /** Wraps an object that is already private to the store (freshly copied or decoded). */
 export function adopt<T>(obj: T): Entry<T> {
   return { obj, hasBytes: freezeDeep(obj) };

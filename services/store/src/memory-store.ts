@@ -8,7 +8,7 @@
 // replicated-entries-raced-us case.
 import { AbortedError, systemClock, type Clock } from "@shoal/common";
 import type { Proposer, StoreAction, StoreEvent } from "./actions.js";
-import { applyActions, type AppliedChange } from "./apply.js";
+import { applyActions, shareStored, type AppliedChange } from "./apply.js";
 import { StoreError, invalid } from "./errors.js";
 import { adopt, cloneDeep, expose } from "./freeze.js";
 import { KINDS, UNIQUE_NAME_KINDS } from "./objects/kinds.js";
@@ -251,6 +251,7 @@ export class MemoryStore {
         checkId(kind, obj);
         if (table.entries.has(obj.id)) throw invalid(`snapshot has ${kind} ${obj.id} twice`);
         if (UNIQUE_NAME_KINDS.has(kind)) checkName(fresh, kind, obj);
+        shareStored(fresh, kind, obj, undefined);
         table.put(adopt(obj));
       }
     }

@@ -5,7 +5,7 @@
 import type { Clock } from "@shoal/common";
 import type { StoreAction } from "./actions.js";
 import { StoreError, idConflict, invalid, nameConflict, notFound, versionConflict } from "./errors.js";
-import { expose, intern } from "./freeze.js";
+import { expose, intern, internOver } from "./freeze.js";
 import type { Kind, NewObject, ObjectOf, StoreObject } from "./objects/kinds.js";
 import { KINDS, UNIQUE_NAME_KINDS, objectName } from "./objects/kinds.js";
 import type { Selector } from "./selectors.js";
@@ -133,7 +133,7 @@ export class WriteTxImpl extends ReadTxImpl implements WriteTx {
     const current = cur.obj.meta.version.index;
     if (read !== current) throw versionConflict(kind, obj.id, current, typeof read === "number" ? read : -1);
     const meta = { version: { index: current }, createdAt: cur.obj.meta.createdAt, updatedAt: this.clock.now() };
-    const entry = intern({ ...obj, meta }) as StoredEntry;
+    const entry = internOver({ ...obj, meta }, cur.obj) as StoredEntry;
     checkName(this.layer, kind, entry.obj);
     return this.stage("update", kind, entry) as ObjectOf<K>;
   }

@@ -8,10 +8,23 @@ import {
   NodeRole,
   NodeState,
   TaskState,
+  encodeStoreActions,
   generateId,
   type NewObject,
   type Proposer,
+  type StoreAction,
 } from "../src/index.js";
+
+/** A proposer that records each entry as bytes, the way the raft log would carry it. */
+export class RecordingProposer implements Proposer {
+  readonly log: Array<{ index: number; data: Uint8Array }> = [];
+  private next = 1;
+  proposeValue(actions: StoreAction[]): Promise<{ index: number }> {
+    const index = this.next++;
+    this.log.push({ index, data: encodeStoreActions(actions) });
+    return Promise.resolve({ index });
+  }
+}
 
 export function ids(seed = 1): () => string {
   const random = new SeededRandom(seed);

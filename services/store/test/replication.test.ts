@@ -12,18 +12,7 @@ import {
   type Proposer,
   type StoreAction,
 } from "../src/index.js";
-import { cluster, config, ids, network, newStore, node, secret, service, take, task } from "./fixtures.js";
-
-/** A proposer that records each entry as bytes, the way the raft log would carry it. */
-class RecordingProposer implements Proposer {
-  readonly log: Array<{ index: number; data: Uint8Array }> = [];
-  private next = 1;
-  proposeValue(actions: StoreAction[]): Promise<{ index: number }> {
-    const index = this.next++;
-    this.log.push({ index, data: encodeStoreActions(actions) });
-    return Promise.resolve({ index });
-  }
-}
+import { RecordingProposer, cluster, config, ids, network, newStore, node, secret, service, take, task } from "./fixtures.js";
 
 async function populate(store: MemoryStore): Promise<void> {
   const id = ids(7);
