@@ -16,6 +16,15 @@ export interface Entry<T = unknown> {
 // tree (an object staged by a transaction, then applied) need not walk it again.
 const HOLDS_BYTES = new WeakSet<object>();
 
+/**
+ * True only for a value known to hold no byte arrays: a primitive, or an object the store froze
+ * and found none in. Anything else (a caller's unfrozen object) may hold some.
+ */
+export function knownByteFree(value: unknown): boolean {
+  if (value === null || typeof value !== "object") return true;
+  return !ArrayBuffer.isView(value) && Object.isFrozen(value) && !HOLDS_BYTES.has(value);
+}
+
 /** Deep-freezes value in place (skipping byte arrays) and reports whether it holds byte arrays. */
 export function freezeDeep(value: unknown): boolean {
   if (value === null || typeof value !== "object") return false;

@@ -45,6 +45,25 @@ describe("store: codec, snapshot and replication", () => {
     assert.ok((back[0]!.object as { spec: { data: unknown } }).spec.data instanceof Uint8Array);
   });
 
+  it("encodes byte arrays wherever they are: in stored objects, and in a caller's unfrozen ones", async () => {
+    const { store } = newStore();
+    await store.update((tx) => {
+      tx.create("secret", secret("x1", "pw"));
+      tx.create("service", service("s1", "web"));
+    });
+    const stored: StoreAction[] = store.view((tx) => [
+      { action: "update", kind: "service", object: tx.get("service", "s1")! },
+      { action: "update", kind: "secret", object: tx.get("secret", "x1")! },
+    ]);
+    const loose: StoreAction[] = [{ action: "create", kind: "secret", object: copyObject(stored[1]!.object) }];
+    for (const actions of [stored, [stored[0]!], loose]) {
+      const back = decodeStoreActions(encodeStoreActions(actions));
+      assert.deepEqual(back, actions);
+    }
+    const text = new TextDecoder().decode(encodeStoreActions(loose));
+    assert.match(text, /"\$b64"/);
+  });
+
   it("encodes a snapshot in slices to exactly the same bytes, pausing between slices", async () => {
     const { store } = newStore();
     await populate(store);
