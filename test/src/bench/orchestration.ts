@@ -1,8 +1,10 @@
 // The orchestration benchmark (issue "Orchestration"): 3 shoald managers on loopback (drained, so
 // they only manage) and SHOAL_BENCH_AGENTS simulated nodes (real Daemons with the simulated
 // executor, SHOAL_BENCH_AGENT_PROCS processes), then services totalling SHOAL_BENCH_TASKS tasks
-// created through the REST API. Reports the time until every task is RUNNING, tasks/s, the
-// managers' RSS, nodes ever seen DOWN during the run (should be 0), and the worker-loss time: one
+// created through the REST API. Reports the CPU the idle nodes cost (sessions and heartbeats, per
+// node per second, measured for SHOAL_BENCH_IDLE_SECONDS first), the time until every task is
+// RUNNING, tasks/s, the managers' RSS, nodes ever seen DOWN during the run (should be 0), and the
+// worker-loss time: one
 // extra single-node process is SIGKILLed and its tasks are timed until they run elsewhere. Last,
 // the leading manager is SIGKILLed: the time to a new leader, the nodes it marks DOWN while every
 // node finds it (should be 0), and the running tasks after.
@@ -29,6 +31,8 @@ const AGENT_NICE = Number(process.env["SHOAL_BENCH_AGENT_NICE"] ?? 0);
 /** Set: the processes' logs are copied there before the run's directory is removed. */
 const LOG_DIR = process.env["SHOAL_BENCH_LOG_DIR"];
 const PROFILE_DIR = process.env["SHOAL_BENCH_PROFILE_DIR"];
+/** How long the idle nodes are measured before the services are created. */
+const IDLE_MS = Number(process.env["SHOAL_BENCH_IDLE_SECONDS"] ?? 10) * 1000;
 const HERE = resolve(fileURLToPath(import.meta.url), "..");
 const SHOALD = resolve(HERE, "..", "..", "..", "..", "services", "node", "bin", "shoald.js");
 
@@ -169,6 +173,12 @@ async function main(): Promise<void> {
     const perService = Math.floor(TASKS / SERVICES);
     const sumCpu = (ps: (ChildProcess | undefined)[]): number => ps.reduce((a, p) => a + cpuMs(p?.pid), 0);
     const agentProcs = [...procs, lone];
+    // What the nodes cost with nothing to run (sessions, heartbeats): CPU per node per second.
+    const idle0 = { managers: sumCpu(managers.map((m) => m.proc)), agents: sumCpu(agentProcs), at: performance.now() };
+    await sleep(IDLE_MS);
+    const idleNodeSeconds = ((AGENTS + 1) * (performance.now() - idle0.at)) / 1000;
+    out("orch_idle_cpu_managers", (sumCpu(managers.map((m) => m.proc)) - idle0.managers) / idleNodeSeconds, "ms/node/s");
+    out("orch_idle_cpu_agents", (sumCpu(agentProcs) - idle0.agents) / idleNodeSeconds, "ms/node/s");
     const cpu0 = { managers: sumCpu(managers.map((m) => m.proc)), agents: sumCpu(agentProcs) };
     const tc = performance.now();
     const phaseFrom = monotonicUs();
