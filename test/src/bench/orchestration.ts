@@ -5,8 +5,8 @@
 // node per second, measured for SHOAL_BENCH_IDLE_SECONDS first), the time until every task is
 // RUNNING, tasks/s, the managers' RSS, nodes ever seen DOWN during the run (should be 0), and the
 // worker-loss time: one extra single-node process is SIGKILLed and its tasks are timed until they
-// run elsewhere. Last, the leading manager is SIGKILLed: the time to a new leader, the nodes it marks DOWN while every
-// node finds it (should be 0), and the running tasks after.
+// run elsewhere. Last, the leading manager is SIGKILLed: the time to a new leader, the nodes it
+// marks DOWN while every node finds it (should be 0), and the running tasks after.
 // Standalone: `node test/dist/src/bench/orchestration.js`; lines `name value unit` on stdout.
 // SHOAL_BENCH_PROFILE_DIR=<dir>: every manager and agent process writes a V8 CPU profile there
 // (`<dir>/<name>/*.cpuprofile`, stopped with SIGTERM after the worker loss; the leader failover is
