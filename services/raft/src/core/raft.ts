@@ -385,7 +385,11 @@ export class Raft {
         // since the leader's last heartbeat is still one short; with the full timeout as lease its
         // pre-vote would be ignored and the failover would cost a whole extra election timeout.
         // A live leader heartbeats every tick, so the lease still holds wide of any live leader.
-        const inLease = this.checkQuorum && this.lead !== NONE && this.electionElapsed < this.electionTimeout - 1;
+        // A leader itself holds the lease until its quorum check fails (it then steps down): it
+        // counts ticks up to that check, and the shortened lease would leave it open to any
+        // follower that timed out (its own event loop stalled) in the tick before each check.
+        const inLease =
+          this.checkQuorum && this.lead !== NONE && (this.state === StateType.Leader || this.electionElapsed < this.electionTimeout - 1);
         if (!force && inLease) {
           // We heard from a leader recently: a disruptive candidate (e.g. one back from a
           // partition) must not depose it (thesis §4.2.3).

@@ -149,6 +149,19 @@ describe("raft core: elections", () => {
     assert.deepEqual(lead, [3]);
   });
 
+  it("check-quorum: a leader keeps its lease in the tick before its quorum check (a follower that timed out cannot depose it)", () => {
+    const net = new Network([1, 2, 3], { electionTicks: 10 });
+    net.elect(1);
+    // The leader has counted 9 ticks since its last quorum check; its followers heard it each tick.
+    net.tick(9, [1]);
+    assert.deepEqual(net.leaders(), [1]);
+    // A follower whose event loop stalled past its timeout campaigns, its log as long as the leader's.
+    net.node(3).raw.campaign();
+    net.stabilize();
+    assert.deepEqual(net.leaders(), [1]);
+    assert.equal(net.node(1).raw.status().term, 1);
+  });
+
   it("a stale leader steps down when it hears a newer term", () => {
     const net = new Network([1, 2, 3]);
     net.elect(1);
