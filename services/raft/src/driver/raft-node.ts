@@ -165,6 +165,8 @@ export class RaftNode {
   private readonly clock: Clock;
   private readonly sm: StateMachine;
   private ticker: TimerHandle | undefined;
+  /** When the last tick fired (monotonic ms), to tell a late one. */
+  private lastTickMs: number | undefined;
 
   private lead: NodeId = NONE;
   private state: StateType = StateType.Follower;
@@ -349,7 +351,22 @@ export class RaftNode {
     });
   }
 
+  /**
+   * A tick that comes late (the event loop was held for over two ticks) is taken once the I/O
+   * that waited with it has been read: Node runs timers before it polls for I/O, so a tick taken
+   * at once would count a leader's quorum check, or a follower's election timeout, without the
+   * messages its peers sent during the stall.
+   */
   private onTick(): void {
+    if (this.stopped) return;
+    const now = this.clock.monotonicMs();
+    const late = this.lastTickMs !== undefined && now - this.lastTickMs > 2 * (this.opts.tickMs ?? 100);
+    this.lastTickMs = now;
+    if (late) setImmediate(() => this.takeTick());
+    else this.takeTick();
+  }
+
+  private takeTick(): void {
     if (this.stopped) return;
     this.raw.tick();
     this.kick();

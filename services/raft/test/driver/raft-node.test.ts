@@ -1,7 +1,10 @@
 import { strict as assert } from "node:assert";
+import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { silentLogger, systemClock, type Clock } from "@shoal/common";
 import { RaftError } from "../../src/core/errors.js";
+import { RaftNode } from "../../src/driver/raft-node.js";
 import { StateType } from "../../src/core/types.js";
 import { Cluster, KvStateMachine, code, put, waitFor } from "./helpers.js";
 
@@ -405,5 +408,51 @@ describe("RaftNode membership and snapshots", function () {
     assert.equal(back.sm.restores, 1);
     await waitFor("restarted member has its state", () => back.sm.log.length === 35);
     assert.deepEqual(back.sm.log, l.sm.log);
+  });
+});
+
+describe("RaftNode: ticks after a stall", () => {
+  it("takes a late tick (the event loop was held) after the I/O that waited with it, an on-time tick at once", async () => {
+    const c = new Cluster();
+    await c.allocate([1]);
+    let t = 0;
+    let fire: (() => void) | undefined;
+    const clock: Clock = {
+      now: () => Date.now(),
+      monotonicMs: () => t,
+      setTimeout: (fn, ms) => systemClock.setTimeout(fn, ms),
+      setInterval: (fn) => {
+        fire = fn;
+        return { cancel: () => (fire = undefined) };
+      },
+    };
+    const opts = { id: 1, dataDir: join(c.root, "m1"), listen: c.addresses[1]!, peers: { ...c.addresses }, tickMs: 20 };
+    const node = await RaftNode.start(opts, { stateMachine: new KvStateMachine(), logger: silentLogger(), clock });
+    try {
+      const raw = (node as unknown as { raw: { tick(): void } }).raw;
+      const tick = raw.tick.bind(raw);
+      let ticks = 0;
+      raw.tick = () => {
+        ticks++;
+        tick();
+      };
+      const onTime = (): void => {
+        t += 20;
+        fire!();
+      };
+      onTime();
+      onTime();
+      assert.equal(ticks, 2);
+      t += 1_000;
+      fire!();
+      assert.equal(ticks, 2, "a late tick waits for the I/O polled after timers");
+      await new Promise((r) => setImmediate(r));
+      assert.equal(ticks, 3);
+      onTime();
+      assert.equal(ticks, 4);
+    } finally {
+      await node.stop();
+      await c.cleanup();
+    }
   });
 });
