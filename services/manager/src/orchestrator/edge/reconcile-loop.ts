@@ -40,6 +40,28 @@ export function decideWithinBudget(ids: readonly string[], budget: number, decid
   return [];
 }
 
+// Whether a component's pass already started in this turn of the event loop (reset by an
+// immediate queued when it is set, which runs in the next turn's check phase).
+let passThisTurn = false;
+
+/**
+ * Waits for a turn of the event loop in which no other component's pass has started. Each pass
+ * reads up to a budget of tasks; the passes of half a dozen components run back to back in one
+ * check phase otherwise, and on a new leader at 100,000 tasks that held the event loop (timers:
+ * raft ticks, the dispatcher's sweeps) for seconds. One pass per turn lets timers and I/O run
+ * between them.
+ */
+export async function passTurn(): Promise<void> {
+  for (;;) {
+    await nextTurn();
+    if (!passThisTurn) break;
+  }
+  passThisTurn = true;
+  setImmediate(() => {
+    passThisTurn = false;
+  });
+}
+
 export abstract class ReconcileLoop {
   protected readonly store: MemoryStore;
   protected readonly log: Logger;
@@ -135,8 +157,9 @@ export abstract class ReconcileLoop {
   private async drain(): Promise<void> {
     while (this.wanted && !this.stopped) {
       // Let every event already delivered mark its part first, so that a burst of events (a
-      // batch of thousands of task updates) costs one pass, not one pass per event.
-      await nextTurn();
+      // batch of thousands of task updates) costs one pass, not one pass per event; and let no
+      // other component's pass run in the same turn.
+      await passTurn();
       if (this.stopped) return;
       this.wanted = false;
       let result: PassResult;
