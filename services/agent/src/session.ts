@@ -3,10 +3,10 @@
 // reached (the leader), follows a follower's redirect to the leader at once, asks a slow leader
 // again (up to MAX_UNANSWERED heartbeats in a row), and rotates through the known managers when
 // one refuses or keeps not answering. It keeps a connection open to the other managers too, so
-// that a new leader needs no TLS handshakes to hear from it. Each new session (first heartbeat, or after any
-// failure) re-sends the node description, so that a new leader sees one that changed. It reports
-// what the cluster says back (managers, desired role, removal) through callbacks and never acts
-// on them itself: the node daemon decides.
+// that a new leader needs no TLS handshakes to hear from it. Each new session (first heartbeat,
+// or after any failure) re-sends the node description, so that a new leader sees one that
+// changed. It reports what the cluster says back (managers, desired role, removal) through
+// callbacks and never acts on them itself: the node daemon decides.
 import * as grpc from "@grpc/grpc-js";
 import { Backoff, describeError, sleep, systemRandom, type Logger, type Random } from "@shoal/common";
 import { LEADER_ADDR_KEY, RemoteError, StreamedCalls, callUnary, dispatcherServiceDefinition, isNoAnswer, type controlpb } from "@shoal/proto";

@@ -33,8 +33,9 @@ function stringify(value: unknown): string | undefined {
   return knownByteFree(value) ? JSON.stringify(value) : JSON.stringify(value, replacer);
 }
 
-function encode(body: unknown): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(body, replacer));
+/** `byteFree`: the caller knows the body holds no byte arrays (the replacer is left out). */
+function encode(body: unknown, byteFree = false): Uint8Array {
+  return new TextEncoder().encode(byteFree ? JSON.stringify(body) : JSON.stringify(body, replacer));
 }
 
 function decode(bytes: Uint8Array, what: string): Record<string, unknown> {
@@ -70,8 +71,7 @@ function checkAction(a: unknown): StoreAction {
 }
 
 export function encodeStoreActions(actions: readonly StoreAction[]): Uint8Array {
-  if (!actions.every((a) => knownByteFree(a.object))) return encode({ v: FORMAT, actions });
-  return new TextEncoder().encode(JSON.stringify({ v: FORMAT, actions }));
+  return encode({ v: FORMAT, actions }, actions.every((a) => knownByteFree(a.object)));
 }
 
 export function decodeStoreActions(bytes: Uint8Array): StoreAction[] {

@@ -172,13 +172,14 @@ async function main(): Promise<void> {
     const perService = Math.floor(TASKS / SERVICES);
     const sumCpu = (ps: (ChildProcess | undefined)[]): number => ps.reduce((a, p) => a + cpuMs(p?.pid), 0);
     const agentProcs = [...procs, lone];
+    const managerProcs = managers.map((m) => m.proc);
     // What the nodes cost with nothing to run (sessions, heartbeats): CPU per node per second.
-    const idle0 = { managers: sumCpu(managers.map((m) => m.proc)), agents: sumCpu(agentProcs), at: performance.now() };
+    const idle0 = { managers: sumCpu(managerProcs), agents: sumCpu(agentProcs), at: performance.now() };
     await sleep(IDLE_MS);
     const idleNodeSeconds = ((AGENTS + 1) * (performance.now() - idle0.at)) / 1000;
-    out("orch_idle_cpu_managers", (sumCpu(managers.map((m) => m.proc)) - idle0.managers) / idleNodeSeconds, "ms/node/s");
+    out("orch_idle_cpu_managers", (sumCpu(managerProcs) - idle0.managers) / idleNodeSeconds, "ms/node/s");
     out("orch_idle_cpu_agents", (sumCpu(agentProcs) - idle0.agents) / idleNodeSeconds, "ms/node/s");
-    const cpu0 = { managers: sumCpu(managers.map((m) => m.proc)), agents: sumCpu(agentProcs) };
+    const cpu0 = { managers: sumCpu(managerProcs), agents: sumCpu(agentProcs) };
     const tc = performance.now();
     const phaseFrom = monotonicUs();
     for (let s = 0; s < SERVICES; s++) {
@@ -216,7 +217,7 @@ async function main(): Promise<void> {
     out("orch_nodes_down_seen", downSeen, "nodes");
     // CPU per task says more than tasks/s on a shared host, whose other tenants' load swings the
     // rate by a quarter between runs (it includes the once-a-second status polls).
-    out("orch_cpu_per_task_managers", (sumCpu(managers.map((m) => m.proc)) - cpu0.managers) / want, "ms");
+    out("orch_cpu_per_task_managers", (sumCpu(managerProcs) - cpu0.managers) / want, "ms");
     out("orch_cpu_per_task_agents", (sumCpu(agentProcs) - cpu0.agents) / want, "ms");
 
     lone.kill("SIGKILL");

@@ -2,9 +2,9 @@
 // It keeps every assigned task and its last status in a local level DB (the task under task/<id>,
 // written when it is assigned or changed, its status under status/<id>, small, written on every
 // step), so that after an agent restart it adopts the tasks still running instead of starting them
-// again; it runs one TaskRunner
-// per task and reports status changes in batches through onStatus. It must not talk to managers
-// (the AssignmentsClient carries both directions) or decide placement or restarts.
+// again; it runs one TaskRunner per task and reports status changes in batches through onStatus.
+// It must not talk to managers (the AssignmentsClient carries both directions) or decide
+// placement or restarts.
 import { join } from "node:path";
 import { describeError, nextTurn, systemClock, type Clock, type Logger } from "@shoal/common";
 import { TaskState, type Task, type TaskStatus } from "@shoal/store";

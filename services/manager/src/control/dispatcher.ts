@@ -2,12 +2,11 @@
 // node when that changes it (READY, address, description: a store write, shared with the
 // registrations that arrive alongside it; answered after the write only for a node that was not
 // READY) and is otherwise only remembered in memory; a node that misses `graceMultiplier`
-// periods is marked DOWN. A node this leader has not heard from (a
-// new leader knows no heartbeat times; a node that just joined) gets three times that from when
-// the sweep first sees it (agents must first give up on the old leader and find the new one), and
-// as long from the last node that arrived for the first time (nodes are still finding us). A
-// leader that stalls (its own sweep runs late) does not blame the nodes: deadlines move on by the
-// stall.
+// periods is marked DOWN. A node this leader has not heard from (a new leader knows no heartbeat
+// times; a node that just joined) gets three times that from when the sweep first sees it (agents
+// must first give up on the old leader and find the new one), and as long from the last node that
+// arrived for the first time (nodes are still finding us). A leader that stalls (its own sweep
+// runs late) does not blame the nodes: deadlines move on by the stall.
 // Followers refuse heartbeats and name the leader (redirect.ts). Task assignments and status
 // reports are served by assignments.ts on the same service; it must not schedule or decide roles.
 import type * as grpc from "@grpc/grpc-js";
