@@ -6,3 +6,4 @@ export * from "./logger.js";
 export * from "./metrics.js";
 export * from "./ports.js";
 export * from "./slices.js";
+export * from "./loop-watch.js";

@@ -2,7 +2,7 @@
 // membership from its state dir) and the REST API on a root-only unix socket, and shuts both down
 // in reverse order on SIGTERM/SIGINT.
 import { parseArgs } from "node:util";
-import { createLogger, createProcessRegistry, describeError } from "@shoal/common";
+import { Counter, createLogger, createProcessRegistry, describeError, watchEventLoop } from "@shoal/common";
 import { startApiServer } from "@shoal/manager";
 import { Daemon, type DaemonOptions } from "./daemon.js";
 
@@ -70,7 +70,18 @@ async function main(): Promise<void> {
   if (electionTicks !== undefined) opts.electionTicks = electionTicks;
   if (heartbeatMs !== undefined) opts.heartbeatPeriodMs = heartbeatMs;
 
-  const daemon = new Daemon(opts, { logger, registry: createProcessRegistry() });
+  const registry = createProcessRegistry();
+  // A manager whose event loop is held longer than raft's election timeout (0.8 s) loses its
+  // leadership, and one held longer than the nodes' grace marks them DOWN: say so when it happens.
+  const blocks = new Counter({ name: "shoal_event_loop_blocks_total", help: "times the event loop was held for 500 ms or more", registers: [registry] });
+  watchEventLoop({
+    thresholdMs: 500,
+    onBlock: (b) => {
+      blocks.inc();
+      logger.warn({ blockedMs: b.ms, gcMs: b.gcMs, gcPauses: b.gcPauses, longestGcMs: b.longestGcMs }, `shoald: event loop blocked for ${b.ms} ms (garbage collection ${b.gcMs} ms of it)`);
+    },
+  });
+  const daemon = new Daemon(opts, { logger, registry });
   // API servers (the unix socket, then the optional TLS listener), closed before the daemon stops.
   const extraServers: { close(): Promise<void> }[] = [];
   let stopping = false;
