@@ -47,6 +47,17 @@ interface Subscriber {
   end(): void;
 }
 
+/** A stream waiting for its COMPLETE set (serve). */
+interface Opening {
+  nodeId: string;
+  call: grpc.ServerWritableStream<controlpb.IAssignmentsRequest, controlpb.AssignmentsMessage>;
+  /** The caller went away before it was opened. */
+  gone: boolean;
+}
+
+/** How long streams are opened for in one turn of the event loop (serve). */
+export const OPEN_BUDGET_MS = 10;
+
 interface StatusBatch {
   nodeId: string;
   updates: { taskId: string; status: TaskStatus }[];
@@ -112,6 +123,11 @@ export class TaskAssignments {
   private readonly batchWindowMs: number;
   /** The pending flush of INCREMENTAL messages, while changes gather. */
   private flushTimer: TimerHandle | undefined;
+  /** Streams waiting for their COMPLETE set, in arrival order, and whether a turn is booked for them. */
+  private openings: Opening[] = [];
+  private openScheduled = false;
+  /** When this turn's budget for opening streams is spent (undefined: none opened in this turn). */
+  private turnEndsAt: number | undefined;
 
   constructor(
     private readonly modules: AssignmentsModules,
@@ -196,11 +212,59 @@ export class TaskAssignments {
     return n;
   }
 
-  /** Serves one node's stream: COMPLETE set now, INCREMENTAL changes until it or leadership ends. */
+  /**
+   * Serves one node's stream: its COMPLETE set, then INCREMENTAL changes until it or leadership
+   * ends. Streams are opened in arrival order for at most OPEN_BUDGET_MS of each turn of the event
+   * loop; the rest wait for the next turn. After a leader change every node opens its stream at
+   * once: a thousand COMPLETE sets of a hundred tasks each, encoded in one stretch, held a new
+   * leader's event loop for seconds (raft ticks, heartbeats and the DOWN sweep all waited).
+   */
   serve(nodeId: string, call: grpc.ServerWritableStream<controlpb.IAssignmentsRequest, controlpb.AssignmentsMessage>): void {
-    const store = this.modules.rs.store;
     // A stream may arrive before the leadership listener started us: the watch must exist first.
     this.start();
+    const opening: Opening = { nodeId, call, gone: false };
+    const gone = (): void => {
+      opening.gone = true;
+    };
+    call.on("cancelled", gone);
+    call.on("close", gone);
+    call.on("error", gone);
+    this.openings.push(opening);
+    if (!this.openScheduled) this.openWaiting();
+  }
+
+  /**
+   * Opens waiting streams until this turn's budget is spent (the first stream of a turn always
+   * opens), and books the next turn for the rest.
+   */
+  private openWaiting(): void {
+    let fresh = false;
+    if (this.turnEndsAt === undefined) {
+      fresh = true;
+      this.turnEndsAt = this.clock.monotonicMs() + OPEN_BUDGET_MS;
+      // Runs in this turn's check phase, before a booked continuation: that one starts afresh.
+      setImmediate(() => {
+        this.turnEndsAt = undefined;
+      });
+    }
+    while (this.openings.length > 0) {
+      if (!fresh && this.clock.monotonicMs() >= this.turnEndsAt) {
+        this.openScheduled = true;
+        setImmediate(() => {
+          if (!this.openScheduled) return;
+          this.openScheduled = false;
+          this.openWaiting();
+        });
+        return;
+      }
+      fresh = false;
+      const o = this.openings.shift()!;
+      if (!o.gone) this.open(o.nodeId, o.call);
+    }
+  }
+
+  private open(nodeId: string, call: grpc.ServerWritableStream<controlpb.IAssignmentsRequest, controlpb.AssignmentsMessage>): void {
+    const store = this.modules.rs.store;
     // The view and fromIndex are taken in one synchronous step: no commit falls between them.
     const tasks = store.view((tx) => tx.find("task", { nodeId })).filter((t) => assignedTo(t, nodeId));
     const sub: Subscriber = {
@@ -343,6 +407,16 @@ export class TaskAssignments {
   }
 
   private endAll(): void {
+    const waiting = this.openings;
+    this.openings = [];
+    this.openScheduled = false;
+    for (const o of waiting) {
+      try {
+        if (!o.gone) o.call.end();
+      } catch {
+        // Already closed by the peer.
+      }
+    }
     for (const s of [...this.statusStreams]) s.end();
     const all = [...this.subscribers.values()].flatMap((s) => [...s]);
     this.subscribers.clear();

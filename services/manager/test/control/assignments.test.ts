@@ -168,6 +168,54 @@ describe("control/assignments: task assignment streams and status reports", () =
     assert.equal(a.streamCount, 0);
   });
 
+  it("opens streams for a bounded time per turn: the rest get their complete set, with what committed meanwhile, in later turns", async () => {
+    a.stop();
+    // Every reading of the clock is 20 ms later: each turn opens one stream (the first always opens).
+    const clock = new FakeClock();
+    clock.monotonicMs = ((t) => () => (t += 20))(0);
+    const rs = { store, isLeader: () => true, leaderInfo: () => ({ id: 1, address: undefined }) } as unknown as ReplicatedStore;
+    a = new TaskAssignments({ rs, logger: silentLogger(), clock }, { batchWindowMs: 0 });
+    a.start();
+    await store.update((tx) => {
+      for (let i = 1; i <= 8; i++) tx.create("task", newTask(`t${i}`, `n${i}`));
+    });
+    const streams = Array.from({ length: 8 }, (_, i) => open(`n${i + 1}`));
+    const completeNow = streams.filter((st) => st.messages.length === 1).length;
+    assert.equal(completeNow, 1, "one stream opened in this turn");
+    for (const st of streams.slice(completeNow)) assert.equal(st.messages.length, 0);
+    // Before their turn: one stream's caller goes away, and another stream's task changes.
+    streams[6]!.emit("cancelled");
+    await store.update((tx) => tx.update("task", { ...tx.get("task", "t8")!, desiredState: TaskState.SHUTDOWN }));
+    await settle();
+    assert.equal(streams[6]!.messages.length, 0, "a stream whose caller left while it waited is never opened");
+    for (const [i, st] of streams.entries()) {
+      if (i === 6) continue;
+      assert.equal(st.messages[0]?.type, controlpb.AssignmentsMessage.Type.COMPLETE);
+      assert.deepEqual(st.tasks(0).map((t) => t.id), [`t${i + 1}`]);
+    }
+    const last = streams[7]!;
+    assert.equal(last.tasks(0)[0]?.desiredState, TaskState.SHUTDOWN, "the complete set is taken when the stream opens");
+    assert.equal(last.messages.length, 1, "and the change it holds is not sent again");
+    assert.equal(a.streamCount, 7);
+  });
+
+  it("ends streams still waiting to be opened when leadership is lost", () => {
+    a.stop();
+    const clock = new FakeClock();
+    clock.monotonicMs = ((t) => () => (t += 20))(0);
+    const rs = { store, isLeader: () => true, leaderInfo: () => ({ id: 1, address: undefined }) } as unknown as ReplicatedStore;
+    a = new TaskAssignments({ rs, logger: silentLogger(), clock }, { batchWindowMs: 0 });
+    a.start();
+    const s1 = open("n1");
+    const s2 = open("n2");
+    assert.equal(s1.messages.length, 1);
+    assert.equal(s2.messages.length, 0);
+    a.stop();
+    assert.equal(s1.ended, true);
+    assert.equal(s2.ended, true, "the waiting stream is ended, so its agent resyncs with the new leader");
+    assert.equal(s2.messages.length, 0);
+  });
+
   it("a stream opened before the leadership listener started the watch still receives changes", async () => {
     a.stop();
     const rs = { store, isLeader: () => true, leaderInfo: () => ({ id: 1, address: undefined }) } as unknown as ReplicatedStore;
