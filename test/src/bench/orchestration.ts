@@ -30,6 +30,8 @@ const AGENT_NICE = Number(process.env["SHOAL_BENCH_AGENT_NICE"] ?? 0);
 /** Set: the processes' logs are copied there before the run's directory is removed. */
 const LOG_DIR = process.env["SHOAL_BENCH_LOG_DIR"];
 const PROFILE_DIR = process.env["SHOAL_BENCH_PROFILE_DIR"];
+/** Extra node flags for the managers only (e.g. --perf-basic-prof, to attach perf to one). */
+const MANAGER_FLAGS = (process.env["SHOAL_BENCH_MANAGER_FLAGS"] ?? "").split(/\s+/).filter((f) => f !== "");
 /** How long the idle nodes are measured before the services are created. */
 const IDLE_MS = Number(process.env["SHOAL_BENCH_IDLE_SECONDS"] ?? 10) * 1000;
 const HERE = resolve(fileURLToPath(import.meta.url), "..");
@@ -39,8 +41,11 @@ const children: ChildProcess[] = [];
 const out = (name: string, value: number, unit: string): void => void process.stdout.write(`${name} ${Number.isFinite(value) ? (Math.abs(value) >= 100 ? value.toFixed(0) : value.toPrecision(3)) : "NaN"} ${unit}\n`);
 const progress = (m: string): void => void process.stderr.write(`[bench] ${m}\n`);
 
+/** Whose CPU is profiled: every process, or the managers only ("managers": the agents run at full speed). */
+const PROFILE_WHO = process.env["SHOAL_BENCH_PROFILE_WHO"] ?? "all";
 /** Node's flags for a child process named `name`: a CPU profile when SHOAL_BENCH_PROFILE_DIR is set. */
-const nodeFlags = (name: string): string[] => (PROFILE_DIR === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${join(PROFILE_DIR, name)}`]);
+const nodeFlags = (name: string): string[] =>
+  PROFILE_DIR === undefined || (PROFILE_WHO === "managers" && !/^m\d$/.test(name)) ? [] : ["--cpu-prof", `--cpu-prof-dir=${join(PROFILE_DIR, name)}`];
 /** Now on the monotonic clock of V8's CPU profiles (their startTime and endTime), in µs. */
 const monotonicUs = (): string => String(process.hrtime.bigint() / 1000n);
 
@@ -112,6 +117,14 @@ interface NodeView {
   ManagerStatus?: { Leader: boolean };
 }
 
+interface TaskView {
+  ID: string;
+  Slot?: number;
+  NodeID?: string;
+  CreatedAt?: string;
+  Status: { State: string };
+}
+
 interface ServiceView {
   ID: string;
   ServiceStatus?: { RunningTasks: number; DesiredTasks: number };
@@ -139,7 +152,7 @@ async function main(): Promise<void> {
     const ports = await freeLoopbackPorts(3);
     const managers = ports.map((p, i) => ({ port: p, sock: join(dir, `m${i + 1}.sock`), proc: undefined as ChildProcess | undefined }));
     for (const [i, m] of managers.entries()) {
-      m.proc = start([process.execPath, ...nodeFlags(`m${i + 1}`), SHOALD, "--state-dir", join(dir, `m${i + 1}`), "--api-socket", m.sock, "--hostname", `m${i + 1}`, "--log-level", "warn"], join(dir, `m${i + 1}.log`));
+      m.proc = start([process.execPath, ...MANAGER_FLAGS, ...nodeFlags(`m${i + 1}`), SHOALD, "--state-dir", join(dir, `m${i + 1}`), "--api-socket", m.sock, "--hostname", `m${i + 1}`, "--log-level", "warn"], join(dir, `m${i + 1}.log`));
     }
     const m1 = managers[0]!;
     await until("manager APIs", 20_000, async () => ((await apiCall(m1.sock, "GET", "/_ping")).status === 200 ? true : undefined));
@@ -149,7 +162,7 @@ async function main(): Promise<void> {
       await until(`${m.sock}`, 20_000, async () => ((await apiCall(m.sock, "GET", "/_ping")).status === 200 ? true : undefined));
       await apiJson(m.sock, "POST", "/swarm/join", { ListenAddr: `127.0.0.1:${m.port}`, AdvertiseAddr: `127.0.0.1:${m.port}`, RemoteAddrs: [`127.0.0.1:${m1.port}`], JoinToken: swarm.JoinTokens.Manager, Availability: "drain" });
     }
-    progress("3 managers up (drained)");
+    progress(`3 managers up (drained): ${managers.map((m, i) => `m${i + 1} pid ${m.proc?.pid}`).join(", ")}`);
     const remote = `127.0.0.1:${m1.port}`;
     const t0 = performance.now();
     const per = Math.ceil(AGENTS / PROCS);
@@ -232,8 +245,9 @@ async function main(): Promise<void> {
     });
     out("orch_worker_loss_s", (performance.now() - tk) / 1000, "s");
 
-    if (PROFILE_DIR !== undefined) {
-      // A SIGKILLed leader writes no profile, and the leader's is the one that matters.
+    if (PROFILE_DIR !== undefined && PROFILE_WHO !== "managers") {
+      // A SIGKILLed leader writes no profile, and the leader's is the one that matters. (With the
+      // managers only, the failover runs: the new leader's profile shows its take-over.)
       progress("profiling: the leader failover is left out");
       await stopForProfiles();
       return;
@@ -246,8 +260,10 @@ async function main(): Promise<void> {
     if (victim === undefined) throw new Error("no leader to kill");
     const survivor = managers.find((m) => m !== victim)!;
     const alive = (n: NodeView): boolean => n.Description.Hostname !== leaderName && n.Description.Hostname !== "lone-0";
+    progress(`leader failover: SIGKILL ${leaderName} (pid ${victim.proc?.pid})`);
     victim.proc?.kill("SIGKILL");
     const tf = performance.now();
+    if (PROFILE_DIR !== undefined) progress(`leader killed at ${monotonicUs()} µs on the profiles' clock`);
     let downAfterKill = 0;
     await until("a new leader", 60_000, async () => ((await nodeList(survivor.sock)).some((n) => n.ManagerStatus?.Leader === true && n.Description.Hostname !== leaderName) ? true : undefined));
     out("orch_leader_failover_s", (performance.now() - tf) / 1000, "s");
@@ -261,7 +277,21 @@ async function main(): Promise<void> {
     const svcs = await apiJson<ServiceView[]>(survivor.sock, "GET", "/services?status=true");
     out("orch_failover_nodes_down", downAfterKill, "nodes");
     out("orch_failover_running_after", svcs.reduce((a, s) => a + (s.ServiceStatus?.RunningTasks ?? 0), 0), "tasks");
+    // More running than desired means a slot holds two live tasks (or a scale-down is still due):
+    // name the first such services' doubled slots.
+    const over = svcs.filter((s) => (s.ServiceStatus?.RunningTasks ?? 0) > (s.ServiceStatus?.DesiredTasks ?? 0));
+    out("orch_failover_services_over_desired", over.length, "services");
+    for (const s of over.slice(0, 3)) {
+      const filters = encodeURIComponent(JSON.stringify({ service: [s.ID], "desired-state": ["running"] }));
+      const tasks = await apiJson<TaskView[]>(survivor.sock, "GET", `/tasks?filters=${filters}`);
+      const bySlot = new Map<number, TaskView[]>();
+      for (const t of tasks) bySlot.set(t.Slot ?? 0, [...(bySlot.get(t.Slot ?? 0) ?? []), t]);
+      const doubled = [...bySlot].filter(([, ts]) => ts.length > 1);
+      progress(`service ${s.ID}: ${s.ServiceStatus?.RunningTasks} running of ${s.ServiceStatus?.DesiredTasks}; ${doubled.length} slots with several tasks, e.g. ${JSON.stringify(doubled.slice(0, 2).map(([slot, ts]) => ({ slot, tasks: ts.map((t) => ({ id: t.ID, node: t.NodeID, state: t.Status.State, created: t.CreatedAt })) })))}`);
+    }
   } finally {
+    // A run that failed (a phase timed out) still leaves its profiles.
+    await stopForProfiles();
     cleanup();
   }
 }
