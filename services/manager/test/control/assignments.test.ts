@@ -55,6 +55,16 @@ describe("control/assignments: task assignment streams and status reports", () =
     store.close();
   });
 
+  /** Replaces `a` with one whose clock reads 20 ms later at every reading (past the open budget). */
+  const slowClock = (): void => {
+    a.stop();
+    const clock = new FakeClock();
+    clock.monotonicMs = ((t) => () => (t += 20))(0);
+    const rs = { store, isLeader: () => true, leaderInfo: () => ({ id: 1, address: undefined }) } as unknown as ReplicatedStore;
+    a = new TaskAssignments({ rs, logger: silentLogger(), clock }, { batchWindowMs: 0 });
+    a.start();
+  };
+
   const open = (nodeId: string): FakeStream => {
     const s = new FakeStream();
     a.serve(nodeId, s as never);
@@ -169,13 +179,8 @@ describe("control/assignments: task assignment streams and status reports", () =
   });
 
   it("opens streams for a bounded time per turn: the rest get their complete set, with what committed meanwhile, in later turns", async () => {
-    a.stop();
     // Every reading of the clock is 20 ms later: each turn opens one stream (the first always opens).
-    const clock = new FakeClock();
-    clock.monotonicMs = ((t) => () => (t += 20))(0);
-    const rs = { store, isLeader: () => true, leaderInfo: () => ({ id: 1, address: undefined }) } as unknown as ReplicatedStore;
-    a = new TaskAssignments({ rs, logger: silentLogger(), clock }, { batchWindowMs: 0 });
-    a.start();
+    slowClock();
     await store.update((tx) => {
       for (let i = 1; i <= 8; i++) tx.create("task", newTask(`t${i}`, `n${i}`));
     });
@@ -200,12 +205,7 @@ describe("control/assignments: task assignment streams and status reports", () =
   });
 
   it("ends streams still waiting to be opened when leadership is lost", () => {
-    a.stop();
-    const clock = new FakeClock();
-    clock.monotonicMs = ((t) => () => (t += 20))(0);
-    const rs = { store, isLeader: () => true, leaderInfo: () => ({ id: 1, address: undefined }) } as unknown as ReplicatedStore;
-    a = new TaskAssignments({ rs, logger: silentLogger(), clock }, { batchWindowMs: 0 });
-    a.start();
+    slowClock();
     const s1 = open("n1");
     const s2 = open("n2");
     assert.equal(s1.messages.length, 1);
