@@ -9,6 +9,8 @@ import { TaskReaper } from "./task-reaper.js";
 export interface OrchestrationOptions {
   /** The service orchestrators', constraint enforcer's and task reaper's per-pass budget (passTaskBudget). */
   passTaskBudget?: number;
+  /** The service orchestrators' bound on new tasks per pass (passCreateBudget). */
+  passCreateBudget?: number;
 }
 
 export class Orchestration {
@@ -21,9 +23,10 @@ export class Orchestration {
 
   constructor(opts: OrchestrationOptions, modules: OrchestratorModules) {
     const budget = opts.passTaskBudget === undefined ? {} : { passTaskBudget: opts.passTaskBudget };
-    this.replicated = new ReplicatedOrchestrator(budget, modules);
-    this.global = new GlobalOrchestrator(budget, modules);
-    this.jobs = new JobsOrchestrator(budget, modules);
+    const creates = opts.passCreateBudget === undefined ? budget : { ...budget, passCreateBudget: opts.passCreateBudget };
+    this.replicated = new ReplicatedOrchestrator(creates, modules);
+    this.global = new GlobalOrchestrator(creates, modules);
+    this.jobs = new JobsOrchestrator(creates, modules);
     this.constraintEnforcer = new ConstraintEnforcer(budget, modules);
     this.taskReaper = new TaskReaper(budget, modules);
     this.parts = [this.replicated, this.global, this.jobs, this.constraintEnforcer, this.taskReaper];

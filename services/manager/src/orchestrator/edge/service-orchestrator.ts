@@ -5,7 +5,7 @@ import { systemRandom, type Random } from "@shoal/common";
 import { generateId, type Kind, type Node, type ReadTx, type Service, type StoreEvent, type Task } from "@shoal/store";
 import { serviceMode, type ServiceMode } from "../core/new-task.js";
 import { changesOrchestration } from "../core/task-states.js";
-import { emptyPlan, mergePlan, type Plan } from "../core/plan.js";
+import { emptyPlan, mergePlan, type Plan, type TaskChange } from "../core/plan.js";
 import { removeServiceTasks } from "../core/replicated.js";
 import { RestartHistory } from "../core/restart.js";
 import type { ReconcileContext } from "../core/slot-reconcile.js";
@@ -23,9 +23,20 @@ export interface OrchestratorOptions {
    * wait for the next pass, so the event loop turns in between (heartbeats, raft). Default 10,000.
    */
   passTaskBudget?: number;
+  /**
+   * Tasks one pass creates for new slots or nodes at most (the first service always gets one):
+   * the rest of a service's new tasks wait for the next pass. Default 2,000, the scheduler's batch.
+   */
+  passCreateBudget?: number;
 }
 
 const DEFAULT_PASS_TASK_BUDGET = 10_000;
+const DEFAULT_PASS_CREATE_BUDGET = 2_000;
+
+/** A change that only adds tasks (a new slot or node): leaving it to a later pass changes nothing else. */
+function onlyCreates(c: TaskChange): boolean {
+  return c.create.length > 0 && c.desired.length === 0 && (c.delete?.length ?? 0) === 0 && c.restart === undefined;
+}
 
 /** What distinguishes one service orchestrator from another: its modes and its pure reconciler. */
 export interface ModeReconciler {
@@ -49,6 +60,7 @@ export class ServiceOrchestrator extends ReconcileLoop {
   private deferred = false;
 
   private readonly passTaskBudget: number;
+  private readonly passCreateBudget: number;
 
   protected constructor(
     private readonly mode: ModeReconciler,
@@ -58,6 +70,7 @@ export class ServiceOrchestrator extends ReconcileLoop {
     super(mode.component, modules);
     this.random = modules.random ?? systemRandom;
     this.passTaskBudget = opts.passTaskBudget ?? DEFAULT_PASS_TASK_BUDGET;
+    this.passCreateBudget = opts.passCreateBudget ?? DEFAULT_PASS_CREATE_BUDGET;
   }
 
   /** The service is this orchestrator's (one of its modes). */
@@ -132,8 +145,9 @@ export class ServiceOrchestrator extends ReconcileLoop {
     const nodes = new Map<string, Node>(tx.find("node").map((n) => [n.id, n]));
     const plan = emptyPlan();
     let read = 0;
+    let created = 0;
     for (const id of [...ids].sort()) {
-      if (read >= this.passTaskBudget) {
+      if (read >= this.passTaskBudget || created >= this.passCreateBudget) {
         // Over budget: this service waits for the next pass, still marked.
         this.marked.add(id);
         if (deleted.has(id)) this.deleted.add(id);
@@ -159,8 +173,25 @@ export class ServiceOrchestrator extends ReconcileLoop {
       }
       const ctx: ReconcileContext = { service, nodes, now, restarts: this.restarts, newId: () => generateId(this.random) };
       const decided = this.mode.decide(ctx, tasks);
-      // New tasks cost like read ones: a burst of new services is all creates.
-      for (const c of decided.changes) read += c.create.length;
+      // New tasks are bounded apart from reads: 100 new services of 1,000 replicas made passes of
+      // 8,000 creates, whose proposal, apply and watch events held the leader's event loop for
+      // seconds. The creates left out are decided again in the next pass.
+      const kept: TaskChange[] = [];
+      for (const c of decided.changes) {
+        if (onlyCreates(c)) {
+          // The first new task of a pass always goes, so every pass makes progress.
+          if (created > 0 && created + c.create.length > this.passCreateBudget) {
+            this.marked.add(id);
+            this.deferred = true;
+            continue;
+          }
+          created += c.create.length;
+        }
+        kept.push(c);
+        // New tasks cost like read ones too.
+        read += c.create.length;
+      }
+      decided.changes = kept;
       mergePlan(plan, decided);
     }
     return plan;

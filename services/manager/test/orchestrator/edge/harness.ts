@@ -10,7 +10,7 @@ export class Harness {
   readonly store: MemoryStore;
   orchestration: Orchestration;
 
-  constructor(private readonly opts: { watchQueueLimit?: number; passTaskBudget?: number } = {}) {
+  constructor(private readonly opts: { watchQueueLimit?: number; passTaskBudget?: number; passCreateBudget?: number } = {}) {
     this.store = new MemoryStore(opts.watchQueueLimit === undefined ? {} : { watchQueueLimit: opts.watchQueueLimit }, { clock: this.clock });
     this.orchestration = this.newOrchestration();
   }
@@ -23,7 +23,10 @@ export class Harness {
   }
 
   private newOrchestration(): Orchestration {
-    const opts = this.opts.passTaskBudget === undefined ? {} : { passTaskBudget: this.opts.passTaskBudget };
+    const opts = {
+      ...(this.opts.passTaskBudget === undefined ? {} : { passTaskBudget: this.opts.passTaskBudget }),
+      ...(this.opts.passCreateBudget === undefined ? {} : { passCreateBudget: this.opts.passCreateBudget }),
+    };
     return new Orchestration(opts, { store: this.store, logger: silentLogger(), clock: this.clock, random: new SeededRandom(7) });
   }
 

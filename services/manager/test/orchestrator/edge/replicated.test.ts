@@ -141,6 +141,26 @@ describe("orchestrator edge: replicated services on a store", () => {
     }
   });
 
+  it("a pass creates new tasks up to its create budget; the rest of the service's slots follow in the next passes", async () => {
+    const small = new Harness({ passCreateBudget: 3 });
+    try {
+      await small.start();
+      await small.addNode("n1");
+      await small.store.update((tx) => {
+        for (const id of ["a", "b"]) tx.create("service", service(id, { replicated: { replicas: 4 } }));
+      });
+      await small.settle();
+      const tasks = [...small.tasks("a"), ...small.tasks("b")];
+      assert.deepEqual(["a", "b"].map((id) => small.tasks(id).map((t) => t.slot).sort()), [[1, 2, 3, 4], [1, 2, 3, 4]], "each slot once");
+      // 8 new tasks, at most 3 a pass: 3 commits of 3, 3 and 2.
+      const perCommit = new Map<number, number>();
+      for (const t of tasks) perCommit.set(t.meta.version.index, (perCommit.get(t.meta.version.index) ?? 0) + 1);
+      assert.deepEqual([...perCommit.values()], [3, 3, 2]);
+    } finally {
+      await small.stop();
+    }
+  });
+
   it("a pass decides services up to its task budget and leaves the rest to the next pass, which follows at once", async () => {
     const small = new Harness({ passTaskBudget: 5 });
     try {
