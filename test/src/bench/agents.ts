@@ -6,7 +6,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createLogger, describeError, sleep } from "@shoal/common";
+import { createLogger, describeError, sleep, watchEventLoop } from "@shoal/common";
 import { Daemon } from "@shoal/node";
 
 async function main(): Promise<void> {
@@ -26,6 +26,8 @@ async function main(): Promise<void> {
   const token = values.token ?? "";
   if (!Number.isInteger(count) || count <= 0 || root === "" || remote === "" || token === "") throw new Error("usage: agents --count N --root DIR --remote HOST:PORT --token T");
   const logger = createLogger({ name: "agents", level: process.env["SHOAL_LOG_LEVEL"] ?? "warn" });
+  // This process's blocks are its simulated nodes' missed heartbeats: logged as shoald logs its own.
+  watchEventLoop({ onBlock: (b) => logger.warn({ blockedMs: b.ms, gcMs: b.gcMs }, `agents: event loop blocked for ${b.ms} ms (garbage collection ${b.gcMs} ms of it)`) });
   mkdirSync(root, { recursive: true });
   const daemons: Daemon[] = [];
   let next = 0;
