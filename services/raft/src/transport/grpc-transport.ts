@@ -1,7 +1,8 @@
 // Raft messages between members over gRPC (raftServiceDefinition: client-streaming Stream(Frame)).
 //
 // Owns: the listening server, the set of peers and the dispatch of incoming frames. Each peer has
-// one long-lived outgoing stream (see peer.ts); the receiver steps every message of a frame and
+// two long-lived outgoing streams (appends and other messages, see peer.ts); the receiver steps
+// every message of a frame, whichever stream it came on, and
 // reassembles snapshots from chunks. TLS credentials come from the caller; without them the
 // transport is insecure (tests only). It knows nothing of the Raft state: the driver decides.
 //

@@ -1,5 +1,5 @@
-// One outgoing connection to one peer: a long-lived client stream for ordinary messages and a
-// short-lived stream per snapshot.
+// One outgoing connection to one peer: two long-lived client streams, one for appends and one for
+// every other message, and a short-lived stream per snapshot.
 //
 // Owns: the per-peer queue, batching into frames, backpressure, reconnect with backoff and the
 // snapshot chunking. It must never block or throw into the caller (the Raft loop): when the
@@ -8,7 +8,7 @@
 import * as grpc from "@grpc/grpc-js";
 import { Backoff, describeError, type Logger, type TimerHandle, type Clock } from "@shoal/common";
 import { raftServiceDefinition, raftpb } from "@shoal/proto";
-import type { Message, NodeId } from "../core/types.js";
+import { MessageType, type Message, type NodeId } from "../core/types.js";
 import { encodeMessage } from "./codec.js";
 
 export interface PeerOptions {
@@ -64,15 +64,31 @@ type State = "idle" | "open" | "backoff" | "closed";
 /** How long a closed peer's stream may take to deliver what was queued before it is cancelled. */
 const CLOSE_GRACE_MS = 1000;
 
+/**
+ * One of a peer's two long-lived streams, with its own queue and backpressure. Appends go on one,
+ * every other message (heartbeats, votes, responses) on the other, as etcd's rafthttp keeps a
+ * stream for appends apart from its message stream: on one stream, a heartbeat waited behind
+ * megabytes of appends for longer than an election timeout when the follower was short of CPU.
+ * Raft needs no order between the two (the network may reorder anyway); within a lane the order
+ * is kept.
+ */
+interface Lane {
+  name: "appends" | "messages";
+  call: grpc.ClientWritableStream<raftpb.IFrame> | undefined;
+  /** Invariant: empty unless the peer is idle/open; bounded by maxQueuedMessages. */
+  queue: raftpb.IMessage[];
+  flushScheduled: boolean;
+  /** The call returned false from write(): wait for 'drain' before writing again. */
+  blocked: boolean;
+}
+
+const newLane = (name: Lane["name"]): Lane => ({ name, call: undefined, queue: [], flushScheduled: false, blocked: false });
+
 export class Peer {
   private readonly client: grpc.Client;
-  private call: grpc.ClientWritableStream<raftpb.IFrame> | undefined;
   private state: State = "idle";
-  /** Invariant: empty unless state is idle/open; bounded by maxQueuedMessages. */
-  private queue: raftpb.IMessage[] = [];
-  private flushScheduled = false;
-  /** The current call returned false from write(): wait for 'drain' before writing again. */
-  private blocked = false;
+  private readonly appends = newLane("appends");
+  private readonly messages = newLane("messages");
   private retry: TimerHandle | undefined;
   private snapshotCalls = new Set<grpc.ClientWritableStream<raftpb.IFrame>>();
   private nextSnapshotId = 1;
@@ -92,77 +108,93 @@ export class Peer {
       this.modules.onUnreachable(this.opts.id);
       return;
     }
-    if (this.queue.length >= this.opts.maxQueuedMessages) {
-      this.log.debug({ queued: this.queue.length }, "raft peer queue full; dropping message");
+    const lane = m.type === MessageType.App ? this.appends : this.messages;
+    if (lane.queue.length >= this.opts.maxQueuedMessages) {
+      this.log.debug({ lane: lane.name, queued: lane.queue.length }, "raft peer queue full; dropping message");
       this.modules.onUnreachable(this.opts.id);
       return;
     }
-    this.queue.push(encodeMessage(m));
-    if (!this.flushScheduled && !this.blocked) {
-      this.flushScheduled = true;
+    lane.queue.push(encodeMessage(m));
+    if (!lane.flushScheduled && !lane.blocked) {
+      lane.flushScheduled = true;
       // A microtask, not setImmediate: the messages of one transport.send() call (one Ready) still
       // leave in one frame, but the frame is written before the event loop polls again, so an
       // append or an acknowledgement does not wait a whole loop iteration. What accumulates while
       // a write is blocked leaves in one frame on 'drain'.
-      queueMicrotask(() => this.flush());
+      queueMicrotask(() => this.flush(lane));
     }
   }
 
-  /** Opens the stream now rather than on the first message, so the first heartbeat is not late. */
+  /** Opens the streams now rather than on the first message, so the first heartbeat is not late. */
   connect(): void {
     if (this.state === "idle") this.open();
   }
 
-  private flush(): void {
-    this.flushScheduled = false;
-    if (this.state === "closed" || this.state === "backoff" || this.blocked || this.queue.length === 0) return;
-    if (this.call === undefined) this.open();
-    const call = this.call;
+  private flush(lane: Lane): void {
+    lane.flushScheduled = false;
+    if (this.state === "closed" || this.state === "backoff" || lane.blocked || lane.queue.length === 0) return;
+    if (lane.call === undefined) this.open();
+    const call = lane.call;
     if (call === undefined) return;
-    while (this.queue.length > 0 && !this.blocked) {
+    while (lane.queue.length > 0 && !lane.blocked) {
       // Frames are capped so one burst of large appends does not become one huge gRPC message.
       let n = 0;
       let bytes = 0;
-      while (n < this.queue.length && (n === 0 || bytes < MAX_FRAME_BYTES)) bytes += estimateBytes(this.queue[n++]!);
-      const batch = n === this.queue.length ? this.queue : this.queue.slice(0, n);
-      this.queue = n === this.queue.length ? [] : this.queue.slice(n);
+      while (n < lane.queue.length && (n === 0 || bytes < MAX_FRAME_BYTES)) bytes += estimateBytes(lane.queue[n++]!);
+      const batch = n === lane.queue.length ? lane.queue : lane.queue.slice(0, n);
+      lane.queue = n === lane.queue.length ? [] : lane.queue.slice(n);
       if (!call.write({ messages: batch })) {
-        this.blocked = true;
+        lane.blocked = true;
         call.once("drain", () => {
-          if (this.call !== call) return;
-          this.blocked = false;
-          this.flush();
+          if (lane.call !== call) return;
+          lane.blocked = false;
+          this.flush(lane);
         });
       }
     }
   }
 
+  /** Opens both lanes' streams (those not open yet). */
   private open(): void {
-    const call = this.client.makeClientStreamRequest<raftpb.IFrame, raftpb.StreamAck>(
-      method.path,
-      method.requestSerialize,
-      method.responseDeserialize,
-      (err) => this.onCallEnd(call, err),
-    );
-    this.call = call;
+    for (const lane of [this.appends, this.messages]) {
+      if (lane.call !== undefined) continue;
+      const call = this.client.makeClientStreamRequest<raftpb.IFrame, raftpb.StreamAck>(
+        method.path,
+        method.requestSerialize,
+        method.responseDeserialize,
+        (err) => this.onCallEnd(lane, call, err),
+      );
+      lane.call = call;
+      lane.blocked = false;
+      // The receiver sends headers as soon as it accepts the stream: that is our "connected".
+      call.on("metadata", () => {
+        if (lane.call === call) this.opts.backoff.reset();
+      });
+    }
     this.state = "open";
-    this.blocked = false;
-    // The receiver sends headers as soon as it accepts the stream: that is our "connected".
-    call.on("metadata", () => {
-      if (this.call === call) this.opts.backoff.reset();
-    });
   }
 
-  private onCallEnd(call: grpc.ClientWritableStream<raftpb.IFrame>, err: grpc.ServiceError | null): void {
-    if (this.call !== call) return;
-    this.call = undefined;
-    this.blocked = false;
-    if (this.state === "closed") return;
-    const dropped = this.queue.length;
-    this.queue = [];
+  /** Either stream ending ends both: the peer backs off, then opens both again. */
+  private onCallEnd(lane: Lane, call: grpc.ClientWritableStream<raftpb.IFrame>, err: grpc.ServiceError | null): void {
+    if (lane.call !== call) return;
+    if (this.state === "closed") {
+      lane.call = undefined;
+      return;
+    }
+    let dropped = 0;
+    for (const l of [this.appends, this.messages]) {
+      const other = l.call;
+      l.call = undefined;
+      l.blocked = false;
+      dropped += l.queue.length;
+      l.queue = [];
+      // Half-closed, not cancelled: cancelling the other stream from this one's status callback
+      // never returned (grpc-js), and the receiver ends a half-closed stream by itself.
+      if (other !== undefined && other !== call) other.end();
+    }
     const delayMs = this.opts.backoff.next();
     this.state = "backoff";
-    this.log.debug({ err: err ? describeError(err) : "stream ended", dropped, delayMs }, "raft stream to peer lost; reconnecting");
+    this.log.debug({ lane: lane.name, err: err ? describeError(err) : "stream ended", dropped, delayMs }, "raft stream to peer lost; reconnecting");
     this.modules.onUnreachable(this.opts.id);
     this.retry = this.modules.clock.setTimeout(() => {
       this.retry = undefined;
@@ -225,16 +257,18 @@ export class Peer {
     if (this.state === "closed") return;
     this.state = "closed";
     this.retry?.cancel();
-    const call = this.call;
-    this.call = undefined;
-    if (call !== undefined) {
-      // What is still queued (a stopping leader's last commit notices) leaves before the stream
-      // half-closes; a peer that never answers the close is cut off after a grace period.
-      if (this.queue.length > 0 && !this.blocked) call.write({ messages: this.queue });
-      call.end();
-      setTimeout(() => call.cancel(), CLOSE_GRACE_MS).unref();
+    for (const lane of [this.appends, this.messages]) {
+      const call = lane.call;
+      lane.call = undefined;
+      if (call !== undefined) {
+        // What is still queued (a stopping leader's last commit notices) leaves before the stream
+        // half-closes; a peer that never answers the close is cut off after a grace period.
+        if (lane.queue.length > 0 && !lane.blocked) call.write({ messages: lane.queue });
+        call.end();
+        setTimeout(() => call.cancel(), CLOSE_GRACE_MS).unref();
+      }
+      lane.queue = [];
     }
-    this.queue = [];
     for (const c of this.snapshotCalls) c.cancel();
     this.client.close();
   }

@@ -47,9 +47,25 @@ describe("GrpcTransport over loopback", function () {
     await waitFor("all large messages", () => b.received.length === 20, 10000);
     assert.ok(b.t.stats().framesReceived >= 5, `expected frames of at most ~4 MiB, got ${b.t.stats().framesReceived} frames`);
     assert.equal(b.received[19]!.entries[0]!.data.length, 1 << 20);
-    // The receiver asked for a wide HTTP/2 window, so megabytes of appends do not cross 64 KiB per
-    // turn of its event loop (with heartbeats waiting behind them).
-    assert.equal(b.t.stats().wideStreams, 1);
+    // The receiver asked for a wide HTTP/2 window on both of the sender's streams, so megabytes of
+    // appends do not cross 64 KiB per turn of its event loop.
+    assert.equal(b.t.stats().wideStreams, 2);
+  });
+
+  it("delivers a heartbeat sent after a burst of large appends before the appends have all arrived", async () => {
+    const a = await start(1);
+    const b = await start(2);
+    a.t.addPeer(2, b.t.address());
+    a.t.send([msg(1, 2, { index: 0 })]);
+    await waitFor("the streams are open", () => b.received.length === 1);
+    const big = new Uint8Array(1 << 20).fill(9);
+    for (let i = 1; i <= 40; i++) a.t.send([msg(1, 2, { index: i, entries: [{ term: 1, index: i, type: EntryType.Normal, data: big }] })]);
+    a.t.send([msg(1, 2, { type: MessageType.Heartbeat, index: 99 })]);
+    await waitFor("everything", () => b.received.length === 42, 15000);
+    const at = b.received.findIndex((m) => m.type === MessageType.Heartbeat);
+    assert.ok(at < 41, `the heartbeat came after all 40 appends (position ${at}): it waited behind them`);
+    const appends = b.received.filter((m) => m.type === MessageType.App).map((m) => m.index);
+    assert.deepEqual(appends, Array.from({ length: 41 }, (_, i) => i), "appends keep their order");
   });
 
   it("sends a large snapshot in chunks, reassembled byte-exact, and reports success", async () => {
