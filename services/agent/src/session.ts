@@ -190,7 +190,7 @@ export class AgentSession {
         this.connectedTo = undefined;
         const redirect = err instanceof RemoteError ? err.meta[LEADER_ADDR_KEY] : undefined;
         if (typeof redirect === "string" && redirect !== "" && redirect !== addr) {
-          this.log.debug({ from: addr, to: redirect }, "agent: redirected to the leader");
+          this.log.info({ from: addr, to: redirect }, "agent: redirected to the leader");
           this.current = redirect;
           continue;
         }
@@ -199,12 +199,12 @@ export class AgentSession {
         // with backoff: that round took longer than the leader's grace period, and a new leader
         // marked hundreds of live nodes DOWN. After MAX_UNANSWERED misses in a row, try the others.
         if (isNoAnswer(err) && addr === this.current && ++unanswered < MAX_UNANSWERED) {
-          this.log.debug({ manager: addr, unanswered }, "agent: heartbeat unanswered; asking the same manager again");
+          this.log.info({ manager: addr, unanswered }, "agent: heartbeat unanswered; asking the same manager again");
           continue;
         }
         unanswered = 0;
         this.current = undefined;
-        this.log.debug({ manager: addr, err: describeError(err) }, "agent: heartbeat failed; trying another manager");
+        this.log.info({ manager: addr, err: describeError(err) }, "agent: heartbeat failed; trying another manager");
         await sleep(backoff.next(), signal).catch(() => undefined);
       }
     }
