@@ -44,6 +44,22 @@ type TaskRecord = Task | { task: Task; status: TaskStatus };
 type Stored = TaskRecord | TaskStatus;
 
 const TASK_PREFIX = "task/";
+
+/**
+ * Whether two copies of a task assign the same thing: every field but the version (meta) and the
+ * manager's copy of the status (the worker keeps its own, under status/). Fields holding the same
+ * object are equal without being compared.
+ */
+function sameAssignment(a: Task, b: Task): boolean {
+  const ra = a as unknown as Record<string, unknown>;
+  const rb = b as unknown as Record<string, unknown>;
+  const keys = new Set([...Object.keys(ra), ...Object.keys(rb)]);
+  for (const k of keys) {
+    if (k === "meta" || k === "status") continue;
+    if (ra[k] !== rb[k] && JSON.stringify(ra[k]) !== JSON.stringify(rb[k])) return false;
+  }
+  return true;
+}
 const STATUS_PREFIX = "status/";
 
 /** Where a worker with state directory `stateDir` keeps its local DB (a node that leaves removes it). */
@@ -65,6 +81,8 @@ export class Worker {
   private unwritten = new Map<string, Stored | null>();
   /** The task object last queued for writing, per task id: an unchanged task is not written again. */
   private readonly writtenTasks = new Map<string, Task>();
+  /** Likewise the status object last queued for writing, per task id. */
+  private readonly writtenStatuses = new Map<string, TaskStatus>();
   private writeScheduled = false;
   private started = false;
   private starting: Promise<void> | undefined;
@@ -97,7 +115,9 @@ export class Worker {
       const id = key.slice(TASK_PREFIX.length);
       const [task, status] = "task" in rec ? [rec.task, rec.status] : [rec as Task, (rec as Task).status];
       this.writtenTasks.set(id, task);
-      this.runnerFor(task, statuses.get(id) ?? status).run();
+      const current = statuses.get(id) ?? status;
+      this.writtenStatuses.set(id, current);
+      this.runnerFor(task, current).run();
       adopted++;
     }
     if (adopted > 0) this.log.info({ tasks: adopted }, "worker: resumed the tasks of the previous run");
@@ -116,6 +136,7 @@ export class Worker {
     await this.db?.close();
     this.db = undefined;
     this.writtenTasks.clear();
+    this.writtenStatuses.clear();
   }
 
   /** Subscribes to batches of status changes; returns the unsubscribe function. */
@@ -187,14 +208,27 @@ export class Worker {
     }
   }
 
+  /**
+   * Queues the task's record and its status for the next batch, each only if it changed. A
+   * manager's complete set after a leader change repeats every task as a new object (with a newer
+   * version and the manager's copy of the status): rewriting all of them made a burst of writes on
+   * every reconnect, while nothing the worker keeps had changed.
+   */
   private persist(task: Task, status: TaskStatus): void {
     if (this.db === undefined) return;
-    if (this.writtenTasks.get(task.id) !== task) {
+    let queued = false;
+    const written = this.writtenTasks.get(task.id);
+    if (written !== task && (written === undefined || !sameAssignment(written, task))) {
       this.writtenTasks.set(task.id, task);
       this.unwritten.set(`${TASK_PREFIX}${task.id}`, task);
+      queued = true;
     }
-    this.unwritten.set(`${STATUS_PREFIX}${task.id}`, status);
-    this.scheduleWrite();
+    if (this.writtenStatuses.get(task.id) !== status) {
+      this.writtenStatuses.set(task.id, status);
+      this.unwritten.set(`${STATUS_PREFIX}${task.id}`, status);
+      queued = true;
+    }
+    if (queued) this.scheduleWrite();
   }
 
   private async forget(taskId: string): Promise<void> {
@@ -202,6 +236,7 @@ export class Worker {
     this.pending.delete(taskId);
     if (this.db === undefined) return;
     this.writtenTasks.delete(taskId);
+    this.writtenStatuses.delete(taskId);
     this.unwritten.set(`${TASK_PREFIX}${taskId}`, null);
     this.unwritten.set(`${STATUS_PREFIX}${taskId}`, null);
     this.scheduleWrite();

@@ -155,6 +155,35 @@ describe("worker: reconciling assignments with the executor", () => {
     assert.deepEqual(ids.map(stateOf), [TaskState.COMPLETE, TaskState.COMPLETE, TaskState.COMPLETE]);
   });
 
+  it("writes nothing for a complete set that repeats its tasks (a new leader's), and only the task that changed", async () => {
+    const ids = ["t1", "t2", "t3"];
+    await worker.applyAssignments({ type: "complete", tasks: ids.map((id) => assignedTask(id, "n1")) });
+    for (const id of ids) await reached(id, TaskState.RUNNING);
+    const proto = Level.prototype as unknown as { batch: (...a: unknown[]) => Promise<void> };
+    const { batch } = proto;
+    const keys: string[] = [];
+    proto.batch = function (this: unknown, ...a: unknown[]) {
+      for (const op of a[0] as { type: string; key: string }[]) keys.push(op.key);
+      return batch.apply(this, a);
+    };
+    try {
+      // The same tasks as new objects, with a newer version and the manager's copy of the status.
+      const again = (id: string): Task => ({ ...assignedTask(id, "n1"), meta: { version: { index: 9 }, createdAt: 0, updatedAt: 5 }, status: { timestamp: 3, state: TaskState.RUNNING } });
+      await worker.applyAssignments({ type: "complete", tasks: ids.map(again) });
+      await worker.applyAssignments({ type: "complete", tasks: ids.map(again) });
+      assert.equal(keys.length, 0, `nothing the worker keeps changed, yet it wrote ${keys.join(", ")}`);
+      await worker.applyAssignments({ type: "complete", tasks: [again("t1"), again("t2"), { ...again("t3"), desiredState: TaskState.SHUTDOWN }] });
+      await reached("t3", TaskState.SHUTDOWN);
+      await until("t3 written", () => keys.includes("task/t3"));
+    } finally {
+      proto.batch = batch;
+    }
+    assert.deepEqual([...new Set(keys)].sort(), ["status/t3", "task/t3"]);
+    await worker.stop();
+    worker = await newWorker();
+    assert.deepEqual(ids.map(stateOf), [TaskState.RUNNING, TaskState.RUNNING, TaskState.SHUTDOWN]);
+  });
+
   it("adopts a task kept in the older single-record form ({ task, status } under task/<id>)", async () => {
     const t = assignedTask("t1", "n1");
     await worker.applyAssignments({ type: "complete", tasks: [t] });
