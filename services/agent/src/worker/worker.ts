@@ -44,6 +44,7 @@ type TaskRecord = Task | { task: Task; status: TaskStatus };
 type Stored = TaskRecord | TaskStatus;
 
 const TASK_PREFIX = "task/";
+const STATUS_PREFIX = "status/";
 
 /**
  * Whether two copies of a task assign the same thing: every field but the version (meta) and the
@@ -60,7 +61,6 @@ function sameAssignment(a: Task, b: Task): boolean {
   }
   return true;
 }
-const STATUS_PREFIX = "status/";
 
 /** Where a worker with state directory `stateDir` keeps its local DB (a node that leaves removes it). */
 export function workerDbDir(stateDir: string): string {
