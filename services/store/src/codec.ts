@@ -27,15 +27,15 @@ function reviver(_key: string, value: unknown): unknown {
 
 /**
  * JSON text of a value; the replacer (which turns byte arrays into base64, and makes
- * JSON.stringify about twice as slow) is left out for values the store knows hold no bytes.
+ * JSON.stringify about twice as slow) is left out when the value holds no bytes: by default,
+ * when the store knows so (`byteFree` lets a caller say it of a wrapper it built).
  */
-function stringify(value: unknown): string | undefined {
-  return knownByteFree(value) ? JSON.stringify(value) : JSON.stringify(value, replacer);
+function stringify(value: unknown, byteFree = knownByteFree(value)): string | undefined {
+  return byteFree ? JSON.stringify(value) : JSON.stringify(value, replacer);
 }
 
-/** `byteFree`: the caller knows the body holds no byte arrays (the replacer is left out). */
-function encode(body: unknown, byteFree = false): Uint8Array {
-  return new TextEncoder().encode(byteFree ? JSON.stringify(body) : JSON.stringify(body, replacer));
+function encode(body: unknown, byteFree?: boolean): Uint8Array {
+  return new TextEncoder().encode(stringify(body, byteFree) ?? "null");
 }
 
 function decode(bytes: Uint8Array, what: string): Record<string, unknown> {

@@ -204,6 +204,8 @@ export class RaftNode {
   /** Entry data applied since the last snapshot was captured, and that snapshot's size. */
   private bytesSinceSnapshot = 0;
   private lastSnapshotBytes: number;
+  /** The tick interval (opts.tickMs, default 100 ms). */
+  private readonly tickMs: number;
   private readonly electionMs: number;
   private readonly commitNoticeDelayMs: number;
   /** Commit notices held back per follower (see RaftNodeOptions.commitNoticeDelayMs). */
@@ -238,7 +240,8 @@ export class RaftNode {
     this.compactKeepBytes = opts.compactKeepBytes ?? 128 * MIB;
     this.lastSnapshotBytes = snap.data.length;
     this.releaseSnapshotData(snap.metadata.index, snap.data.length);
-    this.electionMs = (opts.tickMs ?? 100) * (opts.electionTicks ?? 10);
+    this.tickMs = opts.tickMs ?? 100;
+    this.electionMs = this.tickMs * (opts.electionTicks ?? 10);
     this.commitNoticeDelayMs = Math.max(0, opts.commitNoticeDelayMs ?? 5);
   }
 
@@ -329,7 +332,7 @@ export class RaftNode {
       node.wire();
       await transport.start();
       for (const [id, addr] of addresses) if (id !== opts.id) transport.addPeer(id, addr);
-      node.ticker = node.clock.setInterval(() => node.onTick(), opts.tickMs ?? 100);
+      node.ticker = node.clock.setInterval(() => node.onTick(), node.tickMs);
       node.kick();
       return node;
     } catch (err) {
@@ -360,7 +363,7 @@ export class RaftNode {
   private onTick(): void {
     if (this.stopped) return;
     const now = this.clock.monotonicMs();
-    const late = this.lastTickMs !== undefined && now - this.lastTickMs > 2 * (this.opts.tickMs ?? 100);
+    const late = this.lastTickMs !== undefined && now - this.lastTickMs > 2 * this.tickMs;
     this.lastTickMs = now;
     if (late) setImmediate(() => this.takeTick());
     else this.takeTick();
