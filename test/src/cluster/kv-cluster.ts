@@ -63,6 +63,7 @@ export class KvCluster {
       for (const m of c.members) m.child = new Child(c.spec(m));
       // etcd members wait for each other before they serve, so start them all at once.
       await Promise.all(c.members.map((m) => c.startMember(m)));
+      await c.waitForAllServing(20_000);
       await c.waitForLeader(20_000);
       return c;
     } catch (err) {
@@ -128,6 +129,27 @@ export class KvCluster {
       if (self !== undefined && self.status.leader === leaderId) return self.member;
     }
     return undefined;
+  }
+
+  /**
+   * Resolves once every member answers Status. etcd has no ready line, and a leader elected by a
+   * majority says nothing about the last member: it may not listen yet, or may have exited (its
+   * log tail is then in the error).
+   */
+  async waitForAllServing(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const dead = this.members.find((m) => !m.child.running);
+      if (dead !== undefined) throw new Error(`${this.system} member m${dead.index} (${dead.child.describe()}) exited; log tail:\n${dead.child.logTail()}`);
+      const answering = new Set((await this.statuses()).map(({ member }) => member));
+      const silent = this.members.filter((m) => !answering.has(m));
+      if (silent.length === 0) return;
+      if (Date.now() > deadline) {
+        const m = silent[0]!;
+        throw new Error(`${this.system} member m${m.index} (${m.child.describe()}) does not answer Status within ${timeoutMs} ms; log tail:\n${m.child.logTail()}`);
+      }
+      await sleep(20);
+    }
   }
 
   async waitForLeader(timeoutMs: number, opts: { not?: Member; signal?: AbortSignal } = {}): Promise<Member> {

@@ -26,3 +26,12 @@ describe("cluster library driving a 3-member etcd with the shared gRPC KV client
     for (const pid of pids) assert.throws(() => process.kill(pid, 0), /ESRCH/, `etcd pid ${pid} is gone`);
   });
 });
+
+describe("cluster library start-up", function () {
+  this.timeout(30_000);
+
+  it("fails with the member's log tail when a member exits before it serves, and leaves nothing running", async function () {
+    // `false` exits at once, as an etcd whose port is taken would.
+    await assert.rejects(KvCluster.start({ system: "etcd", etcdBinary: "/bin/false" }), /etcd member m\d \(false pid \d+\) exited; log tail/);
+  });
+});
