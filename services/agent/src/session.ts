@@ -147,6 +147,12 @@ export class AgentSession {
     let newSession = true;
     /** Heartbeats in a row the manager we talk to did not answer in time. */
     let unanswered = 0;
+    /**
+     * The description a new session sends, read once for all its attempts: after a leader change
+     * a node may try every manager several times, and reading the OS (its CPU list) each time was
+     * a twentieth of a busy agent process's time. Read again for the next session.
+     */
+    let description: Uint8Array | undefined;
     while (!signal.aborted) {
       const addr = this.pick();
       if (addr === undefined) {
@@ -155,7 +161,7 @@ export class AgentSession {
       }
       try {
         const req: controlpb.IHeartbeatRequest = { advertiseAddr: this.opts.advertiseAddr, newSession };
-        if (newSession) req.description = new TextEncoder().encode(JSON.stringify(this.opts.describe()));
+        if (newSession) req.description = description ??= new TextEncoder().encode(JSON.stringify(this.opts.describe()));
         const res = await this.beats.request(addr, this.client(addr), req, Math.max(1_000, this.periodMs));
         backoff.reset();
         unanswered = 0;
@@ -165,6 +171,7 @@ export class AgentSession {
           return;
         }
         newSession = false;
+        description = undefined;
         this.current = addr;
         if (this.connectedTo !== addr) {
           this.connectedTo = addr;

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
 import { freeLoopbackPorts, silentLogger } from "@shoal/common";
 import { StatusError, controlpb, dispatcherServiceDefinition, serveCallStream, toServiceError } from "@shoal/proto";
+import type { NodeDescription } from "@shoal/store";
 import { AgentSession } from "../src/index.js";
 import { until } from "./worker/fixtures.js";
 
@@ -77,9 +78,9 @@ describe("agent session: heartbeats", function () {
     }
     return addrs;
   };
-  const open = (first: string): AgentSession => {
+  const open = (first: string, describe = (): NodeDescription => ({ hostname: "w1" })): AgentSession => {
     session = new AgentSession(
-      { advertiseAddr: "10.0.0.9", managers: [first], describe: () => ({ hostname: "w1" }), initialPeriodMs: 100 },
+      { advertiseAddr: "10.0.0.9", managers: [first], describe, initialPeriodMs: 100 },
       { logger: silentLogger(), tls: () => ({ credentials: grpc.credentials.createInsecure(), channelOptions: {} }) },
     );
     session.start();
@@ -119,6 +120,24 @@ describe("agent session: heartbeats", function () {
     assert.equal(leader.streams, 2);
     assert.equal(leader.beats[before]?.newSession, true);
     assert.ok((leader.beats[before]?.description.length ?? 0) > 0);
+  });
+
+  it("describes the node once per new session, not once per attempt while the managers refuse it", async () => {
+    const leader = new FakeManager();
+    const [addr] = await start(leader);
+    let described = 0;
+    open(addr as string, () => ({ hostname: `w1-${++described}` }));
+    await until("2 heartbeats", () => leader.beats.length >= 2);
+    assert.equal(described, 1);
+    leader.failBeats = 3;
+    const before = leader.beats.length;
+    await until("a heartbeat after three refused", () => leader.beats.length > before);
+    assert.equal(leader.failBeats, 0, "the three were refused");
+    assert.equal(described, 2, "read once for the new session's four attempts");
+    assert.equal(JSON.parse(new TextDecoder().decode(leader.beats[before]?.description)).hostname, "w1-2");
+    const next = leader.beats.length + 1;
+    await until("another heartbeat", () => leader.beats.length > next);
+    assert.equal(described, 2, "not read again once the session is established");
   });
 
   /** A leader and another manager (next in the agent's rotation, redirecting to the leader), beating. */

@@ -36,7 +36,7 @@ async function main(): Promise<void> {
       const i = next++;
       if (i >= count) return;
       const name = `${values.prefix}-${i}`;
-      const d = new Daemon({ stateDir: join(root, name), hostname: name, executor: "simulated" }, { logger });
+      const d = new Daemon({ stateDir: join(root, name), hostname: name, executor: "simulated" }, { logger: logger.child({ node: name }) });
       await d.start();
       // A loaded manager may time a join out: retry a few times before giving up on the run.
       for (let attempt = 1; ; attempt++) {

@@ -41,11 +41,19 @@ const children: ChildProcess[] = [];
 const out = (name: string, value: number, unit: string): void => void process.stdout.write(`${name} ${Number.isFinite(value) ? (Math.abs(value) >= 100 ? value.toFixed(0) : value.toPrecision(3)) : "NaN"} ${unit}\n`);
 const progress = (m: string): void => void process.stderr.write(`[bench] ${m}\n`);
 
-/** Whose CPU is profiled: every process, or the managers only ("managers": the agents run at full speed). */
+/**
+ * Whose CPU is profiled: every process ("all"), the managers only ("managers": the agents run at
+ * full speed) or the agents only ("agents"). With one side only, the failover runs too.
+ */
 const PROFILE_WHO = process.env["SHOAL_BENCH_PROFILE_WHO"] ?? "all";
+if (!["all", "managers", "agents"].includes(PROFILE_WHO)) throw new Error(`SHOAL_BENCH_PROFILE_WHO is all, managers or agents, not ${PROFILE_WHO}`);
 /** Node's flags for a child process named `name`: a CPU profile when SHOAL_BENCH_PROFILE_DIR is set. */
-const nodeFlags = (name: string): string[] =>
-  PROFILE_DIR === undefined || (PROFILE_WHO === "managers" && !/^m\d$/.test(name)) ? [] : ["--cpu-prof", `--cpu-prof-dir=${join(PROFILE_DIR, name)}`];
+const nodeFlags = (name: string): string[] => {
+  if (PROFILE_DIR === undefined) return [];
+  const manager = /^m\d$/.test(name);
+  if ((PROFILE_WHO === "managers" && !manager) || (PROFILE_WHO === "agents" && manager)) return [];
+  return ["--cpu-prof", `--cpu-prof-dir=${join(PROFILE_DIR, name)}`];
+};
 /** Now on the monotonic clock of V8's CPU profiles (their startTime and endTime), in µs. */
 const monotonicUs = (): string => String(process.hrtime.bigint() / 1000n);
 
@@ -152,7 +160,7 @@ async function main(): Promise<void> {
     const ports = await freeLoopbackPorts(3);
     const managers = ports.map((p, i) => ({ port: p, sock: join(dir, `m${i + 1}.sock`), proc: undefined as ChildProcess | undefined }));
     for (const [i, m] of managers.entries()) {
-      m.proc = start([process.execPath, ...MANAGER_FLAGS, ...nodeFlags(`m${i + 1}`), SHOALD, "--state-dir", join(dir, `m${i + 1}`), "--api-socket", m.sock, "--hostname", `m${i + 1}`, "--log-level", "warn"], join(dir, `m${i + 1}.log`));
+      m.proc = start([process.execPath, ...MANAGER_FLAGS, ...nodeFlags(`m${i + 1}`), SHOALD, "--state-dir", join(dir, `m${i + 1}`), "--api-socket", m.sock, "--hostname", `m${i + 1}`, "--log-level", process.env["SHOAL_LOG_LEVEL"] ?? "warn"], join(dir, `m${i + 1}.log`));
     }
     const m1 = managers[0]!;
     await until("manager APIs", 20_000, async () => ((await apiCall(m1.sock, "GET", "/_ping")).status === 200 ? true : undefined));
@@ -245,7 +253,7 @@ async function main(): Promise<void> {
     });
     out("orch_worker_loss_s", (performance.now() - tk) / 1000, "s");
 
-    if (PROFILE_DIR !== undefined && PROFILE_WHO !== "managers") {
+    if (PROFILE_DIR !== undefined && PROFILE_WHO === "all") {
       // A SIGKILLed leader writes no profile, and the leader's is the one that matters. (With the
       // managers only, the failover runs: the new leader's profile shows its take-over.)
       progress("profiling: the leader failover is left out");

@@ -91,6 +91,7 @@ export class SimulatedExecutor implements Executor {
   }
 
   wait(task: Task, opts?: ExecOptions): Promise<ExitStatus> {
+    this.calls.push(`wait:${task.id}`);
     const t = this.tasks.get(task.id);
     if (t === undefined) return Promise.reject(new ExecutorError({ code: "EXECUTOR_TASK_NOT_FOUND", taskId: task.id }, `task ${task.id} is not known to the runtime`));
     if (t.exit !== undefined) return Promise.resolve(t.exit);

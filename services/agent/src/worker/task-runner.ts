@@ -40,10 +40,15 @@ export class TaskRunner {
     });
   }
 
-  /** A newer version of the task from the managers (desired state, spec). */
-  update(task: Task): void {
+  /**
+   * A newer version of the task from the managers. `changed` false: only its version or the
+   * managers' copy of its status differ (a new leader's complete set repeats every task), so the
+   * runner keeps the newer object but is not woken: waking abandons and restarts a running task's
+   * wait, and 25,000 of those at once held an agent process for seconds.
+   */
+  update(task: Task, changed = true): void {
     this.task = task;
-    this.poke();
+    if (changed) this.poke();
   }
 
   /** The task left the assignments: stop it and remove it from the runtime. */

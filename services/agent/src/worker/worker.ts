@@ -79,7 +79,10 @@ export class Worker {
   private writes: Promise<void> = Promise.resolve();
   /** Records not yet written, by key (the latest wins; null deletes): one batch per turn. */
   private unwritten = new Map<string, Stored | null>();
-  /** The task object last queued for writing, per task id: an unchanged task is not written again. */
+  /**
+   * Per task id, the latest task object that assigns what was last queued for writing (it may
+   * differ in version and status): an unchanged task is not written again.
+   */
   private readonly writtenTasks = new Map<string, Task>();
   /** Likewise the status object last queued for writing, per task id. */
   private readonly writtenStatuses = new Map<string, TaskStatus>();
@@ -163,8 +166,10 @@ export class Worker {
         this.runnerFor(task, task.status).run();
         this.persist(task, task.status);
       } else {
-        runner.update(task);
-        this.persist(task, runner.current.status);
+        const held = runner.current.task;
+        const same = held === task || sameAssignment(held, task);
+        runner.update(task, !same);
+        this.persist(task, runner.current.status, same ? held : undefined);
       }
     }
     const removed = set.type === "complete" ? [...this.runners.keys()].filter((id) => !seen.has(id)) : (set.removed ?? []);
@@ -214,14 +219,19 @@ export class Worker {
    * version and the manager's copy of the status): rewriting all of them made a burst of writes on
    * every reconnect, while nothing the worker keeps had changed.
    */
-  private persist(task: Task, status: TaskStatus): void {
+  private persist(task: Task, status: TaskStatus, sameAs?: Task): void {
     if (this.db === undefined) return;
     let queued = false;
     const written = this.writtenTasks.get(task.id);
-    if (written !== task && (written === undefined || !sameAssignment(written, task))) {
+    // sameAs: a copy the caller found to assign the same thing; if that copy is the one written,
+    // the comparison need not be made again.
+    if (written !== task && (written === undefined || (written !== sameAs && !sameAssignment(written, task)))) {
       this.writtenTasks.set(task.id, task);
       this.unwritten.set(`${TASK_PREFIX}${task.id}`, task);
       queued = true;
+    } else if (written !== task) {
+      // Assigns what is written: held from now on, so that the next copy compares by identity.
+      this.writtenTasks.set(task.id, task);
     }
     if (this.writtenStatuses.get(task.id) !== status) {
       this.writtenStatuses.set(task.id, status);

@@ -155,7 +155,7 @@ describe("worker: reconciling assignments with the executor", () => {
     assert.deepEqual(ids.map(stateOf), [TaskState.COMPLETE, TaskState.COMPLETE, TaskState.COMPLETE]);
   });
 
-  it("writes nothing for a complete set that repeats its tasks (a new leader's), and only the task that changed", async () => {
+  it("writes nothing and wakes no runner for a complete set that repeats its tasks (a new leader's), and only the task that changed", async () => {
     const ids = ["t1", "t2", "t3"];
     await worker.applyAssignments({ type: "complete", tasks: ids.map((id) => assignedTask(id, "n1")) });
     for (const id of ids) await reached(id, TaskState.RUNNING);
@@ -169,9 +169,15 @@ describe("worker: reconciling assignments with the executor", () => {
     try {
       // The same tasks as new objects, with a newer version and the manager's copy of the status.
       const again = (id: string): Task => ({ ...assignedTask(id, "n1"), meta: { version: { index: 9 }, createdAt: 0, updatedAt: 5 }, status: { timestamp: 3, state: TaskState.RUNNING } });
+      const waits = (): number => executor.calls.filter((c) => c.startsWith("wait:")).length;
+      const waitsBefore = waits();
       await worker.applyAssignments({ type: "complete", tasks: ids.map(again) });
       await worker.applyAssignments({ type: "complete", tasks: ids.map(again) });
+      await new Promise((resolve) => setImmediate(resolve));
       assert.equal(keys.length, 0, `nothing the worker keeps changed, yet it wrote ${keys.join(", ")}`);
+      // Nor were the running tasks' runners woken: each would have abandoned and restarted its wait.
+      assert.equal(waits(), waitsBefore, "no running task's wait was restarted");
+      assert.equal(worker.get("t1")!.task.meta.version.index, 9, "the runner holds the newer copy");
       await worker.applyAssignments({ type: "complete", tasks: [again("t1"), again("t2"), { ...again("t3"), desiredState: TaskState.SHUTDOWN }] });
       await reached("t3", TaskState.SHUTDOWN);
       await until("t3 written", () => keys.includes("task/t3"));
