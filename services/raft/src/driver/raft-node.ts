@@ -715,12 +715,19 @@ export class RaftNode {
       const hardState = rd.hardState ?? this.unsavedHardState;
       this.unsavedHardState = undefined;
       saving = this.level.save({ hardState, entries: rd.entries, snapshot: rd.snapshot }, rd.mustSync);
+      // Awaited below; this only keeps a failure from being reported as unhandled meanwhile.
+      saving.catch(() => undefined);
       if (rd.mustSync) {
+        // A leader applies, while its entries are written, the committed entries that earlier
+        // Readys already made durable here (every index below this Ready's first new entry): they
+        // are on a quorum and on our disk, so clients get their answers a synced write sooner. A
+        // follower does not: its AppResp, which the leader's commit waits for, goes out first.
+        if (this.state === StateType.Leader && rd.snapshot === undefined) {
+          const firstNew = rd.entries[0]?.index ?? Infinity;
+          await this.applyCommitted(rd.committedEntries, (e) => e.index < firstNew && e.type !== EntryType.ConfChange);
+        }
         await saving;
         saving = undefined;
-      } else {
-        // Awaited below; this only keeps a failure from being reported as unhandled meanwhile.
-        saving.catch(() => undefined);
       }
     }
     if (rd.snapshot !== undefined) this.mem.applySnapshot(rd.snapshot);
@@ -730,8 +737,20 @@ export class RaftNode {
 
     if (later.length > 0) this.send(later);
 
-    for (const e of rd.committedEntries) {
+    await this.applyCommitted(rd.committedEntries);
+    if (saving !== undefined) await saving;
+    if (rd.snapshot !== undefined) this.releaseSnapshotData(rd.snapshot.metadata.index, rd.snapshot.data.length);
+  }
+
+  /**
+   * Applies committed entries in order, from the first not yet applied, while `may` allows; the
+   * rest wait for a later call.
+   */
+  private async applyCommitted(entries: readonly Entry[], may?: (e: Entry) => boolean): Promise<void> {
+    let applied = false;
+    for (const e of entries) {
       if (e.index <= this.applied) continue;
+      if (may !== undefined && !may(e)) break;
       if (e.type === EntryType.ConfChange) {
         await this.applyConfChange(e);
       } else if (e.data.length > 0) {
@@ -741,10 +760,9 @@ export class RaftNode {
       this.bytesSinceSnapshot += e.data.length;
       this.applied = e.index;
       this.settleProposals(e);
+      applied = true;
     }
-    if (rd.committedEntries.length > 0 && this.readsAwaitingApply.length > 0) this.resolveAppliedReads();
-    if (saving !== undefined) await saving;
-    if (rd.snapshot !== undefined) this.releaseSnapshotData(rd.snapshot.metadata.index, rd.snapshot.data.length);
+    if (applied && this.readsAwaitingApply.length > 0) this.resolveAppliedReads();
   }
 
   /**

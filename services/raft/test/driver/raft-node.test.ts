@@ -40,6 +40,43 @@ describe("RaftNode: three members in one process over gRPC", function () {
     assert.deepEqual(st.addresses, c.addresses);
   });
 
+  it("the leader applies entries already durable here while it writes newer ones", async () => {
+    const l = await c.leader();
+    await l.node!.propose(put("warm", "1"));
+    // The leader's saves of entries carrying a held key wait until that key is released.
+    type Save = (u: { entries?: { data: Uint8Array }[] }, sync: boolean) => Promise<void>;
+    const release = new Map<string, () => void>();
+    const held = new Map<string, Promise<void>>();
+    for (const key of ["x-key", "b-key"]) held.set(key, new Promise<void>((resolve) => release.set(key, resolve)));
+    const level = (l.node as unknown as { level: { save: Save } }).level;
+    const save = level.save.bind(level);
+    level.save = async (u, sync) => {
+      const text = (u.entries ?? []).map((e) => Buffer.from(e.data).toString("latin1")).join(" ");
+      for (const [key, p] of held) if (text.includes(key)) await p;
+      return save(u, sync);
+    };
+    // x: the followers store it and answer, so it commits while the leader's own write of it
+    // waits (and its Ready loop with it); b is proposed meanwhile and queues behind.
+    try {
+      const before = l.node!.status().commit;
+      const x = l.node!.propose(put("x-key", "1"));
+      await waitFor("x committed by the followers' answers", () => l.node!.status().commit > before);
+      const b = l.node!.propose(put("b-key", "1"));
+      await new Promise((r) => setTimeout(r, 50));
+      // Released, x is durable here; the next Ready writes b (held) and commits x.
+      release.get("x-key")!();
+      const settled = await Promise.race([x.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2_000))]);
+      assert.ok(settled, "x applied and answered while the leader's write of b is held");
+      assert.ok(l.sm.log.includes("x-key=1"));
+      assert.ok(!l.sm.log.includes("b-key=1"), "b is not applied before the leader wrote it");
+      release.get("b-key")!();
+      await b;
+    } finally {
+      for (const r of release.values()) r();
+    }
+    await waitFor("every member applied b", () => c.running().every((m) => m.sm.log.includes("b-key=1")));
+  });
+
   it("refuses a proposal on a follower with RAFT_NOT_LEADER naming the leader and its address", async () => {
     const l = await c.leader();
     const f = c.running().find((m) => m.id !== l.id)!;
