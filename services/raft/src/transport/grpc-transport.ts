@@ -11,7 +11,7 @@
 import * as grpc from "@grpc/grpc-js";
 import type { PeerCertificate } from "node:tls";
 import { Backoff, describeError, systemClock, type BackoffOptions, type Clock, type Logger, type Random } from "@shoal/common";
-import { raftServiceDefinition, raftpb, widenReceiveWindow } from "@shoal/proto";
+import { raftServiceDefinition, raftpb, sessionOfCall, widenReceiveWindow } from "@shoal/proto";
 import { RaftError } from "../core/errors.js";
 import { MessageType, type Message, type NodeId } from "../core/types.js";
 import { decodeMessage } from "./codec.js";
@@ -68,6 +68,8 @@ export interface TransportStats {
   snapshotsReceived: number;
   /** Incoming streams on a connection whose receive window was widened (widenReceiveWindow). */
   wideStreams: number;
+  /** Distinct HTTP/2 connections incoming streams arrived on (a peer opens two: appends, messages). */
+  connections: number;
 }
 
 export interface GrpcTransportModules {
@@ -92,7 +94,8 @@ export class GrpcTransport implements RaftTransport {
   private unreachableHandler: (id: NodeId) => void = NOOP;
   private snapshotHandler: (id: NodeId, ok: boolean) => void = NOOP;
   private stopped = false;
-  private readonly counters: TransportStats = { framesReceived: 0, messagesReceived: 0, snapshotsReceived: 0, wideStreams: 0 };
+  private readonly counters: TransportStats = { framesReceived: 0, messagesReceived: 0, snapshotsReceived: 0, wideStreams: 0, connections: 0 };
+  private readonly sessionsSeen = new WeakSet<object>();
 
   constructor(
     private readonly opts: GrpcTransportOptions,
@@ -236,6 +239,11 @@ export class GrpcTransport implements RaftTransport {
     // they crossed 64 KiB per turn of a loaded member's event loop, and the heartbeats behind
     // them arrived after an election timeout.
     if (widenReceiveWindow(call)) this.counters.wideStreams++;
+    const session = sessionOfCall(call);
+    if (session !== undefined && !this.sessionsSeen.has(session)) {
+      this.sessionsSeen.add(session);
+      this.counters.connections++;
+    }
     call.sendMetadata(new grpc.Metadata());
     let frames = 0;
     let done = false;

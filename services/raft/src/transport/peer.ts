@@ -1,5 +1,5 @@
-// One outgoing connection to one peer: two long-lived client streams, one for appends and one for
-// every other message, and a short-lived stream per snapshot.
+// Two outgoing connections to one peer: on one, a long-lived client stream for appends and a
+// short-lived stream per snapshot; on the other, a long-lived stream for every other message.
 //
 // Owns: the per-peer queue, batching into frames, backpressure, reconnect with backoff and the
 // snapshot chunking. It must never block or throw into the caller (the Raft loop): when the
@@ -65,15 +65,19 @@ type State = "idle" | "open" | "backoff" | "closed";
 const CLOSE_GRACE_MS = 1000;
 
 /**
- * One of a peer's two long-lived streams, with its own queue and backpressure. Appends go on one,
- * every other message (heartbeats, votes, responses) on the other, as etcd's rafthttp keeps a
- * stream for appends apart from its message stream: on one stream, a heartbeat waited behind
- * megabytes of appends for longer than an election timeout when the follower was short of CPU.
- * Raft needs no order between the two (the network may reorder anyway); within a lane the order
- * is kept.
+ * One of a peer's two long-lived streams, with its own connection, queue and backpressure. Appends
+ * go on one, every other message (heartbeats, votes, responses) on the other, as etcd's rafthttp
+ * keeps a stream for appends apart from its message stream, each on its own connection: on one
+ * stream, a heartbeat waited behind megabytes of appends for longer than an election timeout when
+ * the follower was short of CPU, and two streams of one HTTP/2 connection still share its flow-
+ * control window and its socket, where a heartbeat's frame queues behind the appends' frames
+ * already written. Raft needs no order between the two (the network may reorder anyway); within
+ * a lane the order is kept.
  */
 interface Lane {
   name: "appends" | "messages";
+  /** The lane's own channel (the channel options keep a local subchannel pool: its own connection). */
+  client: grpc.Client;
   call: grpc.ClientWritableStream<raftpb.IFrame> | undefined;
   /** Invariant: empty unless the peer is idle/open; bounded by maxQueuedMessages. */
   queue: raftpb.IMessage[];
@@ -82,13 +86,12 @@ interface Lane {
   blocked: boolean;
 }
 
-const newLane = (name: Lane["name"]): Lane => ({ name, call: undefined, queue: [], flushScheduled: false, blocked: false });
+const newLane = (name: Lane["name"], client: grpc.Client): Lane => ({ name, client, call: undefined, queue: [], flushScheduled: false, blocked: false });
 
 export class Peer {
-  private readonly client: grpc.Client;
   private state: State = "idle";
-  private readonly appends = newLane("appends");
-  private readonly messages = newLane("messages");
+  private readonly appends: Lane;
+  private readonly messages: Lane;
   private retry: TimerHandle | undefined;
   private snapshotCalls = new Set<grpc.ClientWritableStream<raftpb.IFrame>>();
   private nextSnapshotId = 1;
@@ -99,7 +102,9 @@ export class Peer {
     private readonly modules: PeerModules,
   ) {
     this.log = modules.logger.child({ peer: opts.id, address: opts.address });
-    this.client = new grpc.Client(opts.address, opts.credentials, { ...CHANNEL_OPTIONS, ...opts.channelOptions });
+    const client = (): grpc.Client => new grpc.Client(opts.address, opts.credentials, { ...CHANNEL_OPTIONS, ...opts.channelOptions });
+    this.appends = newLane("appends", client());
+    this.messages = newLane("messages", client());
   }
 
   send(m: Message): void {
@@ -158,7 +163,7 @@ export class Peer {
   private open(): void {
     for (const lane of [this.appends, this.messages]) {
       if (lane.call !== undefined) continue;
-      const call = this.client.makeClientStreamRequest<raftpb.IFrame, raftpb.StreamAck>(
+      const call = lane.client.makeClientStreamRequest<raftpb.IFrame, raftpb.StreamAck>(
         method.path,
         method.requestSerialize,
         method.responseDeserialize,
@@ -204,7 +209,10 @@ export class Peer {
     }, delayMs);
   }
 
-  /** Sends a MsgSnap on its own stream so heartbeats and appends are not stuck behind its data. */
+  /**
+   * Sends a MsgSnap on its own stream, on the appends' connection: appends are not stuck behind its
+   * data (a stream of its own), nor heartbeats (a connection of their own).
+   */
   sendSnapshot(m: Message): void {
     if (this.state === "closed") return;
     const snap = m.snapshot;
@@ -214,7 +222,7 @@ export class Peer {
     let settled = false;
     let ended!: () => void;
     const endedP = new Promise<void>((r) => (ended = r));
-    const call = this.client.makeClientStreamRequest<raftpb.IFrame, raftpb.StreamAck>(
+    const call = this.appends.client.makeClientStreamRequest<raftpb.IFrame, raftpb.StreamAck>(
       method.path,
       method.requestSerialize,
       method.responseDeserialize,
@@ -270,6 +278,7 @@ export class Peer {
       lane.queue = [];
     }
     for (const c of this.snapshotCalls) c.cancel();
-    this.client.close();
+    this.appends.client.close();
+    this.messages.client.close();
   }
 }

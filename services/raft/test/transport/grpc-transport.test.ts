@@ -66,6 +66,9 @@ describe("GrpcTransport over loopback", function () {
     assert.ok(at < 41, `the heartbeat came after all 40 appends (position ${at}): it waited behind them`);
     const appends = b.received.filter((m) => m.type === MessageType.App).map((m) => m.index);
     assert.deepEqual(appends, Array.from({ length: 41 }, (_, i) => i), "appends keep their order");
+    // Each lane has its own connection: streams of one HTTP/2 connection share its flow-control
+    // window and its socket, where a heartbeat's frame queues behind appends' frames.
+    assert.equal(b.t.stats().connections, 2);
   });
 
   it("sends a large snapshot in chunks, reassembled byte-exact, and reports success", async () => {
