@@ -126,9 +126,16 @@ function nodeUp(n: Node | undefined): boolean {
  */
 export function serviceStatus(s: Service, tasks: readonly Task[], nodes: ReadonlyMap<string, Node>): DockerServiceStatus {
   const iteration = s.jobStatus?.jobIteration;
-  const current = tasks.filter((t) => iteration === undefined || t.jobIteration === undefined || t.jobIteration === iteration);
-  const running = current.filter((t) => t.status.state === TaskState.RUNNING && t.desiredState <= TaskState.COMPLETE && nodeUp(nodes.get(t.nodeId))).length;
-  const completed = current.filter((t) => t.status.state === TaskState.COMPLETE).length;
+  // One pass, no intermediate arrays: `service ls` counts every task of every service.
+  let running = 0;
+  let completed = 0;
+  for (const t of tasks) {
+    if (iteration !== undefined && t.jobIteration !== undefined && t.jobIteration !== iteration) continue;
+    const state = t.status.state;
+    if (state === TaskState.RUNNING) {
+      if (t.desiredState <= TaskState.COMPLETE && nodeUp(nodes.get(t.nodeId))) running++;
+    } else if (state === TaskState.COMPLETE) completed++;
+  }
   const mode = serviceMode(s);
   let desired: number;
   if (mode === "global" || mode === "global-job") {
