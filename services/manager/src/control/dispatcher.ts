@@ -12,6 +12,7 @@
 import type * as grpc from "@grpc/grpc-js";
 import { describeError, systemClock, type Clock, type Logger, type TimerHandle } from "@shoal/common";
 import { dispatcherServiceDefinition, serveCallStream, toServiceError, unaryHandler, type controlpb } from "@shoal/proto";
+import { NONE } from "@shoal/raft";
 import { NodeState, type Node, type NodeDescription } from "@shoal/store";
 import { authorizeCall, type CallWithAuthContext } from "../ca/index.js";
 import { TaskAssignments } from "./assignments.js";
@@ -45,6 +46,9 @@ export interface DispatcherModules {
 }
 
 export const DEFAULT_HEARTBEAT_PERIOD_MS = 2_000;
+
+/** How long a follower holds a heartbeat while no leader is known (agents wait at least 1 s). */
+export const NO_LEADER_WAIT_MS = 800;
 
 interface Registration {
   addr: string;
@@ -165,6 +169,11 @@ export class Dispatcher {
 
   private async heartbeat(nodeId: string, req: controlpb.HeartbeatRequest): Promise<controlpb.IHeartbeatResponse> {
     const rs = this.modules.rs;
+    // No leader known (an election is on): hold the heartbeat until one is, for less than the
+    // agents' shortest heartbeat deadline, then name it. Refused at once, a thousand agents went
+    // round the managers every 0.1–2 s, and the survivors' CPU went to refusing them while they
+    // were trying to elect a leader (a failover once took 8.6 s).
+    if (!rs.isLeader() && rs.leaderInfo().id === NONE) await rs.leaderKnown(NO_LEADER_WAIT_MS);
     requireLeader(rs);
     const store = rs.store;
     const node = store.view((tx) => tx.get("node", nodeId));

@@ -201,6 +201,26 @@ export class ReplicatedStore implements Proposer {
   }
 
   /**
+   * Resolves once this member knows a leader (itself or another), or after maxMs: a caller that
+   * can only be redirected to the leader waits out a short election here instead of failing and
+   * coming back.
+   */
+  leaderKnown(maxMs: number): Promise<void> {
+    if (this.stopped || this.leaderInfo().id !== NONE) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        timer.cancel();
+        unsubscribe();
+        resolve();
+      };
+      const timer = this.clock.setTimeout(done, maxMs);
+      const unsubscribe = this.raft.onLeaderChange((lead) => {
+        if (lead !== NONE) done();
+      });
+    });
+  }
+
+  /**
    * Called when this member gains (true) or loses (false) leadership, so leader-only components
    * start and stop. A proposal pending when leadership is lost settles by what the log decides:
    * resolved if its entry still commits, rejected RAFT_PROPOSAL_DROPPED if a newer term replaced it.

@@ -70,6 +70,41 @@ describe("control/dispatcher: registration", () => {
   });
 });
 
+describe("control/dispatcher: on a follower", () => {
+  it("holds a heartbeat while no leader is known and then names the leader; refuses at once when one is", async () => {
+    const store = new MemoryStore();
+    let leader = { id: 0, address: undefined as string | undefined };
+    let elect: (() => void) | undefined;
+    const waits: number[] = [];
+    const rs = {
+      store,
+      isLeader: () => false,
+      leaderInfo: () => leader,
+      leaderKnown: (ms: number) => {
+        waits.push(ms);
+        return new Promise<void>((resolve) => (elect = resolve));
+      },
+    } as unknown as ReplicatedStore;
+    const dispatcher = new Dispatcher({ clusterId: "c" }, { rs, logger: silentLogger(), clock: new CrankClock() });
+    const hb = (): Promise<unknown> => (dispatcher as unknown as { heartbeat(id: string, req: object): Promise<unknown> }).heartbeat("n1", { newSession: true, advertiseAddr: "10.0.0.9" });
+    let outcome: unknown;
+    const held = hb().then(
+      () => (outcome = "answered"),
+      (err: unknown) => (outcome = err),
+    );
+    await new Promise((r) => setImmediate(r));
+    assert.equal(outcome, undefined, "held while the election is on");
+    assert.ok(waits.length === 1 && waits[0]! < 1_000, `waits less than the agents' 1 s deadline (${waits[0]} ms)`);
+    leader = { id: 2, address: "127.0.0.1:4002" };
+    elect!();
+    await held;
+    assert.match(String(outcome), /the leader is at 127\.0\.0\.1:4002/);
+    await assert.rejects(hb(), /the leader is at 127\.0\.0\.1:4002/);
+    assert.equal(waits.length, 1, "a follower that knows the leader does not wait");
+    store.close();
+  });
+});
+
 describe("control/dispatcher: heartbeat expiry", () => {
   let store: MemoryStore;
   let clock: CrankClock;

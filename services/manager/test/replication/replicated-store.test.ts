@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ShoalError } from "@shoal/common";
 import { RemoteError } from "@shoal/proto";
+import { NONE } from "@shoal/raft";
 import type { StoreEvent } from "@shoal/store";
 import type { ReplicatedStore } from "../../src/replication/replicated-store.js";
 import { StoreCluster, service, waitFor } from "./helpers.js";
@@ -276,5 +277,42 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
       assert.equal(c.get(1).store.view((tx) => tx.get("service", "d-3"))?.spec.replicated?.replicas, 9);
       assert.equal(c.get(2).store.view((tx) => tx.get("service", "d-0")), undefined);
     });
+  });
+});
+
+describe("replication: leaderKnown (3 members, raft tick 20 ms)", function () {
+  this.timeout(20_000);
+  const c = new StoreCluster();
+  after(() => c.cleanup());
+
+  it("waits out an election and resolves once the new leader is known; without quorum, after its bound", async () => {
+    await c.startAll([1, 2, 3]);
+    const old = await c.leader();
+    const oldId = old.id;
+    const f = c.running().find((m) => m.id !== oldId)!;
+    // Asked the moment the follower gives up on the old leader (the election may take only ms).
+    const waiting = new Promise<Promise<void>>((resolve) => {
+      const off = f.raft.onLeaderChange((lead) => {
+        if (lead !== NONE) return;
+        off();
+        assert.equal(f.leaderInfo().id, NONE);
+        resolve(f.leaderKnown(10_000));
+      });
+    });
+    const t0 = performance.now();
+    await c.stop(oldId);
+    await (await waiting);
+    assert.ok(performance.now() - t0 < 9_000, "resolved by the election, not by the bound");
+    const lead = f.leaderInfo().id;
+    assert.notEqual(lead, NONE);
+    assert.notEqual(lead, oldId);
+    // Alone, no leader can be elected: resolves after its bound, with none known.
+    const other = c.running().find((m) => m.id !== f.id)!;
+    await c.stop(other.id);
+    await waitFor(() => f.leaderInfo().id === NONE, 5000, "the last member gives up on its leader");
+    const t1 = performance.now();
+    await f.leaderKnown(300);
+    assert.ok(performance.now() - t1 >= 290, "waited its bound");
+    assert.equal(f.leaderInfo().id, NONE);
   });
 });
