@@ -44,6 +44,8 @@ import type { SnapshotData, StateMachine } from "./state-machine.js";
 const MIB = 1024 * 1024;
 /** The most a member that is not the leader keeps behind a snapshot (see keptTailStart). */
 const FOLLOWER_KEEP_BYTES = 8 * MIB;
+/** A Ready that takes this long is logged (reportSlowReady): half the shortest election timeout. */
+const SLOW_READY_MS = 500;
 export const DEFAULT_SNAPSHOT_ENTRIES = 10_000;
 export const DEFAULT_COMPACT_KEEP_ENTRIES = 1_000;
 
@@ -163,6 +165,8 @@ const EMPTY = new Uint8Array(0);
 export class RaftNode {
   private readonly log: Logger;
   private readonly clock: Clock;
+  /** How long the current Ready waited for its synced write after it had done all else it could (reportSlowReady). */
+  private readyWriteMs = 0;
   private readonly sm: StateMachine;
   private ticker: TimerHandle | undefined;
   /** When the last tick fired (monotonic ms), to tell a late one. */
@@ -671,8 +675,11 @@ export class RaftNode {
       try {
         while (!this.stopped && this.raw.hasReady()) {
           const rd = this.raw.ready();
+          const started = this.clock.monotonicMs();
+          this.readyWriteMs = 0;
           await this.handleReady(rd);
           this.raw.advance(rd);
+          this.reportSlowReady(rd, this.clock.monotonicMs() - started);
           this.maybeSnapshot();
         }
       } catch (err) {
@@ -681,6 +688,21 @@ export class RaftNode {
         this.loopRunning = false;
       }
     })();
+  }
+
+  /**
+   * Warns of a Ready that took SLOW_READY_MS or more. Only one Ready is in flight, so everything
+   * the core produces meanwhile waits for it, a leader's heartbeats included: a slow write can
+   * cost the leadership without the event loop ever being held (etcd warns of a slow fdatasync).
+   */
+  private reportSlowReady(rd: Ready, ms: number): void {
+    if (ms < SLOW_READY_MS) return;
+    let bytes = 0;
+    for (const e of rd.entries) bytes += e.data.length;
+    this.log.warn(
+      { ms: Math.round(ms), writeMs: Math.round(this.readyWriteMs), entries: rd.entries.length, entryBytes: bytes, committed: rd.committedEntries.length, snapshot: rd.snapshot !== undefined },
+      `raft: a Ready took ${Math.round(ms)} ms (${Math.round(this.readyWriteMs)} ms of it waiting for its synced write); messages due meanwhile, heartbeats included, waited for it`,
+    );
   }
 
   private async handleReady(rd: Ready): Promise<void> {
@@ -726,7 +748,9 @@ export class RaftNode {
           const firstNew = rd.entries[0]?.index ?? Infinity;
           await this.applyCommitted(rd.committedEntries, (e) => e.index < firstNew && e.type !== EntryType.ConfChange);
         }
+        const writing = this.clock.monotonicMs();
         await saving;
+        this.readyWriteMs = this.clock.monotonicMs() - writing;
         saving = undefined;
       }
     }

@@ -77,6 +77,29 @@ describe("RaftNode: three members in one process over gRPC", function () {
     await waitFor("every member applied b", () => c.running().every((m) => m.sm.log.includes("b-key=1")));
   });
 
+  it("warns of a Ready that took half an election timeout or more, naming the time its synced write took", async () => {
+    const l = await c.leader();
+    const warnings: { obj: Record<string, unknown>; msg: string }[] = [];
+    const log = (l.node as unknown as { log: { warn: (obj: Record<string, unknown>, msg: string) => void } }).log;
+    log.warn = (obj, msg) => void warnings.push({ obj, msg });
+    type Save = (u: unknown, sync: boolean) => Promise<void>;
+    const level = (l.node as unknown as { level: { save: Save } }).level;
+    const save = level.save.bind(level);
+    let slow = true;
+    level.save = async (u, sync) => {
+      if (slow && sync) {
+        slow = false;
+        await new Promise((r) => setTimeout(r, 600));
+      }
+      return save(u, sync);
+    };
+    await l.node!.propose(put("slow", "1"));
+    const w = warnings.find((x) => /a Ready took \d+ ms \(\d+ ms of it waiting for its synced write\)/.test(x.msg));
+    assert.ok(w, `no slow-Ready warning among ${JSON.stringify(warnings)}`);
+    assert.ok((w.obj["ms"] as number) >= 590 && (w.obj["writeMs"] as number) >= 590, JSON.stringify(w.obj));
+    assert.equal(w.obj["entries"], 1);
+  });
+
   it("refuses a proposal on a follower with RAFT_NOT_LEADER naming the leader and its address", async () => {
     const l = await c.leader();
     const f = c.running().find((m) => m.id !== l.id)!;
