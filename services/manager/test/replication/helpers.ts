@@ -28,7 +28,13 @@ export async function waitFor(cond: () => boolean, timeoutMs = 5000, what = "con
 }
 
 export class StoreCluster {
-  readonly root = mkdtempSync(join(tmpdir(), "shoal-replication-"));
+  private rootDir: string | undefined;
+
+  /** Made on first use: clusters are built when mocha loads the file, also for tests it then skips (-g). */
+  get root(): string {
+    this.rootDir ??= mkdtempSync(join(tmpdir(), "shoal-replication-"));
+    return this.rootDir;
+  }
   readonly members = new Map<number, ReplicatedStore | undefined>();
   addresses: Record<number, string> = {};
 
@@ -85,6 +91,7 @@ export class StoreCluster {
   async cleanup(): Promise<void> {
     await Promise.allSettled(this.running().map((m) => m.stop()));
     this.members.clear();
-    rmSync(this.root, { recursive: true, force: true });
+    if (this.rootDir !== undefined) rmSync(this.rootDir, { recursive: true, force: true });
+    this.rootDir = undefined;
   }
 }
