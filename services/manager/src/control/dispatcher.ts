@@ -12,7 +12,6 @@
 import type * as grpc from "@grpc/grpc-js";
 import { describeError, systemClock, type Clock, type Logger, type TimerHandle } from "@shoal/common";
 import { dispatcherServiceDefinition, serveCallStream, toServiceError, unaryHandler, type controlpb } from "@shoal/proto";
-import { NONE } from "@shoal/raft";
 import { NodeState, type Node, type NodeDescription } from "@shoal/store";
 import { authorizeCall, type CallWithAuthContext } from "../ca/index.js";
 import { TaskAssignments } from "./assignments.js";
@@ -173,7 +172,7 @@ export class Dispatcher {
     // agents' shortest heartbeat deadline, then name it. Refused at once, a thousand agents went
     // round the managers every 0.1–2 s, and the survivors' CPU went to refusing them while they
     // were trying to elect a leader (a failover once took 8.6 s).
-    if (!rs.isLeader() && rs.leaderInfo().id === NONE) await rs.leaderKnown(NO_LEADER_WAIT_MS);
+    if (!rs.isLeader()) await rs.leaderKnown(NO_LEADER_WAIT_MS);
     requireLeader(rs);
     const store = rs.store;
     const node = store.view((tx) => tx.get("node", nodeId));

@@ -80,7 +80,9 @@ describe("control/dispatcher: on a follower", () => {
       store,
       isLeader: () => false,
       leaderInfo: () => leader,
+      // As ReplicatedStore.leaderKnown: at once when a leader is known; otherwise until one is.
       leaderKnown: (ms: number) => {
+        if (leader.id !== 0) return Promise.resolve();
         waits.push(ms);
         return new Promise<void>((resolve) => (elect = resolve));
       },

@@ -44,8 +44,6 @@ import type { SnapshotData, StateMachine } from "./state-machine.js";
 const MIB = 1024 * 1024;
 /** The most a member that is not the leader keeps behind a snapshot (see keptTailStart). */
 const FOLLOWER_KEEP_BYTES = 8 * MIB;
-/** A Ready that takes this long is logged (reportSlowReady): half the shortest election timeout. */
-const SLOW_READY_MS = 500;
 export const DEFAULT_SNAPSHOT_ENTRIES = 10_000;
 export const DEFAULT_COMPACT_KEEP_ENTRIES = 1_000;
 
@@ -165,8 +163,6 @@ const EMPTY = new Uint8Array(0);
 export class RaftNode {
   private readonly log: Logger;
   private readonly clock: Clock;
-  /** How long the current Ready waited for its synced write after it had done all else it could (reportSlowReady). */
-  private readyWriteMs = 0;
   private readonly sm: StateMachine;
   private ticker: TimerHandle | undefined;
   /** When the last tick fired (monotonic ms), to tell a late one. */
@@ -676,10 +672,9 @@ export class RaftNode {
         while (!this.stopped && this.raw.hasReady()) {
           const rd = this.raw.ready();
           const started = this.clock.monotonicMs();
-          this.readyWriteMs = 0;
-          await this.handleReady(rd);
+          const writeMs = await this.handleReady(rd);
           this.raw.advance(rd);
-          this.reportSlowReady(rd, this.clock.monotonicMs() - started);
+          this.reportSlowReady(rd, this.clock.monotonicMs() - started, writeMs);
           this.maybeSnapshot();
         }
       } catch (err) {
@@ -691,21 +686,22 @@ export class RaftNode {
   }
 
   /**
-   * Warns of a Ready that took SLOW_READY_MS or more. Only one Ready is in flight, so everything
+   * Warns of a Ready that took half the shortest election timeout or more (500 ms by default). Only one Ready is in flight, so everything
    * the core produces meanwhile waits for it, a leader's heartbeats included: a slow write can
    * cost the leadership without the event loop ever being held (etcd warns of a slow fdatasync).
    */
-  private reportSlowReady(rd: Ready, ms: number): void {
-    if (ms < SLOW_READY_MS) return;
+  private reportSlowReady(rd: Ready, ms: number, writeMs: number): void {
+    if (ms < this.electionMs / 2) return;
     let bytes = 0;
     for (const e of rd.entries) bytes += e.data.length;
     this.log.warn(
-      { ms: Math.round(ms), writeMs: Math.round(this.readyWriteMs), entries: rd.entries.length, entryBytes: bytes, committed: rd.committedEntries.length, snapshot: rd.snapshot !== undefined },
-      `raft: a Ready took ${Math.round(ms)} ms (${Math.round(this.readyWriteMs)} ms of it waiting for its synced write); messages due meanwhile, heartbeats included, waited for it`,
+      { ms: Math.round(ms), writeMs: Math.round(writeMs), entries: rd.entries.length, entryBytes: bytes, committed: rd.committedEntries.length, snapshot: rd.snapshot !== undefined },
+      `raft: a Ready took ${Math.round(ms)} ms (${Math.round(writeMs)} ms of it waiting for its synced write); messages due meanwhile, heartbeats included, waited for it`,
     );
   }
 
-  private async handleReady(rd: Ready): Promise<void> {
+  /** Returns how long it waited for its synced write after it had done all else it could (0: none). */
+  private async handleReady(rd: Ready): Promise<number> {
     if (rd.hardState) this.term = rd.hardState.term;
     if (rd.softState) this.onSoftState(rd.softState.lead, rd.softState.state);
     for (const rs of rd.readStates) this.onReadState(rs);
@@ -726,6 +722,7 @@ export class RaftNode {
     }
 
     let saving: Promise<void> | undefined;
+    let writeMs = 0;
     // The commit index is volatile state in Raft (the paper's commitIndex): a member that restarts
     // with an older one learns the newer from the leader. So a Ready whose only durable change is
     // the commit index costs no write of its own; that hard state rides along with the next write
@@ -750,7 +747,7 @@ export class RaftNode {
         }
         const writing = this.clock.monotonicMs();
         await saving;
-        this.readyWriteMs = this.clock.monotonicMs() - writing;
+        writeMs = this.clock.monotonicMs() - writing;
         saving = undefined;
       }
     }
@@ -764,6 +761,7 @@ export class RaftNode {
     await this.applyCommitted(rd.committedEntries);
     if (saving !== undefined) await saving;
     if (rd.snapshot !== undefined) this.releaseSnapshotData(rd.snapshot.metadata.index, rd.snapshot.data.length);
+    return writeMs;
   }
 
   /**

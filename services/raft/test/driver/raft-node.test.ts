@@ -77,7 +77,7 @@ describe("RaftNode: three members in one process over gRPC", function () {
     await waitFor("every member applied b", () => c.running().every((m) => m.sm.log.includes("b-key=1")));
   });
 
-  it("warns of a Ready that took half an election timeout or more, naming the time its synced write took", async () => {
+  it("warns of a Ready that took half the shortest election timeout or more, naming the time its synced write took", async () => {
     const l = await c.leader();
     const warnings: { obj: Record<string, unknown>; msg: string }[] = [];
     const log = (l.node as unknown as { log: { warn: (obj: Record<string, unknown>, msg: string) => void } }).log;
@@ -89,14 +89,17 @@ describe("RaftNode: three members in one process over gRPC", function () {
     level.save = async (u, sync) => {
       if (slow && sync) {
         slow = false;
-        await new Promise((r) => setTimeout(r, 600));
+        await new Promise((r) => setTimeout(r, 300));
       }
       return save(u, sync);
     };
-    await l.node!.propose(put("slow", "1"));
-    const w = warnings.find((x) => /a Ready took \d+ ms \(\d+ ms of it waiting for its synced write\)/.test(x.msg));
-    assert.ok(w, `no slow-Ready warning among ${JSON.stringify(warnings)}`);
-    assert.ok((w.obj["ms"] as number) >= 590 && (w.obj["writeMs"] as number) >= 590, JSON.stringify(w.obj));
+    // Held past this cluster's election timeout (20 ms ticks): the leadership may move meanwhile,
+    // and the entry with it; only the warning matters here.
+    l.node!.propose(put("slow", "1")).catch(() => undefined);
+    const slowReady = /a Ready took \d+ ms \(\d+ ms of it waiting for its synced write\)/;
+    await waitFor("a slow-Ready warning", () => warnings.some((x) => slowReady.test(x.msg)));
+    const w = warnings.find((x) => slowReady.test(x.msg))!;
+    assert.ok((w.obj["ms"] as number) >= 290 && (w.obj["writeMs"] as number) >= 290, JSON.stringify(w.obj));
     assert.equal(w.obj["entries"], 1);
   });
 
