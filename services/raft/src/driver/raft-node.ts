@@ -194,6 +194,10 @@ export class RaftNode {
   private nextReadId = 1;
   /** Monotonic ms at which each peer's last message arrived (for memberStatus and canRemoveVoter). */
   private readonly lastHeardMs = new Map<NodeId, number>();
+  /** A leader's: monotonic ms at which it last handed each follower a message (see noteSent). */
+  private readonly lastSentMs = new Map<NodeId, number>();
+  /** How long the last Ready took (monotonic ms), for noteSent. */
+  private lastReadyMs = 0;
   private readonly leaderListeners = new Set<(lead: NodeId, term: number) => void>();
   /** Pending transfers, rejected by stop(). */
   private readonly transfers = new Set<(err: Error) => void>();
@@ -377,7 +381,14 @@ export class RaftNode {
 
   private onPeerMessage(m: Message): void {
     if (this.stopped) return;
-    this.lastHeardMs.set(m.from, this.clock.monotonicMs());
+    const now = this.clock.monotonicMs();
+    const before = this.lastHeardMs.get(m.from);
+    this.lastHeardMs.set(m.from, now);
+    if (before !== undefined && m.from === this.lead && this.state !== StateType.Leader && now - before >= this.electionMs / 2) {
+      // Half an election timeout without a word from the leader: the leader was held or slow to
+      // send (it says so too), or this member was held; the two logs side by side tell which.
+      this.log.warn({ leader: m.from, ms: Math.round(now - before) }, `raft: heard from the leader after ${Math.round(now - before)} ms of silence`);
+    }
     try {
       this.raw.step(m);
     } catch (err) {
@@ -674,7 +685,8 @@ export class RaftNode {
           const started = this.clock.monotonicMs();
           const writeMs = await this.handleReady(rd);
           this.raw.advance(rd);
-          this.reportSlowReady(rd, this.clock.monotonicMs() - started, writeMs);
+          this.lastReadyMs = this.clock.monotonicMs() - started;
+          this.reportSlowReady(rd, this.lastReadyMs, writeMs);
           this.maybeSnapshot();
         }
       } catch (err) {
@@ -833,6 +845,7 @@ export class RaftNode {
       msgs = msgs.filter((m) => !this.isReleasedSnapshot(m));
     }
     if (msgs.length === 0) return;
+    if (this.state === StateType.Leader) this.noteSent(msgs);
     if (this.commitNoticeDelayMs === 0 || (this.state !== StateType.Leader && this.heldNotices.size === 0)) {
       this.transport.send(msgs);
       return;
@@ -865,6 +878,28 @@ export class RaftNode {
     }
   }
 
+  /**
+   * A leader sends every follower something at least once a heartbeat interval. Warns when half
+   * an election timeout went by without, and names how long the last Ready took: messages the
+   * core makes while a Ready is in flight wait for it (one at a time), so a gap about that long
+   * was the Ready's, a longer one the event loop's. The follower's election timer ran on
+   * meanwhile (etcd warns of a heartbeat sent late in the same way). A held commit notice counts
+   * as sent: it goes within commitNoticeDelayMs.
+   */
+  private noteSent(msgs: readonly Message[]): void {
+    const now = this.clock.monotonicMs();
+    let late: { to: NodeId; ms: number }[] | undefined;
+    for (const m of msgs) {
+      const before = this.lastSentMs.get(m.to);
+      this.lastSentMs.set(m.to, now);
+      if (before !== undefined && now - before >= this.electionMs / 2) (late ??= []).push({ to: m.to, ms: Math.round(now - before) });
+    }
+    if (late === undefined) return;
+    const readyMs = Math.round(this.lastReadyMs);
+    const worst = Math.max(...late.map((l) => l.ms));
+    this.log.warn({ late, lastReadyMs: readyMs }, `raft: leader sent nothing to ${late.length} member(s) for up to ${worst} ms (the last Ready took ${readyMs} ms)`);
+  }
+
   private isReleasedSnapshot(m: Message): boolean {
     const snap = m.type === MessageType.Snap ? m.snapshot : undefined;
     return snap !== undefined && snap.metadata.index === this.releasedSnapshotIndex && snap.data.length === 0;
@@ -878,6 +913,7 @@ export class RaftNode {
   }
 
   private onSoftState(lead: NodeId, state: StateType): void {
+    if (state === StateType.Leader && this.state !== StateType.Leader) this.lastSentMs.clear();
     this.state = state;
     if (lead === this.lead) return;
     const prev = this.lead;

@@ -103,6 +103,42 @@ describe("RaftNode: three members in one process over gRPC", function () {
     assert.equal(w.obj["entries"], 1);
   });
 
+  it("a leader whose messages waited for a slow Ready says so, and so do its followers", async () => {
+    const l = await c.leader();
+    type Warn = (obj: Record<string, unknown>, msg: string) => void;
+    const warnings = new Map<number, { obj: Record<string, unknown>; msg: string }[]>();
+    for (const m of c.running()) {
+      const list: { obj: Record<string, unknown>; msg: string }[] = [];
+      warnings.set(m.id, list);
+      (m.node as unknown as { log: { warn: Warn } }).log.warn = (obj, msg) => void list.push({ obj, msg });
+    }
+    type Save = (u: unknown, sync: boolean) => Promise<void>;
+    const level = (l.node as unknown as { level: { save: Save } }).level;
+    const save = level.save.bind(level);
+    let slow = true;
+    level.save = async (u, sync) => {
+      if (slow && sync) {
+        slow = false;
+        // Over half this cluster's election timeout (200 ms), under its shortest (200 ms).
+        await new Promise((r) => setTimeout(r, 150));
+      }
+      return save(u, sync);
+    };
+    l.node!.propose(put("slow", "1")).catch(() => undefined);
+    const sentLate = /raft: leader sent nothing to \d member\(s\) for up to \d+ ms \(the last Ready took \d+ ms\)/;
+    await waitFor("the leader's late-send warning", () => warnings.get(l.id)!.some((x) => sentLate.test(x.msg)));
+    const w = warnings.get(l.id)!.find((x) => sentLate.test(x.msg))!;
+    const late = w.obj["late"] as { to: number; ms: number }[];
+    assert.ok(late.length >= 1 && late.every((x) => x.ms >= 100 && x.to !== l.id), JSON.stringify(w.obj));
+    assert.ok((w.obj["lastReadyMs"] as number) >= 100, JSON.stringify(w.obj));
+    const heard = /raft: heard from the leader after \d+ ms of silence/;
+    await waitFor("a follower's silence warning", () => c.running().some((m) => m.id !== l.id && warnings.get(m.id)!.some((x) => heard.test(x.msg) && x.obj["leader"] === l.id)));
+    // Warnings are for silences only: without a held write, none follows.
+    for (const list of warnings.values()) list.length = 0;
+    await new Promise((r) => setTimeout(r, 300));
+    for (const [id, list] of warnings) assert.ok(!list.some((x) => sentLate.test(x.msg) || heard.test(x.msg)), `member ${id}: ${JSON.stringify(list)}`);
+  });
+
   it("refuses a proposal on a follower with RAFT_NOT_LEADER naming the leader and its address", async () => {
     const l = await c.leader();
     const f = c.running().find((m) => m.id !== l.id)!;
