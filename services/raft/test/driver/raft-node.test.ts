@@ -8,6 +8,21 @@ import { RaftNode } from "../../src/driver/raft-node.js";
 import { StateType } from "../../src/core/types.js";
 import { Cluster, KvStateMachine, code, put, waitFor } from "./helpers.js";
 
+/** Makes the member's next synced storage write wait `ms` before it starts. */
+function holdFirstSyncedSave(node: RaftNode, ms: number): void {
+  type Save = (u: unknown, sync: boolean) => Promise<void>;
+  const level = (node as unknown as { level: { save: Save } }).level;
+  const save = level.save.bind(level);
+  let slow = true;
+  level.save = async (u, sync) => {
+    if (slow && sync) {
+      slow = false;
+      await new Promise((r) => setTimeout(r, ms));
+    }
+    return save(u, sync);
+  };
+}
+
 describe("RaftNode: three members in one process over gRPC", function () {
   this.timeout(30000);
   let c: Cluster;
@@ -82,17 +97,7 @@ describe("RaftNode: three members in one process over gRPC", function () {
     const warnings: { obj: Record<string, unknown>; msg: string }[] = [];
     const log = (l.node as unknown as { log: { warn: (obj: Record<string, unknown>, msg: string) => void } }).log;
     log.warn = (obj, msg) => void warnings.push({ obj, msg });
-    type Save = (u: unknown, sync: boolean) => Promise<void>;
-    const level = (l.node as unknown as { level: { save: Save } }).level;
-    const save = level.save.bind(level);
-    let slow = true;
-    level.save = async (u, sync) => {
-      if (slow && sync) {
-        slow = false;
-        await new Promise((r) => setTimeout(r, 300));
-      }
-      return save(u, sync);
-    };
+    holdFirstSyncedSave(l.node!, 300);
     // Held past this cluster's election timeout (20 ms ticks): the leadership may move meanwhile,
     // and the entry with it; only the warning matters here.
     l.node!.propose(put("slow", "1")).catch(() => undefined);
@@ -112,18 +117,8 @@ describe("RaftNode: three members in one process over gRPC", function () {
       warnings.set(m.id, list);
       (m.node as unknown as { log: { warn: Warn } }).log.warn = (obj, msg) => void list.push({ obj, msg });
     }
-    type Save = (u: unknown, sync: boolean) => Promise<void>;
-    const level = (l.node as unknown as { level: { save: Save } }).level;
-    const save = level.save.bind(level);
-    let slow = true;
-    level.save = async (u, sync) => {
-      if (slow && sync) {
-        slow = false;
-        // Over half this cluster's election timeout (200 ms), under its shortest (200 ms).
-        await new Promise((r) => setTimeout(r, 150));
-      }
-      return save(u, sync);
-    };
+    // Over half this cluster's election timeout (200 ms), under its shortest (200 ms).
+    holdFirstSyncedSave(l.node!, 150);
     l.node!.propose(put("slow", "1")).catch(() => undefined);
     const sentLate = /raft: leader sent nothing to \d member\(s\) for up to \d+ ms \(the last Ready took \d+ ms\)/;
     await waitFor("the leader's late-send warning", () => warnings.get(l.id)!.some((x) => sentLate.test(x.msg)));
