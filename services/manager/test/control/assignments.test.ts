@@ -55,14 +55,18 @@ describe("control/assignments: task assignment streams and status reports", () =
     store.close();
   });
 
-  /** Replaces `a` with one whose clock reads 20 ms later at every reading (past the open budget). */
-  const slowClock = (): void => {
+  /**
+   * Replaces `a` with one whose clock reads 20 ms later at every reading (past the open and flush
+   * budgets); its timers fire only when the returned clock is advanced.
+   */
+  const slowClock = (batchWindowMs = 0): FakeClock => {
     a.stop();
     const clock = new FakeClock();
     clock.monotonicMs = ((t) => () => (t += 20))(0);
     const rs = { store, isLeader: () => true, leaderInfo: () => ({ id: 1, address: undefined }) } as unknown as ReplicatedStore;
-    a = new TaskAssignments({ rs, logger: silentLogger(), clock }, { batchWindowMs: 0 });
+    a = new TaskAssignments({ rs, logger: silentLogger(), clock }, { batchWindowMs });
     a.start();
+    return clock;
   };
 
   const open = (nodeId: string): FakeStream => {
@@ -202,6 +206,58 @@ describe("control/assignments: task assignment streams and status reports", () =
     assert.equal(last.tasks(0)[0]?.desiredState, TaskState.SHUTDOWN, "the complete set is taken when the stream opens");
     assert.equal(last.messages.length, 1, "and the change it holds is not sent again");
     assert.equal(a.streamCount, 7);
+  });
+
+  it("builds incremental messages for a bounded time per turn: the other streams get theirs in later turns", async () => {
+    // Each turn builds one stream's message.
+    const clock = slowClock(100);
+    const streams = Array.from({ length: 4 }, (_, i) => open(`n${i + 1}`));
+    await settle();
+    for (const st of streams) assert.equal(st.messages.length, 1, "every stream has its complete set");
+    await store.update((tx) => {
+      for (let i = 1; i <= 4; i++) tx.create("task", newTask(`t${i}`, `n${i}`));
+    });
+    await settle();
+    clock.advance(100);
+    assert.deepEqual(
+      streams.map((st) => st.messages.length),
+      [2, 1, 1, 1],
+      "the first stream's message goes in this turn, the others wait for theirs",
+    );
+    await settle();
+    for (const [i, st] of streams.entries()) {
+      assert.equal(st.messages.length, 2);
+      assert.equal(st.messages[1]?.type, controlpb.AssignmentsMessage.Type.INCREMENTAL);
+      assert.equal(Number(st.messages[1]?.sequence), 2);
+      assert.deepEqual(st.tasks(1).map((t) => t.id), [`t${i + 1}`]);
+    }
+  });
+
+  it("a stream that ends while its message waits for its turn is left out; leadership lost drops every waiting message", async () => {
+    slowClock();
+    const streams = Array.from({ length: 3 }, (_, i) => open(`n${i + 1}`));
+    await settle();
+    await store.update((tx) => {
+      for (let i = 1; i <= 3; i++) tx.create("task", newTask(`t${i}`, `n${i}`));
+    });
+    // The burst's messages: the first in the turn that routed it, the rest booked for later turns.
+    await new Promise((r) => queueMicrotask(() => r(undefined)));
+    const sentAtOnce = streams.filter((st) => st.messages.length === 2).length;
+    assert.ok(sentAtOnce <= 1, `at most one message in the first turn, got ${sentAtOnce}`);
+    streams[2]!.emit("cancelled");
+    await settle();
+    assert.equal(streams[1]!.messages.length, 2);
+    assert.equal(streams[2]!.messages.length, 1, "the stream that went away got nothing more");
+    // Changes gathered, then leadership lost before their turn: nothing is sent, every stream ends.
+    await store.update((tx) => {
+      tx.create("task", newTask("u1", "n1"));
+      tx.create("task", newTask("u2", "n2"));
+    });
+    // n1's message may go in the turn that routed the burst; n2's waits for a later one.
+    a.stop();
+    await settle();
+    assert.equal(streams[1]!.messages.length, 2, "the message still waiting for its turn is dropped");
+    assert.ok(streams.every((st) => st.ended || st === streams[2]));
   });
 
   it("ends streams still waiting to be opened when leadership is lost", () => {
