@@ -46,6 +46,8 @@ const progress = (m: string): void => void process.stderr.write(`[bench] ${m}\n`
  * full speed) or the agents only ("agents"). With one side only, the failover runs too.
  */
 const PROFILE_WHO = process.env["SHOAL_BENCH_PROFILE_WHO"] ?? "all";
+/** SHOAL_BENCH_FAILOVER=0 leaves the leader failover out (a profiled leader then writes its profile). */
+const FAILOVER = process.env["SHOAL_BENCH_FAILOVER"] !== "0";
 if (!["all", "managers", "agents"].includes(PROFILE_WHO)) throw new Error(`SHOAL_BENCH_PROFILE_WHO is all, managers or agents, not ${PROFILE_WHO}`);
 /** Node's flags for a child process named `name`: a CPU profile when SHOAL_BENCH_PROFILE_DIR is set. */
 const nodeFlags = (name: string): string[] => {
@@ -253,11 +255,16 @@ async function main(): Promise<void> {
     });
     out("orch_worker_loss_s", (performance.now() - tk) / 1000, "s");
 
-    if (PROFILE_DIR !== undefined && PROFILE_WHO === "all") {
+    if (PROFILE_DIR !== undefined && (PROFILE_WHO === "all" || !FAILOVER)) {
       // A SIGKILLed leader writes no profile, and the leader's is the one that matters. (With the
-      // managers only, the failover runs: the new leader's profile shows its take-over.)
+      // managers only, the failover runs unless SHOAL_BENCH_FAILOVER=0: the new leader's profile
+      // shows its take-over.)
       progress("profiling: the leader failover is left out");
       await stopForProfiles();
+      return;
+    }
+    if (!FAILOVER) {
+      progress("SHOAL_BENCH_FAILOVER=0: the leader failover is left out");
       return;
     }
     // Leader failover at full size: SIGKILL the leading manager; every node must find the new
