@@ -79,6 +79,22 @@ export class RawNode {
     this.raft.step(m);
   }
 
+  /**
+   * A leader's heartbeats waiting in the outbox, taken out so the driver can send them while a
+   * Ready is still in flight (a slow synced write must not silence the leader). Safe ahead of
+   * anything the next Ready persists: a heartbeat carries the term, durable since the campaign,
+   * and a commit index no higher than what its follower acknowledged holding.
+   */
+  takeHeartbeats(): Message[] {
+    const r = this.raft;
+    if (r.state !== StateType.Leader || r.msgs.length === 0) return [];
+    const beats: Message[] = [];
+    const rest: Message[] = [];
+    for (const m of r.msgs) (m.type === MessageType.Heartbeat ? beats : rest).push(m);
+    if (beats.length > 0) r.msgs = rest;
+    return beats;
+  }
+
   hasReady(): boolean {
     const r = this.raft;
     if (r.appendsPending && r.state === StateType.Leader) return true;

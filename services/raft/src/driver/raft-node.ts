@@ -196,8 +196,6 @@ export class RaftNode {
   private readonly lastHeardMs = new Map<NodeId, number>();
   /** A leader's: monotonic ms at which it last handed each follower a message (see noteSent). */
   private readonly lastSentMs = new Map<NodeId, number>();
-  /** How long the last Ready took (monotonic ms), for noteSent. */
-  private lastReadyMs = 0;
   private readonly leaderListeners = new Set<(lead: NodeId, term: number) => void>();
   /** Pending transfers, rejected by stop(). */
   private readonly transfers = new Set<(err: Error) => void>();
@@ -376,6 +374,12 @@ export class RaftNode {
   private takeTick(): void {
     if (this.stopped) return;
     this.raw.tick();
+    if (this.loopRunning) {
+      // A Ready is in flight (its synced write may be slow): a leader's heartbeats go now rather
+      // than with the next Ready, so its followers' election timers do not run on meanwhile.
+      const beats = this.raw.takeHeartbeats();
+      if (beats.length > 0) this.send(beats);
+    }
     this.kick();
   }
 
@@ -685,8 +689,7 @@ export class RaftNode {
           const started = this.clock.monotonicMs();
           const writeMs = await this.handleReady(rd);
           this.raw.advance(rd);
-          this.lastReadyMs = this.clock.monotonicMs() - started;
-          this.reportSlowReady(rd, this.lastReadyMs, writeMs);
+          this.reportSlowReady(rd, this.clock.monotonicMs() - started, writeMs);
           this.maybeSnapshot();
         }
       } catch (err) {
@@ -698,9 +701,10 @@ export class RaftNode {
   }
 
   /**
-   * Warns of a Ready that took half the shortest election timeout or more (500 ms by default). Only one Ready is in flight, so everything
-   * the core produces meanwhile waits for it, a leader's heartbeats included: a slow write can
-   * cost the leadership without the event loop ever being held (etcd warns of a slow fdatasync).
+   * Warns of a Ready that took half the shortest election timeout or more (500 ms by default).
+   * Only one Ready is in flight, so everything the core produces meanwhile but a leader's
+   * heartbeats (takeTick) waits for it: appends, acknowledgements, votes; a follower's slow write
+   * delays the leader's commits, and its answers (etcd warns of a slow fdatasync).
    */
   private reportSlowReady(rd: Ready, ms: number, writeMs: number): void {
     if (ms < this.electionMs / 2) return;
@@ -708,7 +712,7 @@ export class RaftNode {
     for (const e of rd.entries) bytes += e.data.length;
     this.log.warn(
       { ms: Math.round(ms), writeMs: Math.round(writeMs), entries: rd.entries.length, entryBytes: bytes, committed: rd.committedEntries.length, snapshot: rd.snapshot !== undefined },
-      `raft: a Ready took ${Math.round(ms)} ms (${Math.round(writeMs)} ms of it waiting for its synced write); messages due meanwhile, heartbeats included, waited for it`,
+      `raft: a Ready took ${Math.round(ms)} ms (${Math.round(writeMs)} ms of it waiting for its synced write); messages due meanwhile waited for it`,
     );
   }
 
@@ -879,12 +883,11 @@ export class RaftNode {
   }
 
   /**
-   * A leader sends every follower something at least once a heartbeat interval. Warns when half
-   * an election timeout went by without, and names how long the last Ready took: messages the
-   * core makes while a Ready is in flight wait for it (one at a time), so a gap about that long
-   * was the Ready's, a longer one the event loop's. The follower's election timer ran on
-   * meanwhile (etcd warns of a heartbeat sent late in the same way). A held commit notice counts
-   * as sent: it goes within commitNoticeDelayMs.
+   * A leader sends every follower something at least once a heartbeat interval, even while a Ready
+   * is in flight (takeTick). Warns when half an election timeout went by without: the event loop
+   * was held, or ran so many other callbacks that ticks came late, and the followers' election
+   * timers ran on meanwhile (etcd warns of a heartbeat sent late in the same way). A held commit
+   * notice counts as sent: it goes within commitNoticeDelayMs.
    */
   private noteSent(msgs: readonly Message[]): void {
     const now = this.clock.monotonicMs();
@@ -895,9 +898,8 @@ export class RaftNode {
       if (before !== undefined && now - before >= this.electionMs / 2) (late ??= []).push({ to: m.to, ms: Math.round(now - before) });
     }
     if (late === undefined) return;
-    const readyMs = Math.round(this.lastReadyMs);
     const worst = Math.max(...late.map((l) => l.ms));
-    this.log.warn({ late, lastReadyMs: readyMs }, `raft: leader sent nothing to ${late.length} member(s) for up to ${worst} ms (the last Ready took ${readyMs} ms)`);
+    this.log.warn({ late }, `raft: leader sent nothing to ${late.length} member(s) for up to ${worst} ms; its event loop was held or short of CPU`);
   }
 
   private isReleasedSnapshot(m: Message): boolean {

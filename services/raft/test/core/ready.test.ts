@@ -53,6 +53,29 @@ describe("raft core: the Ready contract", () => {
     net.node(1).raw.advance(rd);
   });
 
+  it("a leader's heartbeats can be taken out of the outbox while a Ready is in flight; the rest stays for the next Ready", () => {
+    const net = new Network([1, 2, 3]);
+    net.elect(1);
+    const raw = net.node(1).raw;
+    raw.propose(bytes("a"));
+    const rd = raw.ready();
+    // While rd is in flight: a proposal (its appends wait for the next Ready) and a heartbeat tick.
+    raw.propose(bytes("b"));
+    raw.tick();
+    const beats = raw.takeHeartbeats();
+    assert.deepEqual(beats.map((m) => [m.type, m.to]).sort(), [[MessageType.Heartbeat, 2], [MessageType.Heartbeat, 3]]);
+    for (const m of beats) assert.ok(m.commit <= raw.status().commit, "commit no higher than the leader's");
+    assert.deepEqual(raw.takeHeartbeats(), [], "taken once");
+    net.node(1).storage.append(rd.entries);
+    raw.advance(rd);
+    const next = raw.ready();
+    assert.ok(next.messages.some((m) => m.type === MessageType.App && m.entries.length > 0), "the appends of b stay for the next Ready");
+    assert.ok(!next.messages.some((m) => m.type === MessageType.Heartbeat));
+    // A follower has no heartbeats to take.
+    net.node(2).raw.tick();
+    assert.deepEqual(net.node(2).raw.takeHeartbeats(), []);
+  });
+
   it("proposals between ready() and advance() leave in the next Ready, not lost", () => {
     const net = new Network([1]);
     net.elect(1);
