@@ -15,14 +15,17 @@ function canBind(port: number): Promise<boolean> {
 }
 
 /**
- * `n` distinct ports on 127.0.0.1 that were free when probed. Another process may still take one
- * before the caller binds it; callers surface that as a start failure rather than hide it.
+ * `n` distinct ports on 127.0.0.1 that were free when probed, none of them in `exclude` (ports the
+ * caller handed out already and has not bound yet: a probe finds those free too). Another process
+ * may still take one before the caller binds it; callers surface that as a start failure rather
+ * than hide it.
  */
-export async function freeLoopbackPorts(n: number, random: () => number = Math.random): Promise<number[]> {
+export async function freeLoopbackPorts(n: number, random: () => number = Math.random, exclude: Iterable<number> = []): Promise<number[]> {
+  const taken = new Set(exclude);
   const ports = new Set<number>();
   while (ports.size < n) {
     const port = LOW + Math.floor(random() * SPAN);
-    if (!ports.has(port) && (await canBind(port))) ports.add(port);
+    if (!ports.has(port) && !taken.has(port) && (await canBind(port))) ports.add(port);
   }
   return [...ports];
 }

@@ -16,6 +16,13 @@ describe("freeLoopbackPorts", () => {
     }
   });
 
+  it("skips the ports it is told to exclude (handed out already, not bound yet)", async () => {
+    const first = await freeLoopbackPort(() => new SeededRandom(5).next());
+    // Same random sequence: without the exclusion the same port would come back.
+    const [second] = await freeLoopbackPorts(1, ((seq) => () => seq.next())(new SeededRandom(5)), [first]);
+    assert.notEqual(second, first);
+  });
+
   it("skips a port that is already in use", async () => {
     const seq = new SeededRandom(3);
     const first = await freeLoopbackPort(() => seq.next());

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freeLoopbackPort, silentLogger } from "@shoal/common";
+import { freeLoopbackPorts, silentLogger } from "@shoal/common";
 import type { NewObject } from "@shoal/store";
 import { ReplicatedStore, type LeaderForwarder, type ReplicatedStoreOptions } from "../../src/replication/replicated-store.js";
 
@@ -44,7 +44,12 @@ export class StoreCluster {
   ) {}
 
   async startAll(ids: number[]): Promise<void> {
-    for (const id of ids) this.addresses[id] = `127.0.0.1:${await freeLoopbackPort()}`;
+    // Distinct from each other and from the cluster's other members: drawn one by one, two members
+    // could get the same port, the second then failing to start with EADDRINUSE (the likely cause
+    // of one such CI failure).
+    const taken = Object.values(this.addresses).map((a) => Number(a.split(":")[1]));
+    const ports = await freeLoopbackPorts(ids.length, undefined, taken);
+    ids.forEach((id, i) => (this.addresses[id] = `127.0.0.1:${ports[i]!}`));
     await Promise.all(ids.map((id) => this.start(id)));
   }
 

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SeededRandom, freeLoopbackPort, silentLogger } from "@shoal/common";
+import { SeededRandom, freeLoopbackPorts, silentLogger } from "@shoal/common";
 import { RaftNode, type RaftNodeOptions } from "../../src/driver/raft-node.js";
 import type { SnapshotData, StateMachine } from "../../src/driver/state-machine.js";
 import { RaftError } from "../../src/core/errors.js";
@@ -55,7 +55,12 @@ export class Cluster {
   constructor(private readonly base: Partial<RaftNodeOptions> = {}) {}
 
   async allocate(ids: NodeId[]): Promise<void> {
-    for (const id of ids) this.addresses[id] = `127.0.0.1:${await freeLoopbackPort()}`;
+    // Distinct from each other and from the cluster's other members: drawn one by one, two members
+    // could get the same port, the second then failing to start with EADDRINUSE (the likely cause
+    // of one such CI failure).
+    const taken = Object.values(this.addresses).map((a) => Number(a.split(":")[1]));
+    const ports = await freeLoopbackPorts(ids.length, undefined, taken);
+    ids.forEach((id, i) => (this.addresses[id] = `127.0.0.1:${ports[i]!}`));
   }
 
   /** Starts a member (a fresh state machine, as after a process restart). */
