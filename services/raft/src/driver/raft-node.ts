@@ -5,8 +5,9 @@
 // fsync per Ready, send the rest, apply, advance; a Ready that needs no fsync is sent and applied
 // while its write runs), proposal/read/transfer waiters, membership addresses, snapshots and
 // compaction. Only one Ready is ever in flight; steps, ticks and proposals
-// that arrive meanwhile queue in the core (allowed by the core's contract). It must not make Raft
-// decisions itself: every decision is the core's.
+// that arrive meanwhile queue in the core (allowed by the core's contract), except a leader's
+// heartbeats, which a tick takes out and sends at once. It must not make Raft decisions itself:
+// every decision is the core's.
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import type * as grpc from "@grpc/grpc-js";
