@@ -210,6 +210,11 @@ export class RaftNode {
   /** The tick interval (opts.tickMs, default 100 ms). */
   private readonly tickMs: number;
   private readonly electionMs: number;
+  /**
+   * Half the shortest election timeout (400 ms on a manager): a slow Ready, a leader that sent a
+   * member nothing, a follower that heard nothing from its leader, for this long, are warned of.
+   */
+  private readonly warnAfterMs: number;
   private readonly commitNoticeDelayMs: number;
   /** Commit notices held back per follower (see RaftNodeOptions.commitNoticeDelayMs). */
   private readonly heldNotices = new Map<NodeId, Message>();
@@ -245,6 +250,7 @@ export class RaftNode {
     this.releaseSnapshotData(snap.metadata.index, snap.data.length);
     this.tickMs = opts.tickMs ?? 100;
     this.electionMs = this.tickMs * (opts.electionTicks ?? 10);
+    this.warnAfterMs = this.electionMs / 2;
     this.commitNoticeDelayMs = Math.max(0, opts.commitNoticeDelayMs ?? 5);
   }
 
@@ -389,7 +395,7 @@ export class RaftNode {
     const now = this.clock.monotonicMs();
     const before = this.lastHeardMs.get(m.from);
     this.lastHeardMs.set(m.from, now);
-    if (before !== undefined && m.from === this.lead && this.state !== StateType.Leader && now - before >= this.electionMs / 2) {
+    if (before !== undefined && m.from === this.lead && this.state !== StateType.Leader && now - before >= this.warnAfterMs) {
       // Half an election timeout without a word from the leader: the leader was held or slow to
       // send (it says so too), or this member was held; the two logs side by side tell which.
       this.log.warn({ leader: m.from, ms: Math.round(now - before) }, `raft: heard from the leader after ${Math.round(now - before)} ms of silence`);
@@ -708,7 +714,7 @@ export class RaftNode {
    * delays the leader's commits, and its answers (etcd warns of a slow fdatasync).
    */
   private reportSlowReady(rd: Ready, ms: number, writeMs: number): void {
-    if (ms < this.electionMs / 2) return;
+    if (ms < this.warnAfterMs) return;
     let bytes = 0;
     for (const e of rd.entries) bytes += e.data.length;
     this.log.warn(
@@ -896,7 +902,7 @@ export class RaftNode {
     for (const m of msgs) {
       const before = this.lastSentMs.get(m.to);
       this.lastSentMs.set(m.to, now);
-      if (before !== undefined && now - before >= this.electionMs / 2) (late ??= []).push({ to: m.to, ms: Math.round(now - before) });
+      if (before !== undefined && now - before >= this.warnAfterMs) (late ??= []).push({ to: m.to, ms: Math.round(now - before) });
     }
     if (late === undefined) return;
     const worst = Math.max(...late.map((l) => l.ms));
