@@ -68,6 +68,33 @@ function taskSpecRefs(spec: TaskSpec | undefined, want: (n: IndexName) => boolea
 const everyName = (): boolean => true;
 
 /**
+ * The top-level fields indexKeys() reads, by kind. Keep the two together: a field that feeds an
+ * index and is missing here leaves a stale index entry behind after an update of that field.
+ */
+const INDEXED_FIELDS: Readonly<Record<Kind, readonly string[]>> = {
+  task: ["annotations", "serviceId", "nodeId", "desiredState", "slot", "spec", "networks"],
+  node: ["spec", "description", "role"],
+  service: ["spec"],
+  network: ["spec"],
+  secret: ["spec"],
+  config: ["spec"],
+  cluster: ["spec"],
+};
+
+/**
+ * Whether two versions of an object have the same index keys because each field the keys come
+ * from holds the same value, objects by reference (an update shares each value it left as it was
+ * with the stored object, see shareStored). False does not mean the keys differ. A task's status
+ * update, most of a busy cluster's writes, then costs no index work.
+ */
+export function sameIndexedFields(kind: Kind, a: StoreObject, b: StoreObject): boolean {
+  const x = a as unknown as Record<string, unknown>;
+  const y = b as unknown as Record<string, unknown>;
+  for (const f of INDEXED_FIELDS[kind]) if (x[f] !== y[f]) return false;
+  return true;
+}
+
+/**
  * Every index entry of an object, or with `only` just those of one index (what a selector's
  * predicate needs: one function, so an index lookup and a scan can never disagree, without
  * building every key of every object a scan passes). Duplicates are harmless.

@@ -5,7 +5,7 @@ import type { Entry } from "./freeze.js";
 import type { Kind, StoreObject } from "./objects/kinds.js";
 import { KINDS } from "./objects/kinds.js";
 import type { CompiledSelector, IndexKey } from "./selectors.js";
-import { indexKeys } from "./selectors.js";
+import { indexKeys, sameIndexedFields } from "./selectors.js";
 
 export type StoredEntry = Entry<StoreObject>;
 
@@ -51,8 +51,10 @@ class Table {
   put(entry: StoredEntry): void {
     const id = entry.obj.id;
     const old = this.entries.get(id);
-    const next = indexKeys(this.kind, entry.obj);
     this.entries.set(id, entry);
+    // Most updates (task status) leave every indexed field as it was: nothing to re-index.
+    if (old !== undefined && sameIndexedFields(this.kind, old.obj, entry.obj)) return;
+    const next = indexKeys(this.kind, entry.obj);
     if (old === undefined) {
       for (const k of next) this.add(k, id);
       return;

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import protobuf from "protobufjs";
+import { indexKeys, sameIndexedFields } from "../src/selectors.js";
 import {
   CertificateStatus,
   MountType,
@@ -24,6 +25,7 @@ import {
   type Cluster,
   type Config,
   type Kind,
+  type StoreObject,
   type Network,
   type Node,
   type Secret,
@@ -305,4 +307,33 @@ describe("object model mirrors proto/objects.proto", () => {
       assert.deepEqual(tsValues, values, name);
     }
   });
+});
+
+// Tables skip re-indexing an update when sameIndexedFields() finds every indexed field unchanged:
+// that list must name every top-level field indexKeys() reads, which the fully populated objects
+// (every field set) show.
+describe("index keys come only from the fields sameIndexedFields compares", () => {
+  for (const [kind, { objects }] of Object.entries(byKind) as Array<[Kind, { objects: object[] }]>) {
+    it(`${kind}: changing any field indexKeys reads counts as a change; copying the object does not`, () => {
+      for (const obj of objects) {
+        const read = new Set<string>();
+        const spy = new Proxy(obj, {
+          get(target, key, receiver) {
+            if (typeof key === "string") read.add(key);
+            return Reflect.get(target, key, receiver) as unknown;
+          },
+        });
+        indexKeys(kind, spy as StoreObject);
+        assert.ok(read.size > 0, `${kind}: indexKeys read no field`);
+        const o = obj as Record<string, unknown>;
+        const as = (x: Record<string, unknown>): StoreObject => x as unknown as StoreObject;
+        assert.equal(sameIndexedFields(kind, as(o), as({ ...o })), true);
+        for (const field of read) {
+          const v = o[field];
+          const changed = typeof v === "number" ? v + 1 : typeof v === "string" ? `${v}x` : v === undefined ? {} : structuredClone(v);
+          assert.equal(sameIndexedFields(kind, as(o), as({ ...o, [field]: changed })), false, `${kind}.${field} is read by indexKeys but not compared`);
+        }
+      }
+    });
+  }
 });
