@@ -15,6 +15,27 @@ export interface StoreAction {
   object: StoreObject;
 }
 
+/**
+ * An update as the raft log may carry it (patch.ts): the version the writer read, the top-level
+ * fields that differ from it (`set`, meta aside) or are gone (`unset`), the writer's updatedAt,
+ * and the writer's key order when rebuilding in the read object's order would not give it.
+ * Replicas apply it as the complete update it stands for; one whose object is not at `read`
+ * refuses it as a version conflict, as it would the update. Only the codec makes patches.
+ */
+export interface StorePatch {
+  action: "patch";
+  kind: Kind;
+  id: string;
+  read: number;
+  updatedAt?: number;
+  set: Record<string, unknown>;
+  unset?: string[];
+  keys?: string[];
+}
+
+/** What a raft entry holds: actions, some updates possibly as patches. */
+export type LoggedAction = StoreAction | StorePatch;
+
 export interface ProposeOptions {
   signal?: AbortSignal;
 }

@@ -2,12 +2,13 @@
 // followers' replicated entries and log replay. Deterministic: no clock, no randomness; the result
 // depends only on the current state, the actions and the index. All or nothing: the actions are
 // checked against an overlay first, and the tables change only if every one of them holds.
-import type { StoreAction } from "./actions.js";
+import type { LoggedAction, StoreAction } from "./actions.js";
 import { StoreError, idConflict, invalid, notFound, versionConflict } from "./errors.js";
 import { adopt, shareField } from "./freeze.js";
 import type { Kind, StoreObject } from "./objects/kinds.js";
 import type { Service } from "./objects/service.js";
 import type { Task } from "./objects/task.js";
+import { resolvePatch } from "./patch.js";
 import { assertKind, checkId, checkName } from "./tx.js";
 import { Layer, type Reader, type StoredEntry, type Tables } from "./tables.js";
 
@@ -46,12 +47,23 @@ export function shareStored(reader: Reader, kind: Kind, next: StoreObject, old: 
   }
 }
 
-export function applyActions(tables: Tables, actions: readonly StoreAction[], index: number): ApplyOutcome {
+export function applyActions(tables: Tables, actions: readonly LoggedAction[], index: number): ApplyOutcome {
   const layer = new Layer(tables);
   const changes: AppliedChange[] = [];
   try {
-    for (const a of actions) {
-      assertKind(a?.kind);
+    for (const logged of actions) {
+      assertKind(logged?.kind);
+      let a: StoreAction;
+      if (logged.action === "patch") {
+        // The update it stands for, rebuilt over the version it names and no other: not even
+        // over an earlier write of this entry, which an update may follow (the codec never
+        // patches such an update, so a patch there is not one it made).
+        const cur = layer.getEntry(logged.kind, logged.id);
+        if (cur === undefined) throw notFound(logged.kind, logged.id);
+        const current = cur.obj.meta.version.index;
+        if (logged.read !== current) throw versionConflict(logged.kind, logged.id, current, logged.read);
+        a = resolvePatch(logged, cur.obj);
+      } else a = logged;
       checkId(a.kind, a.object);
       const { kind, object } = a;
       const cur = layer.getEntry(kind, object.id);

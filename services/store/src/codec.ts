@@ -2,13 +2,16 @@
 // byte arrays as {"$b64": "…"} inside a versioned envelope; it can become the protobuf messages of
 // proto/objects.proto (StoreActions, StoreSnapshot) without touching anything else.
 import { nextTurn } from "@shoal/common";
-import type { StoreAction } from "./actions.js";
+import type { LoggedAction, StoreAction } from "./actions.js";
 import { invalid } from "./errors.js";
 import { knownByteFree } from "./freeze.js";
-import { KINDS } from "./objects/kinds.js";
+import { KINDS, type Kind, type StoreObject } from "./objects/kinds.js";
+import { checkPatch, makePatch } from "./patch.js";
 import { SNAPSHOT_FIELD, type StoreSnapshot } from "./snapshot.js";
 
 const FORMAT = 1;
+/** Entries with patches: a member whose code predates them refuses the entry by its format. */
+const FORMAT_PATCHES = 2;
 const ACTIONS = new Set(["create", "update", "delete"]);
 
 function replacer(_key: string, value: unknown): unknown {
@@ -38,7 +41,7 @@ function encode(body: unknown, byteFree?: boolean): Uint8Array {
   return new TextEncoder().encode(stringify(body, byteFree) ?? "null");
 }
 
-function decode(bytes: Uint8Array, what: string): Record<string, unknown> {
+function decode(bytes: Uint8Array, what: string, formats: readonly number[] = [FORMAT]): Record<string, unknown> {
   let body: unknown;
   try {
     const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
@@ -48,13 +51,15 @@ function decode(bytes: Uint8Array, what: string): Record<string, unknown> {
   } catch (err) {
     throw invalid(`malformed ${what}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  if (body === null || typeof body !== "object" || (body as { v?: unknown }).v !== FORMAT) {
+  const v = (body as { v?: unknown } | null)?.v;
+  if (body === null || typeof body !== "object" || !formats.includes(v as number)) {
     throw invalid(`malformed ${what}: unknown format`);
   }
   return body as Record<string, unknown>;
 }
 
-function checkAction(a: unknown): StoreAction {
+function checkAction(a: unknown, patches: boolean): LoggedAction {
+  if (patches && (a as { action?: unknown } | null)?.action === "patch") return checkPatch(a as Partial<LoggedAction & { action: "patch" }>);
   const x = a as Partial<StoreAction> | null;
   if (
     x === null ||
@@ -70,14 +75,41 @@ function checkAction(a: unknown): StoreAction {
   return x as StoreAction;
 }
 
-export function encodeStoreActions(actions: readonly StoreAction[]): Uint8Array {
-  return encode({ v: FORMAT, actions }, actions.every((a) => knownByteFree(a.object)));
+/** The object at the version an update was written over, if known (MemoryStore: its committed objects). */
+export type BaseLookup = (kind: Kind, id: string) => StoreObject | undefined;
+
+/**
+ * The bytes of a raft entry. With `base`, an update whose object `base` holds at the version the
+ * writer read goes as a patch (patch.ts), unless an earlier action of the entry touches the same
+ * object (its base would then be that action's, not the one every replica holds).
+ */
+export function encodeStoreActions(actions: readonly StoreAction[], base?: BaseLookup): Uint8Array {
+  const byteFree = actions.every((a) => knownByteFree(a.object));
+  if (base === undefined) return encode({ v: FORMAT, actions }, byteFree);
+  let logged: LoggedAction[] | undefined;
+  const touched = new Set<string>();
+  for (let i = 0; i < actions.length; i++) {
+    const a = actions[i]!;
+    const key = a.kind + "\u0000" + a.object.id;
+    const first = !touched.has(key);
+    touched.add(key);
+    if (a.action !== "update" || !first) continue;
+    const b = base(a.kind, a.object.id);
+    if (b === undefined || b.meta.version.index !== a.object.meta?.version?.index) continue;
+    const p = makePatch(a.kind, b, a.object);
+    if (p === undefined) continue;
+    logged ??= actions.slice();
+    logged[i] = p;
+  }
+  return logged === undefined ? encode({ v: FORMAT, actions }, byteFree) : encode({ v: FORMAT_PATCHES, actions: logged }, byteFree);
 }
 
-export function decodeStoreActions(bytes: Uint8Array): StoreAction[] {
-  const body = decode(bytes, "store actions");
+/** An entry's actions, patches included (applyActions resolves them). */
+export function decodeStoreActions(bytes: Uint8Array): LoggedAction[] {
+  const body = decode(bytes, "store actions", [FORMAT, FORMAT_PATCHES]);
   if (!Array.isArray(body["actions"])) throw invalid("malformed store actions: no actions");
-  return body["actions"].map(checkAction);
+  const patches = body["v"] === FORMAT_PATCHES;
+  return body["actions"].map((a) => checkAction(a, patches));
 }
 
 export function encodeSnapshot(snapshot: StoreSnapshot): Uint8Array {

@@ -7,8 +7,9 @@
 // still valid when its entry applies. apply.ts re-checks anyway, deterministically, for the
 // replicated-entries-raced-us case.
 import { AbortedError, systemClock, type Clock } from "@shoal/common";
-import type { Proposer, StoreAction, StoreEvent } from "./actions.js";
+import type { LoggedAction, Proposer, StoreAction, StoreEvent } from "./actions.js";
 import { applyActions, shareStored, type AppliedChange } from "./apply.js";
+import { encodeStoreActions } from "./codec.js";
 import { StoreError, invalid } from "./errors.js";
 import { adopt, cloneDeep, expose } from "./freeze.js";
 import { KINDS, UNIQUE_NAME_KINDS } from "./objects/kinds.js";
@@ -193,15 +194,24 @@ export class MemoryStore {
   }
 
   /**
+   * The raft entry bytes for actions this store staged (a Proposer's proposal): each update of an
+   * object as committed here, at the version its writer read, goes as a patch (codec.ts). Call it
+   * when proposing, before anything else commits.
+   */
+  encodeActions(actions: readonly StoreAction[]): Uint8Array {
+    return encodeStoreActions(actions, (kind, id) => this.tables.getEntry(kind, id)?.obj);
+  }
+
+  /**
    * Applies a committed entry's actions (followers, log replay, and the leader's own apply path).
    * Deterministic. An index at or below appliedIndex is skipped (already applied). A refused entry
    * (a conflict no replica can apply) changes nothing but still advances appliedIndex.
    */
-  applyStoreActions(actions: readonly StoreAction[], index: number, opts: { owned?: boolean } = {}): ApplyResult {
+  applyStoreActions(actions: readonly LoggedAction[], index: number, opts: { owned?: boolean } = {}): ApplyResult {
     if (index <= this.applied) return { applied: false };
     // The store freezes what it stores: it copies the caller's objects first, unless the caller
     // hands them over (`owned`: freshly decoded for this call, held by no one else).
-    const result = this.applyCommitted(opts.owned === true ? (actions as StoreAction[]) : cloneDeep(actions as StoreAction[]), index);
+    const result = this.applyCommitted(opts.owned === true ? (actions as LoggedAction[]) : cloneDeep(actions as LoggedAction[]), index);
     if (result.error !== undefined) {
       this.rejections.set(index, result.error);
       if (this.rejections.size > REMEMBERED_REJECTIONS) this.rejections.delete(this.rejections.keys().next().value!);
@@ -304,7 +314,7 @@ export class MemoryStore {
     if (result.error !== undefined) throw result.error;
   }
 
-  private applyCommitted(actions: StoreAction[], index: number): ApplyResult {
+  private applyCommitted(actions: LoggedAction[], index: number): ApplyResult {
     const outcome = applyActions(this.tables, actions, index);
     this.applied = index;
     if (!outcome.ok) return { applied: false, error: outcome.error };

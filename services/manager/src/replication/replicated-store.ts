@@ -26,7 +26,6 @@ import {
   decodeSnapshot,
   decodeStoreActions,
   encodeSnapshotParts,
-  encodeStoreActions,
   type MemoryStoreOpts,
   type ProposeOptions,
   type Proposer,
@@ -89,7 +88,7 @@ class StoreStateMachine implements StateMachine {
 
   /** Encodes actions for a proposal of ours and remembers them for apply(). */
   encodeOwn(actions: StoreAction[]): Uint8Array {
-    const data = encodeStoreActions(actions);
+    const data = this.store.encodeActions(actions);
     this.proposed.set(data, actions);
     return data;
   }
