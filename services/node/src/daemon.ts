@@ -389,8 +389,23 @@ export class Daemon implements NodeBackend {
       });
     const mgr = await Manager.start(opts, modules);
     this.mgr = mgr;
+    // After the caller's own steps of this turn (it may be about to call the node active).
+    mgr.rs.onFatal((err) => void setImmediate(() => void this.managerFailed(mgr, err)));
     this.watchUnlockKey(mgr);
     return mgr;
+  }
+
+  /**
+   * The manager's raft member stopped on an error it cannot go past (an entry it cannot apply, a
+   * failed write): the node says so in /info (state error, and why) and stops, rather than answer
+   * as a manager that no longer takes part. Restarting shoald retries from the state dir.
+   */
+  private async managerFailed(mgr: Manager, err: Error): Promise<void> {
+    if (this.mgr !== mgr) return;
+    this.phase = "error";
+    this.lastError = `the manager stopped: ${err.message}`;
+    this.log.error({ err: describeError(err) }, "node: the manager stopped on a fatal raft error; this node is out of service until shoald restarts");
+    await this.deactivate();
   }
 
   private requireTls(): TlsMaterial {

@@ -283,4 +283,25 @@ describe("shoald in process: three managers and a worker on loopback", function 
     assert.equal(again.info().localNodeState, "active");
     await until("the cluster object back", 10_000, () => again.manager()?.store.view((tx) => tx.find("cluster", { all: true })[0]));
   });
+
+  it("reports a manager whose raft stopped on an entry it cannot apply as an error that says why, also after a restart", async () => {
+    const [port] = await freeLoopbackPorts(1);
+    const lone = await start("lone");
+    await lone.init({ listenAddr: `127.0.0.1:${port}`, advertiseAddr: `127.0.0.1:${port}`, forceNewCluster: false, autoLockManagers: false });
+    const mgr = lone.manager() as Manager | undefined;
+    assert.ok(mgr);
+    // An entry as a newer shoald would write it (a store format this version does not read).
+    const newer = new TextEncoder().encode(JSON.stringify({ v: 9, actions: [] }));
+    await assert.rejects(mgr.rs.raft.propose(newer), /RAFT_STOPPED|raft stopped/);
+    const why = /store actions of format 9, which this version of shoald does not read .*upgrade this manager/;
+    await until("the node in error", 10_000, () => (lone.info().localNodeState === "error" ? true : undefined));
+    assert.match(lone.info().error, why);
+    assert.equal(lone.manager(), undefined);
+    await lone.stop();
+    daemons.delete("lone");
+    const again = await start("lone");
+    await until("the restarted node in error", 10_000, () => (again.info().localNodeState === "error" ? true : undefined));
+    assert.match(again.info().error, why);
+    assert.equal(again.manager(), undefined);
+  });
 });

@@ -52,8 +52,10 @@ function decode(bytes: Uint8Array, what: string, formats: readonly number[] = [F
     throw invalid(`malformed ${what}: ${err instanceof Error ? err.message : String(err)}`);
   }
   const v = (body as { v?: unknown } | null)?.v;
-  if (body === null || typeof body !== "object" || !formats.includes(v as number)) {
-    throw invalid(`malformed ${what}: unknown format`);
+  if (body === null || typeof body !== "object" || typeof v !== "number") throw invalid(`malformed ${what}: unknown format`);
+  if (!formats.includes(v)) {
+    // Written by a newer shoald (a member upgraded before this one): say so, not just "malformed".
+    throw invalid(`${what} of format ${v}, which this version of shoald does not read (it reads ${formats.join(" and ")}): upgrade this manager to the version the others run`);
   }
   return body as Record<string, unknown>;
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { MemoryStore, TaskState, copyObject, decodeStoreActions, encodeSnapshot, encodeStoreActions, type LoggedAction, type Proposer, type StoreAction, type Task } from "../src/index.js";
+import { MemoryStore, TaskState, copyObject, decodeSnapshot, decodeStoreActions, encodeSnapshot, encodeStoreActions, type LoggedAction, type Proposer, type StoreAction, type Task } from "../src/index.js";
 import { makePatch, resolvePatch } from "../src/patch.js";
 import { newStore, node, secret, service, task } from "./fixtures.js";
 
@@ -181,5 +181,8 @@ describe("store: updates logged as patches", () => {
     for (const b of bad) assert.throws(() => decodeStoreActions(bytes([b])), /bad patch/, JSON.stringify(b));
     // Only entries of the patch format may hold patches.
     assert.throws(() => decodeStoreActions(bytes([good], 1)), /bad action/);
+    // An entry from a newer shoald says what to do about it.
+    assert.throws(() => decodeStoreActions(bytes([good], 3)), /store actions of format 3, which this version of shoald does not read \(it reads 1 and 2\): upgrade this manager/);
+    assert.throws(() => decodeSnapshot(new TextEncoder().encode(JSON.stringify({ v: 2 }))), /store snapshot of format 2, .* reads 1\)/);
   });
 });

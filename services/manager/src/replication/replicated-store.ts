@@ -229,6 +229,11 @@ export class ReplicatedStore implements Proposer {
     return () => this.listeners.delete(fn);
   }
 
+  /** Called once if raft stops for good on an error (RaftNode.onFatal): this replica is out. */
+  onFatal(fn: (err: Error) => void): () => void {
+    return this.raft.onFatal(fn);
+  }
+
   /** The store's Proposer: one raft entry per call; resolves after the entry was applied here. */
   async proposeValue(actions: StoreAction[], opts: ProposeOptions = {}): Promise<{ index: number }> {
     if (this.stopped) throw new ManagerError({ code: "MANAGER_STOPPED" }, "replicated store is stopped");

@@ -198,6 +198,9 @@ export class RaftNode {
   /** A leader's: monotonic ms at which it last handed each follower a message (see noteSent). */
   private readonly lastSentMs = new Map<NodeId, number>();
   private readonly leaderListeners = new Set<(lead: NodeId, term: number) => void>();
+  private readonly fatalListeners = new Set<(err: RaftError) => void>();
+  /** Why the Ready loop stopped for good, once it has. */
+  private fatal: RaftError | undefined;
   /** Pending transfers, rejected by stop(). */
   private readonly transfers = new Set<(err: Error) => void>();
 
@@ -568,6 +571,21 @@ export class RaftNode {
   onLeaderChange(fn: (lead: NodeId, term: number) => void): () => void {
     this.leaderListeners.add(fn);
     return () => this.leaderListeners.delete(fn);
+  }
+
+  /**
+   * Called once if the Ready loop stops on an error it cannot go past (an entry the state machine
+   * cannot apply, a failed write): the member is stopped and its owner must say so, not carry on
+   * as if it still took part. Called at once (in a microtask) if that already happened.
+   */
+  onFatal(fn: (err: RaftError) => void): () => void {
+    const failed = this.fatal;
+    if (failed !== undefined) {
+      queueMicrotask(() => fn(failed));
+      return () => undefined;
+    }
+    this.fatalListeners.add(fn);
+    return () => this.fatalListeners.delete(fn);
   }
 
   /** Stops ticking, finishes the Ready in flight, closes transport and storage; pending calls reject RAFT_STOPPED. */
@@ -1174,8 +1192,13 @@ export class RaftNode {
   /** Storage or state machine failed: the member cannot continue safely, so it stops. */
   private fail(err: unknown): void {
     this.log.error({ err: describeError(err) }, "raft: fatal error in the ready loop; stopping");
-    this.rejectAll(new RaftError("RAFT_STOPPED", `raft stopped after a fatal error: ${describeError(err)}`));
+    const fatal = new RaftError("RAFT_STOPPED", `raft stopped after a fatal error: ${describeError(err)}`);
+    this.fatal ??= fatal;
+    this.rejectAll(fatal);
     void this.stop();
+    const listeners = [...this.fatalListeners];
+    this.fatalListeners.clear();
+    for (const fn of listeners) fn(fatal);
   }
 }
 
