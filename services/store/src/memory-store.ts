@@ -195,8 +195,8 @@ export class MemoryStore {
 
   /**
    * The raft entry bytes for actions this store staged (a Proposer's proposal): each update of an
-   * object as committed here, at the version its writer read, goes as a patch (codec.ts). Call it
-   * when proposing, before anything else commits.
+   * object that is committed here at the version its writer read goes as a patch (codec.ts); any
+   * other goes whole, so the bytes are right whenever this is called.
    */
   encodeActions(actions: readonly StoreAction[]): Uint8Array {
     return encodeStoreActions(actions, (kind, id) => this.tables.getEntry(kind, id)?.obj);

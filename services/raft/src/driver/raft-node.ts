@@ -1198,7 +1198,13 @@ export class RaftNode {
     void this.stop();
     const listeners = [...this.fatalListeners];
     this.fatalListeners.clear();
-    for (const fn of listeners) fn(fatal);
+    for (const fn of listeners) {
+      try {
+        fn(fatal);
+      } catch (e) {
+        this.log.error({ err: describeError(e) }, "raft: a fatal-error listener threw");
+      }
+    }
   }
 }
 
