@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { ShoalError } from "@shoal/common";
 import { RemoteError } from "@shoal/proto";
 import { NONE } from "@shoal/raft";
-import type { StoreEvent } from "@shoal/store";
+import { TaskState, type StoreEvent } from "@shoal/store";
 import type { ReplicatedStore } from "../../src/replication/replicated-store.js";
 import { StoreCluster, service, waitFor } from "./helpers.js";
 
@@ -16,6 +16,17 @@ async function converged(c: StoreCluster): Promise<void> {
     const idx = c.running().map((m) => m.store.appliedIndex);
     return idx.every((i) => i === idx[0]);
   }, 5000, "members to apply the same index");
+}
+
+/** Stops and restarts every running member; each must replay to exactly the objects it held. */
+async function restartAllAndCompare(c: StoreCluster): Promise<void> {
+  const before = new Map(c.running().map((m) => [m.id, { objects: objectsOf(m), index: m.store.appliedIndex }]));
+  for (const id of before.keys()) await c.stop(id);
+  for (const id of before.keys()) await c.start(id);
+  for (const m of c.running()) {
+    await waitFor(() => m.store.appliedIndex >= before.get(m.id)!.index, 5000, `member ${m.id} to replay`);
+    assert.equal(objectsOf(m), before.get(m.id)!.objects);
+  }
 }
 
 describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function () {
@@ -255,7 +266,12 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
 
   describe("restart from disk", () => {
     const c = new StoreCluster({ raft: { snapshotEntries: 5, compactKeepEntries: 2 } as never });
-    after(() => c.cleanup());
+    // No snapshot within this test's writes: every member replays its whole log.
+    const plain = new StoreCluster();
+    after(async () => {
+      await c.cleanup();
+      await plain.cleanup();
+    });
 
     it("reproduces every member's store from its snapshot and log after all members restart", async () => {
       await c.startAll([1, 2, 3]);
@@ -265,17 +281,38 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
       await leader.store.update((tx) => tx.update("service", { ...last, spec: { ...last.spec, replicated: { replicas: 9 } } }));
       await leader.store.update((tx) => tx.delete("service", "d-0"));
       await converged(c);
-      const before = new Map(c.running().map((m) => [m.id, { objects: objectsOf(m), index: m.store.appliedIndex }]));
       assert.ok(leader.raft.status().applied > 5);
-
-      for (const id of [1, 2, 3]) await c.stop(id);
-      for (const id of [1, 2, 3]) await c.start(id);
-      for (const m of c.running()) {
-        await waitFor(() => m.store.appliedIndex >= before.get(m.id)!.index, 5000, `member ${m.id} to replay`);
-        assert.equal(objectsOf(m), before.get(m.id)!.objects);
-      }
+      await restartAllAndCompare(c);
       assert.equal(c.get(1).store.view((tx) => tx.get("service", "d-3"))?.spec.replicated?.replicas, 9);
       assert.equal(c.get(2).store.view((tx) => tx.get("service", "d-0")), undefined);
+    });
+
+    it("replays updates logged as patches into the very objects every member held before", async () => {
+      await plain.startAll([1, 2, 3]);
+      const leader = await plain.leader();
+      await leader.store.update((tx) => tx.create("service", service("p-svc", "p-svc")));
+      await leader.store.batch(async (b) => {
+        for (let i = 1; i <= 5; i++) {
+          await b.update((tx) =>
+            tx.create("task", { id: `p-${i}`, serviceId: "p-svc", slot: i, nodeId: "", spec: { container: { image: "busybox" } }, status: { timestamp: 0, state: TaskState.NEW }, desiredState: TaskState.RUNNING }),
+          );
+        }
+      });
+      // The pipeline's writes, each an update of a committed task: logged as patches.
+      for (const [state, nodeId] of [[TaskState.PENDING, ""], [TaskState.ASSIGNED, "n-1"], [TaskState.RUNNING, "n-1"]] as const) {
+        await leader.store.batch(async (b) => {
+          for (let i = 1; i <= 5; i++) {
+            await b.update((tx) => {
+              const t = tx.get("task", `p-${i}`)!;
+              tx.update("task", { ...t, nodeId, status: { timestamp: state, state, message: TaskState[state] } });
+            });
+          }
+        });
+      }
+      await converged(plain);
+      assert.equal(new Set(plain.running().map(objectsOf)).size, 1, "every member holds the same objects");
+      await restartAllAndCompare(plain);
+      for (const m of plain.running()) assert.deepEqual(m.store.view((tx) => tx.find("task", { nodeId: "n-1" }).map((t) => t.status.state)), Array(5).fill(TaskState.RUNNING));
     });
   });
 });
