@@ -2,7 +2,7 @@
 // byte arrays as {"$b64": "…"} inside a versioned envelope; it can become the protobuf messages of
 // proto/objects.proto (StoreActions, StoreSnapshot) without touching anything else.
 import { nextTurn } from "@shoal/common";
-import type { LoggedAction, StoreAction } from "./actions.js";
+import type { LoggedAction, StoreAction, StorePatch } from "./actions.js";
 import { invalid } from "./errors.js";
 import { knownByteFree } from "./freeze.js";
 import { KINDS, type Kind, type StoreObject } from "./objects/kinds.js";
@@ -61,7 +61,7 @@ function decode(bytes: Uint8Array, what: string, formats: readonly number[] = [F
 }
 
 function checkAction(a: unknown, patches: boolean): LoggedAction {
-  if (patches && (a as { action?: unknown } | null)?.action === "patch") return checkPatch(a as Partial<LoggedAction & { action: "patch" }>);
+  if (patches && (a as { action?: unknown } | null)?.action === "patch") return checkPatch(a as Partial<StorePatch>);
   const x = a as Partial<StoreAction> | null;
   if (
     x === null ||

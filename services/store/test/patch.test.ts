@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { MemoryStore, TaskState, copyObject, decodeSnapshot, decodeStoreActions, encodeSnapshot, encodeStoreActions, type LoggedAction, type Proposer, type StoreAction, type Task } from "../src/index.js";
+import { MemoryStore, TaskState, copyObject, decodeSnapshot, decodeStoreActions, encodeSnapshot, encodeStoreActions, type LoggedAction, type Proposer, type StoreAction, type StorePatch, type Task } from "../src/index.js";
 import { makePatch, resolvePatch } from "../src/patch.js";
 import { newStore, node, secret, service, task } from "./fixtures.js";
 
@@ -133,7 +133,7 @@ describe("store: updates logged as patches", () => {
     assert.equal(twice[1]!.action, "patch");
     assert.equal(follower.applyStoreActions(twice, 4).error?.code, "STORE_VERSION_CONFLICT");
     assert.equal(follower.view((tx) => tx.get("task", "t1")!.desiredState), TaskState.RUNNING);
-    const gone: LoggedAction[] = [{ ...(stale[0] as LoggedAction & { action: "patch" }), id: "nope" }];
+    const gone: LoggedAction[] = [{ ...(stale[0] as StorePatch), id: "nope" }];
     assert.equal(follower.applyStoreActions(gone, 5).error?.code, "STORE_NOT_FOUND");
   });
 
