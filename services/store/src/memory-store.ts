@@ -35,6 +35,25 @@ export interface WriteOptions {
   signal?: AbortSignal;
 }
 
+export interface UpdateOptions extends WriteOptions {
+  /**
+   * Group commit: the transaction may share its raft entry with other grouped updates that queued
+   * while the store was writing (a thousand nodes joining at once are a few entries, not a thousand
+   * round trips). Each runs on the state the ones before it staged, and fails alone if its callback
+   * throws; but the entry is all or nothing, so if it cannot commit or is refused at apply, every
+   * update in it gets that error. For independent small writes whose callers retry on error. The
+   * signal is checked before the transaction runs, not while its entry commits.
+   */
+  group?: boolean;
+}
+
+interface GroupedUpdate {
+  cb: (tx: WriteTx) => unknown;
+  signal: AbortSignal | undefined;
+  resolve: (v: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
 /** Groups many small transactions into few proposals (the scheduler's and dispatcher's writes). */
 export interface Batch {
   /**
@@ -70,6 +89,9 @@ export class MemoryStore {
   private readonly proposer: Proposer;
   private readonly watchQueueLimit: number;
   private readonly maxBatchActions: number;
+  /** Grouped updates waiting for the next group (UpdateOptions.group). */
+  private grouped: GroupedUpdate[] = [];
+  private groupsWriting = false;
 
   constructor(opts: MemoryStoreOpts = {}, modules: MemoryStoreModules = {}) {
     this.clock = modules.clock ?? systemClock;
@@ -98,9 +120,11 @@ export class MemoryStore {
   /**
    * Runs a write transaction: cb (synchronous) stages changes; if it throws, nothing happens.
    * Otherwise the changes are proposed and, once committed, applied with meta.version.index = the
-   * entry's index; only then does the promise resolve. A rejected proposal changes nothing.
+   * entry's index; only then does the promise resolve. A rejected proposal changes nothing. With
+   * `group`, it may share its entry with other grouped updates (UpdateOptions.group).
    */
-  async update<R>(cb: (tx: WriteTx) => R, opts: WriteOptions = {}): Promise<R> {
+  async update<R>(cb: (tx: WriteTx) => R, opts: UpdateOptions = {}): Promise<R> {
+    if (opts.group === true) return this.updateInGroup(cb, opts.signal);
     const release = await this.lockWrites(opts.signal);
     try {
       const tx = new WriteTxImpl(new Layer(this.tables), this.clock);
@@ -191,6 +215,70 @@ export class MemoryStore {
     } finally {
       release();
     }
+  }
+
+  private updateInGroup<R>(cb: (tx: WriteTx) => R, signal: AbortSignal | undefined): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.grouped.push({ cb, signal, resolve: resolve as (v: unknown) => void, reject });
+      if (this.groupsWriting) return;
+      this.groupsWriting = true;
+      void this.writeGroups();
+    });
+  }
+
+  /**
+   * Writes the queued grouped updates, one entry per group of at most maxBatchActions actions. A
+   * group is formed once the write lock is ours, so updates that queued while others wrote (or
+   * while the previous group's entry committed) all go in it.
+   */
+  private async writeGroups(): Promise<void> {
+    try {
+      while (this.grouped.length > 0) {
+        const release = await this.lockWrites(undefined);
+        const staged: { u: GroupedUpdate; result: unknown }[] = [];
+        try {
+          const layer = new Layer(this.tables);
+          const actions: StoreAction[] = [];
+          while (this.grouped.length > 0 && actions.length < this.maxBatchActions) {
+            const u = this.grouped.shift()!;
+            const staging = this.stageGrouped(u, layer);
+            if (staging === undefined) continue;
+            actions.push(...staging.actions);
+            staged.push({ u, result: staging.result });
+          }
+          if (actions.length > 0) await this.commit(actions, undefined);
+          for (const { u, result } of staged) u.resolve(result);
+        } catch (err) {
+          for (const { u } of staged) u.reject(err);
+        } finally {
+          release();
+        }
+      }
+    } finally {
+      this.groupsWriting = false;
+    }
+  }
+
+  /** Runs one grouped update over the group's layer; undefined (and the update rejected) if it failed. */
+  private stageGrouped(u: GroupedUpdate, layer: Layer): { actions: StoreAction[]; result: unknown } | undefined {
+    if (u.signal?.aborted) {
+      u.reject(new AbortedError(u.signal.reason));
+      return undefined;
+    }
+    const txLayer = new Layer(layer);
+    const tx = new WriteTxImpl(txLayer, this.clock);
+    let result: unknown;
+    try {
+      result = u.cb(tx);
+      if (isPromiseLike(result)) throw invalid("update callbacks must be synchronous");
+    } catch (err) {
+      u.reject(err);
+      return undefined;
+    } finally {
+      tx.close();
+    }
+    txLayer.mergeInto(layer);
+    return { actions: tx.actions, result };
   }
 
   /**

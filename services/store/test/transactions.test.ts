@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { LocalProposer, StoreError, TaskState, copyObject, type Proposer, type ReadTx, type StoreAction, type Task } from "../src/index.js";
+import { LocalProposer, StoreError, TaskState, copyObject, type MemoryStore, type Proposer, type ReadTx, type StoreAction, type Task } from "../src/index.js";
 import { newStore, service, task } from "./fixtures.js";
 
 function code(err: unknown): string | undefined {
@@ -228,5 +228,113 @@ describe("store: batches", () => {
       /not leader/,
     );
     assert.equal(store.view((tx) => tx.find("task").length), 0);
+  });
+});
+
+/** A LocalProposer whose first proposal stays uncommitted until open() (the store is writing meanwhile). */
+class HeldFirstProposal extends LocalProposer {
+  open!: () => void;
+  private readonly gate = new Promise<void>((resolve) => (this.open = resolve));
+
+  override async proposeValue(actions: StoreAction[]): Promise<{ index: number }> {
+    const r = await super.proposeValue(actions);
+    if (this.proposals.length === 1) await this.gate;
+    return r;
+  }
+}
+
+describe("store: grouped updates (group commit)", () => {
+  /** A store busy with one plain update, whose entry commits when the returned function is called. */
+  function busyStore(opts: { maxBatchActions?: number } = {}, proposer = new HeldFirstProposal()): { store: MemoryStore; proposer: HeldFirstProposal; first: Promise<unknown> } {
+    const { store } = newStore(proposer, undefined, opts);
+    const first = store.update((tx) => tx.create("service", service("s1", "web")));
+    return { store, proposer, first };
+  }
+
+  it("updates that queue while the store writes share the next entry, each resolving with its own result", async () => {
+    const { store, proposer, first } = busyStore();
+    const grouped = ["t1", "t2", "t3", "t4", "t5"].map((id, i) =>
+      store.update(
+        (tx) => {
+          tx.create("task", task(id, "s1", i + 1));
+          return id.toUpperCase();
+        },
+        { group: true },
+      ),
+    );
+    proposer.open();
+    await first;
+    assert.deepEqual(await Promise.all(grouped), ["T1", "T2", "T3", "T4", "T5"]);
+    assert.deepEqual(proposer.proposals.map((p) => p.length), [1, 5]);
+    store.view((tx) => assert.deepEqual(tx.find("task").map((t) => t.meta.version.index), [2, 2, 2, 2, 2]));
+  });
+
+  it("an update whose callback throws fails alone, and later ones see what earlier ones staged", async () => {
+    const { store, proposer, first } = busyStore();
+    const g1 = store.update((tx) => tx.create("task", task("t1", "s1", 1)), { group: true });
+    const g2 = store.update((tx) => tx.create("task", task("t1", "s1", 2)), { group: true }); // duplicate id
+    const g3 = store.update(
+      (tx) => {
+        const seen = tx.get("task", "t1")?.slot;
+        tx.create("task", task("t3", "s1", 3));
+        return seen;
+      },
+      { group: true },
+    );
+    proposer.open();
+    await first;
+    await g1;
+    await assert.rejects(g2, (err: unknown) => code(err) === "STORE_ID_CONFLICT");
+    assert.equal(await g3, 1, "the third saw the first's staged task, not the failed second's");
+    assert.deepEqual(proposer.proposals.map((p) => p.length), [1, 2]);
+    assert.deepEqual(store.view((tx) => tx.find("task").map((t) => t.id).sort()), ["t1", "t3"]);
+  });
+
+  it("when the group's entry cannot commit, every update in it gets the error and nothing is applied", async () => {
+    class FailingAfterFirst extends HeldFirstProposal {
+      override async proposeValue(actions: StoreAction[]): Promise<{ index: number }> {
+        const r = await super.proposeValue(actions);
+        if (this.proposals.length > 1) throw new Error("no quorum");
+        return r;
+      }
+    }
+    const { store, proposer, first } = busyStore({}, new FailingAfterFirst());
+    const grouped = ["t1", "t2", "t3"].map((id, i) => store.update((tx) => tx.create("task", task(id, "s1", i + 1)), { group: true }));
+    proposer.open();
+    await first;
+    const results = await Promise.allSettled(grouped);
+    assert.deepEqual(results.map((r) => (r.status === "rejected" ? String(r.reason) : "fulfilled")), ["Error: no quorum", "Error: no quorum", "Error: no quorum"]);
+    assert.deepEqual(proposer.proposals.map((p) => p.length), [1, 3]);
+    assert.equal(store.view((tx) => tx.find("task").length), 0);
+  });
+
+  it("a group holds at most maxBatchActions actions: the updates left over go in the next entry", async () => {
+    const { store, proposer, first } = busyStore({ maxBatchActions: 4 });
+    const grouped = Array.from({ length: 10 }, (_, i) => store.update((tx) => tx.create("task", task(`t${i}`, "s1", i + 1)), { group: true }));
+    proposer.open();
+    await Promise.all([first, ...grouped]);
+    assert.deepEqual(proposer.proposals.map((p) => p.length), [1, 4, 4, 2]);
+    assert.equal(store.view((tx) => tx.find("task").length), 10);
+  });
+
+  it("an aborted grouped update is refused before it runs; the others commit", async () => {
+    const { store, proposer, first } = busyStore();
+    const ac = new AbortController();
+    let ran = false;
+    const aborted = store.update(
+      (tx) => {
+        ran = true;
+        tx.create("task", task("t1", "s1", 1));
+      },
+      { group: true, signal: ac.signal },
+    );
+    const other = store.update((tx) => tx.create("task", task("t2", "s1", 2)), { group: true });
+    ac.abort();
+    proposer.open();
+    await first;
+    await assert.rejects(aborted, (err: unknown) => (err as { code?: string }).code === "ABORTED");
+    await other;
+    assert.equal(ran, false);
+    assert.deepEqual(proposer.proposals.map((p) => p.length), [1, 1]);
   });
 });
