@@ -250,11 +250,15 @@ export class Manager implements ManagerBackend {
       const raftId = node.managerStatus?.raftId ?? 0;
       if (raftId !== 0 && this.rs.isLeader()) checkVoterRemoval(this.rs, raftId, `demote ${node.description?.hostname ?? node.id}`);
     }
-    await this.rs.store.update((tx) => {
-      const cur = tx.get("node", node.id);
-      if (cur === undefined) throw new ControlError({ code: "NODE_REMOVED", nodeId: node.id }, `node ${node.id} was removed`);
-      tx.update("node", { ...cur, meta: { ...cur.meta, version: { index: version } }, spec });
-    });
+    // Grouped (group commit): node updates from many clients at once share entries.
+    await this.rs.store.update(
+      (tx) => {
+        const cur = tx.get("node", node.id);
+        if (cur === undefined) throw new ControlError({ code: "NODE_REMOVED", nodeId: node.id }, `node ${node.id} was removed`);
+        tx.update("node", { ...cur, meta: { ...cur.meta, version: { index: version } }, spec });
+      },
+      { group: true },
+    );
   }
 
   async removeNode(id: string, force: boolean): Promise<void> {
