@@ -1,8 +1,8 @@
 // The node's Prometheus metrics (GET /metrics). Gauges are read at scrape time from whatever the
 // daemon runs then (the manager comes and goes with role changes and locks), so no component has
 // to push numbers and nothing is registered twice.
-import { Gauge, type Registry } from "@shoal/common";
-import { NodeState } from "@shoal/store";
+import { Counter, Gauge, type Registry } from "@shoal/common";
+import { NodeState, type WriteStats } from "@shoal/store";
 import type { Manager } from "@shoal/manager";
 
 export function registerNodeMetrics(registry: Registry, view: { manager(): Manager | undefined; phase(): string }): void {
@@ -18,6 +18,27 @@ export function registerNodeMetrics(registry: Registry, view: { manager(): Manag
       },
     });
   };
+  // The store's cumulative write statistics, as counters (they restart with a new manager).
+  const storeCounter = (name: string, help: string, read: (s: WriteStats) => number): void => {
+    new Counter({
+      name,
+      help,
+      registers: [registry],
+      collect(this: Counter) {
+        this.reset();
+        const m = view.manager();
+        if (m !== undefined) this.inc(read(m.store.writeStats()));
+      },
+    });
+  };
+  storeCounter("shoal_store_proposals_total", "raft entries this manager's store proposed", (s) => s.proposals);
+  storeCounter("shoal_store_proposed_actions_total", "store actions (object writes) those entries carried", (s) => s.actions);
+  storeCounter("shoal_store_commit_wait_seconds_total", "time writers waited for their entries to commit and apply", (s) => s.commitWaitSeconds);
+  storeCounter(
+    "shoal_store_write_lock_held_seconds_total",
+    "time the store's write lock was held (a rate near 1 means writes queue behind the raft round trip)",
+    (s) => s.lockHeldSeconds,
+  );
   gauge("shoal_node_state", "1 for the node's current swarm state", ["state"], (g) => g.set({ state: view.phase() }, 1));
   gauge("shoal_raft_is_leader", "1 when this manager is the raft leader", [], (g) => {
     const m = view.manager();

@@ -81,6 +81,16 @@ describe("shoald in process: three managers and a worker on loopback", function 
     });
     assert.equal(ready.filter((n) => n.role === NodeRole.MANAGER).length, 3);
     assert.deepEqual(ready.map((n) => n.description?.hostname).sort(), ["m1", "m2", "m3", "w1"]);
+
+    // /metrics shows the store's write path: the leader proposed every write so far.
+    const text = await m1.registry.metrics();
+    const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1]);
+    const stats = backend.store.writeStats();
+    assert.ok(stats.proposals >= 4, `proposals ${stats.proposals}`);
+    assert.ok(value("shoal_store_proposals_total") >= stats.proposals);
+    assert.ok(value("shoal_store_proposed_actions_total") >= value("shoal_store_proposals_total"));
+    assert.ok(value("shoal_store_commit_wait_seconds_total") > 0);
+    assert.ok(value("shoal_store_write_lock_held_seconds_total") >= value("shoal_store_commit_wait_seconds_total") - 1e-6, "the lock is held while writers wait");
   });
 
   it("applies the cluster's raft settings on every manager and refuses the ones it does not have", async () => {

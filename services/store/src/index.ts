@@ -9,4 +9,4 @@ export * from "./watch.js";
 export { copyObject } from "./freeze.js";
 export { generateId, ID_LENGTH } from "./ids.js";
 export type { ReadTx, WriteTx } from "./tx.js";
-export { MemoryStore, type MemoryStoreOpts, type MemoryStoreModules, type WriteOptions, type UpdateOptions, type Batch, type ApplyResult } from "./memory-store.js";
+export { MemoryStore, type MemoryStoreOpts, type MemoryStoreModules, type WriteOptions, type UpdateOptions, type WriteStats, type Batch, type ApplyResult } from "./memory-store.js";

@@ -64,6 +64,19 @@ export interface Batch {
   update<R>(cb: (tx: WriteTx) => R): Promise<R>;
 }
 
+/**
+ * What the store's write path has done since it was made (cumulative): its proposals, the actions
+ * they carried, how long writers waited for their entries to commit and apply, and how long the
+ * write lock was held. The lock held nearly all the time, most of it waiting for commits, is a
+ * store whose writes are capped by the raft round trip (ARCHITECTURE, Store).
+ */
+export interface WriteStats {
+  proposals: number;
+  actions: number;
+  commitWaitSeconds: number;
+  lockHeldSeconds: number;
+}
+
 export interface ApplyResult {
   /** False when the entry was refused (deterministically, on every replica) or already applied. */
   applied: boolean;
@@ -92,12 +105,18 @@ export class MemoryStore {
   /** Grouped updates waiting for the next group (UpdateOptions.group). */
   private grouped: GroupedUpdate[] = [];
   private groupsWriting = false;
+  private readonly stats: WriteStats = { proposals: 0, actions: 0, commitWaitSeconds: 0, lockHeldSeconds: 0 };
 
   constructor(opts: MemoryStoreOpts = {}, modules: MemoryStoreModules = {}) {
     this.clock = modules.clock ?? systemClock;
     this.proposer = modules.proposer ?? { proposeValue: () => Promise.resolve({ index: this.applied + 1 }) };
     this.watchQueueLimit = opts.watchQueueLimit ?? 10_000;
     this.maxBatchActions = opts.maxBatchActions ?? 500;
+  }
+
+  /** The write path's cumulative statistics (a copy). */
+  writeStats(): WriteStats {
+    return { ...this.stats };
   }
 
   /** The raft index of the last applied entry (or restored snapshot). */
@@ -386,12 +405,27 @@ export class MemoryStore {
       release();
       throw new AbortedError(signal.reason);
     }
-    return release;
+    const heldFrom = this.clock.monotonicMs();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.stats.lockHeldSeconds += (this.clock.monotonicMs() - heldFrom) / 1000;
+      release();
+    };
   }
 
   private async commit(actions: StoreAction[], signal: AbortSignal | undefined): Promise<void> {
     if (signal?.aborted) throw new AbortedError(signal.reason);
-    const { index } = await this.proposer.proposeValue(actions, signal === undefined ? {} : { signal });
+    this.stats.proposals++;
+    this.stats.actions += actions.length;
+    const from = this.clock.monotonicMs();
+    let index: number;
+    try {
+      ({ index } = await this.proposer.proposeValue(actions, signal === undefined ? {} : { signal }));
+    } finally {
+      this.stats.commitWaitSeconds += (this.clock.monotonicMs() - from) / 1000;
+    }
     if (index <= this.applied) {
       // The replication layer applied our entry itself; learn whether it was refused.
       const refused = this.rejections.get(index);

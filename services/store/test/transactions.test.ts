@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { FakeClock } from "@shoal/common";
 import { LocalProposer, StoreError, TaskState, copyObject, type MemoryStore, type Proposer, type ReadTx, type StoreAction, type Task } from "../src/index.js";
 import { newStore, service, task } from "./fixtures.js";
 
@@ -336,5 +337,39 @@ describe("store: grouped updates (group commit)", () => {
     await other;
     assert.equal(ran, false);
     assert.deepEqual(proposer.proposals.map((p) => p.length), [1, 1]);
+  });
+});
+
+describe("store: write statistics", () => {
+  it("counts proposals and their actions, and times the commit wait and the write lock on the store's clock", async () => {
+    const proposer = new HeldFirstProposal();
+    const { store, clock } = newStore(proposer);
+    const first = store.update((tx) => tx.create("service", service("s1", "web")));
+    // Queued behind the first: waiting for the lock is not holding it.
+    const second = store.update((tx) => {
+      tx.create("task", task("t1", "s1", 1));
+      tx.create("task", task("t2", "s1", 2));
+    });
+    const readOnly = store.update((tx) => tx.get("service", "s1")?.id);
+    for (let i = 0; i < 100 && proposer.proposals.length === 0; i++) await Promise.resolve();
+    assert.equal(proposer.proposals.length, 1, "the first update is waiting for its commit");
+    clock.advance(250);
+    proposer.open();
+    await Promise.all([first, second]);
+    assert.equal(await readOnly, "s1");
+    assert.deepEqual(store.writeStats(), { proposals: 2, actions: 3, commitWaitSeconds: 0.25, lockHeldSeconds: 0.25 });
+  });
+
+  it("a proposal that fails still counts, with the time its writer waited", async () => {
+    const clock = new FakeClock();
+    const failing: Proposer = {
+      proposeValue: async () => {
+        clock.advance(40);
+        throw new Error("no quorum");
+      },
+    };
+    const { store } = newStore(failing, clock);
+    await assert.rejects(store.update((tx) => tx.create("service", service("s1", "web"))), /no quorum/);
+    assert.deepEqual(store.writeStats(), { proposals: 1, actions: 1, commitWaitSeconds: 0.04, lockHeldSeconds: 0.04 });
   });
 });
