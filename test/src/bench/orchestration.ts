@@ -60,6 +60,26 @@ const nodeFlags = (name: string): string[] => {
 const monotonicUs = (): string => String(process.hrtime.bigint() / 1000n);
 
 /** Profiles are written when a process exits by itself: SIGTERM each, then wait (at most 60 s). */
+
+interface StoreWrites {
+  proposals: number;
+  actions: number;
+  commitWait: number;
+  lockHeld: number;
+}
+
+/** A manager's cumulative store write statistics, read from its /metrics. */
+async function storeWrites(sock: string): Promise<StoreWrites> {
+  const r = await apiCall(sock, "GET", "/metrics");
+  const text = typeof r.body === "string" ? r.body : "";
+  const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
+  return {
+    proposals: value("shoal_store_proposals_total"),
+    actions: value("shoal_store_proposed_actions_total"),
+    commitWait: value("shoal_store_commit_wait_seconds_total"),
+    lockHeld: value("shoal_store_write_lock_held_seconds_total"),
+  };
+}
 async function stopForProfiles(): Promise<void> {
   if (PROFILE_DIR === undefined) return;
   const running = children.filter((c) => c.exitCode === null && c.signalCode === null);
@@ -203,6 +223,7 @@ async function main(): Promise<void> {
     out("orch_idle_cpu_managers", (sumCpu(managerProcs) - idle0.managers) / idleNodeSeconds, "ms/node/s");
     out("orch_idle_cpu_agents", (sumCpu(agentProcs) - idle0.agents) / idleNodeSeconds, "ms/node/s");
     const cpu0 = { managers: sumCpu(managerProcs), agents: sumCpu(agentProcs) };
+    const store0 = await storeWrites(m1.sock);
     const tc = performance.now();
     const phaseFrom = monotonicUs();
     for (let s = 0; s < SERVICES; s++) {
@@ -242,6 +263,15 @@ async function main(): Promise<void> {
     // rate by a quarter between runs (it includes the once-a-second status polls).
     out("orch_cpu_per_task_managers", (sumCpu(managerProcs) - cpu0.managers) / want, "ms");
     out("orch_cpu_per_task_agents", (sumCpu(agentProcs) - cpu0.agents) / want, "ms");
+    // The leader's store write path over the task phase (m1 leads unless leadership moved): how
+    // many raft entries, how full, how long each took to commit and apply, and how much of the time
+    // the write lock was held (near 1: writes queue behind the raft round trip).
+    const store1 = await storeWrites(m1.sock);
+    const entries = store1.proposals - store0.proposals;
+    out("orch_store_entries_per_s", entries / secs, "entries/s");
+    out("orch_store_actions_per_entry", entries > 0 ? (store1.actions - store0.actions) / entries : 0, "actions");
+    out("orch_store_commit_wait_per_entry", entries > 0 ? ((store1.commitWait - store0.commitWait) * 1000) / entries : 0, "ms");
+    out("orch_store_lock_held", (store1.lockHeld - store0.lockHeld) / secs, "s/s");
 
     lone.kill("SIGKILL");
     const tk = performance.now();
