@@ -79,8 +79,9 @@ export class CaService {
         throw new StatusError({ code: "CA_WRONG_CLUSTER", grpcStatus: grpc.status.PERMISSION_DENIED }, "the certificate belongs to another cluster");
       }
       nodeId = caller.nodeId;
-      // Grouped (group commit): a thousand nodes renewing or joining at once share a few entries
-      // instead of taking one raft round trip each; a node whose write fails asks again.
+      // Grouped (group commit): nodes renewing or joining at once share entries instead of taking
+      // a raft round trip each. If the shared entry fails, each gets the error (a renewal is
+      // retried later; a join reports it to its operator).
       role = await store.update(
         (tx) => {
           const node = tx.get("node", nodeId);

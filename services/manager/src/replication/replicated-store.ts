@@ -7,9 +7,9 @@
 //
 // Batching: the store serializes writes and holds its lock across a proposal, so concurrent
 // store.update() calls are one entry each unless they ask for group commit ({ group: true }: the
-// CA's join and renewal writes); many transactions share an entry through store.batch() (bounded
-// by the store's maxBatchActions), and the raft driver already persists every entry that queued
-// during a Ready with one fsync.
+// CA's join and renewal writes, API node updates); many transactions share an entry through
+// store.batch() (bounded by the store's maxBatchActions), and the raft driver already persists
+// every entry that queued during a Ready with one fsync.
 //
 // Recovery from lost quorum: `raft.forceNewCluster` (shoald --force-new-cluster) restarts this
 // member as a one-member cluster. The raft driver does the rewrite before the core starts (see
