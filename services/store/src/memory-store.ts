@@ -191,17 +191,8 @@ export class MemoryStore {
     };
     const runOne = async <T>(txCb: (tx: WriteTx) => T): Promise<T> => {
       if (failed !== undefined) throw failed;
-      const txLayer = new Layer(layer);
-      const tx = new WriteTxImpl(txLayer, this.clock);
-      let result: T;
-      try {
-        result = txCb(tx);
-        if (isPromiseLike(result)) throw invalid("update callbacks must be synchronous");
-      } finally {
-        tx.close();
-      }
-      txLayer.mergeInto(layer);
-      pending.push(...tx.actions);
+      const { result, actions } = this.stage(layer, txCb);
+      pending.push(...actions);
       if (pending.length >= this.maxBatchActions) {
         await flush();
         // Writers that queued during the proposal go first; then the batch goes on.
@@ -284,20 +275,30 @@ export class MemoryStore {
       u.reject(new AbortedError(u.signal.reason));
       return undefined;
     }
-    const txLayer = new Layer(layer);
-    const tx = new WriteTxImpl(txLayer, this.clock);
-    let result: unknown;
     try {
-      result = u.cb(tx);
-      if (isPromiseLike(result)) throw invalid("update callbacks must be synchronous");
+      return this.stage(layer, u.cb);
     } catch (err) {
       u.reject(err);
       return undefined;
+    }
+  }
+
+  /**
+   * Runs one transaction on top of `parent` (a batch's or group's uncommitted changes) and, if its
+   * callback returns, merges its changes into `parent`; if it throws, its changes are dropped.
+   */
+  private stage<T>(parent: Layer, cb: (tx: WriteTx) => T): { result: T; actions: StoreAction[] } {
+    const txLayer = new Layer(parent);
+    const tx = new WriteTxImpl(txLayer, this.clock);
+    let result: T;
+    try {
+      result = cb(tx);
+      if (isPromiseLike(result)) throw invalid("update callbacks must be synchronous");
     } finally {
       tx.close();
     }
-    txLayer.mergeInto(layer);
-    return { actions: tx.actions, result };
+    txLayer.mergeInto(parent);
+    return { result, actions: tx.actions };
   }
 
   /**

@@ -57,6 +57,21 @@ describe("swarm on the lab: 3 managers + 2 workers", function () {
     return n;
   }
 
+  /**
+   * A node's labels as `via` reads them (locally) once every key of `want` holds its value, or as
+   * they are after timeoutMs: a member that was away catches up on the entries it missed.
+   */
+  async function labelsOnceCaughtUp(via: HostRecord, hostname: string, want: Record<string, string>, timeoutMs = 15_000): Promise<Record<string, string>> {
+    const deadline = Date.now() + timeoutMs;
+    let labels: Record<string, string> = {};
+    while (Date.now() < deadline) {
+      labels = (await nodeByHost(via, hostname)).Spec.Labels ?? {};
+      if (Object.entries(want).every(([k, v]) => labels[k] === v)) break;
+      await sleep(100);
+    }
+    return labels;
+  }
+
   /** The lab host that leads, as the given managers see it (waits until they agree). */
   async function leaderHost(among: HostRecord[] = managers(), timeoutMs = 15_000): Promise<HostRecord> {
     const deadline = Date.now() + timeoutMs;
@@ -224,13 +239,7 @@ describe("swarm on the lab: 3 managers + 2 workers", function () {
     // Reads are local: the old leader may know the leader (from a heartbeat) a moment before the
     // entries it missed have reached it. Every acknowledged write must arrive, within a bound.
     const want = survivors.map((m) => `after-failover.${m.name}`);
-    const caughtUp = Date.now() + 15_000;
-    let labels: Record<string, string> = {};
-    while (Date.now() < caughtUp) {
-      labels = (await nodeByHost(old, "worker2")).Spec.Labels ?? {};
-      if (want.every((k) => labels[k] === "1")) break;
-      await sleep(100);
-    }
+    const labels = await labelsOnceCaughtUp(old, "worker2", Object.fromEntries(want.map((k) => [k, "1"])));
     for (const k of want) assert.equal(labels[k], "1", `acknowledged write ${k} missing on the old leader`);
   });
 
@@ -259,13 +268,7 @@ describe("swarm on the lab: 3 managers + 2 workers", function () {
       await lab.heal();
       const healed = await leaderHost(managers(), 30_000);
       assert.ok(majority.includes(healed));
-      const converge = Date.now() + 15_000;
-      let labels: Record<string, string> = {};
-      while (Date.now() < converge) {
-        labels = (await nodeByHost(leader, "worker1")).Spec.Labels ?? {};
-        if (acknowledged.every((k) => labels[k] === "acked")) break;
-        await sleep(200);
-      }
+      const labels = await labelsOnceCaughtUp(leader, "worker1", Object.fromEntries(acknowledged.map((k) => [k, "acked"])));
       for (const k of acknowledged) assert.equal(labels[k], "acked", `acknowledged write ${k} lost`);
       assert.equal(labels["partition.minority"], undefined, "a refused write must not appear");
     } finally {
