@@ -38,6 +38,22 @@ export type LoggedAction = StoreAction | StorePatch;
 
 export interface ProposeOptions {
   signal?: AbortSignal;
+  /**
+   * Pipelining (MemoryStore, "Pipelined writes"). The index of the entry of this store's that the
+   * actions were staged over while it was in flight, 0 or absent for none: it goes in the entry
+   * (codec.ts), and every replica refuses the entry if that one was refused.
+   */
+  after?: number;
+  /**
+   * With `after`: append only as the leader of this term, and never forward: the entry `after`
+   * names is in this leader's log of that term, and in no other member's for sure.
+   */
+  term?: number;
+  /**
+   * Called before proposeValue returns if the entry went into this member's raft log at once (a
+   * leader's own proposal), with where. The store then lets the next write stage over it.
+   */
+  onAppended?: (at: { index: number; term: number }) => void;
 }
 
 /**
@@ -49,7 +65,10 @@ export interface ProposeOptions {
  * - reject if the changes may not be committed (not leader, no quorum, aborted): the store then
  *   changes nothing;
  * - `actions` hold the store's private, frozen objects (what a transaction staged): the proposer
- *   must not change them, and may hand them back to applyStoreActions as `owned`.
+ *   must not change them, and may hand them back to applyStoreActions as `owned`;
+ * - encode `opts.after` in the entry (MemoryStore.encodeActions does) and pass it back to
+ *   applyStoreActions; honour `opts.term`, and call `opts.onAppended` only for an entry appended
+ *   to this member's log before proposeValue returned.
  */
 export interface Proposer {
   proposeValue(actions: StoreAction[], opts?: ProposeOptions): Promise<{ index: number }>;

@@ -12,6 +12,8 @@ import { SNAPSHOT_FIELD, type StoreSnapshot } from "./snapshot.js";
 const FORMAT = 1;
 /** Entries with patches: a member whose code predates them refuses the entry by its format. */
 const FORMAT_PATCHES = 2;
+/** Entries staged over an entry in flight (`after`, patches allowed): older members refuse them by format. */
+const FORMAT_AFTER = 3;
 const ACTIONS = new Set(["create", "update", "delete"]);
 
 function replacer(_key: string, value: unknown): unknown {
@@ -55,7 +57,8 @@ function decode(bytes: Uint8Array, what: string, formats: readonly number[] = [F
   if (body === null || typeof body !== "object" || typeof v !== "number") throw invalid(`malformed ${what}: unknown format`);
   if (!formats.includes(v)) {
     // Written by a newer shoald (a member upgraded before this one): say so, not just "malformed".
-    throw invalid(`${what} of format ${v}, which this version of shoald does not read (it reads ${formats.join(" and ")}): upgrade this manager to the version the others run`);
+    const reads = formats.length === 1 ? String(formats[0]) : `${formats.slice(0, -1).join(", ")} and ${formats.at(-1)}`;
+    throw invalid(`${what} of format ${v}, which this version of shoald does not read (it reads ${reads}): upgrade this manager to the version the others run`);
   }
   return body as Record<string, unknown>;
 }
@@ -80,14 +83,31 @@ function checkAction(a: unknown, patches: boolean): LoggedAction {
 /** The object at the version an update was written over, if known (MemoryStore: its committed objects). */
 export type BaseLookup = (kind: Kind, id: string) => StoreObject | undefined;
 
+/** A raft entry's contents: its actions, and the entry of the writer's it was staged over (0: none). */
+export interface StoreEntry {
+  actions: LoggedAction[];
+  after: number;
+}
+
 /**
  * The bytes of a raft entry. With `base`, an update whose object `base` holds at the version the
  * writer read goes as a patch (patch.ts), unless an earlier action of the entry touches the same
- * object (its base would then be that action's, not the one every replica holds).
+ * object (its base would then be that action's, not the one every replica holds). `after` (> 0):
+ * the entry was staged over that one while it was in flight (MemoryStore's pipelined writes).
  */
-export function encodeStoreActions(actions: readonly StoreAction[], base?: BaseLookup): Uint8Array {
+export function encodeStoreActions(actions: readonly StoreAction[], base?: BaseLookup, after = 0): Uint8Array {
   const byteFree = actions.every((a) => knownByteFree(a.object));
+  if (after > 0) {
+    if (!Number.isSafeInteger(after)) throw invalid(`entry staged after index ${after}, which is not one`);
+    return encode({ v: FORMAT_AFTER, after, actions: base === undefined ? actions : patched(actions, base) }, byteFree);
+  }
   if (base === undefined) return encode({ v: FORMAT, actions }, byteFree);
+  const logged = patched(actions, base);
+  return logged === actions ? encode({ v: FORMAT, actions }, byteFree) : encode({ v: FORMAT_PATCHES, actions: logged }, byteFree);
+}
+
+/** actions with each update that can go as a patch over `base` made one (actions itself if none can). */
+function patched(actions: readonly StoreAction[], base: BaseLookup): readonly LoggedAction[] {
   let logged: LoggedAction[] | undefined;
   const touched = new Set<string>();
   for (let i = 0; i < actions.length; i++) {
@@ -103,15 +123,26 @@ export function encodeStoreActions(actions: readonly StoreAction[], base?: BaseL
     logged ??= actions.slice();
     logged[i] = p;
   }
-  return logged === undefined ? encode({ v: FORMAT, actions }, byteFree) : encode({ v: FORMAT_PATCHES, actions: logged }, byteFree);
+  return logged ?? actions;
+}
+
+/** An entry's actions (patches included: applyActions resolves them) and what it was staged after. */
+export function decodeStoreEntry(bytes: Uint8Array): StoreEntry {
+  const body = decode(bytes, "store actions", [FORMAT, FORMAT_PATCHES, FORMAT_AFTER]);
+  if (!Array.isArray(body["actions"])) throw invalid("malformed store actions: no actions");
+  const v = body["v"];
+  let after = 0;
+  if (v === FORMAT_AFTER) {
+    after = body["after"] as number;
+    if (!Number.isSafeInteger(after) || after <= 0) throw invalid("malformed store actions: bad after");
+  }
+  const patches = v !== FORMAT;
+  return { actions: body["actions"].map((a) => checkAction(a, patches)), after };
 }
 
 /** An entry's actions, patches included (applyActions resolves them). */
 export function decodeStoreActions(bytes: Uint8Array): LoggedAction[] {
-  const body = decode(bytes, "store actions", [FORMAT, FORMAT_PATCHES]);
-  if (!Array.isArray(body["actions"])) throw invalid("malformed store actions: no actions");
-  const patches = body["v"] === FORMAT_PATCHES;
-  return body["actions"].map((a) => checkAction(a, patches));
+  return decodeStoreEntry(bytes).actions;
 }
 
 export function encodeSnapshot(snapshot: StoreSnapshot): Uint8Array {
@@ -175,6 +206,11 @@ export function decodeSnapshot(bytes: Uint8Array): StoreSnapshot {
       throw invalid(`malformed store snapshot: bad ${field}`);
     }
     out[field] = list;
+  }
+  const refused = body["refused"];
+  if (refused !== undefined) {
+    if (!Array.isArray(refused) || refused.some((i) => !Number.isSafeInteger(i) || (i as number) <= 0)) throw invalid("malformed store snapshot: bad refused");
+    out["refused"] = refused;
   }
   return out as unknown as StoreSnapshot;
 }

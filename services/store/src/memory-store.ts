@@ -2,17 +2,31 @@
 // proposal → apply), the follower path (applyStoreActions), watchers, snapshot and restore. It
 // knows nothing of Raft: writes go through a Proposer, and without one they commit locally.
 //
-// Writes are serialized (one transaction or batch at a time, holding the lock across its proposal,
-// as swarmkit's update lock does), so a transaction validated against the committed state is
-// still valid when its entry applies. apply.ts re-checks anyway, deterministically, for the
-// replicated-entries-raced-us case.
+// Writes are serialized: one transaction, batch or group stages at a time, under the write lock,
+// over the committed state and the writes still in flight (pipelining, below). apply.ts re-checks
+// every write against the state it applies to, deterministically, for the entries-raced-us case.
+//
+// Pipelined writes. Where the proposer appends our entry to its log at once (the raft leader), the
+// lock is let go as soon as the entry is appended, not when it commits: the next writer stages over
+// a `pending` layer holding what the entries in flight wrote, each object at the version (the
+// entry's index) it will have once applied, so its updates name versions every replica will find.
+// A round trip no longer caps the store's writes at one entry per round trip (ARCHITECTURE,
+// Store). What keeps it correct:
+// - An entry staged over one in flight says so (`after`, in the entry); a replica refuses it if
+//   that one was refused, so nothing is built on a write that never happened. The recent refusals
+//   are part of the state (and of snapshots), so every replica decides alike.
+// - Entries staged over ones in flight are appended only by the leader of the term that appended
+//   those (ProposeOptions.term), never forwarded: in that term its log keeps them where they are.
+// - At most maxInFlight entries are in flight; a writer waits for room before it stages.
+// - What an entry wrote leaves `pending` when it applies (the tables then hold it) or its proposal
+//   fails. Elsewhere (a follower forwarding its writes) the lock is held until the entry commits.
 import { AbortedError, systemClock, type Clock } from "@shoal/common";
-import type { LoggedAction, Proposer, StoreAction, StoreEvent } from "./actions.js";
-import { applyActions, shareStored, type AppliedChange } from "./apply.js";
+import type { LoggedAction, ProposeOptions, Proposer, StoreAction, StoreEvent } from "./actions.js";
+import { applyActions, shareStored, type AppliedChange, type ApplyOutcome } from "./apply.js";
 import { encodeStoreActions } from "./codec.js";
 import { StoreError, invalid } from "./errors.js";
 import { adopt, cloneDeep, expose } from "./freeze.js";
-import { KINDS, UNIQUE_NAME_KINDS } from "./objects/kinds.js";
+import { KINDS, UNIQUE_NAME_KINDS, type Kind } from "./objects/kinds.js";
 import { SNAPSHOT_FIELD, snapshotObjects, type StoreSnapshot } from "./snapshot.js";
 import { Layer, Tables, type StoredEntry } from "./tables.js";
 import { ReadTxImpl, WriteTxImpl, checkId, checkName, type ReadTx, type WriteTx } from "./tx.js";
@@ -23,6 +37,8 @@ export interface MemoryStoreOpts {
   watchQueueLimit?: number;
   /** A batch proposes once it has staged this many actions. */
   maxBatchActions?: number;
+  /** The most entries of this store's in flight at once (pipelined writes; 1: one at a time). */
+  maxInFlight?: number;
 }
 
 export interface MemoryStoreModules {
@@ -83,7 +99,20 @@ export interface ApplyResult {
   error?: StoreError;
 }
 
+// Refused entries remembered (and carried in snapshots): far more than can be in flight at once.
 const REMEMBERED_REJECTIONS = 1024;
+
+/** Where a staging layer stands: the newest entry in flight under it, and that entry's term. */
+interface StagingBase {
+  after: number;
+  term: number;
+}
+
+/** A proposal made: whether it went into the log at once (so the lock may go), and its commit. */
+interface Flight {
+  pipelined: boolean;
+  committed: Promise<void>;
+}
 
 function isPromiseLike(v: unknown): boolean {
   return v !== null && typeof v === "object" && typeof (v as { then?: unknown }).then === "function";
@@ -93,6 +122,15 @@ export class MemoryStore {
   private tables = new Tables();
   // Invariant: every entry of index <= appliedIndex has been applied (or skipped as not ours).
   private applied = 0;
+  // What our entries in flight wrote, over the tables; `pendingBy` names the entry that wrote each
+  // object there, `pendingOf` the objects each entry wrote. inFlight: those entries, ascending,
+  // appended in term `pipelineTerm`. Invariant: every entry in inFlight is above appliedIndex.
+  private pending = new Layer(this.tables);
+  private readonly pendingBy = new Map<string, number>();
+  private readonly pendingOf = new Map<number, { kind: Kind; id: string }[]>();
+  private inFlight: number[] = [];
+  private pipelineTerm = 0;
+  private roomWaiters: (() => void)[] = [];
   private readonly watchers = new Set<Watch>();
   private writeTail: Promise<void> = Promise.resolve();
   // Entries applied by the replication layer but refused: the waiting writer learns why here.
@@ -102,6 +140,7 @@ export class MemoryStore {
   private readonly proposer: Proposer;
   private readonly watchQueueLimit: number;
   private readonly maxBatchActions: number;
+  private readonly maxInFlight: number;
   /** Grouped updates waiting for the next group (UpdateOptions.group). */
   private grouped: GroupedUpdate[] = [];
   private groupsWriting = false;
@@ -112,6 +151,7 @@ export class MemoryStore {
     this.proposer = modules.proposer ?? { proposeValue: () => Promise.resolve({ index: this.applied + 1 }) };
     this.watchQueueLimit = opts.watchQueueLimit ?? 10_000;
     this.maxBatchActions = opts.maxBatchActions ?? 500;
+    this.maxInFlight = Math.max(1, opts.maxInFlight ?? 4);
   }
 
   /** The write path's cumulative statistics (a copy). */
@@ -146,7 +186,10 @@ export class MemoryStore {
     if (opts.group === true) return this.updateInGroup(cb, opts.signal);
     const release = await this.lockWrites(opts.signal);
     try {
-      const tx = new WriteTxImpl(new Layer(this.tables), this.clock);
+      await this.roomInFlight(opts.signal);
+      const base = this.stagingBase();
+      const layer = new Layer(this.pending);
+      const tx = new WriteTxImpl(layer, this.clock);
       let result: R;
       try {
         result = cb(tx);
@@ -154,7 +197,11 @@ export class MemoryStore {
       } finally {
         tx.close();
       }
-      if (tx.actions.length > 0) await this.commit(tx.actions, opts.signal);
+      if (tx.actions.length > 0) {
+        const flight = this.propose(tx.actions, layer, base, opts.signal);
+        if (flight.pipelined) release();
+        await flight.committed;
+      }
       return result;
     } finally {
       release();
@@ -167,27 +214,41 @@ export class MemoryStore {
    * runs transactions and proposes; after each full proposal it lets writers that queued meanwhile
    * go first, so a batch of thousands of tasks does not hold up a single `update` (a service
    * create, a node update) for its whole length. Each transaction reads the state as it is when it
-   * runs. If a proposal fails, the batch rejects; changes of earlier proposals stay committed. If
-   * cb throws, changes not yet proposed are dropped (as swarmkit's Batch does).
+   * runs (writes in flight included). Resolves once all its proposals committed. If a proposal
+   * fails, the batch rejects; changes of earlier proposals stay committed, and so may those of
+   * later ones already in flight. If cb throws, changes not yet proposed are dropped (as
+   * swarmkit's Batch does).
    */
   async batch<R>(cb: (batch: Batch) => Promise<R> | R, opts: WriteOptions = {}): Promise<R> {
     let release = await this.lockWrites(opts.signal);
-    let layer = new Layer(this.tables);
+    let layer!: Layer;
+    let base!: StagingBase;
     let pending: StoreAction[] = [];
     let failed: unknown;
     let chain: Promise<unknown> = Promise.resolve();
+    const commits: Promise<void>[] = [];
+    const restage = async (): Promise<void> => {
+      await this.roomInFlight(opts.signal);
+      base = this.stagingBase();
+      layer = new Layer(this.pending);
+    };
     const flush = async (): Promise<void> => {
       if (pending.length === 0) return;
       const actions = pending;
       pending = [];
+      let flight: Flight;
       try {
-        await this.commit(actions, opts.signal);
+        flight = this.propose(actions, layer, base, opts.signal);
       } catch (err) {
         failed ??= err;
         throw err;
-      } finally {
-        layer = new Layer(this.tables);
       }
+      const committed = flight.committed.catch((err: unknown) => {
+        failed ??= err;
+        throw err;
+      });
+      commits.push(committed);
+      if (!flight.pipelined) await committed;
     };
     const runOne = async <T>(txCb: (tx: WriteTx) => T): Promise<T> => {
       if (failed !== undefined) throw failed;
@@ -199,12 +260,12 @@ export class MemoryStore {
         release();
         try {
           release = await this.lockWrites(opts.signal);
+          await restage();
         } catch (err) {
           // Aborted while waiting: without the lock, nothing more of this batch may run.
           failed ??= err;
           throw err;
         }
-        layer = new Layer(this.tables);
       }
       return result;
     };
@@ -217,13 +278,21 @@ export class MemoryStore {
       },
     };
     try {
+      await restage();
       const result = await cb(batch);
       await chain;
       if (failed !== undefined) throw failed;
       await flush();
+      release();
+      // Settled, every one: when the batch answers, none of its entries is still in flight.
+      const outcomes = await Promise.allSettled(commits);
+      const lost = outcomes.find((o) => o.status === "rejected");
+      if (lost !== undefined) throw lost.reason;
       return result;
     } finally {
       release();
+      // A proposal whose failure is not the batch's answer must not go unhandled.
+      for (const c of commits) c.catch(() => undefined);
     }
   }
 
@@ -246,8 +315,12 @@ export class MemoryStore {
       while (this.grouped.length > 0) {
         const release = await this.lockWrites(undefined);
         const staged: { u: GroupedUpdate; result: unknown }[] = [];
+        const resolveAll = (): void => staged.forEach(({ u, result }) => u.resolve(result));
+        const rejectAll = (err: unknown): void => staged.forEach(({ u }) => u.reject(err));
         try {
-          const layer = new Layer(this.tables);
+          await this.roomInFlight(undefined);
+          const base = this.stagingBase();
+          const layer = new Layer(this.pending);
           const actions: StoreAction[] = [];
           while (this.grouped.length > 0 && actions.length < this.maxBatchActions) {
             const u = this.grouped.shift()!;
@@ -256,10 +329,18 @@ export class MemoryStore {
             actions.push(...staging.actions);
             staged.push({ u, result: staging.result });
           }
-          if (actions.length > 0) await this.commit(actions, undefined);
-          for (const { u, result } of staged) u.resolve(result);
+          if (actions.length > 0) {
+            const flight = this.propose(actions, layer, base, undefined);
+            if (flight.pipelined) {
+              // The next group may form while this one commits.
+              flight.committed.then(resolveAll, rejectAll);
+              continue;
+            }
+            await flight.committed;
+          }
+          resolveAll();
         } catch (err) {
-          for (const { u } of staged) u.reject(err);
+          rejectAll(err);
         } finally {
           release();
         }
@@ -306,25 +387,23 @@ export class MemoryStore {
    * object that is committed here at the version its writer read goes as a patch (codec.ts); any
    * other goes whole, so the bytes are right whenever this is called.
    */
-  encodeActions(actions: readonly StoreAction[]): Uint8Array {
-    return encodeStoreActions(actions, (kind, id) => this.tables.getEntry(kind, id)?.obj);
+  encodeActions(actions: readonly StoreAction[], after = 0): Uint8Array {
+    // An object written by an entry in flight is at that entry's index on every replica that
+    // applies this one (which comes later), so it is a base too.
+    return encodeStoreActions(actions, (kind, id) => this.pending.getEntry(kind, id)?.obj, after);
   }
 
   /**
    * Applies a committed entry's actions (followers, log replay, and the leader's own apply path).
    * Deterministic. An index at or below appliedIndex is skipped (already applied). A refused entry
-   * (a conflict no replica can apply) changes nothing but still advances appliedIndex.
+   * (a conflict no replica can apply, or staged `after` an entry that was refused) changes nothing
+   * but still advances appliedIndex.
    */
-  applyStoreActions(actions: readonly LoggedAction[], index: number, opts: { owned?: boolean } = {}): ApplyResult {
+  applyStoreActions(actions: readonly LoggedAction[], index: number, opts: { owned?: boolean; after?: number } = {}): ApplyResult {
     if (index <= this.applied) return { applied: false };
     // The store freezes what it stores: it copies the caller's objects first, unless the caller
     // hands them over (`owned`: freshly decoded for this call, held by no one else).
-    const result = this.applyCommitted(opts.owned === true ? (actions as LoggedAction[]) : cloneDeep(actions as LoggedAction[]), index);
-    if (result.error !== undefined) {
-      this.rejections.set(index, result.error);
-      if (this.rejections.size > REMEMBERED_REJECTIONS) this.rejections.delete(this.rejections.keys().next().value!);
-    }
-    return result;
+    return this.applyCommitted(opts.owned === true ? (actions as LoggedAction[]) : cloneDeep(actions as LoggedAction[]), index, opts.after ?? 0);
   }
 
   /** Events after the current state, in commit order, until closed, aborted or overflowed. */
@@ -354,6 +433,7 @@ export class MemoryStore {
   snapshot(): StoreSnapshot {
     const s: Record<string, unknown> = { index: this.applied };
     for (const kind of KINDS) s[SNAPSHOT_FIELD[kind]] = [...this.tables.table(kind).entries.values()].map((e) => expose(e));
+    if (this.rejections.size > 0) s["refused"] = [...this.rejections.keys()];
     return s as unknown as StoreSnapshot;
   }
 
@@ -387,6 +467,13 @@ export class MemoryStore {
     this.tables = fresh;
     this.applied = snapshot.index;
     this.rejections.clear();
+    for (const index of snapshot.refused ?? []) this.rejections.set(index, refusedEarlier(index));
+    // Whatever was in flight is in the snapshot or lost; its proposals settle on their own.
+    this.pending = new Layer(this.tables);
+    this.pendingBy.clear();
+    this.pendingOf.clear();
+    this.inFlight = [];
+    this.wakeRoom();
     this.publish(changes, snapshot.index);
   }
 
@@ -416,31 +503,116 @@ export class MemoryStore {
     };
   }
 
-  private async commit(actions: StoreAction[], signal: AbortSignal | undefined): Promise<void> {
+  /** Where a staging layer made now stands (called under the write lock, before staging). */
+  private stagingBase(): StagingBase {
+    return { after: this.inFlight.at(-1) ?? 0, term: this.pipelineTerm };
+  }
+
+  /** Resolves once fewer than maxInFlight entries of ours are in flight (called under the lock). */
+  private async roomInFlight(signal: AbortSignal | undefined): Promise<void> {
+    while (this.inFlight.length >= this.maxInFlight) {
+      signal?.throwIfAborted();
+      await new Promise<void>((resolve) => {
+        const onAbort = (): void => resolve();
+        signal?.addEventListener("abort", onAbort, { once: true });
+        this.roomWaiters.push(() => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        });
+      });
+    }
+    if (signal?.aborted) throw new AbortedError(signal.reason);
+  }
+
+  private wakeRoom(): void {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /**
+   * Proposes staged actions (synchronously: the proposer encodes them against the state they were
+   * staged over, and a leader appends them, before this returns). If the entry went into the log at
+   * once, what it wrote joins `pending` at its index, and the caller may let the lock go.
+   */
+  private propose(actions: StoreAction[], staged: Layer, base: StagingBase, signal: AbortSignal | undefined): Flight {
     if (signal?.aborted) throw new AbortedError(signal.reason);
     this.stats.proposals++;
     this.stats.actions += actions.length;
     const from = this.clock.monotonicMs();
-    let index: number;
-    try {
-      ({ index } = await this.proposer.proposeValue(actions, signal === undefined ? {} : { signal }));
-    } finally {
-      this.stats.commitWaitSeconds += (this.clock.monotonicMs() - from) / 1000;
+    let appended: { index: number; term: number } | undefined;
+    const opts: ProposeOptions = { onAppended: (at) => (appended = at) };
+    if (signal !== undefined) opts.signal = signal;
+    if (base.after > 0) {
+      opts.after = base.after;
+      opts.term = base.term;
     }
-    if (index <= this.applied) {
-      // The replication layer applied our entry itself; learn whether it was refused.
-      const refused = this.rejections.get(index);
-      if (refused !== undefined) throw refused;
-      return;
+    const proposed = this.proposer.proposeValue(actions, opts);
+    const at = appended;
+    if (at !== undefined && at.index > this.applied) {
+      if (this.inFlight.length === 0) this.pipelineTerm = at.term;
+      this.inFlight.push(at.index);
+      this.addPending(staged, at.index);
     }
-    const result = this.applyCommitted(actions, index);
-    if (result.error !== undefined) throw result.error;
+    const committed = (async (): Promise<void> => {
+      let index: number;
+      try {
+        ({ index } = await proposed);
+      } finally {
+        this.stats.commitWaitSeconds += (this.clock.monotonicMs() - from) / 1000;
+        if (at !== undefined) this.landed(at.index);
+      }
+      if (index <= this.applied) {
+        // The replication layer applied our entry itself; learn whether it was refused.
+        const refused = this.rejections.get(index);
+        if (refused !== undefined) throw refused;
+        return;
+      }
+      const result = this.applyCommitted(actions, index, base.after);
+      if (result.error !== undefined) throw result.error;
+    })();
+    return { pipelined: at !== undefined && this.inFlight.includes(at.index), committed };
   }
 
-  private applyCommitted(actions: LoggedAction[], index: number): ApplyResult {
-    const outcome = applyActions(this.tables, actions, index);
+  /** Puts what an entry in flight wrote in `pending`, each object at the entry's index. */
+  private addPending(staged: Layer, index: number): void {
+    const written: { kind: Kind; id: string }[] = [];
+    for (const [kind, byId] of staged.changes) {
+      for (const [id, entry] of byId) {
+        this.pending.set(kind, id, entry === null ? null : atVersion(entry, index));
+        this.pendingBy.set(kind + "\u0000" + id, index);
+        written.push({ kind, id });
+      }
+    }
+    this.pendingOf.set(index, written);
+  }
+
+  /** An entry of ours left flight (applied, refused, or its proposal failed): `pending` forgets it. */
+  private landed(index: number): void {
+    const i = this.inFlight.indexOf(index);
+    if (i < 0) return;
+    this.inFlight.splice(i, 1);
+    for (const { kind, id } of this.pendingOf.get(index) ?? []) {
+      const key = kind + "\u0000" + id;
+      if (this.pendingBy.get(key) !== index) continue;
+      this.pendingBy.delete(key);
+      this.pending.unset(kind, id);
+    }
+    this.pendingOf.delete(index);
+    this.wakeRoom();
+  }
+
+  private applyCommitted(actions: LoggedAction[], index: number, after: number): ApplyResult {
+    const outcome: ApplyOutcome =
+      after > 0 && this.rejections.has(after) ? { ok: false, error: stagedOverRefused(after) } : applyActions(this.tables, actions, index);
     this.applied = index;
-    if (!outcome.ok) return { applied: false, error: outcome.error };
+    // Our entries up to here are in the tables now (or refused): reads go there.
+    while (this.inFlight.length > 0 && this.inFlight[0]! <= index) this.landed(this.inFlight[0]!);
+    if (!outcome.ok) {
+      this.rejections.set(index, outcome.error);
+      if (this.rejections.size > REMEMBERED_REJECTIONS) this.rejections.delete(this.rejections.keys().next().value!);
+      return { applied: false, error: outcome.error };
+    }
     this.publish(outcome.changes, index);
     return { applied: true };
   }
@@ -456,6 +628,21 @@ export class MemoryStore {
       }
     }
   }
+}
+
+/** A staged object as it will be once its entry (at `index`) applies. */
+function atVersion(entry: StoredEntry, index: number): StoredEntry {
+  const obj = entry.obj;
+  return adopt({ ...obj, meta: { ...obj.meta, version: { index } } });
+}
+
+function stagedOverRefused(after: number): StoreError {
+  return new StoreError({ code: "STORE_VERSION_CONFLICT", after }, `update out of sequence: staged over entry ${after}, which was refused`);
+}
+
+/** A refusal known only from a snapshot (the entry's own error is not kept there). */
+function refusedEarlier(index: number): StoreError {
+  return new StoreError({ code: "STORE_VERSION_CONFLICT", index }, `update out of sequence: entry ${index} was refused`);
 }
 
 function toEvent(c: AppliedChange, index: number): StoreEvent {

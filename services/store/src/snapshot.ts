@@ -17,6 +17,12 @@ export interface StoreSnapshot {
   secrets: Secret[];
   configs: Config[];
   clusters: Cluster[];
+  /**
+   * The most recent entries refused at apply (their indexes, ascending): an entry staged over one
+   * of them is refused too (MemoryStore, pipelined writes), also by a replica that starts from
+   * this snapshot. Absent in snapshots written before pipelining: none.
+   */
+  refused?: number[];
 }
 
 export const SNAPSHOT_FIELD = {

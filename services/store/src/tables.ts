@@ -172,6 +172,17 @@ class LayerIndex {
     this.keysOf.set(id, next);
   }
 
+  /** Drops an id altogether (a long-lived layer's change undone): no trace of it is kept. */
+  remove(id: string): void {
+    for (const k of this.keysOf.get(id) ?? []) {
+      const ids = this.byKey.get(k);
+      if (ids === undefined) continue;
+      ids.delete(id);
+      if (ids.size === 0) this.byKey.delete(k);
+    }
+    this.keysOf.delete(id);
+  }
+
   ids(key: IndexKey): Iterable<string> {
     return this.byKey.get(keyString(key)) ?? [];
   }
@@ -189,6 +200,13 @@ export class Layer implements Reader {
     if (byId === undefined) this.changes.set(kind, (byId = new Map()));
     byId.set(id, entry);
     this.indexes.get(kind)?.set(id, entry);
+  }
+
+  /** Forgets this layer's change to an object: reads see what is below again. */
+  unset(kind: Kind, id: string): void {
+    const byId = this.changes.get(kind);
+    if (byId === undefined || !byId.delete(id)) return;
+    this.indexes.get(kind)?.remove(id);
   }
 
   getEntry(kind: Kind, id: string): StoredEntry | undefined {

@@ -182,7 +182,9 @@ describe("store: updates logged as patches", () => {
     // Only entries of the patch format may hold patches.
     assert.throws(() => decodeStoreActions(bytes([good], 1)), /bad action/);
     // An entry from a newer shoald says what to do about it.
-    assert.throws(() => decodeStoreActions(bytes([good], 3)), /store actions of format 3, which this version of shoald does not read \(it reads 1 and 2\): upgrade this manager/);
+    assert.throws(() => decodeStoreActions(bytes([good], 4)), /store actions of format 4, which this version of shoald does not read \(it reads 1, 2 and 3\): upgrade this manager/);
+    // Format 3 names the entry it was staged after.
+    assert.throws(() => decodeStoreActions(bytes([good], 3)), /bad after/);
     assert.throws(() => decodeSnapshot(new TextEncoder().encode(JSON.stringify({ v: 2 }))), /store snapshot of format 2, .* reads 1\)/);
   });
 });

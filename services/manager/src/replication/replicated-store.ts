@@ -5,11 +5,13 @@
 // MANAGER_NO_QUORUM, the follower's forwarding seam, linearizable reads and leadership events.
 // It must not make Raft decisions (the core does) nor validate objects (the store does).
 //
-// Batching: the store serializes writes and holds its lock across a proposal, so concurrent
-// store.update() calls are one entry each unless they ask for group commit ({ group: true }: the
-// CA's join and renewal writes, API node updates); many transactions share an entry through
-// store.batch() (bounded by the store's maxBatchActions), and the raft driver already persists
-// every entry that queued during a Ready with one fsync.
+// Batching: the store serializes staging, so concurrent store.update() calls are one entry each
+// unless they ask for group commit ({ group: true }: the CA's join and renewal writes, API node
+// updates); many transactions share an entry through store.batch() (bounded by the store's
+// maxBatchActions), and the raft driver persists every entry that queued during a Ready with one
+// fsync. On the leader the store pipelines: its proposal tells it where raft appended the entry
+// (onAppended), and the next write stages over it while it commits; such a write is proposed only
+// in the same term (ProposeOptions.term) and never forwarded.
 //
 // Recovery from lost quorum: `raft.forceNewCluster` (shoald --force-new-cluster) restarts this
 // member as a one-member cluster. The raft driver does the rewrite before the core starts (see
@@ -20,18 +22,29 @@
 // there. Nothing here differs for it: the entries are ordinary, and a later start without the flag
 // replays the same log. The operator must be sure the other managers are gone for good.
 import { AbortedError, ShoalError, sleep, systemClock, type Clock, type Logger, type Random } from "@shoal/common";
-import { NONE, RaftError, RaftNode, type Entry, type NodeId, type RaftNodeOptions, type RaftTransport, type StateMachine } from "@shoal/raft";
+import {
+  NONE,
+  RaftError,
+  RaftNode,
+  type Entry,
+  type NodeId,
+  type RaftNodeOptions,
+  type RaftProposeOptions,
+  type RaftTransport,
+  type StateMachine,
+} from "@shoal/raft";
 import { RemoteError } from "@shoal/proto";
 import {
   MemoryStore,
   decodeSnapshot,
-  decodeStoreActions,
+  decodeStoreEntry,
   encodeSnapshotParts,
   type MemoryStoreOpts,
   type ProposeOptions,
   type Proposer,
   type ReadTx,
   type StoreAction,
+  type StoreEntry,
 } from "@shoal/store";
 import { ManagerError, noQuorumError, notLeaderError } from "./errors.js";
 
@@ -83,23 +96,24 @@ class StoreStateMachine implements StateMachine {
    * private, frozen objects (what a transaction staged), so they can be handed over as owned.
    * A miss (an entry proposed elsewhere, or read back from disk) decodes as before.
    */
-  private readonly proposed = new WeakMap<Uint8Array, StoreAction[]>();
+  private readonly proposed = new WeakMap<Uint8Array, StoreEntry>();
 
   constructor(private readonly store: MemoryStore) {}
 
   /** Encodes actions for a proposal of ours and remembers them for apply(). */
-  encodeOwn(actions: StoreAction[]): Uint8Array {
-    const data = this.store.encodeActions(actions);
-    this.proposed.set(data, actions);
+  encodeOwn(actions: StoreAction[], after = 0): Uint8Array {
+    const data = this.store.encodeActions(actions, after);
+    this.proposed.set(data, { actions, after });
     return data;
   }
 
   apply(entry: Entry): void {
     const own = this.proposed.get(entry.data);
     if (own !== undefined) this.proposed.delete(entry.data);
+    const { actions, after } = own ?? decodeStoreEntry(entry.data);
     // A refused entry (a conflict every replica refuses alike) is remembered by the store, which
     // hands its error to the waiting writer; it is not a failure of the state machine.
-    this.store.applyStoreActions(own ?? decodeStoreActions(entry.data), entry.index, { owned: true });
+    this.store.applyStoreActions(actions, entry.index, { owned: true, after });
     this.wake();
   }
 
@@ -235,17 +249,26 @@ export class ReplicatedStore implements Proposer {
     return this.raft.onFatal(fn);
   }
 
-  /** The store's Proposer: one raft entry per call; resolves after the entry was applied here. */
+  /**
+   * The store's Proposer: one raft entry per call; resolves after the entry was applied here. A
+   * leader's own append is reported through opts.onAppended before this returns.
+   */
   async proposeValue(actions: StoreAction[], opts: ProposeOptions = {}): Promise<{ index: number }> {
     if (this.stopped) throw new ManagerError({ code: "MANAGER_STOPPED" }, "replicated store is stopped");
     opts.signal?.throwIfAborted();
     const deadline = new AbortController();
     const timer = this.clock.setTimeout(() => deadline.abort(new Error("commit deadline")), this.commitTimeoutMs);
     const signal = opts.signal === undefined ? deadline.signal : AbortSignal.any([opts.signal, deadline.signal]);
+    const after = opts.after ?? 0;
     try {
-      const { index } = await this.raft.propose(this.sm.encodeOwn(actions), { signal });
+      const raftOpts: RaftProposeOptions = { signal };
+      if (opts.onAppended !== undefined) raftOpts.onAppended = opts.onAppended;
+      if (after > 0 && opts.term !== undefined) raftOpts.term = opts.term;
+      const { index } = await this.raft.propose(this.sm.encodeOwn(actions, after), raftOpts);
       return { index };
     } catch (err) {
+      // Staged over entries in flight in this leader's log: nowhere else can it go.
+      if (after > 0 && err instanceof RaftError && err.code === "RAFT_NOT_LEADER") throw this.lostPipeline();
       const out = await this.translate(err, actions, signal, deadline.signal, opts.signal);
       if ("forwarded" in out) return { index: out.forwarded };
       throw out.error;
@@ -348,6 +371,13 @@ export class ReplicatedStore implements Proposer {
         leaderAddress = now.address;
       }
     }
+  }
+
+  /** A write staged over this member's entries in flight, after it stopped leading their term. */
+  private lostPipeline(): ManagerError {
+    const lead = this.leaderInfo();
+    if (lead.id !== this.id) return notLeaderError(lead.id, lead.address);
+    return new ManagerError({ code: "MANAGER_NOT_LEADER", leader: lead.id }, "leadership changed while the write was prepared; try again", { temporary: true });
   }
 
   private noQuorum(cause: unknown, outcomeUnknown = false): ManagerError {

@@ -84,6 +84,27 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
       for (const m of c.running()) assert.equal(m.store.view((tx) => tx.find("service").filter((s) => s.id.startsWith("batch-")).length), txs);
     });
 
+    it("pipelines the leader's writes: each stages over the ones in flight, and every member ends alike", async () => {
+      await leader.store.update((tx) => tx.create("service", service("svc-p", "pipe")));
+      const before = leader.raft.status().lastIndex;
+      const bump = (): Promise<number> =>
+        leader.store.update((tx) => {
+          const s = tx.get("service", "svc-p")!;
+          const n = Number(s.spec.annotations.labels?.["n"] ?? "0") + 1;
+          tx.update("service", { ...s, spec: { ...s.spec, annotations: { ...s.spec.annotations, labels: { n: String(n) } } } });
+          return n;
+        });
+      const writes = Array.from({ length: 20 }, bump);
+      await writes[0];
+      const appendedByThen = leader.raft.status().lastIndex - before;
+      assert.deepEqual(await Promise.all(writes), Array.from({ length: 20 }, (_, i) => i + 1));
+      assert.ok(appendedByThen >= 3, `when the first write committed, ${appendedByThen} entries had been appended`);
+      await converged(c);
+      const objects = objectsOf(leader);
+      for (const f of followers) assert.equal(objectsOf(f), objects);
+      assert.equal(leader.store.view((tx) => tx.get("service", "svc-p")!.spec.annotations.labels?.["n"]), "20");
+    });
+
     it("fails a write on a follower with MANAGER_NOT_LEADER naming the leader and its address", async () => {
       const f = followers[1]!;
       await assert.rejects(f.store.update((tx) => tx.create("service", service("svc-f", "nope"))), (err: unknown) => {

@@ -45,8 +45,16 @@ export class RawNode {
     this.raft.step(makeMessage({ type: MessageType.Hup, from: this.raft.id }));
   }
 
-  propose(data: Uint8Array): { index: number; term: number } {
+  /**
+   * Appends data to the leader's log and says where. With `term`, only as the leader of that term:
+   * a caller that staged over entries it appended in that term (the store's pipeline) must not
+   * build on a log a later term may have rewritten.
+   */
+  propose(data: Uint8Array, term?: number): { index: number; term: number } {
     this.requireLeader();
+    if (term !== undefined && this.raft.term !== term) {
+      throw new RaftError("RAFT_NOT_LEADER", `member ${this.raft.id} leads term ${this.raft.term}, not term ${term}`, { leader: this.raft.lead, term: this.raft.term }, true);
+    }
     this.raft.step(
       makeMessage({ type: MessageType.Prop, from: this.raft.id, entries: [{ term: 0, index: 0, type: EntryType.Normal, data }] }),
     );

@@ -124,6 +124,14 @@ export interface RaftNodeOptions {
   commitNoticeDelayMs?: number;
 }
 
+export interface RaftProposeOptions {
+  signal?: AbortSignal;
+  /** Append only as the leader of this term (else RAFT_NOT_LEADER). */
+  term?: number;
+  /** Called before propose() returns, once the entry is in this leader's log. */
+  onAppended?: (at: { index: number; term: number }) => void;
+}
+
 export interface RaftNodeModules {
   stateMachine: StateMachine;
   logger: Logger;
@@ -415,9 +423,16 @@ export class RaftNode {
 
   // ---- public API ----
 
-  /** Resolves once the entry is committed and applied locally; rejects RAFT_NOT_LEADER {leader, leaderAddress}. */
-  propose(data: Uint8Array, opts: { signal?: AbortSignal } = {}): Promise<{ index: number; term: number }> {
-    return this.proposeWith(() => this.raw.propose(data), opts.signal);
+  /**
+   * Resolves once the entry is committed and applied locally; rejects RAFT_NOT_LEADER {leader,
+   * leaderAddress}. `onAppended` is called before propose() returns with where the entry went in
+   * this leader's log; `term` refuses (RAFT_NOT_LEADER) unless this member leads that term.
+   */
+  propose(data: Uint8Array, opts: RaftProposeOptions = {}): Promise<{ index: number; term: number }> {
+    let appended: { index: number; term: number } | undefined;
+    const committed = this.proposeWith(() => (appended = this.raw.propose(data, opts.term)), opts.signal);
+    if (appended !== undefined) opts.onAppended?.(appended);
+    return committed;
   }
 
   /** Resolves once a linearizable read may be served from the local state machine. */

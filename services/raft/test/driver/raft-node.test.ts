@@ -170,6 +170,21 @@ describe("RaftNode: three members in one process over gRPC", function () {
     });
   });
 
+  it("tells a proposer where its entry went before propose() returns, and refuses a proposal for another term", async () => {
+    const l = await c.leader();
+    const term = l.node!.status().term;
+    const appended: { index: number; term: number }[] = [];
+    const committed = l.node!.propose(put("a", "1"), { term, onAppended: (at) => appended.push(at) });
+    assert.equal(appended.length, 1, "reported synchronously");
+    assert.deepEqual(await committed, appended[0]);
+    assert.equal(appended[0]!.term, term);
+    const before = l.sm.log.length;
+    await assert.rejects(l.node!.propose(put("b", "2"), { term: term - 1, onAppended: (at) => appended.push(at) }), (err: unknown) => code(err) === "RAFT_NOT_LEADER");
+    assert.equal(appended.length, 1, "nothing appended for another term");
+    await l.node!.propose(put("c", "3"));
+    assert.deepEqual(l.sm.log.slice(before), ["c=3"]);
+  });
+
   it("elects a new leader after the leader stops; the restarted member catches up and keeps its state", async () => {
     const l1 = await c.leader();
     for (let i = 0; i < 20; i++) await l1.node!.propose(put(`a${i}`, "x"));
