@@ -12,7 +12,7 @@
 // (`<dir>/<name>/*.cpuprofile`, stopped with SIGTERM after the worker loss; the leader failover is
 // left out), and the task phase's bounds are printed on the monotonic clock the profiles use.
 import { spawn, type ChildProcess } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -29,6 +29,11 @@ const SERVICES = Number(process.env["SHOAL_BENCH_SERVICES"] ?? 100);
 const AGENT_NICE = Number(process.env["SHOAL_BENCH_AGENT_NICE"] ?? 0);
 /** Set: the processes' logs are copied there before the run's directory is removed. */
 const LOG_DIR = process.env["SHOAL_BENCH_LOG_DIR"];
+// Each simulated node stands for a machine with its own disk. On the managers' filesystem their
+// state (1,000 level DBs) shares its journal with the managers' synced raft writes, which then
+// also wait for the agents' writeback (ext4, data=ordered). So they live on tmpfs when the host
+// has one.
+const AGENT_STATE_PARENT = process.env["SHOAL_BENCH_AGENT_STATE_DIR"] ?? (existsSync("/dev/shm") ? "/dev/shm" : tmpdir());
 const PROFILE_DIR = process.env["SHOAL_BENCH_PROFILE_DIR"];
 /** Extra node flags for the managers only (e.g. --perf-basic-prof, to attach perf to one). */
 const MANAGER_FLAGS = (process.env["SHOAL_BENCH_MANAGER_FLAGS"] ?? "").split(/\s+/).filter((f) => f !== "");
@@ -162,11 +167,12 @@ interface ServiceView {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "shoal-bench-orch-"));
+  const agentsDir = mkdtempSync(join(AGENT_STATE_PARENT, "shoal-bench-orch-agents-"));
   const cleanup = (): void => {
     for (const c of children) if (c.exitCode === null) c.kill("SIGKILL");
     if (LOG_DIR !== undefined) for (const f of readdirSync(dir).filter((n) => n.endsWith(".log"))) cpSync(join(dir, f), join(LOG_DIR, f));
     // A process blocked in a disk write dies only once the write returns, and may still create files.
-    rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
+    for (const d of [dir, agentsDir]) rmSync(d, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 });
   };
   let stopping = false;
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
@@ -200,9 +206,9 @@ async function main(): Promise<void> {
     for (let p = 0; p < PROCS; p++) {
       const n = Math.min(per, AGENTS - p * per);
       if (n <= 0) break;
-      procs.push(start(["nice", "-n", String(AGENT_NICE), process.execPath, ...nodeFlags(`agents${p}`), join(HERE, "agents.js"), "--count", String(n), "--root", join(dir, `agents${p}`), "--remote", remote, "--token", swarm.JoinTokens.Worker, "--prefix", `sim${p}`], join(dir, `agents${p}.log`)));
+      procs.push(start(["nice", "-n", String(AGENT_NICE), process.execPath, ...nodeFlags(`agents${p}`), join(HERE, "agents.js"), "--count", String(n), "--root", join(agentsDir, `agents${p}`), "--remote", remote, "--token", swarm.JoinTokens.Worker, "--prefix", `sim${p}`], join(dir, `agents${p}.log`)));
     }
-    const lone = start(["nice", "-n", String(AGENT_NICE), process.execPath, ...nodeFlags("lone"), join(HERE, "agents.js"), "--count", "1", "--root", join(dir, "lone"), "--remote", remote, "--token", swarm.JoinTokens.Worker, "--prefix", "lone"], join(dir, "lone.log"));
+    const lone = start(["nice", "-n", String(AGENT_NICE), process.execPath, ...nodeFlags("lone"), join(HERE, "agents.js"), "--count", "1", "--root", join(agentsDir, "lone"), "--remote", remote, "--token", swarm.JoinTokens.Worker, "--prefix", "lone"], join(dir, "lone.log"));
     await Promise.all([...procs, lone].map((c) => waitLine(c, /joined \d+/, 600_000)));
     const total = AGENTS + 1 + 3;
     await until(`${total} ready nodes`, 300_000, async () => {
