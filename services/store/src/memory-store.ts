@@ -226,7 +226,7 @@ export class MemoryStore {
     let pending: StoreAction[] = [];
     let failed: unknown;
     let chain: Promise<unknown> = Promise.resolve();
-    const commits: Promise<void>[] = [];
+    const commits: Promise<unknown>[] = [];
     const restage = async (): Promise<void> => {
       await this.roomInFlight(opts.signal);
       base = this.stagingBase();
@@ -243,12 +243,20 @@ export class MemoryStore {
         failed ??= err;
         throw err;
       }
-      const committed = flight.committed.catch((err: unknown) => {
-        failed ??= err;
-        throw err;
-      });
+      // Handled at once: an entry in flight may fail while the batch is still staging, and that
+      // failure stops the batch (it is its answer once every entry settled).
+      const committed = flight.committed.then(
+        () => undefined,
+        (err: unknown) => {
+          failed ??= err;
+          return err;
+        },
+      );
       commits.push(committed);
-      if (!flight.pipelined) await committed;
+      if (!flight.pipelined) {
+        const err = await committed;
+        if (err !== undefined) throw err;
+      }
     };
     const runOne = async <T>(txCb: (tx: WriteTx) => T): Promise<T> => {
       if (failed !== undefined) throw failed;
@@ -284,15 +292,13 @@ export class MemoryStore {
       if (failed !== undefined) throw failed;
       await flush();
       release();
-      // Settled, every one: when the batch answers, none of its entries is still in flight.
-      const outcomes = await Promise.allSettled(commits);
-      const lost = outcomes.find((o) => o.status === "rejected");
-      if (lost !== undefined) throw lost.reason;
+      await Promise.all(commits);
+      if (failed !== undefined) throw failed;
       return result;
     } finally {
       release();
-      // A proposal whose failure is not the batch's answer must not go unhandled.
-      for (const c of commits) c.catch(() => undefined);
+      // Settled, every one, however the batch ends: when it answers, none of its entries is in flight.
+      await Promise.all(commits);
     }
   }
 

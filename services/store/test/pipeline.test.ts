@@ -236,6 +236,36 @@ describe("store: pipelined writes", () => {
     assert.equal(store.view((tx) => tx.find("task").length), 30);
   });
 
+  it("a batch whose entry fails while it is still staging stops, and rejects with that error", async () => {
+    const { store, raft } = leaderStore({ maxBatchActions: 10, maxInFlight: 8 });
+    let staged = 0;
+    const batch = store.batch(async (b) => {
+      for (let i = 1; i <= 10; i++) await b.update((tx) => tx.create("task", task(`t${i}`, "s1", i)));
+      // Entry 1 is in flight; it fails while this batch goes on staging.
+      await settle();
+      raft.drop(1);
+      await settle();
+      for (let i = 11; i <= 20; i++) {
+        await b.update((tx) => tx.create("task", task(`t${i}`, "s1", i)));
+        staged++;
+      }
+    });
+    await assert.rejects(batch, /proposal dropped/);
+    assert.equal(staged, 0, "nothing more was staged once an entry of the batch failed");
+    assert.equal(raft.log.length, 1);
+  });
+
+  // A manager exits on an unhandled rejection: an entry that fails while its batch is still
+  // staging must be handled at once, not only when the batch ends.
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+  before(() => process.on("unhandledRejection", onUnhandled));
+  after(() => process.off("unhandledRejection", onUnhandled));
+  afterEach(async () => {
+    await settle();
+    assert.deepEqual(unhandled.splice(0), [], "no promise rejection went unhandled");
+  });
+
   it("a batch whose entry fails rejects, after its other entries settle", async () => {
     const { store, raft } = leaderStore({ maxBatchActions: 10, maxInFlight: 8 });
     const batch = store.batch(async (b) => {
