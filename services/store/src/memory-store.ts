@@ -178,9 +178,11 @@ export class MemoryStore {
 
   /**
    * Runs a write transaction: cb (synchronous) stages changes; if it throws, nothing happens.
-   * Otherwise the changes are proposed and, once committed, applied with meta.version.index = the
-   * entry's index; only then does the promise resolve. A rejected proposal changes nothing. With
-   * `group`, it may share its entry with other grouped updates (UpdateOptions.group).
+   * It reads the committed state and, on the leader, the writes still in flight (pipelining, at
+   * the top of this file). The changes are proposed and, once committed, applied with
+   * meta.version.index = the entry's index; only then does the promise resolve. A rejected
+   * proposal changes nothing. With `group`, it may share its entry with other grouped updates
+   * (UpdateOptions.group).
    */
   async update<R>(cb: (tx: WriteTx) => R, opts: UpdateOptions = {}): Promise<R> {
     if (opts.group === true) return this.updateInGroup(cb, opts.signal);
