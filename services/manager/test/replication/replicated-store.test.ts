@@ -188,6 +188,23 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
       await converged(c);
       for (const m of c.running()) assert.equal(m.store.view((tx) => tx.get("service", "fw-1"))?.spec.replicated?.replicas, 4);
     });
+
+    it("never forwards a write staged over entries in flight, nor appends it in another term", async () => {
+      const leader = await c.leader();
+      const f = c.running().find((m) => m !== leader)!;
+      const before = forwarded;
+      const actions = [{ action: "create" as const, kind: "service" as const, object: { ...service("fw-2", "fw-2"), meta: { version: { index: 0 }, createdAt: 0, updatedAt: 0 } } }];
+      const term = leader.raft.status().term;
+      const notLeader = (err: unknown): boolean => err instanceof ShoalError && err.code === "MANAGER_NOT_LEADER";
+      // A follower's pipeline (it led the entries' term once): the leader's log may not hold them.
+      await assert.rejects(f.proposeValue(actions, { after: 1, term }), notLeader);
+      assert.equal(forwarded, before, "not forwarded");
+      // The leader, asked to build on entries of an earlier term.
+      const lastIndex = leader.raft.status().lastIndex;
+      await assert.rejects(leader.proposeValue(actions, { after: 1, term: term - 1 }), notLeader);
+      assert.equal(leader.raft.status().lastIndex, lastIndex, "nothing appended");
+      assert.equal(leader.store.view((tx) => tx.get("service", "fw-2")), undefined);
+    });
   });
 
   describe("a follower whose forwarded write the leader cannot commit in time", () => {
