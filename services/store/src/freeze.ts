@@ -115,6 +115,17 @@ export function adopt<T>(obj: T): Entry<T> {
   return { obj, hasBytes: freezeDeep(obj) };
 }
 
+/**
+ * A stored object (frozen) with meta.version.index set to `index`, everything else shared: the
+ * object a staged write becomes once its entry, at `index`, applies.
+ */
+export function withVersionIndex<T extends { meta: { version: { index: number } } }>(entry: Entry<T>, index: number): Entry<T> {
+  const meta = Object.freeze({ ...entry.obj.meta, version: Object.freeze({ index }) });
+  const obj = Object.freeze({ ...entry.obj, meta });
+  if (entry.hasBytes) HOLDS_BYTES.add(obj);
+  return { obj, hasBytes: entry.hasBytes };
+}
+
 /** The value a reader gets: the frozen object itself, or a copy when it holds bytes. */
 export function expose<T>(entry: Entry<T>): T {
   return entry.hasBytes ? cloneDeep(entry.obj) : entry.obj;

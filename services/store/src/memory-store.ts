@@ -8,8 +8,9 @@
 //
 // Pipelined writes. Where the proposer appends our entry to its log at once (the raft leader), the
 // lock is let go as soon as the entry is appended, not when it commits: the next writer stages over
-// a `pending` layer holding what the entries in flight wrote, each object at the version (the
-// entry's index) it will have once applied, so its updates name versions every replica will find.
+// the layers of the entries in flight (each the layer its writer staged, stacked over the tables),
+// each object at the version (the entry's index) it will have once applied, so its updates name
+// versions every replica will find.
 // A round trip no longer caps the store's writes at one entry per round trip (ARCHITECTURE,
 // Store). What keeps it correct:
 // - An entry staged over one in flight says so (`after`, in the entry); a replica refuses it if
@@ -18,17 +19,18 @@
 // - Entries staged over ones in flight are appended only by the leader of the term that appended
 //   those (ProposeOptions.term), never forwarded: in that term its log keeps them where they are.
 // - At most maxInFlight entries are in flight; a writer waits for room before it stages.
-// - What an entry wrote leaves `pending` when it applies (the tables then hold it) or its proposal
-//   fails. Elsewhere (a follower forwarding its writes) the lock is held until the entry commits.
+// - An entry's layer leaves the stack when the entry applies (the tables then hold what it wrote)
+//   or its proposal fails. Elsewhere (a follower forwarding its writes) the lock is held until the
+//   entry commits.
 import { AbortedError, systemClock, type Clock } from "@shoal/common";
 import type { LoggedAction, ProposeOptions, Proposer, StoreAction, StoreEvent } from "./actions.js";
 import { applyActions, shareStored, type AppliedChange, type ApplyOutcome } from "./apply.js";
 import { encodeStoreActions } from "./codec.js";
 import { StoreError, invalid } from "./errors.js";
 import { adopt, cloneDeep, expose } from "./freeze.js";
-import { KINDS, UNIQUE_NAME_KINDS, type Kind } from "./objects/kinds.js";
+import { KINDS, UNIQUE_NAME_KINDS } from "./objects/kinds.js";
 import { SNAPSHOT_FIELD, snapshotObjects, type StoreSnapshot } from "./snapshot.js";
-import { Layer, Tables, type StoredEntry } from "./tables.js";
+import { Layer, Tables, type Reader, type StoredEntry } from "./tables.js";
 import { ReadTxImpl, WriteTxImpl, checkId, checkName, type ReadTx, type WriteTx } from "./tx.js";
 import { Watch, type WatchOptions } from "./watch.js";
 
@@ -122,13 +124,10 @@ export class MemoryStore {
   private tables = new Tables();
   // Invariant: every entry of index <= appliedIndex has been applied (or skipped as not ours).
   private applied = 0;
-  // What our entries in flight wrote, over the tables; `pendingBy` names the entry that wrote each
-  // object there, `pendingOf` the objects each entry wrote. inFlight: those entries, ascending,
-  // appended in term `pipelineTerm`. Invariant: every entry in inFlight is above appliedIndex.
-  private pending = new Layer(this.tables);
-  private readonly pendingBy = new Map<string, number>();
-  private readonly pendingOf = new Map<number, { kind: Kind; id: string }[]>();
-  private inFlight: number[] = [];
+  // Our entries in flight, ascending, appended in term `pipelineTerm`, each with the layer its
+  // writer staged: inFlight[0]'s over the tables, each next one's over the one before.
+  // Invariant: every entry in inFlight is above appliedIndex.
+  private inFlight: { index: number; layer: Layer }[] = [];
   private pipelineTerm = 0;
   private roomWaiters: (() => void)[] = [];
   private readonly watchers = new Set<Watch>();
@@ -190,7 +189,7 @@ export class MemoryStore {
     try {
       await this.roomInFlight(opts.signal);
       const base = this.stagingBase();
-      const layer = new Layer(this.pending);
+      const layer = new Layer(this.top());
       const tx = new WriteTxImpl(layer, this.clock);
       let result: R;
       try {
@@ -232,7 +231,7 @@ export class MemoryStore {
     const restage = async (): Promise<void> => {
       await this.roomInFlight(opts.signal);
       base = this.stagingBase();
-      layer = new Layer(this.pending);
+      layer = new Layer(this.top());
     };
     const flush = async (): Promise<void> => {
       if (pending.length === 0) return;
@@ -328,7 +327,7 @@ export class MemoryStore {
         try {
           await this.roomInFlight(undefined);
           const base = this.stagingBase();
-          const layer = new Layer(this.pending);
+          const layer = new Layer(this.top());
           const actions: StoreAction[] = [];
           while (this.grouped.length > 0 && actions.length < this.maxBatchActions) {
             const u = this.grouped.shift()!;
@@ -398,7 +397,8 @@ export class MemoryStore {
   encodeActions(actions: readonly StoreAction[], after = 0): Uint8Array {
     // An object written by an entry in flight is at that entry's index on every replica that
     // applies this one (which comes later), so it is a base too.
-    return encodeStoreActions(actions, (kind, id) => this.pending.getEntry(kind, id)?.obj, after);
+    const top = this.top();
+    return encodeStoreActions(actions, (kind, id) => top.getEntry(kind, id)?.obj, after);
   }
 
   /**
@@ -477,9 +477,6 @@ export class MemoryStore {
     this.rejections.clear();
     for (const index of snapshot.refused ?? []) this.rejections.set(index, refusedEarlier(index));
     // Whatever was in flight is in the snapshot or lost; its proposals settle on their own.
-    this.pending = new Layer(this.tables);
-    this.pendingBy.clear();
-    this.pendingOf.clear();
     this.inFlight = [];
     this.wakeRoom();
     this.publish(changes, snapshot.index);
@@ -513,7 +510,12 @@ export class MemoryStore {
 
   /** Where a staging layer made now stands (called under the write lock, before staging). */
   private stagingBase(): StagingBase {
-    return { after: this.inFlight.at(-1) ?? 0, term: this.pipelineTerm };
+    return { after: this.inFlight.at(-1)?.index ?? 0, term: this.pipelineTerm };
+  }
+
+  /** The state a writer stages over: the tables and the writes in flight. */
+  private top(): Reader {
+    return this.inFlight.at(-1)?.layer ?? this.tables;
   }
 
   /** Resolves once fewer than maxInFlight entries of ours are in flight (called under the lock). */
@@ -541,7 +543,7 @@ export class MemoryStore {
   /**
    * Proposes staged actions (synchronously: the proposer encodes them against the state they were
    * staged over, and a leader appends them, before this returns). If the entry went into the log at
-   * once, what it wrote joins `pending` at its index, and the caller may let the lock go.
+   * once, its layer joins the stack of those in flight, and the caller may let the lock go.
    */
   private propose(actions: StoreAction[], staged: Layer, base: StagingBase, signal: AbortSignal | undefined): Flight {
     if (signal?.aborted) throw new AbortedError(signal.reason);
@@ -559,8 +561,10 @@ export class MemoryStore {
     const at = appended;
     if (at !== undefined && at.index > this.applied) {
       if (this.inFlight.length === 0) this.pipelineTerm = at.term;
-      this.inFlight.push(at.index);
-      this.addPending(staged, at.index);
+      // Entries below it may have landed while it was staged: it now reads through what is left.
+      staged.rebase(this.top());
+      staged.setVersions(at.index);
+      this.inFlight.push({ index: at.index, layer: staged });
     }
     const committed = (async (): Promise<void> => {
       let index: number;
@@ -579,34 +583,19 @@ export class MemoryStore {
       const result = this.applyCommitted(actions, index, base.after);
       if (result.error !== undefined) throw result.error;
     })();
-    return { pipelined: at !== undefined && this.inFlight.includes(at.index), committed };
+    return { pipelined: at !== undefined && this.inFlight.some((f) => f.index === at.index), committed };
   }
 
-  /** Puts what an entry in flight wrote in `pending`, each object at the entry's index. */
-  private addPending(staged: Layer, index: number): void {
-    const written: { kind: Kind; id: string }[] = [];
-    for (const [kind, byId] of staged.changes) {
-      for (const [id, entry] of byId) {
-        this.pending.set(kind, id, entry === null ? null : atVersion(entry, index));
-        this.pendingBy.set(kind + "\u0000" + id, index);
-        written.push({ kind, id });
-      }
-    }
-    this.pendingOf.set(index, written);
-  }
-
-  /** An entry of ours left flight (applied, refused, or its proposal failed): `pending` forgets it. */
+  /**
+   * An entry of ours left flight (applied, refused, or its proposal failed): its layer leaves the
+   * stack. A writer still staging over it reads through it to what was below (and its entry, staged
+   * `after` this one, is refused wherever this one was).
+   */
   private landed(index: number): void {
-    const i = this.inFlight.indexOf(index);
+    const i = this.inFlight.findIndex((f) => f.index === index);
     if (i < 0) return;
     this.inFlight.splice(i, 1);
-    for (const { kind, id } of this.pendingOf.get(index) ?? []) {
-      const key = kind + "\u0000" + id;
-      if (this.pendingBy.get(key) !== index) continue;
-      this.pendingBy.delete(key);
-      this.pending.unset(kind, id);
-    }
-    this.pendingOf.delete(index);
+    this.inFlight[i]?.layer.rebase(this.inFlight[i - 1]?.layer ?? this.tables);
     this.wakeRoom();
   }
 
@@ -615,7 +604,7 @@ export class MemoryStore {
       after > 0 && this.rejections.has(after) ? { ok: false, error: stagedOverRefused(after) } : applyActions(this.tables, actions, index);
     this.applied = index;
     // Our entries up to here are in the tables now (or refused): reads go there.
-    while (this.inFlight.length > 0 && this.inFlight[0]! <= index) this.landed(this.inFlight[0]!);
+    while (this.inFlight.length > 0 && this.inFlight[0]!.index <= index) this.landed(this.inFlight[0]!.index);
     if (!outcome.ok) {
       this.rejections.set(index, outcome.error);
       if (this.rejections.size > REMEMBERED_REJECTIONS) this.rejections.delete(this.rejections.keys().next().value!);
@@ -636,12 +625,6 @@ export class MemoryStore {
       }
     }
   }
-}
-
-/** A staged object as it will be once its entry (at `index`) applies. */
-function atVersion(entry: StoredEntry, index: number): StoredEntry {
-  const obj = entry.obj;
-  return adopt({ ...obj, meta: { ...obj.meta, version: { index } } });
 }
 
 function stagedOverRefused(after: number): StoreError {

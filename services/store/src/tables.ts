@@ -1,7 +1,7 @@
 // The committed state: one table per kind, each a map id → frozen entry plus secondary indexes, and
 // Layer, an uncommitted overlay (a transaction's or a batch's changes) read through to what is
 // below it. Tables are mutated only by apply (apply.ts) and restore.
-import type { Entry } from "./freeze.js";
+import { withVersionIndex, type Entry } from "./freeze.js";
 import type { Kind, StoreObject } from "./objects/kinds.js";
 import { KINDS } from "./objects/kinds.js";
 import type { CompiledSelector, IndexKey } from "./selectors.js";
@@ -172,17 +172,6 @@ class LayerIndex {
     this.keysOf.set(id, next);
   }
 
-  /** Drops an id altogether (a long-lived layer's change undone): no trace of it is kept. */
-  remove(id: string): void {
-    for (const k of this.keysOf.get(id) ?? []) {
-      const ids = this.byKey.get(k);
-      if (ids === undefined) continue;
-      ids.delete(id);
-      if (ids.size === 0) this.byKey.delete(k);
-    }
-    this.keysOf.delete(id);
-  }
-
   ids(key: IndexKey): Iterable<string> {
     return this.byKey.get(keyString(key)) ?? [];
   }
@@ -193,7 +182,7 @@ export class Layer implements Reader {
   readonly changes = new Map<Kind, Map<string, StoredEntry | null>>();
   private readonly indexes = new Map<Kind, LayerIndex>();
 
-  constructor(private readonly lower: Reader) {}
+  constructor(private lower: Reader) {}
 
   set(kind: Kind, id: string, entry: StoredEntry | null): void {
     let byId = this.changes.get(kind);
@@ -202,11 +191,19 @@ export class Layer implements Reader {
     this.indexes.get(kind)?.set(id, entry);
   }
 
-  /** Forgets this layer's change to an object: reads see what is below again. */
-  unset(kind: Kind, id: string): void {
-    const byId = this.changes.get(kind);
-    if (byId === undefined || !byId.delete(id)) return;
-    this.indexes.get(kind)?.remove(id);
+  /** Reads what is not changed here from `lower` from now on (a stack of layers losing one). */
+  rebase(lower: Reader): void {
+    this.lower = lower;
+  }
+
+  /**
+   * Gives every object changed here the version `index` (its writer's entry was appended there):
+   * as it will be once applied. The index keys do not change, so neither does this layer's index.
+   */
+  setVersions(index: number): void {
+    for (const byId of this.changes.values()) {
+      for (const [id, e] of byId) if (e !== null) byId.set(id, withVersionIndex(e, index));
+    }
   }
 
   getEntry(kind: Kind, id: string): StoredEntry | undefined {
