@@ -143,9 +143,17 @@ describe("store: pipelined writes", () => {
       raft.log.map((e) => decodeStoreEntry(e.data).after),
       [0, 0, 0, 3],
     );
+    // Once the stale update is refused, a writer no longer sees it, though the entry staged over
+    // it is still in flight: the refused one's layer left the stack under it.
+    const staleRefused = assert.rejects(stale, (err: unknown) => code(err) === "STORE_VERSION_CONFLICT");
+    const builtRefused = assert.rejects(built, (err: unknown) => code(err) === "STORE_VERSION_CONFLICT" && /staged over entry 3, which was refused/.test((err as Error).message));
+    raft.commit(3);
+    const seen = store.update((tx) => tx.get("service", "s1")!.spec.annotations.labels);
+    await settle();
     raft.commit();
-    await assert.rejects(stale, (err: unknown) => code(err) === "STORE_VERSION_CONFLICT");
-    await assert.rejects(built, (err: unknown) => code(err) === "STORE_VERSION_CONFLICT" && /staged over entry 3, which was refused/.test((err as Error).message));
+    assert.deepEqual(await seen, { by: "follower" });
+    await staleRefused;
+    await builtRefused;
     assert.equal(store.view((tx) => tx.get("task", "t1")), undefined);
     assert.deepEqual(store.view((tx) => tx.get("service", "s1")!.spec.annotations.labels), { by: "follower" });
 
