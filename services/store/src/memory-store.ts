@@ -190,16 +190,9 @@ export class MemoryStore {
       await this.roomInFlight(opts.signal);
       const base = this.stagingBase();
       const layer = new Layer(this.top());
-      const tx = new WriteTxImpl(layer, this.clock);
-      let result: R;
-      try {
-        result = cb(tx);
-        if (isPromiseLike(result)) throw invalid("update callbacks must be synchronous");
-      } finally {
-        tx.close();
-      }
-      if (tx.actions.length > 0) {
-        const flight = this.propose(tx.actions, layer, base, opts.signal);
+      const { result, actions } = this.stage(layer, cb);
+      if (actions.length > 0) {
+        const flight = this.propose(actions, layer, base, opts.signal);
         if (flight.pipelined) release();
         await flight.committed;
       }
@@ -372,8 +365,8 @@ export class MemoryStore {
   }
 
   /**
-   * Runs one transaction on top of `parent` (a batch's or group's uncommitted changes) and, if its
-   * callback returns, merges its changes into `parent`; if it throws, its changes are dropped.
+   * Runs one transaction on top of `parent` (an update's, batch's or group's uncommitted changes)
+   * and, if its callback returns, merges its changes into `parent`; if it throws, they are dropped.
    */
   private stage<T>(parent: Layer, cb: (tx: WriteTx) => T): { result: T; actions: StoreAction[] } {
     const txLayer = new Layer(parent);
@@ -559,7 +552,8 @@ export class MemoryStore {
     }
     const proposed = this.proposer.proposeValue(actions, opts);
     const at = appended;
-    if (at !== undefined && at.index > this.applied) {
+    const pipelined = at !== undefined && at.index > this.applied;
+    if (pipelined) {
       if (this.inFlight.length === 0) this.pipelineTerm = at.term;
       // Entries below it may have landed while it was staged: it now reads through what is left.
       staged.rebase(this.top());
@@ -583,7 +577,7 @@ export class MemoryStore {
       const result = this.applyCommitted(actions, index, base.after);
       if (result.error !== undefined) throw result.error;
     })();
-    return { pipelined: at !== undefined && this.inFlight.some((f) => f.index === at.index), committed };
+    return { pipelined, committed };
   }
 
   /**
