@@ -11,7 +11,7 @@ export function isTerminal(task: Task): boolean {
  * The task is (still) wanted: desiredState READY, RUNNING or, for jobs, COMPLETE. A task whose
  * desired state moved past that (SHUTDOWN, REMOVE) is history, whatever it is doing.
  */
-export function isWanted(task: Task): boolean {
+export function isWanted(task: Pick<Task, "desiredState">): boolean {
   return task.desiredState <= TaskState.COMPLETE;
 }
 

@@ -1,8 +1,11 @@
 // Commits a Plan: each change is its own transaction inside one store batch (so one pass is few
 // raft entries), applied only if the tasks it was decided from are unchanged. A change that
-// conflicts is skipped and reported; the caller decides again on fresh state.
+// conflicts is skipped and reported; the caller decides again on fresh state. A task it creates is
+// allocated in the same transaction when it can be (the allocator's pure transition, so it is born
+// PENDING: one write instead of two for every task); the allocator's loop moves the others.
 import { errorCode, type Logger } from "@shoal/common";
 import { TaskState, type Batch, type MemoryStore, type Task, type WriteTx } from "@shoal/store";
+import { allocateNewTask } from "../../allocator/core/tasks.js";
 import { conflictError, CONFLICT_CODES } from "../errors.js";
 import type { Plan, ServiceStatusChange, SlotRef, TaskChange } from "../core/plan.js";
 
@@ -36,7 +39,7 @@ export function applyChange(tx: WriteTx, change: TaskChange): void {
     if (cur === undefined) throw conflictError(`task ${d.taskId}`);
     tx.update("task", { ...cur, desiredState: d.desiredState });
   }
-  for (const t of change.create) tx.create("task", t);
+  for (const t of change.create) tx.create("task", allocateNewTask(t, tx.get("service", t.serviceId)));
   for (const id of change.delete ?? []) tx.delete("task", id);
 }
 

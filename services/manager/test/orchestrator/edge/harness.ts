@@ -100,11 +100,11 @@ export class Harness {
     });
   }
 
-  /** Every wanted task still NEW is placed round-robin on `nodes` and reported RUNNING. */
+  /** Every wanted task not yet assigned (NEW, or PENDING: born allocated) is placed round-robin on `nodes` and reported RUNNING. */
   async runAll(serviceId: string, nodes: string[]): Promise<void> {
     let i = 0;
     for (const t of this.wanted(serviceId)) {
-      if (t.status.state !== TaskState.NEW || t.desiredState === TaskState.READY) continue;
+      if (t.status.state > TaskState.PENDING || t.desiredState === TaskState.READY) continue;
       await this.setState(t.id, TaskState.RUNNING, t.nodeId !== "" ? t.nodeId : nodes[i++ % nodes.length]);
     }
   }

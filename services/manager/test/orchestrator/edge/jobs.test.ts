@@ -46,7 +46,7 @@ describe("orchestrator edge: jobs on a store", () => {
     assert.equal(svc.jobStatus?.jobIteration, 1);
     const current = h.tasks("batch").filter((t) => t.jobIteration === 1);
     assert.equal(current.length, 1);
-    assert.equal(current[0]!.status.state, TaskState.NEW);
+    assert.equal(current[0]!.status.state, TaskState.PENDING);
     assert.deepEqual(h.tasks("batch").filter((t) => t.jobIteration === 0).map((t) => TaskState[t.desiredState]), ["SHUTDOWN"]);
   });
 

@@ -24,16 +24,37 @@ describe("orchestrator edge: replicated services on a store", () => {
     assert.deepEqual(h.wanted("web").map((t) => t.slot), [1, 2]);
   });
 
+  // The harness runs no allocator: a PENDING task here was born so.
+  it("creates tasks already allocated (PENDING, in the creating write) when the service's endpoint needs nothing", async () => {
+    await h.createService(service("web", { replicated: { replicas: 2 } }));
+    for (const t of h.tasks("web")) {
+      assert.equal(t.status.state, TaskState.PENDING);
+      assert.equal(t.status.message, "pending task scheduling");
+      assert.equal(t.status.timestamp, h.clock.now());
+    }
+  });
+
+  it("creates a task NEW while its service's published ports are not allocated yet (the allocator's loop moves it)", async () => {
+    await h.createService(service("pub", { replicated: { replicas: 1 } }, { spec: { endpoint: { ports: [{ targetPort: 80 }] } } }));
+    assert.deepEqual(states(h, "pub"), ["1:NEW/RUNNING"]);
+    // Once the service's endpoint is allocated, a task created from then on is born PENDING with it.
+    await h.updateService("pub", (s) => (s.endpoint = { spec: s.spec.endpoint!, ports: [{ targetPort: 80, publishedPort: 30000 }] }));
+    await h.updateService("pub", (s) => (s.spec.replicated = { replicas: 2 }));
+    const second = h.tasks("pub").find((t) => t.slot === 2)!;
+    assert.equal(second.status.state, TaskState.PENDING);
+    assert.equal(second.endpoint?.ports?.[0]?.publishedPort, 30000);
+  });
+
   it("restarts a failed task in its slot after the restart delay (held READY until then)", async () => {
     await h.createService(service("web", { replicated: { replicas: 1 } }));
     await h.runAll("web", ["n1"]);
     const [first] = h.tasks("web");
     await h.setState(first!.id, TaskState.FAILED);
-    assert.deepEqual(states(h, "web"), ["1:FAILED/SHUTDOWN", "1:NEW/READY"]);
+    assert.deepEqual(states(h, "web"), ["1:FAILED/SHUTDOWN", "1:PENDING/READY"]);
     await h.advance(4_999);
-    assert.deepEqual(states(h, "web"), ["1:FAILED/SHUTDOWN", "1:NEW/READY"]);
+    assert.deepEqual(states(h, "web"), ["1:FAILED/SHUTDOWN", "1:PENDING/READY"]);
     await h.advance(1);
-    assert.deepEqual(states(h, "web"), ["1:FAILED/SHUTDOWN", "1:NEW/RUNNING"]);
+    assert.deepEqual(states(h, "web"), ["1:FAILED/SHUTDOWN", "1:PENDING/RUNNING"]);
   });
 
   it("stops restarting a slot after maxAttempts restarts within the window", async () => {
@@ -59,7 +80,7 @@ describe("orchestrator edge: replicated services on a store", () => {
     await h.setState(b!.id, TaskState.FAILED);
     await h.setState(h.tasks("never")[0]!.id, TaskState.FAILED);
     await h.advance(1_000);
-    assert.deepEqual(states(h, "onfail"), ["1:COMPLETE/SHUTDOWN", "2:FAILED/SHUTDOWN", "2:NEW/RUNNING"]);
+    assert.deepEqual(states(h, "onfail"), ["1:COMPLETE/SHUTDOWN", "2:FAILED/SHUTDOWN", "2:PENDING/RUNNING"]);
     assert.deepEqual(states(h, "never"), ["1:FAILED/SHUTDOWN"]);
   });
 
@@ -68,7 +89,7 @@ describe("orchestrator edge: replicated services on a store", () => {
     await h.runAll("web", ["n1", "n2", "n3"]);
     await h.updateNode("n1", (n) => (n.spec.availability = NodeAvailability.DRAIN));
     await h.updateNode("n2", (n) => (n.status.state = NodeState.DOWN));
-    assert.deepEqual(states(h, "web"), ["1:RUNNING/SHUTDOWN", "1:NEW/RUNNING", "2:RUNNING/SHUTDOWN", "2:NEW/RUNNING", "3:RUNNING/RUNNING"]);
+    assert.deepEqual(states(h, "web"), ["1:RUNNING/SHUTDOWN", "1:PENDING/RUNNING", "2:RUNNING/SHUTDOWN", "2:PENDING/RUNNING", "3:RUNNING/RUNNING"]);
   });
 
   it("removing the service sets REMOVE on its tasks, and the reaper deletes them once they stopped", async () => {
