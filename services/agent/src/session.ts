@@ -24,7 +24,7 @@ export interface ManagerAddr {
 export interface SessionOptions {
   /** The address this node is reached at (IP). */
   advertiseAddr: string;
-  /** Managers to start with (host:port); updated from every heartbeat answer. */
+  /** Managers to start with (host:port); updated from the heartbeat answers that carry the list. */
   managers: string[];
   /** The node description (hostname, platform, resources…) as a JSON-able object. */
   describe: () => object;
@@ -60,6 +60,8 @@ export class AgentSession {
   private loop: Promise<void> | undefined;
   private periodMs: number;
   private connectedTo: string | undefined;
+  /** The version of the manager list we hold, as the managers named it ("" until one does). */
+  private managersVersion = "";
   /** Heartbeats on a stream to the manager, or as calls to one that lacks the stream. */
   private readonly beats: StreamedCalls<controlpb.IHeartbeatRequest, controlpb.HeartbeatResponse>;
 
@@ -160,7 +162,7 @@ export class AgentSession {
         continue;
       }
       try {
-        const req: controlpb.IHeartbeatRequest = { advertiseAddr: this.opts.advertiseAddr, newSession };
+        const req: controlpb.IHeartbeatRequest = { advertiseAddr: this.opts.advertiseAddr, newSession, managersVersion: this.managersVersion };
         if (newSession) req.description = description ??= new TextEncoder().encode(JSON.stringify(this.opts.describe()));
         const res = await this.beats.request(addr, this.client(addr), req, Math.max(1_000, this.periodMs));
         backoff.reset();
@@ -179,12 +181,15 @@ export class AgentSession {
           this.events.onConnected?.(addr);
         }
         this.periodMs = Math.max(100, Number(res.periodMs) || this.periodMs);
+        // No list: ours is current (the answer names the version we sent), or the manager has none to give.
         const peers: controlpb.IManagerPeer[] = res.managers ?? [];
         const managers: ManagerAddr[] = peers.map((m) => ({ nodeId: m.nodeId ?? "", addr: m.addr ?? "" })).filter((m) => m.addr !== "");
         if (managers.length > 0) {
           this.managers = managers.map((m) => m.addr);
           this.events.onManagers?.(managers);
         }
+        // Kept only with the list it names: a manager of an older version sends neither.
+        this.managersVersion = managers.length > 0 ? (res.managersVersion ?? "") : res.managersVersion === this.managersVersion ? this.managersVersion : "";
         this.events.onDesiredRole?.(res.desiredRole ?? 0);
         this.warmOthers(addr);
         // Heartbeat a little early (75–95 % of the period, jittered so that a thousand nodes do not

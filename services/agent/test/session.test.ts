@@ -22,6 +22,8 @@ class FakeManager {
   slowBeats = 0;
   /** The managers each answer names (default: this one). */
   peers: string[] | undefined;
+  /** Set: the list's version, named in every answer; the list is left out for a node that names it. */
+  listVersion: string | undefined;
   addr = "";
 
   constructor(stream = true) {
@@ -32,7 +34,10 @@ class FakeManager {
         throw new StatusError({ code: "MANAGER_NO_QUORUM", grpcStatus: grpc.status.UNAVAILABLE }, "no quorum", { temporary: true });
       }
       this.beats.push(req);
-      return { periodMs: 100, managers: (this.peers ?? [this.addr]).map((addr) => ({ nodeId: "m", addr })) };
+      const managers = (this.peers ?? [this.addr]).map((addr) => ({ nodeId: "m", addr }));
+      // An older manager: the list in every answer, no version.
+      if (this.listVersion === undefined) return { periodMs: 100, managers };
+      return { periodMs: 100, managers: req.managersVersion === this.listVersion ? [] : managers, managersVersion: this.listVersion };
     };
     const heartbeats = (call: grpc.ServerDuplexStream<controlpb.HeartbeatRequest, controlpb.HeartbeatResponse>): void => {
       this.streams++;
@@ -173,6 +178,27 @@ describe("agent session: heartbeats", function () {
     const channel = session!.client(other.addr).getChannel();
     await until("the other manager's channel is connected", () => channel.getConnectivityState(false) === grpc.connectivityState.READY);
     assert.equal(other.streams + other.calls, 0, "connected without a call");
+  });
+
+  it("sends the version of the manager list it holds, and keeps the list when an answer leaves it out", async () => {
+    const leader = new FakeManager();
+    const other = new FakeManager();
+    const [leaderAddr, otherAddr] = await start(leader, other);
+    leader.peers = [leaderAddr as string, otherAddr as string];
+    leader.listVersion = "v1";
+    const s = open(leaderAddr as string);
+    await until("4 heartbeats", () => leader.beats.length >= 4);
+    assert.equal(leader.beats[0]?.managersVersion, "", "nothing held yet");
+    assert.ok(leader.beats.slice(1).every((b) => b.managersVersion === "v1"));
+    assert.deepEqual(s.knownManagers, [leaderAddr, otherAddr], "kept through the answers without a list");
+    // The list changes: the next answer carries it with the new version.
+    leader.peers = [leaderAddr as string];
+    leader.listVersion = "v2";
+    await until("the new list", () => s.knownManagers.length === 1);
+    const at = leader.beats.length;
+    await until("2 more heartbeats", () => leader.beats.length >= at + 2);
+    assert.equal(leader.beats.at(-1)?.managersVersion, "v2");
+    assert.deepEqual(s.knownManagers, [leaderAddr]);
   });
 
   it("heartbeats with calls to a manager that has no Heartbeats stream", async () => {

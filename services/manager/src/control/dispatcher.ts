@@ -9,6 +9,7 @@
 // runs late) does not blame the nodes: deadlines move on by the stall.
 // Followers refuse heartbeats and name the leader (redirect.ts). Task assignments and status
 // reports are served by assignments.ts on the same service; it must not schedule or decide roles.
+import { createHash } from "node:crypto";
 import type * as grpc from "@grpc/grpc-js";
 import { describeError, systemClock, type Clock, type Logger, type TimerHandle } from "@shoal/common";
 import { dispatcherServiceDefinition, serveCallStream, toServiceError, unaryHandler, type controlpb } from "@shoal/proto";
@@ -57,6 +58,15 @@ interface Registration {
   reject: (err: unknown) => void;
 }
 
+/**
+ * A manager list's version: the same for the same list on every manager (order aside), so a node
+ * that moves to another manager is not sent a list it has.
+ */
+export function managersVersion(peers: readonly controlpb.IManagerPeer[]): string {
+  const text = peers.map((p) => `${p.nodeId ?? ""}@${p.addr ?? ""}`).sort().join(",");
+  return createHash("sha256").update(text).digest("hex").slice(0, 24);
+}
+
 function sameDescription(a: NodeDescription | undefined, b: NodeDescription): boolean {
   return a !== undefined && JSON.stringify(a) === JSON.stringify(b);
 }
@@ -80,6 +90,7 @@ export class Dispatcher {
   /** A sweep's DOWN write is in flight: later sweeps wait for it rather than write the same nodes again. */
   private expiring = false;
   private period: { ms: number; readAtMs: number } | undefined;
+  private peers: { peers: controlpb.IManagerPeer[]; version: string; readAtMs: number } | undefined;
   private running = false;
   readonly assignments: TaskAssignments;
 
@@ -208,12 +219,27 @@ export class Dispatcher {
         written.catch((err: unknown) => this.log.debug({ nodeId, err: describeError(err) }, "dispatcher: re-registration not written; the next heartbeat retries"));
       }
     }
+    const managers = this.managers();
     return {
       periodMs: this.periodMs(),
-      managers: store.view(managerPeers),
+      // The node's list is current: left out (a thousand nodes decoded and compared it on every beat).
+      managers: req.managersVersion === managers.version ? [] : managers.peers,
+      managersVersion: managers.version,
       desiredRole: node.spec.desiredRole,
       removed: false,
     };
+  }
+
+  /**
+   * The manager list heartbeats answer with, and its version, read at most once a second (every
+   * heartbeat asks). A changed list reaches the nodes within a second more.
+   */
+  private managers(): { peers: controlpb.IManagerPeer[]; version: string } {
+    const now = this.clock.monotonicMs();
+    if (this.peers !== undefined && now - this.peers.readAtMs < 1_000) return this.peers;
+    const peers = this.modules.rs.store.view(managerPeers);
+    this.peers = { peers, version: managersVersion(peers), readAtMs: now };
+    return this.peers;
   }
 
   /**

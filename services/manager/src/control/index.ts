@@ -2,7 +2,7 @@ export * from "./errors.js";
 export * from "./cluster-object.js";
 export { CaService, managerPeers, decodeDescription } from "./ca-service.js";
 export { ControlService, newRaftId } from "./control-service.js";
-export { Dispatcher, DEFAULT_HEARTBEAT_PERIOD_MS } from "./dispatcher.js";
+export { Dispatcher, DEFAULT_HEARTBEAT_PERIOD_MS, managersVersion } from "./dispatcher.js";
 export { GrpcForwarder, type ClientTls } from "./forwarder.js";
 export { Membership, checkVoterRemoval } from "./membership.js";
 export { requireLeader } from "./redirect.js";

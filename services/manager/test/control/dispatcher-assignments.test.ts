@@ -5,9 +5,9 @@ import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
 import { FakeClock, freeLoopbackPort, silentLogger } from "@shoal/common";
 import { CallStream, LEADER_ADDR_KEY, RemoteError, callUnary, controlpb, dispatcherServiceDefinition, remoteErrorOf } from "@shoal/proto";
-import { MemoryStore, NodeState, TaskState, type Node, type Task } from "@shoal/store";
+import { MemoryStore, NodeAvailability, NodeRole, NodeState, TaskState, type Node, type Task } from "@shoal/store";
 import { CertificateAuthority, clientCredentials, createCsr, createRootCa, generateNodeKey, serverCredentials, type RootCaMaterial } from "../../src/ca/index.js";
-import { Dispatcher } from "../../src/control/dispatcher.js";
+import { Dispatcher, managersVersion } from "../../src/control/dispatcher.js";
 import type { ReplicatedStore } from "../../src/replication/index.js";
 
 const CLUSTER = "cluster-d";
@@ -59,6 +59,7 @@ describe("control/dispatcher: node RPCs over mTLS", function () {
   let dispatcher: Dispatcher;
   let server: grpc.Server;
   let addr: string;
+  let clock: FakeClock;
   const clients: grpc.Client[] = [];
 
   const dial = async (nodeId: string): Promise<grpc.Client> => {
@@ -80,7 +81,8 @@ describe("control/dispatcher: node RPCs over mTLS", function () {
     store = new MemoryStore();
     leader = true;
     const rs = { store, isLeader: () => leader, leaderInfo: () => ({ id: 2, address: "10.0.0.2:2377" }) } as unknown as ReplicatedStore;
-    dispatcher = new Dispatcher({ clusterId: CLUSTER, assignmentBatchWindowMs: 0 }, { rs, logger: silentLogger(), clock: new FakeClock() });
+    clock = new FakeClock();
+    dispatcher = new Dispatcher({ clusterId: CLUSTER, assignmentBatchWindowMs: 0 }, { rs, logger: silentLogger(), clock });
     const serverCert = await nodeCert(ca, "manager-1", "manager");
     server = new grpc.Server();
     dispatcher.register(server);
@@ -182,5 +184,38 @@ describe("control/dispatcher: node RPCs over mTLS", function () {
     assert.equal(again.removed, false);
     assert.equal(beats.broken, false);
     beats.close();
+  });
+
+  it("sends the manager list with its version, and leaves it out while the node names the current version", async () => {
+    const manager = (id: string, managerAddr: string): Omit<Node, "meta"> =>
+      ({ id, spec: { availability: NodeAvailability.ACTIVE, desiredRole: NodeRole.MANAGER, labels: {} }, description: { hostname: id }, status: { state: NodeState.READY, addr: "" }, role: NodeRole.MANAGER, managerStatus: { raftId: 1, addr: managerAddr } }) as unknown as Omit<Node, "meta">;
+    await store.update((tx) => {
+      tx.create("node", manager("manager-1", "10.0.0.1:2377"));
+      tx.create("node", { id: "node-a", spec: { availability: "active", desiredRole: "worker", labels: {} }, description: { hostname: "a" }, status: { state: NodeState.READY, addr: "10.0.0.7" }, role: "worker" } as unknown as Omit<Node, "meta">);
+    });
+    const beats = new CallStream(await dial("node-a"), dispatcherServiceDefinition.heartbeats);
+    const first = await beats.request({ advertiseAddr: "10.0.0.7" });
+    assert.deepEqual(first.managers.map((m: controlpb.IManagerPeer) => m.addr), ["10.0.0.1:2377"]);
+    assert.notEqual(first.managersVersion, "");
+    const current = await beats.request({ advertiseAddr: "10.0.0.7", managersVersion: first.managersVersion });
+    assert.deepEqual(current.managers, [], "the node's list is current");
+    assert.equal(current.managersVersion, first.managersVersion);
+    const stale = await beats.request({ advertiseAddr: "10.0.0.7", managersVersion: "something-else" });
+    assert.deepEqual(stale.managers.map((m: controlpb.IManagerPeer) => m.addr), ["10.0.0.1:2377"]);
+    // A manager joins: within a second the version changes and the node gets the new list.
+    await store.update((tx) => tx.create("node", manager("manager-2", "10.0.0.2:2377")));
+    clock.advance(1_000);
+    const changed = await beats.request({ advertiseAddr: "10.0.0.7", managersVersion: first.managersVersion });
+    assert.deepEqual(changed.managers.map((m: controlpb.IManagerPeer) => m.addr).sort(), ["10.0.0.1:2377", "10.0.0.2:2377"]);
+    assert.notEqual(changed.managersVersion, first.managersVersion);
+    beats.close();
+  });
+
+  it("names the same manager list with the same version whatever its order", () => {
+    const a = { nodeId: "m1", addr: "10.0.0.1:2377" };
+    const b = { nodeId: "m2", addr: "10.0.0.2:2377" };
+    assert.equal(managersVersion([a, b]), managersVersion([b, a]));
+    assert.notEqual(managersVersion([a, b]), managersVersion([a]));
+    assert.notEqual(managersVersion([a]), managersVersion([{ ...a, addr: "10.0.0.1:2378" }]));
   });
 });

@@ -1912,6 +1912,9 @@ export namespace shoal {
             /** HeartbeatRequest newSession. */
             newSession: boolean;
 
+            /** HeartbeatRequest managersVersion. */
+            managersVersion: string;
+
             /**
              * Creates a new HeartbeatRequest instance using the specified properties.
              * @param [properties] Properties to set
@@ -1981,6 +1984,9 @@ export namespace shoal {
                 /** HeartbeatRequest newSession */
                 newSession?: (boolean|null);
 
+                /** HeartbeatRequest managersVersion */
+                managersVersion?: (string|null);
+
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
             }
@@ -2019,6 +2025,9 @@ export namespace shoal {
 
             /** HeartbeatResponse removed. */
             removed: boolean;
+
+            /** HeartbeatResponse managersVersion. */
+            managersVersion: string;
 
             /**
              * Creates a new HeartbeatResponse instance using the specified properties.
@@ -2091,6 +2100,9 @@ export namespace shoal {
 
                 /** HeartbeatResponse removed */
                 removed?: (boolean|null);
+
+                /** HeartbeatResponse managersVersion */
+                managersVersion?: (string|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

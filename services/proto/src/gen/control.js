@@ -4918,6 +4918,7 @@ export const shoal = $root.shoal = (() => {
              * @property {Uint8Array|null} [description] HeartbeatRequest description
              * @property {string|null} [advertiseAddr] HeartbeatRequest advertiseAddr
              * @property {boolean|null} [newSession] HeartbeatRequest newSession
+             * @property {string|null} [managersVersion] HeartbeatRequest managersVersion
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -4974,6 +4975,14 @@ export const shoal = $root.shoal = (() => {
             HeartbeatRequest.prototype.newSession = false;
 
             /**
+             * HeartbeatRequest managersVersion.
+             * @member {string} managersVersion
+             * @memberof shoal.control.HeartbeatRequest
+             * @instance
+             */
+            HeartbeatRequest.prototype.managersVersion = "";
+
+            /**
              * Creates a new HeartbeatRequest instance using the specified properties.
              * @function create
              * @memberof shoal.control.HeartbeatRequest
@@ -5011,6 +5020,8 @@ export const shoal = $root.shoal = (() => {
                     w.uint32(/* id 2, wireType 2 =*/18).string(m.advertiseAddr);
                 if (m.newSession != null && $Object.hasOwnProperty.call(m, "newSession") && m.newSession !== false)
                     w.uint32(/* id 3, wireType 0 =*/24).bool(m.newSession);
+                if (m.managersVersion != null && $Object.hasOwnProperty.call(m, "managersVersion") && m.managersVersion !== "")
+                    w.uint32(/* id 4, wireType 2 =*/34).string(m.managersVersion);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -5082,6 +5093,15 @@ export const shoal = $root.shoal = (() => {
                                 delete m.newSession;
                             continue;
                         }
+                    case 4: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.managersVersion = v;
+                            else
+                                delete m.managersVersion;
+                            continue;
+                        }
                     }
                     r.skipType(u, q, t);
                     if (!r.discardUnknown) {
@@ -5135,6 +5155,11 @@ export const shoal = $root.shoal = (() => {
                         m.newSession = $Boolean(d.newSession);
                     }
                 }
+                if (d.managersVersion != null) {
+                    if (typeof d.managersVersion !== "string" || d.managersVersion.length) {
+                        m.managersVersion = $String(d.managersVersion);
+                    }
+                }
                 return m;
             };
 
@@ -5165,6 +5190,7 @@ export const shoal = $root.shoal = (() => {
                     }
                     d.advertiseAddr = "";
                     d.newSession = false;
+                    d.managersVersion = "";
                 }
                 if (m.description != null && $Object.hasOwnProperty.call(m, "description")) {
                     d.description = o.bytes === $String ? $util.base64.encode(m.description, 0, m.description.length) : o.bytes === $Array ? $Array.prototype.slice.call(m.description) : m.description;
@@ -5174,6 +5200,9 @@ export const shoal = $root.shoal = (() => {
                 }
                 if (m.newSession != null && $Object.hasOwnProperty.call(m, "newSession")) {
                     d.newSession = m.newSession;
+                }
+                if (m.managersVersion != null && $Object.hasOwnProperty.call(m, "managersVersion")) {
+                    d.managersVersion = m.managersVersion;
                 }
                 return d;
             };
@@ -5215,6 +5244,7 @@ export const shoal = $root.shoal = (() => {
              * @property {Array.<shoal.control.ManagerPeer.$Properties>|null} [managers] HeartbeatResponse managers
              * @property {number|null} [desiredRole] HeartbeatResponse desiredRole
              * @property {boolean|null} [removed] HeartbeatResponse removed
+             * @property {string|null} [managersVersion] HeartbeatResponse managersVersion
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -5280,6 +5310,14 @@ export const shoal = $root.shoal = (() => {
             HeartbeatResponse.prototype.removed = false;
 
             /**
+             * HeartbeatResponse managersVersion.
+             * @member {string} managersVersion
+             * @memberof shoal.control.HeartbeatResponse
+             * @instance
+             */
+            HeartbeatResponse.prototype.managersVersion = "";
+
+            /**
              * Creates a new HeartbeatResponse instance using the specified properties.
              * @function create
              * @memberof shoal.control.HeartbeatResponse
@@ -5321,6 +5359,8 @@ export const shoal = $root.shoal = (() => {
                     w.uint32(/* id 3, wireType 0 =*/24).int32(m.desiredRole);
                 if (m.removed != null && $Object.hasOwnProperty.call(m, "removed") && m.removed !== false)
                     w.uint32(/* id 4, wireType 0 =*/32).bool(m.removed);
+                if (m.managersVersion != null && $Object.hasOwnProperty.call(m, "managersVersion") && m.managersVersion !== "")
+                    w.uint32(/* id 5, wireType 2 =*/42).string(m.managersVersion);
                 if (m.$unknowns != null && $Object.hasOwnProperty.call(m, "$unknowns"))
                     for (var i = 0; i < m.$unknowns.length; ++i)
                         w.raw(m.$unknowns[i]);
@@ -5400,6 +5440,15 @@ export const shoal = $root.shoal = (() => {
                                 delete m.removed;
                             continue;
                         }
+                    case 5: {
+                            if (u !== 2)
+                                break;
+                            if ((v = r.stringVerify()).length)
+                                m.managersVersion = v;
+                            else
+                                delete m.managersVersion;
+                            continue;
+                        }
                     }
                     r.skipType(u, q, t);
                     if (!r.discardUnknown) {
@@ -5467,6 +5516,11 @@ export const shoal = $root.shoal = (() => {
                         m.removed = $Boolean(d.removed);
                     }
                 }
+                if (d.managersVersion != null) {
+                    if (typeof d.managersVersion !== "string" || d.managersVersion.length) {
+                        m.managersVersion = $String(d.managersVersion);
+                    }
+                }
                 return m;
             };
 
@@ -5498,6 +5552,7 @@ export const shoal = $root.shoal = (() => {
                         d.periodMs = o.longs === $String ? "0" : typeof $BigInt !== "undefined" && o.longs === $BigInt ? $BigInt("0") : 0;
                     d.desiredRole = 0;
                     d.removed = false;
+                    d.managersVersion = "";
                 }
                 if (m.periodMs != null && $Object.hasOwnProperty.call(m, "periodMs")) {
                     if (typeof $BigInt !== "undefined" && o.longs === $BigInt)
@@ -5518,6 +5573,9 @@ export const shoal = $root.shoal = (() => {
                 }
                 if (m.removed != null && $Object.hasOwnProperty.call(m, "removed")) {
                     d.removed = m.removed;
+                }
+                if (m.managersVersion != null && $Object.hasOwnProperty.call(m, "managersVersion")) {
+                    d.managersVersion = m.managersVersion;
                 }
                 return d;
             };
