@@ -22,6 +22,39 @@ describe("scheduler: SchedulerState bookkeeping", () => {
     assert.equal(info.hostPortInUse("8080/tcp"), false);
   });
 
+  it("counts a new version of a task again whenever what it weighs changed, whatever it shares with the old", () => {
+    const s = SchedulerState.from([makeNode("n1", { memoryBytes: 4 * GiB }), makeNode("n2", { memoryBytes: 4 * GiB })], []);
+    const [n1, n2] = [s.nodes.get("n1")!, s.nodes.get("n2")!];
+    const t = makeTask("t1", "web", { nodeId: "n1", state: TaskState.ASSIGNED, memoryBytes: GiB });
+    s.setTask(t);
+    // A status report: the same objects, the same weight.
+    const running = { ...t, status: { ...t.status, state: TaskState.RUNNING } };
+    s.setTask(running);
+    assert.equal(n1.available.memoryBytes, 3 * GiB);
+    const bigger = { ...running, spec: { ...running.spec, resources: { reservations: { memoryBytes: 2 * GiB } } } };
+    s.setTask(bigger);
+    assert.equal(n1.available.memoryBytes, 2 * GiB, "a new reservation");
+    s.setTask({ ...bigger, desiredState: TaskState.SHUTDOWN });
+    assert.equal(n1.tasksOfService("web"), 0, "no longer wanted: not counted for spreading");
+    assert.equal(n1.available.memoryBytes, 2 * GiB, "but still holding its resources");
+    s.setTask({ ...bigger, nodeId: "n2" });
+    assert.deepEqual([n1.available.memoryBytes, n2.available.memoryBytes, n2.tasksOfService("web")], [4 * GiB, 2 * GiB, 1], "moved to another node");
+  });
+
+  it("corrects a decision not yet committed with the committed task, even one that shares its objects", () => {
+    const s = SchedulerState.from([makeNode("n1", { memoryBytes: 4 * GiB }), makeNode("n2", { memoryBytes: 4 * GiB })], []);
+    const t = makeTask("t1", "web", { nodeId: "n1", state: TaskState.ASSIGNED, memoryBytes: GiB });
+    // The scheduler decided n1 with a reservation of its own reckoning; the store says 1 GiB.
+    s.assign(t, "n1", { nanoCpus: 0, memoryBytes: 3 * GiB, generic: new Map() }, []);
+    assert.equal(s.nodes.get("n1")!.available.memoryBytes, GiB);
+    s.setTask(t);
+    assert.equal(s.nodes.get("n1")!.available.memoryBytes, 3 * GiB);
+    // And one on another node than the store's.
+    s.assign(t, "n2", { nanoCpus: 0, memoryBytes: GiB, generic: new Map() }, []);
+    s.setTask(t);
+    assert.deepEqual([s.nodes.get("n1")!.available.memoryBytes, s.nodes.get("n2")!.available.memoryBytes], [3 * GiB, 4 * GiB]);
+  });
+
   it("keeps holding resources for a task being shut down, but stops counting it for spreading", () => {
     const s = SchedulerState.from([makeNode("n1", { memoryBytes: 4 * GiB })], []);
     s.setTask(makeTask("t1", "web", { nodeId: "n1", state: TaskState.RUNNING, desiredState: TaskState.SHUTDOWN, memoryBytes: GiB }));

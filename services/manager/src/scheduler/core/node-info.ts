@@ -16,6 +16,11 @@ export interface TaskUsage {
   readonly named: readonly GenericResource[];
   /** Still wanted (desired state up to COMPLETE): counts for spreading and max replicas. */
   readonly active: boolean;
+  /**
+   * The committed task's objects the usage was computed from (none for a decision not yet
+   * committed): a later version that shares them (a status report) weighs the same.
+   */
+  readonly from?: { readonly reservations: unknown; readonly endpoint: unknown; readonly named: unknown };
 }
 
 export class NodeInfo {

@@ -70,16 +70,35 @@ export class SchedulerState {
 
   /** Records a task's current version: where it holds resources, and whether it failed there. */
   setTask(task: Task): void {
+    const holds = holdsResources(task);
+    const active = task.desiredState <= TaskState.COMPLETE;
+    const reservations = task.spec.resources?.reservations;
+    // Most events are the agents' status reports, which leave what the task weighs where it was:
+    // recognized by identity, they cost no bookkeeping (a task that holds resources has not failed).
+    const cur = this.usages.get(task.id);
+    if (
+      holds &&
+      cur?.from !== undefined &&
+      cur.nodeId === task.nodeId &&
+      cur.serviceId === task.serviceId &&
+      cur.active === active &&
+      cur.from.reservations === reservations &&
+      cur.from.endpoint === task.endpoint &&
+      cur.from.named === task.assignedGenericResources
+    ) {
+      return;
+    }
     this.dropUsage(task.id);
-    if (holdsResources(task)) {
+    if (holds) {
       this.addUsage({
         taskId: task.id,
         serviceId: task.serviceId,
         nodeId: task.nodeId,
-        reservation: resourcesOf(task.spec.resources?.reservations),
+        reservation: resourcesOf(reservations),
         hostPorts: hostPortsOf(task),
         named: task.assignedGenericResources ?? [],
-        active: task.desiredState <= TaskState.COMPLETE,
+        active,
+        from: { reservations, endpoint: task.endpoint, named: task.assignedGenericResources },
       });
     }
     if (failed(task)) this.recordFailure(task.nodeId, task.serviceId, task.id, task.status.timestamp);
