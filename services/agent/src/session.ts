@@ -188,8 +188,10 @@ export class AgentSession {
           this.managers = managers.map((m) => m.addr);
           this.events.onManagers?.(managers);
         }
-        // Kept only with the list it names: a manager of an older version sends neither.
-        this.managersVersion = managers.length > 0 ? (res.managersVersion ?? "") : res.managersVersion === this.managersVersion ? this.managersVersion : "";
+        // A version is kept only with the list it names (a manager of an older version sends no
+        // version, so the list keeps coming).
+        if (managers.length > 0) this.managersVersion = res.managersVersion ?? "";
+        else if (res.managersVersion !== this.managersVersion) this.managersVersion = "";
         this.events.onDesiredRole?.(res.desiredRole ?? 0);
         this.warmOthers(addr);
         // Heartbeat a little early (75–95 % of the period, jittered so that a thousand nodes do not
