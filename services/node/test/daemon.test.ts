@@ -90,7 +90,9 @@ describe("shoald in process: three managers and a worker on loopback", function 
     assert.ok(value("shoal_store_proposals_total") >= stats.proposals);
     assert.ok(value("shoal_store_proposed_actions_total") >= value("shoal_store_proposals_total"));
     assert.ok(value("shoal_store_commit_wait_seconds_total") > 0);
-    assert.ok(value("shoal_store_write_lock_held_seconds_total") >= value("shoal_store_commit_wait_seconds_total") - 1e-6, "the lock is held while writers wait");
+    // The leader lets the lock go once its entry is appended (entries in flight overlap), so the
+    // time it was held may be shorter than the time entries were in flight: both are counted.
+    assert.ok(value("shoal_store_write_lock_held_seconds_total") > 0, "the write lock's time is counted");
   });
 
   it("applies the cluster's raft settings on every manager and refuses the ones it does not have", async () => {

@@ -20,7 +20,8 @@
 //   those (ProposeOptions.term), never forwarded: in that term its log keeps them where they are.
 // - At most maxInFlight entries are in flight; a writer waits for room before it stages.
 // - An entry's layer leaves the stack when the entry applies (the tables then hold what it wrote)
-//   or its proposal fails. Elsewhere (a follower forwarding its writes) the lock is held until the
+//   or its proposal fails, and the whole stack goes when this member stops leading
+//   (leftLeadership). Elsewhere (a follower forwarding its writes) the lock is held until the
 //   entry commits.
 import { AbortedError, systemClock, type Clock } from "@shoal/common";
 import type { LoggedAction, ProposeOptions, Proposer, StoreAction, StoreEvent } from "./actions.js";
@@ -473,6 +474,20 @@ export class MemoryStore {
     this.inFlight = [];
     this.wakeRoom();
     this.publish(changes, snapshot.index);
+  }
+
+  /**
+   * This member no longer leads (the replication layer says so at once). Its entries in flight
+   * may still commit or be replaced by a newer leader's; either way no write may be staged over
+   * them any more: from now on writes stage over what this member applied, as every member's
+   * reads do. Their proposals settle on their own, as before. Kept, the stack made a partitioned
+   * ex-leader stage over its own uncommitted writes (say, its dispatcher's DOWN marks): every write
+   * through it failed "update out of sequence" until those proposals timed out.
+   */
+  leftLeadership(): void {
+    if (this.inFlight.length === 0) return;
+    this.inFlight = [];
+    this.wakeRoom();
   }
 
   /** Ends every watch (they finish without error); later watch() calls fail. */

@@ -203,6 +203,40 @@ describe("store: pipelined writes", () => {
     assert.equal(decodeStoreEntry(raft.log[1]!.data).after, 0, "staged over nothing in flight");
   });
 
+  it("a member that lost leadership stages over what it applied, not over its entries still in flight", async () => {
+    const { store, raft } = leaderStore({ maxInFlight: 1 });
+    const created = store.update((tx) => tx.create("service", service("s1", "web")));
+    await settle();
+    raft.commit();
+    await created;
+    const seen: number[] = [];
+    const label = (key: string): Promise<void> =>
+      store.update((tx) => {
+        const s = copyObject(tx.get("service", "s1")!);
+        seen.push(s.meta.version.index);
+        s.spec.annotations.labels = { [key]: "1" };
+        tx.update("service", s);
+      });
+    const inFlight = label("old-term");
+    inFlight.catch(() => undefined);
+    await settle();
+    assert.equal(raft.log.length, 2);
+    // The next writer waits for room behind entry 2; leadership is lost meanwhile.
+    const next = label("after");
+    next.catch(() => undefined);
+    await settle();
+    assert.equal(raft.log.length, 2, "waiting for room");
+    store.leftLeadership();
+    await settle();
+    assert.equal(raft.log.length, 3, "woken: the stack is gone");
+    assert.equal(decodeStoreEntry(raft.log[2]!.data).after, 0, "staged over nothing in flight");
+    assert.deepEqual(seen, [1, 1], "over the applied service (version 1), not entry 2's");
+    raft.drop(2);
+    raft.drop(3);
+    await assert.rejects(inFlight, /proposal dropped/);
+    await assert.rejects(next, /proposal dropped/);
+  });
+
   it("a write staged over entries in flight goes only into the same term's log", async () => {
     const { store, raft } = leaderStore();
     const first = store.update((tx) => tx.create("service", service("s1", "web")));

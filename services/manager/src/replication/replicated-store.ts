@@ -395,6 +395,8 @@ export class ReplicatedStore implements Proposer {
     if (now === this.leader) return;
     this.leader = now;
     this.log.info({ term, leader: now }, now ? "replication: became leader" : "replication: lost leadership");
+    // Before any listener: no write may stage over this leadership's entries in flight any more.
+    if (!now) this.store.leftLeadership();
     for (const fn of [...this.listeners]) {
       try {
         fn(now, term);

@@ -29,6 +29,20 @@ async function restartAllAndCompare(c: StoreCluster): Promise<void> {
   }
 }
 
+/**
+ * Starts 3 members, writes service "kept" everywhere, then stops both followers: the leader, cut
+ * off, leads on until check-quorum demotes it.
+ */
+async function cutOffLeader(c: StoreCluster): Promise<{ leader: ReplicatedStore; others: ReplicatedStore[] }> {
+  await c.startAll([1, 2, 3]);
+  const leader = await c.leader();
+  await leader.store.update((tx) => tx.create("service", service("kept", "kept")));
+  await converged(c);
+  const others = c.running().filter((m) => m !== leader);
+  await Promise.all(others.map((m) => c.stop(m.id)));
+  return { leader, others };
+}
+
 describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function () {
   this.timeout(20_000);
 
@@ -262,13 +276,8 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
     after(() => c.cleanup());
 
     it("fails a write with MANAGER_NO_QUORUM within the deadline when 2 of 3 are stopped, and still answers local reads", async () => {
-      await c.startAll([1, 2, 3]);
-      const leader = await c.leader();
-      await leader.store.update((tx) => tx.create("service", service("kept", "kept")));
-      await converged(c);
-      const others = c.running().filter((m) => m !== leader);
       // Stop the two followers: the survivor is still leader until check-quorum demotes it.
-      await Promise.all(others.map((m) => c.stop(m.id)));
+      const { leader, others } = await cutOffLeader(c);
 
       const t0 = Date.now();
       await assert.rejects(leader.store.update((tx) => tx.create("service", service("lost", "lost"))), (err: unknown) => {
@@ -299,6 +308,32 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
       const expected = objectsOf(next);
       for (const m of c.running()) assert.equal(objectsOf(m), expected);
       assert.ok(next.store.view((tx) => tx.get("service", "healed")) !== undefined);
+    });
+  });
+
+  describe("a leader cut off with writes in flight", () => {
+    const c = new StoreCluster({ commitTimeoutMs: 3000 });
+    after(() => c.cleanup());
+
+    it("once it steps down, stages writes over what it applied, not over its entries still in flight", async () => {
+      const { leader } = await cutOffLeader(c);
+      // An update in flight that cannot commit (its proposal waits out the commit deadline).
+      const read = leader.store.view((tx) => tx.get("service", "kept"))!;
+      const inFlight = leader.store.update((tx) => tx.update("service", { ...read, spec: { ...read.spec, replicated: { replicas: 2 } } }));
+      inFlight.catch(() => undefined);
+      await waitFor(() => !leader.isLeader(), 3000, "the cut-off leader to step down");
+      // What the API would do next: read the committed object, write back with its version.
+      const current = leader.store.view((tx) => tx.get("service", "kept"))!;
+      assert.equal(current.meta.version.index, read.meta.version.index, "the update in flight is not committed");
+      await assert.rejects(
+        leader.store.update((tx) => tx.update("service", { ...current, spec: { ...current.spec, replicated: { replicas: 3 } } })),
+        (err: unknown) => {
+          assert.ok(err instanceof ShoalError, String(err));
+          assert.equal(err.code, "MANAGER_NO_QUORUM", `refused for want of a quorum, not as ${err.code}: ${err.message}`);
+          return true;
+        },
+      );
+      await assert.rejects(inFlight);
     });
   });
 
