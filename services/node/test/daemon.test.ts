@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger, freeLoopbackPorts, silentLogger, sleep } from "@shoal/common";
 import type { Manager } from "@shoal/manager";
-import { NodeRole, NodeState, RestartCondition, TaskState, type Cluster, type Node } from "@shoal/store";
+import { NodeRole, NodeState, RestartCondition, TaskState, type Cluster, type Node, type Task } from "@shoal/store";
 import { Daemon } from "../src/index.js";
 
 const logger = process.env["SHOAL_TEST_LOG"] === undefined ? silentLogger() : createLogger({ level: process.env["SHOAL_TEST_LOG"] });
@@ -188,9 +188,14 @@ describe("shoald in process: three managers and a worker on loopback", function 
     await backend.store.update((tx) =>
       tx.create("service", { id: "svcweb000000000000000000a", spec: { annotations: { name: "web" }, task: { container: { image: "busybox" } }, replicated: { replicas: 6 } } }),
     );
+    const webTasks = (): Task[] => backend.store.view((tx) => tx.find("task", { serviceId: "svcweb000000000000000000a" }));
     const assigned = await until("6 running tasks", 20_000, () => {
-      const tasks = backend.store.view((tx) => tx.find("task", { serviceId: "svcweb000000000000000000a" }));
+      const tasks = webTasks();
       return tasks.length === 6 && tasks.every((t) => t.nodeId !== "" && t.status.state === TaskState.RUNNING) ? tasks : undefined;
+    }).catch((err: unknown) => {
+      // Where they stood, and who led: a timeout here once (in a whole CI run) said nothing more.
+      const states = webTasks().map((t) => `${t.slot}:${TaskState[t.status.state]}@${t.nodeId || "-"} (${t.status.message})`);
+      throw new Error(`${(err as Error).message}; tasks ${states.join(", ")}; leader now ${leaderName(["m1", "m2", "m3"]) ?? "none"}, was ${lead}`);
     });
     assert.deepEqual(assigned.map((t) => t.slot).sort((a, b) => a - b), [1, 2, 3, 4, 5, 6]);
     // Spread: 6 tasks over the 4 ready nodes, at most 2 on any.
