@@ -471,8 +471,7 @@ export class MemoryStore {
     this.rejections.clear();
     for (const index of snapshot.refused ?? []) this.rejections.set(index, refusedEarlier(index));
     // Whatever was in flight is in the snapshot or lost; its proposals settle on their own.
-    this.inFlight = [];
-    this.wakeRoom();
+    this.dropInFlight();
     this.publish(changes, snapshot.index);
   }
 
@@ -485,7 +484,11 @@ export class MemoryStore {
    * through it failed "update out of sequence" until those proposals timed out.
    */
   leftLeadership(): void {
-    if (this.inFlight.length === 0) return;
+    this.dropInFlight();
+  }
+
+  /** No write stages over the entries in flight any more (writers waiting for room go on). */
+  private dropInFlight(): void {
     this.inFlight = [];
     this.wakeRoom();
   }
