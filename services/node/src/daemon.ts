@@ -37,7 +37,7 @@ import {
 } from "@shoal/manager";
 import { LEADER_ADDR_KEY, RemoteError, caServiceDefinition, callUnary, controlServiceDefinition, type controlpb } from "@shoal/proto";
 import { NodeAvailability, NodeMembership, NodeRole, NodeState, Reachability, generateId, type Cluster, type MemoryStore, type Node } from "@shoal/store";
-import { SHOAL_VERSION, describeNode } from "./describe.js";
+import { SHOAL_VERSION, describeNode, type DescribeOptions } from "./describe.js";
 import { leaderComponents } from "./leader-components.js";
 import { registerNodeMetrics } from "./metrics.js";
 import { StateDir, type NodeIdentity, type StoredKeys } from "./state-dir.js";
@@ -310,10 +310,12 @@ export class Daemon implements NodeBackend {
 
   // ---- lifecycle ----
 
-  private describeOpts(): { hostname?: string; labels?: Record<string, string> } {
-    const o: { hostname?: string; labels?: Record<string, string> } = {};
+  private describeOpts(): DescribeOptions {
+    const o: DescribeOptions = {};
     if (this.opts.hostname !== undefined) o.hostname = this.opts.hostname;
     if (this.opts.labels !== undefined) o.labels = this.opts.labels;
+    // Managers give tasks only to nodes that name what runs them.
+    if (this.opts.executor !== undefined) o.runtime = this.opts.executor;
     return o;
   }
 

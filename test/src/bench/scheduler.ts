@@ -11,7 +11,7 @@
 import { performance } from "node:perf_hooks";
 import { silentLogger } from "@shoal/common";
 import { Scheduler, SchedulerState, scheduleBatch } from "@shoal/manager";
-import { MemoryStore, NodeAvailability, NodeMembership, NodeRole, NodeState, TaskState, type Node, type Task } from "@shoal/store";
+import { MemoryStore, NodeAvailability, NodeMembership, NodeRole, NodeState, TaskState, runtimePlugin, type Node, type Task } from "@shoal/store";
 
 const TASKS = Number(process.env["SHOAL_BENCH_SCHED_TASKS"] ?? 100_000);
 const BATCH = Number(process.env["SHOAL_BENCH_SCHED_BATCH"] ?? TASKS);
@@ -39,7 +39,7 @@ function makeNodes(count: number): Node[] {
       membership: NodeMembership.ACCEPTED,
       availability: NodeAvailability.ACTIVE,
     },
-    description: { hostname: `host-${i}`, platform: { os: "linux", architecture: "amd64" }, resources: { nanoCpus: 16e9, memoryBytes: 64 * GiB } },
+    description: { hostname: `host-${i}`, platform: { os: "linux", architecture: "amd64" }, resources: { nanoCpus: 16e9, memoryBytes: 64 * GiB }, engine: { plugins: [runtimePlugin("simulated")] } },
     status: { state: NodeState.READY },
     role: NodeRole.WORKER,
   }));

@@ -122,6 +122,10 @@ export function prettyNode(n: DockerNode): Field[] {
   const d = n.Description ?? {};
   const labels = Object.entries(n.Spec.Labels ?? {});
   const engineLabels = Object.entries(d.Engine?.Labels ?? {});
+  // As docker prints them: one line per type, its plugins' names (a node runs tasks only with a
+  // Runtime, its executor).
+  const pluginsByType = new Map<string, string[]>();
+  for (const p of d.Engine?.Plugins ?? []) pluginsByType.set(p.Type, [...(pluginsByType.get(p.Type) ?? []), p.Name]);
   const ms = n.ManagerStatus;
   return [
     ["ID", n.ID],
@@ -163,6 +167,7 @@ export function prettyNode(n: DockerNode): Field[] {
         ["Memory", d.Resources?.MemoryBytes === undefined ? undefined : formatBytes(d.Resources.MemoryBytes)],
       ],
     ],
+    ["Plugins", pluginsByType.size === 0 ? undefined : [...pluginsByType].map(([type, names]): Field => [type, names.join(", ")])],
     ["Engine Version", nonEmpty(d.Engine?.EngineVersion)],
     ["Engine Labels", engineLabels.length === 0 ? undefined : engineLabels.map(([k, v]): Field => [k, v])],
     [

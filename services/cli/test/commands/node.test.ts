@@ -135,6 +135,18 @@ describe("shoal node", () => {
       assert.match(r.stdout, /^Labels:\n zone: {2}a$/m);
     });
 
+    it("--pretty lists the engine's plugins by type, as docker does (the task runtime among them)", async () => {
+      const plugins = [
+        { Type: "Runtime", Name: "simulated" },
+        { Type: "Log", Name: "json-file" },
+        { Type: "Log", Name: "journald" },
+      ];
+      api.on("GET", `${V}/nodes/wrk9`, { body: workerNode({ Description: { Hostname: "wrk9", Engine: { EngineVersion: "0.1.0", Plugins: plugins } } }) });
+      const r = await shoal(api, ["node", "inspect", "--pretty", "wrk9"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^Plugins:\n Runtime: +simulated\n Log: +json-file, journald\nEngine Version: +0\.1\.0$/m);
+    });
+
     it("prints the nodes found, then one error line per missing node, exit 1", async () => {
       api.on("GET", `${V}/nodes/nope`, { status: 404, body: { message: "node nope not found" } });
       const r = await shoal(api, ["node", "inspect", "nope", "wrk1"]);

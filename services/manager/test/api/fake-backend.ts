@@ -14,6 +14,7 @@ import {
   type Node,
   type NodeSpec,
   TaskState,
+  runtimePlugin,
   type ReadTx,
   type Task,
 } from "@shoal/store";
@@ -50,7 +51,7 @@ function node(id: string, hostname: string, role: NodeRole, addr: string, extra:
       hostname,
       platform: { architecture: "x86_64", os: "linux" },
       resources: { nanoCpus: 4e9, memoryBytes: 8 * 1024 ** 3 },
-      engine: { engineVersion: "0.1.0", labels: { zone: hostname === "wrk2" ? "b" : "a" } },
+      engine: { engineVersion: "0.1.0", labels: { zone: hostname === "wrk2" ? "b" : "a" }, plugins: [runtimePlugin("simulated")] },
     },
     status: { state: NodeState.READY, addr },
     role,

@@ -6,6 +6,7 @@ import {
   NodeState,
   RestartCondition,
   TaskState,
+  runtimePlugin,
   type Node,
   type Service,
   type ServiceSpec,
@@ -33,6 +34,8 @@ export interface NodeOpts {
   labels?: Record<string, string>;
   role?: NodeRole;
   memoryBytes?: number;
+  /** The task runtime the node reports ("simulated"); null: none (shoald without --executor). */
+  runtime?: string | null;
 }
 
 export function nodeObj(id: string, opts: NodeOpts = {}): Node {
@@ -45,7 +48,7 @@ export function nodeObj(id: string, opts: NodeOpts = {}): Node {
       membership: NodeMembership.ACCEPTED,
       availability: opts.availability ?? NodeAvailability.ACTIVE,
     },
-    description: { hostname: id },
+    description: { hostname: id, ...(opts.runtime === null ? {} : { engine: { plugins: [runtimePlugin(opts.runtime ?? "simulated")] } }) },
     status: { state: opts.state ?? NodeState.READY },
     role: opts.role ?? NodeRole.WORKER,
   };

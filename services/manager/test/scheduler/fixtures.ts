@@ -6,6 +6,7 @@ import {
   NodeState,
   PublishMode,
   TaskState,
+  runtimePlugin,
   type Node,
   type Platform,
   type Task,
@@ -26,6 +27,8 @@ export interface NodeOpts {
   platform?: Platform;
   labels?: Record<string, string>;
   engineLabels?: Record<string, string>;
+  /** The task runtime the node reports ("simulated"); null: none (shoald without --executor). */
+  runtime?: string | null;
 }
 
 const meta = { version: { index: 1 }, createdAt: 0, updatedAt: 0 };
@@ -52,7 +55,7 @@ export function makeNode(id: string, o: NodeOpts = {}): Node {
           ...(o.named ?? []).map(([kind, named]) => ({ kind, named })),
         ],
       },
-      engine: { labels: o.engineLabels ?? {} },
+      engine: { labels: o.engineLabels ?? {}, ...(o.runtime === null ? {} : { plugins: [runtimePlugin(o.runtime ?? "simulated")] }) },
     },
     status: { state: o.state ?? NodeState.READY },
     role,

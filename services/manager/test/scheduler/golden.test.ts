@@ -48,6 +48,7 @@ function nodeOpts(kv: Map<string, string>): NodeOpts {
     else if (k === "arch") platform.architecture = v;
     else if (k === "labels") o.labels = pairs(v);
     else if (k === "engine-labels") o.engineLabels = pairs(v);
+    else if (k === "runtime") o.runtime = v === "none" ? null : v;
     else throw new Error(`unknown node option ${k}`);
   }
   o.platform = platform;

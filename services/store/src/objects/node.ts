@@ -108,3 +108,23 @@ export interface Node {
   /** Ingress and load-balancer addresses of the node. */
   attachments?: NetworkAttachment[];
 }
+
+/**
+ * The type of the engine plugin through which a node says what runs its tasks (its executor:
+ * "simulated" now, "runc" with the container runtime), as a Nomad client fingerprints its task
+ * drivers. A node that names none (shoald without --executor) runs no tasks, and is given none.
+ */
+export const RUNTIME_PLUGIN_TYPE = "Runtime";
+
+/** The engine plugin a node with task runtime `name` reports. */
+export function runtimePlugin(name: string): Driver {
+  return { name, options: { type: RUNTIME_PLUGIN_TYPE } };
+}
+
+/** Whether the node reported a task runtime (runtimePlugin): without one it cannot run tasks. */
+export function hasTaskRuntime(node: Pick<Node, "description">): boolean {
+  const plugins = node.description?.engine?.plugins;
+  if (plugins === undefined) return false;
+  for (const p of plugins) if (p.options?.["type"] === RUNTIME_PLUGIN_TYPE) return true;
+  return false;
+}

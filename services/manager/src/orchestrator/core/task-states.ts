@@ -1,6 +1,6 @@
 // What a task's states mean to the orchestrators: which tasks still count for their slot, which
 // have ended, and which nodes can no longer keep a task. Pure predicates; they decide nothing.
-import { NodeAvailability, NodeState, TaskState, type Node, type Task } from "@shoal/store";
+import { NodeAvailability, NodeState, TaskState, hasTaskRuntime, type Node, type Task } from "@shoal/store";
 
 /** The task stopped (or was never going to run): its observed state is past RUNNING. */
 export function isTerminal(task: Task): boolean {
@@ -39,9 +39,12 @@ export function isNodeUnusable(node: Node | undefined): boolean {
   return isNodeLost(node) || node!.spec.availability === NodeAvailability.DRAIN;
 }
 
-/** The node may be given new tasks (placement aside): READY and ACTIVE (PAUSE keeps, never gains). */
+/**
+ * The node may be given new tasks (placement aside): READY and ACTIVE (PAUSE keeps, never gains),
+ * with a task runtime to run them (hasTaskRuntime).
+ */
 export function acceptsNewTasks(node: Node): boolean {
-  return node.status.state === NodeState.READY && node.spec.availability === NodeAvailability.ACTIVE;
+  return node.status.state === NodeState.READY && node.spec.availability === NodeAvailability.ACTIVE && hasTaskRuntime(node);
 }
 
 /** Oldest first: creation time, then id so that equal times still order deterministically. */

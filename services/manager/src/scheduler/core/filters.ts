@@ -83,13 +83,16 @@ function platformMatches(want: Platform, have: Platform): boolean {
   return (arch === "" || arch === normalArch(have.architecture)) && (os === "" || os === (have.os ?? "").toLowerCase());
 }
 
+const NO_RUNTIME = rejection("ready", "has no task runtime (shoald runs without --executor)", "have no task runtime (shoald runs without --executor)");
+
+/** READY, ACTIVE and with a task runtime: a node that fails it takes no part in the spread either. */
 export const readyFilter: Filter = {
   name: "ready",
   capacity: false,
   check(_req, info) {
     const n = info.node;
     if (n.status.state !== NodeState.READY) return NOT_READY[n.status.state] ?? NOT_READY[NodeState.UNKNOWN];
-    return UNAVAILABLE[n.spec.availability];
+    return UNAVAILABLE[n.spec.availability] ?? (info.hasTaskRuntime ? undefined : NO_RUNTIME);
   },
 };
 

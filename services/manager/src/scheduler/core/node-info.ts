@@ -2,7 +2,7 @@
 // (capacity minus the reservations of tasks placed there and not yet ended), task counts per
 // service, host ports in use. Owns these aggregates and keeps them consistent as tasks come and go;
 // must not decide placement.
-import { NodeAvailability, NodeState, type GenericResource, type Node } from "@shoal/store";
+import { NodeAvailability, NodeState, hasTaskRuntime, type GenericResource, type Node } from "@shoal/store";
 import { addResources, resourcesOf, subtractResources, type ResourceVector } from "./resources.js";
 
 /** How one task weighs on the node it is placed on. */
@@ -32,6 +32,8 @@ export class NodeInfo {
   // kind → name → tasks holding it (normally 1).
   private readonly namedInUse = new Map<string, Map<string, number>>();
   private active = 0;
+  private runtimeOf: Node | undefined;
+  private runtime = false;
 
   constructor(
     private current: Node,
@@ -62,7 +64,16 @@ export class NodeInfo {
 
   /** READY and ACTIVE: may be given new tasks. */
   get acceptsTasks(): boolean {
-    return this.current.status.state === NodeState.READY && this.current.spec.availability === NodeAvailability.ACTIVE;
+    return this.current.status.state === NodeState.READY && this.current.spec.availability === NodeAvailability.ACTIVE && this.hasTaskRuntime;
+  }
+
+  /** The node reported a task runtime (hasTaskRuntime), read once per version of the node. */
+  get hasTaskRuntime(): boolean {
+    if (this.runtimeOf !== this.current) {
+      this.runtimeOf = this.current;
+      this.runtime = hasTaskRuntime(this.current);
+    }
+    return this.runtime;
   }
 
   tasksOfService(serviceId: string): number {

@@ -23,6 +23,15 @@ describe("orchestrator core: global services", () => {
     assert.ok(created(plan).every((t) => t.slot === 0));
   });
 
+  it("creates none on a node without a task runtime (shoald without --executor) until it reports one", () => {
+    const bare = nodeObj("n2", { runtime: null });
+    const plan = reconcilePerNode(ctxFor(svc, nodesMap(nodeObj("n1"), bare)), [], false);
+    assert.deepEqual(created(plan).map((t) => t.nodeId), ["n1"]);
+    const withRuntime = nodeObj("n2", { runtime: "simulated" });
+    const later = reconcilePerNode(ctxFor(svc, nodesMap(nodeObj("n1"), withRuntime)), created(plan), false);
+    assert.deepEqual(created(later).map((t) => t.nodeId), ["n2"]);
+  });
+
   it("a paused node keeps its task; drained and down nodes lose theirs without replacement", () => {
     const ns = nodesMap(
       nodeObj("n1", { availability: NodeAvailability.PAUSE }),
