@@ -1,5 +1,5 @@
 // Scheduler: the leader-only edge of the scheduler (DESIGN §2). Owns the PENDING → ASSIGNED
-// transition and the "no suitable node" message of tasks it cannot place; must not write any
+// transition and the "no suitable node" reason (status err) of tasks it cannot place; must not write any
 // other field or transition (the orchestrators own desired state, the agent everything after).
 //
 // It keeps a SchedulerState in step with the store through one watch (viewAndWatch at start, so no
@@ -346,7 +346,10 @@ export class Scheduler {
       const done = await batch.update((tx) => {
         const cur = current(tx, a.taskId);
         if (cur === undefined) return false;
-        const next: Task = { ...cur, nodeId: a.nodeId, status: { ...cur.status, state: TaskState.ASSIGNED, message: ASSIGNED_MESSAGE, timestamp: now } };
+        // A fresh status but for what the allocator recorded (ports): the "no suitable node" of an
+        // earlier pass goes.
+        const { err: _unschedulable, ...kept } = cur.status;
+        const next: Task = { ...cur, nodeId: a.nodeId, status: { ...kept, state: TaskState.ASSIGNED, message: ASSIGNED_MESSAGE, timestamp: now } };
         if (a.genericResources !== undefined) next.assignedGenericResources = a.genericResources;
         tx.update("task", next);
         return true;
@@ -359,9 +362,10 @@ export class Scheduler {
     for (const u of decision.unschedulable) {
       await batch.update((tx) => {
         const cur = current(tx, u.taskId);
-        // Only a changed message is worth a write.
-        if (cur === undefined || cur.status.message === u.message) return;
-        tx.update("task", { ...cur, status: { ...cur.status, message: u.message } });
+        // Why it waits goes in the status's err, as swarmkit does, so that `service ps` (its ERROR
+        // column) and the progress view show it. Only a changed reason is worth a write.
+        if (cur === undefined || cur.status.err === u.message) return;
+        tx.update("task", { ...cur, status: { ...cur.status, err: u.message } });
       });
     }
     // Read inside the batch's lock: nothing else has written these tasks since.

@@ -187,9 +187,10 @@ describe("scheduler: the Scheduler over a MemoryStore", () => {
     await h.settle();
     let t = h.task("db-1");
     assert.equal(t.status.state, TaskState.PENDING);
-    assert.equal(t.status.message, "no suitable node (1 node lacks memory)");
+    // In err, as swarmkit: `service ps` shows it in its ERROR column, the progress view in the slot's line.
+    assert.equal(t.status.err, "no suitable node (1 node lacks memory)");
     const version = t.meta.version.index;
-    // Unrelated changes retry the task but do not rewrite an unchanged message.
+    // Unrelated changes retry the task but do not rewrite an unchanged reason.
     await h.editNode("small", (n) => (n.spec.annotations.labels = { any: "thing" }));
     await h.settle();
     assert.equal(h.task("db-1").meta.version.index, version);
@@ -199,6 +200,7 @@ describe("scheduler: the Scheduler over a MemoryStore", () => {
     t = h.task("db-1");
     assert.equal(t.status.state, TaskState.ASSIGNED);
     assert.equal(t.nodeId, "big");
+    assert.equal(t.status.err, undefined, "the reason it waited is gone once it is placed");
   });
 
   it("places a waiting task once another task on the node ends and frees its reservation", async () => {
