@@ -62,7 +62,7 @@ export class NodeInfo {
     return this.active;
   }
 
-  /** READY and ACTIVE: may be given new tasks. */
+  /** READY, ACTIVE and with a task runtime: may be given new tasks. */
   get acceptsTasks(): boolean {
     return this.current.status.state === NodeState.READY && this.current.spec.availability === NodeAvailability.ACTIVE && this.hasTaskRuntime;
   }
