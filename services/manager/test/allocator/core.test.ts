@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { PortProtocol, PublishMode, TaskState, type Endpoint, type EndpointSpec, type Service } from "@shoal/store";
 import { service, taskOf, NOW } from "../orchestrator/fixtures.js";
-import { DYNAMIC_PORT_END, DYNAMIC_PORT_START, allocateEndpoints, allocateTask, conflictMessage, findPortConflict, type EndpointChange } from "../../src/allocator/index.js";
+import { DYNAMIC_PORT_END, DYNAMIC_PORT_START, allocateEndpoints, allocateTask, conflictMessage, findPortConflict, standaloneEndpoint, type EndpointChange } from "../../src/allocator/index.js";
 
 function svc(id: string, endpoint: EndpointSpec | undefined, createdAt = NOW): Service {
   const s = service(id, { replicated: { replicas: 1 } }, endpoint === undefined ? {} : { spec: { endpoint } });
@@ -86,6 +86,17 @@ describe("allocator core", () => {
     assert.equal(conflictMessage(dup!), "port 7000/tcp is published more than once");
     const allocated = { ...svc("d", { ports: [ingress(80)] }), endpoint: { ports: [{ targetPort: 80, publishedPort: 30000 }] } };
     assert.equal(findPortConflict({ ports: [ingress(1, 30000)] }, undefined, [allocated])?.holderId, "d", "allocated dynamic ports count");
+  });
+
+  it("allocates on its own an endpoint that claims no ingress port, as allocateEndpoints would among others", () => {
+    const others = applied([svc("o", { ports: [ingress(80, 8080)] })], allocateEndpoints([svc("o", { ports: [ingress(80, 8080)] })]));
+    const vip = svc("v", { ports: [host(80, 8080)] }, NOW + 1);
+    const endpoint = standaloneEndpoint(vip);
+    assert.ok(endpoint !== undefined);
+    assert.deepEqual(allocateEndpoints([...others, { ...vip, endpoint }]), [], "the allocator's loop finds nothing to change");
+    assert.deepEqual(standaloneEndpoint({ ...vip, endpoint }), undefined, "an allocated endpoint is left alone");
+    assert.equal(standaloneEndpoint(svc("i", { ports: [ingress(80)] })), undefined, "an ingress port needs every service's claims");
+    assert.equal(standaloneEndpoint(svc("n", undefined)), undefined, "no endpoint spec, nothing to allocate");
   });
 
   it("moves a NEW task to PENDING with its service's endpoint once that is allocated", () => {

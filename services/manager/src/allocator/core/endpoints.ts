@@ -109,3 +109,21 @@ function buildEndpoint(s: Service, granted: Map<PortConfig, number> | undefined,
 export function isEndpointAllocated(s: Service): boolean {
   return s.spec.endpoint === undefined || sameData(s.endpoint?.spec, s.spec.endpoint);
 }
+
+/**
+ * The endpoint allocateEndpoints would give a service whose endpoint spec claims nothing other
+ * services could hold (no ingress port: a resolution mode and host-mode ports only), whatever the
+ * other services are; undefined when it has its endpoint already, is being deleted, or asks for
+ * ingress ports (those need every service's claims: the allocator's loop decides them). The
+ * orchestrators' commit applies it when it creates the service's first tasks, so that they are
+ * born PENDING: `shoal service create` and `docker service create` always send an endpoint spec
+ * (mode vip), and tasks created before the allocator had written it were born NEW, one more
+ * write each. When VIPs are allocated (overlay networks), a service that needs one must not be
+ * standalone either.
+ */
+export function standaloneEndpoint(s: Service): Endpoint | undefined {
+  const spec = s.spec.endpoint;
+  if (spec === undefined || s.pendingDelete === true || isEndpointAllocated(s)) return undefined;
+  if ((spec.ports ?? []).some(isIngress)) return undefined;
+  return buildEndpoint(s, undefined, new PortTable(), []);
+}

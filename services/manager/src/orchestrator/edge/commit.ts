@@ -2,9 +2,11 @@
 // raft entries), applied only if the tasks it was decided from are unchanged. A change that
 // conflicts is skipped and reported; the caller decides again on fresh state. A task it creates is
 // allocated in the same transaction when it can be (the allocator's pure transition, so it is born
-// PENDING: one write instead of two for every task); the allocator's loop moves the others.
+// PENDING: one write instead of two for every task), after its service's endpoint when that needs
+// no other service (standaloneEndpoint); the allocator's loop moves the others.
 import { errorCode, type Logger } from "@shoal/common";
-import { TaskState, type Batch, type MemoryStore, type Task, type WriteTx } from "@shoal/store";
+import { TaskState, type Batch, type MemoryStore, type Service, type Task, type WriteTx } from "@shoal/store";
+import { standaloneEndpoint } from "../../allocator/core/endpoints.js";
 import { allocateNewTask } from "../../allocator/core/tasks.js";
 import { conflictError, CONFLICT_CODES } from "../errors.js";
 import type { Plan, ServiceStatusChange, SlotRef, TaskChange } from "../core/plan.js";
@@ -23,6 +25,18 @@ function slotTasks(tx: WriteTx, ref: SlotRef): Task[] {
   return ref.jobIteration === undefined ? tasks : tasks.filter((t) => (t.jobIteration ?? 0) === ref.jobIteration);
 }
 
+/**
+ * The service a new task is allocated from, its endpoint first written if the allocator's pure
+ * decision needs no other service (standaloneEndpoint: no ingress ports), in this transaction.
+ */
+function serviceForNewTask(tx: WriteTx, serviceId: string): Service | undefined {
+  const s = tx.get("service", serviceId);
+  const endpoint = s === undefined ? undefined : standaloneEndpoint(s);
+  if (s === undefined || endpoint === undefined) return s;
+  tx.update("service", { ...s, endpoint });
+  return tx.get("service", serviceId);
+}
+
 export function applyChange(tx: WriteTx, change: TaskChange): void {
   for (const g of change.guard) {
     const cur = tx.get("task", g.id);
@@ -39,7 +53,7 @@ export function applyChange(tx: WriteTx, change: TaskChange): void {
     if (cur === undefined) throw conflictError(`task ${d.taskId}`);
     tx.update("task", { ...cur, desiredState: d.desiredState });
   }
-  for (const t of change.create) tx.create("task", allocateNewTask(t, tx.get("service", t.serviceId)));
+  for (const t of change.create) tx.create("task", allocateNewTask(t, serviceForNewTask(tx, t.serviceId)));
   for (const id of change.delete ?? []) tx.delete("task", id);
 }
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { NodeAvailability, NodeState, RestartCondition, TaskState } from "@shoal/store";
+import { NodeAvailability, NodeState, PublishMode, ResolutionMode, RestartCondition, TaskState } from "@shoal/store";
 import { SECOND_NS, service } from "../fixtures.js";
 import { Harness } from "./harness.js";
 
@@ -32,6 +32,17 @@ describe("orchestrator edge: replicated services on a store", () => {
       assert.equal(t.status.message, "pending task scheduling");
       assert.equal(t.status.timestamp, h.clock.now());
     }
+  });
+
+  it("writes the endpoint of a service that claims no ingress port (mode vip, as the CLIs send) with its first tasks, born PENDING", async () => {
+    const endpointSpec = { mode: ResolutionMode.VIP, ports: [{ targetPort: 80, publishedPort: 8080, publishMode: PublishMode.HOST }] };
+    await h.createService(service("vip", { replicated: { replicas: 2 } }, { spec: { endpoint: endpointSpec } }));
+    assert.deepEqual(states(h, "vip"), ["1:PENDING/RUNNING", "2:PENDING/RUNNING"]);
+    const svc = h.store.view((tx) => tx.get("service", "vip"))!;
+    // What the allocator's loop would have written: the spec, and the host port as asked.
+    assert.deepEqual(svc.endpoint?.spec, endpointSpec);
+    assert.equal(svc.endpoint?.ports?.[0]?.publishedPort, 8080);
+    for (const t of h.tasks("vip")) assert.deepEqual(t.endpoint, svc.endpoint);
   });
 
   it("creates a task NEW while its service's published ports are not allocated yet (the allocator's loop moves it)", async () => {
