@@ -233,7 +233,8 @@ async function main(): Promise<void> {
     const tc = performance.now();
     const phaseFrom = monotonicUs();
     for (let s = 0; s < SERVICES; s++) {
-      const spec = { Name: `bench${s}`, TaskTemplate: { ContainerSpec: { Image: "busybox" } }, Mode: { Replicated: { Replicas: perService } } };
+      // With the endpoint spec that `shoal service create` and `docker service create` always send.
+      const spec = { Name: `bench${s}`, TaskTemplate: { ContainerSpec: { Image: "busybox" } }, Mode: { Replicated: { Replicas: perService } }, EndpointSpec: { Mode: "vip" } };
       // Under load a create may time out at the commit deadline: retry (a create that did commit
       // answers 409 on the retry, which counts as done).
       for (let attempt = 1; ; attempt++) {
