@@ -42,7 +42,6 @@ function shoal(h: HostRecord, args: string[], opts: { live?: boolean } = {}): vo
 
 interface TaskView {
   NodeID?: string;
-  DesiredState: string;
   Status: { State: string };
 }
 

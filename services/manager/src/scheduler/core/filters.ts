@@ -1,7 +1,7 @@
 // The feasibility pipeline: filters a node must pass to take a task, each with a name and an
 // explanation of why a node fails it, and the aggregated "no suitable node (…)" message. Owns
 // eligibility; must not rank nodes (scoring does) or change any state.
-import { NodeAvailability, NodeState, type Platform } from "@shoal/store";
+import { NodeAvailability, NodeState, hasTaskRuntime, type Platform } from "@shoal/store";
 import { unmetConstraint, type Constraint } from "./constraints.js";
 import type { NodeInfo } from "./node-info.js";
 import type { Requirements } from "./requirements.js";
@@ -92,7 +92,7 @@ export const readyFilter: Filter = {
   check(_req, info) {
     const n = info.node;
     if (n.status.state !== NodeState.READY) return NOT_READY[n.status.state] ?? NOT_READY[NodeState.UNKNOWN];
-    return UNAVAILABLE[n.spec.availability] ?? (info.hasTaskRuntime ? undefined : NO_RUNTIME);
+    return UNAVAILABLE[n.spec.availability] ?? (hasTaskRuntime(n) ? undefined : NO_RUNTIME);
   },
 };
 

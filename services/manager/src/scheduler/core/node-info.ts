@@ -32,8 +32,6 @@ export class NodeInfo {
   // kind → name → tasks holding it (normally 1).
   private readonly namedInUse = new Map<string, Map<string, number>>();
   private active = 0;
-  private runtimeOf: Node | undefined;
-  private runtime = false;
 
   constructor(
     private current: Node,
@@ -64,16 +62,7 @@ export class NodeInfo {
 
   /** READY, ACTIVE and with a task runtime: may be given new tasks. */
   get acceptsTasks(): boolean {
-    return this.current.status.state === NodeState.READY && this.current.spec.availability === NodeAvailability.ACTIVE && this.hasTaskRuntime;
-  }
-
-  /** The node reported a task runtime (hasTaskRuntime), read once per version of the node. */
-  get hasTaskRuntime(): boolean {
-    if (this.runtimeOf !== this.current) {
-      this.runtimeOf = this.current;
-      this.runtime = hasTaskRuntime(this.current);
-    }
-    return this.runtime;
+    return this.current.status.state === NodeState.READY && this.current.spec.availability === NodeAvailability.ACTIVE && hasTaskRuntime(this.current);
   }
 
   tasksOfService(serviceId: string): number {
