@@ -2,7 +2,7 @@
 // CA material, join tokens, the unlock key and the dispatcher's heartbeat period. Writers go
 // through these helpers so that a token or key is generated in exactly one way.
 import type { Cluster, ClusterSpec, ReadTx } from "@shoal/store";
-import { DEFAULT_CLUSTER_NAME, DEFAULT_HEARTBEAT_PERIOD_NS } from "@shoal/store";
+import { DEFAULT_CLUSTER_NAME } from "@shoal/store";
 import { caDigest, generateJoinToken, generateUnlockKey } from "../ca/index.js";
 import { ControlError } from "./errors.js";
 import { checkRaftSpecChange } from "./raft-settings.js";
@@ -21,8 +21,6 @@ export function heartbeatPeriodMs(cluster: Cluster | undefined, fallbackMs: numb
   if (ns === undefined || ns <= 0) return fallbackMs;
   return Math.max(100, Math.round(ns / NS_PER_MS));
 }
-
-export { DEFAULT_HEARTBEAT_PERIOD_NS };
 
 /** The initial cluster object of `swarm init`. */
 export function newCluster(opts: { id: string; spec: ClusterSpec | undefined; caCertPem: string; caKeyPem: string; autolock: boolean; now: number }): Cluster {

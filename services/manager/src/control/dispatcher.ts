@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import type * as grpc from "@grpc/grpc-js";
 import { describeError, systemClock, type Clock, type Logger, type TimerHandle } from "@shoal/common";
 import { dispatcherServiceDefinition, serveCallStream, toServiceError, unaryHandler, type controlpb } from "@shoal/proto";
-import { NodeState, type Node, type NodeDescription } from "@shoal/store";
+import { DEFAULT_HEARTBEAT_PERIOD_NS, NodeState, type Node, type NodeDescription } from "@shoal/store";
 import { authorizeCall, type CallWithAuthContext } from "../ca/index.js";
 import { TaskAssignments } from "./assignments.js";
 import type { ReplicatedStore } from "../replication/index.js";
@@ -45,7 +45,7 @@ export interface DispatcherModules {
   clock?: Clock;
 }
 
-export const DEFAULT_HEARTBEAT_PERIOD_MS = 2_000;
+export const DEFAULT_HEARTBEAT_PERIOD_MS = DEFAULT_HEARTBEAT_PERIOD_NS / 1_000_000;
 
 /** How long a follower holds a heartbeat while no leader is known (agents wait at least 1 s). */
 export const NO_LEADER_WAIT_MS = 800;
