@@ -3,6 +3,10 @@
 // Docker-shaped REST API: placement and spread, rescheduling off a killed worker, drain, a global
 // service following a joining node, a rolling update in batches, and a leader failover mid-update.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { sleep } from "@shoal/common";
 import { apiCall, apiJson, waitForReadyNodes, type HostRecord, type Lab, type LabRecord } from "@shoal/lab";
 import { SwarmLab } from "../../src/e2e/swarm-lab.js";
@@ -29,6 +33,18 @@ interface DockerService {
   Version: { Index: number };
   Spec: Record<string, unknown> & { TaskTemplate: { ContainerSpec: { Image: string } } };
   UpdateStatus?: { State?: string; Message?: string };
+}
+
+const DOCKER = ["/usr/local/bin/docker", "/usr/bin/docker"].find((p) => existsSync(p)) ?? "docker";
+
+/** The stock docker CLI against a manager's API socket; stdout and stderr together (its progress view writes to both). */
+function docker(socket: string, configDir: string, ...args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolvePromise) => {
+    execFile(DOCKER, args, { env: { PATH: process.env["PATH"], DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: configDir }, timeout: 90_000 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1;
+      resolvePromise({ code, out: stdout + stderr });
+    });
+  });
 }
 
 async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
@@ -95,6 +111,55 @@ describe("orchestration on the lab: 3 managers + 2 workers, simulated executor",
     assert.equal(perNode.size, 5, `tasks per node: ${JSON.stringify([...perNode])}`);
     assert.deepEqual(tasks.map((t) => t.Slot).sort((a, b) => (a ?? 0) - (b ?? 0)), [1, 2, 3, 4, 5, 6]);
     await remove(id);
+  });
+
+  it("the stock docker CLI drives a service through create, update, rollback, scale and rm, with its progress view", async () => {
+    const config = mkdtempSync(join(tmpdir(), "shoal-e2e-docker-"));
+    try {
+      const sock = (await managerUp()).apiSocket;
+      const d = (...args: string[]): Promise<{ code: number; out: string }> => docker(sock, config, ...args);
+      const ok = async (...args: string[]): Promise<string> => {
+        const r = await d(...args);
+        assert.equal(r.code, 0, `docker ${args.join(" ")}: ${r.out}`);
+        return r.out;
+      };
+      const runningImages = async (): Promise<string[]> =>
+        (await ok("service", "ps", "dk", "--filter", "desired-state=running", "--format", "{{.Image}} {{.CurrentState}}"))
+          .trim()
+          .split("\n")
+          .map((l) => l.split(" ").slice(0, 2).join(" "))
+          .sort();
+
+      // Without -d the CLI follows the service until it converges.
+      const created = await ok("service", "create", "--name", "dk", "--replicas", "4", "--update-parallelism", "2", "--update-monitor", "1s", "--rollback-monitor", "1s", "busybox:1.36");
+      assert.match(created, /overall progress: 4 out of 4 tasks/);
+      assert.match(created, /verify: Service \w+ converged/);
+      assert.equal((await ok("service", "ls", "--filter", "name=dk", "--format", "{{.Name}} {{.Replicas}} {{.Image}}")).trim(), "dk 4/4 busybox:1.36");
+      assert.deepEqual(await runningImages(), Array(4).fill("busybox:1.36 Running"));
+
+      const updated = await ok("service", "update", "--image", "busybox:1.37", "dk");
+      assert.match(updated, /verify: Service dk converged/);
+      assert.deepEqual(await runningImages(), Array(4).fill("busybox:1.37 Running"));
+
+      const rolledBack = await ok("service", "rollback", "dk");
+      assert.match(rolledBack, /rolling back update: 4 out of 4 tasks/);
+      assert.match(rolledBack, /verify: Service dk converged/);
+      assert.deepEqual(await runningImages(), Array(4).fill("busybox:1.36 Running"));
+
+      assert.match(await ok("service", "scale", "dk=2"), /verify: Service dk converged/);
+      assert.deepEqual(await runningImages(), Array(2).fill("busybox:1.36 Running"));
+
+      const logs = await d("service", "logs", "dk");
+      assert.equal(logs.code, 1, logs.out);
+      assert.match(logs.out, /Error response from daemon: logs are not available yet/);
+
+      assert.equal((await ok("service", "rm", "dk")).trim(), "dk");
+      const gone = await d("service", "inspect", "dk");
+      assert.equal(gone.code, 1);
+      assert.match(gone.out, /no such service: dk/);
+    } finally {
+      rmSync(config, { recursive: true, force: true });
+    }
   });
 
   it("runs a killed worker's tasks elsewhere", async () => {

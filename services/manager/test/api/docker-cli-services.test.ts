@@ -76,6 +76,12 @@ describe("api with the docker CLI: services and tasks", () => {
     assert.match(wrk.stdout, /webtask3aaaa/);
   });
 
+  it("docker service logs exits 1 with the daemon's reason that there are no logs yet", async () => {
+    const r = await docker("service", "logs", "web");
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /Error response from daemon: logs are not available yet: tasks run in the simulated executor/);
+  });
+
   it("docker service update -d --replicas 5 replaces the spec and keeps the previous one", async () => {
     const r = await docker("service", "update", "-d", "--replicas", "5", "web");
     assert.equal(r.code, 0, r.stderr);

@@ -322,6 +322,21 @@ describe("api routes: /services", () => {
     assert.match(messageOf(again), /service web is being removed/);
   });
 
+  it("GET /services/{id}/logs and /tasks/{id}/logs answer 501 saying why, and 404 for an unknown name", async () => {
+    const id = await create(h(), cliSpec());
+    const svc = await h().call("GET", `/v1.50/services/${id}/logs?stdout=1&stderr=1&tail=all`);
+    assert.equal(svc.statusCode, 501);
+    assert.match(messageOf(svc), /logs are not available yet: tasks run in the simulated executor/);
+    const unknown = await h().call("GET", "/services/nosuch/logs?stdout=1");
+    assert.equal(unknown.statusCode, 404);
+    assert.match(messageOf(unknown), /no such service: nosuch/);
+    await h().backend.addTask(id, { id: "logtask1aaaaaaaaaaaaaaaaa", slot: 1, nodeId: "" });
+    const task = await h().call("GET", "/tasks/logtask1/logs?stdout=1");
+    assert.equal(task.statusCode, 501);
+    assert.match(messageOf(task), /logs are not available yet/);
+    assert.equal((await h().call("GET", "/tasks/nosuch/logs?stdout=1")).statusCode, 404);
+  });
+
   it("GET /distribution/{image}/json answers 501 saying the reference is used as given", async () => {
     const res = await h().call("GET", "/v1.50/distribution/registry.example:5000/team/app:1/json");
     assert.equal(res.statusCode, 501);
