@@ -12,7 +12,7 @@ export type ApiErrorCode =
   | "API_NOT_FOUND"
   /** The name is taken by another object (Docker's "name conflicts with an existing object"). */
   | "API_CONFLICT"
-  /** A route Shoal does not serve yet (image digest resolution, logs). */
+  /** A route Shoal does not serve yet (image digest resolution, logs, networks, secrets, configs). */
   | "API_NOT_IMPLEMENTED";
 
 export type ApiErrorMeta = { code: ApiErrorCode } & Record<string, unknown>;

@@ -82,6 +82,19 @@ describe("api with the docker CLI: services and tasks", () => {
     assert.match(r.stderr, /Error response from daemon: logs are not available yet: tasks run in the simulated executor/);
   });
 
+  it("docker network, secret and config commands exit 1 saying these are not built yet", async () => {
+    for (const [args, why] of [
+      [["network", "ls"], /networks are not available yet/],
+      [["secret", "ls"], /secrets are not available yet/],
+      [["config", "ls"], /configs are not available yet/],
+      [["service", "create", "-d", "--network", "front", "busybox"], /networks are not available yet/],
+    ] as const) {
+      const r = await docker(...args);
+      assert.equal(r.code, 1, `docker ${args.join(" ")}: ${r.stdout}`);
+      assert.match(r.stderr, why);
+    }
+  });
+
   it("docker service update -d --replicas 5 replaces the spec and keeps the previous one", async () => {
     const r = await docker("service", "update", "-d", "--replicas", "5", "web");
     assert.equal(r.code, 0, r.stderr);

@@ -2,7 +2,7 @@
 import type { RoutePlugin } from "./context.js";
 import { nativeRoutes } from "./native.js";
 import { distributionRoutes } from "./distribution.js";
-import { logRoutes } from "./logs.js";
+import { unavailableRoutes } from "./unavailable.js";
 import { nodeRoutes } from "./nodes.js";
 import { serviceRoutes } from "./services.js";
 import { swarmRoutes } from "./swarm.js";
@@ -12,4 +12,4 @@ import { taskRoutes } from "./tasks.js";
 export { requireManager, notManagerError, type ApiModules, type RoutePlugin } from "./context.js";
 export { withLag, type ClusterStatusView } from "./native.js";
 
-export const ROUTE_PLUGINS: readonly RoutePlugin[] = [systemRoutes, swarmRoutes, nodeRoutes, serviceRoutes, taskRoutes, logRoutes, distributionRoutes, nativeRoutes];
+export const ROUTE_PLUGINS: readonly RoutePlugin[] = [systemRoutes, swarmRoutes, nodeRoutes, serviceRoutes, taskRoutes, unavailableRoutes, distributionRoutes, nativeRoutes];

@@ -337,6 +337,21 @@ describe("api routes: /services", () => {
     assert.equal((await h().call("GET", "/tasks/nosuch/logs?stdout=1")).statusCode, 404);
   });
 
+  it("/networks, /secrets and /configs answer 501 saying what is not built yet, for every method and sub-path", async () => {
+    for (const [method, url, why] of [
+      ["GET", "/v1.50/networks", /networks are not available yet: overlay networking is not built/],
+      ["GET", "/networks/foo?scope=swarm", /networks are not available yet/],
+      ["POST", "/networks/create", /networks are not available yet/],
+      ["GET", "/v1.50/secrets?filters=%7B%7D", /secrets are not available yet/],
+      ["POST", "/secrets/create", /secrets are not available yet/],
+      ["DELETE", "/configs/abc", /configs are not available yet/],
+    ] as const) {
+      const res = await h().call(method, url, method === "POST" ? { Name: "x" } : undefined);
+      assert.equal(res.statusCode, 501, `${method} ${url}: ${res.body}`);
+      assert.match(messageOf(res), why);
+    }
+  });
+
   it("GET /distribution/{image}/json answers 501 saying the reference is used as given", async () => {
     const res = await h().call("GET", "/v1.50/distribution/registry.example:5000/team/app:1/json");
     assert.equal(res.statusCode, 501);
