@@ -3,7 +3,8 @@
 // executor, SHOAL_BENCH_AGENT_PROCS processes), then services totalling SHOAL_BENCH_TASKS tasks
 // created through the REST API. Reports the CPU the idle nodes cost (sessions and heartbeats, per
 // node per second, measured for SHOAL_BENCH_IDLE_SECONDS first), the time until every task is
-// RUNNING, tasks/s, the managers' RSS, nodes ever seen DOWN during the run (should be 0), and the
+// RUNNING, tasks/s, the managers' RSS, nodes ever seen DOWN during the run and raft elections
+// while the tasks were placed (both should be 0), and the
 // worker-loss time: one extra single-node process is SIGKILLed and its tasks are timed until they
 // run elsewhere. Last, the leading manager is SIGKILLed: the time to a new leader, the nodes it
 // marks DOWN while every node finds it (should be 0), and the running tasks after.
@@ -84,6 +85,10 @@ async function storeWrites(sock: string): Promise<StoreWrites> {
     commitWait: value("shoal_store_commit_wait_seconds_total"),
     lockHeld: value("shoal_store_write_lock_held_seconds_total"),
   };
+}
+/** The raft term a manager is in. */
+async function raftTerm(sock: string): Promise<number> {
+  return (await apiJson<{ term: number }>(sock, "GET", "/shoal/cluster")).term;
 }
 async function stopForProfiles(): Promise<void> {
   if (PROFILE_DIR === undefined) return;
@@ -230,6 +235,7 @@ async function main(): Promise<void> {
     out("orch_idle_cpu_agents", (sumCpu(agentProcs) - idle0.agents) / idleNodeSeconds, "ms/node/s");
     const cpu0 = { managers: sumCpu(managerProcs), agents: sumCpu(agentProcs) };
     const store0 = await storeWrites(m1.sock);
+    const term0 = await raftTerm(m1.sock);
     const tc = performance.now();
     const phaseFrom = monotonicUs();
     for (let s = 0; s < SERVICES; s++) {
@@ -266,6 +272,10 @@ async function main(): Promise<void> {
     out("orch_tasks_per_s", want / secs, "tasks/s");
     out("orch_manager_rss_max", rssMax, "MiB");
     out("orch_nodes_down_seen", downSeen, "nodes");
+    // Raft terms begun while the tasks were placed (should be 0): a leader that lost its term
+    // under the load (its loop held past the election timeout) shows here, and the store figures
+    // below, read from m1, then cover only part of the phase.
+    out("orch_elections_during_tasks", (await raftTerm(m1.sock)) - term0, "terms");
     // CPU per task says more than tasks/s on a shared host, whose other tenants' load swings the
     // rate by a quarter between runs (it includes the once-a-second status polls).
     out("orch_cpu_per_task_managers", (sumCpu(managerProcs) - cpu0.managers) / want, "ms");
