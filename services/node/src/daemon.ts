@@ -57,6 +57,8 @@ export interface DaemonOptions {
   electionTicks?: number;
   /** Heartbeat period when the cluster spec sets none. */
   heartbeatPeriodMs?: number;
+  /** Heartbeat periods a node may miss before this manager, leading, marks it DOWN (default 3). */
+  heartbeatGrace?: number;
   /**
    * What runs this node's tasks. "simulated" (tests and benchmarks only: tasks run in memory) is
    * the only executor until the runc runtime lands; without one the node takes no tasks.
@@ -378,6 +380,7 @@ export class Daemon implements NodeBackend {
     if (this.opts.tickMs !== undefined) opts.tickMs = this.opts.tickMs;
     if (this.opts.electionTicks !== undefined) opts.electionTicks = this.opts.electionTicks;
     if (this.opts.heartbeatPeriodMs !== undefined) opts.defaultHeartbeatPeriodMs = this.opts.heartbeatPeriodMs;
+    if (this.opts.heartbeatGrace !== undefined) opts.heartbeatGrace = this.opts.heartbeatGrace;
     const modules: Parameters<typeof Manager.start>[1] = { logger: this.modules.logger, tls: () => this.requireTls() };
     if (this.modules.clock !== undefined) modules.clock = this.modules.clock;
     if (this.modules.random !== undefined) modules.random = this.modules.random;

@@ -8,7 +8,7 @@ import { Daemon, type DaemonOptions } from "./daemon.js";
 
 const USAGE = `usage: shoald [--state-dir DIR] [--api-socket PATH] [--api-tcp HOST:PORT] [--hostname NAME] [--label k=v]...
               [--force-new-cluster] [--executor simulated] [--tick-ms N] [--election-ticks N] [--heartbeat-ms N]
-              [--log-level LEVEL]`;
+              [--heartbeat-grace N] [--log-level LEVEL]`;
 
 function fail(message: string): never {
   process.stderr.write(`shoald: ${message}\n${USAGE}\n`);
@@ -37,6 +37,7 @@ async function main(): Promise<void> {
         "tick-ms": { type: "string" },
         "election-ticks": { type: "string" },
         "heartbeat-ms": { type: "string" },
+        "heartbeat-grace": { type: "string" },
         "log-level": { type: "string", default: process.env["SHOAL_LOG_LEVEL"] ?? "info" },
         help: { type: "boolean", short: "h" },
       },
@@ -69,6 +70,13 @@ async function main(): Promise<void> {
   if (tickMs !== undefined) opts.tickMs = tickMs;
   if (electionTicks !== undefined) opts.electionTicks = electionTicks;
   if (heartbeatMs !== undefined) opts.heartbeatPeriodMs = heartbeatMs;
+  // Periods a node may miss before it is DOWN. Agents beat at 75–95 % of the period, so 1 would
+  // mark a node down for one late answer.
+  const grace = positiveInt("heartbeat-grace", values["heartbeat-grace"]);
+  if (grace !== undefined) {
+    if (grace < 2) fail(`--heartbeat-grace must be at least 2 (heartbeat periods a node may miss), got "${values["heartbeat-grace"]}"`);
+    opts.heartbeatGrace = grace;
+  }
 
   const registry = createProcessRegistry();
   // A manager whose event loop is held longer than raft's election timeout (0.8 s) loses its

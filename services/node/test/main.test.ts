@@ -64,6 +64,21 @@ describe("shoald (the process)", function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it("refuses a bad --heartbeat-grace with exit code 2 and a line that says what it must be", async () => {
+    for (const [value, why] of [
+      ["1", /--heartbeat-grace must be at least 2 \(heartbeat periods a node may miss\), got "1"/],
+      ["x", /--heartbeat-grace must be a positive integer, got "x"/],
+    ] as const) {
+      const c = start(["--heartbeat-grace", value]);
+      let err = "";
+      c.stderr?.on("data", (d: Buffer) => (err += d.toString()));
+      const code = await new Promise<number | null>((r) => c.once("exit", (n) => r(n)));
+      child = undefined;
+      assert.equal(code, 2, err);
+      assert.match(err, why);
+    }
+  });
+
   it("inits through its socket, stops cleanly on SIGTERM, keeps its identity, and serves a TLS API only to swarm certificates", async () => {
     const [grpcPort, apiPort] = await freeLoopbackPorts(2);
     const sock = join(dir, "api.sock");

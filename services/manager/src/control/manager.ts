@@ -49,6 +49,8 @@ export interface ManagerOptions {
   tickMs?: number;
   electionTicks?: number;
   defaultHeartbeatPeriodMs?: number;
+  /** Heartbeat periods a node may miss before it is marked DOWN (the dispatcher's graceMultiplier). */
+  heartbeatGrace?: number;
 }
 
 export interface ManagerModules {
@@ -130,7 +132,11 @@ export class Manager implements ManagerBackend {
       const base = { rs, logger: log, ...(modules.clock === undefined ? {} : { clock: modules.clock }) };
       const ca = new CaService({ ...base, ...(modules.random === undefined ? {} : { random: modules.random }) });
       const control = new ControlService({ clusterId }, { rs, logger: log, random: modules.random ?? systemRandom });
-      const dispatcherOpts = { clusterId, ...(opts.defaultHeartbeatPeriodMs === undefined ? {} : { defaultHeartbeatPeriodMs: opts.defaultHeartbeatPeriodMs }) };
+      const dispatcherOpts = {
+        clusterId,
+        ...(opts.defaultHeartbeatPeriodMs === undefined ? {} : { defaultHeartbeatPeriodMs: opts.defaultHeartbeatPeriodMs }),
+        ...(opts.heartbeatGrace === undefined ? {} : { graceMultiplier: opts.heartbeatGrace }),
+      };
       const dispatcher = new Dispatcher(dispatcherOpts, base);
       const membership = new Membership({}, base);
       ca.register(server);

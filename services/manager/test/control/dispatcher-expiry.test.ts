@@ -157,6 +157,22 @@ describe("control/dispatcher: heartbeat expiry", () => {
     assert.deepEqual(states(), { a: NodeState.READY, b: NodeState.DOWN });
   });
 
+  it("marks DOWN after the configured number of missed periods (graceMultiplier: shoald --heartbeat-grace)", async () => {
+    dispatcher.stop();
+    dispatcher = new Dispatcher({ clusterId: "c", graceMultiplier: 5 }, { rs: { store, isLeader: () => true, leaderInfo: () => ({ id: 1, address: "127.0.0.1:1" }) } as unknown as ReplicatedStore, logger: silentLogger(), clock });
+    dispatcher.start();
+    await heartbeat("a");
+    await heartbeat("b");
+    await new Promise((r) => setTimeout(r, 10));
+    for (let s = 0; s < 9; s++) {
+      await run(1000);
+      await heartbeat("a");
+    }
+    assert.deepEqual(states(), { a: NodeState.READY, b: NodeState.READY }, "9 s without b's heartbeat is within 5 periods of 2 s");
+    await run(2000);
+    assert.deepEqual(states(), { a: NodeState.READY, b: NodeState.DOWN });
+  });
+
   it("gives a node that just joined three grace periods before its first heartbeat, and the normal one after it", async () => {
     await run(10_000);
     // a and b were silent for 10 s: DOWN. c joins now; its first heartbeat is still on the way.
