@@ -127,20 +127,25 @@ describe("control/dispatcher: heartbeat expiry", () => {
     }
   };
 
-  beforeEach(async () => {
-    store = new MemoryStore();
-    clock = new CrankClock();
+  /** A leading dispatcher over the store, started, with a and b heartbeating once. */
+  const startDispatcher = async (opts: { graceMultiplier?: number } = {}): Promise<void> => {
     const rs = { store, isLeader: () => true, leaderInfo: () => ({ id: 1, address: "127.0.0.1:1" }) } as unknown as ReplicatedStore;
-    dispatcher = new Dispatcher({ clusterId: "c" }, { rs, logger: silentLogger(), clock });
-    await store.update((tx) => {
-      tx.create("node", readyNode("a"));
-      tx.create("node", readyNode("b"));
-    });
+    dispatcher = new Dispatcher({ clusterId: "c", ...opts }, { rs, logger: silentLogger(), clock });
     dispatcher.start();
     await heartbeat("a");
     await heartbeat("b");
     // Their registrations (READY nodes: written after the answer) settle before a test begins.
     await new Promise((r) => setTimeout(r, 10));
+  };
+
+  beforeEach(async () => {
+    store = new MemoryStore();
+    clock = new CrankClock();
+    await store.update((tx) => {
+      tx.create("node", readyNode("a"));
+      tx.create("node", readyNode("b"));
+    });
+    await startDispatcher();
   });
   afterEach(() => {
     dispatcher.stop();
@@ -159,11 +164,7 @@ describe("control/dispatcher: heartbeat expiry", () => {
 
   it("marks DOWN after the configured number of missed periods (graceMultiplier: shoald --heartbeat-grace)", async () => {
     dispatcher.stop();
-    dispatcher = new Dispatcher({ clusterId: "c", graceMultiplier: 5 }, { rs: { store, isLeader: () => true, leaderInfo: () => ({ id: 1, address: "127.0.0.1:1" }) } as unknown as ReplicatedStore, logger: silentLogger(), clock });
-    dispatcher.start();
-    await heartbeat("a");
-    await heartbeat("b");
-    await new Promise((r) => setTimeout(r, 10));
+    await startDispatcher({ graceMultiplier: 5 });
     for (let s = 0; s < 9; s++) {
       await run(1000);
       await heartbeat("a");
