@@ -144,6 +144,18 @@ describe("swarm on the lab: 3 managers + 2 workers", function () {
     }
   });
 
+  it("refuses docker swarm ca --rotate with the reason (there is no root CA rotation), and still takes an expiry update", async () => {
+    assert.ok(DOCKER !== undefined, "no docker CLI (scripts/setup.sh installs one)");
+    const env = { DOCKER_HOST: `unix://${host("manager1").apiSocket}` };
+    const rotate = await run(DOCKER, ["swarm", "ca", "--rotate", "--detach"], env);
+    assert.equal(rotate.code, 1, rotate.stdout + rotate.stderr);
+    assert.match(rotate.stderr, /Error response from daemon: CAConfig\.ForceRotate is not supported: root CA rotation is not available yet/);
+    const update = await run(DOCKER, ["swarm", "update", "--cert-expiry", "2160h"], env);
+    assert.equal(update.code, 0, update.stderr);
+    const info = await run(DOCKER, ["info", "--format", "{{json .Swarm.Cluster.Spec.CAConfig}}"], env);
+    assert.deepEqual(JSON.parse(info.stdout), { NodeCertExpiry: 2160 * 3600 * 1e9 }, "the refused rotation stored nothing");
+  });
+
   it("accepts writes through every manager (followers forward them to the leader)", async () => {
     for (const m of managers()) await labelOk(m, "worker1", `via.${m.name}`, "yes");
     const leader = await leaderHost();

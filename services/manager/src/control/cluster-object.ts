@@ -5,7 +5,7 @@ import type { Cluster, ClusterSpec, ReadTx } from "@shoal/store";
 import { DEFAULT_CLUSTER_NAME } from "@shoal/store";
 import { caDigest, generateJoinToken, generateUnlockKey } from "../ca/index.js";
 import { ControlError } from "./errors.js";
-import { checkRaftSpecChange } from "./raft-settings.js";
+import { checkCaSpecChange, checkRaftSpecChange } from "./raft-settings.js";
 
 const NS_PER_MS = 1_000_000;
 export const UNLOCK_KEY_SUBSYSTEM = "manager";
@@ -25,7 +25,10 @@ export function heartbeatPeriodMs(cluster: Cluster | undefined, fallbackMs: numb
 /** The initial cluster object of `swarm init`. */
 export function newCluster(opts: { id: string; spec: ClusterSpec | undefined; caCertPem: string; caKeyPem: string; autolock: boolean; now: number }): Cluster {
   const enc = new TextEncoder();
-  if (opts.spec !== undefined) checkRaftSpecChange({ annotations: { name: DEFAULT_CLUSTER_NAME } }, opts.spec);
+  if (opts.spec !== undefined) {
+    checkRaftSpecChange({ annotations: { name: DEFAULT_CLUSTER_NAME } }, opts.spec);
+    checkCaSpecChange({ annotations: { name: DEFAULT_CLUSTER_NAME } }, opts.spec);
+  }
   const spec: ClusterSpec = { ...(opts.spec ?? { annotations: { name: DEFAULT_CLUSTER_NAME } }), annotations: { ...(opts.spec?.annotations ?? { name: DEFAULT_CLUSTER_NAME }), name: DEFAULT_CLUSTER_NAME } };
   spec.encryptionConfig = { ...(spec.encryptionConfig ?? {}), autoLockManagers: opts.autolock };
   const cluster: Cluster = {

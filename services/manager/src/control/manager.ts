@@ -18,7 +18,7 @@ import { Dispatcher } from "./dispatcher.js";
 import { ControlError } from "./errors.js";
 import { GrpcForwarder, type ClientTls } from "./forwarder.js";
 import { Membership, checkVoterRemoval } from "./membership.js";
-import { RaftSettingsFollower, checkRaftSpecChange } from "./raft-settings.js";
+import { RaftSettingsFollower, checkCaSpecChange, checkRaftSpecChange } from "./raft-settings.js";
 import { startInTurns } from "./staged-start.js";
 
 /** A leader-only component (scheduler, orchestrators…): started on gaining leadership. */
@@ -221,6 +221,7 @@ export class Manager implements ManagerBackend {
     await this.rs.store.update((tx) => {
       const cur = getCluster(tx);
       checkRaftSpecChange(cur.spec, spec);
+      checkCaSpecChange(cur.spec, spec);
       const next: Cluster = { ...cur, meta: { ...cur.meta, version: { index: version } }, spec: { ...spec, annotations: { ...spec.annotations, name: cur.spec.annotations.name } } };
       const rootCa = cur.rootCa;
       if (rootCa !== undefined && (flags.rotateWorkerToken || flags.rotateManagerToken)) {

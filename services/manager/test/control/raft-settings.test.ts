@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Cluster, ClusterSpec } from "@shoal/store";
-import { checkRaftSpecChange, logRetentionOf } from "../../src/control/raft-settings.js";
+import { checkCaSpecChange, checkRaftSpecChange, logRetentionOf } from "../../src/control/raft-settings.js";
 
 const spec = (raft?: ClusterSpec["raft"]): ClusterSpec => ({ annotations: { name: "default" }, ...(raft === undefined ? {} : { raft }) });
 const cluster = (raft?: ClusterSpec["raft"]): Cluster => ({ id: "c", meta: { version: { index: 1 }, createdAt: 0, updatedAt: 0 }, spec: spec(raft) }) as Cluster;
@@ -28,5 +28,28 @@ describe("cluster raft settings", () => {
     }
     checkRaftSpecChange(spec({ electionTick: 10 }), spec({ electionTick: 0 }));
     checkRaftSpecChange(spec(), spec({ snapshotInterval: 5, logEntriesForSlowFollowers: 7, keepOldSnapshots: 0 }));
+  });
+
+  it("refuses a changed ForceRotate, a root CA of one's own and external CAs, and lets unchanged ones and the expiry through", () => {
+    const ca = (caConfig: ClusterSpec["caConfig"]): ClusterSpec => ({ annotations: { name: "default" }, caConfig });
+    const pem = new TextEncoder().encode("-----BEGIN CERTIFICATE-----\n…");
+    const cases: [ClusterSpec["caConfig"], ClusterSpec["caConfig"], string][] = [
+      [undefined, { forceRotate: 1 }, "ForceRotate"],
+      [{ forceRotate: 2 }, { forceRotate: 3 }, "ForceRotate"],
+      [undefined, { signingCaCert: pem, signingCaKey: pem }, "SigningCACert"],
+      [undefined, { externalCas: [{ protocol: "cfssl", url: "https://ca.example" }] }, "ExternalCAs"],
+    ];
+    for (const [from, to, field] of cases) {
+      assert.throws(
+        () => checkCaSpecChange(ca(from), ca(to)),
+        (e: Error & { code?: string }) => e.code === "CLUSTER_SPEC_UNSUPPORTED" && e.message.startsWith(`CAConfig.${field} is not supported: `),
+        `${JSON.stringify(from)} → ${JSON.stringify(to)}`,
+      );
+      // Stored earlier and sent back whole (docker swarm update does): not a change.
+      checkCaSpecChange(ca(to), ca(to));
+    }
+    assert.throws(() => checkCaSpecChange(ca({}), ca({ forceRotate: 1 })), /root CA rotation is not available yet/);
+    checkCaSpecChange(ca({ forceRotate: 2 }), ca({ forceRotate: 2, nodeCertExpiryNs: 3_600_000_000_000 }));
+    checkCaSpecChange(ca(undefined), ca({ forceRotate: 0, signingCaCert: new Uint8Array(), externalCas: [] }));
   });
 });
