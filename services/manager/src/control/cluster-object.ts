@@ -1,11 +1,12 @@
 // The one Cluster object ("default") and the reads every control component makes of it: the root
 // CA material, join tokens, the unlock key and the dispatcher's heartbeat period. Writers go
-// through these helpers so that a token or key is generated in exactly one way.
+// through these helpers so that a token or key is generated in exactly one way. checkCaSpecChange
+// says which CA settings a spec may change (init and swarm update).
 import type { Cluster, ClusterSpec, ReadTx } from "@shoal/store";
 import { DEFAULT_CLUSTER_NAME } from "@shoal/store";
 import { caDigest, generateJoinToken, generateUnlockKey } from "../ca/index.js";
 import { ControlError } from "./errors.js";
-import { checkCaSpecChange, checkRaftSpecChange } from "./raft-settings.js";
+import { checkRaftSpecChange } from "./raft-settings.js";
 
 const NS_PER_MS = 1_000_000;
 export const UNLOCK_KEY_SUBSYSTEM = "manager";
@@ -20,6 +21,30 @@ export function heartbeatPeriodMs(cluster: Cluster | undefined, fallbackMs: numb
   const ns = cluster?.spec.dispatcher?.heartbeatPeriodNs;
   if (ns === undefined || ns <= 0) return fallbackMs;
   return Math.max(100, Math.round(ns / NS_PER_MS));
+}
+
+/**
+ * Refuses CA settings Shoal does not have, unless unchanged from the stored spec (as checkRaftSpecChange does for raft's): a
+ * changed ForceRotate asks for a new root CA (`docker swarm ca --rotate`), SigningCACert/Key for a
+ * root of the operator's own, ExternalCAs for signing elsewhere. Stored and ignored, the first left
+ * `docker swarm ca --rotate` waiting forever for a rotation that never began.
+ */
+export function checkCaSpecChange(cur: ClusterSpec, next: ClusterSpec): void {
+  const was = cur.caConfig ?? {};
+  const now = next.caConfig ?? {};
+  const sameBytes = (a: Uint8Array | undefined, b: Uint8Array | undefined): boolean => (a === undefined || a.length === 0 ? b === undefined || b.length === 0 : b !== undefined && Buffer.from(a).equals(Buffer.from(b)));
+  const refuse = (field: string, why: string): never => {
+    throw new ControlError({ code: "CLUSTER_SPEC_UNSUPPORTED", field }, `CAConfig.${field} is not supported: ${why}`);
+  };
+  if ((now.forceRotate ?? 0) !== (was.forceRotate ?? 0)) {
+    refuse("ForceRotate", "root CA rotation is not available yet; the cluster keeps the root CA made at init (docs/OPERATIONS.md, Certificates)");
+  }
+  if (!sameBytes(was.signingCaCert, now.signingCaCert) || !sameBytes(was.signingCaKey, now.signingCaKey)) {
+    refuse("SigningCACert", "a root CA of your own is not available yet; the managers sign with the root CA made at init");
+  }
+  if (JSON.stringify(now.externalCas ?? []) !== JSON.stringify(was.externalCas ?? [])) {
+    refuse("ExternalCAs", "external CAs are not available; the managers sign node certificates themselves");
+  }
 }
 
 /** The initial cluster object of `swarm init`. */

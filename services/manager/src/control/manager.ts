@@ -12,13 +12,13 @@ import type { ClusterStatus, ClusterUpdateFlags, ManagerBackend, RaftMemberStatu
 import { clientCredentials, generateJoinToken, peerIdentity, serverCredentials, type TlsMaterial } from "../ca/index.js";
 import { ReplicatedStore } from "../replication/index.js";
 import { CaService } from "./ca-service.js";
-import { currentUnlockKey, getCluster, newUnlockKey, rootCaPems } from "./cluster-object.js";
+import { checkCaSpecChange, currentUnlockKey, getCluster, newUnlockKey, rootCaPems } from "./cluster-object.js";
 import { ControlService } from "./control-service.js";
 import { Dispatcher } from "./dispatcher.js";
 import { ControlError } from "./errors.js";
 import { GrpcForwarder, type ClientTls } from "./forwarder.js";
 import { Membership, checkVoterRemoval } from "./membership.js";
-import { RaftSettingsFollower, checkCaSpecChange, checkRaftSpecChange } from "./raft-settings.js";
+import { RaftSettingsFollower, checkRaftSpecChange } from "./raft-settings.js";
 import { startInTurns } from "./staged-start.js";
 
 /** A leader-only component (scheduler, orchestrators…): started on gaining leadership. */

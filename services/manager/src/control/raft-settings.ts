@@ -41,30 +41,6 @@ export function checkRaftSpecChange(cur: ClusterSpec, next: ClusterSpec): void {
   }
 }
 
-/**
- * Refuses CA settings Shoal does not have, unless unchanged from the stored spec (as above): a
- * changed ForceRotate asks for a new root CA (`docker swarm ca --rotate`), SigningCACert/Key for a
- * root of the operator's own, ExternalCAs for signing elsewhere. Stored and ignored, the first left
- * `docker swarm ca --rotate` waiting forever for a rotation that never began.
- */
-export function checkCaSpecChange(cur: ClusterSpec, next: ClusterSpec): void {
-  const was = cur.caConfig ?? {};
-  const now = next.caConfig ?? {};
-  const sameBytes = (a: Uint8Array | undefined, b: Uint8Array | undefined): boolean => (a === undefined || a.length === 0 ? b === undefined || b.length === 0 : b !== undefined && Buffer.from(a).equals(Buffer.from(b)));
-  const refuse = (field: string, why: string): never => {
-    throw new ControlError({ code: "CLUSTER_SPEC_UNSUPPORTED", field }, `CAConfig.${field} is not supported: ${why}`);
-  };
-  if ((now.forceRotate ?? 0) !== (was.forceRotate ?? 0)) {
-    refuse("ForceRotate", "root CA rotation is not available yet; the cluster keeps the root CA made at init (docs/OPERATIONS.md, Certificates)");
-  }
-  if (!sameBytes(was.signingCaCert, now.signingCaCert) || !sameBytes(was.signingCaKey, now.signingCaKey)) {
-    refuse("SigningCACert", "a root CA of your own is not available yet; the managers sign with the root CA made at init");
-  }
-  if (JSON.stringify(now.externalCas ?? []) !== JSON.stringify(was.externalCas ?? [])) {
-    refuse("ExternalCAs", "external CAs are not available; the managers sign node certificates themselves");
-  }
-}
-
 /** Keeps a raft member's log retention equal to the cluster spec's, from start to stop. */
 export class RaftSettingsFollower {
   private readonly abort = new AbortController();

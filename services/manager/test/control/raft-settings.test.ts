@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { Cluster, ClusterSpec } from "@shoal/store";
-import { checkCaSpecChange, checkRaftSpecChange, logRetentionOf } from "../../src/control/raft-settings.js";
+import { checkCaSpecChange } from "../../src/control/cluster-object.js";
+import { checkRaftSpecChange, logRetentionOf } from "../../src/control/raft-settings.js";
 
 const spec = (raft?: ClusterSpec["raft"]): ClusterSpec => ({ annotations: { name: "default" }, ...(raft === undefined ? {} : { raft }) });
 const cluster = (raft?: ClusterSpec["raft"]): Cluster => ({ id: "c", meta: { version: { index: 1 }, createdAt: 0, updatedAt: 0 }, spec: spec(raft) }) as Cluster;
