@@ -4,6 +4,7 @@
 import { Counter, Gauge, type Registry } from "@shoal/common";
 import { NodeState, type WriteStats } from "@shoal/store";
 import type { Manager } from "@shoal/manager";
+import type { RaftSilenceStats } from "@shoal/raft";
 
 export function registerNodeMetrics(registry: Registry, view: { manager(): Manager | undefined; phase(): string }): void {
   const gauge = (name: string, help: string, labelNames: string[], collect: (g: Gauge) => void): void => {
@@ -18,8 +19,9 @@ export function registerNodeMetrics(registry: Registry, view: { manager(): Manag
       },
     });
   };
-  // The store's cumulative write statistics, as counters (they restart with a new manager).
-  const storeCounter = (name: string, help: string, read: (s: WriteStats) => number): void => {
+  // Cumulative counts a manager keeps (its store's writes, raft's silences), as counters: read at
+  // scrape time, they restart with a new manager.
+  const managerCounter = (name: string, help: string, read: (m: Manager) => number): void => {
     new Counter({
       name,
       help,
@@ -27,10 +29,11 @@ export function registerNodeMetrics(registry: Registry, view: { manager(): Manag
       collect(this: Counter) {
         this.reset();
         const m = view.manager();
-        if (m !== undefined) this.inc(read(m.store.writeStats()));
+        if (m !== undefined) this.inc(read(m));
       },
     });
   };
+  const storeCounter = (name: string, help: string, read: (s: WriteStats) => number): void => managerCounter(name, help, (m) => read(m.store.writeStats()));
   storeCounter("shoal_store_proposals_total", "raft entries this manager's store proposed", (s) => s.proposals);
   storeCounter("shoal_store_proposed_actions_total", "store actions (object writes) those entries carried", (s) => s.actions);
   storeCounter("shoal_store_commit_wait_seconds_total", "time writers waited for their entries to commit and apply", (s) => s.commitWaitSeconds);
@@ -39,6 +42,17 @@ export function registerNodeMetrics(registry: Registry, view: { manager(): Manag
     "time the store's write lock was held (a rate near 1 means writes queue behind the raft round trip)",
     (s) => s.lockHeldSeconds,
   );
+  // Silences raft warned of (its log has each): at a full election timeout one costs the leader.
+  const silenceCounter = (name: string, help: string, read: (s: RaftSilenceStats) => number): void => managerCounter(name, help, (m) => read(m.rs.raft.silenceStats()));
+  silenceCounter("shoal_raft_leader_silences_total", "times this manager, leading, sent a member nothing for half an election timeout or more (event loop held or short of CPU)", (s) => s.leaderSilences);
+  silenceCounter("shoal_raft_follower_silences_total", "times this manager, following, heard from the leader only after half an election timeout", (s) => s.followerSilences);
+  gauge("shoal_raft_longest_silence_seconds", "the longest of those silences since the manager started, by side", ["side"], (g) => {
+    const m = view.manager();
+    if (m === undefined) return;
+    const s = m.rs.raft.silenceStats();
+    g.set({ side: "leader" }, s.longestLeaderSilenceMs / 1000);
+    g.set({ side: "follower" }, s.longestFollowerSilenceMs / 1000);
+  });
   gauge("shoal_node_state", "1 for the node's current swarm state", ["state"], (g) => g.set({ state: view.phase() }, 1));
   gauge("shoal_raft_is_leader", "1 when this manager is the raft leader", [], (g) => {
     const m = view.manager();

@@ -93,6 +93,11 @@ describe("shoald in process: three managers and a worker on loopback", function 
     // The leader lets the lock go once its entry is appended (entries in flight overlap), so the
     // time it was held may be shorter than the time entries were in flight: both are counted.
     assert.ok(value("shoal_store_write_lock_held_seconds_total") > 0, "the write lock's time is counted");
+    // Raft's silences, as the driver counts them (normally none here; a busy host may add some).
+    const silences = (backend as Manager).rs.raft.silenceStats();
+    assert.ok(value("shoal_raft_leader_silences_total") >= silences.leaderSilences, text);
+    assert.ok(Number.isFinite(value("shoal_raft_follower_silences_total")), text);
+    assert.equal(Number(/^shoal_raft_longest_silence_seconds\{side="leader"\} (\S+)$/m.exec(text)?.[1]), silences.longestLeaderSilenceMs / 1000, text);
   });
 
   it("applies the cluster's raft settings on every manager and refuses the ones it does not have", async () => {

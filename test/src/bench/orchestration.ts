@@ -86,6 +86,15 @@ async function storeWrites(sock: string): Promise<StoreWrites> {
     lockHeld: value("shoal_store_write_lock_held_seconds_total"),
   };
 }
+/** How often a manager, leading, went silent to a member for half an election timeout, and the longest (s). */
+async function leaderSilences(sock: string): Promise<{ count: number; longestS: number }> {
+  const r = await apiCall(sock, "GET", "/metrics");
+  const text = typeof r.body === "string" ? r.body : "";
+  return {
+    count: Number(/^shoal_raft_leader_silences_total (\S+)$/m.exec(text)?.[1] ?? NaN),
+    longestS: Number(/^shoal_raft_longest_silence_seconds\{side="leader"\} (\S+)$/m.exec(text)?.[1] ?? NaN),
+  };
+}
 /** The raft term a manager is in. */
 async function raftTerm(sock: string): Promise<number> {
   return (await apiJson<{ term: number }>(sock, "GET", "/shoal/cluster")).term;
@@ -236,6 +245,7 @@ async function main(): Promise<void> {
     const cpu0 = { managers: sumCpu(managerProcs), agents: sumCpu(agentProcs) };
     const store0 = await storeWrites(m1.sock);
     const term0 = await raftTerm(m1.sock);
+    const silences0 = await leaderSilences(m1.sock);
     const tc = performance.now();
     const phaseFrom = monotonicUs();
     for (let s = 0; s < SERVICES; s++) {
@@ -276,6 +286,11 @@ async function main(): Promise<void> {
     // under the load (its loop held past the election timeout) shows here, and the store figures
     // below, read from m1, then cover only part of the phase.
     out("orch_elections_during_tasks", (await raftTerm(m1.sock)) - term0, "terms");
+    // How close it came: the leader's silences of half an election timeout or more (warned of in
+    // its log) while the tasks were placed, and the longest since it started.
+    const silences1 = await leaderSilences(m1.sock);
+    out("orch_leader_silences_during_tasks", silences1.count - silences0.count, "silences");
+    out("orch_leader_longest_silence", silences1.longestS * 1000, "ms");
     // CPU per task says more than tasks/s on a shared host, whose other tenants' load swings the
     // rate by a quarter between runs (it includes the once-a-second status polls).
     out("orch_cpu_per_task_managers", (sumCpu(managerProcs) - cpu0.managers) / want, "ms");

@@ -132,6 +132,22 @@ export interface RaftProposeOptions {
   onAppended?: (at: { index: number; term: number }) => void;
 }
 
+/**
+ * The silences this member has seen since it started: each is also a warning in its log. At a
+ * full election timeout a silence costs the leadership, so these say how close a loaded manager
+ * came (its event loop held, or short of CPU).
+ */
+export interface RaftSilenceStats {
+  /** Times this member, leading, sent a member nothing for half an election timeout or more. */
+  leaderSilences: number;
+  /** The longest of those, ms. */
+  longestLeaderSilenceMs: number;
+  /** Times this member, following, heard from its leader only after half an election timeout. */
+  followerSilences: number;
+  /** The longest of those, ms. */
+  longestFollowerSilenceMs: number;
+}
+
 export interface RaftNodeModules {
   stateMachine: StateMachine;
   logger: Logger;
@@ -226,6 +242,7 @@ export class RaftNode {
    * member nothing, a follower that heard nothing from its leader, for this long, are warned of.
    */
   private readonly warnAfterMs: number;
+  private readonly silences: RaftSilenceStats = { leaderSilences: 0, longestLeaderSilenceMs: 0, followerSilences: 0, longestFollowerSilenceMs: 0 };
   private readonly commitNoticeDelayMs: number;
   /** Commit notices held back per follower (see RaftNodeOptions.commitNoticeDelayMs). */
   private readonly heldNotices = new Map<NodeId, Message>();
@@ -409,6 +426,8 @@ export class RaftNode {
     if (before !== undefined && m.from === this.lead && this.state !== StateType.Leader && now - before >= this.warnAfterMs) {
       // Half an election timeout without a word from the leader: the leader was held or slow to
       // send (it says so too), or this member was held; the two logs side by side tell which.
+      this.silences.followerSilences++;
+      this.silences.longestFollowerSilenceMs = Math.max(this.silences.longestFollowerSilenceMs, Math.round(now - before));
       this.log.warn({ leader: m.from, ms: Math.round(now - before) }, `raft: heard from the leader after ${Math.round(now - before)} ms of silence`);
     }
     try {
@@ -546,6 +565,11 @@ export class RaftNode {
       }
       this.kick();
     });
+  }
+
+  /** The silences warned of since this member started (a copy). */
+  silenceStats(): RaftSilenceStats {
+    return { ...this.silences };
   }
 
   /** The core's status, every member's address, and the first index still in the log (before it: the snapshot). */
@@ -939,6 +963,8 @@ export class RaftNode {
     }
     if (late === undefined) return;
     const worst = Math.max(...late.map((l) => l.ms));
+    this.silences.leaderSilences++;
+    this.silences.longestLeaderSilenceMs = Math.max(this.silences.longestLeaderSilenceMs, worst);
     this.log.warn({ late }, `raft: leader sent nothing to ${late.length} member(s) for up to ${worst} ms; its event loop was held or short of CPU`);
   }
 

@@ -134,6 +134,11 @@ describe("RaftNode: three members in one process over gRPC", function () {
     const late = w.obj["late"] as { to: number; ms: number }[];
     assert.ok(late.length >= 1 && late.every((x) => x.ms >= 100 && x.to !== l.id), JSON.stringify(w.obj));
     await waitFor("a follower's silence warning", () => c.running().some((m) => m.id !== l.id && warnings.get(m.id)!.some((x) => heard.test(x.msg) && x.obj["leader"] === l.id)));
+    // Counted too, for the metrics: the leader's silences and a follower's.
+    const ls = l.node!.silenceStats();
+    assert.ok(ls.leaderSilences >= 1 && ls.longestLeaderSilenceMs >= 100, JSON.stringify(ls));
+    const fs = c.running().filter((m) => m.id !== l.id).map((m) => m.node!.silenceStats());
+    assert.ok(fs.some((s) => s.followerSilences >= 1 && s.longestFollowerSilenceMs >= 100), JSON.stringify(fs));
     // Warnings are for silences only: in 300 ms of heartbeats every 20 ms, at most a stall of
     // this process (a busy CI host) may add one per member.
     for (const list of warnings.values()) list.length = 0;
