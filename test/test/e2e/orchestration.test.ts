@@ -162,6 +162,29 @@ describe("orchestration on the lab: 3 managers + 2 workers, simulated executor",
     }
   });
 
+  it("the stock docker CLI follows a replicated job and a global job to completion", async () => {
+    const config = mkdtempSync(join(tmpdir(), "shoal-e2e-docker-"));
+    try {
+      const sock = (await managerUp()).apiSocket;
+      const run = async (...args: string[]): Promise<string> => {
+        const r = await docker(sock, config, ...args);
+        assert.equal(r.code, 0, `docker ${args.join(" ")}: ${r.out}`);
+        return r.out;
+      };
+      // The simulated tasks exit 0 after 300 ms: COMPLETE.
+      const replicated = await run("service", "create", "--name", "batch", "--mode", "replicated-job", "--replicas", "4", "--max-concurrent", "2", "-e", "SHOAL_SIM_RUN_MS=300", "busybox");
+      assert.match(replicated, /job complete/);
+      const global = await run("service", "create", "--name", "once", "--mode", "global-job", "-e", "SHOAL_SIM_RUN_MS=300", "busybox");
+      assert.match(global, /job complete/);
+      const ls = await run("service", "ls", "--format", "{{.Name}} {{.Replicas}}");
+      assert.match(ls, /^batch 0\/0 \(4\/4 completed\)$/m);
+      assert.match(ls, /^once 0\/0 \(5\/5 completed\)$/m);
+      await run("service", "rm", "batch", "once");
+    } finally {
+      rmSync(config, { recursive: true, force: true });
+    }
+  });
+
   it("runs a killed worker's tasks elsewhere", async () => {
     const id = await create({ Name: "moves", TaskTemplate: { ContainerSpec: { Image: "busybox" } }, Mode: { Replicated: { Replicas: 5 } } });
     await until("5 running", 60_000, async () => (running(await tasksOf(id)).length === 5 ? true : undefined));

@@ -152,7 +152,8 @@ export function serviceRow(s: DockerService): ServiceRow {
   let replicas = `${st.RunningTasks ?? 0}/${st.DesiredTasks ?? 0}`;
   const mode = s.Spec.Mode ?? {};
   if (mode.ReplicatedJob !== undefined) replicas += ` (${st.CompletedTasks ?? 0}/${mode.ReplicatedJob.TotalCompletions ?? mode.ReplicatedJob.MaxConcurrent ?? 1} completed)`;
-  if (mode.GlobalJob !== undefined) replicas += ` (${st.CompletedTasks ?? 0}/${st.DesiredTasks ?? 0} completed)`;
+  // A global job's DesiredTasks are the tasks still to complete (as Docker's): the whole is both.
+  if (mode.GlobalJob !== undefined) replicas += ` (${st.CompletedTasks ?? 0}/${(st.DesiredTasks ?? 0) + (st.CompletedTasks ?? 0)} completed)`;
   const maxPerNode = s.Spec.TaskTemplate?.Placement?.MaxReplicas;
   if (maxPerNode !== undefined && maxPerNode > 0) replicas += ` (max ${maxPerNode} per node)`;
   return { ID: s.ID, Name: s.Spec.Name ?? "", Mode: serviceModeName(s.Spec), Replicas: replicas, Image: shortImage(s.Spec.TaskTemplate?.ContainerSpec?.Image), Ports: formatPorts((s.Endpoint?.Ports ?? s.Spec.EndpointSpec?.Ports)?.filter((p) => p.PublishMode !== "host")) };

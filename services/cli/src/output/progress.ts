@@ -93,7 +93,8 @@ export function renderProgress(service: DockerService, tasks: readonly DockerTas
     rollback ? `overall progress: rolling back update: ${done} out of ${total} tasks` : `overall progress: ${done} out of ${total} tasks`;
 
   const global = mode.Global !== undefined || mode.GlobalJob !== undefined;
-  const key = (t: DockerTask): string | number | undefined => (global ? (t.NodeID === "" ? undefined : t.NodeID) : t.Slot);
+  // A replicated job's slots start at 0, which the API leaves out (as Docker's does).
+  const key = (t: DockerTask): string | number | undefined => (global ? (t.NodeID === "" ? undefined : t.NodeID) : mode.ReplicatedJob !== undefined ? (t.Slot ?? 0) : t.Slot);
   const chosen = new Map<string | number, DockerTask>();
   for (const t of counted) {
     const k = key(t);

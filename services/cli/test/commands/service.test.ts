@@ -397,6 +397,13 @@ describe("shoal service", () => {
       assert.deepEqual([rows[0]!.Mode, rows[0]!.Replicas], ["replicated job", "2/2 (1/5 completed)"]);
     });
 
+    it("ls shows a global job's completions out of the tasks still to complete plus those done", async () => {
+      api.on("GET", `${V}/services`, { body: [service({ Spec: serviceSpec({ Mode: { GlobalJob: {} } }), ServiceStatus: { RunningTasks: 1, DesiredTasks: 2, CompletedTasks: 3 } })] });
+      const r = await shoal(api, ["service", "ls", "--format", "json"]);
+      const rows = JSON.parse(r.stdout) as { Mode: string; Replicas: string }[];
+      assert.deepEqual([rows[0]!.Mode, rows[0]!.Replicas], ["global job", "1/2 (3/5 completed)"]);
+    });
+
     it("ps lists tasks by slot with history rows under the newest, hostnames for nodes, errors cut at 30 and task ports", async () => {
       api.on("GET", `${V}/services/web`, { body: service() });
       const now = Date.now();

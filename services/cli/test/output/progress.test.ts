@@ -25,6 +25,15 @@ describe("service progress", () => {
       assert.deepEqual(f.lines.slice(1), ["1/3: no suitable node", "2/3: ", "3/3: "]);
     });
 
+    it("counts a replicated job's slot 0, which the API leaves out of the task as Docker's does", () => {
+      const job = service({ Spec: serviceSpec({ Mode: { ReplicatedJob: { MaxConcurrent: 2, TotalCompletions: 2 } } }) });
+      const slot0 = task(0, "complete", { DesiredState: "complete" });
+      delete slot0.Slot;
+      const f = renderProgress(job, [slot0, task(1, "complete", { DesiredState: "complete" })], nodes);
+      assert.equal(f.done, 2, f.lines.join("\n"));
+      assert.equal(f.total, 2);
+    });
+
     it("ignores tasks on down or unknown nodes and tasks in states docker does not number", () => {
       const down = workerNode({ Status: { State: "down" } });
       const f = renderProgress(service(), [task(2, "running"), task(1, "running", { NodeID: "gone" }), task(3, "running", { DesiredState: "remove" })], [managerNode(), down]);

@@ -233,10 +233,11 @@ export function serviceToDocker(s: Service, opts: { insertDefaults?: boolean; st
     o["UpdateStatus"] = st;
   }
   if (opts.status !== undefined) o["ServiceStatus"] = { ...opts.status };
-  if (s.jobStatus !== undefined) {
-    const j: Json = { JobIteration: { Index: s.jobStatus.jobIteration } };
-    if (s.jobStatus.lastExecution) j["LastExecution"] = toRfc3339Nano(s.jobStatus.lastExecution);
-    o["JobStatus"] = j;
+  // Every job has a JobStatus, as swarm's does from its creation: the docker CLI's job progress
+  // view reads it at once and crashed (a nil dereference) on a new job, whose first iteration (0)
+  // the orchestrators only record when a change starts the next.
+  if (s.jobStatus !== undefined || s.spec.replicatedJob !== undefined || s.spec.globalJob !== undefined) {
+    o["JobStatus"] = { JobIteration: { Index: s.jobStatus?.jobIteration ?? 0 }, LastExecution: toRfc3339Nano(s.jobStatus?.lastExecution || s.meta.createdAt) };
   }
   return o;
 }

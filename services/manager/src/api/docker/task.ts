@@ -41,7 +41,13 @@ export const TASK_STATES = new EnumNames<TaskState, DockerTaskState>({
 });
 
 /** Docker's swarm.Task JSON. */
-export function taskToDocker(t: Task): Json {
+/**
+ * Docker's Task. `replicatedJob`: the task belongs to a replicated job, whose slots Docker numbers
+ * from 0 (swarm's job reconciler fills 0..TotalCompletions-1, and the docker CLI's job progress
+ * counts exactly those); Shoal numbers every mode's slots from 1 (slot 0 marks a per-node slot), so
+ * such a task's slot is shown one lower.
+ */
+export function taskToDocker(t: Task, replicatedJob = false): Json {
   const o: Json = {
     ID: t.id,
     Version: { Index: t.meta.version.index },
@@ -52,7 +58,8 @@ export function taskToDocker(t: Task): Json {
   o["Labels"] = { ...(t.annotations?.labels ?? {}) };
   o["Spec"] = taskSpecToDocker(t.spec);
   o["ServiceID"] = t.serviceId;
-  if (t.slot > 0) o["Slot"] = t.slot;
+  const slot = replicatedJob ? t.slot - 1 : t.slot;
+  if (slot > 0) o["Slot"] = slot;
   if (t.nodeId !== "") o["NodeID"] = t.nodeId;
   const st = t.status;
   const status: Json = { Timestamp: toRfc3339Nano(st.timestamp), State: TASK_STATES.name(st.state, "new"), Message: st.message ?? "" };

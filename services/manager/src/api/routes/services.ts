@@ -140,6 +140,9 @@ export function serviceStatus(s: Service, tasks: readonly Task[], nodes: Readonl
   let desired: number;
   if (mode === "global" || mode === "global-job") {
     desired = [...nodes.values()].filter((n) => nodeUp(n) && n.spec.availability !== NodeAvailability.DRAIN && placementAllows(n, s.spec.task)).length;
+    // A global job's desired tasks are those still to complete (the docker CLI shows
+    // "running/desired (completed/desired+completed completed)").
+    if (mode === "global-job") desired = Math.max(0, desired - completed);
   } else if (mode === "replicated-job") {
     const job = s.spec.replicatedJob ?? {};
     const total = job.totalCompletions ?? job.maxConcurrent ?? 1;

@@ -58,6 +58,11 @@ export function filterTasks(tx: ReadTx, f: Filters): Task[] {
   });
 }
 
+/** The services in replicated-job mode (their tasks' slots are shown from 0, as Docker's). */
+function replicatedJobIds(tx: ReadTx): Set<string> {
+  return new Set(tx.find("service", { all: true }).filter((s) => s.spec.replicatedJob !== undefined).map((s) => s.id));
+}
+
 export const taskRoutes: RoutePlugin = async (app, { backend }) => {
   app.get<{ Querystring: { filters?: string } }>(
     "/tasks",
@@ -73,7 +78,10 @@ export const taskRoutes: RoutePlugin = async (app, { backend }) => {
       checkFilterValues(filters, "desired-state", TASK_STATES.names);
       checkFilterValues(filters, "_up-to-date", ["true", "false", "1", "0"]);
       const m = requireManager(backend);
-      return m.store.view((tx) => filterTasks(tx, filters).map(taskToDocker));
+      return m.store.view((tx) => {
+        const jobs = replicatedJobIds(tx);
+        return filterTasks(tx, filters).map((t) => taskToDocker(t, jobs.has(t.serviceId)));
+      });
     },
   );
 
@@ -82,7 +90,10 @@ export const taskRoutes: RoutePlugin = async (app, { backend }) => {
     { schema: { summary: "Inspect a task", tags, params: { type: "object", required: ["id"], properties: { id: { type: "string", minLength: 1, description: "task ID or unique ID prefix" } } } } },
     async (req) => {
       const m = requireManager(backend);
-      return taskToDocker(m.store.view((tx) => tx.lookup("task", req.params.id)));
+      return m.store.view((tx) => {
+        const t = tx.lookup("task", req.params.id);
+        return taskToDocker(t, tx.get("service", t.serviceId)?.spec.replicatedJob !== undefined);
+      });
     },
   );
 };

@@ -251,6 +251,32 @@ describe("api routes: /services", () => {
     assert.deepEqual(after[0]?.ServiceStatus, { RunningTasks: 1, DesiredTasks: 1, CompletedTasks: 2 });
   });
 
+  it("a job has a JobStatus from its creation, and a replicated job's task slots are shown from 0, as the docker CLI's job progress reads them", async () => {
+    const job = await create(h(), { Name: "migrate", TaskTemplate: { ContainerSpec: { Image: "x" } }, Mode: { ReplicatedJob: { MaxConcurrent: 2, TotalCompletions: 2 } } });
+    const svc = JSON.parse((await h().call("GET", `/services/${job}`)).body) as DockerService & { JobStatus?: { JobIteration: { Index: number }; LastExecution: string } };
+    assert.deepEqual(svc.JobStatus, { JobIteration: { Index: 0 }, LastExecution: svc.CreatedAt });
+    await h().backend.addTask(job, { id: "j1", slot: 1, nodeId: MGR_ID, state: TaskState.COMPLETE, desiredState: TaskState.COMPLETE });
+    await h().backend.addTask(job, { id: "j2", slot: 2, nodeId: WRK_ID, state: TaskState.COMPLETE, desiredState: TaskState.COMPLETE });
+    type JobTask = { ID: string; Slot?: number; JobIteration?: { Index: number } };
+    const tasks = JSON.parse((await h().call("GET", `/tasks?filters=${filters({ service: { migrate: true } })}`)).body) as JobTask[];
+    assert.deepEqual(tasks.map((t) => [t.ID, t.Slot ?? 0, t.JobIteration?.Index]).sort(), [["j1", 0, 0], ["j2", 1, 0]]);
+    assert.equal((JSON.parse((await h().call("GET", "/tasks/j2")).body) as JobTask).Slot, 1);
+    // Other modes keep their slots.
+    const web = await create(h(), cliSpec());
+    await h().backend.addTask(web, { id: "w1", slot: 1, nodeId: MGR_ID });
+    assert.equal((JSON.parse((await h().call("GET", "/tasks/w1")).body) as JobTask).Slot, 1);
+    assert.equal((JSON.parse((await h().call("GET", `/services/${web}`)).body) as { JobStatus?: unknown }).JobStatus, undefined);
+  });
+
+  it("status=true for a global job asks only for the tasks still to complete", async () => {
+    const job = await create(h(), { Name: "once", TaskTemplate: { ContainerSpec: { Image: "x" } }, Mode: { GlobalJob: {} } });
+    await h().backend.addTask(job, { id: "g1", slot: 0, nodeId: MGR_ID, state: TaskState.COMPLETE, desiredState: TaskState.COMPLETE });
+    await h().backend.addTask(job, { id: "g2", slot: 0, nodeId: WRK_ID, state: TaskState.RUNNING, desiredState: TaskState.COMPLETE });
+    const [s] = JSON.parse((await h().call("GET", "/services?status=true")).body) as DockerService[];
+    // Two eligible nodes (wrk2 is drained), one done.
+    assert.deepEqual(s?.ServiceStatus, { RunningTasks: 1, DesiredTasks: 1, CompletedTasks: 1 });
+  });
+
   it("GET /services/{x} finds by ID, name and ID prefix; an unknown one is a 404", async () => {
     const id = await create(h(), cliSpec());
     assert.equal((await inspect(h(), id)).ID, id);
