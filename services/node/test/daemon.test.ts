@@ -93,11 +93,18 @@ describe("shoald in process: three managers and a worker on loopback", function 
     // The leader lets the lock go once its entry is appended (entries in flight overlap), so the
     // time it was held may be shorter than the time entries were in flight: both are counted.
     assert.ok(value("shoal_store_write_lock_held_seconds_total") > 0, "the write lock's time is counted");
-    // Raft's silences, as the driver counts them (normally none here; a busy host may add some).
-    const silences = (backend as Manager).rs.raft.silenceStats();
-    assert.ok(value("shoal_raft_leader_silences_total") >= silences.leaderSilences, text);
-    assert.ok(Number.isFinite(value("shoal_raft_follower_silences_total")), text);
-    assert.equal(Number(/^shoal_raft_longest_silence_seconds\{side="leader"\} (\S+)$/m.exec(text)?.[1]), silences.longestLeaderSilenceMs / 1000, text);
+    // Raft's silences, as the driver counts them (normally none here; a busy host may add some,
+    // even between the reads: the scrape falls between the counts before and after it).
+    const raft = (backend as Manager).rs.raft;
+    const before = raft.silenceStats();
+    const scraped = await m1.registry.metrics();
+    const after = raft.silenceStats();
+    const scrapedValue = (re: RegExp): number => Number(re.exec(scraped)?.[1]);
+    const leaderCount = scrapedValue(/^shoal_raft_leader_silences_total (\S+)$/m);
+    assert.ok(leaderCount >= before.leaderSilences && leaderCount <= after.leaderSilences, scraped);
+    assert.ok(Number.isFinite(scrapedValue(/^shoal_raft_follower_silences_total (\S+)$/m)), scraped);
+    const longest = scrapedValue(/^shoal_raft_longest_silence_seconds\{side="leader"\} (\S+)$/m);
+    assert.ok(longest >= before.longestLeaderSilenceMs / 1000 && longest <= after.longestLeaderSilenceMs / 1000, scraped);
   });
 
   it("applies the cluster's raft settings on every manager and refuses the ones it does not have", async () => {

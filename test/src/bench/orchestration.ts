@@ -74,11 +74,16 @@ interface StoreWrites {
   lockHeld: number;
 }
 
-/** A manager's cumulative store write statistics, read from its /metrics. */
-async function storeWrites(sock: string): Promise<StoreWrites> {
+/** A manager's /metrics, read once: the value of a series by its name and labels (NaN if absent). */
+async function metricsOf(sock: string): Promise<(series: string) => number> {
   const r = await apiCall(sock, "GET", "/metrics");
   const text = typeof r.body === "string" ? r.body : "";
-  const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
+  return (series) => Number(new RegExp(`^${series.replace(/[{}]/g, "\\$&")} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
+}
+
+/** A manager's cumulative store write statistics, read from its /metrics. */
+async function storeWrites(sock: string): Promise<StoreWrites> {
+  const value = await metricsOf(sock);
   return {
     proposals: value("shoal_store_proposals_total"),
     actions: value("shoal_store_proposed_actions_total"),
@@ -88,12 +93,8 @@ async function storeWrites(sock: string): Promise<StoreWrites> {
 }
 /** How often a manager, leading, went silent to a member for half an election timeout, and the longest (s). */
 async function leaderSilences(sock: string): Promise<{ count: number; longestS: number }> {
-  const r = await apiCall(sock, "GET", "/metrics");
-  const text = typeof r.body === "string" ? r.body : "";
-  return {
-    count: Number(/^shoal_raft_leader_silences_total (\S+)$/m.exec(text)?.[1] ?? NaN),
-    longestS: Number(/^shoal_raft_longest_silence_seconds\{side="leader"\} (\S+)$/m.exec(text)?.[1] ?? NaN),
-  };
+  const value = await metricsOf(sock);
+  return { count: value("shoal_raft_leader_silences_total"), longestS: value('shoal_raft_longest_silence_seconds{side="leader"}') };
 }
 /** The raft term a manager is in. */
 async function raftTerm(sock: string): Promise<number> {

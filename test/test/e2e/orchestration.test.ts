@@ -89,14 +89,24 @@ describe("orchestration on the lab: 3 managers + 2 workers, simulated executor",
     await apiJson((await managerUp()).apiSocket, "DELETE", `/services/${id}`);
   };
   const hostnameOf = async (): Promise<Map<string, string>> => new Map((await nodes()).map((n) => [n.ID, n.Description.Hostname]));
+  /** The docker CLI's own config dir (no contexts or credentials of the machine's user leak in). */
+  let dockerConfig: string | undefined;
+  const dockerRun = async (...args: string[]): Promise<{ code: number; out: string }> => docker((await managerUp()).apiSocket, dockerConfig!, ...args);
+  const dockerOk = async (...args: string[]): Promise<string> => {
+    const r = await dockerRun(...args);
+    assert.equal(r.code, 0, `docker ${args.join(" ")}: ${r.out}`);
+    return r.out;
+  };
 
   before(async () => {
+    dockerConfig = mkdtempSync(join(tmpdir(), "shoal-e2e-docker-"));
     swarm = await SwarmLab.up({ managers: 3, workers: 2, shoald: { heartbeatMs: 1000, logLevel: "debug", extraArgs: ["--executor", "simulated"] } });
     lab = swarm.lab;
     rec = swarm.rec;
   });
 
   after(async () => {
+    if (dockerConfig !== undefined) rmSync(dockerConfig, { recursive: true, force: true });
     await swarm?.down();
   });
 
@@ -114,75 +124,52 @@ describe("orchestration on the lab: 3 managers + 2 workers, simulated executor",
   });
 
   it("the stock docker CLI drives a service through create, update, rollback, scale and rm, with its progress view", async () => {
-    const config = mkdtempSync(join(tmpdir(), "shoal-e2e-docker-"));
-    try {
-      const sock = (await managerUp()).apiSocket;
-      const d = (...args: string[]): Promise<{ code: number; out: string }> => docker(sock, config, ...args);
-      const ok = async (...args: string[]): Promise<string> => {
-        const r = await d(...args);
-        assert.equal(r.code, 0, `docker ${args.join(" ")}: ${r.out}`);
-        return r.out;
-      };
-      const runningImages = async (): Promise<string[]> =>
-        (await ok("service", "ps", "dk", "--filter", "desired-state=running", "--format", "{{.Image}} {{.CurrentState}}"))
-          .trim()
-          .split("\n")
-          .map((l) => l.split(" ").slice(0, 2).join(" "))
-          .sort();
+    const runningImages = async (): Promise<string[]> =>
+      (await dockerOk("service", "ps", "dk", "--filter", "desired-state=running", "--format", "{{.Image}} {{.CurrentState}}"))
+        .trim()
+        .split("\n")
+        .map((l) => l.split(" ").slice(0, 2).join(" "))
+        .sort();
 
-      // Without -d the CLI follows the service until it converges.
-      const created = await ok("service", "create", "--name", "dk", "--replicas", "4", "--update-parallelism", "2", "--update-monitor", "1s", "--rollback-monitor", "1s", "busybox:1.36");
-      assert.match(created, /overall progress: 4 out of 4 tasks/);
-      assert.match(created, /verify: Service \w+ converged/);
-      assert.equal((await ok("service", "ls", "--filter", "name=dk", "--format", "{{.Name}} {{.Replicas}} {{.Image}}")).trim(), "dk 4/4 busybox:1.36");
-      assert.deepEqual(await runningImages(), Array(4).fill("busybox:1.36 Running"));
+    // Without -d the CLI follows the service until it converges.
+    const created = await dockerOk("service", "create", "--name", "dk", "--replicas", "4", "--update-parallelism", "2", "--update-monitor", "1s", "--rollback-monitor", "1s", "busybox:1.36");
+    assert.match(created, /overall progress: 4 out of 4 tasks/);
+    assert.match(created, /verify: Service \w+ converged/);
+    assert.equal((await dockerOk("service", "ls", "--filter", "name=dk", "--format", "{{.Name}} {{.Replicas}} {{.Image}}")).trim(), "dk 4/4 busybox:1.36");
+    assert.deepEqual(await runningImages(), Array(4).fill("busybox:1.36 Running"));
 
-      const updated = await ok("service", "update", "--image", "busybox:1.37", "dk");
-      assert.match(updated, /verify: Service dk converged/);
-      assert.deepEqual(await runningImages(), Array(4).fill("busybox:1.37 Running"));
+    const updated = await dockerOk("service", "update", "--image", "busybox:1.37", "dk");
+    assert.match(updated, /verify: Service dk converged/);
+    assert.deepEqual(await runningImages(), Array(4).fill("busybox:1.37 Running"));
 
-      const rolledBack = await ok("service", "rollback", "dk");
-      assert.match(rolledBack, /rolling back update: 4 out of 4 tasks/);
-      assert.match(rolledBack, /verify: Service dk converged/);
-      assert.deepEqual(await runningImages(), Array(4).fill("busybox:1.36 Running"));
+    const rolledBack = await dockerOk("service", "rollback", "dk");
+    assert.match(rolledBack, /rolling back update: 4 out of 4 tasks/);
+    assert.match(rolledBack, /verify: Service dk converged/);
+    assert.deepEqual(await runningImages(), Array(4).fill("busybox:1.36 Running"));
 
-      assert.match(await ok("service", "scale", "dk=2"), /verify: Service dk converged/);
-      assert.deepEqual(await runningImages(), Array(2).fill("busybox:1.36 Running"));
+    assert.match(await dockerOk("service", "scale", "dk=2"), /verify: Service dk converged/);
+    assert.deepEqual(await runningImages(), Array(2).fill("busybox:1.36 Running"));
 
-      const logs = await d("service", "logs", "dk");
-      assert.equal(logs.code, 1, logs.out);
-      assert.match(logs.out, /Error response from daemon: logs are not available yet/);
+    const logs = await dockerRun("service", "logs", "dk");
+    assert.equal(logs.code, 1, logs.out);
+    assert.match(logs.out, /Error response from daemon: logs are not available yet/);
 
-      assert.equal((await ok("service", "rm", "dk")).trim(), "dk");
-      const gone = await d("service", "inspect", "dk");
-      assert.equal(gone.code, 1);
-      assert.match(gone.out, /no such service: dk/);
-    } finally {
-      rmSync(config, { recursive: true, force: true });
-    }
+    assert.equal((await dockerOk("service", "rm", "dk")).trim(), "dk");
+    const gone = await dockerRun("service", "inspect", "dk");
+    assert.equal(gone.code, 1);
+    assert.match(gone.out, /no such service: dk/);
   });
 
   it("the stock docker CLI follows a replicated job and a global job to completion", async () => {
-    const config = mkdtempSync(join(tmpdir(), "shoal-e2e-docker-"));
-    try {
-      const sock = (await managerUp()).apiSocket;
-      const run = async (...args: string[]): Promise<string> => {
-        const r = await docker(sock, config, ...args);
-        assert.equal(r.code, 0, `docker ${args.join(" ")}: ${r.out}`);
-        return r.out;
-      };
-      // The simulated tasks exit 0 after 300 ms: COMPLETE.
-      const replicated = await run("service", "create", "--name", "batch", "--mode", "replicated-job", "--replicas", "4", "--max-concurrent", "2", "-e", "SHOAL_SIM_RUN_MS=300", "busybox");
-      assert.match(replicated, /job complete/);
-      const global = await run("service", "create", "--name", "once", "--mode", "global-job", "-e", "SHOAL_SIM_RUN_MS=300", "busybox");
-      assert.match(global, /job complete/);
-      const ls = await run("service", "ls", "--format", "{{.Name}} {{.Replicas}}");
-      assert.match(ls, /^batch 0\/0 \(4\/4 completed\)$/m);
-      assert.match(ls, /^once 0\/0 \(5\/5 completed\)$/m);
-      await run("service", "rm", "batch", "once");
-    } finally {
-      rmSync(config, { recursive: true, force: true });
-    }
+    // The simulated tasks exit 0 after 300 ms: COMPLETE.
+    const replicated = await dockerOk("service", "create", "--name", "batch", "--mode", "replicated-job", "--replicas", "4", "--max-concurrent", "2", "-e", "SHOAL_SIM_RUN_MS=300", "busybox");
+    assert.match(replicated, /job complete/);
+    const global = await dockerOk("service", "create", "--name", "once", "--mode", "global-job", "-e", "SHOAL_SIM_RUN_MS=300", "busybox");
+    assert.match(global, /job complete/);
+    const ls = await dockerOk("service", "ls", "--format", "{{.Name}} {{.Replicas}}");
+    assert.match(ls, /^batch 0\/0 \(4\/4 completed\)$/m);
+    assert.match(ls, /^once 0\/0 \(5\/5 completed\)$/m);
+    await dockerOk("service", "rm", "batch", "once");
   });
 
   it("runs a killed worker's tasks elsewhere", async () => {

@@ -5,6 +5,7 @@
 import type { Cluster, ClusterSpec, ReadTx } from "@shoal/store";
 import { DEFAULT_CLUSTER_NAME } from "@shoal/store";
 import { caDigest, generateJoinToken, generateUnlockKey } from "../ca/index.js";
+import { sameData } from "../orchestrator/core/new-task.js";
 import { ControlError } from "./errors.js";
 import { checkRaftSpecChange } from "./raft-settings.js";
 
@@ -24,15 +25,17 @@ export function heartbeatPeriodMs(cluster: Cluster | undefined, fallbackMs: numb
 }
 
 /**
- * Refuses CA settings Shoal does not have, unless unchanged from the stored spec (as checkRaftSpecChange does for raft's): a
- * changed ForceRotate asks for a new root CA (`docker swarm ca --rotate`), SigningCACert/Key for a
- * root of the operator's own, ExternalCAs for signing elsewhere. Stored and ignored, the first left
- * `docker swarm ca --rotate` waiting forever for a rotation that never began.
+ * Refuses CA settings Shoal does not have, unless unchanged from the stored spec (as
+ * checkRaftSpecChange does for raft's): a changed ForceRotate asks for a new root CA (`docker
+ * swarm ca --rotate`), SigningCACert/Key for a root of the operator's own, ExternalCAs for signing
+ * elsewhere. Stored and ignored, the first left `docker swarm ca --rotate` waiting forever for a
+ * rotation that never began. Absent and empty are the same.
  */
 export function checkCaSpecChange(cur: ClusterSpec, next: ClusterSpec): void {
   const was = cur.caConfig ?? {};
   const now = next.caConfig ?? {};
-  const sameBytes = (a: Uint8Array | undefined, b: Uint8Array | undefined): boolean => (a === undefined || a.length === 0 ? b === undefined || b.length === 0 : b !== undefined && Buffer.from(a).equals(Buffer.from(b)));
+  const none = new Uint8Array();
+  const sameBytes = (a: Uint8Array | undefined, b: Uint8Array | undefined): boolean => sameData(a ?? none, b ?? none);
   const refuse = (field: string, why: string): never => {
     throw new ControlError({ code: "CLUSTER_SPEC_UNSUPPORTED", field }, `CAConfig.${field} is not supported: ${why}`);
   };
@@ -42,7 +45,7 @@ export function checkCaSpecChange(cur: ClusterSpec, next: ClusterSpec): void {
   if (!sameBytes(was.signingCaCert, now.signingCaCert) || !sameBytes(was.signingCaKey, now.signingCaKey)) {
     refuse("SigningCACert", "a root CA of your own is not available yet; the managers sign with the root CA made at init");
   }
-  if (JSON.stringify(now.externalCas ?? []) !== JSON.stringify(was.externalCas ?? [])) {
+  if (!sameData(now.externalCas ?? [], was.externalCas ?? [])) {
     refuse("ExternalCAs", "external CAs are not available; the managers sign node certificates themselves");
   }
 }

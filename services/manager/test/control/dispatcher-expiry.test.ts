@@ -152,11 +152,16 @@ describe("control/dispatcher: heartbeat expiry", () => {
     store.close();
   });
 
-  it("marks a node that stopped heartbeating DOWN after the grace period, not before", async () => {
-    for (let s = 0; s < 5; s++) {
+  /** `seconds` pass with a heartbeating every second and b silent. */
+  const onlyABeats = async (seconds: number): Promise<void> => {
+    for (let s = 0; s < seconds; s++) {
       await run(1000);
       await heartbeat("a");
     }
+  };
+
+  it("marks a node that stopped heartbeating DOWN after the grace period, not before", async () => {
+    await onlyABeats(5);
     assert.deepEqual(states(), { a: NodeState.READY, b: NodeState.READY }, "5 s without b's heartbeat is within grace");
     await run(2000);
     assert.deepEqual(states(), { a: NodeState.READY, b: NodeState.DOWN });
@@ -165,10 +170,7 @@ describe("control/dispatcher: heartbeat expiry", () => {
   it("marks DOWN after the configured number of missed periods (graceMultiplier: shoald --heartbeat-grace)", async () => {
     dispatcher.stop();
     await startDispatcher({ graceMultiplier: 5 });
-    for (let s = 0; s < 9; s++) {
-      await run(1000);
-      await heartbeat("a");
-    }
+    await onlyABeats(9);
     assert.deepEqual(states(), { a: NodeState.READY, b: NodeState.READY }, "9 s without b's heartbeat is within 5 periods of 2 s");
     await run(2000);
     assert.deepEqual(states(), { a: NodeState.READY, b: NodeState.DOWN });
@@ -317,10 +319,7 @@ describe("control/dispatcher: heartbeat expiry", () => {
     assert.deepEqual(states(), { a: NodeState.READY, b: NodeState.READY }, "a stall is not a missed heartbeat");
     // Afterwards heartbeats keep a READY; b stays silent and is DOWN once its silence outside the
     // stall (1 s before, 1 s of the late sweep's own interval, then these) passes 6 s.
-    for (let s = 0; s < 3; s++) {
-      await run(1000);
-      await heartbeat("a");
-    }
+    await onlyABeats(3);
     assert.equal(states()["b"], NodeState.READY);
     await run(3000);
     assert.deepEqual(states(), { a: NodeState.READY, b: NodeState.DOWN });

@@ -40,9 +40,8 @@ export const TASK_STATES = new EnumNames<TaskState, DockerTaskState>({
   [TaskState.ORPHANED]: "orphaned",
 });
 
-/** Docker's swarm.Task JSON. */
 /**
- * Docker's Task. `replicatedJob`: the task belongs to a replicated job, whose slots Docker numbers
+ * Docker's swarm.Task JSON. `replicatedJob`: the task belongs to a replicated job, whose slots Docker numbers
  * from 0 (swarm's job reconciler fills 0..TotalCompletions-1, and the docker CLI's job progress
  * counts exactly those); Shoal numbers every mode's slots from 1 (slot 0 marks a per-node slot), so
  * such a task's slot is shown one lower.
