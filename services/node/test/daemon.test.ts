@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger, freeLoopbackPorts, silentLogger, sleep } from "@shoal/common";
-import type { Manager } from "@shoal/manager";
+import { clusterSpecFromDocker, clusterSpecToDocker, type Manager } from "@shoal/manager";
 import { NodeRole, NodeState, RestartCondition, TaskState, type Cluster, type Node, type Task } from "@shoal/store";
 import { Daemon } from "../src/index.js";
 
@@ -136,6 +136,48 @@ describe("shoald in process: three managers and a worker on loopback", function 
     await backend.updateCluster(c1.meta.version.index, { ...c1.spec, raft: {} }, flags);
     for (const name of ["m1", "m2", "m3"]) await until(`${name} back to its defaults`, 10_000, () => (retention(name).snapshotEntries === defaults.snapshotEntries ? true : undefined));
     assert.deepEqual(retention("m3"), defaults);
+  });
+
+  it("shows each setting the cluster spec leaves unset at the manager's value, and a spec sent back as read pins none of them", async () => {
+    const backend = get("m1").manager() as Manager;
+    const cluster = (): Cluster => backend.store.view((tx) => tx.find("cluster", { all: true })[0]!);
+    const flags = { rotateWorkerToken: false, rotateManagerToken: false, rotateManagerUnlockKey: false };
+    const defaults = backend.clusterSettingDefaults();
+    // This daemon's --heartbeat-ms (300) and a manager's 8 election ticks, not Docker's numbers.
+    assert.deepEqual(defaults, {
+      taskHistoryRetentionLimit: 5,
+      snapshotInterval: 10_000,
+      logEntriesForSlowFollowers: 1_000,
+      electionTick: 8,
+      heartbeatTick: 1,
+      heartbeatPeriodNs: 300e6,
+      nodeCertExpiryNs: 90 * 24 * 3600e9,
+    });
+    const c0 = cluster();
+    assert.equal(c0.spec.dispatcher?.heartbeatPeriodNs, undefined);
+    const shown = clusterSpecToDocker(c0.spec, defaults);
+    assert.deepEqual(shown.Orchestration, { TaskHistoryRetentionLimit: 5 });
+    assert.deepEqual(shown.Raft, { SnapshotInterval: 10_000, LogEntriesForSlowFollowers: 1_000, ElectionTick: 8, HeartbeatTick: 1 });
+    assert.deepEqual(shown.Dispatcher, { HeartbeatPeriod: 300e6 });
+    assert.equal(shown.CAConfig?.NodeCertExpiry, 90 * 24 * 3600e9);
+
+    // `docker swarm update --task-history-limit 3`: the spec as read, one field changed. The raft
+    // ticks shown go back too, and must not be refused as a change.
+    await backend.updateCluster(c0.meta.version.index, clusterSpecFromDocker({ ...shown, Orchestration: { TaskHistoryRetentionLimit: 3 } }), flags);
+    const c1 = cluster();
+    assert.equal(c1.spec.orchestration?.taskHistoryRetentionLimit, 3);
+    assert.equal(c1.spec.dispatcher?.heartbeatPeriodNs, undefined, "the heartbeat period still follows --heartbeat-ms");
+    assert.deepEqual(c1.spec.raft, {});
+    assert.equal(c1.spec.caConfig?.nodeCertExpiryNs, undefined);
+    assert.equal(clusterSpecToDocker(c1.spec, defaults).Orchestration?.TaskHistoryRetentionLimit, 3);
+
+    // A value other than the one shown is the operator's: it is kept.
+    const again = clusterSpecToDocker(c1.spec, defaults);
+    await backend.updateCluster(c1.meta.version.index, clusterSpecFromDocker({ ...again, Orchestration: { TaskHistoryRetentionLimit: 5 }, Dispatcher: { HeartbeatPeriod: 400e6 } }), flags);
+    const c2 = cluster();
+    assert.equal(c2.spec.orchestration?.taskHistoryRetentionLimit, 5, "set before, so kept even at the default's value");
+    assert.equal(c2.spec.dispatcher?.heartbeatPeriodNs, 400e6);
+    await backend.updateCluster(c2.meta.version.index, { ...c2.spec, orchestration: {}, dispatcher: {} }, flags);
   });
 
   it("refuses a wrong join token with CA_TOKEN_REJECTED and leaves the node out of the swarm", async () => {

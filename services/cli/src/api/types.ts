@@ -35,7 +35,7 @@ export interface SwarmSpec {
   Name?: string;
   Labels?: Record<string, string> | null;
   Orchestration?: { TaskHistoryRetentionLimit?: number; [field: string]: unknown } | null;
-  Raft?: { SnapshotInterval?: number; [field: string]: unknown } | null;
+  Raft?: { SnapshotInterval?: number; KeepOldSnapshots?: number; LogEntriesForSlowFollowers?: number; ElectionTick?: number; HeartbeatTick?: number; [field: string]: unknown } | null;
   Dispatcher?: { HeartbeatPeriod?: number; [field: string]: unknown } | null;
   CAConfig?: { NodeCertExpiry?: number; [field: string]: unknown } | null;
   EncryptionConfig?: { AutoLockManagers?: boolean; [field: string]: unknown } | null;
@@ -45,7 +45,14 @@ export interface SwarmSpec {
 export interface DockerSwarm {
   ID: string;
   Version: DockerVersion;
+  CreatedAt?: string;
+  UpdatedAt?: string;
   Spec: SwarmSpec;
+  TLSInfo?: { TrustRoot?: string; CertIssuerSubject?: string; CertIssuerPublicKey?: string };
+  RootRotationInProgress?: boolean;
+  DefaultAddrPool?: string[] | null;
+  SubnetSize?: number;
+  DataPathPort?: number;
   JoinTokens?: { Worker?: string; Manager?: string };
 }
 

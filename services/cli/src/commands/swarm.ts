@@ -1,4 +1,4 @@
-// `shoal swarm …`: init, join, join-token, leave, update, unlock, unlock-key. Request bodies follow
+// `shoal swarm …`: init, join, join-token, leave, inspect, update, unlock, unlock-key. Request bodies follow
 // what the docker CLI sends (the API accepts exactly those fields); output follows docker's wording
 // with `shoal` in the commands it suggests.
 import { Argument, Option, type Command } from "commander";
@@ -7,8 +7,8 @@ import type { ApiClient } from "../client.js";
 import type { CommandContext } from "../context.js";
 import { ApiError, CliError, UsageError } from "../errors.js";
 import { readSecret } from "../input.js";
-import type { Printer } from "../output/index.js";
-import { boolArg, countArg, durationArg } from "../parse/index.js";
+import type { Field, Printer } from "../output/index.js";
+import { boolArg, countArg, durationArg, formatDurationNs } from "../parse/index.js";
 
 const AVAILABILITIES = ["active", "pause", "drain"] as const;
 const ROLES = ["worker", "manager"] as const;
@@ -22,6 +22,7 @@ export function registerSwarmCommands(program: Command, ctx: CommandContext): vo
   registerJoin(swarm, ctx);
   registerJoinToken(swarm, ctx);
   registerLeave(swarm, ctx);
+  registerInspect(swarm, ctx);
   registerUpdate(swarm, ctx);
   registerUnlock(swarm, ctx);
   registerUnlockKey(swarm, ctx);
@@ -166,6 +167,50 @@ function registerLeave(swarm: Command, ctx: CommandContext): void {
       await ctx.client().post("/swarm/leave", { query: { force: opts.force === true ? 1 : undefined } });
       ctx.out.line("Node left the swarm.");
     });
+}
+
+function registerInspect(swarm: Command, ctx: CommandContext): void {
+  swarm
+    .command("inspect")
+    .description("Show the swarm's settings, those left unset at the values the managers apply (JSON unless --pretty; no join tokens)")
+    .option("--pretty", "human-readable form")
+    .action(async (opts: { pretty?: boolean }) => {
+      const { JoinTokens: _tokens, ...shown } = await getSwarm(ctx.client());
+      if (opts.pretty === true) ctx.out.fields(prettySwarm(shown));
+      else ctx.out.json(shown);
+    });
+}
+
+/** `shoal swarm inspect --pretty`, in `docker info`'s words for the same settings. */
+export function prettySwarm(s: DockerSwarm): Field[] {
+  const spec = s.Spec;
+  const dur = (ns: number | undefined): string | undefined => (ns === undefined ? undefined : formatDurationNs(ns));
+  const pool = s.DefaultAddrPool ?? [];
+  // A block whose settings the server did not send is left out, not shown as an empty heading.
+  const block = (fields: Field[]): Field[] | undefined => (fields.some(([, v]) => v !== undefined && v !== null) ? fields : undefined);
+  return [
+    ["ID", s.ID],
+    ["Created at", s.CreatedAt],
+    ["Updated at", s.UpdatedAt],
+    ["Orchestration", block([["Task History Retention Limit", spec.Orchestration?.TaskHistoryRetentionLimit]])],
+    [
+      "Raft",
+      block([
+        ["Snapshot Interval", spec.Raft?.SnapshotInterval],
+        ["Number of Old Snapshots to Retain", spec.Raft?.KeepOldSnapshots],
+        ["Log Entries for Slow Followers", spec.Raft?.LogEntriesForSlowFollowers],
+        ["Heartbeat Tick", spec.Raft?.HeartbeatTick],
+        ["Election Tick", spec.Raft?.ElectionTick],
+      ]),
+    ],
+    ["Dispatcher", block([["Heartbeat Period", dur(spec.Dispatcher?.HeartbeatPeriod)]])],
+    ["CA Configuration", block([["Expiry Duration", dur(spec.CAConfig?.NodeCertExpiry)]])],
+    ["Autolock Managers", String(spec.EncryptionConfig?.AutoLockManagers === true)],
+    ["Root Rotation In Progress", s.RootRotationInProgress === undefined ? undefined : String(s.RootRotationInProgress)],
+    ["Default Address Pool", pool.length === 0 ? undefined : pool.join(", ")],
+    ["Subnet Size", s.SubnetSize],
+    ["Data Path Port", s.DataPathPort],
+  ];
 }
 
 interface UpdateOpts {

@@ -216,6 +216,59 @@ describe("shoal swarm", () => {
     });
   });
 
+  describe("inspect", () => {
+    const full = (): ReturnType<typeof swarm> =>
+      swarm({ CreatedAt: "2026-11-30T01:16:32.137Z", UpdatedAt: "2026-11-30T01:20:00.5Z", RootRotationInProgress: false, DefaultAddrPool: ["10.0.0.0/8"], SubnetSize: 24, DataPathPort: 4789 });
+
+    it("prints the swarm as JSON without its join tokens", async () => {
+      api.on("GET", `${V}/swarm`, { body: full() });
+      const r = await shoal(api, ["swarm", "inspect"]);
+      assert.equal(r.code, 0, r.stderr);
+      const { JoinTokens: _tokens, ...want } = full();
+      assert.deepEqual(JSON.parse(r.stdout), want);
+      assert.doesNotMatch(r.stdout, new RegExp(`${WORKER_TOKEN}|${MANAGER_TOKEN}`));
+    });
+
+    it("--pretty prints the settings in docker info's words, durations short", async () => {
+      api.on("GET", `${V}/swarm`, { body: full() });
+      const r = await shoal(api, ["swarm", "inspect", "--pretty"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(
+        r.stdout,
+        [
+          "ID:                         clusterid000000000000000c",
+          "Created at:                 2026-11-30T01:16:32.137Z",
+          "Updated at:                 2026-11-30T01:20:00.5Z",
+          "Orchestration:",
+          " Task History Retention Limit:  5",
+          "Raft:",
+          " Snapshot Interval:                  10000",
+          " Number of Old Snapshots to Retain:  0",
+          " Log Entries for Slow Followers:     500",
+          " Heartbeat Tick:                     1",
+          " Election Tick:                      10",
+          "Dispatcher:",
+          " Heartbeat Period:  5s",
+          "CA Configuration:",
+          " Expiry Duration:  90d",
+          "Autolock Managers:          false",
+          "Root Rotation In Progress:  false",
+          "Default Address Pool:       10.0.0.0/8",
+          "Subnet Size:                24",
+          "Data Path Port:             4789",
+          "",
+        ].join("\n"),
+      );
+    });
+
+    it("--pretty leaves out a block whose settings the server did not send", async () => {
+      api.on("GET", `${V}/swarm`, { body: swarm({ Spec: { Name: "default", Orchestration: {}, Raft: {}, Dispatcher: {}, CAConfig: {} } }) });
+      const r = await shoal(api, ["swarm", "inspect", "--pretty"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "ID:                 clusterid000000000000000c\nAutolock Managers:  false\n");
+    });
+  });
+
   describe("update", () => {
     beforeEach(() => {
       api.on("GET", `${V}/swarm/unlockkey`, { body: { UnlockKey: UNLOCK_KEY } }).on("POST", `${V}/swarm/update`, {});

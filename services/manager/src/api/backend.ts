@@ -3,7 +3,7 @@
 // `manager()` is present only while this node is an active manager — when it is absent,
 // manager-only routes answer 503 with Docker's "This node is not a swarm manager…" wording.
 // The API must not reach past this interface (no raft, no gRPC): shoald implements it.
-import type { MemoryStore, NodeAvailability, NodeSpec, ClusterSpec, ReadTx } from "@shoal/store";
+import type { ClusterSettingDefaults, ClusterSpec, MemoryStore, NodeAvailability, NodeSpec, ReadTx } from "@shoal/store";
 
 /** Docker's Swarm.LocalNodeState. */
 export type LocalNodeState = "inactive" | "pending" | "active" | "locked" | "error";
@@ -95,8 +95,14 @@ export interface ManagerBackend {
   linearizableView<R>(fn: (tx: ReadTx) => R, opts?: { signal?: AbortSignal }): Promise<R>;
   clusterStatus(): ClusterStatus;
   /**
+   * What this manager applies for each cluster setting the spec leaves unset; GET /swarm and
+   * /info show the spec with these filled in.
+   */
+  clusterSettingDefaults(): ClusterSettingDefaults;
+  /**
    * POST /swarm/update: replaces the cluster spec (given the version read) and rotates tokens /
    * the unlock key on request. Enabling or disabling autolock goes through spec.encryptionConfig.
+   * A setting the stored spec leaves unset that comes back at the value shown for it stays unset.
    */
   updateCluster(version: number, spec: ClusterSpec, flags: ClusterUpdateFlags): Promise<void>;
   /** The current unlock key ("" when autolock is off). */

@@ -3,13 +3,14 @@
 // decide whether a node may join or which role it gets — the CA service checks tokens first.
 import type { webcrypto } from "node:crypto";
 import { systemClock, type Clock } from "@shoal/common";
+import { DEFAULT_NODE_CERT_EXPIRY_NS } from "@shoal/store";
 import { ROLE_OU, type NodeRole } from "./certificate.js";
 import { SIGNING_ALGORITHM, x509 } from "./crypto-provider.js";
 import { CaError } from "./errors.js";
 import { importKeyPair } from "./node-key.js";
 import { CLOCK_SKEW_MS, caDigest, randomSerialHex, type RootCaMaterial } from "./root-ca.js";
 
-export const DEFAULT_NODE_CERT_VALIDITY_MS = 90 * 24 * 3600 * 1000;
+export const DEFAULT_NODE_CERT_VALIDITY_MS = DEFAULT_NODE_CERT_EXPIRY_NS / 1_000_000;
 
 export interface IssueRequest {
   csrPem: string;

@@ -7,14 +7,27 @@ import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { sleep, systemClock, systemRandom, type Clock, type Logger, type Random } from "@shoal/common";
 import { GrpcTransport, type NodeId, type RaftNodeOptions } from "@shoal/raft";
-import { NodeRole, NodeState, type Cluster, type ClusterSpec, type MemoryStore, type Node, type NodeSpec, type ReadTx } from "@shoal/store";
+import {
+  DEFAULT_NODE_CERT_EXPIRY_NS,
+  DEFAULT_TASK_HISTORY_RETENTION_LIMIT,
+  NodeRole,
+  NodeState,
+  keepUnsetSettings,
+  type Cluster,
+  type ClusterSettingDefaults,
+  type ClusterSpec,
+  type MemoryStore,
+  type Node,
+  type NodeSpec,
+  type ReadTx,
+} from "@shoal/store";
 import type { ClusterStatus, ClusterUpdateFlags, ManagerBackend, RaftMemberStatus } from "../api/backend.js";
 import { clientCredentials, generateJoinToken, peerIdentity, serverCredentials, type TlsMaterial } from "../ca/index.js";
 import { ReplicatedStore } from "../replication/index.js";
 import { CaService } from "./ca-service.js";
 import { checkCaSpecChange, currentUnlockKey, getCluster, newUnlockKey, rootCaPems } from "./cluster-object.js";
 import { ControlService } from "./control-service.js";
-import { Dispatcher } from "./dispatcher.js";
+import { DEFAULT_HEARTBEAT_PERIOD_MS, Dispatcher } from "./dispatcher.js";
 import { ControlError } from "./errors.js";
 import { GrpcForwarder, type ClientTls } from "./forwarder.js";
 import { Membership, checkVoterRemoval } from "./membership.js";
@@ -217,9 +230,26 @@ export class Manager implements ManagerBackend {
     };
   }
 
-  async updateCluster(version: number, spec: ClusterSpec, flags: ClusterUpdateFlags): Promise<void> {
+  clusterSettingDefaults(): ClusterSettingDefaults {
+    const retention = this.rs.raft.startingLogRetention();
+    const ticks = this.rs.raft.ticks();
+    return {
+      taskHistoryRetentionLimit: DEFAULT_TASK_HISTORY_RETENTION_LIMIT,
+      snapshotInterval: retention.snapshotEntries,
+      logEntriesForSlowFollowers: retention.compactKeepEntries,
+      electionTick: ticks.electionTicks,
+      heartbeatTick: ticks.heartbeatTicks,
+      heartbeatPeriodNs: (this.opts.defaultHeartbeatPeriodMs ?? DEFAULT_HEARTBEAT_PERIOD_MS) * 1_000_000,
+      nodeCertExpiryNs: DEFAULT_NODE_CERT_EXPIRY_NS,
+    };
+  }
+
+  async updateCluster(version: number, sent: ClusterSpec, flags: ClusterUpdateFlags): Promise<void> {
+    const defaults = this.clusterSettingDefaults();
     await this.rs.store.update((tx) => {
       const cur = getCluster(tx);
+      // The spec as read carried this manager's values for the settings the cluster leaves unset.
+      const spec = keepUnsetSettings(cur.spec, sent, defaults);
       checkRaftSpecChange(cur.spec, spec);
       checkCaSpecChange(cur.spec, spec);
       const next: Cluster = { ...cur, meta: { ...cur.meta, version: { index: version } }, spec: { ...spec, annotations: { ...spec.annotations, name: cur.spec.annotations.name } } };

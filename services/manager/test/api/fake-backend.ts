@@ -14,7 +14,9 @@ import {
   type Node,
   type NodeSpec,
   TaskState,
+  keepUnsetSettings,
   runtimePlugin,
+  type ClusterSettingDefaults,
   type ReadTx,
   type Task,
 } from "@shoal/store";
@@ -27,6 +29,16 @@ export const MGR_ID = "selfnode0000000000000000a";
 export const WRK_ID = "worker100000000000000000b";
 export const WRK2_ID = "worker200000000000000000d";
 export const NOW_MS = Date.parse("2026-11-28T04:15:41.919Z");
+/** The fake manager's values for the settings a cluster spec leaves unset. */
+export const SETTING_DEFAULTS: ClusterSettingDefaults = {
+  taskHistoryRetentionLimit: 5,
+  snapshotInterval: 10_000,
+  logEntriesForSlowFollowers: 1_000,
+  electionTick: 8,
+  heartbeatTick: 1,
+  heartbeatPeriodNs: 2e9,
+  nodeCertExpiryNs: 90 * 24 * 3600e9,
+};
 
 export type Call =
   | { op: "updateNode"; id: string; version: number; spec: NodeSpec }
@@ -191,12 +203,13 @@ export class FakeBackend implements NodeBackend {
       store,
       linearizableView: async <R>(fn: (tx: ReadTx) => R): Promise<R> => store.view(fn),
       clusterStatus: () => this.raft,
+      clusterSettingDefaults: () => SETTING_DEFAULTS,
       updateCluster: async (version, spec, flags) => {
         this.calls.push({ op: "updateCluster", version, spec, flags });
         this.takeFailure();
         await store.update((tx) => {
           const c = tx.find("cluster")[0]!;
-          tx.update("cluster", { ...c, meta: { ...c.meta, version: { index: version } }, spec });
+          tx.update("cluster", { ...c, meta: { ...c.meta, version: { index: version } }, spec: keepUnsetSettings(c.spec, spec, SETTING_DEFAULTS) });
         });
       },
       unlockKey: async () => this.unlockKeyValue,

@@ -46,6 +46,8 @@ const MIB = 1024 * 1024;
 /** The most a member that is not the leader keeps behind a snapshot (see keptTailStart). */
 const FOLLOWER_KEEP_BYTES = 8 * MIB;
 export const DEFAULT_SNAPSHOT_ENTRIES = 10_000;
+export const DEFAULT_ELECTION_TICKS = 10;
+export const DEFAULT_HEARTBEAT_TICKS = 1;
 export const DEFAULT_COMPACT_KEEP_ENTRIES = 1_000;
 
 export interface RaftNodeOptions {
@@ -277,7 +279,7 @@ export class RaftNode {
     this.lastSnapshotBytes = snap.data.length;
     this.releaseSnapshotData(snap.metadata.index, snap.data.length);
     this.tickMs = opts.tickMs ?? 100;
-    this.electionMs = this.tickMs * (opts.electionTicks ?? 10);
+    this.electionMs = this.tickMs * (opts.electionTicks ?? DEFAULT_ELECTION_TICKS);
     this.warnAfterMs = this.electionMs / 2;
     this.commitNoticeDelayMs = Math.max(0, opts.commitNoticeDelayMs ?? 5);
   }
@@ -354,8 +356,8 @@ export class RaftNode {
         id: opts.id,
         storage: mem,
         random: modules.random ?? systemRandom,
-        electionTicks: opts.electionTicks ?? 10,
-        heartbeatTicks: opts.heartbeatTicks ?? 1,
+        electionTicks: opts.electionTicks ?? DEFAULT_ELECTION_TICKS,
+        heartbeatTicks: opts.heartbeatTicks ?? DEFAULT_HEARTBEAT_TICKS,
         applied: mem.snapshot().metadata.index,
         logger: log.child({ component: "raft-core" }),
       });
@@ -1087,6 +1089,16 @@ export class RaftNode {
     }
     this.log.info({ index: md.index, term: md.term, bytes: snap.data.length }, "raft: restored from snapshot");
     if (this.readsAwaitingApply.length > 0) this.resolveAppliedReads();
+  }
+
+  /** The log retention this member started with: what it goes back to when the cluster spec sets none. */
+  startingLogRetention(): { snapshotEntries: number; compactKeepEntries: number } {
+    return { snapshotEntries: this.opts.snapshotEntries ?? DEFAULT_SNAPSHOT_ENTRIES, compactKeepEntries: this.opts.compactKeepEntries ?? DEFAULT_COMPACT_KEEP_ENTRIES };
+  }
+
+  /** This member's timing in ticks: the election timeout's base (randomized up to twice it) and the heartbeat interval. */
+  ticks(): { tickMs: number; electionTicks: number; heartbeatTicks: number } {
+    return { tickMs: this.tickMs, electionTicks: this.opts.electionTicks ?? DEFAULT_ELECTION_TICKS, heartbeatTicks: this.opts.heartbeatTicks ?? DEFAULT_HEARTBEAT_TICKS };
   }
 
   /** The log retention in force (setLogRetention). */

@@ -8,3 +8,4 @@ export * from "./secret.js";
 export * from "./cluster.js";
 export * from "./kinds.js";
 export * from "./defaults.js";
+export * from "./cluster-settings.js";

@@ -1,7 +1,7 @@
 // Cluster ⇄ Docker's swarm JSON: the Spec (sent whole to /swarm/update, partly to /swarm/init),
 // ClusterInfo (the Swarm.Cluster of /info) and Swarm (GET /swarm, which adds the join tokens).
 // Durations are nanoseconds on both sides; certificates are PEM text in Docker, bytes here.
-import { DEFAULT_CLUSTER_NAME, type Cluster, type ClusterSpec } from "@shoal/store";
+import { DEFAULT_CLUSTER_NAME, withSettingDefaults, type Cluster, type ClusterSettingDefaults, type ClusterSpec } from "@shoal/store";
 import { arrayOf, bool, nonNegativeInt, object, str, stringMap, type JsonSchema } from "../validation.js";
 import { tlsInfoOfRoot, bytesToText, type DockerTlsInfo } from "./tls-info.js";
 import { durationFromDocker, toRfc3339Nano } from "./time.js";
@@ -113,8 +113,13 @@ export function withoutZeroSettings(spec: ClusterSpec): ClusterSpec {
   });
 }
 
-/** Docker's Spec for a stored ClusterSpec. The signing key is never shown. */
-export function clusterSpecToDocker(spec: ClusterSpec): Required<Omit<DockerSwarmSpec, "TaskDefaults">> & Pick<DockerSwarmSpec, "TaskDefaults"> {
+/**
+ * Docker's Spec for a stored ClusterSpec, each setting it leaves unset at the value the manager
+ * applies (as Docker shows its defaults; `docker info` read zeros before). The signing key is
+ * never shown.
+ */
+export function clusterSpecToDocker(stored: ClusterSpec, defaults: ClusterSettingDefaults): Required<Omit<DockerSwarmSpec, "TaskDefaults">> & Pick<DockerSwarmSpec, "TaskDefaults"> {
+  const spec = withSettingDefaults(stored, defaults);
   const ca = spec.caConfig ?? {};
   const caConfig: NonNullable<DockerSwarmSpec["CAConfig"]> = defined({
     NodeCertExpiry: ca.nodeCertExpiryNs,
@@ -163,13 +168,13 @@ export interface DockerSwarm extends DockerClusterInfo {
   JoinTokens: { Worker: string; Manager: string };
 }
 
-export function clusterInfoToDocker(c: Cluster): DockerClusterInfo {
+export function clusterInfoToDocker(c: Cluster, defaults: ClusterSettingDefaults): DockerClusterInfo {
   return {
     ID: c.id,
     Version: { Index: c.meta.version.index },
     CreatedAt: toRfc3339Nano(c.meta.createdAt),
     UpdatedAt: toRfc3339Nano(c.meta.updatedAt),
-    Spec: clusterSpecToDocker(c.spec),
+    Spec: clusterSpecToDocker(c.spec, defaults),
     TLSInfo: tlsInfoOfRoot(c.rootCa?.caCert),
     RootRotationInProgress: false,
     DefaultAddrPool: c.defaultAddressPool?.length ? [...c.defaultAddressPool] : [...DEFAULT_ADDR_POOL],
@@ -178,6 +183,6 @@ export function clusterInfoToDocker(c: Cluster): DockerClusterInfo {
   };
 }
 
-export function swarmToDocker(c: Cluster): DockerSwarm {
-  return { ...clusterInfoToDocker(c), JoinTokens: { Worker: c.rootCa?.joinTokens.worker ?? "", Manager: c.rootCa?.joinTokens.manager ?? "" } };
+export function swarmToDocker(c: Cluster, defaults: ClusterSettingDefaults): DockerSwarm {
+  return { ...clusterInfoToDocker(c, defaults), JoinTokens: { Worker: c.rootCa?.joinTokens.worker ?? "", Manager: c.rootCa?.joinTokens.manager ?? "" } };
 }

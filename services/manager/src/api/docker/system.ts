@@ -1,6 +1,6 @@
 // The node-level Docker shapes: /version, /info and the Swarm header of /_ping. Built from the
 // node's LocalNodeInfo plus, on a manager, the cluster object and node counts.
-import type { Cluster } from "@shoal/store";
+import type { Cluster, ClusterSettingDefaults } from "@shoal/store";
 import type { LocalNodeInfo } from "../backend.js";
 import { clusterInfoToDocker, type DockerClusterInfo } from "./cluster.js";
 
@@ -33,6 +33,8 @@ export function versionToDocker(info: LocalNodeInfo): Record<string, unknown> {
 /** What a manager adds to /info's Swarm section. */
 export interface ManagerView {
   cluster: Cluster | undefined;
+  /** The manager's values for the settings the cluster spec leaves unset. */
+  settings: ClusterSettingDefaults;
   nodes: number;
   managers: number;
 }
@@ -61,7 +63,7 @@ export function infoToDocker(info: LocalNodeInfo, manager: ManagerView | undefin
   if (manager !== undefined) {
     swarm.Nodes = manager.nodes;
     swarm.Managers = manager.managers;
-    if (manager.cluster !== undefined) swarm.Cluster = clusterInfoToDocker(manager.cluster);
+    if (manager.cluster !== undefined) swarm.Cluster = clusterInfoToDocker(manager.cluster, manager.settings);
   }
   return {
     ID: info.nodeId || info.hostname,

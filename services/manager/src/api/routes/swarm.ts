@@ -33,7 +33,7 @@ export const swarmRoutes: RoutePlugin = async (app, { backend }) => {
     const cluster: Cluster | undefined = m.store.view((tx) => tx.find("cluster")[0]);
     // A manager whose store has no cluster object yet is still starting.
     if (cluster === undefined) throw notManagerError({ ...backend.info(), localNodeState: "pending" });
-    return swarmToDocker(cluster);
+    return swarmToDocker(cluster, m.clusterSettingDefaults());
   });
 
   app.post<{ Body: DockerInitRequest }>(

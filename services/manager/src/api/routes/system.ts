@@ -29,7 +29,7 @@ export const systemRoutes: RoutePlugin = async (app, { backend }) => {
     const view: ManagerView | undefined = m?.store.view((tx) => {
       const nodes = tx.find("node");
       const cluster: Cluster | undefined = tx.find("cluster")[0];
-      return { cluster, nodes: nodes.length, managers: nodes.filter((n) => n.role === NodeRole.MANAGER).length };
+      return { cluster, settings: m.clusterSettingDefaults(), nodes: nodes.length, managers: nodes.filter((n) => n.role === NodeRole.MANAGER).length };
     });
     return infoToDocker(info, view);
   });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { NodeAvailability } from "@shoal/store";
 import { ShoalError } from "@shoal/common";
-import { CLUSTER_ID, MGR_ID } from "../fake-backend.js";
+import { CLUSTER_ID, MGR_ID, SETTING_DEFAULTS } from "../fake-backend.js";
 import { messageOf, useHarness } from "../helpers.js";
 
 // Bodies exactly as docker CLI 28.2 sends them (docker-cli-traces.txt).
@@ -58,6 +58,25 @@ describe("api routes: /swarm", () => {
     assert.match(s.TLSInfo.TrustRoot, /^-----BEGIN CERTIFICATE-----/);
     assert.ok(s.TLSInfo.CertIssuerSubject.length > 0 && s.TLSInfo.CertIssuerPublicKey.length > 0);
     assert.equal(s.RootRotationInProgress, false);
+  });
+
+  it("GET /swarm shows each setting the spec leaves unset at the manager's value, and GET /info the same", async () => {
+    await h().backend.store.update((tx) => {
+      const c = tx.find("cluster")[0]!;
+      tx.update("cluster", { ...c, spec: { annotations: c.spec.annotations } });
+    });
+    const s = await getSwarm();
+    const d = SETTING_DEFAULTS;
+    const want = {
+      Orchestration: { TaskHistoryRetentionLimit: d.taskHistoryRetentionLimit },
+      Raft: { SnapshotInterval: d.snapshotInterval, LogEntriesForSlowFollowers: d.logEntriesForSlowFollowers, ElectionTick: d.electionTick, HeartbeatTick: d.heartbeatTick },
+      Dispatcher: { HeartbeatPeriod: d.heartbeatPeriodNs },
+      CAConfig: { NodeCertExpiry: d.nodeCertExpiryNs },
+    };
+    assert.deepEqual({ Orchestration: s.Spec.Orchestration, Raft: s.Spec.Raft, Dispatcher: s.Spec.Dispatcher, CAConfig: s.Spec.CAConfig }, want);
+    const info = JSON.parse((await h().call("GET", "/v1.50/info")).body) as { Swarm: { Cluster: { Spec: typeof want } } };
+    assert.deepEqual(info.Swarm.Cluster.Spec.Raft, want.Raft);
+    assert.deepEqual(info.Swarm.Cluster.Spec.Dispatcher, want.Dispatcher);
   });
 
   it("POST /swarm/update sends the whole spec and rotation flags to the backend and bumps the version", async () => {
