@@ -55,7 +55,7 @@ export function createApp(opts: ApiOptions, modules: ApiModules, serverFactory: 
   app.setNotFoundHandler((req, reply) => {
     const version = unsupportedVersionMessage(req.originalUrl);
     if (version !== undefined) return reply.code(400).type("application/json").send({ message: version });
-    return reply.code(404).type("application/json").send({ message: `page not found: ${req.method} ${req.url}` });
+    return reply.code(404).type("application/json").send({ message: notFoundMessage(req.method, req.url) });
   });
 
   // The docker CLI shows an error's message only when Content-Type is exactly "application/json"
@@ -75,4 +75,19 @@ export function createApp(opts: ApiOptions, modules: ApiModules, serverFactory: 
   for (const plugin of ROUTE_PLUGINS) void app.register(plugin, modules);
   app.get("/openapi.json", { schema: { summary: "This document", tags: ["shoal"] } }, async () => app.swagger());
   return app;
+}
+
+// Docker Engine route families a Shoal node has no counterpart for: it runs work as swarm services,
+// not as containers an operator manages one by one.
+const ENGINE_ONLY = new Set(["containers", "images", "volumes", "events", "system", "plugins", "build", "exec", "commit", "session", "grpc", "auth"]);
+
+/**
+ * 404's message. `docker ps` against a Shoal node read "page not found: GET /containers/json",
+ * which looks like a broken install; an Engine route Shoal does not have says what it serves.
+ */
+export function notFoundMessage(method: string, url: string): string {
+  const family = url.split(/[/?]/)[1] ?? "";
+  const base = `page not found: ${method} ${url}`;
+  if (!ENGINE_ONLY.has(family)) return base;
+  return `${base}: a Shoal node serves the Docker Engine API's swarm endpoints (swarm, nodes, services, tasks), not ${family}; see tasks with 'docker service ps' or 'docker node ps'`;
 }

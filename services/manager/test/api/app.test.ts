@@ -47,6 +47,11 @@ describe("api app: version negotiation, parsing and errors", () => {
     const res = await h().call("GET", "/v1.50/nosuch");
     assert.equal(res.statusCode, 404);
     assert.match(messageOf(res), /page not found/);
+    // An Engine route Shoal has no counterpart for says what a Shoal node serves instead.
+    const ps = await h().call("GET", "/v1.50/containers/json");
+    assert.equal(ps.statusCode, 404);
+    assert.equal(messageOf(ps), "page not found: GET /containers/json: a Shoal node serves the Docker Engine API's swarm endpoints (swarm, nodes, services, tasks), not containers; see tasks with 'docker service ps' or 'docker node ps'");
+    assert.doesNotMatch(messageOf(res), /swarm endpoints/);
   });
 
   it("refuses malformed JSON with 400 'invalid JSON body' and writes nothing", async () => {

@@ -4,7 +4,7 @@
 import { NodeAvailability, NodeRole, NodeState, Reachability, type Node, type NodeSpec } from "@shoal/store";
 import type { ClusterStatus } from "../backend.js";
 import { object, oneOfStrings, stringMap, type JsonSchema } from "../validation.js";
-import { bytesToBase64, bytesToText } from "./tls-info.js";
+import { bytesToBase64, bytesToText, type DockerTlsInfo } from "./tls-info.js";
 import { toRfc3339Nano } from "./time.js";
 
 export const ROLE_NAMES = ["worker", "manager"] as const;
@@ -87,7 +87,12 @@ export interface DockerNode {
   ManagerStatus?: { Leader: boolean; Reachability: string; Addr: string };
 }
 
-export function nodeToDocker(node: Node, raft: ClusterStatus | undefined): DockerNode {
+/**
+ * `rootTls`: the cluster root's TLSInfo, shown for a node that reports none of its own. Shoal's
+ * managers issue every node certificate from that one root (rotation and external CAs are
+ * refused), so it is each node's trust root and certificate issuer.
+ */
+export function nodeToDocker(node: Node, raft: ClusterStatus | undefined, rootTls: DockerTlsInfo | undefined): DockerNode {
   const d = node.description;
   const spec: DockerNode["Spec"] = {
     Labels: { ...(node.spec.annotations.labels ?? {}) },
@@ -111,11 +116,14 @@ export function nodeToDocker(node: Node, raft: ClusterStatus | undefined): Docke
       Platform: { Architecture: d?.platform?.architecture ?? "", OS: d?.platform?.os ?? "" },
       Resources: { NanoCPUs: d?.resources?.nanoCpus ?? 0, MemoryBytes: d?.resources?.memoryBytes ?? 0 },
       Engine: engine,
-      TLSInfo: {
-        TrustRoot: bytesToText(d?.tlsInfo?.trustRoot),
-        CertIssuerSubject: bytesToBase64(d?.tlsInfo?.certIssuerSubject),
-        CertIssuerPublicKey: bytesToBase64(d?.tlsInfo?.certIssuerPublicKey),
-      },
+      TLSInfo:
+        d?.tlsInfo === undefined && rootTls !== undefined
+          ? { ...rootTls }
+          : {
+              TrustRoot: bytesToText(d?.tlsInfo?.trustRoot),
+              CertIssuerSubject: bytesToBase64(d?.tlsInfo?.certIssuerSubject),
+              CertIssuerPublicKey: bytesToBase64(d?.tlsInfo?.certIssuerPublicKey),
+            },
     },
     Status: status,
   };

@@ -1,8 +1,8 @@
 // /nodes*: list (with Docker's filters), inspect by ID / name / ID prefix, update the spec, remove.
 // Manager-only. Writes go through the ManagerBackend, which owns the checks (quorum guard, a
 // manager cannot be removed…); this file only resolves the reference and converts shapes.
-import { NodeMembership, NodeRole, type Node } from "@shoal/store";
-import { dockerNodeSpecSchema, nodeSpecFromDocker, nodeToDocker, type DockerNodeSpec } from "../docker/index.js";
+import { NodeMembership, NodeRole, type Node, type ReadTx } from "@shoal/store";
+import { dockerNodeSpecSchema, nodeSpecFromDocker, nodeToDocker, tlsInfoOfRoot, type DockerNodeSpec, type DockerTlsInfo } from "../docker/index.js";
 import { checkFilterValues, matchLabels, matchPrefixes, parseFilters, type Filters } from "../filters.js";
 import { parseQueryBool, parseVersion, queryBool, queryVersion } from "../validation.js";
 import { requireManager, type RoutePlugin } from "./context.js";
@@ -29,6 +29,12 @@ function nodeMatches(n: Node, f: Filters): boolean {
   return true;
 }
 
+/** The cluster root's TLSInfo, which nodes that report none of their own show (nodeToDocker). */
+function rootTlsInfo(tx: ReadTx): DockerTlsInfo | undefined {
+  const caCert = tx.find("cluster")[0]?.rootCa?.caCert;
+  return caCert === undefined ? undefined : tlsInfoOfRoot(caCert);
+}
+
 export const nodeRoutes: RoutePlugin = async (app, { backend }) => {
   app.get<{ Querystring: { filters?: string } }>(
     "/nodes",
@@ -45,16 +51,16 @@ export const nodeRoutes: RoutePlugin = async (app, { backend }) => {
       checkFilterValues(filters, "membership", ["accepted", "pending"]);
       const m = requireManager(backend);
       // Local reads (swarm's): a manager without quorum still lists what it knows.
-      const nodes = m.store.view((tx) => tx.find("node"));
+      const { nodes, root } = m.store.view((tx) => ({ nodes: tx.find("node"), root: rootTlsInfo(tx) }));
       const raft = m.clusterStatus();
-      return nodes.filter((n) => nodeMatches(n, filters)).map((n) => nodeToDocker(n, raft));
+      return nodes.filter((n) => nodeMatches(n, filters)).map((n) => nodeToDocker(n, raft, root));
     },
   );
 
   app.get<{ Params: { id: string } }>("/nodes/:id", { schema: { summary: "Inspect a node", tags, params: idParams } }, async (req) => {
     const m = requireManager(backend);
-    const node = m.store.view((tx) => tx.lookup("node", req.params.id));
-    return nodeToDocker(node, m.clusterStatus());
+    const { node, root } = m.store.view((tx) => ({ node: tx.lookup("node", req.params.id), root: rootTlsInfo(tx) }));
+    return nodeToDocker(node, m.clusterStatus(), root);
   });
 
   app.post<{ Params: { id: string }; Querystring: { version?: string }; Body: DockerNodeSpec }>(

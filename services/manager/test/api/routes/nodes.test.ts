@@ -10,7 +10,13 @@ interface DockerNode {
   CreatedAt: string;
   UpdatedAt: string;
   Spec: { Name?: string; Labels: Record<string, string>; Role: string; Availability: string };
-  Description: { Hostname: string; Platform: { Architecture: string; OS: string }; Resources: { NanoCPUs: number; MemoryBytes: number }; Engine: { EngineVersion: string; Labels?: Record<string, string> } };
+  Description: {
+    Hostname: string;
+    Platform: { Architecture: string; OS: string };
+    Resources: { NanoCPUs: number; MemoryBytes: number };
+    Engine: { EngineVersion: string; Labels?: Record<string, string> };
+    TLSInfo: { TrustRoot: string; CertIssuerSubject: string; CertIssuerPublicKey: string };
+  };
   Status: { State: string; Addr: string };
   ManagerStatus?: { Leader: boolean; Reachability: string; Addr: string };
 }
@@ -48,6 +54,15 @@ describe("api routes: /nodes", () => {
     assert.equal(mgr.CreatedAt, "2026-11-28T04:15:41.919Z");
     const wrk = nodes.find((n) => n.ID === WRK_ID)!;
     assert.equal(wrk.ManagerStatus, undefined);
+  });
+
+  it("shows the cluster root's TLS info for a node that reports none, as /swarm shows it", async () => {
+    const swarm = JSON.parse((await h().call("GET", "/v1.50/swarm")).body) as { TLSInfo: DockerNode["Description"]["TLSInfo"] };
+    assert.match(swarm.TLSInfo.TrustRoot, /^-----BEGIN CERTIFICATE-----/);
+    assert.ok(swarm.TLSInfo.CertIssuerSubject !== "" && swarm.TLSInfo.CertIssuerPublicKey !== "");
+    assert.deepEqual((await inspect(WRK_ID)).Description.TLSInfo, swarm.TLSInfo);
+    const res = await h().call("GET", "/v1.50/nodes");
+    for (const n of JSON.parse(res.body) as DockerNode[]) assert.deepEqual(n.Description.TLSInfo, swarm.TLSInfo, n.ID);
   });
 
   it("marks a manager Leader only while raft says it leads", async () => {
