@@ -5,8 +5,10 @@
 // periods is marked DOWN. A node this leader has not heard from (a new leader knows no heartbeat
 // times; a node that just joined) gets three times that from when the sweep first sees it (agents
 // must first give up on the old leader and find the new one), and as long from the last node that
-// arrived for the first time (nodes are still finding us). A leader that stalls (its own sweep
-// runs late) does not blame the nodes: deadlines move on by the stall.
+// arrived for the first time (nodes are still finding us), except a manager whose raft member
+// does not answer this leader either: that one is gone (the old leader, killed), not looking for
+// us, and gets the normal grace. A leader that stalls (its own sweep runs late) does not blame the
+// nodes: deadlines move on by the stall.
 // Followers refuse heartbeats and name the leader (redirect.ts). Task assignments and status
 // reports are served by assignments.ts on the same service; it must not schedule or decide roles.
 import { createHash } from "node:crypto";
@@ -79,6 +81,8 @@ export class Dispatcher {
   private readonly heard = new Set<string>();
   /** When a node was last heard from for the first time under this leadership. */
   private lastNewNodeAt = 0;
+  /** When this leadership began (its dispatcher started). */
+  private ledSince = 0;
   private sweeper: TimerHandle | undefined;
   private sweepEveryMs = 0;
   /** Registrations waiting for the next batch, by node (the latest address and description win). */
@@ -148,6 +152,7 @@ export class Dispatcher {
     this.lastSeen.clear();
     this.heard.clear();
     this.lastNewNodeAt = this.clock.monotonicMs();
+    this.ledSince = this.lastNewNodeAt;
     const tick = Math.max(50, Math.floor(this.periodMs() / 2));
     this.sweepEveryMs = tick;
     this.lastSweepAt = this.clock.monotonicMs();
@@ -305,6 +310,21 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Raft ids of the members this leader has not heard from within an election timeout, once it has
+   * led for a grace period (before that a member that is fine may not have answered yet: as a
+   * follower this manager heard only from the old leader).
+   */
+  private silentRaftMembers(now: number, graceMs: number): Set<number> {
+    if (now - this.ledSince < graceMs) return new Set();
+    return new Set(
+      this.modules.rs.raft
+        .memberStatus()
+        .filter((m) => !m.recentActive)
+        .map((m) => m.id),
+    );
+  }
+
   private async expire(): Promise<void> {
     if (!this.running || !this.modules.rs.isLeader()) return;
     const now = this.clock.monotonicMs();
@@ -317,6 +337,7 @@ export class Dispatcher {
       // mark live nodes DOWN (and reschedule all their tasks) for our own pause.
       for (const [id, at] of this.lastSeen) this.lastSeen.set(id, at + stalledMs);
       this.lastNewNodeAt += stalledMs;
+      this.ledSince += stalledMs;
       this.log.warn({ stalledMs: Math.round(stalledMs) }, "dispatcher: this manager stalled; every node's heartbeat deadline moved on by the stall");
       return;
     }
@@ -329,6 +350,7 @@ export class Dispatcher {
     // Counted as if last seen this much later, so that it expires after the longer grace.
     const unknownGraceMs = periodMs * (this.opts.unknownGraceMultiplier ?? 3 * multiplier);
     const unknownExtraMs = unknownGraceMs - graceMs;
+    const silent = this.silentRaftMembers(now, graceMs);
     const store = this.modules.rs.store;
     const expired = store
       .view((tx) => tx.find("node", { all: true }))
@@ -341,6 +363,14 @@ export class Dispatcher {
           // noticed it (for a new leader, its first sweep); a heartbeat replaces it with the normal one.
           this.lastSeen.set(n.id, now + unknownExtraMs);
           return false;
+        }
+        const raftId = n.managerStatus?.raftId;
+        if (!this.heard.has(n.id) && raftId !== undefined && silent.has(raftId)) {
+          // A manager that neither heartbeats nor answers this leader's raft messages is not an
+          // agent still finding a new leader but a node that is gone, typically the old leader
+          // (killed: its tasks waited three grace periods, 18 s by default, to move). The normal
+          // grace, from when this leader first noticed it.
+          return now - (seen - unknownExtraMs) > graceMs;
         }
         // Nodes are still finding this leader (each is new once): one not heard from yet may be
         // one of them, so its longer grace also runs from the last node that arrived. At 1,000
@@ -360,8 +390,9 @@ export class Dispatcher {
             const cur = tx.get("node", n.id);
             if (cur === undefined || cur.status.state === NodeState.DOWN) return;
             // Its heartbeat may have arrived while this write waited its turn: then it is alive.
+            // (Only a heartbeat: a node never heard has the sweep's placeholder there.)
             const seen = this.lastSeen.get(n.id);
-            if (seen !== undefined && this.clock.monotonicMs() - seen <= graceMs) return;
+            if (this.heard.has(n.id) && seen !== undefined && this.clock.monotonicMs() - seen <= graceMs) return;
             tx.update("node", { ...cur, status: { ...cur.status, state: NodeState.DOWN, message: "heartbeat failure" } });
             marked.set(cur.id, cur);
           });

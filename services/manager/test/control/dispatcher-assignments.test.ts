@@ -80,7 +80,7 @@ describe("control/dispatcher: node RPCs over mTLS", function () {
   beforeEach(async () => {
     store = new MemoryStore();
     leader = true;
-    const rs = { store, isLeader: () => leader, leaderInfo: () => ({ id: 2, address: "10.0.0.2:2377" }) } as unknown as ReplicatedStore;
+    const rs = { store, isLeader: () => leader, leaderInfo: () => ({ id: 2, address: "10.0.0.2:2377" }), raft: { memberStatus: () => [] } } as unknown as ReplicatedStore;
     clock = new FakeClock();
     dispatcher = new Dispatcher({ clusterId: CLUSTER, assignmentBatchWindowMs: 0 }, { rs, logger: silentLogger(), clock });
     const serverCert = await nodeCert(ca, "manager-1", "manager");

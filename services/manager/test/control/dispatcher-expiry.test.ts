@@ -3,7 +3,7 @@
 // every deadline on by the stall instead of blaming the nodes.
 import assert from "node:assert/strict";
 import { silentLogger, type Clock, type TimerHandle } from "@shoal/common";
-import { MemoryStore, NodeState, type Node } from "@shoal/store";
+import { MemoryStore, NodeRole, NodeState, type Node } from "@shoal/store";
 import { Dispatcher } from "../../src/control/dispatcher.js";
 import type { ReplicatedStore } from "../../src/replication/index.js";
 
@@ -127,9 +127,12 @@ describe("control/dispatcher: heartbeat expiry", () => {
     }
   };
 
+  /** Raft's members as this leader (raft id 1) sees them: whether each answered within an election timeout. */
+  let raftMembers: { id: number; recentActive: boolean }[];
+
   /** A leading dispatcher over the store, started, with a and b heartbeating once. */
   const startDispatcher = async (opts: { graceMultiplier?: number } = {}): Promise<void> => {
-    const rs = { store, isLeader: () => true, leaderInfo: () => ({ id: 1, address: "127.0.0.1:1" }) } as unknown as ReplicatedStore;
+    const rs = { store, isLeader: () => true, leaderInfo: () => ({ id: 1, address: "127.0.0.1:1" }), raft: { memberStatus: () => raftMembers } } as unknown as ReplicatedStore;
     dispatcher = new Dispatcher({ clusterId: "c", ...opts }, { rs, logger: silentLogger(), clock });
     dispatcher.start();
     await heartbeat("a");
@@ -141,6 +144,7 @@ describe("control/dispatcher: heartbeat expiry", () => {
   beforeEach(async () => {
     store = new MemoryStore();
     clock = new CrankClock();
+    raftMembers = [{ id: 1, recentActive: true }];
     await store.update((tx) => {
       tx.create("node", readyNode("a"));
       tx.create("node", readyNode("b"));
@@ -226,6 +230,31 @@ describe("control/dispatcher: heartbeat expiry", () => {
     await heartbeat("a");
     await run(3000);
     assert.deepEqual(states(), { a: NodeState.READY, b: NodeState.DOWN }, "b never reached the new leader");
+  });
+
+  it("a new leader gives a manager whose raft member does not answer it either (the old leader, killed) the normal grace", async () => {
+    const manager = (id: string, raftId: number): Omit<Node, "meta"> => ({ ...readyNode(id), role: NodeRole.MANAGER, managerStatus: { raftId, addr: "127.0.0.1:2377" } }) as Omit<Node, "meta">;
+    await store.update((tx) => {
+      tx.create("node", manager("old", 2));
+      tx.create("node", manager("peer", 3));
+    });
+    // The old leader's member (2) went silent; the other follower (3) answers raft but its agent
+    // has not found this leader yet.
+    raftMembers = [
+      { id: 1, recentActive: true },
+      { id: 2, recentActive: false },
+      { id: 3, recentActive: true },
+    ];
+    dispatcher.stop();
+    dispatcher.start();
+    await onlyABeats(6);
+    assert.deepEqual(states(), { a: NodeState.READY, b: NodeState.READY, old: NodeState.READY, peer: NodeState.READY }, "within one grace period of taking over");
+    await onlyABeats(2);
+    assert.deepEqual(states(), { a: NodeState.READY, b: NodeState.READY, old: NodeState.DOWN, peer: NodeState.READY }, "only the silent manager is DOWN");
+    // Its agent coming back makes it READY again like any node.
+    await heartbeat("old");
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(states()["old"], NodeState.READY);
   });
 
   it("a slow DOWN write is not repeated by later sweeps, and spares a node heard from while it waited", async () => {
