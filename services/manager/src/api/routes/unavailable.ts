@@ -6,7 +6,7 @@
 //   name is still a 404.
 // - /networks, /secrets and /configs (every method and sub-path): overlay networks come with the
 //   networking work, secrets and configs with the runtime. Until then a service that names one is
-//   refused (no such network/secret/config), as before.
+//   refused (no such network/secret/config), as before, and inspecting one is a 404.
 import type { FastifyRequest } from "fastify";
 import { ApiError } from "../errors.js";
 import { requireManager, type RoutePlugin } from "./context.js";
@@ -40,6 +40,13 @@ export const unavailableRoutes: RoutePlugin = async (app, { backend }) => {
       throw new ApiError({ code: "API_NOT_IMPLEMENTED", method: req.method, url: req.url }, message);
     };
     const schema = { summary: `${kind} (not available yet: 501)`, tags: [kind] };
+    // Inspecting one answers 404, which is true (none exists) and lets `docker inspect ID` go on
+    // to the kinds Shoal has: it tries networks before nodes, services and tasks, and stopped at
+    // a 501.
+    const one = kind.slice(0, -1);
+    app.get<{ Params: { id: string } }>(`/${kind}/:id`, { schema: { summary: `Inspect a ${one} (none exists yet: 404)`, tags: [kind], params: idParams } }, async (req) => {
+      throw new ApiError({ code: "API_NOT_FOUND", kind: one, id: req.params.id }, `${one} ${req.params.id} not found: ${message}`);
+    });
     app.route({ method: [...METHODS], url: `/${kind}`, schema, handler: refuse });
     app.route({ method: [...METHODS], url: `/${kind}/*`, schema, handler: refuse });
   }

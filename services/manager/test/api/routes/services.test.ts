@@ -363,10 +363,10 @@ describe("api routes: /services", () => {
     assert.equal((await h().call("GET", "/tasks/nosuch/logs?stdout=1")).statusCode, 404);
   });
 
-  it("/networks, /secrets and /configs answer 501 saying what is not built yet, for every method and sub-path", async () => {
+  it("/networks, /secrets and /configs answer 501 saying what is not built yet, for every method and sub-path but inspect", async () => {
     for (const [method, url, why] of [
       ["GET", "/v1.50/networks", /networks are not available yet: overlay networking is not built/],
-      ["GET", "/networks/foo?scope=swarm", /networks are not available yet/],
+      ["GET", "/networks/foo/bar", /networks are not available yet/],
       ["POST", "/networks/create", /networks are not available yet/],
       ["GET", "/v1.50/secrets?filters=%7B%7D", /secrets are not available yet/],
       ["POST", "/secrets/create", /secrets are not available yet/],
@@ -375,6 +375,16 @@ describe("api routes: /services", () => {
       const res = await h().call(method, url, method === "POST" ? { Name: "x" } : undefined);
       assert.equal(res.statusCode, 501, `${method} ${url}: ${res.body}`);
       assert.match(messageOf(res), why);
+    }
+    // Inspecting one is a 404 (none exists): `docker inspect ID` goes on to nodes, services, tasks.
+    for (const [url, want] of [
+      ["/v1.50/networks/foo?scope=swarm", /^network foo not found: networks are not available yet/],
+      ["/secrets/abc", /^secret abc not found: secrets are not available yet/],
+      ["/configs/abc", /^config abc not found: configs are not available yet/],
+    ] as const) {
+      const res = await h().call("GET", url);
+      assert.equal(res.statusCode, 404, `${url}: ${res.body}`);
+      assert.match(messageOf(res), want);
     }
   });
 
