@@ -76,6 +76,21 @@ describe("api with the docker CLI: services and tasks", () => {
     assert.match(wrk.stdout, /webtask3aaaa/);
   });
 
+  it("docker inspect finds a task, a service and a node by ID or name (it asks for networks first)", async () => {
+    for (const [ref, format, want] of [
+      ["webtask1aaaa", "{{.ServiceID}} {{.Slot}}", `${id} 1`],
+      ["web", "{{.ID}} {{.Spec.Name}}", `${id} web`],
+      ["wrk1", "{{.ID}}", WRK_ID],
+    ] as const) {
+      const r = await docker("inspect", "--format", format, ref);
+      assert.equal(r.code, 0, `docker inspect ${ref}: ${r.stderr}`);
+      assert.equal(r.stdout.trim(), want);
+    }
+    const none = await docker("inspect", "nosuch");
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /No such object: nosuch/);
+  });
+
   it("docker service logs exits 1 with the daemon's reason that there are no logs yet", async () => {
     const r = await docker("service", "logs", "web");
     assert.equal(r.code, 1);
