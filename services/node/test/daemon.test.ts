@@ -80,6 +80,8 @@ describe("shoald in process: three managers and a worker on loopback", function 
       return all.length === 4 && all.every((n) => n.status.state === NodeState.READY) ? all : undefined;
     });
     assert.equal(ready.filter((n) => n.role === NodeRole.MANAGER).length, 3);
+    // Raft's members carry their nodes' hostnames (shoal cluster status shows them).
+    assert.deepEqual(backend.clusterStatus().members.map((m) => m.hostname).sort(), ["m1", "m2", "m3"]);
     assert.deepEqual(ready.map((n) => n.description?.hostname).sort(), ["m1", "m2", "m3", "w1"]);
 
     // /metrics shows the store's write path: the leader proposed every write so far.

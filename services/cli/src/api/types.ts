@@ -91,6 +91,8 @@ export interface ClusterStatusView {
   members: {
     raftId: number;
     nodeId: string;
+    /** Older servers leave it out. */
+    hostname?: string;
     addr: string;
     suffrage: "voter" | "learner";
     leader: boolean;

@@ -21,7 +21,7 @@ export function registerClusterCommands(program: Command, ctx: CommandContext): 
       }
       ctx.out.fields(clusterHeader(status));
       ctx.out.line();
-      ctx.out.table(["RAFT ID", "NODE", "ADDRESS", "ROLE", "REACHABLE", "MATCH INDEX", "LAG"], memberRows(status));
+      ctx.out.table(["RAFT ID", "NODE", "HOSTNAME", "ADDRESS", "ROLE", "REACHABLE", "MATCH INDEX", "LAG"], memberRows(status));
     });
 }
 
@@ -30,7 +30,7 @@ export function clusterHeader(s: ClusterStatusView): Field[] {
   let leaderText: string;
   if (s.leaderRaftId === 0) leaderText = "none (an election is running or there is no quorum)";
   else if (leader === undefined) leaderText = `raft ${s.leaderRaftId}`;
-  else leaderText = `raft ${leader.raftId} (node ${leader.nodeId} at ${leader.addr})`;
+  else leaderText = `raft ${leader.raftId} (node ${leader.nodeId}${leader.hostname ? ` ${leader.hostname}` : ""} at ${leader.addr})`;
   return [
     ["Cluster ID", s.clusterId],
     ["Leader", leaderText],
@@ -50,6 +50,7 @@ export function memberRows(s: ClusterStatusView): string[][] {
       return [
         m.raftId === s.raftId ? `${m.raftId} *` : String(m.raftId),
         m.nodeId,
+        m.hostname ?? "",
         m.addr,
         role,
         m.reachable ? "yes" : "no",

@@ -22,15 +22,16 @@ describe("shoal cluster status", () => {
       r.stdout,
       [
         "Cluster ID:     clusterid000000000000000c",
-        `Leader:         raft 1 (node ${SELF_ID} at 10.99.0.1:2377)`,
+        `Leader:         raft 1 (node ${SELF_ID} mgr1 at 10.99.0.1:2377)`,
         "Term:           7",
         "Commit index:   120",
         "Applied index:  118",
         "",
-        "RAFT ID   NODE                        ADDRESS          ROLE       REACHABLE   MATCH INDEX   LAG",
-        `1         ${SELF_ID}   10.99.0.1:2377   leader     yes         120           0`,
-        `2 *       ${WORKER_ID}   10.99.0.2:2377   follower   yes         119           1`,
-        "3         node3000000000000000000cc   10.99.0.3:2377   learner    no          90            30",
+        "RAFT ID   NODE                        HOSTNAME   ADDRESS          ROLE       REACHABLE   MATCH INDEX   LAG",
+        `1         ${SELF_ID}   mgr1       10.99.0.1:2377   leader     yes         120           0`,
+        `2 *       ${WORKER_ID}   mgr2       10.99.0.2:2377   follower   yes         119           1`,
+        // A member whose node the server did not name (an older server leaves hostnames out).
+        "3         node3000000000000000000cc              10.99.0.3:2377   learner    no          90            30",
         "",
       ].join("\n"),
     );
@@ -44,7 +45,7 @@ describe("shoal cluster status", () => {
     const r = await shoal(api, ["cluster", "status"]);
     assert.match(r.stdout, /^Leader: +none \(an election is running or there is no quorum\)$/m);
     assert.match(r.stdout, /^3 +node3\S+ +10\.99\.0\.3:2377 +learner +no +90 +30$/m);
-    assert.match(r.stdout, /^1 +\S+ +10\.99\.0\.1:2377 +follower +yes +120 +0$/m);
+    assert.match(r.stdout, /^1 +\S+ +mgr1 +10\.99\.0\.1:2377 +follower +yes +120 +0$/m);
   });
 
   it("--format json prints the status object as the API gave it", async () => {

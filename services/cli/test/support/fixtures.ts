@@ -95,8 +95,8 @@ export function clusterStatus(): ClusterStatusView {
     appliedIndex: 118,
     members: [
       { raftId: 3, nodeId: "node3000000000000000000cc", addr: "10.99.0.3:2377", suffrage: "learner", leader: false, reachable: false, matchIndex: 90, lag: 30 },
-      { raftId: 1, nodeId: SELF_ID, addr: "10.99.0.1:2377", suffrage: "voter", leader: true, reachable: true, matchIndex: 120, lag: 0 },
-      { raftId: 2, nodeId: WORKER_ID, addr: "10.99.0.2:2377", suffrage: "voter", leader: false, reachable: true, matchIndex: 119, lag: 1 },
+      { raftId: 1, nodeId: SELF_ID, hostname: "mgr1", addr: "10.99.0.1:2377", suffrage: "voter", leader: true, reachable: true, matchIndex: 120, lag: 0 },
+      { raftId: 2, nodeId: WORKER_ID, hostname: "mgr2", addr: "10.99.0.2:2377", suffrage: "voter", leader: false, reachable: true, matchIndex: 119, lag: 1 },
     ],
   };
 }

@@ -64,6 +64,8 @@ export interface ClusterUpdateFlags {
 export interface RaftMemberStatus {
   raftId: number;
   nodeId: string;
+  /** The node's hostname ("" when its node object is not known here). */
+  hostname: string;
   addr: string;
   /** voter | learner */
   suffrage: "voter" | "learner";

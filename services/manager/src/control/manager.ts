@@ -212,6 +212,7 @@ export class Manager implements ManagerBackend {
       return {
         raftId: id,
         nodeId: byRaft.get(id)?.id ?? "",
+        hostname: byRaft.get(id)?.description?.hostname ?? "",
         addr: st.addresses[id] ?? "",
         suffrage,
         leader: id === st.lead,

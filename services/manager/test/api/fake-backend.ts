@@ -84,7 +84,7 @@ export class FakeBackend implements NodeBackend {
     term: 3,
     commitIndex: 40,
     appliedIndex: 40,
-    members: [{ raftId: 1, nodeId: MGR_ID, addr: "127.0.0.1:2377", suffrage: "voter", leader: true, reachable: true, matchIndex: 40 }],
+    members: [{ raftId: 1, nodeId: MGR_ID, hostname: "mgr1", addr: "127.0.0.1:2377", suffrage: "voter", leader: true, reachable: true, matchIndex: 40 }],
   };
   /** Thrown by the next write (to test error mapping). */
   failNext: Error | undefined;

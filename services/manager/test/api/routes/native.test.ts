@@ -10,17 +10,17 @@ describe("api routes: /shoal/cluster and /metrics", () => {
       ...h().backend.raft,
       commitIndex: 100,
       members: [
-        { raftId: 1, nodeId: MGR_ID, addr: "10.0.0.1:2377", suffrage: "voter", leader: true, reachable: true, matchIndex: 100 },
-        { raftId: 2, nodeId: "m2", addr: "10.0.0.2:2377", suffrage: "voter", leader: false, reachable: true, matchIndex: 93 },
-        { raftId: 3, nodeId: "m3", addr: "10.0.0.3:2377", suffrage: "learner", leader: false, reachable: false, matchIndex: 0 },
+        { raftId: 1, nodeId: MGR_ID, hostname: "mgr1", addr: "10.0.0.1:2377", suffrage: "voter", leader: true, reachable: true, matchIndex: 100 },
+        { raftId: 2, nodeId: "m2", hostname: "mgr2", addr: "10.0.0.2:2377", suffrage: "voter", leader: false, reachable: true, matchIndex: 93 },
+        { raftId: 3, nodeId: "m3", hostname: "", addr: "10.0.0.3:2377", suffrage: "learner", leader: false, reachable: false, matchIndex: 0 },
       ],
     };
     const res = await h().call("GET", "/shoal/cluster");
     assert.equal(res.statusCode, 200);
-    const body = JSON.parse(res.body) as { leaderRaftId: number; commitIndex: number; members: { raftId: number; lag: number; suffrage: string }[] };
+    const body = JSON.parse(res.body) as { leaderRaftId: number; commitIndex: number; members: { raftId: number; hostname: string; lag: number; suffrage: string }[] };
     assert.equal(body.leaderRaftId, 1);
     assert.equal(body.commitIndex, 100);
-    assert.deepEqual(body.members.map((m) => [m.raftId, m.suffrage, m.lag]), [[1, "voter", 0], [2, "voter", 7], [3, "learner", 100]]);
+    assert.deepEqual(body.members.map((m) => [m.raftId, m.hostname, m.suffrage, m.lag]), [[1, "mgr1", "voter", 0], [2, "mgr2", "voter", 7], [3, "", "learner", 100]]);
   });
 
   it("GET /shoal/cluster on a worker answers 503 not a swarm manager", async () => {
