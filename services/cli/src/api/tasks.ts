@@ -9,6 +9,7 @@ export type TaskState =
 
 export interface DockerTask {
   ID: string;
+  CreatedAt?: string;
   ServiceID?: string;
   Slot?: number;
   NodeID?: string;

@@ -204,13 +204,16 @@ export interface TaskTableOpts {
 /**
  * service ps / node ps rows: tasks grouped by slot (or node for global services), the newest of
  * each group first and older ones below it as "\_ name" history rows, as docker prints them.
+ * Newest by creation, as docker sorts them: in a start-first update the old task stops after its
+ * replacement started, so the newest status would put the stopped one on top.
  */
 export function taskRows(tasks: readonly DockerTask[], o: TaskTableOpts): string[][] {
   const groupKey = (t: DockerTask): string => `${t.ServiceID ?? ""}.${t.Slot !== undefined && t.Slot > 0 ? String(t.Slot).padStart(8, "0") : t.NodeID ?? ""}`;
   const ts = (t: DockerTask): number => Date.parse(t.Status?.Timestamp ?? "") || 0;
+  const created = (t: DockerTask): number => Date.parse(t.CreatedAt ?? "") || ts(t);
   const sorted = [...tasks].sort((a, b) => {
     const name = (o.serviceNames.get(a.ServiceID ?? "") ?? "").localeCompare(o.serviceNames.get(b.ServiceID ?? "") ?? "");
-    return name || groupKey(a).localeCompare(groupKey(b)) || ts(b) - ts(a);
+    return name || groupKey(a).localeCompare(groupKey(b)) || created(b) - created(a);
   });
   let prev = "";
   return sorted.map((t) => {

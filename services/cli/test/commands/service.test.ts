@@ -430,6 +430,22 @@ describe("shoal service", () => {
       );
     });
 
+    it("ps puts a slot's newest task on top by creation, also when the older one stopped last (start-first)", async () => {
+      api.on("GET", `${V}/services/web`, { body: service() });
+      const now = Date.now();
+      const iso = (agoMs: number): string => new Date(now - agoMs).toISOString();
+      api.on("GET", `${V}/tasks`, {
+        body: [
+          task(1, "shutdown", { ID: "old1".padEnd(25, "0"), CreatedAt: iso(60_000), DesiredState: "shutdown", Status: { State: "shutdown", Timestamp: iso(1_000) } }),
+          task(1, "running", { CreatedAt: iso(5_000), Status: { State: "running", Timestamp: iso(4_000) } }),
+        ],
+      });
+      const r = await shoal(api, ["service", "ps", "web"]);
+      const rows = r.stdout.trim().split("\n").slice(1);
+      assert.match(rows[0]!, /^task1running +web\.1 +busybox:latest +mgr1 +Running +Running 4 seconds ago/);
+      assert.match(rows[1]!, /^old100000000 +\\_ web\.1 +busybox:latest +mgr1 +Shutdown +Shutdown 1 second ago/);
+    });
+
     it("inspect prints the services as JSON with defaults inserted; rm removes each and prints its name", async () => {
       api.on("GET", `${V}/services/web`, { body: service() });
       const r = await shoal(api, ["service", "inspect", "web"]);
