@@ -7,3 +7,4 @@ export * from "./metrics.js";
 export * from "./ports.js";
 export * from "./slices.js";
 export * from "./loop-watch.js";
+export * from "./image-ref.js";

@@ -3,6 +3,7 @@
 // defaults and update from the Spec it read (unknown fields go back untouched). Name → ID lookups
 // (networks, secrets, configs) are done by the caller first and passed in. Pure apart from commander.
 import { Option, type Command } from "commander";
+import { familiarImageReference, parseImageReference } from "@shoal/common";
 import type { FileReference, PortConfig, ServiceSpec, TaskTemplate, UpdateConfig } from "../api/index.js";
 import { UsageError } from "../errors.js";
 import {
@@ -161,6 +162,16 @@ export function addSpecOptions(cmd: Command, kind: "create" | "update"): Command
   return cmd;
 }
 
+/**
+ * The image as the docker CLI sends it ("busybox" → "busybox:latest"), so that a service made by
+ * one CLI and updated by the other does not see a changed image and redeploy. One that does not
+ * parse goes as typed, for the API to refuse with the reason.
+ */
+function familiarImage(image: string): string {
+  const r = parseImageReference(image);
+  return r.ok ? familiarImageReference(r.ref) : image;
+}
+
 function defaultUpdateConfig(): UpdateConfig {
   return { Parallelism: 1, FailureAction: "pause", Monitor: 5_000_000_000, MaxFailureRatio: 0, Order: "stop-first" };
 }
@@ -169,7 +180,7 @@ function defaultUpdateConfig(): UpdateConfig {
 export function baseServiceSpec(image: string, args: readonly string[], flags: SpecFlags): ServiceSpec {
   const spec: ServiceSpec = {
     Labels: {},
-    TaskTemplate: { ContainerSpec: { Image: image }, Resources: { Limits: {}, Reservations: {} }, Placement: {}, ForceUpdate: 0 },
+    TaskTemplate: { ContainerSpec: { Image: familiarImage(image) }, Resources: { Limits: {}, Reservations: {} }, Placement: {}, ForceUpdate: 0 },
     UpdateConfig: defaultUpdateConfig(),
     RollbackConfig: defaultUpdateConfig(),
     EndpointSpec: { Mode: "vip" },
@@ -216,7 +227,7 @@ export function applySpecFlags(spec: ServiceSpec, flags: SpecFlags, resolved: Re
     else throw new UsageError("--replicas can only be used with replicated or replicated-job mode");
   }
   if (flags.maxConcurrent !== undefined && mode.ReplicatedJob !== undefined) mode.ReplicatedJob.MaxConcurrent = flags.maxConcurrent;
-  if (flags.image !== undefined) cs.Image = flags.image;
+  if (flags.image !== undefined) cs.Image = familiarImage(flags.image);
   if (flags.force === true) tt.ForceUpdate = (tt.ForceUpdate ?? 0) + 1;
 
   const res = (tt.Resources ??= {});

@@ -64,7 +64,7 @@ describe("shoal service", () => {
         Labels: { team: "a" },
         TaskTemplate: {
           ContainerSpec: {
-            Image: "busybox",
+            Image: "busybox:latest",
             Args: ["httpd", "-f", "-p", "80"],
             Env: ["A=1", "B=2"],
             Labels: { c: "d" },
@@ -238,6 +238,15 @@ describe("shoal service", () => {
       expected.EndpointSpec = { Mode: "vip", Ports: [{ Protocol: "tcp", TargetPort: 90, PublishedPort: 9090, PublishMode: "ingress" }] };
       expected.UpdateConfig = { ...expected.UpdateConfig, Monitor: 1e9 };
       assert.deepEqual(req.body, expected);
+    });
+
+    it("--image goes as the docker CLI sends it (tag latest when none is named); one that does not parse goes as typed for the API to refuse", async () => {
+      await shoal(api, ["service", "update", "-d", "--image", "registry.example:5000/team/app", "web"]);
+      const sent = (): string | undefined => (posted(`${V}/services/${SERVICE_ID}/update`).body as { TaskTemplate: { ContainerSpec: { Image?: string } } }).TaskTemplate.ContainerSpec.Image;
+      assert.equal(sent(), "registry.example:5000/team/app:latest");
+      api.requests.length = 0;
+      await shoal(api, ["service", "update", "-d", "--image", "Team/App", "web"]);
+      assert.equal(sent(), "Team/App");
     });
 
     it("update adds and removes mounts, secrets, configs, networks, container labels and placement preferences", async () => {

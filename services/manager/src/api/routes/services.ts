@@ -4,7 +4,7 @@
 // references resolved to IDs (networks, secrets, configs), and the single store write. Reconciling tasks is the orchestrators'
 // and the updater's job: a removal only marks the service pendingDelete for them.
 import { randomInt } from "node:crypto";
-import { errorCode, type Random } from "@shoal/common";
+import { errorCode, parseImageReference, type Random } from "@shoal/common";
 import {
   NodeAvailability,
   NodeState,
@@ -57,7 +57,7 @@ export function lookupService(tx: ReadTx, ref: string): Service {
 }
 
 /**
- * Docker's checks beyond the schema: exactly one mode, a name, an image, placement the scheduler
+ * Docker's checks beyond the schema: exactly one mode, a name, an image reference that parses, placement the scheduler
  * can parse. Throws API_INVALID (or the scheduler's *_INVALID) naming what to fix.
  */
 function checkSpec(body: DockerServiceSpec, spec: ServiceSpec): void {
@@ -68,6 +68,11 @@ function checkSpec(body: DockerServiceSpec, spec: ServiceSpec): void {
   }
   if (spec.task.container === undefined || spec.task.container.image === "") {
     throw invalidRequest("missing field TaskTemplate.ContainerSpec.Image in the request body: image reference must be provided", { field: "TaskTemplate.ContainerSpec.Image" });
+  }
+  // As swarm refuses it: stored, every task would fail at its pull.
+  const image = parseImageReference(spec.task.container.image);
+  if (!image.ok) {
+    throw invalidRequest(`invalid TaskTemplate.ContainerSpec.Image "${spec.task.container.image}": not a valid image reference: ${image.reason}`, { field: "TaskTemplate.ContainerSpec.Image" });
   }
   parseConstraints(spec.task.placement?.constraints);
   for (const p of spec.task.placement?.preferences ?? []) {

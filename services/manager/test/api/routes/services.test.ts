@@ -287,6 +287,21 @@ describe("api routes: /services", () => {
     assert.match(messageOf(res), /nosuch/);
   });
 
+  it("an image reference that does not parse is a 400 saying why, on create and on update, and nothing is written", async () => {
+    for (const image of ["busy box", "BusyBox", "app:-1", "reg.example:x/app"]) {
+      const res = await h().call("POST", "/services/create", cliSpec("bad", image));
+      assert.equal(res.statusCode, 400, `${image}: ${res.body}`);
+      assert.match(messageOf(res), new RegExp(`^invalid TaskTemplate\\.ContainerSpec\\.Image "${image.replace(/[.]/g, "\\.")}": not a valid image reference: `));
+    }
+    assert.match(messageOf(await h().call("POST", "/services/create", cliSpec("bad", "BusyBox"))), /must be lowercase/);
+    assert.equal(h().backend.store.view((tx) => tx.find("service").length), 0);
+    const id = await create(h(), cliSpec("good", "registry.example:5000/team/app:1.2"));
+    const before = await inspect(h(), id);
+    const res = await h().call("POST", `/services/${id}/update?version=${before.Version.Index}`, cliSpec("good", "team/App"));
+    assert.equal(res.statusCode, 400);
+    assert.equal((await inspect(h(), id)).Version.Index, before.Version.Index, "a refused update writes nothing");
+  });
+
   it("update replaces the spec, keeps the old one as PreviousSpec and clears the update status", async () => {
     const id = await create(h(), cliSpec());
     await h().backend.store.update((tx) => {
