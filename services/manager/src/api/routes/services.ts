@@ -8,6 +8,7 @@ import { errorCode, parseImageReference, type Random } from "@shoal/common";
 import {
   NodeAvailability,
   NodeState,
+  ResolutionMode,
   TaskState,
   copyObject,
   generateId,
@@ -19,7 +20,7 @@ import {
 } from "@shoal/store";
 // Published ports are refused at API time when another service holds them (DESIGN §2), so the
 // allocator rarely meets a conflict it can only leave out and retry.
-import { checkPortConflicts } from "../../allocator/index.js";
+import { checkPortConflicts, isIngress } from "../../allocator/index.js";
 import { isJob, placementAllows, serviceMode } from "../../orchestrator/index.js";
 import { parseConstraints, parseSpreadDescriptor } from "../../scheduler/index.js";
 import { rollbackToPrevious, withNewSpec } from "../../updater/index.js";
@@ -73,6 +74,18 @@ function checkSpec(body: DockerServiceSpec, spec: ServiceSpec): void {
   const image = parseImageReference(spec.task.container.image);
   if (!image.ok) {
     throw invalidRequest(`invalid TaskTemplate.ContainerSpec.Image "${spec.task.container.image}": not a valid image reference: ${image.reason}`, { field: "TaskTemplate.ContainerSpec.Image" });
+  }
+  // As swarm refuses it: the routing mesh balances an ingress port to the service's virtual IP,
+  // and a dnsrr service has none.
+  if (spec.endpoint?.mode === ResolutionMode.DNSRR) {
+    const ingress = (spec.endpoint.ports ?? []).find(isIngress);
+    if (ingress !== undefined) {
+      const port = ingress.publishedPort ? `${ingress.publishedPort}:${ingress.targetPort}` : String(ingress.targetPort);
+      throw invalidRequest(
+        `invalid EndpointSpec: port ${port} is published in ingress mode, which needs a virtual IP, and endpoint mode dnsrr has none; publish it with mode=host or use endpoint mode vip`,
+        { field: "EndpointSpec.Ports" },
+      );
+    }
   }
   parseConstraints(spec.task.placement?.constraints);
   for (const p of spec.task.placement?.preferences ?? []) {

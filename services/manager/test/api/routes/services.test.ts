@@ -302,6 +302,14 @@ describe("api routes: /services", () => {
     assert.equal((await inspect(h(), id)).Version.Index, before.Version.Index, "a refused update writes nothing");
   });
 
+  it("a port published in ingress mode with endpoint mode dnsrr is a 400 (no virtual IP); host mode is fine", async () => {
+    const spec = (mode: string): Record<string, unknown> => ({ ...cliSpec("rr"), EndpointSpec: { Mode: "dnsrr", Ports: [{ Protocol: "tcp", TargetPort: 80, PublishedPort: 8088, PublishMode: mode }] } });
+    const res = await h().call("POST", "/services/create", spec("ingress"));
+    assert.equal(res.statusCode, 400);
+    assert.match(messageOf(res), /^invalid EndpointSpec: port 8088:80 is published in ingress mode, which needs a virtual IP, and endpoint mode dnsrr has none/);
+    assert.equal((await h().call("POST", "/services/create", spec("host"))).statusCode, 201);
+  });
+
   it("update replaces the spec, keeps the old one as PreviousSpec and clears the update status", async () => {
     const id = await create(h(), cliSpec());
     await h().backend.store.update((tx) => {
