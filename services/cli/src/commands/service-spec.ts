@@ -58,6 +58,7 @@ export interface SpecFlags {
   constraintAdd?: string[];
   constraintRm?: string[];
   publishAdd?: PortConfig[];
+  endpointMode?: "vip" | "dnsrr";
   publishRm?: string[];
   mountAdd?: MountFlag[];
   mountRm?: string[];
@@ -116,7 +117,8 @@ export function addSpecOptions(cmd: Command, kind: "create" | "update"): Command
     .option("--stop-grace-period <duration>", "time before a container is killed", durationArg())
     .option("-w, --workdir <dir>", "working directory in the container")
     .option("-u, --user <user>", "user[:group]")
-    .option("--hostname <name>", "container hostname");
+    .option("--hostname <name>", "container hostname")
+    .addOption(new Option("--endpoint-mode <mode>", "how clients reach the tasks: one virtual IP, or DNS round robin").choices(["vip", "dnsrr"]));
   addUpdateConfigOptions(cmd, "update");
   addUpdateConfigOptions(cmd, "rollback");
   if (kind === "create") {
@@ -298,6 +300,7 @@ export function applySpecFlags(spec: ServiceSpec, flags: SpecFlags, resolved: Re
     const addKeys = new Set(adds.map(portKey));
     ep.Ports = [...(ep.Ports ?? []).filter((p) => !rm.has(portKey(p)) && !addKeys.has(portKey(p))), ...adds];
   }
+  if (flags.endpointMode !== undefined) (out.EndpointSpec ??= { Mode: "vip" }).Mode = flags.endpointMode;
   const mountsAdd = [...(flags.mount ?? []), ...(flags.mountAdd ?? [])];
   if (mountsAdd.length > 0 || (flags.mountRm ?? []).length > 0) {
     const rm = new Set(flags.mountRm ?? []);

@@ -103,6 +103,14 @@ describe("shoal service", () => {
       assert.deepEqual(body.EndpointSpec, { Mode: "vip" });
     });
 
+    it("--endpoint-mode sets EndpointSpec.Mode, with published ports kept", async () => {
+      await shoal(api, ["service", "create", "-d", "--endpoint-mode", "dnsrr", "-p", "mode=host,target=80,published=8080", "busybox"]);
+      assert.deepEqual((posted(`${V}/services/create`).body as { EndpointSpec: unknown }).EndpointSpec, {
+        Mode: "dnsrr",
+        Ports: [{ Protocol: "tcp", TargetPort: 80, PublishedPort: 8080, PublishMode: "host" }],
+      });
+    });
+
     it("global mode sends Mode.Global and refuses --replicas with exit 2", async () => {
       await shoal(api, ["service", "create", "-d", "--mode", "global", "busybox"]);
       assert.deepEqual((posted(`${V}/services/create`).body as { Mode: unknown }).Mode, { Global: {} });
@@ -112,7 +120,7 @@ describe("shoal service", () => {
     });
 
     it("refuses bad flag values with exit 2 naming the flag and sends nothing", async () => {
-      for (const [flag, value] of [["--reserve-memory", "lots"], ["--limit-cpu", "two"], ["--update-delay", "10"], ["--publish", "99999:80"], ["--mount", "type=nfs,target=/x"], ["--update-failure-action", "explode"], ["--replicas", "-1"], ["--update-max-failure-ratio", "2"]] as const) {
+      for (const [flag, value] of [["--reserve-memory", "lots"], ["--limit-cpu", "two"], ["--update-delay", "10"], ["--publish", "99999:80"], ["--mount", "type=nfs,target=/x"], ["--update-failure-action", "explode"], ["--replicas", "-1"], ["--update-max-failure-ratio", "2"], ["--endpoint-mode", "rr"]] as const) {
         const r = await shoal(api, ["service", "create", "-d", flag, value, "busybox"]);
         assert.equal(r.code, 2, `${flag} ${value}`);
         assert.ok(r.stderr.includes(flag), `${flag}: ${r.stderr}`);
