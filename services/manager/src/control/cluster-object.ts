@@ -1,7 +1,7 @@
 // The one Cluster object ("default") and the reads every control component makes of it: the root
 // CA material, join tokens, the unlock key and the dispatcher's heartbeat period. Writers go
 // through these helpers so that a token or key is generated in exactly one way. checkCaSpecChange
-// says which CA settings a spec may change (init and swarm update).
+// says which CA settings a spec may change (init and swarm update), and the shortest certificate validity.
 import type { Cluster, ClusterSpec, ReadTx } from "@shoal/store";
 import { DEFAULT_CLUSTER_NAME } from "@shoal/store";
 import { caDigest, generateJoinToken, generateUnlockKey } from "../ca/index.js";
@@ -10,6 +10,13 @@ import { ControlError } from "./errors.js";
 import { checkRaftSpecChange } from "./raft-settings.js";
 
 const NS_PER_MS = 1_000_000;
+/** Swarm's minimum node certificate validity. */
+export const MIN_NODE_CERT_EXPIRY_NS = 3_600 * 1_000 * NS_PER_MS;
+
+function formatNs(ns: number): string {
+  const s = ns / 1e9;
+  return s >= 60 && Number.isInteger(s / 60) ? `${s / 60}m` : `${s}s`;
+}
 export const UNLOCK_KEY_SUBSYSTEM = "manager";
 
 export function getCluster(tx: ReadTx): Cluster {
@@ -34,6 +41,12 @@ export function heartbeatPeriodMs(cluster: Cluster | undefined, fallbackMs: numb
 export function checkCaSpecChange(cur: ClusterSpec, next: ClusterSpec): void {
   const was = cur.caConfig ?? {};
   const now = next.caConfig ?? {};
+  const expiry = now.nodeCertExpiryNs;
+  if (expiry !== undefined && expiry > 0 && expiry < MIN_NODE_CERT_EXPIRY_NS) {
+    // Nodes renew at 50–80 % of their certificate's life: a short one has every node at the CA
+    // every few seconds (and swarm refuses it too).
+    throw new ControlError({ code: "CLUSTER_SPEC_UNSUPPORTED", field: "NodeCertExpiry" }, `CAConfig.NodeCertExpiry ${formatNs(expiry)} is too short: the minimum is 1h`);
+  }
   const none = new Uint8Array();
   const sameBytes = (a: Uint8Array | undefined, b: Uint8Array | undefined): boolean => sameData(a ?? none, b ?? none);
   const refuse = (field: string, why: string): never => {

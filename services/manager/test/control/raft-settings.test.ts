@@ -53,4 +53,16 @@ describe("cluster raft settings", () => {
     checkCaSpecChange(ca({ forceRotate: 2 }), ca({ forceRotate: 2, nodeCertExpiryNs: 3_600_000_000_000 }));
     checkCaSpecChange(ca(undefined), ca({ forceRotate: 0, signingCaCert: new Uint8Array(), externalCas: [] }));
   });
+
+  it("refuses a node certificate validity under an hour (every node would be at the CA every few seconds)", () => {
+    const ca = (nodeCertExpiryNs: number): ClusterSpec => ({ annotations: { name: "default" }, caConfig: { nodeCertExpiryNs } });
+    for (const [ns, shown] of [[60e9, "1m"], [30 * 60e9, "30m"], [3_599e9, "3599s"]] as const) {
+      assert.throws(
+        () => checkCaSpecChange(ca(0), ca(ns)),
+        (e: Error & { code?: string }) => e.code === "CLUSTER_SPEC_UNSUPPORTED" && e.message === `CAConfig.NodeCertExpiry ${shown} is too short: the minimum is 1h`,
+      );
+    }
+    checkCaSpecChange(ca(0), ca(3_600e9));
+    checkCaSpecChange(ca(0), ca(0));
+  });
 });
