@@ -25,10 +25,23 @@ export function getCluster(tx: ReadTx): Cluster {
   return c;
 }
 
+/** The shortest dispatcher heartbeat period a cluster spec may set. */
+export const MIN_HEARTBEAT_PERIOD_MS = 100;
+
 export function heartbeatPeriodMs(cluster: Cluster | undefined, fallbackMs: number): number {
   const ns = cluster?.spec.dispatcher?.heartbeatPeriodNs;
   if (ns === undefined || ns <= 0) return fallbackMs;
-  return Math.max(100, Math.round(ns / NS_PER_MS));
+  return Math.max(MIN_HEARTBEAT_PERIOD_MS, Math.round(ns / NS_PER_MS));
+}
+
+/** Refuses a heartbeat period under the minimum (it was stored and silently raised to it). */
+export function checkDispatcherSpec(spec: ClusterSpec): void {
+  const ns = spec.dispatcher?.heartbeatPeriodNs;
+  if (ns === undefined || ns <= 0 || ns >= MIN_HEARTBEAT_PERIOD_MS * NS_PER_MS) return;
+  throw new ControlError(
+    { code: "CLUSTER_SPEC_UNSUPPORTED", field: "HeartbeatPeriod" },
+    `Dispatcher.HeartbeatPeriod ${ns / NS_PER_MS}ms is too short: the minimum is ${MIN_HEARTBEAT_PERIOD_MS}ms`,
+  );
 }
 
 /**
@@ -69,6 +82,7 @@ export function newCluster(opts: { id: string; spec: ClusterSpec | undefined; ca
   if (opts.spec !== undefined) {
     checkRaftSpecChange({ annotations: { name: DEFAULT_CLUSTER_NAME } }, opts.spec);
     checkCaSpecChange({ annotations: { name: DEFAULT_CLUSTER_NAME } }, opts.spec);
+    checkDispatcherSpec(opts.spec);
   }
   const spec: ClusterSpec = { ...(opts.spec ?? { annotations: { name: DEFAULT_CLUSTER_NAME } }), annotations: { ...(opts.spec?.annotations ?? { name: DEFAULT_CLUSTER_NAME }), name: DEFAULT_CLUSTER_NAME } };
   spec.encryptionConfig = { ...(spec.encryptionConfig ?? {}), autoLockManagers: opts.autolock };

@@ -25,7 +25,7 @@ import type { ClusterStatus, ClusterUpdateFlags, ManagerBackend, RaftMemberStatu
 import { clientCredentials, generateJoinToken, peerIdentity, serverCredentials, type TlsMaterial } from "../ca/index.js";
 import { ReplicatedStore } from "../replication/index.js";
 import { CaService } from "./ca-service.js";
-import { checkCaSpecChange, currentUnlockKey, getCluster, newUnlockKey, rootCaPems } from "./cluster-object.js";
+import { checkCaSpecChange, checkDispatcherSpec, currentUnlockKey, getCluster, newUnlockKey, rootCaPems } from "./cluster-object.js";
 import { ControlService } from "./control-service.js";
 import { DEFAULT_HEARTBEAT_PERIOD_MS, Dispatcher } from "./dispatcher.js";
 import { ControlError } from "./errors.js";
@@ -253,6 +253,7 @@ export class Manager implements ManagerBackend {
       const spec = keepUnsetSettings(cur.spec, sent, defaults);
       checkRaftSpecChange(cur.spec, spec);
       checkCaSpecChange(cur.spec, spec);
+      checkDispatcherSpec(spec);
       const next: Cluster = { ...cur, meta: { ...cur.meta, version: { index: version } }, spec: { ...spec, annotations: { ...spec.annotations, name: cur.spec.annotations.name } } };
       const rootCa = cur.rootCa;
       if (rootCa !== undefined && (flags.rotateWorkerToken || flags.rotateManagerToken)) {

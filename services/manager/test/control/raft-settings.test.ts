@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Cluster, ClusterSpec } from "@shoal/store";
-import { checkCaSpecChange } from "../../src/control/cluster-object.js";
+import { checkCaSpecChange, checkDispatcherSpec } from "../../src/control/cluster-object.js";
 import { checkRaftSpecChange, logRetentionOf } from "../../src/control/raft-settings.js";
 
 const spec = (raft?: ClusterSpec["raft"]): ClusterSpec => ({ annotations: { name: "default" }, ...(raft === undefined ? {} : { raft }) });
@@ -64,5 +64,13 @@ describe("cluster raft settings", () => {
     }
     checkCaSpecChange(ca(0), ca(3_600e9));
     checkCaSpecChange(ca(0), ca(0));
+  });
+
+  it("refuses a dispatcher heartbeat period under 100 ms (it was stored and silently raised)", () => {
+    const hb = (heartbeatPeriodNs: number): ClusterSpec => ({ annotations: { name: "default" }, dispatcher: { heartbeatPeriodNs } });
+    assert.throws(() => checkDispatcherSpec(hb(1e6)), (e: Error & { code?: string }) => e.code === "CLUSTER_SPEC_UNSUPPORTED" && e.message === "Dispatcher.HeartbeatPeriod 1ms is too short: the minimum is 100ms");
+    checkDispatcherSpec(hb(100e6));
+    checkDispatcherSpec(hb(0));
+    checkDispatcherSpec({ annotations: { name: "default" } });
   });
 });
