@@ -41,6 +41,8 @@ export interface LeaderComponent {
 }
 
 export const DEFAULT_MANAGER_ELECTION_TICKS = 8;
+/** How long `node rm` waits for a demoted manager to finish leaving raft. */
+const REMOVE_WAIT_FOR_DEMOTION_MS = 5_000;
 
 export interface ManagerOptions {
   nodeId: string;
@@ -301,10 +303,23 @@ export class Manager implements ManagerBackend {
   }
 
   async removeNode(id: string, force: boolean): Promise<void> {
-    const node = this.rs.store.view((tx) => tx.lookup("node", id));
+    let node = this.rs.store.view((tx) => tx.lookup("node", id));
     const name = node.description?.hostname ?? node.id;
-    if (node.role === NodeRole.MANAGER || node.spec.desiredRole === NodeRole.MANAGER) {
+    if (node.spec.desiredRole === NodeRole.MANAGER) {
       throw new ControlError({ code: "NODE_IS_MANAGER", nodeId: node.id }, `node ${name} is a manager and a member of the raft cluster; demote it first (shoal node demote ${name})`);
+    }
+    // Demoted, and still leaving raft (membership.ts finishes that within a second or so): wait
+    // for it rather than tell the operator, who just demoted it, to demote it first.
+    for (let waited = 0; node.role === NodeRole.MANAGER && waited < REMOVE_WAIT_FOR_DEMOTION_MS; waited += 100) {
+      await sleep(100);
+      node = this.rs.store.view((tx) => tx.lookup("node", id));
+    }
+    if (node.role === NodeRole.MANAGER) {
+      throw new ControlError(
+        { code: "NODE_IS_MANAGER", nodeId: node.id },
+        `node ${name} was demoted but is still leaving the raft cluster (the leader removes it once that keeps quorum); try again in a moment`,
+        { temporary: true },
+      );
     }
     if (!force && node.status.state === NodeState.READY) {
       throw new ControlError({ code: "NODE_NOT_DOWN", nodeId: node.id }, `node ${name} is not down and can't be removed; stop it first or use --force`);
