@@ -222,8 +222,14 @@ describe("shoald in process: three managers and a worker on loopback", function 
         await new Promise((r) => setTimeout(r, 200));
       }
     }
+    // The follower hears only from the new leader; it shows the stopped manager unreachable and
+    // the other two reachable, as the leader stored them.
+    const reachable = (): Record<string, boolean> => Object.fromEntries(fm.clusterStatus().members.map((m) => [m.hostname, m.reachable]));
+    await until("the follower to show the stopped manager unreachable", 20_000, () => (reachable()[old] === false ? true : undefined));
+    assert.deepEqual(reachable(), { [old]: false, [next]: true, [follower]: true });
     const restarted = await start(old);
     assert.equal(restarted.info().nodeId, oldId);
+    await until("the follower to show the restarted manager reachable", 20_000, () => (reachable()[old] === true ? true : undefined));
     const seen = await until("the old leader to catch up", 20_000, () => {
       const n = restarted.manager()?.store.view((tx) => tx.get("node", w1.id));
       return n?.spec.annotations.labels?.["zone"] === "a" ? n : undefined;

@@ -12,6 +12,7 @@ import {
   DEFAULT_TASK_HISTORY_RETENTION_LIMIT,
   NodeRole,
   NodeState,
+  Reachability,
   keepUnsetSettings,
   type Cluster,
   type ClusterSettingDefaults,
@@ -218,7 +219,9 @@ export class Manager implements ManagerBackend {
         addr: st.addresses[id] ?? "",
         suffrage,
         leader: id === st.lead,
-        reachable: id === st.id || (isLeader ? active.has(id) : id === st.lead),
+        // A follower hears only from the leader: another follower's reachability is the one the
+        // leader stored (membership.ts).
+        reachable: id === st.id || (isLeader ? active.has(id) : id === st.lead || byRaft.get(id)?.managerStatus?.reachability === Reachability.REACHABLE),
         matchIndex: isLeader ? (p?.match ?? 0) : id === st.id ? this.rs.store.appliedIndex : 0,
       };
     };

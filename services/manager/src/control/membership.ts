@@ -2,9 +2,11 @@
 // carries out demotions: a node whose desired role went to worker leaves raft first (leadership is
 // handed over first when it is this node) and only then gets role WORKER, so its certificate
 // renewal yields a worker certificate. The quorum guards that refuse a demotion or removal which
-// would lose quorum live here too, so the API and this loop judge the same way.
+// would lose quorum live here too, so the API and this loop judge the same way. It also keeps each
+// manager node's stored reachability equal to the leader's view, for the followers' API (a
+// follower hears only from the leader, so it cannot tell whether another follower is up).
 import { systemClock, type Clock, type Logger, type TimerHandle } from "@shoal/common";
-import { NodeRole, type Node } from "@shoal/store";
+import { NodeRole, Reachability, type Node } from "@shoal/store";
 import type { ReplicatedStore } from "../replication/index.js";
 import { ControlError } from "./errors.js";
 
@@ -13,6 +15,11 @@ export interface MembershipOptions {
   intervalMs?: number;
   /** A learner within this many entries of the leader's log is promoted (default 50). */
   maxLagEntries?: number;
+  /**
+   * How long a new leader waits before it writes reachability (default 2 s): as a follower it
+   * heard only from the old leader, so until its peers have answered it every one looks gone.
+   */
+  reachabilitySettleMs?: number;
 }
 
 export interface MembershipModules {
@@ -44,6 +51,7 @@ export class Membership {
   private readonly clock: Clock;
   private timer: TimerHandle | undefined;
   private busy = false;
+  private startedAt = 0;
 
   constructor(
     private readonly opts: MembershipOptions,
@@ -55,6 +63,7 @@ export class Membership {
 
   start(): void {
     if (this.timer !== undefined) return;
+    this.startedAt = this.clock.monotonicMs();
     this.timer = this.clock.setInterval(() => void this.reconcile(), this.opts.intervalMs ?? 500);
   }
 
@@ -70,6 +79,7 @@ export class Membership {
     try {
       await this.promoteLearners();
       await this.demote();
+      await this.syncReachability();
     } catch (err) {
       this.log.warn({ err }, "membership: reconcile failed; will retry");
     } finally {
@@ -89,6 +99,29 @@ export class Membership {
       this.log.info({ raftId: id, match: p.match, last }, "membership: learner caught up; promoting to voter");
       await rs.raft.addMember(id, addr, { learner: false });
     }
+  }
+
+  /** Writes each manager node's reachability where the leader's view (heard within an election timeout) differs. */
+  private async syncReachability(): Promise<void> {
+    const rs = this.modules.rs;
+    if (this.clock.monotonicMs() - this.startedAt < (this.opts.reachabilitySettleMs ?? 2_000)) return;
+    const view = new Map(rs.raft.memberStatus().map((m) => [m.id, m.recentActive ? Reachability.REACHABLE : Reachability.UNREACHABLE]));
+    const stale = rs.store
+      .view((tx) => tx.find("node", { role: NodeRole.MANAGER }))
+      .filter((n) => {
+        const want = view.get(n.managerStatus?.raftId ?? 0);
+        return want !== undefined && n.managerStatus !== undefined && n.managerStatus.reachability !== want;
+      });
+    if (stale.length === 0) return;
+    await rs.store.update((tx) => {
+      for (const n of stale) {
+        const cur = tx.get("node", n.id);
+        const want = view.get(cur?.managerStatus?.raftId ?? 0);
+        if (cur?.managerStatus === undefined || want === undefined || cur.managerStatus.reachability === want) continue;
+        tx.update("node", { ...cur, managerStatus: { ...cur.managerStatus, reachability: want } });
+      }
+    });
+    for (const n of stale) this.log.info({ nodeId: n.id, hostname: n.description?.hostname, reachable: view.get(n.managerStatus?.raftId ?? 0) === Reachability.REACHABLE }, "membership: manager reachability changed");
   }
 
   private async demote(): Promise<void> {
