@@ -3,3 +3,4 @@
 export * from "./daemon.js";
 export * from "./state-dir.js";
 export * from "./describe.js";
+export * from "./state-lock.js";

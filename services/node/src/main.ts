@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { Counter, createLogger, createProcessRegistry, describeError, watchEventLoop } from "@shoal/common";
 import { startApiServer } from "@shoal/manager";
 import { Daemon, type DaemonOptions } from "./daemon.js";
+import { lockStateDir, type StateDirLock } from "./state-lock.js";
 
 const USAGE = `usage: shoald [--state-dir DIR] [--api-socket PATH] [--api-tcp HOST:PORT] [--hostname NAME] [--label k=v]...
               [--force-new-cluster] [--executor simulated] [--tick-ms N] [--election-ticks N] [--heartbeat-ms N]
@@ -89,6 +90,14 @@ async function main(): Promise<void> {
       logger.warn({ blockedMs: b.ms, gcMs: b.gcMs, gcPauses: b.gcPauses, longestGcMs: b.longestGcMs }, `shoald: event loop blocked for ${b.ms} ms (garbage collection ${b.gcMs} ms of it)`);
     },
   });
+  // Before anything reads or writes the state dir: a second shoald on it would corrupt it.
+  let stateLock: StateDirLock;
+  try {
+    stateLock = await lockStateDir(opts.stateDir);
+  } catch (err) {
+    process.stderr.write(`shoald: ${describeError(err)}\n`);
+    process.exit(1);
+  }
   const daemon = new Daemon(opts, { logger, registry });
   // API servers (the unix socket, then the optional TLS listener), closed before the daemon stops.
   const extraServers: { close(): Promise<void> }[] = [];
@@ -100,6 +109,7 @@ async function main(): Promise<void> {
     void (async () => {
       for (const x of extraServers) await x.close().catch(() => undefined);
       await daemon.stop().catch((err: unknown) => logger.error({ err }, "shoald: stop failed"));
+      await stateLock.release();
       process.exit(0);
     })();
   };

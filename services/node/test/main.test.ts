@@ -2,7 +2,7 @@
 // identity, and the TLS TCP API that admits only clients with a certificate from the swarm's CA.
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
@@ -87,7 +87,16 @@ describe("shoald (the process)", function () {
     const init = await unixCall(sock, "POST", "/swarm/init", { ListenAddr: `127.0.0.1:${grpcPort}`, AdvertiseAddr: `127.0.0.1:${grpcPort}` });
     assert.equal(init.status, 200, JSON.stringify(init.body));
     const nodeId = init.body as string;
+    // A second shoald on the same state dir (started by mistake, say by hand beside systemd's)
+    // exits 1 naming the first, before it reads or writes anything; the first keeps serving.
+    const second = spawn(process.execPath, [BIN, "--state-dir", join(dir, "state"), "--api-socket", join(dir, "second.sock"), "--log-level", "warn"], { stdio: ["ignore", "ignore", "pipe"] });
+    let secondErr = "";
+    second.stderr?.on("data", (d: Buffer) => (secondErr += d.toString()));
+    assert.equal(await new Promise<number | null>((r) => second.once("exit", (n) => r(n))), 1);
+    assert.equal(secondErr, `shoald: state dir ${join(dir, "state")} is in use by another shoald (pid ${child!.pid}); stop it first, or give this one its own --state-dir\n`);
+    assert.equal(((await unixCall(sock, "GET", "/info")).body as { Swarm: { NodeID: string } }).Swarm.NodeID, nodeId);
     assert.equal(await stop(), 0);
+    assert.equal(existsSync(join(dir, "state", "shoald.pid")), false, "a clean stop gives the state dir back");
 
     start(["--api-tcp", `127.0.0.1:${apiPort}`]);
     await waitForSocket(sock);

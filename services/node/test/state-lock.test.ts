@@ -1,0 +1,64 @@
+// One shoald per state dir: the lock file is taken exclusively, a live shoald's lock is refused,
+// and a lock left by a process that is gone (or by a PID that now belongs to another program) is
+// taken over. Child processes stand in for the other daemon; each is killed by its PID.
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { STATE_LOCK_FILE, lockStateDir } from "../src/index.js";
+
+describe("state dir lock (one shoald per state dir)", () => {
+  let dir: string;
+  const children: ChildProcess[] = [];
+
+  const child = async (args: string[]): Promise<ChildProcess> => {
+    const c = spawn(process.execPath, ["-e", "setInterval(() => {}, 1000)", ...args], { stdio: "ignore" });
+    children.push(c);
+    await new Promise((r) => c.once("spawn", r));
+    return c;
+  };
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "shoal-lock-"));
+  });
+  afterEach(() => {
+    for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null && c.pid !== undefined) process.kill(c.pid, "SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("takes a free state dir and gives it back on release", async () => {
+    const lock = await lockStateDir(dir);
+    assert.equal(readFileSync(join(dir, STATE_LOCK_FILE), "utf8"), `${process.pid}\n`);
+    await lock.release();
+    assert.equal(existsSync(join(dir, STATE_LOCK_FILE)), false);
+    await (await lockStateDir(dir)).release();
+  });
+
+  it("refuses a state dir a live shoald holds, naming its PID, and changes nothing", async () => {
+    const other = await child(["shoald", "--state-dir", dir]);
+    writeFileSync(join(dir, STATE_LOCK_FILE), `${other.pid}\n`);
+    await assert.rejects(lockStateDir(dir), (err: Error & { code?: string }) => {
+      assert.equal(err.code, "NODE_STATE_LOCKED");
+      assert.equal(err.message, `state dir ${dir} is in use by another shoald (pid ${other.pid}); stop it first, or give this one its own --state-dir`);
+      return true;
+    });
+    assert.equal(readFileSync(join(dir, STATE_LOCK_FILE), "utf8"), `${other.pid}\n`);
+  });
+
+  it("takes over a lock whose process is gone, or whose PID now runs another program", async () => {
+    const gone = await child([]);
+    const goneExit = new Promise((r) => gone.once("exit", r));
+    process.kill(gone.pid!, "SIGKILL");
+    await goneExit;
+    const notShoald = await child(["something-else"]);
+    for (const pid of [gone.pid!, notShoald.pid!, process.pid]) {
+      writeFileSync(join(dir, STATE_LOCK_FILE), `${pid}\n`);
+      const lock = await lockStateDir(dir);
+      assert.equal(readFileSync(join(dir, STATE_LOCK_FILE), "utf8"), `${process.pid}\n`, `over ${pid}`);
+      await lock.release();
+    }
+    writeFileSync(join(dir, STATE_LOCK_FILE), "garbage");
+    await (await lockStateDir(dir)).release();
+  });
+});
