@@ -35,7 +35,7 @@ import {
   type SwarmJoinRequest,
   type TlsMaterial,
 } from "@shoal/manager";
-import { LEADER_ADDR_KEY, RemoteError, caServiceDefinition, callUnary, controlServiceDefinition, type controlpb } from "@shoal/proto";
+import { LEADER_ADDR_KEY, RemoteError, caServiceDefinition, connectFailure, callUnary, controlServiceDefinition, type controlpb } from "@shoal/proto";
 import { NodeAvailability, NodeMembership, NodeRole, NodeState, Reachability, generateId, type Cluster, type MemoryStore, type Node } from "@shoal/store";
 import { SHOAL_VERSION, describeNode, type DescribeOptions } from "./describe.js";
 import { leaderComponents } from "./leader-components.js";
@@ -275,6 +275,15 @@ export class Daemon implements NodeBackend {
       await this.deactivate();
       await this.state.wipe();
       this.identity = undefined;
+      // No manager answered at all: say so plainly, not in grpc-js's words.
+      const unreachable = connectFailure(lastErr);
+      if (unreachable !== undefined) {
+        throw new DaemonError(
+          { code: "NODE_JOIN_FAILED" },
+          `could not reach a manager to join (${unreachable}): check the address and port, and that the manager's shoald is running`,
+          { temporary: true, cause: lastErr },
+        );
+      }
       if (lastErr instanceof ShoalError) throw lastErr;
       throw new DaemonError({ code: "NODE_JOIN_FAILED" }, `could not join the swarm: ${describeError(lastErr)}`, { temporary: true, cause: lastErr });
     });

@@ -182,7 +182,7 @@ describe("shoald in process: three managers and a worker on loopback", function 
     await backend.updateCluster(c2.meta.version.index, { ...c2.spec, orchestration: {}, dispatcher: {} }, flags);
   });
 
-  it("refuses a wrong join token with CA_TOKEN_REJECTED and leaves the node out of the swarm", async () => {
+  it("refuses a wrong join token with CA_TOKEN_REJECTED, says plainly when no manager answers, and leaves the node out of the swarm", async () => {
     const d = await start("bad");
     const swarm = get("m1").manager()?.store.view((tx) => tx.find("cluster", { all: true })[0]);
     assert.ok(swarm?.rootCa);
@@ -190,6 +190,17 @@ describe("shoald in process: three managers and a worker on loopback", function 
     await assert.rejects(
       d.join({ listenAddr: "127.0.0.1:0", advertiseAddr: "127.0.0.1", remoteAddrs: [`127.0.0.1:${ports[0]}`], joinToken: token }),
       (err: Error & { code?: string }) => err.code === "CA_TOKEN_REJECTED" && /invalid join token/.test(err.message),
+    );
+    assert.equal(d.info().localNodeState, "inactive");
+    // No manager at the address: said plainly, with the system's reason.
+    const [nobody] = await freeLoopbackPorts(1);
+    await assert.rejects(
+      d.join({ listenAddr: "127.0.0.1:0", advertiseAddr: "127.0.0.1", remoteAddrs: [`127.0.0.1:${nobody}`], joinToken: swarm.rootCa.joinTokens.worker }),
+      (err: Error & { code?: string }) => {
+        assert.equal(err.code, "NODE_JOIN_FAILED");
+        assert.equal(err.message, `could not reach a manager to join (connect ECONNREFUSED 127.0.0.1:${nobody}): check the address and port, and that the manager's shoald is running`);
+        return true;
+      },
     );
     assert.equal(d.info().localNodeState, "inactive");
   });

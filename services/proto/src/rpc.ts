@@ -17,6 +17,18 @@ export type RemoteErrorMeta = { code: string; grpcStatus: number } & Record<stri
 /** An error returned by a remote handler (or the transport: code RPC_<STATUS>). */
 export class RemoteError extends ShoalError<RemoteErrorMeta> {}
 
+/**
+ * For a call that never reached its server (UNAVAILABLE with no connection made): the system's
+ * reason, e.g. "connect ECONNREFUSED 10.0.0.1:2377", from grpc-js's "No connection established.
+ * Last error: Error: connect … Resolution note: …"; undefined for any other error.
+ */
+export function connectFailure(err: unknown): string | undefined {
+  if (!(err instanceof RemoteError) || err.meta.grpcStatus !== grpc.status.UNAVAILABLE) return undefined;
+  const last = /Last error: (?:Error: )?(.*?)\.?(?: Resolution note:.*)?$/s.exec(err.message);
+  if (last?.[1]) return last[1].trim();
+  return /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|ENOTFOUND|EAI_AGAIN/.test(err.message) ? err.message : undefined;
+}
+
 /** Thrown by handlers to choose the gRPC status explicitly (authorization, redirects). */
 export class StatusError extends ShoalError<{ code: string; grpcStatus: number; metadata?: Record<string, string> }> {}
 
