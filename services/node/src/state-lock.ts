@@ -1,8 +1,9 @@
 // One shoald per state dir. Two daemons on one dir would both write the node's identity, keys and
 // raft log: a second raft member with the first one's identity and data. shoald takes the state
-// dir's lock file (shoald.pid: created exclusively, holding its PID) before it reads anything, and
-// refuses to start while a live shoald holds it. A lock left by a process that is gone (a crash,
-// SIGKILL, a power cut; after a reboot the PID may belong to another program) is taken over.
+// dir's lock file (shoald.pid: created exclusively, holding its PID and the process's start time)
+// before it reads anything, and refuses to start while that process runs. A lock left by a process
+// that is gone (a crash, SIGKILL, a power cut) is taken over, also when its PID now belongs to
+// another process (after a reboot, perhaps another shoald): the start time tells them apart.
 import { link, mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ShoalError } from "@shoal/common";
@@ -17,33 +18,44 @@ export interface StateDirLock {
   release(): Promise<void>;
 }
 
-/** The PID a lock file names, or undefined when it names none. */
-async function holderOf(path: string): Promise<number | undefined> {
-  const text = await readFile(path, "utf8").catch(() => "");
-  const pid = Number(text.trim());
-  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+interface Holder {
+  pid: number;
+  /** The process's start time (clock ticks after boot, /proc/PID/stat); undefined when not recorded. */
+  started: string | undefined;
 }
 
-/** Is `pid` a running shoald other than this process? */
-async function isLiveShoald(pid: number): Promise<boolean> {
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ESRCH") return false;
-  }
-  const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+/** The process a lock file names, or undefined when it names none. */
+async function holderOf(path: string): Promise<Holder | undefined> {
+  const [pidText, started] = (await readFile(path, "utf8").catch(() => "")).trim().split(/\s+/);
+  const pid = Number(pidText);
+  return Number.isSafeInteger(pid) && pid > 0 ? { pid, started } : undefined;
+}
+
+/** A process's start time from /proc/PID/stat (field 22; the name before it may hold spaces). */
+async function startTimeOf(pid: number): Promise<string | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+}
+
+/** Is the holder a running process other than this one, and the one that wrote the lock? */
+async function isLive(h: Holder): Promise<boolean> {
+  if (h.pid === process.pid) return false;
+  const started = await startTimeOf(h.pid);
+  if (started === undefined) return false;
+  if (h.started !== undefined) return started === h.started;
+  const cmdline = await readFile(`/proc/${h.pid}/cmdline`, "utf8").catch(() => "");
   return cmdline.includes("shoald");
 }
 
 export async function lockStateDir(stateDir: string): Promise<StateDirLock> {
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const path = join(stateDir, STATE_LOCK_FILE);
-  const mine = `${process.pid}\n`;
+  const mine = `${process.pid} ${(await startTimeOf(process.pid)) ?? ""}\n`;
+  const ours = async (): Promise<boolean> => (await holderOf(path))?.pid === process.pid;
   const lock: StateDirLock = {
     path,
     release: async () => {
-      if ((await holderOf(path)) === process.pid) await unlink(path).catch(() => undefined);
+      if (await ours()) await unlink(path).catch(() => undefined);
     },
   };
   const tmp = join(stateDir, `.${STATE_LOCK_FILE}.${process.pid}`);
@@ -56,12 +68,11 @@ export async function lockStateDir(stateDir: string): Promise<StateDirLock> {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     }
     const holder = await holderOf(path);
-    if (holder !== undefined && (await isLiveShoald(holder))) throw lockedError(stateDir, holder);
+    if (holder !== undefined && (await isLive(holder))) throw lockedError(stateDir, holder.pid);
     // Stale: replace it, then check that no other shoald starting at this moment replaced it after us.
     await rename(tmp, path);
     await new Promise((r) => setTimeout(r, 20));
-    const now = await holderOf(path);
-    if (now !== process.pid) throw lockedError(stateDir, now ?? 0);
+    if (!(await ours())) throw lockedError(stateDir, (await holderOf(path))?.pid ?? 0);
     return lock;
   } finally {
     await unlink(tmp).catch(() => undefined);

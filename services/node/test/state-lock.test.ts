@@ -27,9 +27,16 @@ describe("state dir lock (one shoald per state dir)", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** A process's start time, as the lock records it. */
+  const startTime = (pid: number): string => {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]!;
+  };
+  const holder = (): string => readFileSync(join(dir, STATE_LOCK_FILE), "utf8");
+
   it("takes a free state dir and gives it back on release", async () => {
     const lock = await lockStateDir(dir);
-    assert.equal(readFileSync(join(dir, STATE_LOCK_FILE), "utf8"), `${process.pid}\n`);
+    assert.equal(holder(), `${process.pid} ${startTime(process.pid)}\n`);
     await lock.release();
     assert.equal(existsSync(join(dir, STATE_LOCK_FILE)), false);
     await (await lockStateDir(dir)).release();
@@ -37,25 +44,32 @@ describe("state dir lock (one shoald per state dir)", () => {
 
   it("refuses a state dir a live shoald holds, naming its PID, and changes nothing", async () => {
     const other = await child(["shoald", "--state-dir", dir]);
+    // The lock names the process and its start time.
+    writeFileSync(join(dir, STATE_LOCK_FILE), `${other.pid} ${startTime(other.pid!)}\n`);
+    await assert.rejects(lockStateDir(dir), (err: Error & { code?: string }) => err.code === "NODE_STATE_LOCKED");
+    // A lock without a start time (written by an older shoald): a live process named shoald.
     writeFileSync(join(dir, STATE_LOCK_FILE), `${other.pid}\n`);
     await assert.rejects(lockStateDir(dir), (err: Error & { code?: string }) => {
       assert.equal(err.code, "NODE_STATE_LOCKED");
       assert.equal(err.message, `state dir ${dir} is in use by another shoald (pid ${other.pid}); stop it first, or give this one its own --state-dir`);
       return true;
     });
-    assert.equal(readFileSync(join(dir, STATE_LOCK_FILE), "utf8"), `${other.pid}\n`);
+    assert.equal(holder(), `${other.pid}\n`);
   });
 
-  it("takes over a lock whose process is gone, or whose PID now runs another program", async () => {
+  it("takes over a lock whose process is gone, or whose PID now runs another process", async () => {
     const gone = await child([]);
     const goneExit = new Promise((r) => gone.once("exit", r));
     process.kill(gone.pid!, "SIGKILL");
     await goneExit;
     const notShoald = await child(["something-else"]);
-    for (const pid of [gone.pid!, notShoald.pid!, process.pid]) {
-      writeFileSync(join(dir, STATE_LOCK_FILE), `${pid}\n`);
+    // After a reboot the PID may be another shoald's: its start time is not the one recorded.
+    const reused = await child(["shoald"]);
+    const stale = [`${gone.pid} 12345`, `${gone.pid}`, `${notShoald.pid}`, `${reused.pid} ${Number(startTime(reused.pid!)) + 1}`, `${process.pid} 1`];
+    for (const text of stale) {
+      writeFileSync(join(dir, STATE_LOCK_FILE), `${text}\n`);
       const lock = await lockStateDir(dir);
-      assert.equal(readFileSync(join(dir, STATE_LOCK_FILE), "utf8"), `${process.pid}\n`, `over ${pid}`);
+      assert.equal(holder(), `${process.pid} ${startTime(process.pid)}\n`, `over ${text}`);
       await lock.release();
     }
     writeFileSync(join(dir, STATE_LOCK_FILE), "garbage");

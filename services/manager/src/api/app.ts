@@ -79,7 +79,7 @@ export function createApp(opts: ApiOptions, modules: ApiModules, serverFactory: 
 
 // Docker Engine route families a Shoal node has no counterpart for: it runs work as swarm services,
 // not as containers an operator manages one by one.
-const ENGINE_ONLY = new Set(["containers", "images", "volumes", "events", "system", "plugins", "build", "exec", "commit", "session", "grpc", "auth"]);
+const ENGINE_ONLY = new Set(["containers", "images", "volumes", "events", "system", "plugins", "build", "exec", "commit"]);
 
 /**
  * 404's message. `docker ps` against a Shoal node read "page not found: GET /containers/json",

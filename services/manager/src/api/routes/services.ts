@@ -58,8 +58,9 @@ export function lookupService(tx: ReadTx, ref: string): Service {
 }
 
 /**
- * Docker's checks beyond the schema: exactly one mode, a name, an image reference that parses, placement the scheduler
- * can parse. Throws API_INVALID (or the scheduler's *_INVALID) naming what to fix.
+ * Docker's checks beyond the schema: exactly one mode, a name, an image reference that parses, no
+ * ingress port on a dnsrr service, placement the scheduler can parse. Throws API_INVALID (or the
+ * scheduler's *_INVALID) naming what to fix.
  */
 function checkSpec(body: DockerServiceSpec, spec: ServiceSpec): void {
   if (modesOf(body).length > 1) throw invalidRequest(`invalid Mode: set only one of Replicated, Global, ReplicatedJob, GlobalJob (got ${modesOf(body).join(", ")})`, { field: "Mode" });
