@@ -3,7 +3,7 @@
 // (task-state predicates, plan plumbing) stay inside core/index.ts and edge/index.ts.
 export { OrchestratorError, type OrchestratorErrorCode, type OrchestratorErrorMeta } from "./errors.js";
 // Task creation and staleness: shared with the rolling updater.
-export { newTask, taskName, isTaskDirty, serviceMode, isJob, runState, type NewTaskOptions, type ServiceMode } from "./core/new-task.js";
+export { newTask, taskName, isTaskDirty, serviceMode, specMode, isJob, runState, type NewTaskOptions, type ServiceMode } from "./core/new-task.js";
 export { dirtySlots, groupSlots, slotId } from "./core/slots.js";
 export type { Plan, TaskChange, TaskGuard, SlotRef, DesiredStateChange, RestartRecord, ServiceStatusChange } from "./core/plan.js";
 export type { ReconcileContext } from "./core/slot-reconcile.js";

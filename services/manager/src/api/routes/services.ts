@@ -21,7 +21,7 @@ import {
 // Published ports are refused at API time when another service holds them (DESIGN §2), so the
 // allocator rarely meets a conflict it can only leave out and retry.
 import { checkPortConflicts, isIngress } from "../../allocator/index.js";
-import { isJob, placementAllows, serviceMode } from "../../orchestrator/index.js";
+import { isJob, placementAllows, serviceMode, specMode } from "../../orchestrator/index.js";
 import { parseConstraints, parseSpreadDescriptor } from "../../scheduler/index.js";
 import { rollbackToPrevious, withNewSpec } from "../../updater/index.js";
 import { dockerServiceSpecSchema, modesOf, serviceSpecFromDocker, serviceToDocker, type DockerServiceSpec, type DockerServiceStatus } from "../docker/index.js";
@@ -274,6 +274,13 @@ export const serviceRoutes: RoutePlugin = async (app, { backend }) => {
         else {
           if (spec.annotations.name.toLowerCase() !== current.spec.annotations.name.toLowerCase()) {
             throw invalidRequest(`renaming services is not supported: the service is ${current.spec.annotations.name}, the spec names ${spec.annotations.name}`, { field: "Name" });
+          }
+          // As swarm refuses it: each mode's orchestrator owns its tasks, and a changed mode left
+          // the old mode's tasks running beside the new ones.
+          const was = specMode(current.spec) ?? "replicated";
+          const now = specMode(spec) ?? "replicated";
+          if (was !== now) {
+            throw invalidRequest(`service mode change is not allowed: ${current.spec.annotations.name} is ${was}, the spec makes it ${now}; remove the service and create it again`, { field: "Mode" });
           }
           next = withNewSpec(current, resolveReferences(tx, spec));
           // The service's own ports are no conflict: it may keep them.

@@ -1,13 +1,16 @@
 // Task creation and staleness, shared by every orchestrator and by the rolling updater: a task is a
 // copy of its service's template at one service version. Owns the shape of a NEW task; must not
 // decide when tasks are created (the reconcilers do) nor touch the store.
-import { copyObject, TaskState, type NewObject, type Service, type Task } from "@shoal/store";
+import { copyObject, TaskState, type NewObject, type Service, type ServiceSpec, type Task } from "@shoal/store";
 
 export type ServiceMode = "replicated" | "global" | "replicated-job" | "global-job";
 
 /** The service's mode (the spec's oneof); undefined for a spec that sets none. */
 export function serviceMode(service: Service): ServiceMode | undefined {
-  const s = service.spec;
+  return specMode(service.spec);
+}
+
+export function specMode(s: ServiceSpec): ServiceMode | undefined {
   if (s.replicated !== undefined) return "replicated";
   if (s.global !== undefined) return "global";
   if (s.replicatedJob !== undefined) return "replicated-job";

@@ -310,6 +310,19 @@ describe("api routes: /services", () => {
     assert.equal((await h().call("POST", "/services/create", spec("host"))).statusCode, 201);
   });
 
+  it("an update that changes the service's mode is a 400 and writes nothing (each mode's orchestrator owns its tasks)", async () => {
+    const id = await create(h(), { ...cliSpec("everywhere"), Mode: { Global: {} } });
+    const before = await inspect(h(), id);
+    for (const Mode of [{ Replicated: { Replicas: 3 } }, { GlobalJob: {} }]) {
+      const res = await h().call("POST", `/services/${id}/update?version=${before.Version.Index}`, { ...cliSpec("everywhere"), Mode });
+      assert.equal(res.statusCode, 400, res.body);
+      assert.match(messageOf(res), /^service mode change is not allowed: everywhere is global, the spec makes it (replicated|global-job); remove the service and create it again$/);
+    }
+    assert.equal((await inspect(h(), id)).Version.Index, before.Version.Index);
+    const same = await h().call("POST", `/services/${id}/update?version=${before.Version.Index}`, { ...cliSpec("everywhere", "busybox:2"), Mode: { Global: {} } });
+    assert.equal(same.statusCode, 200, same.body);
+  });
+
   it("update replaces the spec, keeps the old one as PreviousSpec and clears the update status", async () => {
     const id = await create(h(), cliSpec());
     await h().backend.store.update((tx) => {
