@@ -114,7 +114,7 @@ describe("api routes: /services", () => {
         Secrets: [{ File: { Name: "s1", UID: "0", GID: "0", Mode: 292 }, SecretID: "sid", SecretName: "s1" }],
         Configs: [{ File: { Name: "/c1", UID: "0", GID: "0", Mode: 292 }, ConfigID: "cid", ConfigName: "c1" }],
       },
-      Resources: { Limits: { NanoCPUs: 5e8, MemoryBytes: 1 << 20 }, Reservations: { NanoCPUs: 1e8, GenericResources: [{ DiscreteResourceSpec: { Kind: "gpu", Value: 1 } }] } },
+      Resources: { Limits: { NanoCPUs: 5e8, MemoryBytes: 64 << 20 }, Reservations: { NanoCPUs: 1e8, GenericResources: [{ DiscreteResourceSpec: { Kind: "gpu", Value: 1 } }] } },
       RestartPolicy: { Condition: "on-failure", Delay: 1e9, MaxAttempts: 3, Window: 6e10 },
       Placement: { Constraints: ["node.role==worker", "node.labels.zone!=b"], Preferences: [{ Spread: { SpreadDescriptor: "node.labels.zone" } }], MaxReplicas: 2 },
       LogDriver: { Name: "json-file", Options: { "max-size": "1m" } },
@@ -308,6 +308,18 @@ describe("api routes: /services", () => {
     assert.equal(res.statusCode, 400);
     assert.match(messageOf(res), /^invalid EndpointSpec: port 8088:80 is published in ingress mode, which needs a virtual IP, and endpoint mode dnsrr has none/);
     assert.equal((await h().call("POST", "/services/create", spec("host"))).statusCode, 201);
+  });
+
+  it("a mount or resource no task could start with is a 400 naming it, and nothing is written", async () => {
+    const spec = cliSpec("m");
+    (spec["TaskTemplate"] as { ContainerSpec: Record<string, unknown> }).ContainerSpec["Mounts"] = [{ Type: "bind", Target: "/data" }];
+    const res = await h().call("POST", "/services/create", spec);
+    assert.equal(res.statusCode, 400);
+    assert.equal(messageOf(res), "invalid TaskTemplate.ContainerSpec.Mounts: the bind mount at /data needs a Source: an absolute path on the node");
+    const mem = cliSpec("m");
+    (mem["TaskTemplate"] as Record<string, unknown>)["Resources"] = { Limits: { MemoryBytes: 1000 } };
+    assert.match(messageOf(await h().call("POST", "/services/create", mem)), /^invalid TaskTemplate\.Resources\.Limits\.MemoryBytes 1000: at least 4194304/);
+    assert.equal(h().backend.store.view((tx) => tx.find("service").length), 0);
   });
 
   it("an update that changes the service's mode is a 400 and writes nothing (each mode's orchestrator owns its tasks)", async () => {
