@@ -1,9 +1,10 @@
 // Checks of a task template that the schema cannot express, made when a service is created or
 // updated: a template the runtime could never start (two mounts on one target, a bind mount with no
-// host path, a memory limit no container can run under) is refused with what to fix instead of
-// stored for every task to fail. swarm makes the mount-target and resource-minimum checks too.
+// host path, a memory limit no container can run under, a health check of an unknown kind) is
+// refused with what to fix instead of stored for every task to fail. swarm makes the mount-target,
+// resource-minimum and health-check duration checks too.
 // Pure.
-import { MountType, type Mount, type ResourceRequirements } from "@shoal/store";
+import { MountType, type HealthConfig, type Mount, type ResourceRequirements } from "@shoal/store";
 import { invalidRequest } from "./errors.js";
 
 /** The smallest CPU and memory a limit or reservation may name (swarm's). */
@@ -53,4 +54,44 @@ export function checkResources(r: ResourceRequirements | undefined): void {
       throw invalidRequest(`invalid ${field} ${memory}: at least ${MIN_MEMORY_BYTES} (4MiB), or 0 for none`, { field });
     }
   }
+}
+
+/** Health check durations other than 0 (the default) must be at least this long (swarm's). */
+export const MIN_HEALTHCHECK_DURATION_NS = 1_000_000;
+
+export function checkHealthcheck(h: HealthConfig | undefined): void {
+  if (h === undefined) return;
+  const field = "TaskTemplate.ContainerSpec.Healthcheck";
+  const fail = (why: string): never => {
+    throw invalidRequest(`invalid ${field}: ${why}`, { field });
+  };
+  const test = h.test ?? [];
+  // Empty: the image's own check. NONE turns it off; CMD runs a program, CMD-SHELL one shell line.
+  if (test.length > 0) {
+    const [kind, ...args] = test;
+    if (kind === "NONE") {
+      if (args.length > 0) fail(`Test ["NONE"] takes nothing after NONE`);
+    } else if (kind === "CMD") {
+      if (args.length === 0 || args[0] === "") fail(`Test ["CMD", …] needs the program to run`);
+    } else if (kind === "CMD-SHELL") {
+      if (args.length !== 1 || args[0] === "") fail(`Test ["CMD-SHELL", …] takes exactly one command line`);
+    } else {
+      fail(`Test must start with "NONE", "CMD" or "CMD-SHELL", not ${JSON.stringify(kind)}`);
+    }
+  }
+  for (const [name, ns] of [
+    ["Interval", h.intervalNs],
+    ["Timeout", h.timeoutNs],
+    ["StartPeriod", h.startPeriodNs],
+    ["StartInterval", h.startIntervalNs],
+  ] as const) {
+    if (ns !== undefined && ns !== 0 && ns < MIN_HEALTHCHECK_DURATION_NS) fail(`${name} ${ns}ns is shorter than 1ms (0 means the default)`);
+  }
+}
+
+/** Every variable names itself: "=x" would reach the container as a variable without a name. */
+export function checkEnv(env: readonly string[] | undefined): void {
+  const field = "TaskTemplate.ContainerSpec.Env";
+  const bad = (env ?? []).find((e) => e === "" || e.startsWith("="));
+  if (bad !== undefined) throw invalidRequest(`invalid ${field}: ${JSON.stringify(bad)} names no variable (NAME=value)`, { field });
 }

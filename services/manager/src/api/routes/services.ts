@@ -26,7 +26,7 @@ import { parseConstraints, parseSpreadDescriptor } from "../../scheduler/index.j
 import { rollbackToPrevious, withNewSpec } from "../../updater/index.js";
 import { dockerServiceSpecSchema, modesOf, serviceSpecFromDocker, serviceToDocker, type DockerServiceSpec, type DockerServiceStatus } from "../docker/index.js";
 import { ApiError, invalidRequest } from "../errors.js";
-import { checkMounts, checkResources } from "../task-template-checks.js";
+import { checkEnv, checkHealthcheck, checkMounts, checkResources } from "../task-template-checks.js";
 import { checkFilterValues, matchLabels, matchPrefixes, parseFilters, type Filters } from "../filters.js";
 import { parseQueryBool, parseVersion, queryBool, queryParam, queryVersion } from "../validation.js";
 import { requireManager, type RoutePlugin } from "./context.js";
@@ -60,8 +60,8 @@ export function lookupService(tx: ReadTx, ref: string): Service {
 
 /**
  * Docker's checks beyond the schema: exactly one mode, a name, an image reference that parses,
- * mounts and resources a task can start with, no ingress port on a dnsrr service, placement the
- * scheduler can parse. Throws API_INVALID (or the
+ * mounts, resources, a health check and environment a task can start with, no ingress port on a
+ * dnsrr service, placement the scheduler can parse. Throws API_INVALID (or the
  * scheduler's *_INVALID) naming what to fix.
  */
 function checkSpec(body: DockerServiceSpec, spec: ServiceSpec): void {
@@ -92,6 +92,8 @@ function checkSpec(body: DockerServiceSpec, spec: ServiceSpec): void {
   }
   checkMounts(spec.task.container.mounts);
   checkResources(spec.task.resources);
+  checkHealthcheck(spec.task.container.healthcheck);
+  checkEnv(spec.task.container.env);
   parseConstraints(spec.task.placement?.constraints);
   for (const p of spec.task.placement?.preferences ?? []) {
     if (p.spread !== undefined) parseSpreadDescriptor(p.spread.spreadDescriptor);
