@@ -1,6 +1,7 @@
 // Manager benchmarks on the lab (3 shoald managers + 5 workers in network namespaces, default raft
 // timing):
-// failover — SIGKILL the leader, time until the survivors agree on a new leader, restart the old
+// failover — SIGKILL the leader, time until the survivors agree on a new leader (and, in the first
+// rounds, until the new leader marks the old one's node DOWN so its tasks move), restart the old
 // one, repeat — and node-update writes per second through the REST API (concurrent clients spread
 // over the three managers' sockets; followers forward to the leader).
 import { mkdtempSync, rmSync } from "node:fs";
@@ -11,6 +12,9 @@ import { Lab, apiCall, apiJson, formSwarm, randomLabId, shoaldCommand, type Host
 import { quantile } from "./load.js";
 
 export type Out = (name: string, value: number, unit: string) => void;
+
+/** Failover rounds that also wait for the old leader's node to be marked DOWN. */
+const DOWN_ROUNDS = 3;
 
 interface ClusterStatus {
   raftId: number;
@@ -72,14 +76,28 @@ export async function labBench(opts: { failovers: number; seconds: number; progr
     if (errors > 0) opts.out("api_node_update_errors", errors, "errors");
 
     const times: number[] = [];
+    const downTimes: number[] = [];
     for (let i = 0; i < opts.failovers; i++) {
       const old = await agreedLeader(managers, 30_000);
       await lab.kill(old.name);
       const t0 = performance.now();
-      await agreedLeader(managers.filter((m) => m !== old), 30_000);
+      const next = await agreedLeader(managers.filter((m) => m !== old), 30_000);
       const s = (performance.now() - t0) / 1000;
       times.push(s);
       opts.progress(`lab failover ${i + 1}/${opts.failovers}: killed ${old.name}, new leader agreed after ${s.toFixed(3)} s`);
+      // The old leader's node runs tasks too: how long until the new leader gives up on it (a few
+      // rounds only; each waits out a grace period).
+      if (i < DOWN_ROUNDS) {
+        const deadline = Date.now() + 60_000;
+        for (;;) {
+          const list = await apiJson<{ Description: { Hostname: string }; Status: { State: string } }[]>(next.apiSocket, "GET", "/nodes").catch(() => []);
+          if (list.some((n) => n.Description.Hostname === old.name && n.Status.State === "down")) break;
+          if (Date.now() > deadline) throw new Error(`${old.name} was not marked down within 60 s of the kill`);
+          await sleep(100);
+        }
+        downTimes.push((performance.now() - t0) / 1000);
+        opts.progress(`lab failover ${i + 1}: ${old.name} marked down ${downTimes[downTimes.length - 1]!.toFixed(2)} s after the kill`);
+      }
       await lab.start(old.name);
       await agreedLeader(managers, 60_000);
     }
@@ -87,6 +105,9 @@ export async function labBench(opts: { failovers: number; seconds: number; progr
     opts.out("lab_failover_p50", quantile(times, 0.5), "s");
     opts.out("lab_failover_p99", quantile(times, 0.99), "s");
     opts.out("lab_failover_max", times[times.length - 1] ?? NaN, "s");
+    downTimes.sort((a, b) => a - b);
+    opts.out("lab_failover_old_leader_down_p50", quantile(downTimes, 0.5), "s");
+    opts.out("lab_failover_old_leader_down_max", downTimes[downTimes.length - 1] ?? NaN, "s");
   } finally {
     await lab.down().catch(() => undefined);
     rmSync(root, { recursive: true, force: true });
