@@ -16,7 +16,8 @@ export function object(properties: Record<string, JsonSchema>, opts: { required?
 }
 
 /** A map of string to string (labels, options). */
-export const stringMap: JsonSchema = { type: ["object", "null"], additionalProperties: { type: "string" } };
+/** Labels, options and the like: string values under non-empty keys. */
+export const stringMap: JsonSchema = { type: ["object", "null"], propertyNames: { minLength: 1 }, additionalProperties: { type: "string" } };
 
 export function arrayOf(items: JsonSchema): JsonSchema {
   return { type: ["array", "null"], items };
@@ -53,6 +54,8 @@ export function parseVersion(v: string | undefined): number {
 interface SchemaViolation {
   keyword: string;
   instancePath: string;
+  /** Set on the violations of a propertyNames rule: the offending key. */
+  propertyName?: string;
   params: Record<string, unknown>;
   message?: string;
   data?: unknown;
@@ -88,6 +91,10 @@ export function formatSchemaErrors(errors: readonly SchemaViolation[], dataVar: 
     return violation("missing request body: send a JSON object with Content-Type: application/json");
   }
   const value = e.data === undefined ? "" : ` ${JSON.stringify(e.data)}`;
+  // A map's keys (stringMap: labels, options): the only rule is that none is empty.
+  if (e.propertyName !== undefined || e.keyword === "propertyNames") {
+    return violation(`invalid ${named}: a key may not be empty (got ${JSON.stringify(e.propertyName ?? e.params["propertyName"] ?? "")})`, { field });
+  }
   switch (e.keyword) {
     case "additionalProperties": {
       const unknown = fieldOf(e.instancePath, String(e.params["additionalProperty"]));

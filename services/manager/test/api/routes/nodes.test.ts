@@ -145,6 +145,10 @@ describe("api routes: /nodes", () => {
     const badLabel = await h().call("POST", `/nodes/${WRK_ID}/update?version=1`, { Labels: { a: 1 }, Role: "worker", Availability: "active" });
     assert.equal(badLabel.statusCode, 400);
     assert.match(messageOf(badLabel), /invalid Labels\.a 1: must be string/);
+    // `docker node update --label-add =x` sends a label without a name.
+    const noName = await h().call("POST", `/nodes/${WRK_ID}/update?version=1`, { Labels: { "": "x" }, Role: "worker", Availability: "active" });
+    assert.equal(noName.statusCode, 400);
+    assert.equal(messageOf(noName), 'invalid Labels: a key may not be empty (got "")');
     assert.deepEqual(h().backend.calls, []);
   });
 

@@ -182,6 +182,7 @@ describe("api routes: /services", () => {
     assert.match(messageOf(modes), /only one of Replicated, Global/);
     assert.match(messageOf(await h().call("POST", "/services/create", { TaskTemplate: { ContainerSpec: { Image: "x" } } })), /missing field Name/);
     assert.match(messageOf(await h().call("POST", "/services/create", { Name: "x", TaskTemplate: {} })), /image reference must be provided/);
+    assert.equal(messageOf(await h().call("POST", "/services/create", { ...cliSpec(), Labels: { "": "x" } })), 'invalid Labels: a key may not be empty (got "")');
   });
 
   it("answers a warning for a DNSConfig it does not apply", async () => {
