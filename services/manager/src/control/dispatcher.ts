@@ -97,6 +97,8 @@ export class Dispatcher {
   private peers: { peers: controlpb.IManagerPeer[]; version: string; readAtMs: number } | undefined;
   private running = false;
   readonly assignments: TaskAssignments;
+  /** The heartbeat period when the cluster spec sets none (shoald --heartbeat-ms, else 2 s). */
+  readonly defaultPeriodMs: number;
 
   constructor(
     private readonly opts: DispatcherOptions,
@@ -104,6 +106,7 @@ export class Dispatcher {
   ) {
     this.log = modules.logger.child({ component: "dispatcher" });
     this.clock = modules.clock ?? systemClock;
+    this.defaultPeriodMs = opts.defaultHeartbeatPeriodMs ?? DEFAULT_HEARTBEAT_PERIOD_MS;
     this.assignments = new TaskAssignments(
       { rs: modules.rs, logger: modules.logger, clock: this.clock },
       opts.assignmentBatchWindowMs === undefined ? {} : { batchWindowMs: opts.assignmentBatchWindowMs },
@@ -177,7 +180,7 @@ export class Dispatcher {
     const now = this.clock.monotonicMs();
     if (this.period !== undefined && now - this.period.readAtMs < 1_000) return this.period.ms;
     const cluster = this.modules.rs.store.view((tx) => tx.find("cluster", { all: true })[0]);
-    const ms = heartbeatPeriodMs(cluster, this.opts.defaultHeartbeatPeriodMs ?? DEFAULT_HEARTBEAT_PERIOD_MS);
+    const ms = heartbeatPeriodMs(cluster, this.defaultPeriodMs);
     this.period = { ms, readAtMs: now };
     return ms;
   }

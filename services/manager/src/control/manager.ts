@@ -28,7 +28,7 @@ import { ReplicatedStore } from "../replication/index.js";
 import { CaService } from "./ca-service.js";
 import { checkCaSpecChange, checkDispatcherSpec, currentUnlockKey, getCluster, newUnlockKey, rootCaPems } from "./cluster-object.js";
 import { ControlService } from "./control-service.js";
-import { DEFAULT_HEARTBEAT_PERIOD_MS, Dispatcher } from "./dispatcher.js";
+import { Dispatcher } from "./dispatcher.js";
 import { ControlError } from "./errors.js";
 import { GrpcForwarder, type ClientTls } from "./forwarder.js";
 import { Membership, checkVoterRemoval } from "./membership.js";
@@ -245,7 +245,7 @@ export class Manager implements ManagerBackend {
       logEntriesForSlowFollowers: retention.compactKeepEntries,
       electionTick: ticks.electionTicks,
       heartbeatTick: ticks.heartbeatTicks,
-      heartbeatPeriodNs: (this.opts.defaultHeartbeatPeriodMs ?? DEFAULT_HEARTBEAT_PERIOD_MS) * 1_000_000,
+      heartbeatPeriodNs: this.dispatcher.defaultPeriodMs * 1_000_000,
       nodeCertExpiryNs: DEFAULT_NODE_CERT_EXPIRY_NS,
     };
   }
