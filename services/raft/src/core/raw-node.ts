@@ -181,6 +181,11 @@ export class RawNode {
     this.raft.step(makeMessage({ type: MessageType.SnapStatus, from: id, reject: !ok }));
   }
 
+  /** True when `id` was removed from the configuration (removed IDs are never accepted again). */
+  isRemoved(id: NodeId): boolean {
+    return this.raft.trk.removed.has(id);
+  }
+
   status(): RaftStatus {
     const r = this.raft;
     const progress = new Map<NodeId, ProgressStatus>();

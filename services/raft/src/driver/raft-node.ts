@@ -227,6 +227,12 @@ export class RaftNode {
   private readonly fatalListeners = new Set<(err: RaftError) => void>();
   /** Why the Ready loop stopped for good, once it has. */
   private fatal: RaftError | undefined;
+  /**
+   * Set once this member learns that its id was removed from the cluster: it applied its own
+   * removal, or a peer refused its messages as a removed member's (a member retired by
+   * --force-new-cluster elsewhere, or removed while it was away, never sees the entry).
+   */
+  private removedNotice: { by: NodeId } | undefined;
   /** Pending transfers, rejected by stop(). */
   private readonly transfers = new Set<(err: Error) => void>();
 
@@ -391,6 +397,21 @@ export class RaftNode {
       this.raw.reportSnapshot(id, ok);
       this.kick();
     });
+    this.transport.onRemoved((by) => this.noteRemoved(by));
+  }
+
+  private noteRemoved(by: NodeId): void {
+    if (this.stopped || this.removedNotice !== undefined) return;
+    this.removedNotice = { by };
+    this.log.warn({ by }, `raft: member ${by} refuses this member's messages: this member's id ${this.opts.id} was removed from the cluster, and it takes no part in it again under that id`);
+  }
+
+  /**
+   * Non-zero once this member knows its id was removed from the cluster: the member that said so
+   * (its own id when it applied its own removal). A removed member never counts in a quorum again.
+   */
+  removedBy(): NodeId {
+    return this.removedNotice?.by ?? 0;
   }
 
   /**
@@ -422,6 +443,9 @@ export class RaftNode {
 
   private onPeerMessage(m: Message): void {
     if (this.stopped) return;
+    // A member that was removed is told so (the transport ends its stream with a status of its
+    // own): one retired while away never saw its removal and would campaign forever unaware.
+    if (this.raw.isRemoved(m.from)) throw new RaftError("RAFT_MEMBER_REMOVED", `member ${m.from} was removed from the cluster; its id is never accepted again`, { nodeId: m.from });
     const now = this.clock.monotonicMs();
     const before = this.lastHeardMs.get(m.from);
     this.lastHeardMs.set(m.from, now);
@@ -435,7 +459,7 @@ export class RaftNode {
     try {
       this.raw.step(m);
     } catch (err) {
-      // A message from a removed or unknown member, or a stale one: the core refuses it and that is all.
+      // A message from an unknown member, or a stale one: the core refuses it and that is all.
       this.log.debug({ err: describeError(err), from: m.from, type: m.type }, "raft: peer message not stepped");
       return;
     }
@@ -1043,7 +1067,10 @@ export class RaftNode {
     this.confState = this.raw.applyConfChange(cc);
     if (cc.type === ConfChangeType.RemoveNode) {
       this.addresses.delete(cc.nodeId);
-      if (cc.nodeId === this.opts.id) this.log.warn({ index: e.index }, "raft: this member was removed from the cluster");
+      if (cc.nodeId === this.opts.id) {
+        this.log.warn({ index: e.index }, "raft: this member was removed from the cluster");
+        this.removedNotice ??= { by: this.opts.id };
+      }
       else this.transport.removePeer(cc.nodeId);
     } else {
       const addr = cc.context && cc.context.length > 0 ? new TextDecoder().decode(cc.context) : this.addresses.get(cc.nodeId);

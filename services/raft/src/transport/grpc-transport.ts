@@ -15,7 +15,7 @@ import { raftServiceDefinition, raftpb, sessionOfCall, widenReceiveWindow } from
 import { RaftError } from "../core/errors.js";
 import { MessageType, type Message, type NodeId } from "../core/types.js";
 import { decodeMessage } from "./codec.js";
-import { Peer } from "./peer.js";
+import { MEMBER_REMOVED, Peer } from "./peer.js";
 import { SnapshotAssembler } from "./snapshot-assembler.js";
 import type { RaftTransport } from "./transport.js";
 
@@ -93,6 +93,7 @@ export class GrpcTransport implements RaftTransport {
   private messageHandler: (m: Message) => void = NOOP;
   private unreachableHandler: (id: NodeId) => void = NOOP;
   private snapshotHandler: (id: NodeId, ok: boolean) => void = NOOP;
+  private removedHandler: (by: NodeId) => void = NOOP;
   private stopped = false;
   private readonly counters: TransportStats = { framesReceived: 0, messagesReceived: 0, snapshotsReceived: 0, wideStreams: 0, connections: 0 };
   private readonly sessionsSeen = new WeakSet<object>();
@@ -115,6 +116,10 @@ export class GrpcTransport implements RaftTransport {
 
   onSnapshotStatus(handler: (id: NodeId, ok: boolean) => void): void {
     this.snapshotHandler = handler;
+  }
+
+  onRemoved(handler: (by: NodeId) => void): void {
+    this.removedHandler = handler;
   }
 
   async start(opts: { signal?: AbortSignal } = {}): Promise<void> {
@@ -178,6 +183,7 @@ export class GrpcTransport implements RaftTransport {
         clock: this.clock,
         onUnreachable: (p) => this.unreachableHandler(p),
         onSnapshotStatus: (p, ok) => this.snapshotHandler(p, ok),
+        onRemoved: (p) => this.removedHandler(p),
       },
     );
     this.peers.set(id, peer);
@@ -260,7 +266,9 @@ export class GrpcTransport implements RaftTransport {
       done = true;
       this.incoming.delete(end);
       this.log.debug({ err: describeError(err) }, "raft stream rejected");
-      cb({ code: grpc.status.INVALID_ARGUMENT, details: describeError(err) });
+      // The sender's id is retired: it is told so, with a status of its own (peer.ts).
+      if (err instanceof RaftError && err.code === "RAFT_MEMBER_REMOVED") cb({ code: grpc.status.FAILED_PRECONDITION, details: `${MEMBER_REMOVED}: ${err.message}` });
+      else cb({ code: grpc.status.INVALID_ARGUMENT, details: describeError(err) });
     };
     call.on("data", (frame: raftpb.Frame) => {
       if (done) return;

@@ -28,7 +28,12 @@ export interface PeerModules {
   clock: Clock;
   onUnreachable: (id: NodeId) => void;
   onSnapshotStatus: (id: NodeId, ok: boolean) => void;
+  /** The peer refused our stream because our id is among its removed members. */
+  onRemoved: (id: NodeId) => void;
 }
+
+/** Starts the details of the FAILED_PRECONDITION status a receiver ends a removed member's stream with. */
+export const MEMBER_REMOVED = "raft member removed";
 
 const method = raftServiceDefinition.stream;
 
@@ -201,6 +206,9 @@ export class Peer {
     this.state = "backoff";
     this.log.debug({ lane: lane.name, err: err ? describeError(err) : "stream ended", dropped, delayMs }, "raft stream to peer lost; reconnecting");
     this.modules.onUnreachable(this.opts.id);
+    // Still reconnects: the driver decides what being removed means (it reports it; the peer
+    // keeps refusing, at the backoff's pace).
+    if (err?.code === grpc.status.FAILED_PRECONDITION && err.details.startsWith(MEMBER_REMOVED)) this.modules.onRemoved(this.opts.id);
     this.retry = this.modules.clock.setTimeout(() => {
       this.retry = undefined;
       if (this.state !== "backoff") return;

@@ -11,10 +11,18 @@ export interface RaftTransport {
   send(messages: Message[]): void;
   addPeer(id: NodeId, address: string): void;
   removePeer(id: NodeId): void;
-  /** Every message received from a peer (snapshots arrive whole, data reassembled). */
+  /**
+   * Every message received from a peer (snapshots arrive whole, data reassembled). A handler that
+   * throws RAFT_MEMBER_REMOVED (the sender's id is retired) has the sender told so (onRemoved there).
+   */
   onMessage(handler: (m: Message) => void): void;
   /** A peer could not be reached or a message to it was dropped; the driver tells the core. */
   onUnreachable(handler: (id: NodeId) => void): void;
   /** Outcome of sending a MsgSnap to `id`; the driver calls RawNode.reportSnapshot. */
   onSnapshotStatus(handler: (id: NodeId, ok: boolean) => void): void;
+  /**
+   * Peer `id` refused this member's messages because it has this member's id among the removed
+   * ones: the message handler of that peer threw RAFT_MEMBER_REMOVED (see onMessage).
+   */
+  onRemoved(handler: (by: NodeId) => void): void;
 }

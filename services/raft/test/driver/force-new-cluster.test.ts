@@ -110,6 +110,32 @@ describe("RaftNode forceNewCluster: a lone survivor after quorum is lost", funct
     assert.equal(again.sm.data.get("later"), "1");
   });
 
+  it("tells a retired member that comes back that it was removed; the survivor is not disturbed", async () => {
+    c = new Cluster();
+    await c.allocate([1, 2, 3]);
+    await Promise.all([1, 2, 3].map((id) => c.start(id)));
+    const l = await c.leader();
+    await l.node!.propose(put("before", "1"));
+    for (const id of [1, 2, 3]) await c.stop(id);
+    const survivor = await c.start(l.id, { forceNewCluster: true });
+    await waitFor("the survivor leads alone", () => survivor.node!.status().state === StateType.Leader);
+    const term = survivor.node!.status().term;
+
+    // A retired member restarts with its old log: it never saw its removal and campaigns.
+    const retiredId = [1, 2, 3].find((id) => id !== l.id)!;
+    assert.equal(survivor.node!.removedBy(), 0);
+    const retired = await c.start(retiredId);
+    assert.equal(retired.node!.removedBy(), 0);
+    await waitFor("the retired member learns it was removed", () => retired.node!.removedBy() === l.id);
+    assert.equal(retired.node!.status().lead, 0, "it follows no leader");
+    const st = survivor.node!.status();
+    assert.equal(st.state, StateType.Leader);
+    assert.equal(st.term, term, "its campaign did not disturb the survivor");
+    assert.equal(survivor.node!.memberStatus().length, 1);
+    await survivor.node!.propose(put("after", "1"));
+    assert.equal(retired.sm.data.get("after"), undefined);
+  });
+
   it("drops the entry this member appended but never saw committed", async () => {
     c = new Cluster();
     await c.allocate([1, 2, 3]);
