@@ -101,11 +101,17 @@ export class Membership {
     }
   }
 
-  /** Writes each manager node's reachability where the leader's view (heard within an election timeout) differs. */
+  /**
+   * Writes each manager node's reachability where the leader's view (heard within an election
+   * timeout) differs. A manager node whose raft id was removed from the cluster (retired by
+   * --force-new-cluster, or removed while its node object still says manager) is unreachable: no
+   * member will ever hear from it under that id again.
+   */
   private async syncReachability(): Promise<void> {
     const rs = this.modules.rs;
     if (this.clock.monotonicMs() - this.startedAt < (this.opts.reachabilitySettleMs ?? 2_000)) return;
     const view = new Map(rs.raft.memberStatus().map((m) => [m.id, m.recentActive ? Reachability.REACHABLE : Reachability.UNREACHABLE]));
+    for (const id of rs.raft.status().confState.removed) if (!view.has(id)) view.set(id, Reachability.UNREACHABLE);
     const stale = rs.store
       .view((tx) => tx.find("node", { role: NodeRole.MANAGER }))
       .filter((n) => {
