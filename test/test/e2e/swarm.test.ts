@@ -255,9 +255,10 @@ describe("swarm on the lab: 3 managers + 2 workers", function () {
     for (const k of want) assert.equal(labels[k], "1", `acknowledged write ${k} missing on the old leader`);
   });
 
-  it("a partitioned leader steps down, and healing loses no acknowledged write", async () => {
+  it("a partitioned leader steps down, refuses reads and writes while it knows no leader, and healing loses no acknowledged write", async () => {
     const leader = await leaderHost();
     const majority = managers().filter((m) => m !== leader);
+    const w1 = await nodeByHost(leader, "worker1");
     await lab.partition([leader.name]);
     try {
       const next = await leaderHost(majority, 20_000);
@@ -275,7 +276,12 @@ describe("swarm on the lab: 3 managers + 2 workers", function () {
         await sleep(100);
       }
       assert.notEqual(view?.leaderRaftId, view?.raftId, "the partitioned leader still thinks it leads");
-      const refused = await label(leader, "worker1", "partition.minority", "x");
+      // Its store misses the majority's writes: it shows none of it rather than a stale picture.
+      const read = await apiCall(leader.apiSocket, "GET", "/nodes", undefined, 15_000);
+      assert.equal(read.status, 503, JSON.stringify(read.body));
+      assert.match(String((read.body as { message: string }).message), /^The swarm does not have a leader\. .*hears 1 of 3 managers \(2 needed\)/);
+      const spec = { ...w1.Spec, Labels: { ...(w1.Spec.Labels ?? {}), "partition.minority": "x" } };
+      const refused = await apiCall(leader.apiSocket, "POST", `/nodes/${w1.ID}/update?version=${w1.Version.Index}`, spec, 15_000);
       assert.equal(refused.status, 503, JSON.stringify(refused.body));
       await lab.heal();
       const healed = await leaderHost(managers(), 30_000);
@@ -288,18 +294,32 @@ describe("swarm on the lab: 3 managers + 2 workers", function () {
     }
   });
 
-  it("without quorum (2 of 3 managers gone) writes fail promptly with 'no quorum' and reads answer; --force-new-cluster on the survivor brings back every object", async () => {
+  it("without quorum (2 of 3 managers gone) writes fail promptly with 'no quorum' and reads are refused as leaderless; --force-new-cluster on the survivor brings back every object and shows the lost managers unreachable", async () => {
     const survivor = host("manager1");
     await labelOk(survivor, "worker1", "before-disaster", "kept");
+    const w1 = await nodeByHost(survivor, "worker1");
     for (const m of managers()) if (m !== survivor) await lab.kill(m.name);
     const t0 = Date.now();
-    const refused = await label(survivor, "worker1", "no-quorum", "x");
+    const spec = { ...w1.Spec, Labels: { ...(w1.Spec.Labels ?? {}), "no-quorum": "x" } };
+    const refused = await apiCall(survivor.apiSocket, "POST", `/nodes/${w1.ID}/update?version=${w1.Version.Index}`, spec, 15_000);
     const tookMs = Date.now() - t0;
     assert.equal(refused.status, 503, JSON.stringify(refused.body));
     assert.match(String((refused.body as { message: string }).message), /no quorum/i);
     assert.ok(tookMs < 15_000, `a write without quorum took ${tookMs} ms to fail`);
-    const listed = await nodes(survivor);
-    assert.equal(listed.length, 5, "reads still answer without quorum");
+    // Reads: refused with docker's wording and the way out, through the API and the docker CLI;
+    // /info answers, with the reason in Swarm.Error and no cluster.
+    const read = await apiCall(survivor.apiSocket, "GET", "/nodes", undefined, 15_000);
+    assert.equal(read.status, 503, JSON.stringify(read.body));
+    assert.match(String((read.body as { message: string }).message), /^The swarm does not have a leader\. .*hears 1 of 3 managers \(2 needed\).*--force-new-cluster/);
+    const info = await apiJson<{ Swarm: { Error: string; ControlAvailable: boolean; Cluster?: unknown } }>(survivor.apiSocket, "GET", "/info");
+    assert.match(info.Swarm.Error, /^The swarm does not have a leader\./);
+    assert.equal(info.Swarm.ControlAvailable, true);
+    assert.equal(info.Swarm.Cluster, undefined);
+    if (DOCKER !== undefined) {
+      const ls = await run(DOCKER, ["node", "ls"], { DOCKER_HOST: `unix://${survivor.apiSocket}` });
+      assert.equal(ls.code, 1);
+      assert.match(ls.stderr, /^Error response from daemon: The swarm does not have a leader\./);
+    }
 
     const forced = await apiCall(survivor.apiSocket, "POST", "/swarm/init", { ListenAddr: "0.0.0.0:2377", AdvertiseAddr: `${survivor.address}:2377`, ForceNewCluster: true }, 60_000);
     assert.equal(forced.status, 200, JSON.stringify(forced.body));
@@ -316,5 +336,36 @@ describe("swarm on the lab: 3 managers + 2 workers", function () {
     assert.equal(after.length, 5, "every node object is back");
     assert.equal(after.find((n) => n.Description.Hostname === "worker1")?.Spec.Labels?.["before-disaster"], "kept");
     await labelOk(survivor, "worker1", "after-force-new-cluster", "yes");
+    // The lost managers stay listed for 'node demote' and 'node rm', shown unreachable: their raft
+    // ids are retired. (Before, they stayed "reachable" for good.)
+    const until = Date.now() + 15_000;
+    let lost: DockerNode[] = [];
+    while (Date.now() < until) {
+      lost = (await nodes(survivor)).filter((n) => n.Spec.Role === "manager" && n.Description.Hostname !== survivor.name);
+      if (lost.length === 2 && lost.every((n) => n.ManagerStatus?.Reachability === "unreachable")) break;
+      await sleep(200);
+    }
+    assert.deepEqual(lost.map((n) => n.ManagerStatus?.Reachability), ["unreachable", "unreachable"]);
+
+    // A lost manager that comes back never saw its retirement: the survivor refuses its raft
+    // messages as a removed member's, and it says so (leave and join again) rather than offer
+    // recovery from its stale state.
+    const back = managers().find((m) => m !== survivor)!;
+    await lab.start(back.name);
+    const until2 = Date.now() + 30_000;
+    let error = "";
+    while (Date.now() < until2) {
+      try {
+        error = (await apiJson<{ Swarm: { Error: string } }>(back.apiSocket, "GET", "/info", undefined, 2_000)).Swarm.Error;
+      } catch {
+        // still starting
+      }
+      if (/removed from the swarm's raft cluster/.test(error)) break;
+      await sleep(200);
+    }
+    assert.match(error, /^this manager was removed from the swarm's raft cluster \(raft member \d+ refuses its messages\)\..*shoal swarm leave --force/);
+    const refusedRead = await apiCall(back.apiSocket, "GET", "/services", undefined, 15_000);
+    assert.equal(refusedRead.status, 503);
+    assert.doesNotMatch(String((refusedRead.body as { message: string }).message), /recover with/);
   });
 });

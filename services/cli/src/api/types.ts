@@ -98,7 +98,10 @@ export interface ClusterStatusView {
     leader: boolean;
     reachable: boolean;
     matchIndex: number;
-    /** Entries behind the leader's commit index; older servers may leave it out. */
-    lag?: number;
+    /**
+     * Entries behind the commit index; null when the answering manager cannot know (it is not the
+     * leader and this is another member). Older servers may leave it out.
+     */
+    lag?: number | null;
   }[];
 }

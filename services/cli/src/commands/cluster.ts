@@ -45,7 +45,10 @@ export function memberRows(s: ClusterStatusView): string[][] {
     .sort((a, b) => a.raftId - b.raftId)
     .map((m) => {
       const role = m.leader || m.raftId === s.leaderRaftId ? "leader" : m.suffrage === "learner" ? "learner" : "follower";
-      // Older servers leave lag out; the commit index is the reference point either way.
+      // Only the leader tracks how far each member is; elsewhere only the answering manager's own
+      // row is known (older servers sent 0 and no lag for the others). The commit index is the
+      // reference point either way.
+      const known = m.lag !== null && (s.raftId === s.leaderRaftId || m.raftId === s.raftId);
       const lag = m.lag ?? Math.max(0, s.commitIndex - m.matchIndex);
       return [
         m.raftId === s.raftId ? `${m.raftId} *` : String(m.raftId),
@@ -54,8 +57,8 @@ export function memberRows(s: ClusterStatusView): string[][] {
         m.addr,
         role,
         m.reachable ? "yes" : "no",
-        String(m.matchIndex),
-        String(lag),
+        known ? String(m.matchIndex) : "-",
+        known ? String(lag) : "-",
       ];
     });
 }

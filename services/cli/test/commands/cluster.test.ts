@@ -28,8 +28,8 @@ describe("shoal cluster status", () => {
         "Applied index:  118",
         "",
         "RAFT ID   NODE                        HOSTNAME   ADDRESS          ROLE       REACHABLE   MATCH INDEX   LAG",
-        `1         ${SELF_ID}   mgr1       10.99.0.1:2377   leader     yes         120           0`,
-        `2 *       ${WORKER_ID}   mgr2       10.99.0.2:2377   follower   yes         119           1`,
+        `1 *       ${SELF_ID}   mgr1       10.99.0.1:2377   leader     yes         120           0`,
+        `2         ${WORKER_ID}   mgr2       10.99.0.2:2377   follower   yes         119           1`,
         // A member whose node the server did not name (an older server leaves hostnames out).
         "3         node3000000000000000000cc              10.99.0.3:2377   learner    no          90            30",
         "",
@@ -37,15 +37,35 @@ describe("shoal cluster status", () => {
     );
   });
 
-  it("says when no leader is known and works out the lag when the server leaves it out", async () => {
+  it("works out the lag when the server leaves it out", async () => {
     const s = clusterStatus();
+    s.members = s.members.map((m) => ({ ...m, lag: undefined }));
+    api.on("GET", "/shoal/cluster", { body: s });
+    const r = await shoal(api, ["cluster", "status"]);
+    assert.match(r.stdout, /^3 +node3\S+ +10\.99\.0\.3:2377 +learner +no +90 +30$/m);
+    assert.match(r.stdout, /^2 +\S+ +mgr2 +10\.99\.0\.2:2377 +follower +yes +119 +1$/m);
+  });
+
+  it("on a follower, or a manager that knows no leader, shows match index and lag only for itself", async () => {
+    // As a follower answers (raft 2): only the leader tracks the others, so they are unknown here.
+    const s = clusterStatus();
+    s.raftId = 2;
+    s.appliedIndex = 118;
+    s.members = s.members.map((m) => (m.raftId === 2 ? { ...m, matchIndex: 118, lag: 2 } : { ...m, matchIndex: 0, lag: null }));
+    api.on("GET", "/shoal/cluster", { body: s });
+    let r = await shoal(api, ["cluster", "status"]);
+    assert.match(r.stdout, /^1 +\S+ +mgr1 +10\.99\.0\.1:2377 +leader +yes +- +-$/m);
+    assert.match(r.stdout, /^2 \* +\S+ +mgr2 +10\.99\.0\.2:2377 +follower +yes +118 +2$/m);
+    assert.match(r.stdout, /^3 +node3\S+ +10\.99\.0\.3:2377 +learner +no +- +-$/m);
+
+    // No leader known, from a server that sent 0 and no lag for the others (before lag null).
     s.leaderRaftId = 0;
     s.members = s.members.map((m) => ({ ...m, leader: false, lag: undefined }));
     api.on("GET", "/shoal/cluster", { body: s });
-    const r = await shoal(api, ["cluster", "status"]);
+    r = await shoal(api, ["cluster", "status"]);
     assert.match(r.stdout, /^Leader: +none \(an election is running or there is no quorum\)$/m);
-    assert.match(r.stdout, /^3 +node3\S+ +10\.99\.0\.3:2377 +learner +no +90 +30$/m);
-    assert.match(r.stdout, /^1 +\S+ +mgr1 +10\.99\.0\.1:2377 +follower +yes +120 +0$/m);
+    assert.match(r.stdout, /^1 +\S+ +mgr1 +10\.99\.0\.1:2377 +follower +yes +- +-$/m);
+    assert.match(r.stdout, /^2 \* +\S+ +mgr2 +10\.99\.0\.2:2377 +follower +yes +118 +2$/m);
   });
 
   it("--format json prints the status object as the API gave it", async () => {

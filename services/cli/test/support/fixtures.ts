@@ -85,10 +85,11 @@ export function info(state = "active", over: { NodeID?: string; ControlAvailable
   };
 }
 
+/** The raft view of the leader (raft 1): it knows every member's match index. */
 export function clusterStatus(): ClusterStatusView {
   return {
     clusterId: "clusterid000000000000000c",
-    raftId: 2,
+    raftId: 1,
     leaderRaftId: 1,
     term: 7,
     commitIndex: 120,

@@ -93,6 +93,12 @@ export interface ClusterStatus {
 export interface ManagerBackend {
   /** Reads: store.view (local); writes: store.update / store.batch (replicated through raft). */
   readonly store: MemoryStore;
+  /**
+   * Resolves once this manager knows a leader (waiting out a short election); rejects
+   * MANAGER_NO_LEADER otherwise (at once with wait false). Every read of cluster state awaits it
+   * first: a manager without a leader may hold a stale store, and Docker refuses such reads too.
+   */
+  leaderForRead(opts?: { wait?: boolean }): Promise<void>;
   /** A read reflecting every write acknowledged before the call (ReadIndex). */
   linearizableView<R>(fn: (tx: ReadTx) => R, opts?: { signal?: AbortSignal }): Promise<R>;
   clusterStatus(): ClusterStatus;

@@ -51,6 +51,8 @@ const EXACT_STATUS: Readonly<Record<string, number>> = {
   // Docker answers a published port held by another service with InvalidArgument.
   ALLOCATOR_PORT_CONFLICT: 400,
   MANAGER_NO_QUORUM: 503,
+  MANAGER_NO_LEADER: 503,
+  MANAGER_REMOVED: 503,
   MANAGER_NOT_LEADER: 503,
   MANAGER_STOPPED: 503,
   CONTROL_NOT_READY: 503,

@@ -200,6 +200,10 @@ export class Manager implements ManagerBackend {
     });
   }
 
+  leaderForRead(opts?: { wait?: boolean }): Promise<void> {
+    return this.rs.leaderForRead(opts);
+  }
+
   linearizableView<R>(fn: (tx: ReadTx) => R, opts: { signal?: AbortSignal } = {}): Promise<R> {
     return this.rs.linearizableView(fn, opts);
   }
@@ -220,8 +224,10 @@ export class Manager implements ManagerBackend {
         suffrage,
         leader: id === st.lead,
         // A follower hears only from the leader: another follower's reachability is the one the
-        // leader stored (membership.ts).
-        reachable: id === st.id || (isLeader ? active.has(id) : id === st.lead || byRaft.get(id)?.managerStatus?.reachability === Reachability.REACHABLE),
+        // leader stored (membership.ts). A manager that knows no leader (lead 0) judges by what it
+        // heard itself, as the leader does: its (pre-)votes go to every member, and the live ones
+        // answer; the stored value is as stale as the rest of its store.
+        reachable: id === st.id || (isLeader || st.lead === 0 ? active.has(id) : id === st.lead || byRaft.get(id)?.managerStatus?.reachability === Reachability.REACHABLE),
         matchIndex: isLeader ? (p?.match ?? 0) : id === st.id ? this.rs.store.appliedIndex : 0,
       };
     };

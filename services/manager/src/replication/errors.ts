@@ -1,7 +1,7 @@
 // Errors of the replication layer (raft ⇄ store), with stable codes for the API edge.
 import { ShoalError } from "@shoal/common";
 
-export type ManagerErrorCode = "MANAGER_NOT_LEADER" | "MANAGER_NO_QUORUM" | "MANAGER_STOPPED";
+export type ManagerErrorCode = "MANAGER_NOT_LEADER" | "MANAGER_NO_QUORUM" | "MANAGER_NO_LEADER" | "MANAGER_REMOVED" | "MANAGER_STOPPED";
 
 export type ManagerErrorMeta = { code: ManagerErrorCode } & Record<string, unknown>;
 
@@ -27,5 +27,40 @@ export function noQuorumError(reachable: number, members: number, cause?: unknow
     `no quorum: cannot commit writes (${reachable} of ${members} managers reachable, ${majority} needed): bring the lost managers back${maybe}; ` +
       "if they are gone for good, recover with 'shoal swarm init --force-new-cluster' on a surviving manager (docs/OPERATIONS.md, Quorum recovery)",
     { temporary: true, cause },
+  );
+}
+
+/**
+ * A read of cluster state on a manager that knows no leader. Its store may be stale (the others may
+ * have moved on without it, or be gone), so it answers no such read rather than a picture that
+ * looks current; docker's own wording comes first, as scripts know it. `reachable`: the voters this
+ * manager heard from within an election timeout, itself included.
+ */
+export function noLeaderError(reachable: number, members: number): ManagerError {
+  const majority = Math.floor(members / 2) + 1;
+  const docker = "The swarm does not have a leader. It's possible that too few managers are online. Make sure more than half of the managers are online.";
+  const detail =
+    reachable >= majority
+      ? `This manager hears ${reachable} of ${members} managers (${majority} needed): an election is under way, try again in a few seconds.`
+      : `This manager hears ${reachable} of ${members} managers (${majority} needed), so what it has stored may be stale and it answers no reads of cluster state: ` +
+        "bring the lost managers back; if they are gone for good, recover with 'shoal swarm init --force-new-cluster' on a surviving manager " +
+        "(docs/OPERATIONS.md, Quorum recovery). 'shoal cluster status' shows what this manager sees.";
+  return new ManagerError({ code: "MANAGER_NO_LEADER", reachable, members }, `${docker} ${detail}`, { temporary: true });
+}
+
+/**
+ * Any call needing the raft cluster on a manager whose raft id was removed from it: it learned so
+ * from a member that refuses its messages (it was retired by --force-new-cluster on another
+ * manager, or removed while it was away). Its store is stale for good and it counts in no quorum,
+ * so rebuilding from it would split the swarm: the way back is to leave and join again.
+ */
+export function removedManagerError(by: number, self: number): ManagerError {
+  const how = by === self ? "it applied its own removal" : `raft member ${by} refuses its messages`;
+  return new ManagerError(
+    { code: "MANAGER_REMOVED", by },
+    `this manager was removed from the swarm's raft cluster (${how}). If it was just demoted, it goes on as a worker in a moment. ` +
+      "Otherwise it was retired by --force-new-cluster on another manager, or removed while it was away: what it has stored is stale and it takes no part " +
+      "in the cluster, so do not recover from it; on this node run 'shoal swarm leave --force', then join again with a join token from a manager of the swarm " +
+      "(docs/OPERATIONS.md, Quorum recovery)",
   );
 }

@@ -46,7 +46,7 @@ import {
   type StoreAction,
   type StoreEntry,
 } from "@shoal/store";
-import { ManagerError, noQuorumError, notLeaderError } from "./errors.js";
+import { ManagerError, noLeaderError, noQuorumError, notLeaderError, removedManagerError } from "./errors.js";
 
 /** True when a forwarded write surely never reached the leader (the connection was refused). */
 function neverSent(err: unknown): boolean {
@@ -235,6 +235,26 @@ export class ReplicatedStore implements Proposer {
   }
 
   /**
+   * Resolves when this member knows a leader, waiting out an election of up to two election
+   * timeouts (a split vote included; not at all with wait false); else rejects MANAGER_NO_LEADER. Reads of cluster state on a
+   * manager go through this: a member that knows no leader may hold a stale store (the others moved
+   * on, or are gone), and answering from it would show lost managers as reachable and lost nodes as
+   * ready. A member that still follows a leader serves its local store (it lags by at most the
+   * entries in flight), as before.
+   */
+  async leaderForRead(opts: { wait?: boolean } = {}): Promise<void> {
+    if (this.stopped) throw new ManagerError({ code: "MANAGER_STOPPED" }, "replicated store is stopped");
+    const removedBy = this.raft.removedBy();
+    if (removedBy !== NONE) throw removedManagerError(removedBy, this.id);
+    if (this.leaderInfo().id !== NONE) return;
+    const { tickMs, electionTicks } = this.raft.ticks();
+    if (opts.wait !== false) await this.leaderKnown(2 * electionTicks * tickMs);
+    if (this.leaderInfo().id !== NONE) return;
+    const voters = this.raft.memberStatus().filter((m) => m.voter);
+    throw noLeaderError(voters.filter((m) => m.recentActive).length, voters.length);
+  }
+
+  /**
    * Called when this member gains (true) or loses (false) leadership, so leader-only components
    * start and stop. A proposal pending when leadership is lost settles by what the log decides:
    * resolved if its entry still commits, rejected RAFT_PROPOSAL_DROPPED if a newer term replaced it.
@@ -381,6 +401,8 @@ export class ReplicatedStore implements Proposer {
   }
 
   private noQuorum(cause: unknown, outcomeUnknown = false): ManagerError {
+    const removedBy = this.raft.removedBy();
+    if (removedBy !== NONE) return removedManagerError(removedBy, this.id);
     // Heard from within an election timeout (the driver's view; the core's recentActive flags are
     // cleared at every check-quorum round and would undercount right after one).
     const voters = this.raft.memberStatus().filter((m) => m.voter);

@@ -88,6 +88,8 @@ export class FakeBackend implements NodeBackend {
   };
   /** Thrown by the next write (to test error mapping). */
   failNext: Error | undefined;
+  /** While set, reads of cluster state are refused with it (a manager that knows no leader). */
+  noLeader: Error | undefined;
 
   private constructor() {
     this.store = new MemoryStore({}, { clock: new FakeClock(NOW_MS) });
@@ -201,6 +203,9 @@ export class FakeBackend implements NodeBackend {
     const store = this.store;
     return {
       store,
+      leaderForRead: async () => {
+        if (this.noLeader !== undefined) throw this.noLeader;
+      },
       linearizableView: async <R>(fn: (tx: ReadTx) => R): Promise<R> => store.view(fn),
       clusterStatus: () => this.raft,
       clusterSettingDefaults: () => SETTING_DEFAULTS,

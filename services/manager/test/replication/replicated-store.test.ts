@@ -275,7 +275,7 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
     const c = new StoreCluster({ commitTimeoutMs: 800 });
     after(() => c.cleanup());
 
-    it("fails a write with MANAGER_NO_QUORUM within the deadline when 2 of 3 are stopped, and still answers local reads", async () => {
+    it("fails a write with MANAGER_NO_QUORUM within the deadline when 2 of 3 are stopped, refuses API reads with MANAGER_NO_LEADER, and still answers local views", async () => {
       // Stop the two followers: the survivor is still leader until check-quorum demotes it.
       const { leader, others } = await cutOffLeader(c);
 
@@ -299,6 +299,21 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
       );
       assert.ok(Date.now() - t1 < 2000);
 
+      // Reads of cluster state through the API wait out an election, then refuse: the store of a
+      // member without a leader may be stale.
+      const t2 = Date.now();
+      const leaderless = (err: unknown): boolean => {
+        assert.ok(err instanceof ShoalError, String(err));
+        assert.equal(err.code, "MANAGER_NO_LEADER");
+        assert.match(err.message, /^The swarm does not have a leader\. .* This manager hears 1 of 3 managers \(2 needed\), so what it has stored may be stale/);
+        return true;
+      };
+      await assert.rejects(leader.leaderForRead(), leaderless);
+      assert.ok(Date.now() - t2 >= 300, "waited for a leader first (two election timeouts)");
+      const t3 = Date.now();
+      await assert.rejects(leader.leaderForRead({ wait: false }), leaderless);
+      assert.ok(Date.now() - t3 < 100, "wait false answers at once");
+
       assert.equal(leader.store.view((tx) => tx.get("service", "kept"))?.id, "kept");
       assert.equal(leader.store.view((tx) => tx.get("service", "lost")), undefined);
 
@@ -308,6 +323,7 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
       const next = await c.leader();
       await next.store.update((tx) => tx.create("service", service("healed", "healed")));
       await converged(c);
+      for (const m of c.running()) await m.leaderForRead();
       const expected = objectsOf(next);
       for (const m of c.running()) assert.equal(objectsOf(m), expected);
       assert.ok(next.store.view((tx) => tx.get("service", "healed")) !== undefined);

@@ -33,3 +33,13 @@ export function requireManager(backend: NodeBackend): ManagerBackend {
   if (m === undefined) throw notManagerError(backend.info());
   return m;
 }
+
+/**
+ * The manager part of the backend for a read of cluster state: as requireManager, and then only
+ * once the manager knows a leader (MANAGER_NO_LEADER, 503, when it does not after a short wait).
+ */
+export async function requireManagerForRead(backend: NodeBackend): Promise<ManagerBackend> {
+  const m = requireManager(backend);
+  await m.leaderForRead();
+  return m;
+}

@@ -3,12 +3,20 @@ import type { ClusterStatus, RaftMemberStatus } from "../backend.js";
 import { requireManager, type RoutePlugin } from "./context.js";
 
 export interface ClusterStatusView extends ClusterStatus {
-  members: (RaftMemberStatus & { lag: number })[];
+  /** lag null: unknown here (only the leader tracks how far each member is; matchIndex is 0). */
+  members: (RaftMemberStatus & { lag: number | null })[];
 }
 
-/** Adds each member's lag: how many committed entries it is behind (leader's commit − matchIndex). */
+/**
+ * Adds each member's lag: how many committed entries it is behind (commit − matchIndex). Known for
+ * every member on the leader, and for itself on any manager; null otherwise.
+ */
 export function withLag(status: ClusterStatus): ClusterStatusView {
-  return { ...status, members: status.members.map((m) => ({ ...m, lag: Math.max(0, status.commitIndex - m.matchIndex) })) };
+  const leader = status.leaderRaftId === status.raftId;
+  return {
+    ...status,
+    members: status.members.map((m) => ({ ...m, lag: leader || m.raftId === status.raftId ? Math.max(0, status.commitIndex - m.matchIndex) : null })),
+  };
 }
 
 export const nativeRoutes: RoutePlugin = async (app, { backend }) => {

@@ -5,7 +5,7 @@ import { NodeMembership, NodeRole, type Node, type ReadTx } from "@shoal/store";
 import { dockerNodeSpecSchema, nodeSpecFromDocker, nodeToDocker, tlsInfoOfRoot, type DockerNodeSpec, type DockerTlsInfo } from "../docker/index.js";
 import { checkFilterValues, matchLabels, matchPrefixes, parseFilters, type Filters } from "../filters.js";
 import { parseQueryBool, parseVersion, queryBool, queryVersion } from "../validation.js";
-import { requireManager, type RoutePlugin } from "./context.js";
+import { requireManager, requireManagerForRead, type RoutePlugin } from "./context.js";
 
 const NODE_FILTERS = ["id", "name", "role", "membership", "label", "node.label"] as const;
 const tags = ["nodes"];
@@ -49,8 +49,8 @@ export const nodeRoutes: RoutePlugin = async (app, { backend }) => {
       const filters = parseFilters(req.query.filters, NODE_FILTERS);
       checkFilterValues(filters, "role", ["manager", "worker"]);
       checkFilterValues(filters, "membership", ["accepted", "pending"]);
-      const m = requireManager(backend);
-      // Local reads (swarm's): a manager without quorum still lists what it knows.
+      // A local read, once this manager knows a leader (Docker's managers refuse reads without one).
+      const m = await requireManagerForRead(backend);
       const { nodes, root } = m.store.view((tx) => ({ nodes: tx.find("node"), root: rootTlsInfo(tx) }));
       const raft = m.clusterStatus();
       return nodes.filter((n) => nodeMatches(n, filters)).map((n) => nodeToDocker(n, raft, root));
@@ -58,7 +58,7 @@ export const nodeRoutes: RoutePlugin = async (app, { backend }) => {
   );
 
   app.get<{ Params: { id: string } }>("/nodes/:id", { schema: { summary: "Inspect a node", tags, params: idParams } }, async (req) => {
-    const m = requireManager(backend);
+    const m = await requireManagerForRead(backend);
     const { node, root } = m.store.view((tx) => ({ node: tx.lookup("node", req.params.id), root: rootTlsInfo(tx) }));
     return nodeToDocker(node, m.clusterStatus(), root);
   });

@@ -29,7 +29,7 @@ import { ApiError, invalidRequest } from "../errors.js";
 import { checkEnv, checkHealthcheck, checkMounts, checkResources } from "../task-template-checks.js";
 import { checkFilterValues, matchLabels, matchPrefixes, parseFilters, type Filters } from "../filters.js";
 import { parseQueryBool, parseVersion, queryBool, queryParam, queryVersion } from "../validation.js";
-import { requireManager, type RoutePlugin } from "./context.js";
+import { requireManager, requireManagerForRead, type RoutePlugin } from "./context.js";
 
 const SERVICE_FILTERS = ["id", "name", "label", "mode"] as const;
 const MODE_NAMES = ["replicated", "global", "replicated-job", "global-job"] as const;
@@ -227,7 +227,7 @@ export const serviceRoutes: RoutePlugin = async (app, { backend }) => {
       const filters = parseFilters(req.query.filters, SERVICE_FILTERS);
       checkFilterValues(filters, "mode", MODE_NAMES);
       const withStatus = parseQueryBool(req.query.status);
-      const m = requireManager(backend);
+      const m = await requireManagerForRead(backend);
       return m.store.view((tx) => {
         const services = tx.find("service").filter((s) => isLive(s) && serviceMatches(s, filters));
         if (!withStatus) return services.map((s) => serviceToDocker(s));
@@ -241,7 +241,7 @@ export const serviceRoutes: RoutePlugin = async (app, { backend }) => {
     "/services/:id",
     { schema: { summary: "Inspect a service (insertDefaults fills Docker's defaults into the spec)", tags, params: idParams, querystring: { type: "object", properties: { insertDefaults: queryBool } } } },
     async (req) => {
-      const m = requireManager(backend);
+      const m = await requireManagerForRead(backend);
       const service = m.store.view((tx) => lookupService(tx, req.params.id));
       return serviceToDocker(service, { insertDefaults: parseQueryBool(req.query.insertDefaults) });
     },

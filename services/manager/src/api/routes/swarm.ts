@@ -15,7 +15,7 @@ import {
   type DockerSwarmSpec,
 } from "../docker/index.js";
 import { parseQueryBool, parseVersion, queryBool, queryVersion } from "../validation.js";
-import { notManagerError, requireManager, type RoutePlugin } from "./context.js";
+import { notManagerError, requireManager, requireManagerForRead, type RoutePlugin } from "./context.js";
 
 interface UpdateQuery {
   version?: string;
@@ -28,8 +28,8 @@ const tags = ["swarm"];
 
 export const swarmRoutes: RoutePlugin = async (app, { backend }) => {
   app.get("/swarm", { schema: { summary: "Inspect the swarm (cluster object with join tokens)", tags } }, async () => {
-    const m = requireManager(backend);
-    // Reads are local, as in swarm: they keep answering without quorum (writes are what need it).
+    // A local read, once this manager knows a leader (Docker's managers refuse reads without one).
+    const m = await requireManagerForRead(backend);
     const cluster: Cluster | undefined = m.store.view((tx) => tx.find("cluster")[0]);
     // A manager whose store has no cluster object yet is still starting.
     if (cluster === undefined) throw notManagerError({ ...backend.info(), localNodeState: "pending" });
@@ -90,7 +90,7 @@ export const swarmRoutes: RoutePlugin = async (app, { backend }) => {
   );
 
   app.get("/swarm/unlockkey", { schema: { summary: "The current unlock key (empty when autolock is off)", tags } }, async () => {
-    const m = requireManager(backend);
+    const m = await requireManagerForRead(backend);
     return { UnlockKey: await m.unlockKey() };
   });
 

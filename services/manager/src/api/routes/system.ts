@@ -1,4 +1,5 @@
 // Node-level routes that work in every state: /_ping (and HEAD), /version, /info.
+import { ShoalError } from "@shoal/common";
 import { NodeRole, type Cluster } from "@shoal/store";
 import { API_VERSION, infoToDocker, swarmHeader, versionToDocker, type ManagerView } from "../docker/index.js";
 import type { RoutePlugin } from "./context.js";
@@ -25,8 +26,16 @@ export const systemRoutes: RoutePlugin = async (app, { backend }) => {
   app.get("/info", { schema: { summary: "Node and swarm summary (Docker shape)", tags: ["system"] } }, async () => {
     const info = backend.info();
     const m = backend.manager();
-    // The local view, not a linearizable read: /info must answer even when quorum is lost.
-    const view: ManagerView | undefined = m?.store.view((tx) => {
+    if (m === undefined) return infoToDocker(info, undefined);
+    // /info answers at once in every state. A manager that knows no leader shows why in
+    // Swarm.Error (docker info prints it) and leaves out the cluster it may hold stale, as Docker's.
+    try {
+      await m.leaderForRead({ wait: false });
+    } catch (err) {
+      if (!(err instanceof ShoalError)) throw err;
+      return infoToDocker({ ...info, error: err.message }, undefined);
+    }
+    const view: ManagerView = m.store.view((tx) => {
       const nodes = tx.find("node");
       const cluster: Cluster | undefined = tx.find("cluster")[0];
       return { cluster, settings: m.clusterSettingDefaults(), nodes: nodes.length, managers: nodes.filter((n) => n.role === NodeRole.MANAGER).length };

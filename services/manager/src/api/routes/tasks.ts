@@ -5,7 +5,7 @@ import type { ReadTx, Service, Task } from "@shoal/store";
 import { isTaskDirty } from "../../orchestrator/index.js";
 import { TASK_STATES, taskToDocker } from "../docker/index.js";
 import { checkFilterValues, matchLabels, matchPrefixes, parseFilters, type Filters } from "../filters.js";
-import { requireManager, type RoutePlugin } from "./context.js";
+import { requireManagerForRead, type RoutePlugin } from "./context.js";
 
 const TASK_FILTERS = ["id", "name", "service", "node", "desired-state", "label", "_up-to-date"] as const;
 const tags = ["tasks"];
@@ -77,7 +77,7 @@ export const taskRoutes: RoutePlugin = async (app, { backend }) => {
       const filters = parseFilters(req.query.filters, TASK_FILTERS);
       checkFilterValues(filters, "desired-state", TASK_STATES.names);
       checkFilterValues(filters, "_up-to-date", ["true", "false", "1", "0"]);
-      const m = requireManager(backend);
+      const m = await requireManagerForRead(backend);
       return m.store.view((tx) => {
         const jobs = replicatedJobIds(tx);
         return filterTasks(tx, filters).map((t) => taskToDocker(t, jobs.has(t.serviceId)));
@@ -89,7 +89,7 @@ export const taskRoutes: RoutePlugin = async (app, { backend }) => {
     "/tasks/:id",
     { schema: { summary: "Inspect a task", tags, params: { type: "object", required: ["id"], properties: { id: { type: "string", minLength: 1, description: "task ID or unique ID prefix" } } } } },
     async (req) => {
-      const m = requireManager(backend);
+      const m = await requireManagerForRead(backend);
       return m.store.view((tx) => {
         const t = tx.lookup("task", req.params.id);
         return taskToDocker(t, tx.get("service", t.serviceId)?.spec.replicatedJob !== undefined);

@@ -23,6 +23,23 @@ describe("api routes: /shoal/cluster and /metrics", () => {
     assert.deepEqual(body.members.map((m) => [m.raftId, m.hostname, m.suffrage, m.lag]), [[1, "mgr1", "voter", 0], [2, "mgr2", "voter", 7], [3, "", "learner", 100]]);
   });
 
+  it("GET /shoal/cluster on a follower leaves the other members' lag unknown (null): only the leader tracks them", async () => {
+    h().backend.raft = {
+      ...h().backend.raft,
+      raftId: 2,
+      leaderRaftId: 1,
+      commitIndex: 100,
+      appliedIndex: 98,
+      members: [
+        { raftId: 1, nodeId: "m1", hostname: "mgr1", addr: "10.0.0.1:2377", suffrage: "voter", leader: true, reachable: true, matchIndex: 0 },
+        { raftId: 2, nodeId: MGR_ID, hostname: "mgr2", addr: "10.0.0.2:2377", suffrage: "voter", leader: false, reachable: true, matchIndex: 98 },
+        { raftId: 3, nodeId: "m3", hostname: "mgr3", addr: "10.0.0.3:2377", suffrage: "voter", leader: false, reachable: true, matchIndex: 0 },
+      ],
+    };
+    const body = JSON.parse((await h().call("GET", "/shoal/cluster")).body) as { members: { raftId: number; lag: number | null }[] };
+    assert.deepEqual(body.members.map((m) => [m.raftId, m.lag]), [[1, null], [2, 2], [3, null]]);
+  });
+
   it("GET /shoal/cluster on a worker answers 503 not a swarm manager", async () => {
     h().backend.setState("worker");
     const res = await h().call("GET", "/shoal/cluster");

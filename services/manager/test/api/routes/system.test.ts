@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { DockerSwarmInfo } from "../../../src/api/index.js";
-import { CLUSTER_ID, MGR_ID } from "../fake-backend.js";
+import { noLeaderError } from "../../../src/replication/index.js";
+import { CLUSTER_ID, MGR_ID, WRK_ID } from "../fake-backend.js";
 import { useHarness } from "../helpers.js";
 
 interface InfoBody {
@@ -72,5 +73,33 @@ describe("api routes: /version and /info", () => {
     assert.equal(info.Swarm.ControlAvailable, false);
     assert.equal(info.Swarm.RemoteManagers, null);
     assert.equal(info.Swarm.Cluster, undefined);
+  });
+
+  it("a manager that knows no leader refuses reads of cluster state (503, why and what to do); /info says so in Swarm.Error, /shoal/cluster still answers", async () => {
+    h().backend.noLeader = noLeaderError(1, 3);
+    for (const url of ["/nodes", `/nodes/${WRK_ID}`, "/services", "/services/nosuch", "/tasks", "/tasks/nosuch", "/swarm", "/swarm/unlockkey"]) {
+      const res = await h().call("GET", url);
+      assert.equal(res.statusCode, 503, url);
+      const message = (JSON.parse(res.body) as { message: string }).message;
+      assert.match(message, /^The swarm does not have a leader\. It's possible that too few managers are online\./, url);
+      assert.match(message, /hears 1 of 3 managers \(2 needed\).*shoal swarm init --force-new-cluster/, url);
+    }
+    const info = JSON.parse((await h().call("GET", "/info")).body) as InfoBody;
+    assert.equal(info.Swarm.LocalNodeState, "active");
+    assert.equal(info.Swarm.ControlAvailable, true);
+    assert.match(info.Swarm.Error, /^The swarm does not have a leader/);
+    assert.equal(info.Swarm.Cluster, undefined);
+    assert.equal(info.Swarm.Nodes, undefined);
+    assert.equal((await h().call("GET", "/shoal/cluster")).statusCode, 200);
+
+    // An election with a majority in hearing says to retry, not to recover.
+    h().backend.noLeader = noLeaderError(3, 3);
+    const during = (JSON.parse((await h().call("GET", "/nodes")).body) as { message: string }).message;
+    assert.match(during, /hears 3 of 3 managers \(2 needed\): an election is under way, try again in a few seconds/);
+    assert.doesNotMatch(during, /force-new-cluster/);
+
+    h().backend.noLeader = undefined;
+    assert.equal((await h().call("GET", "/nodes")).statusCode, 200);
+    assert.equal(JSON.parse((await h().call("GET", "/info")).body).Swarm.Error, "");
   });
 });
