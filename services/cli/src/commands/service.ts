@@ -49,7 +49,7 @@ function addWatchOptions(cmd: Command): Command {
  * Follows the service until it converges, unless -d. Ctrl-C (SIGINT) stops the watch only: the
  * change is already with the cluster, so it says how to keep watching and exits 0… as docker.
  */
-async function follow(ctx: CommandContext, client: ApiClient, id: string, label: string, flags: WatchFlags): Promise<void> {
+async function follow(ctx: CommandContext, client: ApiClient, id: string, label: string, flags: WatchFlags, opts: { failOnRollback?: boolean } = {}): Promise<void> {
   if (flags.detach === true) return;
   const abort = new AbortController();
   const onSigint = (): void => abort.abort();
@@ -59,6 +59,7 @@ async function follow(ctx: CommandContext, client: ApiClient, id: string, label:
     const out = flags.quiet === true ? { write: () => true } : ctx.io.stdout;
     const result = await watchServiceProgress(client, id, out, {
       label,
+      failOnRollback: opts.failOnRollback === true,
       ...(pollEnv === undefined ? {} : { pollMs: Number(pollEnv) }),
       ...(flags.timeout === undefined ? {} : { timeoutMs: flags.timeout / 1e6 }),
       signal: abort.signal,
@@ -317,7 +318,8 @@ function registerUpdate(service: Command, ctx: CommandContext): void {
     const spec = applySpecFlags(read.Spec, flags, await resolveNames(client, flags));
     for (const w of await updateService(client, read, spec)) ctx.out.error(w);
     ctx.out.line(ref);
-    await follow(ctx, client, read.ID, ref, flags);
+    // The cluster rolling this update back (failure action rollback) fails the command.
+    await follow(ctx, client, read.ID, ref, flags, { failOnRollback: true });
   });
 }
 

@@ -125,6 +125,13 @@ export interface WatchState {
   label?: string;
   /** "rollback: <Message>" once a rollback completed before convergence: printed after "converged". */
   rollbackNote?: string;
+  /**
+   * Set when the watch follows an update the user asked for (not a rollback): a rollback seen then
+   * is the cluster undoing that update, and the watch ends failed once the rollback converged.
+   */
+  failOnRollback?: boolean;
+  /** The UpdateStatus message of that rollback. */
+  undone?: string;
 }
 
 export type WatchStep =
@@ -138,7 +145,10 @@ export type WatchStep =
  * paused / rollback_paused → failed with its message; rollback_started → "rollback: <Message>" and
  * the rollback is followed; rollback_completed → followed to convergence, then its message. Then
  * convergence, which must hold for UpdateConfig.Monitor (default 5 s) before "converged"; losing
- * it meanwhile says "Detected task failure" and starts the wait again.
+ * it meanwhile says "Detected task failure" and starts the wait again. Unlike docker's CLI, a watch
+ * with failOnRollback that saw the update rolled back ends failed ("service rolled back: …") once
+ * the rollback converged, rather than "converged": the update the user asked for is not in place,
+ * and a deploy script must not go on as if it were.
  */
 export function stepProgress(
   state: WatchState, service: DockerService, tasks: readonly DockerTask[], nodes: readonly DockerNode[], nowMs: number,
@@ -160,10 +170,12 @@ export function stepProgress(
     case "rollback_started":
       state.rollback = true;
       if (message !== "") head.push(`rollback: ${message}`);
+      if (state.failOnRollback === true) state.undone ??= message || "the update was rolled back";
       break;
     case "rollback_completed":
       state.rollback = true;
       if (state.convergedAtMs === undefined) state.rollbackNote = `rollback: ${message || "rollback completed"}`;
+      if (state.failOnRollback === true) state.undone ??= message || "the update was rolled back";
       break;
     default:
       break;
@@ -182,7 +194,10 @@ export function stepProgress(
   state.convergedAtMs ??= nowMs;
   const waitMs = monitorMs - (nowMs - state.convergedAtMs);
   const name = state.label ?? service.Spec.Name ?? service.ID;
-  if (waitMs <= 0) return { kind: "done", lines: [...head, ...frame.lines, `verify: Service ${name} converged`, ...note] };
+  if (waitMs <= 0) {
+    if (state.undone !== undefined) return { kind: "failed", lines: [...head, ...frame.lines, `verify: Service ${name} converged on its previous spec`], message: `service rolled back: ${state.undone}` };
+    return { kind: "done", lines: [...head, ...frame.lines, `verify: Service ${name} converged`, ...note] };
+  }
   // Rounded up: the first frame says the whole period ("5 seconds"), never one more.
   const seconds = Math.ceil(waitMs / 1000);
   return { kind: "continue", lines: [...head, ...frame.lines, `verify: Waiting ${seconds} seconds to verify that tasks are stable...`] };
@@ -226,6 +241,8 @@ export interface WatchOpts {
   label?: string;
   /** Give up watching after this long (the operation goes on); none by default, as docker. */
   timeoutMs?: number;
+  /** The watch follows an update the user asked for: its rollback by the cluster fails the watch (WatchState). */
+  failOnRollback?: boolean;
   signal?: AbortSignal;
 }
 
@@ -256,7 +273,7 @@ export async function watchServiceProgress(client: ApiClient, serviceId: string,
   const sleep = modules.sleep ?? realSleep;
   const pollMs = opts.pollMs ?? 200;
   const writer = new ProgressWriter(out);
-  const state: WatchState = { rollback: false, ...(opts.label === undefined ? {} : { label: opts.label }) };
+  const state: WatchState = { rollback: false, failOnRollback: opts.failOnRollback === true, ...(opts.label === undefined ? {} : { label: opts.label }) };
   const startedMs = now();
   for (;;) {
     if (opts.signal?.aborted === true) return "interrupted";

@@ -332,7 +332,7 @@ describe("shoal service", () => {
       assert.match(r.stdout, /verify: Service web converged\n$/);
     });
 
-    it("update follows a failed update into its automatic rollback and ends when the rollback converged", async () => {
+    it("update follows a failed update into its automatic rollback and, once the rollback converged, fails saying so (exit 1)", async () => {
       const failed = task(2, "failed", { Status: { State: "failed", Err: "task: non-zero exit (1)" } });
       api.on("GET", `${V}/services/${SERVICE_ID}`, script<DockerService>([
         service({ UpdateStatus: { State: "updating" } }),
@@ -345,8 +345,9 @@ describe("shoal service", () => {
         [task(1, "running"), task(2, "running"), task(3, "running")],
       ]));
       const r = await shoal(api, ["service", "update", "--image", "busybox:bad", "web"], FAST);
-      assert.equal(r.stderr, "");
-      assert.equal(r.code, 0);
+      // Not docker's exit 0: the update asked for is not in place, and a deploy script must know.
+      assert.equal(r.stderr, "Error: service rolled back: update rolled back due to failure or early termination of task x\n");
+      assert.equal(r.code, 1);
       assert.equal(
         r.stdout,
         [
@@ -362,8 +363,7 @@ describe("shoal service", () => {
           `3/3: running   [>${" ".repeat(50)}]`,
           "overall progress: rolling back update: 3 out of 3 tasks",
           `2/3: running   [>${" ".repeat(50)}]`,
-          "verify: Service web converged",
-          "rollback: rollback completed",
+          "verify: Service web converged on its previous spec",
           "",
         ].join("\n"),
       );

@@ -159,6 +159,23 @@ describe("service progress", () => {
       assert.deepEqual(step.lines.slice(-2), ["verify: Service web converged", "rollback: rollback completed"]);
     });
 
+    it("with failOnRollback, a rollback of the update fails the watch once the rollback converged; a rollback asked for does not", () => {
+      const s = service({ UpdateStatus: { State: "rollback_started", Message: "update rolled back due to failure of task x" }, Spec: serviceSpec({ UpdateConfig: { Monitor: 1_000_000_000 } }) });
+      const st: WatchState = { rollback: false, failOnRollback: true };
+      assert.equal(stepProgress(st, s, [task(1, "running")], nodes, 0).kind, "continue");
+      assert.equal(stepProgress(st, s, all, nodes, 100).kind, "continue", "it still verifies the rollback for the monitor period");
+      // The status moved on to rollback_completed meanwhile: the first message is the one kept.
+      const done = service({ UpdateStatus: { State: "rollback_completed", Message: "rollback completed" }, Spec: serviceSpec({ UpdateConfig: { Monitor: 1_000_000_000 } }) });
+      const step = stepProgress(st, done, all, nodes, 1_100);
+      assert.equal(step.kind, "failed");
+      assert.equal(step.kind === "failed" && step.message, "service rolled back: update rolled back due to failure of task x");
+      assert.equal(step.lines.at(-1), "verify: Service web converged on its previous spec");
+      // Without it (service rollback, or docker's reasoning), the same polls end converged.
+      const plain: WatchState = { rollback: false };
+      stepProgress(plain, s, all, nodes, 0);
+      assert.equal(stepProgress(plain, done, all, nodes, 1_100).kind, "done");
+    });
+
     it("fails with the message when a rollback pauses", () => {
       const s = service({ UpdateStatus: { State: "rollback_paused", Message: "rollback paused due to failure of task y" } });
       const step = stepProgress({ rollback: true }, s, all, nodes, 0);
