@@ -64,3 +64,11 @@ export function removedManagerError(by: number, self: number): ManagerError {
       "(docs/OPERATIONS.md, Quorum recovery)",
   );
 }
+
+/** A call that reaches the replicated store after it stopped: the manager role is going away here. */
+export function stoppedError(): ManagerError {
+  return new ManagerError(
+    { code: "MANAGER_STOPPED" },
+    "this node's manager is stopping (it was demoted, is leaving the swarm, or shoald is shutting down): ask another manager",
+  );
+}

@@ -46,7 +46,7 @@ import {
   type StoreAction,
   type StoreEntry,
 } from "@shoal/store";
-import { ManagerError, noLeaderError, noQuorumError, notLeaderError, removedManagerError } from "./errors.js";
+import { ManagerError, noLeaderError, noQuorumError, notLeaderError, removedManagerError, stoppedError } from "./errors.js";
 
 /** True when a forwarded write surely never reached the leader (the connection was refused). */
 function neverSent(err: unknown): boolean {
@@ -243,7 +243,7 @@ export class ReplicatedStore implements Proposer {
    * entries in flight), as before.
    */
   async leaderForRead(opts: { wait?: boolean } = {}): Promise<void> {
-    if (this.stopped) throw new ManagerError({ code: "MANAGER_STOPPED" }, "replicated store is stopped");
+    if (this.stopped) throw stoppedError();
     const removedBy = this.raft.removedBy();
     if (removedBy !== NONE) throw removedManagerError(removedBy, this.id);
     if (this.leaderInfo().id !== NONE) return;
@@ -274,7 +274,7 @@ export class ReplicatedStore implements Proposer {
    * leader's own append is reported through opts.onAppended before this returns.
    */
   async proposeValue(actions: StoreAction[], opts: ProposeOptions = {}): Promise<{ index: number }> {
-    if (this.stopped) throw new ManagerError({ code: "MANAGER_STOPPED" }, "replicated store is stopped");
+    if (this.stopped) throw stoppedError();
     opts.signal?.throwIfAborted();
     const deadline = new AbortController();
     const timer = this.clock.setTimeout(() => deadline.abort(new Error("commit deadline")), this.commitTimeoutMs);

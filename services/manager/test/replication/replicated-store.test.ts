@@ -430,6 +430,8 @@ describe("replication: leaderKnown (3 members, raft tick 20 ms)", function () {
     });
     const t0 = performance.now();
     await c.stop(oldId);
+    // The stopped member's own API calls say the manager role is going away here.
+    await assert.rejects(old.leaderForRead(), (e: unknown) => e instanceof ShoalError && e.code === "MANAGER_STOPPED" && /manager is stopping .*: ask another manager$/.test(e.message));
     await (await waiting);
     assert.ok(performance.now() - t0 < 9_000, "resolved by the election, not by the bound");
     const lead = f.leaderInfo().id;
