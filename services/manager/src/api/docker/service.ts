@@ -85,13 +85,19 @@ const updateConfigSchema = object({
   Order: oneOfStrings(UPDATE_ORDERS.names),
 });
 
-const portSchema = object({
-  Name: str,
-  Protocol: oneOfStrings(PORT_PROTOCOLS.names),
-  TargetPort: { type: "integer", minimum: 0, maximum: 65535 },
-  PublishedPort: { type: "integer", minimum: 0, maximum: 65535 },
-  PublishMode: oneOfStrings(PUBLISH_MODES.names),
-});
+// A port maps to a port the task listens on: TargetPort 0 (or none) could never receive anything,
+// so it is refused rather than stored (`-p 8080:0` was listed as *:8080->0/tcp). PublishedPort 0:
+// the allocator picks one.
+const portSchema = object(
+  {
+    Name: str,
+    Protocol: oneOfStrings(PORT_PROTOCOLS.names),
+    TargetPort: { type: "integer", minimum: 1, maximum: 65535 },
+    PublishedPort: { type: "integer", minimum: 0, maximum: 65535 },
+    PublishMode: oneOfStrings(PUBLISH_MODES.names),
+  },
+  { required: ["TargetPort"] },
+);
 
 export const endpointSpecSchema: JsonSchema = object({ Mode: oneOfStrings(RESOLUTION_MODES.names), Ports: arrayOf(portSchema) });
 

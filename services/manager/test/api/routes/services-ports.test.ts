@@ -37,4 +37,19 @@ describe("api routes: /services published port conflicts", () => {
     const res = await h().call("POST", `/services/svc-a/update?version=${await versionOf(h(), "svc-a")}`, { ...spec("svc-a", 8080), Mode: { Replicated: { Replicas: 4 } } });
     assert.equal(res.statusCode, 200, res.body);
   });
+
+  it("a port without the port its tasks listen on (TargetPort 0 or none) is a 400, and nothing is stored", async () => {
+    const zero = spec("svc-z", 8080);
+    (zero["EndpointSpec"] as { Ports: Record<string, unknown>[] }).Ports[0]!["TargetPort"] = 0;
+    const res = await h().call("POST", "/services/create", zero);
+    assert.equal(res.statusCode, 400, res.body);
+    assert.match(messageOf(res), /EndpointSpec\.Ports\.0\.TargetPort/);
+    // docker's CLI leaves TargetPort out for `-p 8080:0`.
+    const none = spec("svc-z", 8080);
+    delete (none["EndpointSpec"] as { Ports: Record<string, unknown>[] }).Ports[0]!["TargetPort"];
+    const missing = await h().call("POST", "/services/create", none);
+    assert.equal(missing.statusCode, 400, missing.body);
+    assert.match(messageOf(missing), /^missing field EndpointSpec\.Ports\.0\.TargetPort/);
+    assert.equal((await h().call("GET", "/services/svc-z")).statusCode, 404);
+  });
 });
