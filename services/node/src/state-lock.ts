@@ -4,7 +4,15 @@
 // before it reads anything, and refuses to start while that process runs. A lock left by a process
 // that is gone (a crash, SIGKILL, a power cut) is taken over, also when its PID now belongs to
 // another process (after a reboot, perhaps another shoald): the start time tells them apart.
-import { link, mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
+//
+// Taking over a stale file leaves a race: two shoalds starting at the same moment may both judge it
+// stale and both write their own. So before the file, each binds an abstract Unix socket named after
+// the state dir: the kernel lets one process hold a name and frees it when that process dies, however
+// it dies. Abstract names belong to a network namespace, so the file still guards a state dir shared
+// across namespaces (it was never meant to be).
+import { createHash } from "node:crypto";
+import { link, mkdir, readFile, realpath, rename, unlink, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { ShoalError } from "@shoal/common";
 
@@ -47,15 +55,50 @@ async function isLive(h: Holder): Promise<boolean> {
   return cmdline.includes("shoald");
 }
 
+/**
+ * Binds the abstract socket named after the state dir: the server, or undefined when another process
+ * (or another lock in this one) holds the name. Any other failure (no abstract names on this
+ * system) leaves the file alone to guard the dir: the server is then a stand-in that holds nothing.
+ */
+async function holdName(name: string): Promise<Server | undefined> {
+  const server = createServer();
+  return new Promise((resolve) => {
+    server.once("error", (err: NodeJS.ErrnoException) => resolve(err.code === "EADDRINUSE" ? undefined : createServer()));
+    server.listen({ path: `\0${name}` }, () => {
+      // It must not keep shoald running on its own.
+      server.unref();
+      resolve(server);
+    });
+  });
+}
+
+async function closeServer(server: Server): Promise<void> {
+  if (!server.listening) return;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
 export async function lockStateDir(stateDir: string): Promise<StateDirLock> {
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const path = join(stateDir, STATE_LOCK_FILE);
+  const name = `shoald-state-${createHash("sha256").update(await realpath(stateDir)).digest("hex").slice(0, 40)}`;
+  const held = await holdName(name);
+  if (held === undefined) throw lockedError(stateDir, (await holderOf(path))?.pid ?? 0);
+  try {
+    return await lockFile(stateDir, path, held);
+  } catch (err) {
+    await closeServer(held);
+    throw err;
+  }
+}
+
+async function lockFile(stateDir: string, path: string, held: Server): Promise<StateDirLock> {
   const mine = `${process.pid} ${(await startTimeOf(process.pid)) ?? ""}\n`;
   const ours = async (): Promise<boolean> => (await holderOf(path))?.pid === process.pid;
   const lock: StateDirLock = {
     path,
     release: async () => {
       if (await ours()) await unlink(path).catch(() => undefined);
+      await closeServer(held);
     },
   };
   const tmp = join(stateDir, `.${STATE_LOCK_FILE}.${process.pid}`);
@@ -80,8 +123,9 @@ export async function lockStateDir(stateDir: string): Promise<StateDirLock> {
 }
 
 function lockedError(stateDir: string, pid: number): StateLockError {
+  // pid 0: the other shoald has not written its PID yet (it is starting at this very moment).
   return new StateLockError(
     { code: "NODE_STATE_LOCKED", stateDir, pid },
-    `state dir ${stateDir} is in use by another shoald (pid ${pid}); stop it first, or give this one its own --state-dir`,
+    `state dir ${stateDir} is in use by another shoald (${pid > 0 ? `pid ${pid}` : "starting now"}); stop it first, or give this one its own --state-dir`,
   );
 }

@@ -75,4 +75,23 @@ describe("state dir lock (one shoald per state dir)", () => {
     writeFileSync(join(dir, STATE_LOCK_FILE), "garbage");
     await (await lockStateDir(dir)).release();
   });
+
+  it("lets only one of two shoalds starting at the same moment over a stale lock through", async () => {
+    const gone = await child([]);
+    const goneExit = new Promise((r) => gone.once("exit", r));
+    process.kill(gone.pid!, "SIGKILL");
+    await goneExit;
+    for (let round = 0; round < 5; round++) {
+      writeFileSync(join(dir, STATE_LOCK_FILE), `${gone.pid} 12345\n`);
+      const outcomes = await Promise.allSettled([lockStateDir(dir), lockStateDir(dir)]);
+      const won = outcomes.filter((o) => o.status === "fulfilled");
+      const lost = outcomes.filter((o): o is PromiseRejectedResult => o.status === "rejected");
+      assert.equal(won.length, 1, `round ${round}: ${outcomes.map((o) => o.status).join(", ")}`);
+      assert.equal((lost[0]!.reason as { code?: string }).code, "NODE_STATE_LOCKED");
+      assert.match((lost[0]!.reason as Error).message, /^state dir .* is in use by another shoald \((pid \d+|starting now)\)/);
+      await (won[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof lockStateDir>>>).value.release();
+    }
+    // Released: the next start takes it at once.
+    await (await lockStateDir(dir)).release();
+  });
 });
