@@ -233,6 +233,8 @@ export class RaftNode {
    * --force-new-cluster elsewhere, or removed while it was away, never sees the entry).
    */
   private removedNotice: { by: NodeId } | undefined;
+  /** Removed members whose messages this member refused (each is logged once). */
+  private readonly toldRemoved = new Set<NodeId>();
   /** Pending transfers, rejected by stop(). */
   private readonly transfers = new Set<(err: Error) => void>();
 
@@ -445,7 +447,13 @@ export class RaftNode {
     if (this.stopped) return;
     // A member that was removed is told so (the transport ends its stream with a status of its
     // own): one retired while away never saw its removal and would campaign forever unaware.
-    if (this.raw.isRemoved(m.from)) throw new RaftError("RAFT_MEMBER_REMOVED", `member ${m.from} was removed from the cluster; its id is never accepted again`, { nodeId: m.from });
+    if (this.raw.isRemoved(m.from)) {
+      if (!this.toldRemoved.has(m.from)) {
+        this.toldRemoved.add(m.from);
+        this.log.warn({ member: m.from }, `raft: removed member ${m.from} still sends to this member; it is told it was removed (it must leave and join again)`);
+      }
+      throw new RaftError("RAFT_MEMBER_REMOVED", `member ${m.from} was removed from the cluster; its id is never accepted again`, { nodeId: m.from });
+    }
     const now = this.clock.monotonicMs();
     const before = this.lastHeardMs.get(m.from);
     this.lastHeardMs.set(m.from, now);
