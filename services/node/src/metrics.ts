@@ -58,6 +58,16 @@ export function registerNodeMetrics(registry: Registry, view: { manager(): Manag
     const m = view.manager();
     if (m !== undefined) g.set(m.rs.isLeader() ? 1 : 0);
   });
+  // For alerts: 0 for longer than an election means this manager answers no reads (quorum lost, or
+  // it is cut off); 1 in shoal_raft_removed, that it was retired and must leave and join again.
+  gauge("shoal_raft_has_leader", "1 when this manager knows a raft leader (itself or another)", [], (g) => {
+    const m = view.manager();
+    if (m !== undefined) g.set(m.clusterStatus().leaderRaftId !== 0 ? 1 : 0);
+  });
+  gauge("shoal_raft_removed", "1 when this manager learned that its raft id was removed from the cluster", [], (g) => {
+    const m = view.manager();
+    if (m !== undefined) g.set(m.rs.raft.removedBy() !== 0 ? 1 : 0);
+  });
   gauge("shoal_raft_term", "current raft term", [], (g) => {
     const m = view.manager();
     if (m !== undefined) g.set(m.clusterStatus().term);

@@ -95,6 +95,9 @@ describe("shoald in process: three managers and a worker on loopback", function 
     // The leader lets the lock go once its entry is appended (entries in flight overlap), so the
     // time it was held may be shorter than the time entries were in flight: both are counted.
     assert.ok(value("shoal_store_write_lock_held_seconds_total") > 0, "the write lock's time is counted");
+    // What an alert on a lost quorum or a retired manager reads.
+    assert.equal(value("shoal_raft_has_leader"), 1);
+    assert.equal(value("shoal_raft_removed"), 0);
     // Raft's silences, as the driver counts them (normally none here; a busy host may add some,
     // even between the reads: the scrape falls between the counts before and after it).
     const raft = (backend as Manager).rs.raft;

@@ -315,6 +315,7 @@ describe("swarm on the lab: 3 managers + 2 workers", function () {
     assert.match(info.Swarm.Error, /^The swarm does not have a leader\./);
     assert.equal(info.Swarm.ControlAvailable, true);
     assert.equal(info.Swarm.Cluster, undefined);
+    assert.match(String((await apiCall(survivor.apiSocket, "GET", "/metrics")).body), /^shoal_raft_has_leader 0$/m, "what an alert reads");
     if (DOCKER !== undefined) {
       const ls = await run(DOCKER, ["node", "ls"], { DOCKER_HOST: `unix://${survivor.apiSocket}` });
       assert.equal(ls.code, 1);
@@ -364,6 +365,7 @@ describe("swarm on the lab: 3 managers + 2 workers", function () {
       await sleep(200);
     }
     assert.match(error, /^this manager was removed from the swarm's raft cluster \(raft member \d+ refuses its messages\)\..*shoal swarm leave --force/);
+    assert.match(String((await apiCall(back.apiSocket, "GET", "/metrics")).body), /^shoal_raft_removed 1$/m);
     const refusedRead = await apiCall(back.apiSocket, "GET", "/services", undefined, 15_000);
     assert.equal(refusedRead.status, 503);
     assert.doesNotMatch(String((refusedRead.body as { message: string }).message), /recover with/);
