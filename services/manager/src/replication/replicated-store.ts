@@ -236,11 +236,12 @@ export class ReplicatedStore implements Proposer {
 
   /**
    * Resolves when this member knows a leader, waiting out an election of up to two election
-   * timeouts (a split vote included; not at all with wait false); else rejects MANAGER_NO_LEADER. Reads of cluster state on a
-   * manager go through this: a member that knows no leader may hold a stale store (the others moved
-   * on, or are gone), and answering from it would show lost managers as reachable and lost nodes as
-   * ready. A member that still follows a leader serves its local store (it lags by at most the
-   * entries in flight), as before.
+   * timeouts (a split vote included; not at all with wait false); else rejects MANAGER_NO_LEADER
+   * (MANAGER_REMOVED on a member whose id was retired, MANAGER_STOPPED once stopped). Reads of
+   * cluster state on a manager go through this: a member that knows no leader may hold a stale
+   * store (the others moved on, or are gone), and answering from it would show lost managers as
+   * reachable and lost nodes as ready. A member that follows a leader serves its local store (it
+   * lags by at most the entries in flight), as before.
    */
   async leaderForRead(opts: { wait?: boolean } = {}): Promise<void> {
     if (this.stopped) throw stoppedError();

@@ -1078,8 +1078,9 @@ export class RaftNode {
       if (cc.nodeId === this.opts.id) {
         this.log.warn({ index: e.index }, "raft: this member was removed from the cluster");
         this.removedNotice ??= { by: this.opts.id };
+      } else {
+        this.transport.removePeer(cc.nodeId);
       }
-      else this.transport.removePeer(cc.nodeId);
     } else {
       const addr = cc.context && cc.context.length > 0 ? new TextDecoder().decode(cc.context) : this.addresses.get(cc.nodeId);
       if (addr !== undefined) {
