@@ -1,12 +1,14 @@
 // Orchestration end to end on the lab: 3 managers + 2 workers running shoald with the simulated
 // executor (tasks "run" in memory; the runc runtime comes with its own issue), driven through the
 // Docker-shaped REST API: placement and spread, rescheduling off a killed worker, drain, a global
-// service following a joining node, a rolling update in batches, and a leader failover mid-update.
+// service following a joining node, a rolling update in batches, an update the cluster rolls back
+// (shoal exits 1), and a leader failover mid-update.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { sleep } from "@shoal/common";
 import { apiCall, apiJson, waitForReadyNodes, type HostRecord, type Lab, type LabRecord } from "@shoal/lab";
 import { SwarmLab } from "../../src/e2e/swarm-lab.js";
@@ -36,6 +38,17 @@ interface DockerService {
 }
 
 const DOCKER = ["/usr/local/bin/docker", "/usr/bin/docker"].find((p) => existsSync(p)) ?? "docker";
+const SHOAL_BIN = join(resolve(fileURLToPath(import.meta.url), "..", "..", "..", "..", ".."), "services", "cli", "bin", "shoal.js");
+
+/** The shoal CLI against a manager's API socket, stdout and stderr apart. */
+function shoalCli(socket: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise) => {
+    execFile(process.execPath, [SHOAL_BIN, ...args], { env: { PATH: process.env["PATH"], SHOAL_HOST: `unix://${socket}` }, timeout: 90_000 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === "number" ? (err as { code: number }).code : 1;
+      resolvePromise({ code, stdout, stderr });
+    });
+  });
+}
 
 /** The stock docker CLI against a manager's API socket; stdout and stderr together (its progress view writes to both). */
 function docker(socket: string, configDir: string, ...args: string[]): Promise<{ code: number; out: string }> {
@@ -158,6 +171,28 @@ describe("orchestration on the lab: 3 managers + 2 workers, simulated executor",
     const gone = await dockerRun("service", "inspect", "dk");
     assert.equal(gone.code, 1);
     assert.match(gone.out, /no such service: dk/);
+  });
+
+  it("shoal service update whose new version fails is rolled back by the cluster, and the command says so and exits 1", async () => {
+    const id = await create({
+      Name: "sr",
+      TaskTemplate: { ContainerSpec: { Image: "busybox:1.36" } },
+      Mode: { Replicated: { Replicas: 3 } },
+      UpdateConfig: { Parallelism: 1, FailureAction: "rollback", Monitor: 2_000_000_000 },
+      RollbackConfig: { Parallelism: 0, Monitor: 1_000_000_000 },
+    });
+    await until("3 running", 30_000, async () => (running(await tasksOf(id)).length === 3 ? true : undefined));
+    // The new version's tasks exit 1 shortly after they start.
+    const r = await shoalCli((await managerUp()).apiSocket, "service", "update", "--env-add", "SHOAL_SIM_RUN_MS=300", "--env-add", "SHOAL_SIM_EXIT_CODE=1", "sr");
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /^Error: service rolled back: update rolled back due to failure or early termination of task \w+\n$/);
+    assert.match(r.stdout, /rollback: update rolled back due to failure/);
+    assert.match(r.stdout, /verify: Service sr converged on its previous spec\n$/);
+    const after = await apiJson<DockerService>((await managerUp()).apiSocket, "GET", `/services/${id}`);
+    assert.equal(after.UpdateStatus?.State === "rollback_completed" || after.UpdateStatus?.State === "rollback_started", true, JSON.stringify(after.UpdateStatus));
+    assert.equal(JSON.stringify(after.Spec.TaskTemplate.ContainerSpec).includes("SHOAL_SIM_EXIT_CODE"), false, "the spec is the previous one");
+    assert.equal(running(await tasksOf(id)).length, 3);
+    await remove(id);
   });
 
   it("the stock docker CLI follows a replicated job and a global job to completion", async () => {
