@@ -27,6 +27,7 @@ import {
   renewalDelayMs,
   unwrapKey,
   wrapKey,
+  type ClusterStatus,
   type LeaderComponent,
   type LocalNodeInfo,
   type ManagerBackend,
@@ -42,7 +43,15 @@ import { leaderComponents } from "./leader-components.js";
 import { registerNodeMetrics } from "./metrics.js";
 import { StateDir, type NodeIdentity, type StoredKeys } from "./state-dir.js";
 
-export type DaemonErrorCode = "NODE_ALREADY_IN_SWARM" | "NODE_NOT_IN_SWARM" | "NODE_NOT_LOCKED" | "NODE_LEAVE_REFUSED" | "NODE_JOIN_FAILED" | "NODE_ADDRESS_INVALID" | "NODE_BUSY";
+export type DaemonErrorCode =
+  | "NODE_ALREADY_IN_SWARM"
+  | "NODE_NOT_IN_SWARM"
+  | "NODE_NOT_LOCKED"
+  | "NODE_LEAVE_REFUSED"
+  | "NODE_JOIN_FAILED"
+  | "NODE_ADDRESS_INVALID"
+  | "NODE_BUSY"
+  | "NODE_FORCE_REFUSED";
 export class DaemonError extends ShoalError<{ code: DaemonErrorCode } & Record<string, unknown>> {}
 
 export interface DaemonOptions {
@@ -365,6 +374,7 @@ export class Daemon implements NodeBackend {
   private async forceNewCluster(): Promise<string> {
     const id = this.identity;
     if (id === undefined || this.dataKey === undefined || this.tls === undefined) throw new DaemonError({ code: "NODE_NOT_IN_SWARM" }, "This node is not part of a swarm");
+    if (this.mgr !== undefined) checkForceNewCluster(this.mgr.clusterStatus());
     await this.mgr?.stop();
     this.mgr = undefined;
     await this.startManager({ forceNewCluster: true });
@@ -719,4 +729,23 @@ function defaultAddressFor(listenAddr: string): string {
   const host = hostOf(listenAddr);
   if (host !== "0.0.0.0" && host !== "" && host !== "::" && host !== "[::]") return host;
   return defaultAddress();
+}
+
+/**
+ * Refuses --force-new-cluster on a running manager of a cluster that works: one that knows a leader
+ * and hears a majority of the voters. The others would go on as the old cluster, so forcing would
+ * split the swarm into two that both think they own its nodes and tasks. A lone manager may repeat
+ * it (harmless); a manager that just lost the others learns so within an election timeout.
+ */
+export function checkForceNewCluster(st: ClusterStatus): void {
+  const voters = st.members.filter((m) => m.suffrage === "voter");
+  const reachable = voters.filter((m) => m.reachable).length;
+  if (st.leaderRaftId === 0 || voters.length <= 1 || reachable * 2 <= voters.length) return;
+  const leader = st.members.find((m) => m.raftId === st.leaderRaftId);
+  throw new DaemonError(
+    { code: "NODE_FORCE_REFUSED", reachable, members: voters.length },
+    `refusing --force-new-cluster: the swarm has a working quorum (leader ${leader?.hostname || st.leaderRaftId}, ${reachable} of ${voters.length} managers reachable), ` +
+      "and forcing a new cluster now would split it: the other managers would go on as the old cluster. Use it only when a majority of the managers " +
+      "is gone for good; if they were lost just now, wait a few seconds for this manager to notice (shoal cluster status shows what it sees)",
+  );
 }

@@ -185,6 +185,24 @@ describe("shoald in process: three managers and a worker on loopback", function 
     await backend.updateCluster(c2.meta.version.index, { ...c2.spec, orchestration: {}, dispatcher: {} }, flags);
   });
 
+  it("refuses --force-new-cluster on a manager of a working cluster, which would split the swarm, and changes nothing", async () => {
+    const lead = await until("a leader", 10_000, () => leaderName(["m1", "m2", "m3"]));
+    for (const name of ["m1", "m2", "m3"]) {
+      const d = get(name);
+      await assert.rejects(
+        d.init({ listenAddr: "", advertiseAddr: "", forceNewCluster: true, autoLockManagers: false }),
+        (err: Error & { code?: string }) => {
+          assert.equal(err.code, "NODE_FORCE_REFUSED", `${name}: ${err.message}`);
+          assert.match(err.message, /^refusing --force-new-cluster: the swarm has a working quorum \(leader m\d, [23] of 3 managers reachable\), and forcing a new cluster now would split it/);
+          return true;
+        },
+      );
+      const st = d.manager()!.clusterStatus();
+      assert.equal(st.members.filter((m) => m.suffrage === "voter").length, 3, name);
+    }
+    assert.equal(leaderName(["m1", "m2", "m3"]), lead);
+  });
+
   it("refuses a wrong join token with CA_TOKEN_REJECTED, says plainly when no manager answers, and leaves the node out of the swarm", async () => {
     const d = await start("bad");
     const swarm = get("m1").manager()?.store.view((tx) => tx.find("cluster", { all: true })[0]);
