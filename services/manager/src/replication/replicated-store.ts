@@ -255,29 +255,21 @@ export class ReplicatedStore implements Proposer {
       return;
     }
     const { tickMs, electionTicks } = this.raft.ticks();
-    const deadline = this.clock.monotonicMs() + 2 * electionTicks * tickMs;
-    for (;;) {
-      await this.leaderKnown(Math.max(0, deadline - this.clock.monotonicMs()));
-      if (this.leaderInfo().id === NONE) throw this.noLeader();
-      // The leader's own store already holds every acknowledged write once it applied an entry of
-      // its term (a write is acknowledged only after the leader applied it): no round, as swarm
-      // serves reads from the leader. Under write load the round cost a follower's read 30-40 ms.
-      if (this.raft.leaderHoldsAcknowledged()) return;
-      try {
-        // Bounded by the barrier itself (five election timeouts): a leader short of CPU answers
-        // late rather than not at all.
-        await this.raft.readBarrier();
-        return;
-      } catch (err) {
-        if (this.stopped) throw stoppedError();
-        const removed = this.raft.removedBy();
-        if (removed !== NONE) throw removedManagerError(removed, this.id);
-        // The leader changed while the round was out (a failover, or this member just found its
-        // leader): ask again, within the election bound.
-        const again = err instanceof RaftError && err.code === "RAFT_NOT_LEADER" && this.clock.monotonicMs() < deadline;
-        if (!again) throw this.noLeader(err);
-        await new Promise<void>((resolve) => this.clock.setTimeout(resolve, tickMs));
-      }
+    await this.leaderKnown(2 * electionTicks * tickMs);
+    if (this.leaderInfo().id === NONE) throw this.noLeader();
+    // The leader's own store already holds every acknowledged write once it applied an entry of
+    // its term (a write is acknowledged only after the leader applied it): no round, as swarm
+    // serves reads from the leader. Under write load the round cost a follower's read 30-40 ms.
+    if (this.raft.leaderHoldsAcknowledged()) return;
+    try {
+      // Bounded by the barrier itself (five election timeouts): a leader short of CPU answers late
+      // rather than not at all.
+      await this.raft.readBarrier();
+    } catch (err) {
+      if (this.stopped) throw stoppedError();
+      const removed = this.raft.removedBy();
+      if (removed !== NONE) throw removedManagerError(removed, this.id);
+      throw this.noLeader(err);
     }
   }
 

@@ -433,24 +433,6 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
   });
 });
 
-describe("replication: leaderForRead right after a restart (3 members, raft tick 20 ms)", function () {
-  this.timeout(30_000);
-  const c = new StoreCluster();
-  after(() => c.cleanup());
-
-  it("answers on a member right after it restarted and found its leader", async () => {
-    await c.startAll([1, 2, 3]);
-    const lead = await c.leader();
-    const fid = c.running().find((m) => m.id !== lead.id)!.id;
-    for (let round = 0; round < 5; round++) {
-      await c.stop(fid);
-      const f = await c.start(fid);
-      while (f.leaderInfo().id === NONE) await new Promise((r) => setImmediate(r));
-      await f.leaderForRead();
-    }
-  });
-});
-
 describe("replication: leaderKnown (3 members, raft tick 20 ms)", function () {
   this.timeout(20_000);
   const c = new StoreCluster();

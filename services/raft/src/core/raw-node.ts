@@ -217,11 +217,6 @@ export class RawNode {
     return r.state === StateType.Leader && r.raftLog.term(r.raftLog.applied) === r.term;
   }
 
-  /** The leader as the core knows it now (NONE: none); the driver's copy follows with the next Ready. */
-  leader(): NodeId {
-    return this.raft.lead;
-  }
-
   /** True when `id` was removed from the configuration (removed IDs are never accepted again). */
   isRemoved(id: NodeId): boolean {
     return this.raft.trk.removed.has(id);

@@ -511,9 +511,7 @@ export class RaftNode {
   readBarrier(opts: { signal?: AbortSignal } = {}): Promise<void> {
     if (this.stopped) return Promise.reject(stoppedError());
     if (opts.signal?.aborted) return Promise.reject(abortedError("read barrier"));
-    // The core's view: it forwards the request to the leader it knows, which the driver learns only
-    // with the next Ready (a read right after a member found its leader was refused).
-    if (this.raw.leader() === NONE) return Promise.reject(this.notLeader(NONE));
+    if (this.lead === NONE) return Promise.reject(this.notLeader(NONE));
     return new Promise<void>((resolve, reject) => {
       const timeoutMs = this.electionMs * 5;
       const onAbort = (): void => w.reject(abortedError("read barrier"));
