@@ -164,17 +164,6 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
       assert.equal(seen?.id, "lin-1");
     });
 
-    it("leaderForRead: the leader needs no ReadIndex round (its store holds every acknowledged write); a follower makes one", async () => {
-      await leader.store.update((tx) => tx.create("service", service("rounds-1", "rounds-1")));
-      const before = leader.raft.readRounds();
-      for (let i = 0; i < 10; i++) await leader.leaderForRead();
-      assert.equal(leader.raft.readRounds(), before, "no round on the leader");
-      const f = followers[0]!;
-      const fBefore = f.raft.readRounds();
-      await f.leaderForRead();
-      assert.equal(f.raft.readRounds(), fBefore + 1);
-    });
-
     it("leaderForRead: an API read on any follower, right after the leader acknowledged a write, sees it", async () => {
       // Followers learn commits with the leader's next message: without the ReadIndex round a
       // local read there right after the acknowledgement missed the write most of the time.

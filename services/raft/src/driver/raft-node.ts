@@ -621,11 +621,6 @@ export class RaftNode {
     });
   }
 
-  /** ReadIndex rounds this member started (each serves every read barrier queued when it began). */
-  readRounds(): number {
-    return this.nextReadId - 1;
-  }
-
   /** The silences warned of since this member started (a copy). */
   silenceStats(): RaftSilenceStats {
     return { ...this.silences };
