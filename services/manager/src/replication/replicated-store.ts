@@ -236,11 +236,10 @@ export class ReplicatedStore implements Proposer {
 
   /**
    * The gate of every API read of cluster state. Resolves once this member knows a leader (waiting
-   * out an election of up to two election timeouts, a split vote included) and holds every write
-   * acknowledged before the call: the leader does once it applied an entry of its term; a follower
-   * makes a ReadIndex round through the leader (at most five more election timeouts) and waits
-   * until it applied what was committed. The local read that follows then reflects every write
-   * acknowledged before it, through any manager. Swarm sends reads to the leader for the same reason. Rejects MANAGER_NO_LEADER when
+   * out an election of up to two election timeouts, a split vote included) and has applied every
+   * entry committed before the call (a ReadIndex round through the leader, at most five more):
+   * the local read that follows then reflects every write acknowledged before it, through any
+   * manager. Swarm sends reads to the leader for the same reason. Rejects MANAGER_NO_LEADER when
    * no leader is known or it cannot confirm its leadership in time (a member without one may hold
    * a stale store, showing lost managers reachable and lost nodes ready), MANAGER_REMOVED on a
    * member whose id was retired, MANAGER_STOPPED once stopped. With wait false (/info, which answers
@@ -257,10 +256,6 @@ export class ReplicatedStore implements Proposer {
     const { tickMs, electionTicks } = this.raft.ticks();
     await this.leaderKnown(2 * electionTicks * tickMs);
     if (this.leaderInfo().id === NONE) throw this.noLeader();
-    // The leader's own store already holds every acknowledged write once it applied an entry of
-    // its term (a write is acknowledged only after the leader applied it): no round, as swarm
-    // serves reads from the leader. Under write load the round cost a follower's read 30-40 ms.
-    if (this.raft.leaderHoldsAcknowledged()) return;
     try {
       // Bounded by the barrier itself (five election timeouts): a leader short of CPU answers late
       // rather than not at all.

@@ -14,7 +14,6 @@ import {
   type ProgressStatus,
   type RaftConfig,
   type RaftStatus,
-  type ReadState,
   type Ready,
   type SoftState,
   EntryType,
@@ -104,29 +103,6 @@ export class RawNode {
     return beats;
   }
 
-  /**
-   * Takes the ReadIndex traffic out of the next Ready, for a driver whose Ready is in flight: a
-   * leader's heartbeats (they carry the read rounds), a follower's read requests, a leader's
-   * answers to them, and the read states answered here. None depends on a write in flight: a
-   * heartbeat and an answer carry a commit index, whose entries are durable on a quorum. Sent at
-   * once, a read waits for no synced write along its way.
-   */
-  takeReadTraffic(): { messages: Message[]; readStates: ReadState[] } {
-    const r = this.raft;
-    const readStates = r.readStates;
-    if (readStates.length > 0) r.readStates = [];
-    if (r.msgs.length === 0) return { messages: [], readStates };
-    const leader = r.state === StateType.Leader;
-    const messages: Message[] = [];
-    const rest: Message[] = [];
-    for (const m of r.msgs) {
-      const read = m.type === MessageType.ReadIndex || m.type === MessageType.ReadIndexResp || (leader && m.type === MessageType.Heartbeat);
-      (read ? messages : rest).push(m);
-    }
-    if (messages.length > 0) r.msgs = rest;
-    return { messages, readStates };
-  }
-
   hasReady(): boolean {
     const r = this.raft;
     if (r.appendsPending && r.state === StateType.Leader) return true;
@@ -203,18 +179,6 @@ export class RawNode {
 
   reportSnapshot(id: NodeId, ok: boolean): void {
     this.raft.step(makeMessage({ type: MessageType.SnapStatus, from: id, reject: !ok }));
-  }
-
-  /**
-   * True when this member leads and has applied an entry of its own term: every entry committed
-   * before its term is then applied here too, and an entry of its term is acknowledged only once
-   * applied. So its state machine holds every write acknowledged anywhere (what a read that must
-   * see its own earlier writes needs), without a ReadIndex round. It is not a linearizable read: a
-   * leader cut off from the others may not know yet that it was replaced.
-   */
-  leaderHoldsAcknowledged(): boolean {
-    const r = this.raft;
-    return r.state === StateType.Leader && r.raftLog.term(r.raftLog.applied) === r.term;
   }
 
   /** True when `id` was removed from the configuration (removed IDs are never accepted again). */

@@ -471,21 +471,7 @@ export class RaftNode {
       this.log.debug({ err: describeError(err), from: m.from, type: m.type }, "raft: peer message not stepped");
       return;
     }
-    if (m.type === MessageType.ReadIndex || m.type === MessageType.ReadIndexResp || m.type === MessageType.HeartbeatResp) this.sendReadTraffic();
     this.kick();
-  }
-
-  /**
-   * While a Ready is in flight, a read round's messages (the follower's request, the leader's
-   * heartbeats and its answer) and the read states answered here go at once instead of waiting for
-   * that Ready's synced write: under write load each hop of a round waited for one, and a read on a
-   * follower took 30-40 ms on the lab.
-   */
-  private sendReadTraffic(): void {
-    if (!this.loopRunning || this.stopped) return;
-    const { messages, readStates } = this.raw.takeReadTraffic();
-    if (messages.length > 0) this.send(messages);
-    for (const rs of readStates) this.onReadState(rs);
   }
 
   // ---- public API ----
@@ -500,11 +486,6 @@ export class RaftNode {
     const committed = this.proposeWith(() => (appended = this.raw.propose(data, opts.term)), opts.signal);
     if (appended !== undefined) opts.onAppended?.(appended);
     return committed;
-  }
-
-  /** RawNode.leaderHoldsAcknowledged: a leader whose state machine holds every acknowledged write. */
-  leaderHoldsAcknowledged(): boolean {
-    return !this.stopped && this.raw.leaderHoldsAcknowledged();
   }
 
   /** Resolves once a linearizable read may be served from the local state machine. */
@@ -563,7 +544,6 @@ export class RaftNode {
       for (const w of waiters) w.reject(e);
       return;
     }
-    this.sendReadTraffic();
     this.kick();
   }
 

@@ -76,43 +76,6 @@ describe("raft core: the Ready contract", () => {
     assert.deepEqual(net.node(2).raw.takeHeartbeats(), []);
   });
 
-  it("a read round's traffic can be taken out while a Ready is in flight: request, heartbeats, answer and read state", () => {
-    const net = new Network([1, 2, 3]);
-    net.elect(1);
-    const leader = net.node(1).raw;
-    const follower = net.node(2).raw;
-    leader.propose(bytes("a"));
-    const inFlight = leader.ready();
-    leader.propose(bytes("b"));
-    // The follower asks: its request to the leader is taken, nothing else is.
-    follower.readIndex(bytes("r1"));
-    const asked = follower.takeReadTraffic();
-    assert.deepEqual(asked.messages.map((m) => [m.type, m.to]), [[MessageType.ReadIndex, 1]]);
-    assert.deepEqual(asked.readStates, []);
-    // The leader, its write in flight, confirms with a heartbeat round taken at once.
-    leader.step(asked.messages[0]!);
-    const round = leader.takeReadTraffic();
-    assert.deepEqual(round.messages.map((m) => [m.type, m.to]).sort(), [[MessageType.Heartbeat, 2], [MessageType.Heartbeat, 3]]);
-    assert.ok(!round.messages.some((m) => m.type === MessageType.App), "the appends of b stay for their Ready");
-    // One follower's answer makes a quorum with the leader: the answer to the request goes at once.
-    const beat = round.messages.find((m) => m.to === 3)!;
-    net.node(3).raw.step(beat);
-    const acks = net.node(3).raw.ready().messages.filter((m) => m.type === MessageType.HeartbeatResp);
-    assert.equal(acks.length, 1);
-    leader.step(acks[0]!);
-    const answer = leader.takeReadTraffic();
-    assert.deepEqual(answer.messages.map((m) => [m.type, m.to]), [[MessageType.ReadIndexResp, 2]]);
-    // The follower's read state, taken without a Ready.
-    follower.step(answer.messages[0]!);
-    const states = follower.takeReadTraffic().readStates;
-    assert.equal(states.length, 1);
-    assert.deepEqual([...states[0]!.requestCtx], [...bytes("r1")]);
-    assert.equal(states[0]!.index, answer.messages[0]!.index);
-    net.node(1).storage.append(inFlight.entries);
-    leader.advance(inFlight);
-    assert.ok(leader.ready().messages.some((m) => m.type === MessageType.App && m.entries.length > 0));
-  });
-
   it("proposals between ready() and advance() leave in the next Ready, not lost", () => {
     const net = new Network([1]);
     net.elect(1);
