@@ -36,7 +36,7 @@ export function noQuorumError(reachable: number, members: number, cause?: unknow
  * looks current; docker's own wording comes first, as scripts know it. `reachable`: the voters this
  * manager heard from within an election timeout, itself included.
  */
-export function noLeaderError(reachable: number, members: number, cause?: unknown): ManagerError {
+export function noLeaderError(reachable: number, members: number): ManagerError {
   const majority = Math.floor(members / 2) + 1;
   const docker = "The swarm does not have a leader. It's possible that too few managers are online. Make sure more than half of the managers are online.";
   const detail =
@@ -45,7 +45,7 @@ export function noLeaderError(reachable: number, members: number, cause?: unknow
       : `This manager hears ${reachable} of ${members} managers (${majority} needed), so what it has stored may be stale and it answers no reads of cluster state: ` +
         "bring the lost managers back; if they are gone for good, recover with 'shoal swarm init --force-new-cluster' on a surviving manager " +
         "(docs/OPERATIONS.md, Quorum recovery). 'shoal cluster status' shows what this manager sees.";
-  return new ManagerError({ code: "MANAGER_NO_LEADER", reachable, members }, `${docker} ${detail}`, { temporary: true, cause });
+  return new ManagerError({ code: "MANAGER_NO_LEADER", reachable, members }, `${docker} ${detail}`, { temporary: true });
 }
 
 /**

@@ -235,42 +235,24 @@ export class ReplicatedStore implements Proposer {
   }
 
   /**
-   * The gate of every API read of cluster state. Resolves once this member knows a leader (waiting
-   * out an election of up to two election timeouts, a split vote included) and has applied every
-   * entry committed before the call (a ReadIndex round through the leader, at most five more):
-   * the local read that follows then reflects every write acknowledged before it, through any
-   * manager. Swarm sends reads to the leader for the same reason. Rejects MANAGER_NO_LEADER when
-   * no leader is known or it cannot confirm its leadership in time (a member without one may hold
-   * a stale store, showing lost managers reachable and lost nodes ready), MANAGER_REMOVED on a
-   * member whose id was retired, MANAGER_STOPPED once stopped. With wait false (/info, which answers
-   * at once) it only checks that a leader is known.
+   * Resolves when this member knows a leader, waiting out an election of up to two election
+   * timeouts (a split vote included; not at all with wait false); else rejects MANAGER_NO_LEADER
+   * (MANAGER_REMOVED on a member whose id was retired, MANAGER_STOPPED once stopped). Reads of
+   * cluster state on a manager go through this: a member that knows no leader may hold a stale
+   * store (the others moved on, or are gone), and answering from it would show lost managers as
+   * reachable and lost nodes as ready. A member that follows a leader serves its local store (it
+   * lags by at most the entries in flight), as before.
    */
   async leaderForRead(opts: { wait?: boolean } = {}): Promise<void> {
     if (this.stopped) throw stoppedError();
     const removedBy = this.raft.removedBy();
     if (removedBy !== NONE) throw removedManagerError(removedBy, this.id);
-    if (opts.wait === false) {
-      if (this.leaderInfo().id === NONE) throw this.noLeader();
-      return;
-    }
+    if (this.leaderInfo().id !== NONE) return;
     const { tickMs, electionTicks } = this.raft.ticks();
-    await this.leaderKnown(2 * electionTicks * tickMs);
-    if (this.leaderInfo().id === NONE) throw this.noLeader();
-    try {
-      // Bounded by the barrier itself (five election timeouts): a leader short of CPU answers late
-      // rather than not at all.
-      await this.raft.readBarrier();
-    } catch (err) {
-      if (this.stopped) throw stoppedError();
-      const removed = this.raft.removedBy();
-      if (removed !== NONE) throw removedManagerError(removed, this.id);
-      throw this.noLeader(err);
-    }
-  }
-
-  private noLeader(cause?: unknown): ManagerError {
+    if (opts.wait !== false) await this.leaderKnown(2 * electionTicks * tickMs);
+    if (this.leaderInfo().id !== NONE) return;
     const voters = this.raft.memberStatus().filter((m) => m.voter);
-    return noLeaderError(voters.filter((m) => m.recentActive).length, voters.length, cause);
+    throw noLeaderError(voters.filter((m) => m.recentActive).length, voters.length);
   }
 
   /**

@@ -36,9 +36,7 @@ export function requireManager(backend: NodeBackend): ManagerBackend {
 
 /**
  * The manager part of the backend for a read of cluster state: as requireManager, and then only
- * once the manager knows a leader and has applied what was committed before the read (ReadIndex),
- * so the read sees every write acknowledged before it, through any manager (MANAGER_NO_LEADER,
- * 503, when there is no leader after a short wait).
+ * once the manager knows a leader (MANAGER_NO_LEADER, 503, when it does not after a short wait).
  */
 export async function requireManagerForRead(backend: NodeBackend): Promise<ManagerBackend> {
   const m = requireManager(backend);

@@ -49,7 +49,7 @@ export const nodeRoutes: RoutePlugin = async (app, { backend }) => {
       const filters = parseFilters(req.query.filters, NODE_FILTERS);
       checkFilterValues(filters, "role", ["manager", "worker"]);
       checkFilterValues(filters, "membership", ["accepted", "pending"]);
-      // From this manager's store, once it knows a leader and caught up with it (requireManagerForRead).
+      // A local read, once this manager knows a leader (Docker's managers refuse reads without one).
       const m = await requireManagerForRead(backend);
       const { nodes, root } = m.store.view((tx) => ({ nodes: tx.find("node"), root: rootTlsInfo(tx) }));
       const raft = m.clusterStatus();

@@ -28,7 +28,7 @@ const tags = ["swarm"];
 
 export const swarmRoutes: RoutePlugin = async (app, { backend }) => {
   app.get("/swarm", { schema: { summary: "Inspect the swarm (cluster object with join tokens)", tags } }, async () => {
-    // From this manager's store, once it knows a leader and caught up with it (requireManagerForRead).
+    // A local read, once this manager knows a leader (Docker's managers refuse reads without one).
     const m = await requireManagerForRead(backend);
     const cluster: Cluster | undefined = m.store.view((tx) => tx.find("cluster")[0]);
     // A manager whose store has no cluster object yet is still starting.
