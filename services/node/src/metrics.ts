@@ -62,7 +62,8 @@ export function registerNodeMetrics(registry: Registry, view: { manager(): Manag
   // it is cut off); 1 in shoal_raft_removed, that it was retired and must leave and join again.
   gauge("shoal_raft_has_leader", "1 when this manager knows a raft leader (itself or another)", [], (g) => {
     const m = view.manager();
-    if (m !== undefined) g.set(m.clusterStatus().leaderRaftId !== 0 ? 1 : 0);
+    // The raft view alone: clusterStatus() would also scan every node object on each scrape.
+    if (m !== undefined) g.set(m.rs.leaderInfo().id !== 0 ? 1 : 0);
   });
   gauge("shoal_raft_removed", "1 when this manager learned that its raft id was removed from the cluster", [], (g) => {
     const m = view.manager();

@@ -251,8 +251,8 @@ export class ReplicatedStore implements Proposer {
     const { tickMs, electionTicks } = this.raft.ticks();
     if (opts.wait !== false) await this.leaderKnown(2 * electionTicks * tickMs);
     if (this.leaderInfo().id !== NONE) return;
-    const voters = this.raft.memberStatus().filter((m) => m.voter);
-    throw noLeaderError(voters.filter((m) => m.recentActive).length, voters.length);
+    const { reachable, members } = this.votersInHearing();
+    throw noLeaderError(reachable, members);
   }
 
   /**
@@ -404,13 +404,18 @@ export class ReplicatedStore implements Proposer {
   private noQuorum(cause: unknown, outcomeUnknown = false): ManagerError {
     const removedBy = this.raft.removedBy();
     if (removedBy !== NONE) return removedManagerError(removedBy, this.id);
-    // Heard from within an election timeout (the driver's view; the core's recentActive flags are
-    // cleared at every check-quorum round and would undercount right after one).
-    const voters = this.raft.memberStatus().filter((m) => m.voter);
-    const members = voters.length;
-    const reachable = voters.filter((m) => m.recentActive).length;
+    const { reachable, members } = this.votersInHearing();
     this.log.warn({ reachable, members }, "replication: write could not commit");
     return noQuorumError(reachable, members, cause, outcomeUnknown);
+  }
+
+  /**
+   * The voters, and those heard from within an election timeout (the driver's view; the core's
+   * recentActive flags are cleared at every check-quorum round and would undercount right after one).
+   */
+  private votersInHearing(): { reachable: number; members: number } {
+    const voters = this.raft.memberStatus().filter((m) => m.voter);
+    return { reachable: voters.filter((m) => m.recentActive).length, members: voters.length };
   }
 
   private onLeaderChange(lead: NodeId, term: number): void {
