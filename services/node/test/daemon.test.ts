@@ -22,6 +22,26 @@ async function until<T>(what: string, timeoutMs: number, probe: () => T | undefi
   }
 }
 
+/**
+ * An operator's node edit, as `shoal node update|promote|demote` makes it: read, edit the Spec,
+ * write with the version read; when the managers moved the version by a status write alone (the
+ * Spec unchanged), read again and edit that.
+ */
+async function editNode(mgr: Pick<Manager, "updateNode">, read: () => Node | undefined, edit: (spec: Node["spec"]) => Node["spec"]): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const cur = read();
+    assert.ok(cur);
+    try {
+      await mgr.updateNode(cur.id, cur.meta.version.index, edit(cur.spec));
+      return;
+    } catch (err) {
+      const fresh = read();
+      const statusOnly = fresh !== undefined && fresh.meta.version.index !== cur.meta.version.index && JSON.stringify(fresh.spec) === JSON.stringify(cur.spec);
+      if (attempt >= 5 || (err as { code?: string }).code !== "STORE_VERSION_CONFLICT" || !statusOnly) throw err;
+    }
+  }
+}
+
 describe("shoald in process: three managers and a worker on loopback", function () {
   this.timeout(120_000);
   let root: string;
@@ -239,21 +259,12 @@ describe("shoald in process: three managers and a worker on loopback", function 
     const fm = get(follower).manager();
     assert.ok(fm);
     const readW1 = (): Node | undefined => fm.store.view((tx) => tx.find("node", { all: true })).find((n) => n.description?.hostname === "w1");
-    const w1 = readW1();
-    assert.ok(w1);
     // The new leader re-registers w1 (a write of the node) when its agent finds it: a label edit
     // that read the node before that is refused as out of sequence, and is made again on a fresh
-    // read, as an operator would.
-    for (let attempt = 1; ; attempt++) {
-      const cur = readW1()!;
-      try {
-        await fm.updateNode(cur.id, cur.meta.version.index, { ...cur.spec, annotations: { ...cur.spec.annotations, labels: { zone: "a" } } });
-        break;
-      } catch (err) {
-        if (attempt >= 5 || (err as { code?: string }).code !== "STORE_VERSION_CONFLICT") throw err;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
+    // read, as the CLI does.
+    const w1 = readW1();
+    assert.ok(w1);
+    await editNode(fm, readW1, (spec) => ({ ...spec, annotations: { ...spec.annotations, labels: { zone: "a" } } }));
     // The follower hears only from the new leader; it shows the stopped manager unreachable and
     // the other two reachable, as the leader stored them.
     const reachable = (): Record<string, boolean> => Object.fromEntries(fm.clusterStatus().members.map((m) => [m.hostname, m.reachable]));
@@ -358,14 +369,13 @@ describe("shoald in process: three managers and a worker on loopback", function 
     assert.ok(backend);
     const w1 = get("w1");
     const id = w1.info().nodeId;
-    const node = backend.store.view((tx) => tx.get("node", id));
-    assert.ok(node);
-    await backend.updateNode(id, node.meta.version.index, { ...node.spec, desiredRole: NodeRole.MANAGER });
+    const readW1 = (): Node | undefined => backend.store.view((tx) => tx.get("node", id));
+    // The managers write w1 on their own as well (its status, its promotion taking effect), so
+    // each role change is made as the CLI makes it (editNode).
+    await editNode(backend, readW1, (spec) => ({ ...spec, desiredRole: NodeRole.MANAGER }));
     await until("w1 a manager and voter", 30_000, () => (w1.manager() !== undefined && backend.clusterStatus().members.filter((m) => m.suffrage === "voter").length === 4 ? true : undefined));
     assert.equal(w1.info().controlAvailable, true);
-    const promoted = backend.store.view((tx) => tx.get("node", id));
-    assert.ok(promoted);
-    await backend.updateNode(id, promoted.meta.version.index, { ...promoted.spec, desiredRole: NodeRole.WORKER });
+    await editNode(backend, readW1, (spec) => ({ ...spec, desiredRole: NodeRole.WORKER }));
     // `node demote X && node rm --force X`: the removal waits for the demotion to leave raft
     // instead of refusing a manager the operator has just demoted.
     await backend.removeNode(id, true);

@@ -1,8 +1,9 @@
 // `shoal node …`: ls, inspect, update, promote, demote, rm. Every change reads the node first and
 // sends back its whole Spec with the version read, so a concurrent change is refused by the API
-// ("update out of sequence") rather than overwritten.
+// ("update out of sequence") rather than overwritten; a change of the node's status alone (its Spec
+// as read) is read again and the edit made on it (editNode).
 import { Option, type Command } from "commander";
-import { getInfo, getNode, listNodes, removeNode, updateNode, type DockerNode, type NodeSpec } from "../api/index.js";
+import { editNode, getInfo, getNode, listNodes, removeNode, type DockerNode, type NodeSpec } from "../api/index.js";
 import type { CommandContext } from "../context.js";
 import { ApiError, CliError, UsageError } from "../errors.js";
 import { capitalize, listMode, nonEmpty, OUTPUT_FORMATS, type Field, type OutputFormat } from "../output/index.js";
@@ -214,9 +215,7 @@ function registerUpdate(node: Command, ctx: CommandContext): void {
       if (opts.availability === undefined && opts.role === undefined && opts.labelAdd.length === 0 && opts.labelRm.length === 0) {
         throw new UsageError("nothing to update: give --availability, --role, --label-add or --label-rm");
       }
-      const client = ctx.client();
-      const read = await getNode(client, ref);
-      await updateNode(client, read, applyNodeUpdate(read, ref, opts));
+      await editNode(ctx.client(), ref, (read) => applyNodeUpdate(read, ref, opts));
       ctx.out.line(ref);
     });
 }
@@ -247,12 +246,11 @@ function registerRoleChange(node: Command, ctx: CommandContext, verb: "promote" 
     .action(async (refs: string[]) => {
       const client = ctx.client();
       await forEachTarget(refs, async (ref) => {
-        const read = await getNode(client, ref);
-        if (read.Spec.Role === role) {
+        const { posted } = await editNode(client, ref, (read) => (read.Spec.Role === role ? undefined : { ...read.Spec, Role: role }));
+        if (!posted) {
           ctx.out.line(`Node ${ref} is already a ${role}.`);
           return;
         }
-        await updateNode(client, read, { ...read.Spec, Role: role });
         ctx.out.line(verb === "promote" ? `Node ${ref} promoted to a manager in the swarm.` : `Manager ${ref} demoted in the swarm.`);
       });
     });

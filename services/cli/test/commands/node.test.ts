@@ -190,14 +190,50 @@ describe("shoal node", () => {
     });
 
     it("reports a stale version as one line, exit 1", async () => {
-      api.on("GET", `${V}/nodes/wrk1`, { body: workerNode() }).on("POST", `${V}/nodes/${WORKER_ID}/update`, { status: 409, body: { message: "update out of sequence" } });
+      api.on("GET", `${V}/nodes/wrk1`, { body: workerNode() }).on("GET", `${V}/nodes/${WORKER_ID}`, { body: workerNode() }).on("POST", `${V}/nodes/${WORKER_ID}/update`, { status: 409, body: { message: "update out of sequence" } });
       const r = await shoal(api, ["node", "update", "--availability", "pause", "wrk1"]);
       assert.equal(r.code, 1);
       assert.equal(r.stderr, "Error: update out of sequence\n");
     });
+
+    it("makes the edit again on a fresh read when only the node's status moved its version", async () => {
+      let reads = 0;
+      api
+        .on("GET", `${V}/nodes/wrk1`, () => ({ body: workerNode(reads++ === 0 ? {} : { Version: { Index: 20 }, Status: { State: "ready", Addr: "10.99.0.9" } }) }))
+        .on("GET", `${V}/nodes/${WORKER_ID}`, () => ({ body: workerNode({ Version: { Index: 20 }, Status: { State: "ready", Addr: "10.99.0.9" } }) }))
+        .on("POST", `${V}/nodes/${WORKER_ID}/update`, (req) => (req.query.version === "19" ? { status: 409, body: { message: "update out of sequence" } } : {}));
+      const r = await shoal(api, ["node", "update", "--label-add", "disk=ssd", "wrk1"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(api.calls(), [`GET ${V}/nodes/wrk1`, `POST ${V}/nodes/${WORKER_ID}/update?version=19`, `GET ${V}/nodes/${WORKER_ID}`, `POST ${V}/nodes/${WORKER_ID}/update?version=20`]);
+      assert.deepEqual(api.requests[3]!.body, { Labels: { zone: "a", disk: "ssd" }, Role: "worker", Availability: "active" });
+    });
+
+    it("keeps the 409 when another edit changed the Spec since the read, and posts nothing more", async () => {
+      api
+        .on("GET", `${V}/nodes/wrk1`, { body: workerNode() })
+        .on("GET", `${V}/nodes/${WORKER_ID}`, { body: workerNode({ Version: { Index: 20 }, Spec: { Labels: { zone: "b" }, Role: "worker", Availability: "active" } }) })
+        .on("POST", `${V}/nodes/${WORKER_ID}/update`, { status: 409, body: { message: "update out of sequence" } });
+      const r = await shoal(api, ["node", "update", "--availability", "drain", "wrk1"]);
+      assert.equal(r.code, 1);
+      assert.equal(r.stderr, "Error: update out of sequence\n");
+      assert.deepEqual(api.calls(), [`GET ${V}/nodes/wrk1`, `POST ${V}/nodes/${WORKER_ID}/update?version=19`, `GET ${V}/nodes/${WORKER_ID}`]);
+    });
   });
 
   describe("promote and demote", () => {
+    it("demote right after a promotion took effect (the node's version moved, its Spec did not) demotes it", async () => {
+      const manager = { Labels: {}, Role: "manager" as const, Availability: "active" as const };
+      api
+        .on("GET", `${V}/nodes/wrk1`, { body: workerNode({ Version: { Index: 20 }, Spec: manager }) })
+        .on("GET", `${V}/nodes/${WORKER_ID}`, { body: workerNode({ Version: { Index: 21 }, Spec: manager, ManagerStatus: { Leader: false, Reachability: "reachable", Addr: "10.99.0.2:2377" } }) })
+        .on("POST", `${V}/nodes/${WORKER_ID}/update`, (req) => (req.query.version === "20" ? { status: 409, body: { message: "update out of sequence" } } : {}));
+      const r = await shoal(api, ["node", "demote", "wrk1"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "Manager wrk1 demoted in the swarm.\n");
+      assert.equal(api.requests[3]!.rawQuery, "version=21");
+      assert.deepEqual(api.requests[3]!.body, { ...manager, Role: "worker" });
+    });
+
     it("promote sends the read version with Role manager and keeps the rest of the Spec", async () => {
       api.on("GET", `${V}/nodes/wrk1`, { body: workerNode({ Spec: { Labels: {}, Role: "worker", Availability: "drain" } }) }).on("POST", `${V}/nodes/${WORKER_ID}/update`, {});
       const r = await shoal(api, ["node", "promote", "wrk1"]);
