@@ -49,19 +49,26 @@ export function noLeaderError(reachable: number, members: number): ManagerError 
 }
 
 /**
- * Any call needing the raft cluster on a manager whose raft id was removed from it: it learned so
- * from a member that refuses its messages (it was retired by --force-new-cluster on another
- * manager, or removed while it was away). Its store is stale for good and it counts in no quorum,
- * so rebuilding from it would split the swarm: the way back is to leave and join again.
+ * Any call needing the raft cluster on a manager whose raft id was removed from it (`by` the
+ * member that said so, its own id when it applied its own removal). A demoted manager (it applied
+ * its removal, or its store shows it given the worker role) goes on as a worker: its manager role
+ * is stopping. Otherwise it was retired by --force-new-cluster on another manager, or removed while
+ * it was away: its store is stale for good and it counts in no quorum, so rebuilding from it would
+ * split the swarm, and the way back is to leave and join again.
  */
-export function removedManagerError(by: number, self: number): ManagerError {
-  const how = by === self ? "it applied its own removal" : `raft member ${by} refuses its messages`;
+export function removedManagerError(by: number, self: number, demoted: boolean): ManagerError {
+  if (by === self || demoted) {
+    return new ManagerError(
+      { code: "MANAGER_REMOVED", by },
+      "This node is not a swarm manager: the swarm demoted it and removed it from the raft cluster, and its manager role is stopping. " +
+        "Run this command on a manager node ('shoal node ls' there lists them), or promote this node again.",
+    );
+  }
   return new ManagerError(
     { code: "MANAGER_REMOVED", by },
-    `this manager was removed from the swarm's raft cluster (${how}). If it was just demoted, it goes on as a worker in a moment. ` +
-      "Otherwise it was retired by --force-new-cluster on another manager, or removed while it was away: what it has stored is stale and it takes no part " +
-      "in the cluster, so do not recover from it; on this node run 'shoal swarm leave --force', then join again with a join token from a manager of the swarm " +
-      "(docs/OPERATIONS.md, Quorum recovery)",
+    `this manager was removed from the swarm's raft cluster (raft member ${by} refuses its messages): it was retired by --force-new-cluster ` +
+      "on another manager, or removed while it was away. What it has stored is stale and it takes no part in the cluster, so do not recover from it; " +
+      "on this node run 'shoal swarm leave --force', then join again with a join token from a manager of the swarm (docs/OPERATIONS.md, Quorum recovery)",
   );
 }
 

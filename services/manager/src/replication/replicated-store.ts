@@ -36,6 +36,7 @@ import {
 import { RemoteError } from "@shoal/proto";
 import {
   MemoryStore,
+  NodeRole,
   decodeSnapshot,
   decodeStoreEntry,
   encodeSnapshotParts,
@@ -245,8 +246,8 @@ export class ReplicatedStore implements Proposer {
    */
   async leaderForRead(opts: { wait?: boolean } = {}): Promise<void> {
     if (this.stopped) throw stoppedError();
-    const removedBy = this.raft.removedBy();
-    if (removedBy !== NONE) throw removedManagerError(removedBy, this.id);
+    const removed = this.removedError();
+    if (removed !== undefined) throw removed;
     if (this.leaderInfo().id !== NONE) return;
     const { tickMs, electionTicks } = this.raft.ticks();
     if (opts.wait !== false) await this.leaderKnown(2 * electionTicks * tickMs);
@@ -276,6 +277,10 @@ export class ReplicatedStore implements Proposer {
    */
   async proposeValue(actions: StoreAction[], opts: ProposeOptions = {}): Promise<{ index: number }> {
     if (this.stopped) throw stoppedError();
+    // A removed member's store is frozen: a write staged over it, even if the leader took it,
+    // would never be applied here to resolve.
+    const removed = this.removedError();
+    if (removed !== undefined) throw removed;
     opts.signal?.throwIfAborted();
     const deadline = new AbortController();
     const timer = this.clock.setTimeout(() => deadline.abort(new Error("commit deadline")), this.commitTimeoutMs);
@@ -394,6 +399,19 @@ export class ReplicatedStore implements Proposer {
     }
   }
 
+  /**
+   * MANAGER_REMOVED once this member knows its raft id was removed. A demotion removes the member
+   * before it clears the node's manager status, and the leader stops sending to a member it
+   * removed, so a demoted member mostly learns of it from a member that refuses its messages,
+   * with its own node still showing its raft id and the worker role it was given.
+   */
+  private removedError(): ManagerError | undefined {
+    const by = this.raft.removedBy();
+    if (by === NONE) return undefined;
+    const self = this.store.view((tx) => tx.find("node").find((n) => n.managerStatus?.raftId === this.id));
+    return removedManagerError(by, this.id, self?.spec.desiredRole === NodeRole.WORKER);
+  }
+
   /** A write staged over this member's entries in flight, after it stopped leading their term. */
   private lostPipeline(): ManagerError {
     const lead = this.leaderInfo();
@@ -402,8 +420,8 @@ export class ReplicatedStore implements Proposer {
   }
 
   private noQuorum(cause: unknown, outcomeUnknown = false): ManagerError {
-    const removedBy = this.raft.removedBy();
-    if (removedBy !== NONE) return removedManagerError(removedBy, this.id);
+    const removed = this.removedError();
+    if (removed !== undefined) return removed;
     const { reachable, members } = this.votersInHearing();
     this.log.warn({ reachable, members }, "replication: write could not commit");
     return noQuorumError(reachable, members, cause, outcomeUnknown);

@@ -2,9 +2,20 @@ import assert from "node:assert/strict";
 import { ShoalError } from "@shoal/common";
 import { RemoteError } from "@shoal/proto";
 import { NONE } from "@shoal/raft";
-import { TaskState, type StoreEvent } from "@shoal/store";
+import { NodeAvailability, NodeMembership, NodeRole, NodeState, TaskState, type NewObject, type StoreEvent } from "@shoal/store";
 import type { ReplicatedStore } from "../../src/replication/replicated-store.js";
 import { StoreCluster, service, waitFor } from "./helpers.js";
+
+/** The node object of the manager with raft id `raftId`, given `desiredRole`. */
+function managerNode(raftId: number, desiredRole: NodeRole): NewObject<"node"> {
+  return {
+    id: `node${raftId}`,
+    spec: { annotations: { name: "", labels: {} }, desiredRole, membership: NodeMembership.ACCEPTED, availability: NodeAvailability.ACTIVE },
+    status: { state: NodeState.READY },
+    role: NodeRole.MANAGER,
+    managerStatus: { raftId, addr: `127.0.0.1:${raftId}` },
+  };
+}
 
 function objectsOf(rs: ReplicatedStore): string {
   const { index: _index, ...rest } = rs.store.snapshot();
@@ -327,6 +338,50 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
       const expected = objectsOf(next);
       for (const m of c.running()) assert.equal(objectsOf(m), expected);
       assert.ok(next.store.view((tx) => tx.get("service", "healed")) !== undefined);
+    });
+  });
+
+  describe("members removed from the raft cluster", () => {
+    const c = new StoreCluster({ commitTimeoutMs: 5000 });
+    after(() => c.cleanup());
+
+    it("a demoted one answers that this node is no longer a manager; one removed while it stood as a manager, that it was retired and must rejoin", async () => {
+      await c.startAll([1, 2, 3]);
+      const leader = await c.leader();
+      const [demoted, retired] = c.running().filter((m) => m !== leader) as [ReplicatedStore, ReplicatedStore];
+      await leader.store.update((tx) => {
+        for (const m of c.running()) tx.create("node", managerNode(m.id, m === demoted ? NodeRole.WORKER : NodeRole.MANAGER));
+      });
+      await converged(c);
+
+      // The leader stops sending to a member once it applied its removal, so the member mostly
+      // learns of it from a member that refuses its messages, not by applying it.
+      await leader.raft.removeMember(demoted.id);
+      await waitFor(() => demoted.raft.removedBy() !== NONE, 5000, "the demoted member to learn of its removal");
+      const isDemoted = (err: unknown): boolean => {
+        assert.ok(err instanceof ShoalError, String(err));
+        assert.equal(err.code, "MANAGER_REMOVED");
+        assert.match(err.message, /^This node is not a swarm manager: the swarm demoted it .* Run this command on a manager node/);
+        assert.doesNotMatch(err.message, /leave --force|force-new-cluster/);
+        return true;
+      };
+      await assert.rejects(demoted.leaderForRead(), isDemoted);
+      // A write is refused at once, not after waiting out the commit deadline for a leader.
+      const t0 = Date.now();
+      await assert.rejects(demoted.store.update((tx) => tx.create("service", service("late", "late"))), isDemoted);
+      assert.ok(Date.now() - t0 < 2500, `refused after ${Date.now() - t0} ms`);
+
+      await leader.raft.removeMember(retired.id);
+      await waitFor(() => retired.raft.removedBy() !== NONE, 5000, "the retired member to learn of its removal");
+      await assert.rejects(retired.leaderForRead(), (err: unknown) => {
+        assert.ok(err instanceof ShoalError, String(err));
+        assert.equal(err.code, "MANAGER_REMOVED");
+        assert.match(err.message, /^this manager was removed from the swarm's raft cluster .* do not recover from it; on this node run 'shoal swarm leave --force', then join again/);
+        return true;
+      });
+      // The leader goes on alone.
+      await leader.store.update((tx) => tx.create("service", service("after", "after")));
+      assert.deepEqual(leader.raft.status().confState.voters, [leader.id]);
     });
   });
 
