@@ -2,7 +2,8 @@
 // it); "self" is resolved here through /info, as the docker CLI does.
 import { isDeepStrictEqual } from "node:util";
 import type { ApiClient } from "../client.js";
-import { ApiError, CliError } from "../errors.js";
+import { CliError } from "../errors.js";
+import { postEdit } from "./edit.js";
 import { expectArray, expectObject } from "./shape.js";
 import { getInfo } from "./system.js";
 import type { DockerNode, NodeSpec } from "./types.js";
@@ -29,32 +30,21 @@ export async function updateNode(client: ApiClient, read: DockerNode, spec: Node
   await client.post(`/nodes/${encodeURIComponent(read.ID)}/update`, { query: { version: read.Version.Index }, body: spec });
 }
 
-/** How many times editNode reads again when only the node's status moved under it. */
-const EDIT_ATTEMPTS = 5;
-
 /**
- * Reads the node, applies `edit` to it and posts the result with the version read. The managers
- * also write a node when its status changes (registration, a promotion taking effect,
- * reachability), which moves its version without touching its Spec: a 409 then reads the node
- * again and, when the Spec is still the one `edit` saw, applies the edit to the fresh read. A
- * Spec that changed (another operator's edit) keeps the 409. `edit` returns undefined when there
- * is nothing to change; editNode then returns the node as read without posting.
+ * Reads the node, applies `edit` to it and posts the result with the version read, again on a
+ * fresh read when only the node's status moved its version (postEdit). `edit` returns undefined
+ * when there is nothing to change; editNode then returns the node as read without posting.
  */
 export async function editNode(client: ApiClient, ref: string, edit: (read: DockerNode) => NodeSpec | undefined): Promise<{ read: DockerNode; posted: boolean }> {
-  let read = await getNode(client, ref);
-  for (let attempt = 1; ; attempt++) {
-    const spec = edit(read);
-    if (spec === undefined) return { read, posted: false };
-    try {
-      await updateNode(client, read, spec);
-      return { read, posted: true };
-    } catch (err) {
-      if (!(err instanceof ApiError) || err.status !== 409 || attempt >= EDIT_ATTEMPTS) throw err;
-      const fresh = await getNode(client, read.ID);
-      if (fresh.Version.Index === read.Version.Index || !isDeepStrictEqual(fresh.Spec, read.Spec)) throw err;
-      read = fresh;
-    }
-  }
+  const first = await getNode(client, ref);
+  if (edit(first) === undefined) return { read: first, posted: false };
+  const read = await postEdit(
+    first,
+    (id) => getNode(client, id),
+    (a, b) => isDeepStrictEqual(a.Spec, b.Spec),
+    (r) => updateNode(client, r, edit(r)!),
+  );
+  return { read, posted: true };
 }
 
 export async function removeNode(client: ApiClient, ref: string, force: boolean): Promise<void> {

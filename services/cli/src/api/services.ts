@@ -1,8 +1,10 @@
 // Typed calls for /services*, /secrets/{x}, /configs/{x} and /networks/{x} (the last three only as
 // name → ID lookups for service flags). A service is named by ID, name or unique ID prefix: the
 // API resolves it. Service Specs are sent back whole on update, so unknown fields pass through.
+import { isDeepStrictEqual } from "node:util";
 import type { ApiClient } from "../client.js";
 import { ApiError, CliError } from "../errors.js";
+import { postEdit } from "./edit.js";
 import { expectArray, expectObject } from "./shape.js";
 import type { DockerVersion } from "./types.js";
 
@@ -134,6 +136,28 @@ export async function updateService(client: ApiClient, read: DockerService, spec
   });
   const warnings = typeof body === "object" && body !== null ? (body as { Warnings?: string[] | null }).Warnings : undefined;
   return warnings ?? [];
+}
+
+/**
+ * Posts `edit(read)` as the service's new spec, again on a fresh read when the managers alone moved
+ * its version (a rolling update's status) and its Spec and PreviousSpec are as read (postEdit).
+ */
+export async function editService(
+  client: ApiClient,
+  first: DockerService,
+  edit: (read: DockerService) => ServiceSpec,
+  opts: { rollback?: boolean } = {},
+): Promise<{ read: DockerService; warnings: string[] }> {
+  let warnings: string[] = [];
+  const read = await postEdit(
+    first,
+    (id) => getService(client, id),
+    (a, b) => isDeepStrictEqual(a.Spec, b.Spec) && isDeepStrictEqual(a.PreviousSpec, b.PreviousSpec),
+    async (r) => {
+      warnings = await updateService(client, r, edit(r), opts);
+    },
+  );
+  return { read, warnings };
 }
 
 export async function removeService(client: ApiClient, ref: string): Promise<void> {

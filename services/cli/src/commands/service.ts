@@ -3,8 +3,8 @@
 // the service until it converges (output/progress.ts) unless -d; Ctrl-C stops only the watching.
 import { Option, type Command } from "commander";
 import {
-  createService, getService, serviceModeName, listNodes, listServices, listTasks, removeService, resolveObjectId, updateService,
-  type DockerNode, type DockerService, type DockerTask, type PortConfig,
+  createService, editService, getService, serviceModeName, listNodes, listServices, listTasks, removeService, resolveObjectId,
+  type DockerNode, type DockerService, type DockerTask, type PortConfig, type ServiceSpec,
 } from "../api/index.js";
 import type { ApiClient } from "../client.js";
 import type { CommandContext } from "../context.js";
@@ -315,8 +315,9 @@ function registerUpdate(service: Command, ctx: CommandContext): void {
       await rollback(ctx, client, ref, read, flags);
       return;
     }
-    const spec = applySpecFlags(read.Spec, flags, await resolveNames(client, flags));
-    for (const w of await updateService(client, read, spec)) ctx.out.error(w);
+    const names = await resolveNames(client, flags);
+    const { warnings } = await editService(client, read, (r) => applySpecFlags(r.Spec, flags, names));
+    for (const w of warnings) ctx.out.error(w);
     ctx.out.line(ref);
     // The cluster rolling this update back (failure action rollback) fails the command.
     await follow(ctx, client, read.ID, ref, flags, { failOnRollback: true });
@@ -325,7 +326,8 @@ function registerUpdate(service: Command, ctx: CommandContext): void {
 
 async function rollback(ctx: CommandContext, client: ApiClient, ref: string, read: DockerService, flags: WatchFlags): Promise<void> {
   if (read.PreviousSpec === undefined) throw new CliError("CLI_FAILED", `service ${read.Spec.Name ?? read.ID} has no previous spec to roll back to`);
-  for (const w of await updateService(client, read, read.Spec, { rollback: true })) ctx.out.error(w);
+  const { warnings } = await editService(client, read, (r) => r.Spec, { rollback: true });
+  for (const w of warnings) ctx.out.error(w);
   ctx.out.line(ref);
   await follow(ctx, client, read.ID, ref, flags);
 }
@@ -346,12 +348,15 @@ function registerScale(service: Command, ctx: CommandContext): void {
       pairs.map(([n]) => n),
       async (name) => {
         const replicas = pairs.find(([n]) => n === name)![1];
-        const read = await getService(client, name);
-        const spec = structuredClone(read.Spec);
-        if (spec.Mode?.Replicated !== undefined) spec.Mode.Replicated.Replicas = replicas;
-        else if (spec.Mode?.ReplicatedJob !== undefined) spec.Mode.ReplicatedJob.TotalCompletions = replicas;
-        else throw new CliError("CLI_FAILED", `${name}: scale can only be used with replicated or replicated-job mode`);
-        await updateService(client, read, spec);
+        const first = await getService(client, name);
+        const scale = (r: DockerService): ServiceSpec => {
+          const spec = structuredClone(r.Spec);
+          if (spec.Mode?.Replicated !== undefined) spec.Mode.Replicated.Replicas = replicas;
+          else if (spec.Mode?.ReplicatedJob !== undefined) spec.Mode.ReplicatedJob.TotalCompletions = replicas;
+          else throw new CliError("CLI_FAILED", `${name}: scale can only be used with replicated or replicated-job mode`);
+          return spec;
+        };
+        const { read } = await editService(client, first, scale);
         ctx.out.line(`${name} scaled to ${replicas}`);
         scaled.push([read.ID, name]);
       },

@@ -378,6 +378,31 @@ describe("shoal service", () => {
       assert.match(r.stdout, /verify: Service web converged\n$/);
     });
 
+    it("scale during a rolling update is made again on a fresh read when the update's status alone moved the version", async () => {
+      const prev = serviceSpec({ TaskTemplate: { ContainerSpec: { Image: "busybox:1.35" } } });
+      api.on("GET", `${V}/services/${SERVICE_ID}`, { body: service({ Version: { Index: 43 }, PreviousSpec: prev, UpdateStatus: { State: "completed" } }) });
+      api.on("POST", `${V}/services/${SERVICE_ID}/update`, (req) => (req.query["version"] === "42" ? { status: 409, body: { message: "update out of sequence" } } : { body: { Warnings: null } }));
+      const r = await shoal(api, ["service", "scale", "-d", "web=4"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "web scaled to 4\n");
+      const posts = api.requests.filter((q) => q.method === "POST");
+      assert.deepEqual(posts.map((q) => q.rawQuery), ["version=42", "version=43"]);
+      assert.deepEqual((posts[1]!.body as { Mode: unknown }).Mode, { Replicated: { Replicas: 4 } });
+    });
+
+    it("keeps the 409 when the Spec or the PreviousSpec changed since the read (another edit), posting once", async () => {
+      api.on("POST", `${V}/services/${SERVICE_ID}/update`, { status: 409, body: { message: "update out of sequence" } });
+      api.on("GET", `${V}/services/${SERVICE_ID}`, { body: service({ Version: { Index: 43 }, PreviousSpec: serviceSpec({ TaskTemplate: { ContainerSpec: { Image: "busybox:1.34" } } }) }) });
+      const rollback = await shoal(api, ["service", "rollback", "-d", "web"]);
+      assert.equal(rollback.code, 1);
+      assert.equal(rollback.stderr, "Error: update out of sequence\n");
+      api.on("GET", `${V}/services/${SERVICE_ID}`, { body: service({ Version: { Index: 43 }, Spec: serviceSpec({ Mode: { Replicated: { Replicas: 9 } } }) }) });
+      const update = await shoal(api, ["service", "update", "-d", "--image", "busybox:1.36", "web"]);
+      assert.equal(update.code, 1);
+      assert.equal(update.stderr, "Error: update out of sequence\n");
+      assert.equal(api.requests.filter((q) => q.method === "POST").length, 2);
+    });
+
     it("update --rollback is the same request as service rollback", async () => {
       await shoal(api, ["service", "update", "-d", "--rollback", "web"]);
       assert.equal(posted(`${V}/services/${SERVICE_ID}/update`).rawQuery, "version=42&rollback=previous");
