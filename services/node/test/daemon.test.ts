@@ -2,7 +2,7 @@
 // through init and join, with real certificates, mTLS gRPC and raft on disk; then the leader stops
 // and restarts from its state dir.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger, freeLoopbackPorts, silentLogger, sleep } from "@shoal/common";
@@ -382,6 +382,52 @@ describe("shoald in process: three managers and a worker on loopback", function 
     assert.equal(backend.store.view((tx) => tx.get("node", id)), undefined);
     assert.equal(backend.clusterStatus().members.length, 3);
     await until("w1 out of the swarm", 30_000, () => (w1.manager() === undefined && w1.info().localNodeState === "inactive" ? true : undefined));
+  });
+
+  // Destroys the three-manager swarm (w1 already left it): the tests after it make their own daemons.
+  it("restores from a copy of a stopped manager's state dir after every manager is lost (docs/OPERATIONS.md, Backup and restore)", async () => {
+    const managers = ["m1", "m2", "m3"];
+    const lead = await until("a leader", 10_000, () => leaderName(managers));
+    const backend = get(lead).manager();
+    assert.ok(backend);
+    // The edits go to the leader's node object.
+    const leadId = get(lead).info().nodeId;
+    const readLead = (mgr: Pick<Manager, "store">) => (): Node | undefined => mgr.store.view((tx) => tx.get("node", leadId));
+    const setLabel = (mgr: Pick<Manager, "store" | "updateNode">, key: string): Promise<void> =>
+      editNode(mgr, readLead(mgr), (spec) => ({ ...spec, annotations: { ...spec.annotations, labels: { ...spec.annotations.labels, [key]: "yes" } } }));
+    await setLabel(backend, "before-backup");
+
+    // The backup: one follower stopped (the others serve on), its state dir copied, started again.
+    const f = managers.find((n) => n !== lead)!;
+    await until("the follower to hold the label", 10_000, () => (readLead(get(f).manager()!)()?.spec.annotations.labels?.["before-backup"] === "yes" ? true : undefined));
+    await get(f).stop();
+    daemons.delete(f);
+    const backup = join(root, "backup");
+    cpSync(join(root, f), backup, { recursive: true });
+    await start(f);
+    await setLabel(backend, "after-backup");
+
+    // Every manager lost; the copy put back on the follower's machine (same address).
+    for (const name of managers) {
+      await get(name).stop();
+      daemons.delete(name);
+    }
+    rmSync(join(root, f), { recursive: true, force: true });
+    cpSync(backup, join(root, f), { recursive: true });
+    const restored = await start(f);
+    await restored.init({ listenAddr: "", advertiseAddr: "", forceNewCluster: true, autoLockManagers: false });
+    const mgr = restored.manager();
+    assert.ok(mgr);
+    await until("the restored manager to lead", 10_000, () => (leaderName([f]) === f ? true : undefined));
+    assert.deepEqual(mgr.clusterStatus().members.map((m) => m.suffrage), ["voter"]);
+    // What the backup held is back, what came after it is not, and the swarm takes writes.
+    const labels = readLead(mgr)()?.spec.annotations.labels ?? {};
+    assert.equal(labels["before-backup"], "yes");
+    assert.equal(labels["after-backup"], undefined);
+    await setLabel(mgr, "restored");
+    await until("the restored manager's node shown as the leader", 10_000, () =>
+      mgr.store.view((tx) => tx.get("node", restored.info().nodeId))?.managerStatus?.leader === true ? true : undefined,
+    );
   });
 
   it("keeps an autolocked manager locked after a restart until the right unlock key is given", async () => {
