@@ -66,7 +66,7 @@ export function removedManagerError(by: number, self: number, demoted: boolean):
   }
   return new ManagerError(
     { code: "MANAGER_REMOVED", by },
-    `this manager was removed from the swarm's raft cluster (raft member ${by} refuses its messages): it was retired by --force-new-cluster ` +
+    `this manager was removed from the swarm's raft cluster (raft member ${by} refuses its messages). It was retired by --force-new-cluster ` +
       "on another manager, or removed while it was away. What it has stored is stale and it takes no part in the cluster, so do not recover from it; " +
       "on this node run 'shoal swarm leave --force', then join again with a join token from a manager of the swarm (docs/OPERATIONS.md, Quorum recovery)",
   );

@@ -376,7 +376,7 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
       await assert.rejects(retired.leaderForRead(), (err: unknown) => {
         assert.ok(err instanceof ShoalError, String(err));
         assert.equal(err.code, "MANAGER_REMOVED");
-        assert.match(err.message, /^this manager was removed from the swarm's raft cluster .* do not recover from it; on this node run 'shoal swarm leave --force', then join again/);
+        assert.match(err.message, /^this manager was removed from the swarm's raft cluster \(raft member \d+ refuses its messages\)\. It was retired .* do not recover from it; on this node run 'shoal swarm leave --force', then join again/);
         return true;
       });
       // The leader goes on alone.
