@@ -228,21 +228,22 @@ describe("orchestration on the lab: 3 managers + 2 workers, simulated executor",
     await remove(id);
   });
 
-  it("moves tasks off a drained node at once", async () => {
+  it("moves tasks off a drained node at once (shoal node update --availability drain)", async () => {
     const id = await create({ Name: "drain", TaskTemplate: { ContainerSpec: { Image: "busybox" } }, Mode: { Replicated: { Replicas: 5 } } });
     await until("5 running", 60_000, async () => (running(await tasksOf(id)).length === 5 ? true : undefined));
     const m = await managerUp();
     const w2 = (await nodes()).find((n) => n.Description.Hostname === "worker2");
     assert.ok(w2);
-    await apiJson(m.apiSocket, "POST", `/nodes/${w2.ID}/update?version=${w2.Version.Index}`, { ...w2.Spec, Availability: "drain" });
+    const drained = await shoalCli(m.apiSocket, "node", "update", "--availability", "drain", "worker2");
+    assert.equal(drained.code, 0, drained.stderr);
+    assert.equal(drained.stdout, "worker2\n");
     const moved = await until("5 running, none on worker2", 30_000, async () => {
       const r = running(await tasksOf(id));
       return r.length === 5 && r.every((t) => t.NodeID !== w2.ID) ? r : undefined;
     });
     assert.equal(moved.length, 5);
-    const w2now = (await nodes()).find((n) => n.ID === w2.ID);
-    assert.ok(w2now);
-    await apiJson(m.apiSocket, "POST", `/nodes/${w2.ID}/update?version=${w2now.Version.Index}`, { ...w2now.Spec, Availability: "active" });
+    assert.equal((await shoalCli(m.apiSocket, "node", "update", "--availability", "active", "worker2")).code, 0);
+    assert.equal((await nodes()).find((n) => n.ID === w2.ID)?.Spec.Availability, "active");
     await remove(id);
   });
 
