@@ -31,18 +31,20 @@ export async function updateNode(client: ApiClient, read: DockerNode, spec: Node
 }
 
 /**
- * Reads the node, applies `edit` to it and posts the result with the version read, again on a
- * fresh read when only the node's status moved its version (postEdit). `edit` returns undefined
- * when there is nothing to change; editNode then returns the node as read without posting.
+ * Reads the node, applies `edit` to its Spec and posts the result with the version read, again on
+ * a fresh read when only the node's status moved its version (postEdit: the Spec is then the one
+ * `edit` saw, so it gives the same result). `edit` returns undefined when there is nothing to
+ * change; editNode then returns the node as read without posting.
  */
-export async function editNode(client: ApiClient, ref: string, edit: (read: DockerNode) => NodeSpec | undefined): Promise<{ read: DockerNode; posted: boolean }> {
+export async function editNode(client: ApiClient, ref: string, edit: (spec: NodeSpec) => NodeSpec | undefined): Promise<{ read: DockerNode; posted: boolean }> {
   const first = await getNode(client, ref);
-  if (edit(first) === undefined) return { read: first, posted: false };
+  const spec = edit(first.Spec);
+  if (spec === undefined) return { read: first, posted: false };
   const read = await postEdit(
     first,
     (id) => getNode(client, id),
     (a, b) => isDeepStrictEqual(a.Spec, b.Spec),
-    (r) => updateNode(client, r, edit(r)!),
+    (r) => updateNode(client, r, spec),
   );
   return { read, posted: true };
 }

@@ -139,22 +139,24 @@ export async function updateService(client: ApiClient, read: DockerService, spec
 }
 
 /**
- * Posts `edit(read)` as the service's new spec, again on a fresh read when the managers alone moved
- * its version (a rolling update's status) and its Spec and PreviousSpec are as read (postEdit).
+ * Posts `edit(first.Spec)` as the service's new spec with the version read, again on a fresh read
+ * when the managers alone moved its version (a rolling update's status) and its Spec and
+ * PreviousSpec are as read (postEdit: the edit would give the same spec).
  */
 export async function editService(
   client: ApiClient,
   first: DockerService,
-  edit: (read: DockerService) => ServiceSpec,
+  edit: (spec: ServiceSpec) => ServiceSpec,
   opts: { rollback?: boolean } = {},
 ): Promise<{ read: DockerService; warnings: string[] }> {
+  const spec = edit(first.Spec);
   let warnings: string[] = [];
   const read = await postEdit(
     first,
     (id) => getService(client, id),
     (a, b) => isDeepStrictEqual(a.Spec, b.Spec) && isDeepStrictEqual(a.PreviousSpec, b.PreviousSpec),
     async (r) => {
-      warnings = await updateService(client, r, edit(r), opts);
+      warnings = await updateService(client, r, spec, opts);
     },
   );
   return { read, warnings };

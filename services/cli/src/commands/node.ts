@@ -215,14 +215,14 @@ function registerUpdate(node: Command, ctx: CommandContext): void {
       if (opts.availability === undefined && opts.role === undefined && opts.labelAdd.length === 0 && opts.labelRm.length === 0) {
         throw new UsageError("nothing to update: give --availability, --role, --label-add or --label-rm");
       }
-      await editNode(ctx.client(), ref, (read) => applyNodeUpdate(read, ref, opts));
+      await editNode(ctx.client(), ref, (spec) => applyNodeUpdate(spec, ref, opts));
       ctx.out.line(ref);
     });
 }
 
 /** The node's Spec with the flags applied; fields the CLI does not know go back as read. */
-export function applyNodeUpdate(read: DockerNode, ref: string, opts: NodeUpdateOpts): NodeSpec {
-  const labels: Record<string, string> = { ...(read.Spec.Labels ?? {}) };
+export function applyNodeUpdate(read: NodeSpec, ref: string, opts: NodeUpdateOpts): NodeSpec {
+  const labels: Record<string, string> = { ...(read.Labels ?? {}) };
   for (const key of opts.labelRm) {
     if (!(key in labels)) throw new CliError("CLI_FAILED", `node ${ref} has no label ${JSON.stringify(key)} to remove`);
     delete labels[key];
@@ -231,7 +231,7 @@ export function applyNodeUpdate(read: DockerNode, ref: string, opts: NodeUpdateO
     const [k, v] = splitKeyValue(kv);
     labels[k] = v;
   }
-  const spec: NodeSpec = { ...read.Spec, Labels: labels };
+  const spec: NodeSpec = { ...read, Labels: labels };
   if (opts.availability !== undefined) spec.Availability = opts.availability;
   if (opts.role !== undefined) spec.Role = opts.role;
   return spec;
@@ -246,7 +246,7 @@ function registerRoleChange(node: Command, ctx: CommandContext, verb: "promote" 
     .action(async (refs: string[]) => {
       const client = ctx.client();
       await forEachTarget(refs, async (ref) => {
-        const { posted } = await editNode(client, ref, (read) => (read.Spec.Role === role ? undefined : { ...read.Spec, Role: role }));
+        const { posted } = await editNode(client, ref, (spec) => (spec.Role === role ? undefined : { ...spec, Role: role }));
         if (!posted) {
           ctx.out.line(`Node ${ref} is already a ${role}.`);
           return;

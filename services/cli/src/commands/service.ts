@@ -316,7 +316,7 @@ function registerUpdate(service: Command, ctx: CommandContext): void {
       return;
     }
     const names = await resolveNames(client, flags);
-    const { warnings } = await editService(client, read, (r) => applySpecFlags(r.Spec, flags, names));
+    const { warnings } = await editService(client, read, (spec) => applySpecFlags(spec, flags, names));
     for (const w of warnings) ctx.out.error(w);
     ctx.out.line(ref);
     // The cluster rolling this update back (failure action rollback) fails the command.
@@ -326,7 +326,7 @@ function registerUpdate(service: Command, ctx: CommandContext): void {
 
 async function rollback(ctx: CommandContext, client: ApiClient, ref: string, read: DockerService, flags: WatchFlags): Promise<void> {
   if (read.PreviousSpec === undefined) throw new CliError("CLI_FAILED", `service ${read.Spec.Name ?? read.ID} has no previous spec to roll back to`);
-  const { warnings } = await editService(client, read, (r) => r.Spec, { rollback: true });
+  const { warnings } = await editService(client, read, (spec) => spec, { rollback: true });
   for (const w of warnings) ctx.out.error(w);
   ctx.out.line(ref);
   await follow(ctx, client, read.ID, ref, flags);
@@ -349,8 +349,8 @@ function registerScale(service: Command, ctx: CommandContext): void {
       async (name) => {
         const replicas = pairs.find(([n]) => n === name)![1];
         const first = await getService(client, name);
-        const scale = (r: DockerService): ServiceSpec => {
-          const spec = structuredClone(r.Spec);
+        const scale = (read: ServiceSpec): ServiceSpec => {
+          const spec = structuredClone(read);
           if (spec.Mode?.Replicated !== undefined) spec.Mode.Replicated.Replicas = replicas;
           else if (spec.Mode?.ReplicatedJob !== undefined) spec.Mode.ReplicatedJob.TotalCompletions = replicas;
           else throw new CliError("CLI_FAILED", `${name}: scale can only be used with replicated or replicated-job mode`);
