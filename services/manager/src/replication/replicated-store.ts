@@ -159,6 +159,15 @@ class StoreStateMachine implements StateMachine {
   }
 }
 
+/**
+ * How long after it starts a member waits for a leader before an API read says there is none. A
+ * member that restarts knows the leader only once the leader's stream to it has reconnected and a
+ * heartbeat came through, which can take longer than the two election timeouts a read waits
+ * otherwise; "no leader, bring the lost managers back" would be the wrong thing to tell an
+ * operator who has just restarted a manager.
+ */
+const STARTUP_LEADER_WAIT_MS = 5_000;
+
 export class ReplicatedStore implements Proposer {
   readonly store: MemoryStore;
   private raftNode: RaftNode | undefined;
@@ -169,6 +178,7 @@ export class ReplicatedStore implements Proposer {
   private readonly listeners = new Set<LeadershipListener>();
   private leader = false;
   private stopped = false;
+  private readonly startedAtMs: number;
 
   private constructor(
     private readonly opts: ReplicatedStoreOptions,
@@ -176,6 +186,7 @@ export class ReplicatedStore implements Proposer {
   ) {
     this.log = modules.logger.child({ component: "replication" });
     this.clock = modules.clock ?? systemClock;
+    this.startedAtMs = this.clock.monotonicMs();
     const electionMs = (opts.raft.tickMs ?? 100) * (opts.raft.electionTicks ?? 10);
     this.commitTimeoutMs = opts.commitTimeoutMs ?? electionMs * 2;
     const storeModules = modules.clock === undefined ? { proposer: this } : { proposer: this, clock: modules.clock };
@@ -237,7 +248,8 @@ export class ReplicatedStore implements Proposer {
 
   /**
    * Resolves when this member knows a leader, waiting out an election of up to two election
-   * timeouts (a split vote included; not at all with wait false); else rejects MANAGER_NO_LEADER
+   * timeouts (a split vote included; in the first seconds after the member started, until
+   * STARTUP_LEADER_WAIT_MS; not at all with wait false); else rejects MANAGER_NO_LEADER
    * (MANAGER_REMOVED on a member whose id was retired, MANAGER_STOPPED once stopped). Reads of
    * cluster state on a manager go through this: a member that knows no leader may hold a stale
    * store (the others moved on, or are gone), and answering from it would show lost managers as
@@ -250,7 +262,8 @@ export class ReplicatedStore implements Proposer {
     if (removed !== undefined) throw removed;
     if (this.leaderInfo().id !== NONE) return;
     const { tickMs, electionTicks } = this.raft.ticks();
-    if (opts.wait !== false) await this.leaderKnown(2 * electionTicks * tickMs);
+    const sinceStart = this.clock.monotonicMs() - this.startedAtMs;
+    if (opts.wait !== false) await this.leaderKnown(Math.max(2 * electionTicks * tickMs, STARTUP_LEADER_WAIT_MS - sinceStart));
     if (this.leaderInfo().id !== NONE) return;
     const { reachable, members } = this.votersInHearing();
     throw noLeaderError(reachable, members);

@@ -502,3 +502,22 @@ describe("replication: leaderKnown (3 members, raft tick 20 ms)", function () {
     assert.equal(f.leaderInfo().id, NONE);
   });
 });
+
+describe("replication: a member that has just restarted (3 members, raft tick 20 ms)", function () {
+  this.timeout(30_000);
+  const c = new StoreCluster();
+  after(() => c.cleanup());
+
+  it("answers API reads once the leader reaches it, not 'no leader' while the leader's stream to it is still in its reconnect backoff", async () => {
+    await c.startAll([1, 2, 3]);
+    const leader = await c.leader();
+    const f = c.running().find((m) => m !== leader)!;
+    await c.stop(f.id);
+    // Down long enough for the leader's reconnect backoff to it to grow to its longest (2 s),
+    // far past two election timeouts (400 ms here).
+    await new Promise((r) => setTimeout(r, 4_000));
+    const back = await c.start(f.id);
+    await back.leaderForRead();
+    assert.equal(back.leaderInfo().id, leader.id);
+  });
+});

@@ -304,5 +304,6 @@ export class GrpcTransport implements RaftTransport {
     if (m.to !== this.opts.id) throw new RaftError("RAFT_INVALID_ARGUMENT", `message for ${m.to} delivered to ${this.opts.id}`);
     this.counters.messagesReceived++;
     this.messageHandler(m);
+    this.peers.get(m.from)?.heardFrom();
   }
 }

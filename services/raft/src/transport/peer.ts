@@ -140,6 +140,21 @@ export class Peer {
     if (this.state === "idle") this.open();
   }
 
+  /**
+   * The member sent us a message: it is up. A reconnect waiting out its backoff goes now. A member
+   * that restarted after being down for seconds would otherwise hear nothing from us until our
+   * backoff (up to 2 s) ran out: a leader's heartbeats, and so the member's knowing the leader,
+   * came over two election timeouts late, and its API reported no leader meanwhile.
+   */
+  heardFrom(): void {
+    if (this.state !== "backoff") return;
+    this.retry?.cancel();
+    this.retry = undefined;
+    this.opts.backoff.reset();
+    this.state = "idle";
+    this.open();
+  }
+
   private flush(lane: Lane): void {
     lane.flushScheduled = false;
     if (this.state === "closed" || this.state === "backoff" || lane.blocked || lane.queue.length === 0) return;

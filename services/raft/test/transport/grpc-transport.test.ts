@@ -119,6 +119,33 @@ describe("GrpcTransport over loopback", function () {
     });
   });
 
+  it("reconnects to a peer at once when that peer sends to it, instead of waiting out its reconnect backoff", async () => {
+    // A backoff far longer than the test's wait: only the wake-up can make the message arrive.
+    const a = await start(1, { backoff: { initialMs: 10_000, maxMs: 10_000 } });
+    let b = await start(2);
+    const addr = b.t.address();
+    a.t.addPeer(2, addr);
+    a.t.send([msg(1, 2, { index: 1 })]);
+    await waitFor("first message", () => b.received.length === 1);
+    await b.t.stop();
+    await waitFor("unreachable report", () => {
+      a.t.send([msg(1, 2, { index: 2 })]);
+      return a.unreachable.includes(2);
+    });
+    b = await start(2, { listen: addr });
+    b.t.addPeer(1, a.t.address());
+    b.t.send([msg(2, 1, { index: 7 })]);
+    await waitFor("b's message at a", () => a.received.some((m) => m.index === 7));
+    await waitFor(
+      "a's message at b, well before a's backoff ran out",
+      () => {
+        a.t.send([msg(1, 2, { index: 3 })]);
+        return b.received.some((m) => m.index === 3);
+      },
+      3_000,
+    );
+  });
+
   it("drops messages beyond the queue bound and reports the peer unreachable, without blocking", async () => {
     const a = await start(1, { maxQueuedMessages: 10 });
     const b = await start(2);
