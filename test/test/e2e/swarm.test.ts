@@ -233,6 +233,24 @@ describe("swarm on the lab: 3 managers + 2 workers", function () {
     assert.equal((await nodes(host("manager1"))).length, 5);
   });
 
+  it("a manager restarted after seconds down answers its first read with the nodes, not 'no leader'", async () => {
+    const lead = await leaderHost();
+    const m = managers().find((h) => h !== lead)!;
+    await lab.kill(m.name);
+    // Down long enough for the leader's reconnect backoff to it to reach its longest (2 s).
+    await sleep(4_000);
+    await lab.start(m.name);
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const ping = await apiCall(m.apiSocket, "GET", "/_ping", undefined, 1_000).catch(() => undefined);
+      if (ping?.status === 200) break;
+      await sleep(50);
+    }
+    const first = await apiCall(m.apiSocket, "GET", "/nodes", undefined, 15_000);
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+    assert.equal((first.body as DockerNode[]).length, 5);
+  });
+
   it("elects a new leader after the leader is SIGKILLed; writes go through the survivors; the old leader rejoins, agrees on the leader and has every write", async () => {
     const old = await leaderHost();
     const survivors = managers().filter((m) => m !== old);
