@@ -25,7 +25,7 @@ async function until<T>(what: string, timeoutMs: number, probe: () => T | undefi
 /**
  * An operator's node edit, as `shoal node update|promote|demote` makes it: read, edit the Spec,
  * write with the version read; when the managers moved the version by a status write alone (the
- * Spec unchanged), read again and edit that.
+ * Spec unchanged), read again (the write may still be in flight: until it shows) and edit that.
  */
 async function editNode(mgr: Pick<Manager, "updateNode">, read: () => Node | undefined, edit: (spec: Node["spec"]) => Node["spec"]): Promise<void> {
   for (let attempt = 1; ; attempt++) {
@@ -35,9 +35,12 @@ async function editNode(mgr: Pick<Manager, "updateNode">, read: () => Node | und
       await mgr.updateNode(cur.id, cur.meta.version.index, edit(cur.spec));
       return;
     } catch (err) {
-      const fresh = read();
-      const statusOnly = fresh !== undefined && fresh.meta.version.index !== cur.meta.version.index && JSON.stringify(fresh.spec) === JSON.stringify(cur.spec);
-      if (attempt >= 5 || (err as { code?: string }).code !== "STORE_VERSION_CONFLICT" || !statusOnly) throw err;
+      if (attempt >= 5 || (err as { code?: string }).code !== "STORE_VERSION_CONFLICT") throw err;
+      const fresh = await until("the conflicting write to show", 2_000, () => {
+        const n = read();
+        return n !== undefined && n.meta.version.index !== cur.meta.version.index ? n : undefined;
+      });
+      if (JSON.stringify(fresh.spec) !== JSON.stringify(cur.spec)) throw err;
     }
   }
 }

@@ -208,6 +208,20 @@ describe("shoal node", () => {
       assert.deepEqual(api.requests[3]!.body, { Labels: { zone: "a", disk: "ssd" }, Role: "worker", Availability: "active" });
     });
 
+    it("waits for the write behind a 409 to show in reads (the leader checks edits against its writes in flight), then makes the edit again", async () => {
+      let reads = 0;
+      api
+        .on("GET", `${V}/nodes/wrk1`, { body: workerNode() })
+        // The status write that moved the version is applied (and read) only on the third read.
+        .on("GET", `${V}/nodes/${WORKER_ID}`, () => ({ body: workerNode(++reads < 3 ? {} : { Version: { Index: 20 } }) }))
+        .on("POST", `${V}/nodes/${WORKER_ID}/update`, (req) => (req.query.version === "19" ? { status: 409, body: { message: "update out of sequence" } } : {}));
+      const r = await shoal(api, ["node", "update", "--availability", "drain", "wrk1"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "wrk1\n");
+      const id = `${V}/nodes/${WORKER_ID}`;
+      assert.deepEqual(api.calls(), [`GET ${V}/nodes/wrk1`, `POST ${id}/update?version=19`, `GET ${id}`, `GET ${id}`, `GET ${id}`, `POST ${id}/update?version=20`]);
+    });
+
     it("keeps the 409 when another edit changed the Spec since the read, and posts nothing more", async () => {
       api
         .on("GET", `${V}/nodes/wrk1`, { body: workerNode() })
