@@ -100,19 +100,27 @@ describe("GrpcTransport over loopback", function () {
     assert.deepEqual(a.snapshotStatus, [{ id: 2, ok: false }]);
   });
 
-  it("reports a down peer unreachable and reconnects after its server restarts", async () => {
-    const a = await start(1);
-    let b = await start(2);
-    const addr = b.t.address();
+  /**
+   * Member 1 (started with `opts`) sends to member 2 until 2 stops and 1 reports it unreachable;
+   * then 2 starts again on the same address. 1's stream to 2 is then in its reconnect backoff.
+   */
+  async function restartAfterDown(opts: Parameters<typeof startTransport>[1] = {}): Promise<{ a: Harness; b: Harness }> {
+    const a = await start(1, opts);
+    const first = await start(2);
+    const addr = first.t.address();
     a.t.addPeer(2, addr);
     a.t.send([msg(1, 2, { index: 1 })]);
-    await waitFor("first message", () => b.received.length === 1);
-    await b.t.stop();
+    await waitFor("first message", () => first.received.length === 1);
+    await first.t.stop();
     await waitFor("unreachable report", () => {
       a.t.send([msg(1, 2, { index: 2 })]);
       return a.unreachable.includes(2);
     });
-    b = await start(2, { listen: addr });
+    return { a, b: await start(2, { listen: addr }) };
+  }
+
+  it("reports a down peer unreachable and reconnects after its server restarts", async () => {
+    const { a, b } = await restartAfterDown();
     await waitFor("message after restart", () => {
       a.t.send([msg(1, 2, { index: 3 })]);
       return b.received.some((m) => m.index === 3);
@@ -121,18 +129,7 @@ describe("GrpcTransport over loopback", function () {
 
   it("reconnects to a peer at once when that peer sends to it, instead of waiting out its reconnect backoff", async () => {
     // A backoff far longer than the test's wait: only the wake-up can make the message arrive.
-    const a = await start(1, { backoff: { initialMs: 10_000, maxMs: 10_000 } });
-    let b = await start(2);
-    const addr = b.t.address();
-    a.t.addPeer(2, addr);
-    a.t.send([msg(1, 2, { index: 1 })]);
-    await waitFor("first message", () => b.received.length === 1);
-    await b.t.stop();
-    await waitFor("unreachable report", () => {
-      a.t.send([msg(1, 2, { index: 2 })]);
-      return a.unreachable.includes(2);
-    });
-    b = await start(2, { listen: addr });
+    const { a, b } = await restartAfterDown({ backoff: { initialMs: 10_000, maxMs: 10_000 } });
     b.t.addPeer(1, a.t.address());
     b.t.send([msg(2, 1, { index: 7 })]);
     await waitFor("b's message at a", () => a.received.some((m) => m.index === 7));
