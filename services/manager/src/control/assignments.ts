@@ -28,9 +28,25 @@ export interface AssignmentsOptions {
    * (default 100 ms). 0: as soon as the commits of a burst are routed.
    */
   batchWindowMs?: number;
+  /**
+   * Pacing under load: the INCREMENTAL messages per second that all streams together should stay
+   * near (default 1,000; 0 turns pacing off). Each stream then waits at least (streams that sent a
+   * message in the last second) / budget seconds after its last message, up to `maxPaceMs`, while
+   * its changes gather. Below MIN_PACE_MS (about a hundred busy streams at the default) nothing
+   * waits longer than the batch window.
+   */
+  messageBudgetPerSec?: number;
+  /** The longest a stream's changes wait behind its last message (default 1,000 ms). */
+  maxPaceMs?: number;
 }
 
 export const DEFAULT_ASSIGNMENT_BATCH_WINDOW_MS = 100;
+export const DEFAULT_MESSAGE_BUDGET_PER_SEC = 1000;
+export const DEFAULT_MAX_PACE_MS = 1000;
+/** A pace shorter than this is not applied: the batch window already spaces messages that much. */
+export const MIN_PACE_MS = 100;
+/** Streams count as busy for the pace while they sent a message within this long. */
+const PACE_BUCKET_MS = 1000;
 
 export type AssignmentsErrorCode = "ASSIGNMENTS_STATUS_INVALID";
 export class AssignmentsError extends ShoalError<{ code: AssignmentsErrorCode } & Record<string, unknown>> {}
@@ -43,6 +59,10 @@ interface Subscriber {
   sequence: number;
   /** Changes waiting for the next INCREMENTAL message: task, or undefined for removed. */
   pending: Map<string, Task | undefined>;
+  /** When the last INCREMENTAL message went out (monotonic ms). */
+  lastSentMs: number | undefined;
+  /** Set while the stream's changes wait out its pace. */
+  paceTimer: TimerHandle | undefined;
   send(msg: controlpb.IAssignmentsMessage): void;
   end(): void;
 }
@@ -172,6 +192,12 @@ export class TaskAssignments {
   private flushing = false;
   private readonly clock: Clock;
   private readonly batchWindowMs: number;
+  private readonly messageBudgetPerSec: number;
+  private readonly maxPaceMs: number;
+  /** Streams that sent in the current PACE_BUCKET_MS, and how many sent in the one before. */
+  private sentThisBucket = new Set<Subscriber>();
+  private sentLastBucket = 0;
+  private bucketEndsMs = 0;
   /** The pending flush of INCREMENTAL messages, while changes gather. */
   private flushTimer: TimerHandle | undefined;
   /** Streams waiting for their COMPLETE set, in arrival order. */
@@ -188,6 +214,8 @@ export class TaskAssignments {
     this.log = modules.logger.child({ component: "assignments" });
     this.clock = modules.clock ?? systemClock;
     this.batchWindowMs = opts.batchWindowMs ?? DEFAULT_ASSIGNMENT_BATCH_WINDOW_MS;
+    this.messageBudgetPerSec = opts.messageBudgetPerSec ?? DEFAULT_MESSAGE_BUDGET_PER_SEC;
+    this.maxPaceMs = opts.maxPaceMs ?? DEFAULT_MAX_PACE_MS;
     this.opener = new TurnSlices(
       this.clock,
       OPEN_BUDGET_MS,
@@ -313,6 +341,8 @@ export class TaskAssignments {
       fromIndex: store.appliedIndex,
       sequence: 0,
       pending: new Map(),
+      lastSentMs: undefined,
+      paceTimer: undefined,
       send: (msg) => call.write(controlpb.AssignmentsMessage.create(msg)),
       end: () => call.end(),
     };
@@ -435,7 +465,20 @@ export class TaskAssignments {
   }
 
   private flush(sub: Subscriber): void {
-    if (sub.pending.size === 0) return;
+    if (sub.pending.size === 0 || sub.paceTimer !== undefined) return;
+    const now = this.clock.monotonicMs();
+    this.rollBucket(now);
+    const wait = this.paceWaitMs(sub, now);
+    if (wait > 0) {
+      sub.paceTimer = this.clock.setTimeout(() => {
+        sub.paceTimer = undefined;
+        // Still open (remove() cancels the timer, but a timer may already have been due).
+        if (!this.subscribers.get(sub.nodeId)?.has(sub)) return;
+        this.dirty.add(sub);
+        this.flushAll();
+      }, wait);
+      return;
+    }
     const tasks: Uint8Array[] = [];
     const removed: string[] = [];
     for (const [id, t] of sub.pending) {
@@ -445,10 +488,41 @@ export class TaskAssignments {
     sub.pending.clear();
     sub.sequence++;
     sub.send({ type: controlpb.AssignmentsMessage.Type.INCREMENTAL, sequence: sub.sequence, tasks, removedTaskIds: removed });
+    sub.lastSentMs = now;
+    this.sentThisBucket.add(sub);
+  }
+
+  /**
+   * How much longer the stream's changes should wait, from the pace: when many nodes' assignments
+   * change at once (a thousand nodes taking a hundred thousand tasks), a message per node per batch
+   * window carried one task each, and its send, the agent's write and status report, and the
+   * report's store round cost both sides more than the task itself. Spacing each busy stream's
+   * messages so that all of them together stay near the budget makes each carry several tasks
+   * (the orchestration benchmark: 2,400–2,900 → 3,200–3,600 tasks/s). A stream that sent nothing
+   * for the pace sends at the end of the batch window as before, so a quiet node, and every node
+   * of a cluster with fewer than about a hundred busy ones, sees no delay.
+   */
+  private paceWaitMs(sub: Subscriber, now: number): number {
+    if (this.messageBudgetPerSec <= 0 || sub.lastSentMs === undefined) return 0;
+    const busy = Math.max(this.sentLastBucket, this.sentThisBucket.size);
+    const pace = Math.min(this.maxPaceMs, (busy * 1000) / this.messageBudgetPerSec);
+    if (pace < MIN_PACE_MS) return 0;
+    return Math.max(0, sub.lastSentMs + pace - now);
+  }
+
+  private rollBucket(now: number): void {
+    if (now < this.bucketEndsMs) return;
+    // A bucket that ended more than a bucket ago: nothing was sent since it ended.
+    this.sentLastBucket = now >= this.bucketEndsMs + PACE_BUCKET_MS ? 0 : this.sentThisBucket.size;
+    this.sentThisBucket = new Set();
+    this.bucketEndsMs = now + PACE_BUCKET_MS;
   }
 
   private remove(sub: Subscriber): void {
     this.dirty.delete(sub);
+    sub.paceTimer?.cancel();
+    sub.paceTimer = undefined;
+    this.sentThisBucket.delete(sub);
     const set = this.subscribers.get(sub.nodeId);
     if (set === undefined) return;
     set.delete(sub);
@@ -471,7 +545,11 @@ export class TaskAssignments {
     for (const s of [...this.statusStreams]) s.end();
     const all = [...this.subscribers.values()].flatMap((s) => [...s]);
     this.subscribers.clear();
+    this.sentThisBucket = new Set();
+    this.sentLastBucket = 0;
     for (const sub of all) {
+      sub.paceTimer?.cancel();
+      sub.paceTimer = undefined;
       try {
         sub.end();
       } catch {

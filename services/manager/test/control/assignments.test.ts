@@ -172,6 +172,85 @@ describe("control/assignments: task assignment streams and status reports", () =
     assert.equal(s1.messages.length, 3);
   });
 
+  it("paces busy streams under load: changes gather behind a stream's last message, quiet streams send at the window", async () => {
+    a.stop();
+    const clock = new FakeClock();
+    const rs = { store, isLeader: () => true, leaderInfo: () => ({ id: 1, address: undefined }) } as unknown as ReplicatedStore;
+    // A budget of 10 messages/s: with 3 streams busy, each waits 300 ms behind its last message.
+    a = new TaskAssignments({ rs, logger: silentLogger(), clock }, { batchWindowMs: 100, messageBudgetPerSec: 10, maxPaceMs: 1000 });
+    a.start();
+    const [s1, s2, s3] = [open("n1"), open("n2"), open("n3")];
+    const change = async (id: string, nodeId: string): Promise<void> => {
+      await store.update((tx) => tx.create("task", newTask(id, nodeId)));
+      await settle();
+    };
+    await change("t1", "n1");
+    await change("t2", "n2");
+    await change("t3", "n3");
+    clock.advance(100);
+    await settle();
+    for (const s of [s1, s2, s3]) assert.equal(s.messages.length, 2, "a stream's first change goes out at the end of the window");
+    // Right after n1's message: its next changes wait until 300 ms after that message.
+    await change("t4", "n1");
+    clock.advance(100);
+    await settle();
+    await change("t5", "n1");
+    assert.equal(s1.messages.length, 2, "held behind the last message");
+    clock.advance(199);
+    await settle();
+    assert.equal(s1.messages.length, 2);
+    clock.advance(1);
+    await settle();
+    assert.equal(s1.messages.length, 3);
+    assert.deepEqual(s1.tasks(2).map((t) => t.id), ["t4", "t5"], "the held changes go out together");
+    // A stream quiet for longer than its pace sends at the end of the window.
+    clock.advance(200);
+    await settle();
+    await change("t6", "n2");
+    clock.advance(100);
+    await settle();
+    assert.deepEqual(s2.tasks(2).map((t) => t.id), ["t6"]);
+    // A held stream that closes sends nothing more, and stop() leaves no timer behind.
+    await change("t7", "n2");
+    clock.advance(100);
+    await settle();
+    assert.equal(s2.messages.length, 3, "held");
+    s2.emit("cancelled");
+    clock.advance(1000);
+    await settle();
+    assert.equal(s2.messages.length, 3, "nothing sent on a closed stream");
+    await change("t8", "n3");
+    clock.advance(100);
+    await settle();
+    assert.equal(s3.messages.length, 3, "n3 was quiet for its pace");
+    await change("t9", "n3");
+    clock.advance(100);
+    await settle();
+    a.stop();
+    clock.advance(1000);
+    await settle();
+    assert.equal(s3.messages.length, 3, "no message after stop()");
+  });
+
+  it("does not pace when few streams are busy: a pace under 100 ms is not applied", async () => {
+    a.stop();
+    const clock = new FakeClock();
+    const rs = { store, isLeader: () => true, leaderInfo: () => ({ id: 1, address: undefined }) } as unknown as ReplicatedStore;
+    // 40 messages/s with 2 busy streams would pace them 50 ms apart; changes 10 ms apart still go out at once.
+    a = new TaskAssignments({ rs, logger: silentLogger(), clock }, { batchWindowMs: 0, messageBudgetPerSec: 40 });
+    a.start();
+    const [s1] = [open("n1"), open("n2")];
+    for (let i = 0; i < 5; i++) {
+      await store.update((tx) => {
+        tx.create("task", newTask(`a${i}`, "n1"));
+        tx.create("task", newTask(`b${i}`, "n2"));
+      });
+      await settle();
+      assert.equal(s1.messages.length, 2 + i, `change ${i + 1} went out at once`);
+      clock.advance(10);
+    }
+  });
+
   it("ends every stream when leadership is lost, and forgets streams whose caller went away", async () => {
     const s1 = open("n1");
     const s2 = open("n2");
