@@ -42,6 +42,14 @@ export function registerNodeMetrics(registry: Registry, view: { manager(): Manag
     "time the store's write lock was held (a rate near 1 means writes queue behind the raft round trip)",
     (s) => s.lockHeldSeconds,
   );
+  // The leader's assignment streams: changes per message says how well increments are batched;
+  // a pace above 0 means busy streams wait up to that long between messages (ARCHITECTURE).
+  managerCounter("shoal_dispatcher_assignment_messages_total", "incremental assignment messages this manager sent to nodes", (m) => m.assignmentStats().messages);
+  managerCounter("shoal_dispatcher_assignment_changes_total", "task changes and removals those messages carried", (m) => m.assignmentStats().changes);
+  gauge("shoal_dispatcher_assignment_pace_seconds", "how long a busy node's assignment stream now waits between messages (0: not paced)", [], (g) => {
+    const m = view.manager();
+    if (m !== undefined) g.set(m.assignmentStats().paceMs / 1000);
+  });
   // Silences raft warned of (its log has each): at a full election timeout one costs the leader.
   const silenceCounter = (name: string, help: string, read: (s: RaftSilenceStats) => number): void => managerCounter(name, help, (m) => read(m.rs.raft.silenceStats()));
   silenceCounter("shoal_raft_leader_silences_total", "times this manager, leading, sent a member nothing for half an election timeout or more (event loop held or short of CPU)", (s) => s.leaderSilences);

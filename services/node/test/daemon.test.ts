@@ -118,6 +118,10 @@ describe("shoald in process: three managers and a worker on loopback", function 
     // The leader lets the lock go once its entry is appended (entries in flight overlap), so the
     // time it was held may be shorter than the time entries were in flight: both are counted.
     assert.ok(value("shoal_store_write_lock_held_seconds_total") > 0, "the write lock's time is counted");
+    // The assignment streams' counts (no task yet) and their pace (a few nodes: never paced).
+    assert.equal(value("shoal_dispatcher_assignment_changes_total"), 0);
+    assert.ok(value("shoal_dispatcher_assignment_messages_total") >= 0);
+    assert.equal(value("shoal_dispatcher_assignment_pace_seconds"), 0);
     // What an alert on a lost quorum or a retired manager reads.
     assert.equal(value("shoal_raft_has_leader"), 1);
     assert.equal(value("shoal_raft_removed"), 0);

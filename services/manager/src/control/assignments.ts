@@ -48,6 +48,16 @@ export const MIN_PACE_MS = 100;
 /** Streams count as busy for the pace while they sent a message within this long. */
 const PACE_BUCKET_MS = 1000;
 
+/** What the INCREMENTAL messages carried since this manager started (metrics). */
+export interface AssignmentStats {
+  /** INCREMENTAL messages sent, to all streams. */
+  messages: number;
+  /** Task changes and removals those messages carried. */
+  changes: number;
+  /** The pace a stream that sent a message now waits behind it (0: not paced), ms. */
+  paceMs: number;
+}
+
 export type AssignmentsErrorCode = "ASSIGNMENTS_STATUS_INVALID";
 export class AssignmentsError extends ShoalError<{ code: AssignmentsErrorCode } & Record<string, unknown>> {}
 
@@ -198,6 +208,8 @@ export class TaskAssignments {
   private sentThisBucket = new Set<Subscriber>();
   private sentLastBucket = 0;
   private bucketEndsMs = 0;
+  private messagesSent = 0;
+  private changesSent = 0;
   /** The pending flush of INCREMENTAL messages, while changes gather. */
   private flushTimer: TimerHandle | undefined;
   /** Streams waiting for their COMPLETE set, in arrival order. */
@@ -490,6 +502,14 @@ export class TaskAssignments {
     sub.send({ type: controlpb.AssignmentsMessage.Type.INCREMENTAL, sequence: sub.sequence, tasks, removedTaskIds: removed });
     sub.lastSentMs = now;
     this.sentThisBucket.add(sub);
+    this.messagesSent++;
+    this.changesSent += tasks.length + removed.length;
+  }
+
+  /** Counts since this manager started, and the pace now (metrics). */
+  stats(): AssignmentStats {
+    this.rollBucket(this.clock.monotonicMs());
+    return { messages: this.messagesSent, changes: this.changesSent, paceMs: this.currentPaceMs() };
   }
 
   /**
@@ -503,11 +523,17 @@ export class TaskAssignments {
    * of a cluster with fewer than about a hundred busy ones, sees no delay.
    */
   private paceWaitMs(sub: Subscriber, now: number): number {
-    if (this.messageBudgetPerSec <= 0 || sub.lastSentMs === undefined) return 0;
+    if (sub.lastSentMs === undefined) return 0;
+    const pace = this.currentPaceMs();
+    return pace === 0 ? 0 : Math.max(0, sub.lastSentMs + pace - now);
+  }
+
+  /** The pace from the streams busy in the last second; 0 below MIN_PACE_MS or with pacing off. */
+  private currentPaceMs(): number {
+    if (this.messageBudgetPerSec <= 0) return 0;
     const busy = Math.max(this.sentLastBucket, this.sentThisBucket.size);
     const pace = Math.min(this.maxPaceMs, (busy * 1000) / this.messageBudgetPerSec);
-    if (pace < MIN_PACE_MS) return 0;
-    return Math.max(0, sub.lastSentMs + pace - now);
+    return pace < MIN_PACE_MS ? 0 : pace;
   }
 
   private rollBucket(now: number): void {

@@ -17,7 +17,7 @@ import { describeError, systemClock, type Clock, type Logger, type TimerHandle }
 import { dispatcherServiceDefinition, serveCallStream, toServiceError, unaryHandler, type controlpb } from "@shoal/proto";
 import { DEFAULT_HEARTBEAT_PERIOD_NS, NodeState, type Node, type NodeDescription } from "@shoal/store";
 import { authorizeCall, type CallWithAuthContext } from "../ca/index.js";
-import { TaskAssignments } from "./assignments.js";
+import { TaskAssignments, type AssignmentStats } from "./assignments.js";
 import type { ReplicatedStore } from "../replication/index.js";
 import { decodeDescription, managerPeers } from "./ca-service.js";
 import { heartbeatPeriodMs } from "./cluster-object.js";
@@ -151,6 +151,11 @@ export class Dispatcher {
       }, this.log),
       reportTaskStatus: leaderStream<grpc.ServerDuplexStream<controlpb.UpdateTaskStatusRequest, controlpb.TaskStatusAck>>((nodeId, call) => this.assignments.serveStatus(nodeId, call)),
     });
+  }
+
+  /** What the assignment streams sent since this manager started, and their pace now (metrics). */
+  assignmentStats(): AssignmentStats {
+    return this.assignments.stats();
   }
 
   /** Leader-only: start expiring nodes (called on gaining leadership). */

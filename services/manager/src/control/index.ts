@@ -3,6 +3,7 @@ export * from "./cluster-object.js";
 export { CaService, managerPeers, decodeDescription } from "./ca-service.js";
 export { ControlService, newRaftId } from "./control-service.js";
 export { Dispatcher, DEFAULT_HEARTBEAT_PERIOD_MS, managersVersion } from "./dispatcher.js";
+export type { AssignmentStats } from "./assignments.js";
 export { GrpcForwarder, type ClientTls } from "./forwarder.js";
 export { Membership, checkVoterRemoval } from "./membership.js";
 export { requireLeader } from "./redirect.js";

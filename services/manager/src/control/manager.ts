@@ -28,6 +28,7 @@ import { ReplicatedStore } from "../replication/index.js";
 import { CaService } from "./ca-service.js";
 import { checkCaSpecChange, checkDispatcherSpec, currentUnlockKey, getCluster, newUnlockKey, rootCaPems } from "./cluster-object.js";
 import { ControlService } from "./control-service.js";
+import type { AssignmentStats } from "./assignments.js";
 import { Dispatcher } from "./dispatcher.js";
 import { ControlError } from "./errors.js";
 import { GrpcForwarder, type ClientTls } from "./forwarder.js";
@@ -206,6 +207,11 @@ export class Manager implements ManagerBackend {
 
   linearizableView<R>(fn: (tx: ReadTx) => R, opts: { signal?: AbortSignal } = {}): Promise<R> {
     return this.rs.linearizableView(fn, opts);
+  }
+
+  /** What this manager's assignment streams sent (it sends only while leading), and their pace now. */
+  assignmentStats(): AssignmentStats {
+    return this.dispatcher.assignmentStats();
   }
 
   clusterStatus(): ClusterStatus {

@@ -223,6 +223,9 @@ describe("control/assignments: task assignment streams and status reports", () =
     clock.advance(100);
     await settle();
     assert.equal(s3.messages.length, 3, "n3 was quiet for its pace");
+    // Six increments so far (n1 2, n2 2, n3 2) carrying seven changes; two streams still open
+    // sent in the last bucket (n2's closed), so the pace is 200 ms.
+    assert.deepEqual(a.stats(), { messages: 6, changes: 7, paceMs: 200 });
     await change("t9", "n3");
     clock.advance(100);
     await settle();
