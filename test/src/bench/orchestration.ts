@@ -72,6 +72,8 @@ interface StoreWrites {
   actions: number;
   commitWait: number;
   lockHeld: number;
+  assignmentMessages: number;
+  assignmentChanges: number;
 }
 
 /** A manager's /metrics, read once: the value of a series by its name and labels (NaN if absent). */
@@ -89,6 +91,8 @@ async function storeWrites(sock: string): Promise<StoreWrites> {
     actions: value("shoal_store_proposed_actions_total"),
     commitWait: value("shoal_store_commit_wait_seconds_total"),
     lockHeld: value("shoal_store_write_lock_held_seconds_total"),
+    assignmentMessages: value("shoal_dispatcher_assignment_messages_total"),
+    assignmentChanges: value("shoal_dispatcher_assignment_changes_total"),
   };
 }
 /** How often a manager, leading, went silent to a member for half an election timeout, and the longest (s). */
@@ -305,6 +309,9 @@ async function main(): Promise<void> {
     out("orch_store_actions_per_entry", entries > 0 ? (store1.actions - store0.actions) / entries : 0, "actions");
     out("orch_store_commit_wait_per_entry", entries > 0 ? ((store1.commitWait - store0.commitWait) * 1000) / entries : 0, "ms");
     out("orch_store_lock_held", (store1.lockHeld - store0.lockHeld) / secs, "s/s");
+    // How well the dispatcher batched the nodes' assignments (paced streams carry several each).
+    const messages = store1.assignmentMessages - store0.assignmentMessages;
+    out("orch_assignment_changes_per_message", messages > 0 ? (store1.assignmentChanges - store0.assignmentChanges) / messages : 0, "changes");
 
     lone.kill("SIGKILL");
     const tk = performance.now();
