@@ -508,6 +508,8 @@ export class TaskAssignments {
 
   /** Counts since this manager started, and the pace now (metrics). */
   stats(): AssignmentStats {
+    // Closes a bucket whose time is up, as a send would, so that a scrape after a quiet spell
+    // reads 0 rather than the pace of the last busy second.
     this.rollBucket(this.clock.monotonicMs());
     return { messages: this.messagesSent, changes: this.changesSent, paceMs: this.currentPaceMs() };
   }

@@ -39,8 +39,6 @@ export interface DispatcherOptions {
   unknownGraceMultiplier?: number;
   /** How long task changes gather before they go to a node's stream (assignments.ts; default 100 ms). */
   assignmentBatchWindowMs?: number;
-  /** Pacing of busy assignment streams (assignments.ts; default 1,000 messages/s, 0 turns it off). */
-  assignmentMessageBudgetPerSec?: number;
 }
 
 export interface DispatcherModules {
@@ -111,10 +109,7 @@ export class Dispatcher {
     this.defaultPeriodMs = opts.defaultHeartbeatPeriodMs ?? DEFAULT_HEARTBEAT_PERIOD_MS;
     this.assignments = new TaskAssignments(
       { rs: modules.rs, logger: modules.logger, clock: this.clock },
-      {
-        ...(opts.assignmentBatchWindowMs === undefined ? {} : { batchWindowMs: opts.assignmentBatchWindowMs }),
-        ...(opts.assignmentMessageBudgetPerSec === undefined ? {} : { messageBudgetPerSec: opts.assignmentMessageBudgetPerSec }),
-      },
+      opts.assignmentBatchWindowMs === undefined ? {} : { batchWindowMs: opts.assignmentBatchWindowMs },
     );
   }
 

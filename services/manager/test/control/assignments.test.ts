@@ -235,6 +235,26 @@ describe("control/assignments: task assignment streams and status reports", () =
     assert.equal(s3.messages.length, 3, "no message after stop()");
   });
 
+  it("reports the pace of the last busy second, and none after a quiet spell", async () => {
+    a.stop();
+    const clock = new FakeClock();
+    const rs = { store, isLeader: () => true, leaderInfo: () => ({ id: 1, address: undefined }) } as unknown as ReplicatedStore;
+    a = new TaskAssignments({ rs, logger: silentLogger(), clock }, { batchWindowMs: 100, messageBudgetPerSec: 10 });
+    a.start();
+    open("n1");
+    open("n2");
+    await store.update((tx) => {
+      tx.create("task", newTask("t1", "n1"));
+      tx.create("task", newTask("t2", "n2"));
+    });
+    await settle();
+    clock.advance(100);
+    await settle();
+    assert.deepEqual(a.stats(), { messages: 2, changes: 2, paceMs: 200 });
+    clock.advance(2500);
+    assert.equal(a.stats().paceMs, 0, "no stream sent for over a second");
+  });
+
   it("does not pace when few streams are busy: a pace under 100 ms is not applied", async () => {
     a.stop();
     const clock = new FakeClock();
