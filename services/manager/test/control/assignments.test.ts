@@ -5,7 +5,7 @@ import { EventEmitter } from "node:events";
 import { FakeClock, silentLogger, sleep } from "@shoal/common";
 import { controlpb } from "@shoal/proto";
 import { MemoryStore, TaskState, type Task, type TaskStatus } from "@shoal/store";
-import { TaskAssignments, latestStatuses } from "../../src/control/assignments.js";
+import { TaskAssignments, latestStatuses, type AssignmentsOptions } from "../../src/control/assignments.js";
 import type { ReplicatedStore } from "../../src/replication/index.js";
 
 const decoder = new TextDecoder();
@@ -55,17 +55,23 @@ describe("control/assignments: task assignment streams and status reports", () =
     store.close();
   });
 
+  /** Replaces `a` with one on a fake clock (timers fire only when it is advanced). */
+  const fakeClock = (opts: AssignmentsOptions): FakeClock => {
+    a.stop();
+    const clock = new FakeClock();
+    const rs = { store, isLeader: () => true, leaderInfo: () => ({ id: 1, address: undefined }) } as unknown as ReplicatedStore;
+    a = new TaskAssignments({ rs, logger: silentLogger(), clock }, opts);
+    a.start();
+    return clock;
+  };
+
   /**
    * Replaces `a` with one whose clock reads 20 ms later at every reading (past the open and flush
    * budgets); its timers fire only when the returned clock is advanced.
    */
   const slowClock = (batchWindowMs = 0): FakeClock => {
-    a.stop();
-    const clock = new FakeClock();
+    const clock = fakeClock({ batchWindowMs });
     clock.monotonicMs = ((t) => () => (t += 20))(0);
-    const rs = { store, isLeader: () => true, leaderInfo: () => ({ id: 1, address: undefined }) } as unknown as ReplicatedStore;
-    a = new TaskAssignments({ rs, logger: silentLogger(), clock }, { batchWindowMs });
-    a.start();
     return clock;
   };
 
@@ -137,11 +143,7 @@ describe("control/assignments: task assignment streams and status reports", () =
   });
 
   it("gathers the changes of a window into one message per node, from the first change", async () => {
-    a.stop();
-    const clock = new FakeClock();
-    const rs = { store, isLeader: () => true, leaderInfo: () => ({ id: 1, address: undefined }) } as unknown as ReplicatedStore;
-    a = new TaskAssignments({ rs, logger: silentLogger(), clock }, { batchWindowMs: 100 });
-    a.start();
+    const clock = fakeClock({ batchWindowMs: 100 });
     const s1 = open("n1");
     const s2 = open("n2");
     // Separate commits (as a scheduling pass's raft entries are), apart in time.
@@ -173,12 +175,8 @@ describe("control/assignments: task assignment streams and status reports", () =
   });
 
   it("paces busy streams under load: changes gather behind a stream's last message, quiet streams send at the window", async () => {
-    a.stop();
-    const clock = new FakeClock();
-    const rs = { store, isLeader: () => true, leaderInfo: () => ({ id: 1, address: undefined }) } as unknown as ReplicatedStore;
     // A budget of 10 messages/s: with 3 streams busy, each waits 300 ms behind its last message.
-    a = new TaskAssignments({ rs, logger: silentLogger(), clock }, { batchWindowMs: 100, messageBudgetPerSec: 10, maxPaceMs: 1000 });
-    a.start();
+    const clock = fakeClock({ batchWindowMs: 100, messageBudgetPerSec: 10, maxPaceMs: 1000 });
     const [s1, s2, s3] = [open("n1"), open("n2"), open("n3")];
     const change = async (id: string, nodeId: string): Promise<void> => {
       await store.update((tx) => tx.create("task", newTask(id, nodeId)));
@@ -236,11 +234,7 @@ describe("control/assignments: task assignment streams and status reports", () =
   });
 
   it("reports the pace of the last busy second, and none after a quiet spell", async () => {
-    a.stop();
-    const clock = new FakeClock();
-    const rs = { store, isLeader: () => true, leaderInfo: () => ({ id: 1, address: undefined }) } as unknown as ReplicatedStore;
-    a = new TaskAssignments({ rs, logger: silentLogger(), clock }, { batchWindowMs: 100, messageBudgetPerSec: 10 });
-    a.start();
+    const clock = fakeClock({ batchWindowMs: 100, messageBudgetPerSec: 10 });
     open("n1");
     open("n2");
     await store.update((tx) => {
@@ -256,12 +250,8 @@ describe("control/assignments: task assignment streams and status reports", () =
   });
 
   it("does not pace when few streams are busy: a pace under 100 ms is not applied", async () => {
-    a.stop();
-    const clock = new FakeClock();
-    const rs = { store, isLeader: () => true, leaderInfo: () => ({ id: 1, address: undefined }) } as unknown as ReplicatedStore;
     // 40 messages/s with 2 busy streams would pace them 50 ms apart; changes 10 ms apart still go out at once.
-    a = new TaskAssignments({ rs, logger: silentLogger(), clock }, { batchWindowMs: 0, messageBudgetPerSec: 40 });
-    a.start();
+    const clock = fakeClock({ batchWindowMs: 0, messageBudgetPerSec: 40 });
     const [s1] = [open("n1"), open("n2")];
     for (let i = 0; i < 5; i++) {
       await store.update((tx) => {
