@@ -520,7 +520,7 @@ export class TaskAssignments {
    * window carried one task each, and its send, the agent's write and status report, and the
    * report's store round cost both sides more than the task itself. Spacing each busy stream's
    * messages so that all of them together stay near the budget makes each carry several tasks
-   * (the orchestration benchmark: 2,400–2,900 → 3,050–3,750 tasks/s). A stream that sent nothing
+   * (the orchestration benchmark: 2,400–2,900 → 3,050–3,880 tasks/s). A stream that sent nothing
    * for the pace sends at the end of the batch window as before, so a quiet node, and every node
    * of a cluster with fewer than about a hundred busy ones, sees no delay.
    */
