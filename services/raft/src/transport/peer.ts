@@ -148,9 +148,15 @@ export class Peer {
    */
   heardFrom(): void {
     if (this.state !== "backoff") return;
+    this.opts.backoff.reset();
+    this.reconnect();
+  }
+
+  /** Ends a reconnect backoff now (its timer, or a message from the peer) and opens the streams. */
+  private reconnect(): void {
     this.retry?.cancel();
     this.retry = undefined;
-    this.opts.backoff.reset();
+    if (this.state !== "backoff") return;
     this.state = "idle";
     this.open();
   }
@@ -224,12 +230,7 @@ export class Peer {
     // Still reconnects: the driver decides what being removed means (it reports it; the peer
     // keeps refusing, at the backoff's pace).
     if (err?.code === grpc.status.FAILED_PRECONDITION && err.details.startsWith(MEMBER_REMOVED)) this.modules.onRemoved(this.opts.id);
-    this.retry = this.modules.clock.setTimeout(() => {
-      this.retry = undefined;
-      if (this.state !== "backoff") return;
-      this.state = "idle";
-      this.open();
-    }, delayMs);
+    this.retry = this.modules.clock.setTimeout(() => this.reconnect(), delayMs);
   }
 
   /**
