@@ -17,7 +17,10 @@ export function leaderComponents(modules: LeaderComponentModules): (store: Memor
     const base = { store, logger: modules.logger, ...(modules.clock === undefined ? {} : { clock: modules.clock }) };
     const withRandom = { ...base, ...(modules.random === undefined ? {} : { random: modules.random }) };
     // Started in this order, stopped in reverse: tasks are created (orchestrators, updater), made
-    // PENDING with their ports (allocator), then placed (scheduler).
-    return [new Orchestration({}, withRandom), new Updater({}, withRandom), new Allocator({}, base), new Scheduler({}, { ...base, metrics: modules.registry })];
+    // PENDING with their ports (allocator), then placed (scheduler). The creators place what they
+    // can at once through the scheduler (born ASSIGNED); it places none until it has started.
+    const scheduler = new Scheduler({}, { ...base, metrics: modules.registry });
+    const creating = { ...withRandom, placer: scheduler };
+    return [new Orchestration({}, creating), new Updater({}, creating), new Allocator({}, base), scheduler];
   };
 }

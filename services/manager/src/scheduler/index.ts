@@ -16,4 +16,4 @@ export { SchedulerError, type SchedulerErrorCode, type SchedulerErrorMeta } from
 export { SchedulerState, needsScheduling, DEFAULT_FAILURE_WINDOW_MS, type SchedulerStateOpts } from "./core/state.js";
 export { NodeInfo, type TaskUsage } from "./core/node-info.js";
 export { scheduleBatch, type BatchDecision, type TaskPlacement, type UnschedulableTask } from "./core/schedule.js";
-export { Scheduler, ASSIGNED_MESSAGE, type SchedulerOpts, type SchedulerModules } from "./scheduler.js";
+export { Scheduler, ASSIGNED_MESSAGE, assignedTask, type Placer, type SchedulerOpts, type SchedulerModules } from "./scheduler.js";

@@ -1,6 +1,7 @@
 // Scheduler: the leader-only edge of the scheduler (DESIGN §2). Owns the PENDING → ASSIGNED
 // transition and the "no suitable node" reason (status err) of tasks it cannot place; must not write any
 // other field or transition (the orchestrators own desired state, the agent everything after).
+// The components that create tasks take its decision inline through it (Placer: born ASSIGNED).
 //
 // It keeps a SchedulerState in step with the store through one watch (viewAndWatch at start, so no
 // event is missed), collects tasks that need a node, and every tickMs runs scheduleBatch over them
@@ -11,11 +12,42 @@
 // service changes. A decision that conflicts with a newer version of its task is skipped; the newer
 // version decides whether the task is tried again.
 import { Counter, Gauge, Histogram, describeError, nextTurn, systemClock, type Clock, type Logger, type Registry, type TimerHandle } from "@shoal/common";
-import { TaskState, type Batch, type MemoryStore, type Node, type StoreEvent, type Task, type Watch } from "@shoal/store";
-import { scheduleBatch, type BatchDecision } from "./core/schedule.js";
+import { TaskState, type Batch, type MemoryStore, type NewObject, type Node, type StoreEvent, type Task, type Watch } from "@shoal/store";
+import { scheduleBatch, type BatchDecision, type TaskPlacement } from "./core/schedule.js";
 import { SchedulerState, needsScheduling, type SchedulerStateOpts } from "./core/state.js";
 
 export const ASSIGNED_MESSAGE = "scheduler assigned task to node";
+
+/**
+ * Placement taken inline by a component that creates tasks (the orchestrators' and the updater's
+ * commit): a task that is PENDING when created is born ASSIGNED, one raft write instead of two
+ * for every task (as the allocator's transition is taken inline, commit.ts). The scheduler decides,
+ * on its own view of the cluster; what it cannot place is created PENDING and left to its passes.
+ */
+export interface Placer {
+  /**
+   * Decides nodes for these PENDING tasks, about to be created, and books them in the scheduler's
+   * view as it books its own decisions before they commit. Leaves out those it cannot place, and
+   * places none while it is not running or still building its view.
+   */
+  place(tasks: readonly NewObject<"task">[], nowMs: number): ReadonlyMap<string, TaskPlacement>;
+  /**
+   * These placements may not have been written (their change was skipped, or the entry did not
+   * commit): the scheduler's view takes each task as the store holds it (or drops it). A task
+   * whose entry commits later still arrives through the watch.
+   */
+  forget(taskIds: readonly string[]): void;
+}
+
+/** The task, placed: on the node, ASSIGNED, at `nowMs` (what a scheduling pass writes). */
+export function assignedTask<T extends Task | NewObject<"task">>(task: T, placement: TaskPlacement, nowMs: number): T {
+  // A fresh status but for what the allocator recorded (ports): the "no suitable node" of an
+  // earlier pass goes.
+  const { err: _unschedulable, ...kept } = task.status;
+  const next: T = { ...task, nodeId: placement.nodeId, status: { ...kept, state: TaskState.ASSIGNED, message: ASSIGNED_MESSAGE, timestamp: nowMs } };
+  if (placement.genericResources !== undefined) next.assignedGenericResources = placement.genericResources;
+  return next;
+}
 
 export interface SchedulerOpts extends SchedulerStateOpts {
   /**
@@ -108,7 +140,7 @@ function nodeChanged(old: Node | undefined, node: Node): boolean {
   return relevant(old) !== relevant(node);
 }
 
-export class Scheduler {
+export class Scheduler implements Placer {
   private readonly store: MemoryStore;
   private readonly log: Logger;
   private readonly clock: Clock;
@@ -172,6 +204,26 @@ export class Scheduler {
   /** Tasks waiting for a node (placed or not yet tried). */
   get pendingCount(): number {
     return this.pending.size;
+  }
+
+  place(tasks: readonly NewObject<"task">[], nowMs: number): ReadonlyMap<string, TaskPlacement> {
+    const out = new Map<string, TaskPlacement>();
+    if (this.stopped || this.building || this.watch === undefined || tasks.length === 0) return out;
+    // The decision reads no task's meta (a task being created has none yet).
+    const decision = scheduleBatch(this.state, tasks as readonly Task[], nowMs);
+    for (const a of decision.assignments) out.set(a.taskId, a);
+    return out;
+  }
+
+  forget(taskIds: readonly string[]): void {
+    if (taskIds.length === 0 || this.stopped) return;
+    this.store.view((tx) => {
+      for (const id of taskIds) {
+        const cur = tx.get("task", id);
+        if (cur === undefined) this.state.removeTask(id);
+        else this.state.setTask(cur);
+      }
+    });
   }
 
   private subscribe(): void {
@@ -243,6 +295,8 @@ export class Scheduler {
           return;
         }
         this.state.setTask(task);
+        // Born ASSIGNED: placed inline by the component that created it (Placer).
+        if (ev.action === "create" && task.status.state === TaskState.ASSIGNED && task.status.message === ASSIGNED_MESSAGE) this.metrics?.assigned.inc();
         if (needsScheduling(task)) {
           if (!this.pending.has(task.id)) this.fresh.add(task.id);
           this.pending.set(task.id, task);
@@ -346,12 +400,7 @@ export class Scheduler {
       const done = await batch.update((tx) => {
         const cur = current(tx, a.taskId);
         if (cur === undefined) return false;
-        // A fresh status but for what the allocator recorded (ports): the "no suitable node" of an
-        // earlier pass goes.
-        const { err: _unschedulable, ...kept } = cur.status;
-        const next: Task = { ...cur, nodeId: a.nodeId, status: { ...kept, state: TaskState.ASSIGNED, message: ASSIGNED_MESSAGE, timestamp: now } };
-        if (a.genericResources !== undefined) next.assignedGenericResources = a.genericResources;
-        tx.update("task", next);
+        tx.update("task", assignedTask(cur, a, now));
         return true;
       });
       if (done) {

@@ -14,6 +14,7 @@ import { earliest, type TaskChange } from "../orchestrator/core/plan.js";
 import { isTaskDirty } from "../orchestrator/core/new-task.js";
 import { changesOrchestration, isWanted } from "../orchestrator/core/task-states.js";
 import { commitPlan } from "../orchestrator/edge/commit.js";
+import type { Placer } from "../scheduler/scheduler.js";
 import { ReconcileLoop, decideWithinBudget, type LoopModules, type PassResult } from "../orchestrator/edge/reconcile-loop.js";
 import { decideUpdate, type UpdateDecision } from "./core/decide.js";
 import type { TaskLife } from "./core/progress.js";
@@ -29,6 +30,8 @@ const DEFAULT_PASS_TASK_BUDGET = 10_000;
 export interface UpdaterModules extends LoopModules {
   /** For new task ids; default: the process's randomness. */
   random?: Random;
+  /** The scheduler: replacement tasks it can place are born ASSIGNED (commit.ts). */
+  placer?: Placer;
 }
 
 /** A wanted task on an older template: a service with no update under way starts one for it. */
@@ -39,6 +42,7 @@ function startsUpdate(service: Service, task: Task | undefined): boolean {
 export class Updater extends ReconcileLoop {
   protected readonly kinds: Kind[] = ["service", "task", "node"];
   private readonly random: Random;
+  private readonly placer: Placer | undefined;
   private readonly passTaskBudget: number;
   private marked = new Set<string>();
   // Services marked only by their tasks' status progress or deletion: they matter only mid-update.
@@ -58,6 +62,7 @@ export class Updater extends ReconcileLoop {
   constructor(opts: UpdaterOptions, modules: UpdaterModules) {
     super("updater", modules);
     this.random = modules.random ?? systemRandom;
+    this.placer = modules.placer;
     this.passTaskBudget = opts.passTaskBudget ?? DEFAULT_PASS_TASK_BUDGET;
   }
 
@@ -121,7 +126,7 @@ export class Updater extends ReconcileLoop {
       }
       changes.push(...d.changes);
     }
-    const result = await commitPlan(this.store, { changes, services: [] }, this.log);
+    const result = await commitPlan(this.store, { changes, services: [] }, this.log, this.placer);
     const out: PassResult = { retry: retry || result.conflicted.size > 0, more };
     if (wakeAtMs !== undefined) out.wakeAtMs = wakeAtMs;
     return out;

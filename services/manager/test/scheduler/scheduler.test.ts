@@ -13,7 +13,7 @@ import {
   type StoreAction,
   type Task,
 } from "@shoal/store";
-import { ASSIGNED_MESSAGE, Scheduler, type SchedulerOpts } from "../../src/scheduler/index.js";
+import { ASSIGNED_MESSAGE, Scheduler, assignedTask, type SchedulerOpts } from "../../src/scheduler/index.js";
 import { makeNode, makeTask, type NodeOpts, type TaskOpts } from "./fixtures.js";
 
 const TICK_MS = 50;
@@ -346,5 +346,75 @@ describe("scheduler: the Scheduler over a MemoryStore", () => {
     await h.settle();
     assert.ok(h.tasks().every((t) => t.status.state === TaskState.ASSIGNED && t.nodeId === "n1"));
     assert.equal(h.scheduler.pendingCount, 0);
+  });
+});
+
+describe("scheduler: placing tasks being created (Placer)", () => {
+  let h: Harness;
+  afterEach(async () => {
+    await h.scheduler.stop();
+    h.store.close();
+  });
+
+  const fresh = (id: string, o: TaskOpts = {}): Task => makeTask(id, "db", o);
+
+  it("places none before it has started (or once stopped)", async () => {
+    h = new Harness();
+    await h.addNode("n1");
+    assert.equal(h.scheduler.place([fresh("db-1")], 0).size, 0);
+    h.scheduler.start();
+    await h.settle();
+    assert.equal(h.scheduler.place([fresh("db-1")], 0).get("db-1")?.nodeId, "n1");
+    await h.scheduler.stop();
+    assert.equal(h.scheduler.place([fresh("db-2")], 0).size, 0);
+  });
+
+  it("books what it places, so that neither the next placement nor a pass gives the same room away; forget gives it back", async () => {
+    h = new Harness();
+    await h.addNode("n1", { memoryBytes: 4 * GiB });
+    h.scheduler.start();
+    await h.settle();
+    const first = h.scheduler.place([fresh("db-1", { memoryBytes: 3 * GiB })], 0);
+    assert.equal(first.get("db-1")?.nodeId, "n1");
+    // The 3 GiB are booked though db-1 is not in the store: a second one does not fit.
+    assert.equal(h.scheduler.place([fresh("db-2", { memoryBytes: 3 * GiB })], 0).size, 0);
+    await h.addTasks("other", 1, { memoryBytes: 3 * GiB });
+    await h.settle();
+    assert.equal(h.task("other-1").status.state, TaskState.PENDING);
+    assert.equal(h.task("other-1").status.err, "no suitable node (1 node lacks memory)");
+    // db-1 was never written: forgetting it frees the room, and the pending task takes it.
+    h.scheduler.forget(["db-1"]);
+    await h.editNode("n1", (n) => (n.spec.annotations.labels = { freed: "yes" }));
+    await h.settle();
+    assert.equal(h.task("other-1").status.state, TaskState.ASSIGNED);
+  });
+
+  it("forget keeps a task the store holds as the store holds it", async () => {
+    h = new Harness();
+    await h.addNode("n1", { memoryBytes: 4 * GiB });
+    h.scheduler.start();
+    await h.addTasks("db", 1, { memoryBytes: 3 * GiB });
+    await h.settle();
+    assert.equal(h.task("db-1").nodeId, "n1");
+    // The store's db-1 holds the room: forgetting it must not free it.
+    h.scheduler.forget(["db-1"]);
+    assert.equal(h.scheduler.place([fresh("db-2", { memoryBytes: 3 * GiB })], 0).size, 0);
+  });
+
+  it("counts a task born ASSIGNED in shoal_scheduler_assigned_tasks_total when its creation is seen", async () => {
+    const registry = createRegistry();
+    h = new Harness(new LocalProposer(), {}, registry);
+    await h.addNode("n1");
+    h.scheduler.start();
+    await h.settle();
+    const placed = h.scheduler.place([fresh("db-1")], 5);
+    await h.store.update((tx) => {
+      const { meta: _meta, ...t } = fresh("db-1");
+      tx.create("task", assignedTask(t, placed.get("db-1")!, 5));
+    });
+    await h.settle();
+    assert.equal(h.task("db-1").status.message, ASSIGNED_MESSAGE);
+    const metric = await registry.getSingleMetric("shoal_scheduler_assigned_tasks_total")!.get();
+    assert.equal(metric.values[0]?.value, 1);
   });
 });

@@ -9,12 +9,15 @@ import { emptyPlan, mergePlan, type Plan, type TaskChange } from "../core/plan.j
 import { removeServiceTasks } from "../core/replicated.js";
 import { RestartHistory } from "../core/restart.js";
 import type { ReconcileContext } from "../core/slot-reconcile.js";
-import { logCommitted, stagePlan } from "./commit.js";
+import type { Placer } from "../../scheduler/scheduler.js";
+import { commitStaged, logCommitted, stagePlan } from "./commit.js";
 import { ReconcileLoop, type LoopModules, type PassResult } from "./reconcile-loop.js";
 
 export interface OrchestratorModules extends LoopModules {
   /** For task ids; default: the process's randomness. */
   random?: Random;
+  /** The scheduler: new tasks it can place are born ASSIGNED (commit.ts). */
+  placer?: Placer;
 }
 
 export interface OrchestratorOptions {
@@ -50,6 +53,7 @@ export class ServiceOrchestrator extends ReconcileLoop {
   /** Restarts per slot or node, for maxAttempts; lost on leader change, as swarm's. */
   readonly restarts = new RestartHistory();
   private readonly random: Random;
+  private readonly placer: Placer | undefined;
   private marked = new Set<string>();
   private all = true;
   // Services of ours deleted since the last pass: their tasks must go.
@@ -69,6 +73,7 @@ export class ServiceOrchestrator extends ReconcileLoop {
   ) {
     super(mode.component, modules);
     this.random = modules.random ?? systemRandom;
+    this.placer = modules.placer;
     this.passTaskBudget = opts.passTaskBudget ?? DEFAULT_PASS_TASK_BUDGET;
     this.passCreateBudget = opts.passCreateBudget ?? DEFAULT_PASS_CREATE_BUDGET;
   }
@@ -118,11 +123,11 @@ export class ServiceOrchestrator extends ReconcileLoop {
     // Decided once the batch holds the store's write lock: services and tasks marked while other
     // components were writing are in this plan, so a busy store gets fewer, fuller raft entries.
     let plan: Plan = emptyPlan();
-    const result = await this.store.batch(async (batch) => {
+    const result = await commitStaged(this.store, this.placer, async (batch) => {
       await this.settleEvents();
       const now = this.clock.now();
       plan = this.store.view((tx) => this.decideMarked(tx, now));
-      return stagePlan(batch, plan, this.log);
+      return stagePlan(batch, plan, this.log, this.placer);
     });
     logCommitted(result, this.log);
     for (const c of result.committed) if (c.restart !== undefined) this.restarts.record(c.restart.key, c.restart.specVersion, c.restart.atMs);

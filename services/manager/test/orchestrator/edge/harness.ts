@@ -1,17 +1,23 @@
 // A MemoryStore (no proposer), a FakeClock and the orchestration components, plus the writes the
-// scheduler and agents would make, so that edge tests can drive a cluster by hand.
+// scheduler and agents would make, so that edge tests can drive a cluster by hand. With
+// `scheduler`, a real Scheduler runs too and the orchestrators place new tasks through it.
 import { FakeClock, SeededRandom, silentLogger } from "@shoal/common";
 import { MemoryStore, TaskState, copyObject, type Node, type ObjectOf, type Service, type Task } from "@shoal/store";
 import { Orchestration } from "../../../src/orchestrator/index.js";
+import { Scheduler } from "../../../src/scheduler/index.js";
 import { NOW, nodeObj, type NodeOpts } from "../fixtures.js";
+
+const SCHEDULER_TICK_MS = 50;
 
 export class Harness {
   readonly clock = new FakeClock(NOW);
   readonly store: MemoryStore;
   orchestration: Orchestration;
+  readonly scheduler: Scheduler | undefined;
 
-  constructor(private readonly opts: { watchQueueLimit?: number; passTaskBudget?: number; passCreateBudget?: number } = {}) {
+  constructor(private readonly opts: { watchQueueLimit?: number; passTaskBudget?: number; passCreateBudget?: number; scheduler?: boolean } = {}) {
     this.store = new MemoryStore(opts.watchQueueLimit === undefined ? {} : { watchQueueLimit: opts.watchQueueLimit }, { clock: this.clock });
+    if (opts.scheduler === true) this.scheduler = new Scheduler({ tickMs: SCHEDULER_TICK_MS }, { store: this.store, logger: silentLogger(), clock: this.clock });
     this.orchestration = this.newOrchestration();
   }
 
@@ -27,17 +33,33 @@ export class Harness {
       ...(this.opts.passTaskBudget === undefined ? {} : { passTaskBudget: this.opts.passTaskBudget }),
       ...(this.opts.passCreateBudget === undefined ? {} : { passCreateBudget: this.opts.passCreateBudget }),
     };
-    return new Orchestration(opts, { store: this.store, logger: silentLogger(), clock: this.clock, random: new SeededRandom(7) });
+    const modules = { store: this.store, logger: silentLogger(), clock: this.clock, random: new SeededRandom(7) };
+    return new Orchestration(opts, this.scheduler === undefined ? modules : { ...modules, placer: this.scheduler });
   }
 
   async start(): Promise<void> {
+    this.scheduler?.start();
     this.orchestration.start();
     await this.settle();
   }
 
   async stop(): Promise<void> {
     await this.orchestration.stop();
+    await this.scheduler?.stop();
     this.store.close();
+  }
+
+  /** Runs the scheduler's passes (its timers) until it has nothing left to do. */
+  async settleScheduler(): Promise<void> {
+    for (let i = 0; i < 200; i++) {
+      await this.settle();
+      if (this.scheduler?.isIdle() !== false) {
+        await new Promise((r) => setImmediate(r));
+        if (this.scheduler?.isIdle() !== false) return;
+      }
+      await this.advance(SCHEDULER_TICK_MS);
+    }
+    throw new Error("the scheduler did not settle");
   }
 
   settle(): Promise<void> {
