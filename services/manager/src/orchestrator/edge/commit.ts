@@ -12,6 +12,7 @@ import { TaskState, type Batch, type MemoryStore, type NewObject, type Service, 
 import { standaloneEndpoint } from "../../allocator/core/endpoints.js";
 import { allocateNewTask } from "../../allocator/core/tasks.js";
 import type { TaskPlacement } from "../../scheduler/core/schedule.js";
+import { needsScheduling } from "../../scheduler/core/state.js";
 import { assignedTask, type Placer } from "../../scheduler/scheduler.js";
 import { conflictError, CONFLICT_CODES } from "../errors.js";
 import type { Plan, ServiceStatusChange, SlotRef, TaskChange } from "../core/plan.js";
@@ -67,7 +68,7 @@ async function placeNewTasks(batch: Batch, plan: Plan, placer: Placer): Promise<
     for (const change of plan.changes) {
       for (const t of change.create) {
         const staged = newTaskAsStaged(tx, t);
-        if (staged.status.state === TaskState.PENDING) out.push(staged);
+        if (needsScheduling(staged)) out.push(staged);
       }
     }
     return out;

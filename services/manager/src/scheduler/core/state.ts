@@ -17,7 +17,7 @@ export interface SchedulerStateOpts {
 export const DEFAULT_FAILURE_WINDOW_MS = 5 * 60_000;
 
 /** A task the scheduler should place: PENDING and wanted (desired READY, RUNNING or COMPLETE). */
-export function needsScheduling(task: Task): boolean {
+export function needsScheduling(task: Pick<Task, "status" | "desiredState">): boolean {
   return task.status.state === TaskState.PENDING && task.desiredState >= TaskState.READY && task.desiredState <= TaskState.COMPLETE;
 }
 
