@@ -148,9 +148,27 @@ export async function commitStaged(store: MemoryStore, placer: Placer | undefine
  * write lock, so what happened while it waited is in its plan); commitPlan's rules otherwise.
  */
 export async function stagePlan(batch: Batch, plan: Plan, log: Logger, placer?: Placer): Promise<CommitResult> {
+  const placements = placer === undefined ? undefined : await placeNewTasks(batch, plan, placer);
+  if (placer === undefined || placements === undefined || placements.size === 0) return stageChanges(batch, plan, log, undefined);
+  let result: CommitResult;
+  try {
+    result = await stageChanges(batch, plan, log, placements);
+  } catch (err) {
+    // The batch failed while staging: none of these may be written.
+    placer.forget([...placements.keys()]);
+    throw err;
+  }
+  if (result.placed.length < placements.size) {
+    // Placements not staged (their change was skipped, or the task was not born PENDING after all).
+    const used = new Set(result.placed);
+    placer.forget([...placements.keys()].filter((id) => !used.has(id)));
+  }
+  return result;
+}
+
+async function stageChanges(batch: Batch, plan: Plan, log: Logger, placements: Placements | undefined): Promise<CommitResult> {
   const staged: TaskChange[] = [];
   const conflicted = new Set<string>();
-  const placements = placer === undefined ? undefined : await placeNewTasks(batch, plan, placer);
   const placed: string[] = [];
   const skip = (err: unknown, serviceId: string, what: string): void => {
     if (!CONFLICT_CODES.has(errorCode(err) ?? "")) throw err;
@@ -166,11 +184,6 @@ export async function stagePlan(batch: Batch, plan: Plan, log: Logger, placer?: 
     } catch (err) {
       skip(err, change.serviceId, change.reason);
     }
-  }
-  if (placer !== undefined && placements !== undefined && placed.length < placements.size) {
-    // Placements not staged (their change was skipped, or the task was not born PENDING after all).
-    const used = new Set(placed);
-    placer.forget([...placements.keys()].filter((id) => !used.has(id)));
   }
   for (const s of plan.services) {
     try {

@@ -137,6 +137,21 @@ describe("orchestrator edge: placements that are not written are given back", ()
     store.close();
   });
 
+  it("forgets every placement when the batch fails while it is still staging", async () => {
+    const proposer = new SwitchableProposer();
+    // One action per entry: the first change's entry is proposed (and fails) before the second is staged.
+    const store = new MemoryStore({ maxBatchActions: 1 }, { proposer });
+    await store.update((tx) => tx.create("service", svc));
+    proposer.failing = true;
+    const placer = new RecordingPlacer("n1");
+    const plan: Plan = emptyPlan();
+    plan.changes.push({ serviceId: "web", reason: "new slot", guard: [], desired: [], create: [newTask("a")] });
+    plan.changes.push({ serviceId: "web", reason: "new slot", guard: [], desired: [], create: [newTask("b")] });
+    await assert.rejects(commitPlan(store, plan, silentLogger(), placer), /no quorum/);
+    assert.deepEqual([...new Set(placer.forgotten)].sort(), ["a", "b"]);
+    store.close();
+  });
+
   it("forgets every placement of a batch whose entry does not commit", async () => {
     const proposer = new SwitchableProposer();
     const store = new MemoryStore({}, { proposer });
