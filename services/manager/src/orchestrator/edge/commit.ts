@@ -196,7 +196,7 @@ async function stageChanges(batch: Batch, plan: Plan, log: Logger, placements: P
 }
 
 /** Logs what a committed plan changed (after its batch resolved: staged is not yet committed). */
-export function logCommitted({ committed: staged, conflicted }: CommitResult, log: Logger): void {
+export function logCommitted({ committed: staged, conflicted, placed }: CommitResult, log: Logger): void {
   for (const c of staged) {
     log.debug(
       {
@@ -211,6 +211,7 @@ export function logCommitted({ committed: staged, conflicted }: CommitResult, lo
   if (staged.length > 0 || conflicted.size > 0) {
     const count = (reason: string): number => staged.filter((c) => c.reason === reason).length;
     const reasons = Object.fromEntries([...new Set(staged.map((c) => c.reason))].map((r) => [r, count(r)]));
-    log.info({ changes: staged.length, reasons, conflictedServices: [...conflicted] }, "orchestration changes committed");
+    // bornAssigned: new tasks placed as they were created (the scheduler logs no pass for them).
+    log.info({ changes: staged.length, reasons, bornAssigned: placed.length, conflictedServices: [...conflicted] }, "orchestration changes committed");
   }
 }
