@@ -76,6 +76,17 @@ describe("orchestrator edge: new tasks placed as they are created (born ASSIGNED
     assert.deepEqual(perNode(h.tasks("web")), { n1: 2 });
   });
 
+  it("a global service's tasks are born ASSIGNED on their own nodes, a node that joins later included", async () => {
+    h = new Harness({ scheduler: true });
+    await h.start();
+    for (const n of ["n1", "n2"]) await h.addNode(n);
+    await h.createService(service("mon", { global: {} }));
+    await h.addNode("n3");
+    const tasks = h.tasks("mon");
+    assert.deepEqual(tasks.map((t) => t.nodeId).sort(), ["n1", "n2", "n3"]);
+    for (const t of tasks) assert.equal(t.status.state, TaskState.ASSIGNED);
+  });
+
   it("a rolling update's replacement tasks are born ASSIGNED too", async () => {
     h = new Harness({ scheduler: true });
     await h.start();
