@@ -56,7 +56,17 @@ export interface LevelStorageOptions {
   logger?: Logger;
   /** Encryption at rest for entry and snapshot data (see createAesGcmCodec). Default: none. */
   codec?: StorageCodec;
+  /**
+   * LevelDB's write buffer (its memtable): writes gather in memory up to this much before they
+   * are flushed to a sorted table. Default 32 MiB, not LevelDB's 4 MiB: a manager writes its
+   * snapshots (the whole store, 100+ MiB at 100,000 tasks) and bursts of large entries here, and
+   * at 4 MiB each of those became dozens of level-0 tables and the compactions that merge them.
+   * Costs up to twice this in memory (a full buffer is flushed while the next one fills).
+   */
+  writeBufferBytes?: number;
 }
+
+const DEFAULT_WRITE_BUFFER_BYTES = 32 * 1024 * 1024;
 
 export interface LoadedLog {
   hardState: HardState;
@@ -117,7 +127,7 @@ export class LevelStorage {
   /** Opens (creating if missing) the store in `dir` and checks its format version. Call load() next. */
   static async open(dir: string, opts: LevelStorageOptions = {}): Promise<LevelStorage> {
     const log = (opts.logger ?? silentLogger()).child({ component: "raft-storage" });
-    const db = new Level<Buffer, Buffer>(dir, { keyEncoding: "buffer", valueEncoding: "buffer" });
+    const db = new Level<Buffer, Buffer>(dir, { keyEncoding: "buffer", valueEncoding: "buffer", writeBufferSize: opts.writeBufferBytes ?? DEFAULT_WRITE_BUFFER_BYTES });
     let keyCheckMissing = false;
     let formatVersion = FORMAT_VERSION;
     try {

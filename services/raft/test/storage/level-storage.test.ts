@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { readdirSync } from "node:fs";
 import { EntryType, type Snapshot } from "../../src/core/types.js";
 import { RaftError } from "../../src/core/errors.js";
 import { entryKey } from "../../src/storage/record-format.js";
@@ -26,6 +27,22 @@ describe("LevelStorage", () => {
     const s = await fx.open(fx.dir());
     const got = await s.load();
     assert.deepEqual(got, { hardState: { term: 0, vote: 0, commit: 0 }, snapshot: undefined, entries: [] });
+  });
+
+  it("gathers writes in a 32 MiB write buffer by default: 8 MiB of entries make no sorted table yet; 1 MiB buffers do", async () => {
+    const tables = (dir: string): string[] => readdirSync(dir).filter((f) => f.endsWith(".ldb"));
+    const write8MiB = async (dir: string, opts?: { writeBufferBytes: number }): Promise<void> => {
+      const s = await fx.open(dir, opts);
+      await s.load();
+      const data = new Uint8Array(64 * 1024).fill(7);
+      for (let i = 1; i <= 128; i++) await s.save({ hardState: { term: 1, vote: 1, commit: 0 }, entries: [{ index: i, term: 1, type: EntryType.Normal, data }] }, false);
+    };
+    const big = fx.dir();
+    await write8MiB(big);
+    assert.deepEqual(tables(big), []);
+    const small = fx.dir();
+    await write8MiB(small, { writeBufferBytes: 1024 * 1024 });
+    assert.ok(tables(small).length > 0, "a 1 MiB buffer flushes to sorted tables");
   });
 
   it("round-trips entries of every type, binary data and the hard state", async () => {
