@@ -208,7 +208,7 @@ export class Scheduler implements Placer {
 
   place(tasks: readonly NewObject<"task">[], nowMs: number): ReadonlyMap<string, TaskPlacement> {
     const out = new Map<string, TaskPlacement>();
-    if (this.stopped || this.building || this.watch === undefined || tasks.length === 0) return out;
+    if (this.stopped || this.building || tasks.length === 0) return out;
     // The decision reads no task's meta (a task being created has none yet).
     const decision = scheduleBatch(this.state, tasks as readonly Task[], nowMs);
     for (const a of decision.assignments) out.set(a.taskId, a);
