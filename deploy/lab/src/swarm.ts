@@ -4,7 +4,7 @@
 // then the workers — through the hosts' REST APIs, and waits until every node is READY.
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { sleep, type Logger } from "@shoal/common";
+import { SHOALD_NODE_FLAGS, sleep, type Logger } from "@shoal/common";
 import { apiCall, apiJson } from "./api-client.js";
 import { LabError } from "./errors.js";
 import type { HostInfo } from "./lab.js";
@@ -31,7 +31,7 @@ export function defaultShoaldBin(): string {
 /** The argv that runs shoald as a lab host's PID 1. */
 export function shoaldCommand(opts: ShoaldOptions = {}): (h: HostInfo) => string[] {
   return (h) => {
-    const argv = [process.execPath, opts.bin ?? process.env["SHOALD_BIN"] ?? defaultShoaldBin(), "--state-dir", join(h.dir, "state"), "--api-socket", h.apiSocket, "--hostname", h.name];
+    const argv = [process.execPath, ...SHOALD_NODE_FLAGS, opts.bin ?? process.env["SHOALD_BIN"] ?? defaultShoaldBin(), "--state-dir", join(h.dir, "state"), "--api-socket", h.apiSocket, "--hostname", h.name];
     if (opts.tickMs !== undefined) argv.push("--tick-ms", String(opts.tickMs));
     if (opts.electionTicks !== undefined) argv.push("--election-ticks", String(opts.electionTicks));
     if (opts.heartbeatMs !== undefined) argv.push("--heartbeat-ms", String(opts.heartbeatMs));

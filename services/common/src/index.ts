@@ -8,3 +8,4 @@ export * from "./ports.js";
 export * from "./slices.js";
 export * from "./loop-watch.js";
 export * from "./image-ref.js";
+export * from "./node-flags.js";

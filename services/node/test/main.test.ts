@@ -8,7 +8,7 @@ import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { freeLoopbackPorts, sleep } from "@shoal/common";
+import { SHOALD_NODE_FLAGS, freeLoopbackPorts, sleep } from "@shoal/common";
 
 const BIN = resolve(fileURLToPath(import.meta.url), "..", "..", "..", "bin", "shoald.js");
 
@@ -62,6 +62,19 @@ describe("shoald (the process)", function () {
   after(async () => {
     if (child !== undefined && child.exitCode === null) child.kill("SIGKILL");
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("runs as its own executable, with Node's flags for shoald (SHOALD_NODE_FLAGS) on its first line", async () => {
+    assert.equal(readFileSync(BIN, "utf8").split("\n")[0], `#!/usr/bin/env -S node ${SHOALD_NODE_FLAGS.join(" ")}`);
+    // Started by that line, as `shoald` is: the flags must be ones node accepts.
+    const c = spawn(BIN, ["--help"], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    c.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    c.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((r) => c.once("exit", (n) => r(n)));
+    assert.equal(code, 0, err);
+    assert.match(out, /^usage: shoald /);
   });
 
   it("refuses a bad --heartbeat-grace with exit code 2 and a line that says what it must be", async () => {

@@ -17,7 +17,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } fr
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describeError, freeLoopbackPorts, sleep } from "@shoal/common";
+import { SHOALD_NODE_FLAGS, describeError, freeLoopbackPorts, sleep } from "@shoal/common";
 import { apiCall, apiJson } from "@shoal/lab";
 
 const AGENTS = Number(process.env["SHOAL_BENCH_AGENTS"] ?? 1000);
@@ -36,7 +36,11 @@ const LOG_DIR = process.env["SHOAL_BENCH_LOG_DIR"];
 // has one.
 const AGENT_STATE_PARENT = process.env["SHOAL_BENCH_AGENT_STATE_DIR"] ?? (existsSync("/dev/shm") ? "/dev/shm" : tmpdir());
 const PROFILE_DIR = process.env["SHOAL_BENCH_PROFILE_DIR"];
-/** Extra node flags for the managers only (e.g. --perf-basic-prof, to attach perf to one). */
+/**
+ * Extra node flags for the managers only (e.g. --perf-basic-prof, to attach perf to one), after
+ * SHOALD_NODE_FLAGS, which every manager runs with as shoald does (a later flag wins). The
+ * simulated nodes' processes are this harness's, not shoald: they run with Node's defaults.
+ */
 const MANAGER_FLAGS = (process.env["SHOAL_BENCH_MANAGER_FLAGS"] ?? "").split(/\s+/).filter((f) => f !== "");
 /** How long the idle nodes are measured before the services are created. */
 const IDLE_MS = Number(process.env["SHOAL_BENCH_IDLE_SECONDS"] ?? 10) * 1000;
@@ -74,6 +78,9 @@ interface StoreWrites {
   lockHeld: number;
   assignmentMessages: number;
   assignmentChanges: number;
+  /** The main thread's garbage-collection pauses: scavenges of the young generation, and the rest. */
+  gcMinor: number;
+  gcOther: number;
 }
 
 /** A manager's /metrics, read once: the value of a series by its name and labels (NaN if absent). */
@@ -93,6 +100,9 @@ async function storeWrites(sock: string): Promise<StoreWrites> {
     lockHeld: value("shoal_store_write_lock_held_seconds_total"),
     assignmentMessages: value("shoal_dispatcher_assignment_messages_total"),
     assignmentChanges: value("shoal_dispatcher_assignment_changes_total"),
+    // Series a kind of collection has not run yet are absent (NaN): they count as 0.
+    gcMinor: value('nodejs_gc_duration_seconds_sum{kind="minor"}') || 0,
+    gcOther: ["major", "incremental", "weakcb"].reduce((a, kind) => a + (value(`nodejs_gc_duration_seconds_sum{kind="${kind}"}`) || 0), 0),
   };
 }
 /** How often a manager, leading, went silent to a member for half an election timeout, and the longest (s). */
@@ -207,7 +217,7 @@ async function main(): Promise<void> {
     const ports = await freeLoopbackPorts(3);
     const managers = ports.map((p, i) => ({ port: p, sock: join(dir, `m${i + 1}.sock`), proc: undefined as ChildProcess | undefined }));
     for (const [i, m] of managers.entries()) {
-      m.proc = start([process.execPath, ...MANAGER_FLAGS, ...nodeFlags(`m${i + 1}`), SHOALD, "--state-dir", join(dir, `m${i + 1}`), "--api-socket", m.sock, "--hostname", `m${i + 1}`, "--log-level", process.env["SHOAL_LOG_LEVEL"] ?? "warn"], join(dir, `m${i + 1}.log`));
+      m.proc = start([process.execPath, ...SHOALD_NODE_FLAGS, ...MANAGER_FLAGS, ...nodeFlags(`m${i + 1}`), SHOALD, "--state-dir", join(dir, `m${i + 1}`), "--api-socket", m.sock, "--hostname", `m${i + 1}`, "--log-level", process.env["SHOAL_LOG_LEVEL"] ?? "warn"], join(dir, `m${i + 1}.log`));
     }
     const m1 = managers[0]!;
     await until("manager APIs", 20_000, async () => ((await apiCall(m1.sock, "GET", "/_ping")).status === 200 ? true : undefined));
@@ -300,6 +310,10 @@ async function main(): Promise<void> {
     // rate by a quarter between runs (it includes the once-a-second status polls).
     out("orch_cpu_per_task_managers", (sumCpu(managerProcs) - cpu0.managers) / want, "ms");
     out("orch_cpu_per_task_agents", (sumCpu(agentProcs) - cpu0.agents) / want, "ms");
+    // Cores the managers and the nodes kept busy. Runs of the same code on this 2-core host kept it
+    // at about 1.7 whatever their rate: tasks/s is these cores over the CPU per task, so a slower
+    // host (more CPU per task) means fewer tasks/s, and only less CPU per task means more.
+    out("orch_cpu_busy_cores", (sumCpu(managerProcs) - cpu0.managers + sumCpu(agentProcs) - cpu0.agents) / 1000 / secs, "cores");
     // The leader's store write path over the task phase (m1 leads unless leadership moved): how
     // many raft entries, how full, how long each took to commit and apply, and how much of the time
     // the write lock was held (near 1: writes queue behind the raft round trip).
@@ -309,6 +323,10 @@ async function main(): Promise<void> {
     out("orch_store_actions_per_entry", entries > 0 ? (store1.actions - store0.actions) / entries : 0, "actions");
     out("orch_store_commit_wait_per_entry", entries > 0 ? ((store1.commitWait - store0.commitWait) * 1000) / entries : 0, "ms");
     out("orch_store_lock_held", (store1.lockHeld - store0.lockHeld) / secs, "s/s");
+    // The leader's main thread stopped for garbage collection (its helper threads collect in
+    // parallel besides): young-generation scavenges, then major collections.
+    out("orch_leader_gc_scavenge", (store1.gcMinor - store0.gcMinor) / secs, "s/s");
+    out("orch_leader_gc_major", (store1.gcOther - store0.gcOther) / secs, "s/s");
     // How well the dispatcher batched the nodes' assignments (paced streams carry several each).
     const messages = store1.assignmentMessages - store0.assignmentMessages;
     out("orch_assignment_changes_per_message", messages > 0 ? (store1.assignmentChanges - store0.assignmentChanges) / messages : 0, "changes");
