@@ -4,7 +4,8 @@
 // created through the REST API. Reports the CPU the idle nodes cost (sessions and heartbeats, per
 // node per second, measured for SHOAL_BENCH_IDLE_SECONDS first), the time until every task is
 // RUNNING, tasks/s, the managers' RSS, nodes ever seen DOWN during the run and raft elections
-// while the tasks were placed (both should be 0), and the
+// while the tasks were placed (both should be 0), CPU per task and the cores kept busy, the
+// leader's store write path and its garbage collection pauses, and the
 // worker-loss time: one extra single-node process is SIGKILLed and its tasks are timed until they
 // run elsewhere. Last, the leading manager is SIGKILLed: the time to a new leader, the nodes it
 // marks DOWN while every node finds it (should be 0), and the running tasks after.
