@@ -68,11 +68,13 @@ describe("shoald (the process)", function () {
     assert.equal(readFileSync(BIN, "utf8").split("\n")[0], `#!/usr/bin/env -S node ${SHOALD_NODE_FLAGS.join(" ")}`);
     // Started by that line, as `shoald` is: the flags must be ones node accepts.
     const c = spawn(BIN, ["--help"], { stdio: ["ignore", "pipe", "pipe"] });
+    child = c; // after() kills it should it hang
     let out = "";
     let err = "";
     c.stdout.on("data", (d: Buffer) => (out += d.toString()));
     c.stderr.on("data", (d: Buffer) => (err += d.toString()));
     const code = await new Promise<number | null>((r) => c.once("exit", (n) => r(n)));
+    child = undefined;
     assert.equal(code, 0, err);
     assert.match(out, /^usage: shoald /);
   });

@@ -325,7 +325,8 @@ async function main(): Promise<void> {
     out("orch_store_commit_wait_per_entry", entries > 0 ? ((store1.commitWait - store0.commitWait) * 1000) / entries : 0, "ms");
     out("orch_store_lock_held", (store1.lockHeld - store0.lockHeld) / secs, "s/s");
     // The leader's main thread stopped for garbage collection (its helper threads collect in
-    // parallel besides): young-generation scavenges, then major collections.
+    // parallel besides): young-generation scavenges, then major collections (with their
+    // incremental marking steps and weak-callback processing).
     out("orch_leader_gc_scavenge", (store1.gcMinor - store0.gcMinor) / secs, "s/s");
     out("orch_leader_gc_major", (store1.gcOther - store0.gcOther) / secs, "s/s");
     // How well the dispatcher batched the nodes' assignments (paced streams carry several each).
