@@ -91,13 +91,14 @@ export class LocalProposer implements Proposer {
 }
 
 /** A change as watchers see it, delivered after commit, in commit order. */
+/** An event is frozen and may be shared by every watcher: read it, never change it. */
 export interface StoreEvent<K extends Kind = Kind> {
-  kind: K;
-  action: StoreActionType;
+  readonly kind: K;
+  readonly action: StoreActionType;
   /** The object after the change; for deletes, the object as it was when deleted. */
-  object: ObjectOf<K>;
+  readonly object: ObjectOf<K>;
   /** The object before an update. */
-  oldObject?: ObjectOf<K>;
+  readonly oldObject?: ObjectOf<K>;
   /** Raft index of the entry that made the change (the object's new meta.version.index). */
-  index: number;
+  readonly index: number;
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { StoreError, copyObject, type StoreEvent } from "../src/index.js";
-import { newStore, service, take, task } from "./fixtures.js";
+import { StoreError, copyObject, type Cluster, type StoreEvent } from "../src/index.js";
+import { cluster, newStore, service, take, task } from "./fixtures.js";
 
 describe("store: watch", () => {
   it("delivers create, update and delete events after commit, in commit order", async () => {
@@ -23,6 +23,27 @@ describe("store: watch", () => {
     assert.equal((evs[1]!.oldObject as typeof s).spec.replicated?.replicas, 2);
     assert.equal((evs[1]!.object as typeof s).spec.replicated?.replicas, 3);
     w.close();
+  });
+
+  it("hands every watcher the same frozen event, and each its own copy of an object that holds bytes", async () => {
+    const { store } = newStore();
+    const a = store.watch();
+    const b = store.watch();
+    await store.update((tx) => tx.create("service", service("s1", "web")));
+    await store.update((tx) => tx.create("cluster", cluster("c1")));
+    const [a1, a2] = await take(a, 2);
+    const [b1, b2] = await take(b, 2);
+    assert.equal(a1, b1);
+    assert.ok(Object.isFrozen(a1));
+    assert.throws(() => Object.assign(a1!, { index: 7 }), TypeError);
+    // The cluster holds bytes: a watcher that changes its copy changes nobody else's.
+    assert.notEqual(a2, b2);
+    const caCert = (c: unknown): Uint8Array => (c as Cluster).rootCa!.caCert;
+    caCert(a2!.object)[0] = 9;
+    assert.equal(caCert(b2!.object)[0], 1);
+    assert.equal(caCert(store.view((tx) => tx.get("cluster", "c1")))[0], 1);
+    a.close();
+    b.close();
   });
 
   it("delivers nothing for a transaction that failed", async () => {
