@@ -90,8 +90,10 @@ export class LocalProposer implements Proposer {
   }
 }
 
-/** A change as watchers see it, delivered after commit, in commit order. */
-/** An event is frozen and may be shared by every watcher: read it, never change it. */
+/**
+ * A change as watchers see it, delivered after commit, in commit order. It is frozen and may be
+ * the very object other watchers got: read it, never change it.
+ */
 export interface StoreEvent<K extends Kind = Kind> {
   readonly kind: K;
   readonly action: StoreActionType;
