@@ -115,3 +115,10 @@ export function makeTask(id: string, serviceId: string, o: TaskOpts = {}): Task 
   }
   return task;
 }
+
+/** How many of the tasks each node holds ("" for tasks on none). */
+export function tasksPerNode(tasks: readonly Task[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const t of tasks) out[t.nodeId] = (out[t.nodeId] ?? 0) + 1;
+  return out;
+}

@@ -14,7 +14,7 @@ import {
   type Task,
 } from "@shoal/store";
 import { ASSIGNED_MESSAGE, Scheduler, assignedTask, type SchedulerOpts } from "../../src/scheduler/index.js";
-import { makeNode, makeTask, type NodeOpts, type TaskOpts } from "./fixtures.js";
+import { makeNode, makeTask, tasksPerNode, type NodeOpts, type TaskOpts } from "./fixtures.js";
 
 const TICK_MS = 50;
 const GiB = 2 ** 30;
@@ -114,12 +114,6 @@ class Harness {
   }
 }
 
-function nodesOf(tasks: Task[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const t of tasks) out[t.nodeId] = (out[t.nodeId] ?? 0) + 1;
-  return out;
-}
-
 describe("scheduler: the Scheduler over a MemoryStore", () => {
   let h: Harness;
   afterEach(async () => {
@@ -135,7 +129,7 @@ describe("scheduler: the Scheduler over a MemoryStore", () => {
     h.scheduler.start();
     await h.settle();
     const tasks = h.tasks();
-    assert.deepEqual(nodesOf(tasks), { n1: 2, n2: 2 });
+    assert.deepEqual(tasksPerNode(tasks), { n1: 2, n2: 2 });
     for (const t of tasks) {
       assert.equal(t.status.state, TaskState.ASSIGNED);
       assert.equal(t.status.message, ASSIGNED_MESSAGE);
@@ -176,7 +170,7 @@ describe("scheduler: the Scheduler over a MemoryStore", () => {
     await h.editNode("n2", (n) => (n.spec.availability = NodeAvailability.DRAIN));
     await h.addTasks("web", 3);
     await h.settle();
-    assert.deepEqual(nodesOf(h.tasks()), { n3: 3 });
+    assert.deepEqual(tasksPerNode(h.tasks()), { n3: 3 });
   });
 
   it("leaves a task that fits nowhere PENDING with the reason, and assigns it once a node with memory appears", async () => {
@@ -333,7 +327,7 @@ describe("scheduler: the Scheduler over a MemoryStore", () => {
     // Committed while the state is built: seen once it is whole.
     await h.addNode("n3", { memoryBytes: 4 * GiB });
     await h.settle();
-    const placed = nodesOf(h.tasks().filter((t) => t.serviceId === "web"));
+    const placed = tasksPerNode(h.tasks().filter((t) => t.serviceId === "web"));
     assert.deepEqual(placed, { n2: 3, n3: 3 });
   });
 

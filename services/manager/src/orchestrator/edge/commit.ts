@@ -148,8 +148,9 @@ export async function commitStaged(store: MemoryStore, placer: Placer | undefine
  * write lock, so what happened while it waited is in its plan); commitPlan's rules otherwise.
  */
 export async function stagePlan(batch: Batch, plan: Plan, log: Logger, placer?: Placer): Promise<CommitResult> {
-  const placements = placer === undefined ? undefined : await placeNewTasks(batch, plan, placer);
-  if (placer === undefined || placements === undefined || placements.size === 0) return stageChanges(batch, plan, log, undefined);
+  if (placer === undefined) return stageChanges(batch, plan, log, undefined);
+  const placements = await placeNewTasks(batch, plan, placer);
+  if (placements.size === 0) return stageChanges(batch, plan, log, undefined);
   let result: CommitResult;
   try {
     result = await stageChanges(batch, plan, log, placements);

@@ -1,19 +1,14 @@
 import assert from "node:assert/strict";
 import { silentLogger } from "@shoal/common";
-import { MemoryStore, TaskState, type NewObject, type ProposeOptions, type Proposer, type StoreAction, type StoreEvent, type Task } from "@shoal/store";
+import { MemoryStore, TaskState, type NewObject, type ProposeOptions, type Proposer, type StoreAction, type StoreEvent } from "@shoal/store";
 import { emptyPlan, type Plan } from "../../../src/orchestrator/core/plan.js";
 import { commitPlan } from "../../../src/orchestrator/edge/commit.js";
 import { ASSIGNED_MESSAGE, type Placer, type TaskPlacement } from "../../../src/scheduler/index.js";
+import { tasksPerNode } from "../../scheduler/fixtures.js";
 import { NOW, service, taskOf } from "../fixtures.js";
 import { Harness } from "./harness.js";
 
 const GiB = 2 ** 30;
-
-function perNode(tasks: Task[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const t of tasks) out[t.nodeId] = (out[t.nodeId] ?? 0) + 1;
-  return out;
-}
 
 describe("orchestrator edge: new tasks placed as they are created (born ASSIGNED)", () => {
   let h: Harness;
@@ -38,7 +33,7 @@ describe("orchestrator edge: new tasks placed as they are created (born ASSIGNED
       assert.equal(t.status.message, ASSIGNED_MESSAGE);
       assert.equal(t.status.timestamp, h.clock.now());
     }
-    assert.deepEqual(perNode(tasks), { n1: 2, n2: 2, n3: 2 });
+    assert.deepEqual(tasksPerNode(tasks), { n1: 2, n2: 2, n3: 2 });
     // Each task was written once, created as it is: never PENDING in the store.
     assert.deepEqual(
       events.map((e) => e.action),
@@ -58,7 +53,7 @@ describe("orchestrator edge: new tasks placed as they are created (born ASSIGNED
     const waiting = h.tasks("db").find((t) => t.status.state === TaskState.PENDING)!;
     assert.equal(waiting.status.err, "no suitable node (1 node lacks memory)");
     // The room the first one holds is not given away twice.
-    assert.deepEqual(perNode(h.tasks("db")), { n1: 1, "": 1 });
+    assert.deepEqual(tasksPerNode(h.tasks("db")), { n1: 1, "": 1 });
   });
 
   it("creates tasks PENDING while the scheduler is not running, and the scheduler places them once it runs", async () => {
@@ -73,7 +68,7 @@ describe("orchestrator edge: new tasks placed as they are created (born ASSIGNED
     );
     h.scheduler!.start();
     await h.settleScheduler();
-    assert.deepEqual(perNode(h.tasks("web")), { n1: 2 });
+    assert.deepEqual(tasksPerNode(h.tasks("web")), { n1: 2 });
   });
 
   it("a global service's tasks are born ASSIGNED on their own nodes, a node that joins later included", async () => {
