@@ -43,35 +43,72 @@ export function freezeDeep(value: unknown): boolean {
 
 /** A deep copy of plain data; the copy is never frozen. */
 export function cloneDeep<T>(value: T): T {
+  return copyPlain(value, false);
+}
+
+/**
+ * The copy behind cloneDeep, and behind intern's (`keepShareable`: a value nothing can change is
+ * kept, not copied).
+ */
+function copyPlain<T>(value: T, keepShareable: boolean): T {
   if (value === null || typeof value !== "object") return value;
+  if (keepShareable && shareable(value)) return value;
   if (ArrayBuffer.isView(value)) {
     if (!(value instanceof Uint8Array)) throw invalid("store objects may hold only Uint8Array byte arrays");
     return new Uint8Array(value) as T;
   }
-  if (Array.isArray(value)) return value.map(cloneDeep) as T;
+  if (Array.isArray(value)) return value.map((v) => copyPlain(v, keepShareable)) as T;
   const proto = Object.getPrototypeOf(value) as unknown;
   if (proto !== Object.prototype && proto !== null) throw invalid("store objects must be plain data");
   const out: Record<string, unknown> = {};
-  for (const key in value) out[key] = cloneDeep((value as Record<string, unknown>)[key]);
+  for (const key in value) out[key] = copyPlain((value as Record<string, unknown>)[key], keepShareable);
   return out as T;
 }
 
-/** Makes the store's private, frozen copy of a caller's object. */
+// Values found to be deeply frozen plain data without byte arrays. Nothing can change such a value
+// or anything below it, so once found, the answer holds for good.
+const SHAREABLE = new WeakSet<object>();
+
+/**
+ * True when nothing can ever change value: a primitive, or plain data frozen all the way down with
+ * no byte array anywhere (byte arrays cannot be frozen). The store's own objects are; a caller's
+ * usually are not.
+ */
+export function shareable(value: unknown): boolean {
+  if (value === null || typeof value !== "object") return true;
+  if (SHAREABLE.has(value)) return true;
+  if (ArrayBuffer.isView(value) || !Object.isFrozen(value)) return false;
+  if (Array.isArray(value)) {
+    for (const v of value) if (!shareable(v)) return false;
+  } else {
+    const proto = Object.getPrototypeOf(value) as unknown;
+    if (proto !== Object.prototype && proto !== null) return false;
+    for (const key in value) if (!shareable((value as Record<string, unknown>)[key])) return false;
+  }
+  SHAREABLE.add(value);
+  return true;
+}
+
+/**
+ * Makes the store's private, frozen copy of a caller's object. Parts of it that nothing can change
+ * (a new task's spec that is its service's stored, frozen template) are kept rather than copied:
+ * a hundred thousand new tasks then cost one copy of their template, not one each.
+ */
 export function intern<T>(value: T): Entry<T> {
-  return adopt(cloneDeep(value));
+  return adopt(copyPlain(value, true));
 }
 
 /**
  * intern() for a new version of a stored object: a field that still holds the very value of the
  * stored version (`{ ...cur, status }` keeps `spec`) is the store's own frozen data and is kept,
- * not copied; every other field is copied.
+ * not copied; every other field is copied unless nothing can change it (shareable).
  */
 export function internOver<T extends object>(value: T, stored: T): Entry<T> {
   const out: Record<string, unknown> = {};
   const base = stored as Record<string, unknown>;
   for (const key in value) {
     const v = (value as Record<string, unknown>)[key];
-    out[key] = v === base[key] ? v : cloneDeep(v);
+    out[key] = v === base[key] ? v : copyPlain(v, true);
   }
   return adopt(out as T);
 }

@@ -85,6 +85,36 @@ describe("store: sharing repeated values", () => {
     checkShared(restored, "restored");
   });
 
+  it("a create keeps the values nothing can change (the stored template) and copies any a caller still could", async () => {
+    const { store } = newStore();
+    await store.update((tx) => tx.create("service", service("s1", "web")));
+    const svc = store.view((tx) => tx.get("service", "s1")!);
+    // Frozen on top only: its container can still change, so it is copied.
+    const shallow = Object.freeze({ ...copyObject(svc.spec.task) });
+    const bytes = Object.freeze({ annotations: Object.freeze({ name: "k" }), data: new Uint8Array([1, 2]) });
+    await store.update((tx) => {
+      const staged = tx.create("task", { ...taskOf(svc, "t1", 1), spec: svc.spec.task, serviceAnnotations: svc.spec.annotations });
+      assert.equal(staged.spec, svc.spec.task, "the staged task keeps the stored template");
+      assert.equal(staged.serviceAnnotations, svc.spec.annotations);
+      const other = tx.create("task", { ...taskOf(svc, "t2", 2), spec: shallow });
+      assert.notEqual(other.spec, shallow);
+      assert.notEqual(other.spec.container, shallow.container);
+      tx.create("secret", { id: "k1", spec: bytes });
+    });
+    shallow.container!.image = "changed";
+    bytes.data[0] = 9;
+    store.view((tx) => {
+      assert.equal(tx.get("task", "t1")!.spec, svc.spec.task);
+      assert.equal(tx.get("task", "t2")!.spec.container?.image, "busybox:latest");
+      assert.deepEqual([...tx.get("secret", "k1")!.spec.data!], [1, 2]);
+    });
+    // A frozen object that is not plain data is still refused.
+    await assert.rejects(
+      store.update((tx) => tx.create("task", { ...taskOf(svc, "t3", 3), spec: Object.freeze(new Date()) as never })),
+      /plain data/,
+    );
+  });
+
   it("a new service spec is not shared by the tasks made from the old one", async () => {
     const { store } = newStore();
     await writeTasks(store);

@@ -140,8 +140,8 @@ export class FakeBackend implements NodeBackend {
   }
 
   /**
-   * Seeds a task of a service as the orchestrator makes it (newTask: a copy of the current
-   * template and endpoint, named <service>.<slot>.<id>), with the observed state and node given.
+   * Seeds a task of a service as the orchestrator makes it (newTask: the current template and
+   * endpoint, named <service>.<slot>.<id>), with the observed state and node given.
    */
   async addTask(serviceId: string, opts: { id: string; slot: number; nodeId?: string; state?: TaskState; desiredState?: TaskState; stale?: boolean }): Promise<Task> {
     return this.store.update((tx) => {
@@ -149,7 +149,9 @@ export class FakeBackend implements NodeBackend {
       const task = newTask(s, { id: opts.id, slot: opts.slot, nodeId: opts.nodeId ?? "", desiredState: opts.desiredState ?? TaskState.RUNNING }, NOW_MS);
       task.status = { timestamp: NOW_MS, state: opts.state ?? TaskState.RUNNING, message: "started" };
       // A stale task runs an older image than the service asks for.
-      if (opts.stale === true && task.spec.container !== undefined) task.spec.container.image = `${task.spec.container.image}-old`;
+      // (newTask shares the service's frozen template, so the stale one is a new object.)
+      const c = task.spec.container;
+      if (opts.stale === true && c !== undefined) task.spec = { ...task.spec, container: { ...c, image: `${c.image}-old` } };
       return tx.create("task", task);
     });
   }

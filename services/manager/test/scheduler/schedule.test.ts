@@ -1,7 +1,7 @@
 // Properties of scheduleBatch on random clusters (seeded): whatever it decides must be allowed.
 import assert from "node:assert/strict";
 import { SeededRandom } from "@shoal/common";
-import { NodeAvailability, NodeState, type Task } from "@shoal/store";
+import { NodeAvailability, NodeState, PublishMode, type Task, type TaskSpec } from "@shoal/store";
 import { SchedulerState, matchesConstraints, parseConstraints, scheduleBatch } from "../../src/scheduler/index.js";
 import { makeNode, makeTask } from "./fixtures.js";
 
@@ -63,6 +63,28 @@ describe("scheduler: scheduleBatch properties (random clusters)", () => {
       }
       for (const u of d.unschedulable) assert.match(u.message, /^no suitable node \(.+\)$/, `seed ${seed}`);
     }
+  });
+
+  it("decides tasks that share one spec object (as stored tasks do, even across services) exactly as tasks with their own copies", () => {
+    let crossService = 0;
+    for (let seed = 1; seed <= 60; seed++) {
+      const copies = randomCluster(seed);
+      const shared = randomCluster(seed);
+      // One spec object per distinct spec, whichever service holds it; some tasks of a service
+      // publish a host port and some do not.
+      const specs = new Map<string, TaskSpec>();
+      const tasks = shared.tasks.map((t, i) => {
+        const key = JSON.stringify(t.spec);
+        if (!specs.has(key)) specs.set(key, t.spec);
+        return i % 5 === 0 ? { ...t, spec: specs.get(key)!, endpoint: { ports: [{ targetPort: 80, publishedPort: 9000 + i, publishMode: PublishMode.HOST }] } } : { ...t, spec: specs.get(key)! };
+      });
+      const servicesPerSpec = new Map<TaskSpec, Set<string>>();
+      for (const t of tasks) servicesPerSpec.set(t.spec, (servicesPerSpec.get(t.spec) ?? new Set()).add(t.serviceId));
+      crossService += [...servicesPerSpec.values()].filter((ids) => ids.size > 1).length;
+      const expected = scheduleBatch(copies.state, copies.tasks.map((t, i) => (i % 5 === 0 ? { ...t, endpoint: tasks[i]!.endpoint! } : t)), 0);
+      assert.deepEqual(scheduleBatch(shared.state, tasks, 0), expected, `seed ${seed}`);
+    }
+    assert.ok(crossService > 0, "some specs are shared by more than one service");
   });
 
   it("fills a cluster evenly: 1,000 tasks on 10 equal nodes is 100 each", () => {

@@ -3,7 +3,7 @@
 // commit applies it to the tasks it creates, in the creating transaction (allocateNewTask): a task
 // that can be allocated at once is born PENDING, one write instead of two; the others are created
 // NEW and the allocator's loop moves them once it can.
-import { copyObject, TaskState, type NewObject, type Service, type Task } from "@shoal/store";
+import { TaskState, type NewObject, type Service, type Task } from "@shoal/store";
 import { sameData } from "../../orchestrator/core/new-task.js";
 import { isWanted } from "../../orchestrator/core/task-states.js";
 import { isEndpointAllocated } from "./endpoints.js";
@@ -20,7 +20,7 @@ export function allocateTask<T extends Task | NewObject<"task">>(task: T, servic
   if (task.status.state !== TaskState.NEW || !isWanted(task)) return undefined;
   if (service === undefined || !isEndpointAllocated(service)) return undefined;
   const out: T = { ...task, status: { timestamp: now, state: TaskState.PENDING, message: PENDING_MESSAGE } };
-  if (service.endpoint !== undefined && sameData(task.endpoint?.spec, service.spec.endpoint)) out.endpoint = copyObject(service.endpoint);
+  if (service.endpoint !== undefined && sameData(task.endpoint?.spec, service.spec.endpoint)) out.endpoint = service.endpoint;
   return out;
 }
 

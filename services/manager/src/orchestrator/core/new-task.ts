@@ -1,7 +1,7 @@
 // Task creation and staleness, shared by every orchestrator and by the rolling updater: a task is a
 // copy of its service's template at one service version. Owns the shape of a NEW task; must not
 // decide when tasks are created (the reconcilers do) nor touch the store.
-import { copyObject, TaskState, type NewObject, type Service, type ServiceSpec, type Task } from "@shoal/store";
+import { TaskState, type NewObject, type Service, type ServiceSpec, type Task } from "@shoal/store";
 
 export type ServiceMode = "replicated" | "global" | "replicated-job" | "global-job";
 
@@ -44,29 +44,34 @@ export function taskName(serviceName: string, slot: number, nodeId: string, task
   return `${serviceName}.${slot > 0 ? String(slot) : nodeId}.${taskId}`;
 }
 
-/** A NEW task of the service at its current version; the store fills in meta. */
+/**
+ * A NEW task of the service at its current version; the store fills in meta. The task shares the
+ * service's template objects (spec, annotations, endpoint spec, log driver) rather than copying
+ * them: they are read-only here, and when they are the store's frozen objects the store keeps them
+ * as they are instead of copying each task's.
+ */
 export function newTask(service: Service, opts: NewTaskOptions, now: number): NewObject<"task"> {
   const slot = opts.slot ?? 0;
   const nodeId = opts.nodeId ?? "";
   const task: NewObject<"task"> = {
     id: opts.id,
-    spec: copyObject(service.spec.task),
+    spec: service.spec.task,
     specVersion: service.meta.version.index,
     serviceId: service.id,
     slot,
     nodeId,
     annotations: { name: taskName(service.spec.annotations.name, slot, nodeId, opts.id) },
-    serviceAnnotations: copyObject(service.spec.annotations),
+    serviceAnnotations: service.spec.annotations,
     status: { timestamp: now, state: TaskState.NEW, message: "created" },
     desiredState: opts.desiredState ?? runState(service),
   };
   if (service.endpoint !== undefined || service.spec.endpoint !== undefined) {
-    const endpoint = copyObject(service.endpoint ?? {});
-    if (service.spec.endpoint !== undefined) endpoint.spec = copyObject(service.spec.endpoint);
+    const endpoint = { ...service.endpoint };
+    if (service.spec.endpoint !== undefined) endpoint.spec = service.spec.endpoint;
     else delete endpoint.spec;
     task.endpoint = endpoint;
   }
-  if (service.spec.task.logDriver !== undefined) task.logDriver = copyObject(service.spec.task.logDriver);
+  if (service.spec.task.logDriver !== undefined) task.logDriver = service.spec.task.logDriver;
   const iteration = newTaskIteration(service);
   if (iteration !== undefined) task.jobIteration = iteration;
   return task;

@@ -38,6 +38,29 @@ export function hostPortsOf(task: Task): string[] {
   return out;
 }
 
+/** Whether the task publishes any host-mode port (hostPortsOf is not empty), without building the list. */
+function publishesHostPorts(task: Task): boolean {
+  const ports: readonly PortConfig[] = task.endpoint?.ports ?? task.endpoint?.spec?.ports ?? [];
+  return ports.some((p) => p.publishMode === PublishMode.HOST && (p.publishedPort ?? 0) > 0);
+}
+
+/**
+ * requirementsOf over one batch of tasks: tasks of a service share their spec object (the store
+ * keeps one template per service), so those that publish no host port share one result instead of
+ * each building its own. The cache holds its specs: keep one per batch.
+ */
+export class RequirementsCache {
+  private readonly bySpec = new Map<object, Requirements>();
+
+  of(task: Task): Requirements {
+    const cached = this.bySpec.get(task.spec);
+    if (cached !== undefined && cached.serviceId === task.serviceId && cached.hostPorts.length === 0 && !publishesHostPorts(task)) return cached;
+    const req = requirementsOf(task);
+    this.bySpec.set(task.spec, req);
+    return req;
+  }
+}
+
 export function requirementsOf(task: Task): Requirements {
   const placement = task.spec.placement;
   const resources = task.spec.resources?.reservations;

@@ -17,7 +17,7 @@ import { nodeFieldValue } from "./constraints.js";
 import { capacityRejectionOf, readyFilter, rejectionOf, RejectionTally } from "./filters.js";
 import { IndexedHeap, type HeapItem } from "./heap.js";
 import type { NodeInfo } from "./node-info.js";
-import { requirementsOf, type Requirements } from "./requirements.js";
+import { RequirementsCache, type Requirements } from "./requirements.js";
 import type { SchedulerState } from "./state.js";
 
 export interface TaskPlacement {
@@ -183,8 +183,9 @@ export function scheduleBatch(state: SchedulerState, pending: readonly Task[], n
   const decision: BatchDecision = { assignments: [], unschedulable: [] };
   const groups = new Map<string, { req: Requirements; tasks: Task[] }>();
   // Bound tasks first: they have no other choice, the others do.
+  const requirements = new RequirementsCache();
   for (const task of pending) {
-    const req = requirementsOf(task);
+    const req = requirements.of(task);
     if (task.nodeId === "") {
       let g = groups.get(req.key);
       if (g === undefined) groups.set(req.key, (g = { req, tasks: [] }));

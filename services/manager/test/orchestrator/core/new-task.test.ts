@@ -4,11 +4,12 @@ import { dirtySlots, isTaskDirty, newTask } from "../../../src/orchestrator/inde
 import { NOW, service, taskOf } from "../fixtures.js";
 
 describe("orchestrator core: task creation", () => {
-  it("newTask copies the service's template and version, names the task <service>.<slot>.<id>, desires RUNNING and starts NEW", () => {
+  it("newTask shares the service's template, carries its version, names the task <service>.<slot>.<id>, desires RUNNING and starts NEW", () => {
     const svc = service("s1", { replicated: { replicas: 2 } }, { version: 42 });
     const t = newTask(svc, { id: "abc", slot: 2 }, NOW);
-    assert.deepEqual(t.spec, svc.spec.task);
-    assert.notEqual(t.spec, svc.spec.task);
+    // The very objects (the store keeps a stored, frozen template as it is), not copies.
+    assert.equal(t.spec, svc.spec.task);
+    assert.equal(t.serviceAnnotations, svc.spec.annotations);
     assert.equal(t.specVersion, 42);
     assert.equal(t.serviceId, "s1");
     assert.equal(t.slot, 2);
