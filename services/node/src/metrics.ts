@@ -61,6 +61,21 @@ export function registerNodeMetrics(registry: Registry, view: { manager(): Manag
     g.set({ side: "leader" }, s.longestLeaderSilenceMs / 1000);
     g.set({ side: "follower" }, s.longestFollowerSilenceMs / 1000);
   });
+  // Snapshots: their count shows how often the store is re-encoded in full (CPU and memory for
+  // a few seconds each); the log since the last one is what a restart would replay.
+  managerCounter("shoal_raft_snapshots_total", "snapshots this manager took of its store (not those received from the leader)", (m) => m.rs.raft.snapshotStats().taken);
+  gauge("shoal_raft_snapshot_bytes", "size of this manager's last raft snapshot", [], (g) => {
+    const m = view.manager();
+    if (m !== undefined) g.set(m.rs.raft.snapshotStats().lastBytes);
+  });
+  gauge("shoal_raft_log_bytes_since_snapshot", "bytes of raft log applied since the last snapshot (the next is taken at shoal_raft_snapshot_threshold_bytes)", [], (g) => {
+    const m = view.manager();
+    if (m !== undefined) g.set(m.rs.raft.snapshotStats().logBytesSinceSnapshot);
+  });
+  gauge("shoal_raft_snapshot_threshold_bytes", "log bytes behind a snapshot at which this manager takes the next one", [], (g) => {
+    const m = view.manager();
+    if (m !== undefined) g.set(m.rs.raft.snapshotStats().thresholdBytes);
+  });
   gauge("shoal_node_state", "1 for the node's current swarm state", ["state"], (g) => g.set({ state: view.phase() }, 1));
   gauge("shoal_raft_is_leader", "1 when this manager is the raft leader", [], (g) => {
     const m = view.manager();

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { createLogger, freeLoopbackPorts, silentLogger, sleep } from "@shoal/common";
 import { clusterSpecFromDocker, clusterSpecToDocker, type Manager } from "@shoal/manager";
 import { NodeRole, NodeState, RestartCondition, TaskState, type Cluster, type Node, type Task } from "@shoal/store";
+import { SNAPSHOT_FLOOR_BYTES } from "@shoal/raft";
 import { Daemon } from "../src/index.js";
 
 const logger = process.env["SHOAL_TEST_LOG"] === undefined ? silentLogger() : createLogger({ level: process.env["SHOAL_TEST_LOG"] });
@@ -137,6 +138,12 @@ describe("shoald in process: three managers and a worker on loopback", function 
     assert.ok(Number.isFinite(scrapedValue(/^shoal_raft_follower_silences_total (\S+)$/m)), scraped);
     const longest = scrapedValue(/^shoal_raft_longest_silence_seconds\{side="leader"\} (\S+)$/m);
     assert.ok(longest >= before.longestLeaderSilenceMs / 1000 && longest <= after.longestLeaderSilenceMs / 1000, scraped);
+    // Snapshots: none yet in a cluster this small; the log since the last one grows with writes.
+    const snap = raft.snapshotStats();
+    assert.equal(scrapedValue(/^shoal_raft_snapshots_total (\S+)$/m), snap.taken, scraped);
+    assert.equal(scrapedValue(/^shoal_raft_snapshot_threshold_bytes (\S+)$/m), SNAPSHOT_FLOOR_BYTES, scraped);
+    assert.ok(scrapedValue(/^shoal_raft_log_bytes_since_snapshot (\S+)$/m) > 0, scraped);
+    assert.ok(Number.isFinite(scrapedValue(/^shoal_raft_snapshot_bytes (\S+)$/m)), scraped);
   });
 
   it("applies the cluster's raft settings on every manager and refuses the ones it does not have", async () => {

@@ -111,6 +111,10 @@ async function leaderSilences(sock: string): Promise<{ count: number; longestS: 
   const value = await metricsOf(sock);
   return { count: value("shoal_raft_leader_silences_total"), longestS: value('shoal_raft_longest_silence_seconds{side="leader"}') };
 }
+/** Raft snapshots a manager has taken of its store since it started. */
+async function snapshotsTaken(sock: string): Promise<number> {
+  return (await metricsOf(sock))("shoal_raft_snapshots_total");
+}
 /** The raft term a manager is in. */
 async function raftTerm(sock: string): Promise<number> {
   return (await apiJson<{ term: number }>(sock, "GET", "/shoal/cluster")).term;
@@ -262,6 +266,7 @@ async function main(): Promise<void> {
     const store0 = await storeWrites(m1.sock);
     const term0 = await raftTerm(m1.sock);
     const silences0 = await leaderSilences(m1.sock);
+    const snapshots0 = await Promise.all(managers.map((m) => snapshotsTaken(m.sock)));
     const tc = performance.now();
     const phaseFrom = monotonicUs();
     for (let s = 0; s < SERVICES; s++) {
@@ -329,6 +334,10 @@ async function main(): Promise<void> {
     // incremental marking steps and weak-callback processing).
     out("orch_leader_gc_scavenge", (store1.gcMinor - store0.gcMinor) / secs, "s/s");
     out("orch_leader_gc_major", (store1.gcOther - store0.gcOther) / secs, "s/s");
+    // Each re-encodes the whole store (seconds of CPU and memory for its encodings): how many the
+    // three managers took while the tasks were placed.
+    const snapshots1 = await Promise.all(managers.map((m) => snapshotsTaken(m.sock)));
+    out("orch_snapshots_during_tasks", snapshots1.reduce((a, n, i) => a + n - snapshots0[i]!, 0), "snapshots");
     // How well the dispatcher batched the nodes' assignments (paced streams carry several each).
     const messages = store1.assignmentMessages - store0.assignmentMessages;
     out("orch_assignment_changes_per_message", messages > 0 ? (store1.assignmentChanges - store0.assignmentChanges) / messages : 0, "changes");

@@ -7,8 +7,9 @@
 // SHOAL_BENCH_WARMUP_SECONDS (per system, default 30), SHOAL_BENCH_ROUNDS (default 2: the
 // measured time is split into rounds that alternate which system goes first; each measured slice
 // follows an unmeasured lead-in of SHOAL_BENCH_LEADIN_SECONDS, default 3), SHOAL_BENCH_FAILOVERS (default 20),
-// SHOAL_BENCH_ONLY (comma list of: shoal, etcd, failover, lab; default all). `lab` runs the manager
-// benchmarks on a lab of 3 shoald managers (lab.ts).
+// SHOAL_BENCH_ONLY (comma list of: shoal, etcd, failover, lab, replay; default all). `lab` runs the
+// manager benchmarks on a lab of 3 shoald managers (lab.ts); `replay` times a manager's restart
+// over SHOAL_BENCH_REPLAY_MIB (default 64) MiB of raft log (replay.ts).
 import { existsSync } from "node:fs";
 import { describeError, sleep } from "@shoal/common";
 import { exitOnSignals } from "../cluster/child.js";
@@ -16,13 +17,14 @@ import { KvCluster } from "../cluster/kv-cluster.js";
 import type { KvSystem } from "../cluster/kv-client.js";
 import { labBench } from "./lab.js";
 import { quantile, runPutLoad, type LoadResult } from "./load.js";
+import { replayBench } from "./replay.js";
 
 const seconds = Number(process.env["SHOAL_BENCH_SECONDS"] ?? 10);
 const failovers = Number(process.env["SHOAL_BENCH_FAILOVERS"] ?? 20);
 const warmupSeconds = Number(process.env["SHOAL_BENCH_WARMUP_SECONDS"] ?? 30);
 const leadInSeconds = Number(process.env["SHOAL_BENCH_LEADIN_SECONDS"] ?? 3);
 const rounds = Math.max(1, Number(process.env["SHOAL_BENCH_ROUNDS"] ?? 2));
-const only = new Set((process.env["SHOAL_BENCH_ONLY"] ?? "shoal,etcd,failover,lab").split(",").map((s) => s.trim()));
+const only = new Set((process.env["SHOAL_BENCH_ONLY"] ?? "shoal,etcd,failover,lab,replay").split(",").map((s) => s.trim()));
 
 const clusters = new Set<KvCluster>();
 
@@ -217,6 +219,7 @@ async function main(): Promise<void> {
   }
   if (only.has("failover")) await failover();
   if (only.has("lab")) await labBench({ failovers, seconds, progress, out });
+  if (only.has("replay")) await replayBench({ mib: Number(process.env["SHOAL_BENCH_REPLAY_MIB"] ?? 64), progress, out });
 }
 
 main().then(

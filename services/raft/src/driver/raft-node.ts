@@ -43,6 +43,13 @@ import { readMembers, toRecord, unwrapSnapshotData, wrapSnapshotData, writeMembe
 import type { SnapshotData, StateMachine } from "./state-machine.js";
 
 const MIB = 1024 * 1024;
+/**
+ * The least log, in bytes, behind a snapshot before the next one (snapshotBytes' default). It
+ * bounds what a manager holds and replays at restart (about 20 ms per MiB) against how often it
+ * re-encodes its whole store. At 64 MiB, placing 100,000 tasks (about 85 MiB of log) made every
+ * manager snapshot in the middle of it; at 128 MiB none did (docs/OPERATIONS.md, Sizing managers).
+ */
+export const SNAPSHOT_FLOOR_BYTES = 128 * MIB;
 /** The most a member that is not the leader keeps behind a snapshot (see keptTailStart). */
 const FOLLOWER_KEEP_BYTES = 8 * MIB;
 export const DEFAULT_SNAPSHOT_ENTRIES = 10_000;
@@ -66,10 +73,10 @@ export interface RaftNodeOptions {
   snapshotEntries?: number;
   /**
    * Also take one once the entries applied since the last one hold this many bytes of data.
-   * Default: the last snapshot's size, but at least 64 MiB. The log in memory then stays about
-   * as large as the state it describes, and snapshotting costs at most what was written, since a
-   * snapshot's work grows with the state (entries of hundreds of store actions each made a few
-   * thousand entries hold gigabytes).
+   * Default: the last snapshot's size, but at least SNAPSHOT_FLOOR_BYTES (128 MiB). The log in
+   * memory then stays about as large as the state it describes, and snapshotting costs at most
+   * what was written, since a snapshot's work grows with the state (entries of hundreds of store
+   * actions each made a few thousand entries hold gigabytes).
    */
   snapshotBytes?: number;
   /**
@@ -148,6 +155,18 @@ export interface RaftSilenceStats {
   followerSilences: number;
   /** The longest of those, ms. */
   longestFollowerSilenceMs: number;
+}
+
+/** This member's snapshots and the log behind the last one (what the snapshot rule reads). */
+export interface RaftSnapshotStats {
+  /** Snapshots this member took itself since it started (not those received from a leader). */
+  taken: number;
+  /** Bytes of the last snapshot (taken, received or loaded at start). */
+  lastBytes: number;
+  /** Bytes of the entries applied since the last snapshot: the next one comes at snapshotBytes. */
+  logBytesSinceSnapshot: number;
+  /** The byte count at which the next snapshot is taken (snapshotBytes). */
+  thresholdBytes: number;
 }
 
 export interface RaftNodeModules {
@@ -243,6 +262,7 @@ export class RaftNode {
   private readonly compactKeepBytes: number;
   /** Entry data applied since the last snapshot was captured, and that snapshot's size. */
   private bytesSinceSnapshot = 0;
+  private snapshotsTaken = 0;
   private lastSnapshotBytes: number;
   /** The tick interval (opts.tickMs, default 100 ms). */
   private readonly tickMs: number;
@@ -599,6 +619,11 @@ export class RaftNode {
       }
       this.kick();
     });
+  }
+
+  /** Snapshots taken and the log since the last one. */
+  snapshotStats(): RaftSnapshotStats {
+    return { taken: this.snapshotsTaken, lastBytes: this.lastSnapshotBytes, logBytesSinceSnapshot: this.bytesSinceSnapshot, thresholdBytes: this.snapshotThreshold() };
   }
 
   /** The silences warned of since this member started (a copy). */
@@ -1169,9 +1194,14 @@ export class RaftNode {
    * its own snapshot). At most one is in flight. A snapshot received from the leader meanwhile
    * makes ours redundant; it is dropped.
    */
+  /** snapshotBytes: the option, else the last snapshot's size but at least SNAPSHOT_FLOOR_BYTES. */
+  private snapshotThreshold(): number {
+    return this.opts.snapshotBytes ?? Math.max(SNAPSHOT_FLOOR_BYTES, this.lastSnapshotBytes);
+  }
+
   private maybeSnapshot(): void {
     if (this.snapshotting !== undefined) return;
-    const byBytes = this.bytesSinceSnapshot >= (this.opts.snapshotBytes ?? Math.max(64 * MIB, this.lastSnapshotBytes));
+    const byBytes = this.bytesSinceSnapshot >= this.snapshotThreshold();
     if (this.applied - this.snapshotIndex < this.snapshotEntries && !byBytes) return;
     const index = this.applied;
     this.bytesSinceSnapshot = 0;
@@ -1198,6 +1228,7 @@ export class RaftNode {
         this.snapshotIndex = Math.max(this.snapshotIndex, index);
         this.lastSnapshotBytes = data.length;
         this.releaseSnapshotData(index, data.length);
+        this.snapshotsTaken++;
         // A tail stays so that a slightly slow follower gets entries rather than a whole snapshot.
         const compactTo = this.keptTailStart(index) - 1;
         if (compactTo > this.mem.firstIndex() - 1 && compactTo <= this.mem.lastIndex()) {

@@ -418,6 +418,11 @@ describe("RaftNode membership and snapshots", function () {
     const l = await c.leader();
     for (let i = 0; i < 40; i++) await l.node!.propose(put(`k${i}`, "v".repeat(400)));
     await waitFor("a snapshot by bytes", () => taken >= 3);
+    // What the metrics show: snapshots this member saved, and the log behind the last one.
+    await waitFor("the leader counts the snapshots it saved", () => l.node!.snapshotStats().taken >= 1);
+    const stats = l.node!.snapshotStats();
+    assert.equal(stats.thresholdBytes, 8_000);
+    assert.ok(stats.lastBytes > 0 && stats.logBytesSinceSnapshot < stats.thresholdBytes, JSON.stringify(stats));
     // The leader keeps about 2 KB of entries behind its latest snapshot, not a thousand entries.
     await waitFor("the log compacted", () => l.node!.status().firstIndex > 25);
     assert.ok(l.node!.status().lastIndex - l.node!.status().firstIndex < 25, "the tail left is a few entries");
