@@ -46,6 +46,10 @@ export function registerNodeMetrics(registry: Registry, view: { manager(): Manag
   // a pace above 0 means busy streams wait up to that long between messages (ARCHITECTURE).
   managerCounter("shoal_dispatcher_assignment_messages_total", "incremental assignment messages this manager sent to nodes", (m) => m.assignmentStats().messages);
   managerCounter("shoal_dispatcher_assignment_changes_total", "task changes and removals those messages carried", (m) => m.assignmentStats().changes);
+  // The agents' status reports: updates per report says how well they batch (each is a message,
+  // an ack, and a turn of the store's write path on the leader).
+  managerCounter("shoal_dispatcher_status_reports_total", "task status reports the nodes sent this manager", (m) => m.assignmentStats().statusReports);
+  managerCounter("shoal_dispatcher_status_updates_total", "task status updates those reports carried", (m) => m.assignmentStats().statusUpdates);
   gauge("shoal_dispatcher_assignment_pace_seconds", "how long a busy node's assignment stream now waits between messages (0: not paced)", [], (g) => {
     const m = view.manager();
     if (m !== undefined) g.set(m.assignmentStats().paceMs / 1000);

@@ -123,6 +123,8 @@ describe("shoald in process: three managers and a worker on loopback", function 
     assert.equal(value("shoal_dispatcher_assignment_changes_total"), 0);
     assert.ok(value("shoal_dispatcher_assignment_messages_total") >= 0);
     assert.equal(value("shoal_dispatcher_assignment_pace_seconds"), 0);
+    assert.equal(value("shoal_dispatcher_status_reports_total"), 0);
+    assert.equal(value("shoal_dispatcher_status_updates_total"), 0);
     // What an alert on a lost quorum or a retired manager reads.
     assert.equal(value("shoal_raft_has_leader"), 1);
     assert.equal(value("shoal_raft_removed"), 0);

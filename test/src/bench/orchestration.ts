@@ -79,6 +79,8 @@ interface StoreWrites {
   lockHeld: number;
   assignmentMessages: number;
   assignmentChanges: number;
+  statusReports: number;
+  statusUpdates: number;
   /** The main thread's garbage-collection pauses: scavenges of the young generation, and the rest. */
   gcMinor: number;
   gcOther: number;
@@ -101,6 +103,8 @@ async function storeWrites(sock: string): Promise<StoreWrites> {
     lockHeld: value("shoal_store_write_lock_held_seconds_total"),
     assignmentMessages: value("shoal_dispatcher_assignment_messages_total"),
     assignmentChanges: value("shoal_dispatcher_assignment_changes_total"),
+    statusReports: value("shoal_dispatcher_status_reports_total"),
+    statusUpdates: value("shoal_dispatcher_status_updates_total"),
     // Series a kind of collection has not run yet are absent (NaN): they count as 0.
     gcMinor: value('nodejs_gc_duration_seconds_sum{kind="minor"}') || 0,
     gcOther: ["major", "incremental", "weakcb"].reduce((a, kind) => a + (value(`nodejs_gc_duration_seconds_sum{kind="${kind}"}`) || 0), 0),
@@ -341,6 +345,10 @@ async function main(): Promise<void> {
     // How well the dispatcher batched the nodes' assignments (paced streams carry several each).
     const messages = store1.assignmentMessages - store0.assignmentMessages;
     out("orch_assignment_changes_per_message", messages > 0 ? (store1.assignmentChanges - store0.assignmentChanges) / messages : 0, "changes");
+    // And how well the nodes batched their status reports to it.
+    const reports = store1.statusReports - store0.statusReports;
+    out("orch_status_reports_per_task", reports / (perService * SERVICES), "reports");
+    out("orch_status_updates_per_report", reports > 0 ? (store1.statusUpdates - store0.statusUpdates) / reports : 0, "updates");
 
     lone.kill("SIGKILL");
     const tk = performance.now();

@@ -56,6 +56,10 @@ export interface AssignmentStats {
   changes: number;
   /** The pace a stream that sent a message now waits behind it (0: not paced), ms. */
   paceMs: number;
+  /** Status reports the agents sent (UpdateTaskStatus calls and ReportTaskStatus messages). */
+  statusReports: number;
+  /** Task status updates those reports carried. */
+  statusUpdates: number;
 }
 
 export type AssignmentsErrorCode = "ASSIGNMENTS_STATUS_INVALID";
@@ -210,6 +214,8 @@ export class TaskAssignments {
   private bucketEndsMs = 0;
   private messagesSent = 0;
   private changesSent = 0;
+  private statusReports = 0;
+  private statusUpdates = 0;
   /** The pending flush of INCREMENTAL messages, while changes gather. */
   private flushTimer: TimerHandle | undefined;
   /** Streams waiting for their COMPLETE set, in arrival order. */
@@ -372,6 +378,8 @@ export class TaskAssignments {
 
   /** Queues a node's status reports and resolves once they are written (or ignored as stale). */
   async updateTaskStatus(nodeId: string, req: controlpb.IUpdateTaskStatusRequest): Promise<void> {
+    this.statusReports++;
+    this.statusUpdates += req.updates?.length ?? 0;
     const updates: StatusBatch["updates"] = [];
     for (const u of req.updates ?? []) {
       const taskId = u.taskId ?? "";
@@ -511,7 +519,7 @@ export class TaskAssignments {
     // Closes a bucket whose time is up, as a send would, so that a scrape after a quiet spell
     // reads 0 rather than the pace of the last busy second.
     this.rollBucket(this.clock.monotonicMs());
-    return { messages: this.messagesSent, changes: this.changesSent, paceMs: this.currentPaceMs() };
+    return { messages: this.messagesSent, changes: this.changesSent, paceMs: this.currentPaceMs(), statusReports: this.statusReports, statusUpdates: this.statusUpdates };
   }
 
   /**

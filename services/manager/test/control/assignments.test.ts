@@ -130,6 +130,9 @@ describe("control/assignments: task assignment streams and status reports", () =
     await a.updateTaskStatus("n1", statusReq("t1", { state: TaskState.RUNNING }));
     await settle();
     assert.equal(s.messages.length, 2, "no echo of a status report");
+    // Counted for the metrics: one report, and in it one update.
+    assert.equal(a.stats().statusReports, 1);
+    assert.equal(a.stats().statusUpdates, 1);
   });
 
   it("coalesces a burst of commits into one incremental message", async () => {
@@ -223,7 +226,7 @@ describe("control/assignments: task assignment streams and status reports", () =
     assert.equal(s3.messages.length, 3, "n3 was quiet for its pace");
     // Six increments so far (n1 2, n2 2, n3 2) carrying seven changes; two streams still open
     // sent in the last bucket (n2's closed), so the pace is 200 ms.
-    assert.deepEqual(a.stats(), { messages: 6, changes: 7, paceMs: 200 });
+    assert.deepEqual(a.stats(), { messages: 6, changes: 7, paceMs: 200, statusReports: 0, statusUpdates: 0 });
     await change("t9", "n3");
     clock.advance(100);
     await settle();
@@ -244,7 +247,7 @@ describe("control/assignments: task assignment streams and status reports", () =
     await settle();
     clock.advance(100);
     await settle();
-    assert.deepEqual(a.stats(), { messages: 2, changes: 2, paceMs: 200 });
+    assert.deepEqual(a.stats(), { messages: 2, changes: 2, paceMs: 200, statusReports: 0, statusUpdates: 0 });
     clock.advance(2500);
     assert.equal(a.stats().paceMs, 0, "no stream sent for over a second");
   });
