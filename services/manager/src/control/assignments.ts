@@ -164,14 +164,19 @@ function assignedTo(task: Task | undefined, nodeId: string): boolean {
  * by content (a status report, most updates here, compares nothing).
  */
 function agentViewChanged(old: Task, task: Task): boolean {
-  const keys = new Set([...Object.keys(old), ...Object.keys(task)]);
-  for (const k of keys) {
-    if (k === "status" || k === "meta") continue;
-    const a = (old as unknown as Record<string, unknown>)[k];
-    const b = (task as unknown as Record<string, unknown>)[k];
-    if (a !== b && JSON.stringify(a) !== JSON.stringify(b)) return true;
-  }
+  const before = old as unknown as Record<string, unknown>;
+  const after = task as unknown as Record<string, unknown>;
+  // Every key of either (one event per status report: no key list is built for it).
+  for (const k in after) if (fieldChanged(k, before, after)) return true;
+  for (const k in before) if (!(k in after) && fieldChanged(k, before, after)) return true;
   return false;
+}
+
+function fieldChanged(k: string, before: Record<string, unknown>, after: Record<string, unknown>): boolean {
+  if (k === "status" || k === "meta") return false;
+  const a = before[k];
+  const b = after[k];
+  return a !== b && JSON.stringify(a) !== JSON.stringify(b);
 }
 
 function encodeTask(task: Task): Uint8Array {
@@ -450,10 +455,11 @@ export class TaskAssignments {
     let queued = false;
     const task = ev.object;
     const old = ev.oldObject;
-    const nodes = new Set<string>();
-    if (task.nodeId !== "") nodes.add(task.nodeId);
-    if (old !== undefined && old.nodeId !== "") nodes.add(old.nodeId);
-    for (const nodeId of nodes) {
+    // The task's node, and the node it left if it moved (one event per status report: no set).
+    const moved = old !== undefined && old.nodeId !== "" && old.nodeId !== task.nodeId;
+    for (let i = 0; i < 2; i++) {
+      const nodeId = i === 0 ? task.nodeId : moved ? old.nodeId : "";
+      if (nodeId === "") continue;
       const set = this.subscribers.get(nodeId);
       if (set === undefined) continue;
       const now = ev.action !== "delete" && assignedTo(task, nodeId);

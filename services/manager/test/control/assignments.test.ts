@@ -135,6 +135,28 @@ describe("control/assignments: task assignment streams and status reports", () =
     assert.equal(a.stats().statusUpdates, 1);
   });
 
+  it("a task moved to another node leaves the old node's set and joins the new one's", async () => {
+    await store.update((tx) => tx.create("task", newTask("t1", "n1")));
+    const s1 = open("n1");
+    const s2 = open("n2");
+    await store.update((tx) => tx.update("task", { ...tx.get("task", "t1")!, nodeId: "n2" }));
+    await settle();
+    assert.deepEqual(s1.messages[1]?.removedTaskIds, ["t1"]);
+    assert.deepEqual(s2.tasks(1).map((t) => t.id), ["t1"]);
+  });
+
+  it("a field the task no longer has is a change the agent hears of", async () => {
+    await store.update((tx) => tx.create("task", { ...newTask("t1", "n1"), logDriver: { name: "json-file" } }));
+    const s = open("n1");
+    await store.update((tx) => {
+      const { logDriver: _dropped, ...rest } = tx.get("task", "t1")!;
+      tx.update("task", rest);
+    });
+    await settle();
+    assert.equal(s.messages.length, 2);
+    assert.equal(s.tasks(1)[0]?.logDriver, undefined);
+  });
+
   it("coalesces a burst of commits into one incremental message", async () => {
     const s = open("n1");
     await store.batch(async (b) => {
