@@ -55,6 +55,24 @@ describe("scheduler: SchedulerState bookkeeping", () => {
     assert.deepEqual([s.nodes.get("n1")!.available.memoryBytes, s.nodes.get("n2")!.available.memoryBytes], [3 * GiB, 4 * GiB]);
   });
 
+  it("takes in the commit of its own decision as made, and still frees the task when it ends", () => {
+    const s = SchedulerState.from([makeNode("n1", { memoryBytes: 4 * GiB })], []);
+    const info = s.nodes.get("n1")!;
+    const t = makeTask("t1", "web", { nodeId: "n1", state: TaskState.ASSIGNED, memoryBytes: GiB, hostPorts: [8080] });
+    s.assign(t, "n1", { nanoCpus: 0, memoryBytes: GiB, generic: new Map() }, ["8080/tcp"]);
+    s.setTask(t);
+    assert.deepEqual([info.available.memoryBytes, info.tasksOfService("web"), info.activeTasks, info.hostPortInUse("8080/tcp")], [3 * GiB, 1, 1, true]);
+    s.setTask({ ...t, status: { ...t.status, state: TaskState.RUNNING } });
+    assert.deepEqual([info.available.memoryBytes, info.activeTasks], [3 * GiB, 1], "a status report weighs the same");
+    s.setTask({ ...t, status: { ...t.status, state: TaskState.COMPLETE } });
+    assert.deepEqual([info.available.memoryBytes, info.tasksOfService("web"), info.activeTasks, info.hostPortInUse("8080/tcp")], [4 * GiB, 0, 0, false]);
+    // A commit that publishes other ports than the decision held is counted anew.
+    const u = makeTask("t2", "web", { nodeId: "n1", state: TaskState.ASSIGNED, memoryBytes: GiB, hostPorts: [9090] });
+    s.assign(u, "n1", { nanoCpus: 0, memoryBytes: GiB, generic: new Map() }, ["8080/tcp"]);
+    s.setTask(u);
+    assert.deepEqual([info.hostPortInUse("8080/tcp"), info.hostPortInUse("9090/tcp"), info.activeTasks], [false, true, 1]);
+  });
+
   it("keeps holding resources for a task being shut down, but stops counting it for spreading", () => {
     const s = SchedulerState.from([makeNode("n1", { memoryBytes: 4 * GiB })], []);
     s.setTask(makeTask("t1", "web", { nodeId: "n1", state: TaskState.RUNNING, desiredState: TaskState.SHUTDOWN, memoryBytes: GiB }));

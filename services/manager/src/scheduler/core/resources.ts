@@ -32,6 +32,13 @@ export function resourcesOf(r: Resources | undefined): ResourceVector {
   return v;
 }
 
+export function sameResources(a: ResourceVector, b: ResourceVector): boolean {
+  if (a === b) return true;
+  if (a.nanoCpus !== b.nanoCpus || a.memoryBytes !== b.memoryBytes || a.generic.size !== b.generic.size) return false;
+  for (const [kind, units] of a.generic) if (b.generic.get(kind) !== units) return false;
+  return true;
+}
+
 export function isZero(v: ResourceVector): boolean {
   return v.nanoCpus === 0 && v.memoryBytes === 0 && v.generic.size === 0;
 }

@@ -5,7 +5,7 @@
 import { TaskState, type GenericResource, type Node, type Task } from "@shoal/store";
 import { NodeInfo, type TaskUsage } from "./node-info.js";
 import { hostPortsOf } from "./requirements.js";
-import { resourcesOf, type ResourceVector } from "./resources.js";
+import { resourcesOf, sameResources, type ResourceVector } from "./resources.js";
 
 export interface SchedulerStateOpts {
   /** Failures older than this no longer count against a node (default 5 min). */
@@ -28,6 +28,10 @@ function holdsResources(task: Task): boolean {
 
 function failed(task: Task): boolean {
   return task.nodeId !== "" && (task.status.state === TaskState.FAILED || task.status.state === TaskState.REJECTED);
+}
+
+function sameList<T>(a: readonly T[], b: readonly T[], same: (x: T, y: T) => boolean): boolean {
+  return a.length === b.length && a.every((x, i) => same(x, b[i]!));
 }
 
 export class SchedulerState {
@@ -88,18 +92,31 @@ export class SchedulerState {
     ) {
       return;
     }
+    const from = { reservations, endpoint: task.endpoint, named: task.assignedGenericResources };
+    const reservation = holds ? resourcesOf(reservations) : undefined;
+    const hostPorts = holds ? hostPortsOf(task) : [];
+    const named = task.assignedGenericResources ?? [];
+    // The commit of one of our own decisions (assign), as it was made: the usage already weighs on
+    // its node and only learns what it came from, instead of being taken off and counted again.
+    if (
+      reservation !== undefined &&
+      cur !== undefined &&
+      cur.from === undefined &&
+      cur.nodeId === task.nodeId &&
+      cur.serviceId === task.serviceId &&
+      cur.active === active &&
+      sameResources(cur.reservation, reservation) &&
+      sameList(cur.hostPorts, hostPorts, (a, b) => a === b) &&
+      sameList(cur.named, named, (a, b) => a.kind === b.kind && a.named === b.named && a.discrete === b.discrete)
+    ) {
+      const u: TaskUsage = { ...cur, from };
+      this.usages.set(u.taskId, u);
+      this.byNode.get(u.nodeId)!.set(u.taskId, u);
+      return;
+    }
     this.dropUsage(task.id);
-    if (holds) {
-      this.addUsage({
-        taskId: task.id,
-        serviceId: task.serviceId,
-        nodeId: task.nodeId,
-        reservation: resourcesOf(reservations),
-        hostPorts: hostPortsOf(task),
-        named: task.assignedGenericResources ?? [],
-        active,
-        from: { reservations, endpoint: task.endpoint, named: task.assignedGenericResources },
-      });
+    if (reservation !== undefined) {
+      this.addUsage({ taskId: task.id, serviceId: task.serviceId, nodeId: task.nodeId, reservation, hostPorts, named, active, from });
     }
     if (failed(task)) this.recordFailure(task.nodeId, task.serviceId, task.id, task.status.timestamp);
   }
