@@ -266,7 +266,7 @@ async function main(): Promise<void> {
     const idleNodeSeconds = ((AGENTS + 1) * (performance.now() - idle0.at)) / 1000;
     out("orch_idle_cpu_managers", (sumCpu(managerProcs) - idle0.managers) / idleNodeSeconds, "ms/node/s");
     out("orch_idle_cpu_agents", (sumCpu(agentProcs) - idle0.agents) / idleNodeSeconds, "ms/node/s");
-    const cpu0 = { managers: sumCpu(managerProcs), agents: sumCpu(agentProcs) };
+    const cpu0 = { managers: sumCpu(managerProcs), agents: sumCpu(agentProcs), leader: cpuMs(managers[0]!.proc?.pid) };
     const store0 = await storeWrites(m1.sock);
     const term0 = await raftTerm(m1.sock);
     const silences0 = await leaderSilences(m1.sock);
@@ -320,6 +320,9 @@ async function main(): Promise<void> {
     // rate by a quarter between runs (it includes the once-a-second status polls).
     out("orch_cpu_per_task_managers", (sumCpu(managerProcs) - cpu0.managers) / want, "ms");
     out("orch_cpu_per_task_agents", (sumCpu(agentProcs) - cpu0.agents) / want, "ms");
+    // Of the managers' share, the leader's (m1 unless leadership moved): the rest is the two
+    // followers appending, persisting and applying the same entries.
+    out("orch_cpu_per_task_leader", (cpuMs(managers[0]!.proc?.pid) - cpu0.leader) / want, "ms");
     // Cores the managers and the nodes kept busy. Runs of the same code on this 2-core host kept it
     // at about 1.7 whatever their rate: tasks/s is these cores over the CPU per task, so a slower
     // host (more CPU per task) means fewer tasks/s, and only less CPU per task means more.
