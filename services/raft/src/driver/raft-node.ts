@@ -1184,6 +1184,11 @@ export class RaftNode {
     this.maybeSnapshot();
   }
 
+  /** snapshotBytes: the option, else the last snapshot's size but at least SNAPSHOT_FLOOR_BYTES. */
+  private snapshotThreshold(): number {
+    return this.opts.snapshotBytes ?? Math.max(SNAPSHOT_FLOOR_BYTES, this.lastSnapshotBytes);
+  }
+
   /**
    * Takes a snapshot every snapshotEntries applied entries, or once they hold snapshotBytes of
    * data, off the Ready loop: the state machine captures its state now (snapshot() is called
@@ -1194,11 +1199,6 @@ export class RaftNode {
    * its own snapshot). At most one is in flight. A snapshot received from the leader meanwhile
    * makes ours redundant; it is dropped.
    */
-  /** snapshotBytes: the option, else the last snapshot's size but at least SNAPSHOT_FLOOR_BYTES. */
-  private snapshotThreshold(): number {
-    return this.opts.snapshotBytes ?? Math.max(SNAPSHOT_FLOOR_BYTES, this.lastSnapshotBytes);
-  }
-
   private maybeSnapshot(): void {
     if (this.snapshotting !== undefined) return;
     const byBytes = this.bytesSinceSnapshot >= this.snapshotThreshold();

@@ -1,5 +1,5 @@
-// Task creation and staleness, shared by every orchestrator and by the rolling updater: a task is a
-// copy of its service's template at one service version. Owns the shape of a NEW task; must not
+// Task creation and staleness, shared by every orchestrator and by the rolling updater: a task
+// carries its service's template as of one service version. Owns the shape of a NEW task; must not
 // decide when tasks are created (the reconcilers do) nor touch the store.
 import { TaskState, type NewObject, type Service, type ServiceSpec, type Task } from "@shoal/store";
 
