@@ -352,6 +352,14 @@ async function main(): Promise<void> {
     const reports = store1.statusReports - store0.statusReports;
     out("orch_status_reports_per_task", reports / (perService * SERVICES), "reports");
     out("orch_status_updates_per_report", reports > 0 ? (store1.statusUpdates - store0.statusUpdates) / reports : 0, "updates");
+    // What `docker service ls` costs at this size (the benchmark polls it once a second above):
+    // per status listing of every service, over ten in a row, the time to answer and the
+    // leader's CPU meanwhile (its heartbeats with the nodes included; the CPU clock counts in
+    // 10 ms ticks).
+    const listing0 = { cpu: cpuMs(managers[0]!.proc?.pid), at: performance.now() };
+    for (let i = 0; i < 10; i++) await apiJson<ServiceView[]>(m1.sock, "GET", "/services?status=true");
+    out("orch_service_ls_ms", (performance.now() - listing0.at) / 10, "ms");
+    out("orch_service_ls_leader_cpu", (cpuMs(managers[0]!.proc?.pid) - listing0.cpu) / 10, "ms");
 
     lone.kill("SIGKILL");
     const tk = performance.now();

@@ -229,6 +229,12 @@ describe("api routes: /services", () => {
     assert.deepEqual(st.get("web"), { RunningTasks: 2, DesiredTasks: 3, CompletedTasks: 0 });
     // wrk2 is drained: two nodes are eligible.
     assert.deepEqual(st.get("agent"), { RunningTasks: 2, DesiredTasks: 2, CompletedTasks: 0 });
+    // Listing one service counts its tasks only, not the other's.
+    const filtered = await h().call("GET", `/services?status=true&filters=${encodeURIComponent(JSON.stringify({ name: ["web"] }))}`);
+    assert.deepEqual(
+      (JSON.parse(filtered.body) as DockerService[]).map((s) => [s.Spec.Name, s.ServiceStatus]),
+      [["web", { RunningTasks: 2, DesiredTasks: 3, CompletedTasks: 0 }]],
+    );
     await b.store.update((tx) => {
       const n = tx.get("node", WRK_ID)!;
       tx.update("node", { ...n, status: { ...n.status, state: NodeState.DOWN } });
