@@ -350,7 +350,7 @@ async function main(): Promise<void> {
     out("orch_assignment_changes_per_message", messages > 0 ? (store1.assignmentChanges - store0.assignmentChanges) / messages : 0, "changes");
     // And how well the nodes batched their status reports to it.
     const reports = store1.statusReports - store0.statusReports;
-    out("orch_status_reports_per_task", reports / (perService * SERVICES), "reports");
+    out("orch_status_reports_per_task", reports / want, "reports");
     out("orch_status_updates_per_report", reports > 0 ? (store1.statusUpdates - store0.statusUpdates) / reports : 0, "updates");
     // What `docker service ls` costs at this size (the benchmark polls it once a second above):
     // per status listing of every service, over ten in a row, the time to answer and the

@@ -452,30 +452,34 @@ export class TaskAssignments {
 
   /** Queues the event's change on its nodes' streams; whether any stream got something to send. */
   private route(ev: StoreEvent<"task">): boolean {
-    let queued = false;
     const task = ev.object;
     const old = ev.oldObject;
-    // The task's node, and the node it left if it moved (one event per status report: no set).
-    const moved = old !== undefined && old.nodeId !== "" && old.nodeId !== task.nodeId;
-    for (let i = 0; i < 2; i++) {
-      const nodeId = i === 0 ? task.nodeId : moved ? old.nodeId : "";
-      if (nodeId === "") continue;
-      const set = this.subscribers.get(nodeId);
-      if (set === undefined) continue;
-      const now = ev.action !== "delete" && assignedTo(task, nodeId);
-      const before = ev.action === "create" ? false : ev.action === "delete" ? assignedTo(task, nodeId) : assignedTo(old, nodeId);
-      let change: "update" | "remove" | undefined;
-      if (now && !before) change = "update";
-      else if (!now && before) change = "remove";
-      // The agent's own status reports come back as updates: don't echo them.
-      else if (now && before && old !== undefined && agentViewChanged(old, task)) change = "update";
-      if (change === undefined) continue;
-      for (const sub of set) {
-        if (ev.index <= sub.fromIndex) continue;
-        sub.pending.set(task.id, change === "update" ? task : undefined);
-        this.dirty.add(sub);
-        queued = true;
-      }
+    // The task's node, and the node it left if it moved.
+    const queued = this.routeTo(ev, task.nodeId);
+    if (old === undefined || old.nodeId === "" || old.nodeId === task.nodeId) return queued;
+    return this.routeTo(ev, old.nodeId) || queued;
+  }
+
+  /** Queues the event's change, if the node's agent sees one, on that node's streams. */
+  private routeTo(ev: StoreEvent<"task">, nodeId: string): boolean {
+    const set = nodeId === "" ? undefined : this.subscribers.get(nodeId);
+    if (set === undefined) return false;
+    const task = ev.object;
+    const old = ev.oldObject;
+    const now = ev.action !== "delete" && assignedTo(task, nodeId);
+    const before = ev.action === "create" ? false : ev.action === "delete" ? assignedTo(task, nodeId) : assignedTo(old, nodeId);
+    let change: "update" | "remove" | undefined;
+    if (now && !before) change = "update";
+    else if (!now && before) change = "remove";
+    // The agent's own status reports come back as updates: don't echo them.
+    else if (now && before && old !== undefined && agentViewChanged(old, task)) change = "update";
+    if (change === undefined) return false;
+    let queued = false;
+    for (const sub of set) {
+      if (ev.index <= sub.fromIndex) continue;
+      sub.pending.set(task.id, change === "update" ? task : undefined);
+      this.dirty.add(sub);
+      queued = true;
     }
     return queued;
   }

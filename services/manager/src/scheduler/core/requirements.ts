@@ -28,20 +28,20 @@ export function portKey(port: number, protocol: PortProtocol | undefined): strin
   return `${port}/${PROTOCOLS[protocol ?? PortProtocol.TCP] ?? "tcp"}`;
 }
 
-/** The host-mode ports a task publishes: the allocated ones if any, else its endpoint spec's. */
-export function hostPortsOf(task: Task): string[] {
-  const ports: readonly PortConfig[] = task.endpoint?.ports ?? task.endpoint?.spec?.ports ?? [];
-  const out: string[] = [];
-  for (const p of ports) {
-    if (p.publishMode === PublishMode.HOST && (p.publishedPort ?? 0) > 0) out.push(portKey(p.publishedPort!, p.protocol));
-  }
-  return out;
+/** The ports a task publishes: the allocated ones if any, else its endpoint spec's. */
+function portsOf(task: Task): readonly PortConfig[] {
+  return task.endpoint?.ports ?? task.endpoint?.spec?.ports ?? [];
 }
 
-/** Whether the task publishes any host-mode port (hostPortsOf is not empty), without building the list. */
-function publishesHostPorts(task: Task): boolean {
-  const ports: readonly PortConfig[] = task.endpoint?.ports ?? task.endpoint?.spec?.ports ?? [];
-  return ports.some((p) => p.publishMode === PublishMode.HOST && (p.publishedPort ?? 0) > 0);
+function isHostPort(p: PortConfig): boolean {
+  return p.publishMode === PublishMode.HOST && (p.publishedPort ?? 0) > 0;
+}
+
+/** The host-mode ports a task publishes, as "8080/tcp". */
+export function hostPortsOf(task: Task): string[] {
+  return portsOf(task)
+    .filter(isHostPort)
+    .map((p) => portKey(p.publishedPort!, p.protocol));
 }
 
 /**
@@ -54,7 +54,7 @@ export class RequirementsCache {
 
   of(task: Task): Requirements {
     const cached = this.bySpec.get(task.spec);
-    if (cached !== undefined && cached.serviceId === task.serviceId && cached.hostPorts.length === 0 && !publishesHostPorts(task)) return cached;
+    if (cached !== undefined && cached.serviceId === task.serviceId && cached.hostPorts.length === 0 && !portsOf(task).some(isHostPort)) return cached;
     const req = requirementsOf(task);
     this.bySpec.set(task.spec, req);
     return req;

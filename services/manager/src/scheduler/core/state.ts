@@ -92,14 +92,18 @@ export class SchedulerState {
     ) {
       return;
     }
+    if (!holds) {
+      this.dropUsage(task.id);
+      if (failed(task)) this.recordFailure(task.nodeId, task.serviceId, task.id, task.status.timestamp);
+      return;
+    }
     const from = { reservations, endpoint: task.endpoint, named: task.assignedGenericResources };
-    const reservation = holds ? resourcesOf(reservations) : undefined;
-    const hostPorts = holds ? hostPortsOf(task) : [];
+    const reservation = resourcesOf(reservations);
+    const hostPorts = hostPortsOf(task);
     const named = task.assignedGenericResources ?? [];
     // The commit of one of our own decisions (assign), as it was made: the usage already weighs on
     // its node and only learns what it came from, instead of being taken off and counted again.
     if (
-      reservation !== undefined &&
       cur !== undefined &&
       cur.from === undefined &&
       cur.nodeId === task.nodeId &&
@@ -115,10 +119,7 @@ export class SchedulerState {
       return;
     }
     this.dropUsage(task.id);
-    if (reservation !== undefined) {
-      this.addUsage({ taskId: task.id, serviceId: task.serviceId, nodeId: task.nodeId, reservation, hostPorts, named, active, from });
-    }
-    if (failed(task)) this.recordFailure(task.nodeId, task.serviceId, task.id, task.status.timestamp);
+    this.addUsage({ taskId: task.id, serviceId: task.serviceId, nodeId: task.nodeId, reservation, hostPorts, named, active, from });
   }
 
   removeTask(taskId: string): void {
