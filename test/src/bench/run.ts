@@ -17,6 +17,7 @@ import { KvCluster } from "../cluster/kv-cluster.js";
 import type { KvSystem } from "../cluster/kv-client.js";
 import { labBench } from "./lab.js";
 import { quantile, runPutLoad, type LoadResult } from "./load.js";
+import { processCpuSeconds } from "./proc-cpu.js";
 import { replayBench } from "./replay.js";
 
 const seconds = Number(process.env["SHOAL_BENCH_SECONDS"] ?? 10);
@@ -90,6 +91,35 @@ function merge(a: LoadResult | undefined, b: LoadResult): LoadResult {
 
 const rate = (r: LoadResult): number => (r.puts * 1000) / r.elapsedMs;
 
+/** CPU seconds used during measured slices: the leader, the followers together, the client. */
+interface CpuUse {
+  leader: number;
+  followers: number;
+  followerCount: number;
+  client: number;
+}
+
+/** CPU seconds of each member now (NaN for one that is gone), by member index. */
+function memberCpu(t: Target): Map<number, number> {
+  return new Map(t.cluster.members.map((m) => [m.index, m.child.pid === undefined ? NaN : (processCpuSeconds(m.child.pid) ?? NaN)]));
+}
+
+/** Runs one measured slice and adds what every process used in it to `cpu`. */
+async function measuredSlice(t: Target, w: Workload, durationMs: number, cpu: CpuUse): Promise<LoadResult> {
+  const before = memberCpu(t);
+  const client = process.cpuUsage();
+  const r = await runWorkload(t, w, durationMs);
+  const used = process.cpuUsage(client);
+  cpu.client += (used.user + used.system) / 1e6;
+  for (const [index, s] of memberCpu(t)) {
+    const d = s - before.get(index)!;
+    if (index === t.leaderIndex) cpu.leader += d;
+    else cpu.followers += d;
+  }
+  cpu.followerCount = t.cluster.members.length - 1;
+  return r;
+}
+
 /**
  * Throughput of every system in `systems`, measured in steady state and so that neither is
  * favoured by order: all clusters run at once; each is first warmed up with both workloads
@@ -102,6 +132,7 @@ const rate = (r: LoadResult): number => (r.puts * 1000) / r.elapsedMs;
 async function throughput(systems: KvSystem[]): Promise<Map<KvSystem, Map<string, LoadResult>>> {
   const targets: Target[] = [];
   const results = new Map<KvSystem, Map<string, LoadResult>>();
+  const cpu = new Map<string, CpuUse>();
   try {
     for (const system of systems) targets.push(await startTarget(system));
     for (const t of targets) {
@@ -126,7 +157,9 @@ async function throughput(systems: KvSystem[]): Promise<Map<KvSystem, Map<string
           // the servers and the shared client cools in that time (measured: CPU per put up ~40 %
           // for the first seconds after 25 s idle); steady load is what is being compared.
           if (leadInSeconds > 0) await runWorkload(t, w, leadInSeconds * 1000);
-          const r = await runWorkload(t, w, (seconds * 1000) / rounds);
+          const key = `${t.system}/${w.name}`;
+          if (!cpu.has(key)) cpu.set(key, { leader: 0, followers: 0, followerCount: 0, client: 0 });
+          const r = await measuredSlice(t, w, (seconds * 1000) / rounds, cpu.get(key)!);
           const byWorkload = results.get(t.system)!;
           byWorkload.set(w.name, merge(byWorkload.get(w.name), r));
           line.push(`${t.system} ${rate(r).toFixed(0)} puts/s${r.errors > 0 ? ` (${r.errors} errors)` : ""}`);
@@ -144,6 +177,13 @@ async function throughput(systems: KvSystem[]): Promise<Map<KvSystem, Map<string
         out(`${base}_p50`, quantile(r.latenciesMs, 0.5), "ms");
         out(`${base}_p99`, quantile(r.latenciesMs, 0.99), "ms");
         if (r.errors > 0) out(`${base}_errors`, r.errors, "errors");
+        // CPU per put (all threads of each process): the leader, one follower (their mean), and
+        // the benchmark's own gRPC client, which is the same code for both systems.
+        const c = cpu.get(`${t.system}/${w.name}`)!;
+        const perPut = (s: number): number => (s * 1e6) / r.puts;
+        out(`${base}_cpu_leader`, perPut(c.leader), "us/put");
+        out(`${base}_cpu_follower`, perPut(c.followers / Math.max(1, c.followerCount)), "us/put");
+        out(`${base}_cpu_client`, perPut(c.client), "us/put");
       }
     }
   } finally {

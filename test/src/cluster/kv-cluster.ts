@@ -20,7 +20,10 @@ export interface ClusterOptions {
   tickMs?: number;
   /** Extra kv-server flags, e.g. ["--snapshot-entries", "1000"]. */
   extraArgs?: string[];
-  /** Node flags for kv-server processes, e.g. ["--cpu-prof", "--cpu-prof-dir=/tmp/prof"] (default: env SHOAL_KV_NODE_ARGS, space-separated). */
+  /**
+   * Node flags for kv-server processes after KV_SERVER_NODE_FLAGS (a later flag wins), e.g.
+   * ["--cpu-prof", "--cpu-prof-dir=/tmp/prof"] (default: env SHOAL_KV_NODE_ARGS, space-separated).
+   */
   nodeArgs?: string[];
   /** Path of the etcd binary (default /usr/bin/etcd). */
   etcdBinary?: string;
@@ -35,6 +38,17 @@ export interface Member {
   child: Child;
   client: KvClient;
 }
+
+/**
+ * Node flags every kv-server runs with. V8 starts marking the old generation when it reaches
+ * --initial-old-space-size (default: a few tens of MiB past what the last full GC kept). A
+ * member serving 32 clients promotes about 40 MiB/s of objects that die soon after (2026-11-30,
+ * `--trace-gc-nvp`: about 95 % of what survives one scavenge survives the next), so with the
+ * default the leader ran a full GC every second, each stopping it for 10-18 ms. From 256 MiB it
+ * runs one every 5 s or so, which took the c32 p99 from 22-36 ms to 18-26 ms (docs in
+ * services/raft/README.md). The cost is up to 256 MiB of garbage per process under load.
+ */
+export const KV_SERVER_NODE_FLAGS: readonly string[] = ["--initial-old-space-size=256"];
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** test/dist/src/kv/kv-server.js, next to this file's compiled folder. */
@@ -184,6 +198,7 @@ export class KvCluster {
       return {
         command: process.execPath,
         args: [
+          ...KV_SERVER_NODE_FLAGS,
           ...(this.opts.nodeArgs ?? (process.env["SHOAL_KV_NODE_ARGS"] ?? "").split(" ").filter((a) => a !== "")),
           KV_SERVER_JS,
           "--id", String(m.index),
