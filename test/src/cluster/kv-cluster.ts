@@ -40,11 +40,12 @@ export interface Member {
 }
 
 /**
- * Node flags every kv-server runs with. V8 starts marking the old generation when it reaches
- * --initial-old-space-size (default: a few tens of MiB past what the last full GC kept). A
- * member serving 32 clients promotes about 40 MiB/s of objects that die soon after (2026-11-30,
- * `--trace-gc-nvp`: about 95 % of what survives one scavenge survives the next), so with the
- * default the leader ran a full GC every second, each stopping it for 10-18 ms. From 256 MiB it
+ * Node flags every kv-server runs with. V8 starts a full GC when the old generation outgrows a
+ * limit; with --initial-old-space-size the limit is at least that size (by default it is a small
+ * multiple of what the last full GC kept, about 64 MiB here). The leader of a cluster serving 32
+ * clients promotes about 40 MiB/s of objects that die soon after (2026-11-30, `--trace-gc-nvp`:
+ * about 95 % of what survives one scavenge survives the next), so with the default it ran a full
+ * GC every second, each stopping it for 10-18 ms. From 256 MiB it
  * runs one every 5 s or so, which took the c32 p99 from 22-36 ms to 18-26 ms (docs in
  * services/raft/README.md). The cost is up to 256 MiB of garbage per process under load.
  */
