@@ -95,7 +95,6 @@ const rate = (r: LoadResult): number => (r.puts * 1000) / r.elapsedMs;
 interface CpuUse {
   leader: number;
   followers: number;
-  followerCount: number;
   client: number;
 }
 
@@ -116,7 +115,6 @@ async function measuredSlice(t: Target, w: Workload, durationMs: number, cpu: Cp
     if (index === t.leaderIndex) cpu.leader += d;
     else cpu.followers += d;
   }
-  cpu.followerCount = t.cluster.members.length - 1;
   return r;
 }
 
@@ -158,7 +156,7 @@ async function throughput(systems: KvSystem[]): Promise<Map<KvSystem, Map<string
           // for the first seconds after 25 s idle); steady load is what is being compared.
           if (leadInSeconds > 0) await runWorkload(t, w, leadInSeconds * 1000);
           const key = `${t.system}/${w.name}`;
-          if (!cpu.has(key)) cpu.set(key, { leader: 0, followers: 0, followerCount: 0, client: 0 });
+          if (!cpu.has(key)) cpu.set(key, { leader: 0, followers: 0, client: 0 });
           const r = await measuredSlice(t, w, (seconds * 1000) / rounds, cpu.get(key)!);
           const byWorkload = results.get(t.system)!;
           byWorkload.set(w.name, merge(byWorkload.get(w.name), r));
@@ -182,7 +180,7 @@ async function throughput(systems: KvSystem[]): Promise<Map<KvSystem, Map<string
         const c = cpu.get(`${t.system}/${w.name}`)!;
         const perPut = (s: number): number => (s * 1e6) / r.puts;
         out(`${base}_cpu_leader`, perPut(c.leader), "us/put");
-        out(`${base}_cpu_follower`, perPut(c.followers / Math.max(1, c.followerCount)), "us/put");
+        out(`${base}_cpu_follower`, perPut(c.followers / Math.max(1, t.cluster.members.length - 1)), "us/put");
         out(`${base}_cpu_client`, perPut(c.client), "us/put");
       }
     }

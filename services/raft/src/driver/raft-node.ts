@@ -770,7 +770,7 @@ export class RaftNode {
         for (const w of list) if (w.term < e.term) w.reject(dropped(w, e));
         if (keep.length === 0) this.proposals.delete(index);
         else this.proposals.set(index, keep);
-        list.length = 0;
+        list.length = 0; // as below, for the same reason
       }
     }
     const list = this.proposals.get(e.index);
