@@ -83,6 +83,26 @@ export interface SaveRequest {
 
 type BatchOp = { type: "put"; key: Buffer; value: Buffer } | { type: "del"; key: Buffer };
 
+/**
+ * Writes `ops` as one atomic LevelDB batch. Through a chained batch, not abstract-level's array
+ * form: the array form checks, copies and re-encodes every operation in JavaScript before the
+ * native call, 8-9 µs an operation against about 3 µs chained (30-put batches of 300-byte values,
+ * 2026-11-30). A busy follower saves 30 entries or so a Ready, so that was a third of its CPU per put.
+ */
+async function writeBatch(db: Level<Buffer, Buffer>, ops: readonly BatchOp[], sync: boolean): Promise<void> {
+  const batch = db.batch();
+  try {
+    for (const op of ops) {
+      if (op.type === "put") batch.put(op.key, op.value);
+      else batch.del(op.key);
+    }
+  } catch (err) {
+    await batch.close();
+    throw err;
+  }
+  await batch.write({ sync });
+}
+
 /** What is on disk, mirrored in memory. */
 interface LogBounds {
   snapIndex: number;
@@ -150,7 +170,7 @@ export class LevelStorage {
         if (anyKey.length > 0) throw corrupt({ kind: "format" }, "missing", `missing in a non-empty store at ${dir}`);
         const ops: BatchOp[] = [{ type: "put", key: META_KEY, value: encodeMeta() }];
         if (opts.codec !== undefined) ops.push({ type: "put", key: KEY_CHECK_KEY, value: encodeKeyCheck(opts.codec) });
-        await db.batch(ops, { sync: true });
+        await writeBatch(db, ops, true);
         log.info({ dir, formatVersion: FORMAT_VERSION, encrypted: opts.codec !== undefined }, "raft storage created");
       } else {
         formatVersion = decodeMeta(meta);
@@ -199,7 +219,7 @@ export class LevelStorage {
       await this.serialize(() => this.saveNow(rd, sync, { manifest }));
     } catch (err) {
       // Its manifest was not stored, so nothing names these chunks (load() would drop them too).
-      await this.db.batch(chunkDeletes(manifest), { sync: false }).catch(() => undefined);
+      await writeBatch(this.db, chunkDeletes(manifest), false).catch(() => undefined);
       throw err;
     }
   }
@@ -384,7 +404,7 @@ export class LevelStorage {
     }
     this.nextGeneration = (highest + 1) >>> 0;
     if (stray.length === 0) return;
-    await this.db.batch(stray, { sync: true });
+    await writeBatch(this.db, stray, true);
     this.log.info({ dir: this.dir, chunks: stray.length }, "raft storage: removed snapshot chunks no manifest names (an unfinished save)");
   }
 
@@ -508,7 +528,7 @@ export class LevelStorage {
     }
 
     if (ops.length === 0) return;
-    await this.db.batch(ops, { sync });
+    await writeBatch(this.db, ops, sync);
     this.bounds = { snapIndex, snapTerm, first, last, lastTerm, term, commit, chunked };
     this.formatVersion = formatVersion;
   }
@@ -527,7 +547,7 @@ export class LevelStorage {
     const to = Math.min(index, b.last);
     const ops: BatchOp[] = [];
     for (let i = b.first; i <= to; i++) ops.push({ type: "del", key: entryKey(i) });
-    await this.db.batch(ops, { sync: true });
+    await writeBatch(this.db, ops, true);
     this.bounds = to === b.last ? { ...b, first: 0, last: 0 } : { ...b, first: to + 1 };
   }
 }
