@@ -49,8 +49,8 @@ export class KvService {
   /** Registers the handlers on `server`. */
   addTo(server: grpc.Server): void {
     server.addService(kvServiceDefinition("shoal.kv.KV"), {
-      put: this.wrap((call, signal) => this.put(call.request, call.metadata, signal)),
-      range: this.wrap((call, signal) => this.range(call.request, signal)),
+      put: this.wrap((call, scope) => this.put(call.request, call.metadata, scope)),
+      range: this.wrap((call, scope) => this.range(call.request, scope.signal)),
       status: this.wrap(() => Promise.resolve(this.status())),
     });
   }
@@ -60,22 +60,26 @@ export class KvService {
     this.forwardClients.clear();
   }
 
-  private async put(req: kvpb.IPutRequest, md: grpc.Metadata, signal: AbortSignal): Promise<kvpb.IPutResponse> {
+  private async put(req: kvpb.IPutRequest, md: grpc.Metadata, scope: CallScope): Promise<kvpb.IPutResponse> {
     const data = encodePut(req.key ?? new Uint8Array(0), req.value ?? new Uint8Array(0));
     const forwarded = md.get(FORWARDED).length > 0;
     for (;;) {
       try {
-        const r = await this.node.propose(data, { signal });
+        // A timeout, not the call's signal: the common path makes no signal at all (CallScope).
+        // A cancelled call's proposal is not withdrawn; it is settled when applied, dropped or timed out.
+        const r = await this.node.propose(data, { timeoutMs: scope.remainingMs() });
         return { header: this.header(r.index, r.term) };
       } catch (err) {
-        if (signal.aborted) throw new StatusError(grpc.status.DEADLINE_EXCEEDED, `put not committed before the deadline: ${describeError(err)}`);
+        if (scope.ended() || (err instanceof RaftError && err.code === "RAFT_TIMEOUT")) {
+          throw new StatusError(grpc.status.DEADLINE_EXCEEDED, `put not committed before the deadline: ${describeError(err)}`);
+        }
         if (!(err instanceof RaftError) || err.code !== "RAFT_NOT_LEADER") throw err;
         const leader = Number(err.meta["leader"] ?? 0);
         if (leader !== 0 && leader !== this.opts.id && !forwarded) {
           const address = this.opts.clientPeers.get(leader);
           if (address === undefined) throw new StatusError(grpc.status.UNAVAILABLE, `leader ${leader} has no known client address`);
           try {
-            return await this.forwardPut(address, req, signal);
+            return await this.forwardPut(address, req, scope);
           } catch (ferr) {
             // The leader we knew may just have died: wait for the next one, within the deadline.
             if (!(ferr instanceof KvCallError) || ferr.code !== grpc.status.UNAVAILABLE) throw ferr;
@@ -83,12 +87,12 @@ export class KvService {
         } else if (forwarded && leader !== 0) {
           throw new StatusError(grpc.status.UNAVAILABLE, `not the leader (leader is ${leader})`);
         }
-        await sleep(RETRY_MS, signal).catch(() => undefined);
+        await sleep(RETRY_MS, scope.signal).catch(() => undefined);
       }
     }
   }
 
-  private forwardPut(address: string, req: kvpb.IPutRequest, signal: AbortSignal): Promise<kvpb.IPutResponse> {
+  private forwardPut(address: string, req: kvpb.IPutRequest, scope: CallScope): Promise<kvpb.IPutResponse> {
     let client = this.forwardClients.get(address);
     if (client === undefined) {
       client = new KvClient(address, { system: "shoal" });
@@ -96,7 +100,7 @@ export class KvService {
     }
     const md = new grpc.Metadata();
     md.set(FORWARDED, "1");
-    return client.putWithMetadata(req, md, { signal, deadlineMs: this.remainingMs(signal) });
+    return client.putWithMetadata(req, md, { signal: scope.signal, deadlineMs: scope.remainingMs() });
   }
 
   private async range(req: kvpb.IRangeRequest, signal: AbortSignal): Promise<kvpb.IRangeResponse> {
@@ -144,47 +148,16 @@ export class KvService {
     return { clusterId: 0, memberId: this.opts.id, revision, raftTerm: term };
   }
 
-  // Deadline bookkeeping: one signal per call, aborted at the call's deadline or on cancellation.
-  private readonly deadlines = new WeakMap<AbortSignal, number>();
-
-  /**
-   * The call's signal and what releases it. grpc-js reports every call that ends as "cancelled"
-   * once its stream closes, so the listener must go when the handler settles: aborting a finished
-   * call's signal (an Error with a stack per put) was 7 % of a busy leader's CPU.
-   */
-  private deadline(call: grpc.ServerUnaryCall<unknown, unknown>): { signal: AbortSignal; release: () => void } {
-    const d = call.getDeadline();
-    let at = d instanceof Date ? d.getTime() : Number(d);
-    if (!Number.isFinite(at)) at = Date.now() + (this.opts.defaultDeadlineMs ?? 10_000);
-    const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(new Error("deadline")), Math.max(0, at - Date.now()));
-    timer.unref();
-    const onCancel = (): void => ac.abort(new Error("cancelled"));
-    call.once("cancelled", onCancel);
-    this.deadlines.set(ac.signal, at);
-    return {
-      signal: ac.signal,
-      release: () => {
-        clearTimeout(timer);
-        call.removeListener("cancelled", onCancel);
-      },
-    };
-  }
-
-  private remainingMs(signal: AbortSignal): number {
-    return Math.max(1, (this.deadlines.get(signal) ?? Date.now() + 1000) - Date.now());
-  }
-
-  private wrap<Req, Res>(fn: (call: grpc.ServerUnaryCall<Req, Res>, signal: AbortSignal) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+  private wrap<Req, Res>(fn: (call: grpc.ServerUnaryCall<Req, Res>, scope: CallScope) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
     return (call, callback) => {
-      const { signal, release } = this.deadline(call);
-      fn(call, signal).then(
+      const scope = new CallScope(call, this.opts.defaultDeadlineMs ?? 10_000);
+      fn(call, scope).then(
         (res) => {
-          release();
+          scope.release();
           callback(null, res);
         },
         (err: unknown) => {
-          release();
+          scope.release();
           const { code, details } = toStatus(err);
           if (code !== grpc.status.UNAVAILABLE && code !== grpc.status.DEADLINE_EXCEEDED) {
             this.log.warn({ err: describeError(err), code: grpc.status[code] }, "kv call failed");
@@ -193,6 +166,59 @@ export class KvService {
         },
       );
     };
+  }
+}
+
+/**
+ * A call's deadline, and a signal for it made only when something asks for one. An AbortController,
+ * a timer and a "cancelled" listener per call, and an abort listener per proposal, were about 15 %
+ * of a busy leader's CPU per put (services/raft/README.md, "The storage batch and the per-call
+ * deadline"). The signal aborts at the deadline or when the client cancels. grpc-js reports every
+ * call that ends as "cancelled" once its stream closes, so release() must run when the handler
+ * settles: aborting a finished call's signal (an Error with a stack per put) was 7 % of a busy
+ * leader's CPU.
+ */
+class CallScope {
+  /** Wall-clock ms. */
+  readonly deadlineAt: number;
+  private ac: AbortController | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private onCancel: (() => void) | undefined;
+
+  constructor(
+    private readonly call: grpc.ServerUnaryCall<unknown, unknown>,
+    defaultDeadlineMs: number,
+  ) {
+    const d = call.getDeadline();
+    const at = d instanceof Date ? d.getTime() : Number(d);
+    this.deadlineAt = Number.isFinite(at) ? at : Date.now() + defaultDeadlineMs;
+  }
+
+  /** At least 1, so that a late call still gets one try. */
+  remainingMs(): number {
+    return Math.max(1, this.deadlineAt - Date.now());
+  }
+
+  /** The deadline has passed, or the signal (if made) has aborted. */
+  ended(): boolean {
+    return this.ac?.signal.aborted === true || Date.now() >= this.deadlineAt;
+  }
+
+  get signal(): AbortSignal {
+    if (this.ac === undefined) {
+      const ac = new AbortController();
+      this.ac = ac;
+      this.timer = setTimeout(() => ac.abort(new Error("deadline")), Math.max(0, this.deadlineAt - Date.now()));
+      this.timer.unref();
+      this.onCancel = (): void => ac.abort(new Error("cancelled"));
+      this.call.once("cancelled", this.onCancel);
+    }
+    return this.ac.signal;
+  }
+
+  release(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.onCancel !== undefined) this.call.removeListener("cancelled", this.onCancel);
   }
 }
 

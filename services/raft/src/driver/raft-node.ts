@@ -135,6 +135,13 @@ export interface RaftNodeOptions {
 
 export interface RaftProposeOptions {
   signal?: AbortSignal;
+  /**
+   * Rejects with RAFT_TIMEOUT (outcome unknown) if the entry is not applied within this many ms.
+   * Checked on every tick, so the rejection comes up to one tick late. Unlike a signal it costs no
+   * timer or listener per proposal: the KV service's puts use it (services/raft/README.md, "The
+   * storage batch and the per-call deadline").
+   */
+  timeoutMs?: number;
   /** Append only as the leader of this term (else RAFT_NOT_LEADER). */
   term?: number;
   /** Called before propose() returns, once the entry is in this leader's log. */
@@ -187,6 +194,8 @@ interface ProposalWaiter {
   term: number;
   resolve: (r: { index: number; term: number }) => void;
   reject: (err: Error) => void;
+  /** Monotonic ms after which a tick rejects it (timeoutMs); Infinity for none. */
+  expiresAt: number;
 }
 
 interface ReadWaiter {
@@ -232,6 +241,8 @@ export class RaftNode {
   private stopping: Promise<void> | undefined;
 
   private readonly proposals = new Map<number, ProposalWaiter[]>();
+  /** No waiter with a timeoutMs expires before this (monotonic ms); ticks skip the sweep until then. */
+  private nextProposalExpiry = Infinity;
   // Read barriers are batched like etcd's read loop: while one round is in flight, new barriers
   // queue for the next (they must not share a read index obtained before they were called).
   private readQueue: ReadWaiter[] = [];
@@ -453,6 +464,7 @@ export class RaftNode {
 
   private takeTick(): void {
     if (this.stopped) return;
+    if (this.clock.monotonicMs() >= this.nextProposalExpiry) this.expireProposals();
     this.raw.tick();
     if (this.loopRunning) {
       // A Ready is in flight (its synced write may be slow): a leader's heartbeats go now rather
@@ -503,7 +515,7 @@ export class RaftNode {
    */
   propose(data: Uint8Array, opts: RaftProposeOptions = {}): Promise<{ index: number; term: number }> {
     let appended: { index: number; term: number } | undefined;
-    const committed = this.proposeWith(() => (appended = this.raw.propose(data, opts.term)), opts.signal);
+    const committed = this.proposeWith(() => (appended = this.raw.propose(data, opts.term)), opts.signal, opts.timeoutMs);
     if (appended !== undefined) opts.onAppended?.(appended);
     return committed;
   }
@@ -713,9 +725,14 @@ export class RaftNode {
 
   // ---- proposals ----
 
-  private proposeWith(fn: () => { index: number; term: number }, signal: AbortSignal | undefined): Promise<{ index: number; term: number }> {
+  private proposeWith(
+    fn: () => { index: number; term: number },
+    signal: AbortSignal | undefined,
+    timeoutMs?: number,
+  ): Promise<{ index: number; term: number }> {
     if (this.stopped) return Promise.reject(stoppedError());
     if (signal?.aborted) return Promise.reject(abortedError("proposal"));
+    if (timeoutMs !== undefined && !(timeoutMs >= 0)) return Promise.reject(new RaftError("RAFT_INVALID_ARGUMENT", `timeoutMs must be 0 or more, not ${timeoutMs}`));
     let at: { index: number; term: number };
     try {
       at = fn();
@@ -723,36 +740,65 @@ export class RaftNode {
       return Promise.reject(this.mapError(err));
     }
     this.kick(true);
+    const expiresAt = timeoutMs === undefined ? Infinity : this.clock.monotonicMs() + timeoutMs;
+    if (expiresAt < this.nextProposalExpiry) this.nextProposalExpiry = expiresAt;
     return new Promise((resolve, reject) => {
-      const onAbort = (): void => {
-        const list = this.proposals.get(at.index);
-        const i = list?.indexOf(w) ?? -1;
-        if (i < 0) return;
-        list!.splice(i, 1);
-        if (list!.length === 0) this.proposals.delete(at.index);
-        reject(
-          new RaftError("RAFT_TIMEOUT", `proposal at ${at.index} aborted before it was applied; it may still be committed`, {
-            ...at,
-            outcomeUnknown: true,
-          }),
-        );
-      };
-      const w: ProposalWaiter = {
-        ...at,
-        resolve: (r) => {
-          signal?.removeEventListener("abort", onAbort);
+      // Without a signal the waiter holds the promise's own functions: no closure of its own.
+      const w: ProposalWaiter = { index: at.index, term: at.term, resolve, reject, expiresAt };
+      if (signal !== undefined) {
+        const onAbort = (): void => {
+          if (this.dropWaiter(w)) {
+            reject(new RaftError("RAFT_TIMEOUT", `proposal at ${at.index} aborted before it was applied; it may still be committed`, { ...at, outcomeUnknown: true }));
+          }
+        };
+        w.resolve = (r) => {
+          signal.removeEventListener("abort", onAbort);
           resolve(r);
-        },
-        reject: (e) => {
-          signal?.removeEventListener("abort", onAbort);
+        };
+        w.reject = (e) => {
+          signal.removeEventListener("abort", onAbort);
           reject(e);
-        },
-      };
+        };
+        signal.addEventListener("abort", onAbort, { once: true });
+      }
       const list = this.proposals.get(at.index);
       if (list === undefined) this.proposals.set(at.index, [w]);
       else list.push(w);
-      signal?.addEventListener("abort", onAbort, { once: true });
     });
+  }
+
+  /** Removes a waiter that has not been settled; false if it was (or was never added). */
+  private dropWaiter(w: ProposalWaiter): boolean {
+    const list = this.proposals.get(w.index);
+    const i = list?.indexOf(w) ?? -1;
+    if (i < 0) return false;
+    list!.splice(i, 1);
+    if (list!.length === 0) this.proposals.delete(w.index);
+    return true;
+  }
+
+  /** Rejects the waiters whose timeoutMs has passed (from takeTick). */
+  private expireProposals(): void {
+    const now = this.clock.monotonicMs();
+    let next = Infinity;
+    const expired: ProposalWaiter[] = [];
+    for (const list of this.proposals.values()) {
+      for (const w of list) {
+        if (w.expiresAt <= now) expired.push(w);
+        else if (w.expiresAt < next) next = w.expiresAt;
+      }
+    }
+    this.nextProposalExpiry = next;
+    for (const w of expired) {
+      this.dropWaiter(w);
+      w.reject(
+        new RaftError("RAFT_TIMEOUT", `proposal at ${w.index} not applied before its timeout; it may still be committed`, {
+          index: w.index,
+          term: w.term,
+          outcomeUnknown: true,
+        }),
+      );
+    }
   }
 
   /** Settles the waiters an applied entry decides. */

@@ -269,6 +269,25 @@ describe("RaftNode: three members in one process over gRPC", function () {
     assert.equal(l.sm.data.get("never"), undefined);
   });
 
+  it("rejects a proposal not applied within its timeoutMs, saying the outcome is unknown", async () => {
+    const l = await c.leader();
+    const node = l.node!;
+    const inTime = await node.propose(put("in-time", "1"), { timeoutMs: 5000 });
+    assert.ok(inTime.index > 0);
+    await assert.rejects(node.propose(put("bad", "1"), { timeoutMs: -1 }), (e) => code(e) === "RAFT_INVALID_ARGUMENT");
+    // Without a quorum the entry cannot commit; the leader steps down only after an election
+    // timeout (200 ms here), so the 60 ms timeout is what ends the wait.
+    await Promise.all(c.running().filter((m) => m.id !== l.id).map((m) => c.stop(m.id)));
+    const started = performance.now();
+    const late = node.propose(put("late", "1"), { timeoutMs: 60 });
+    const guard = new Promise((_, reject) => setTimeout(() => reject(new Error("not rejected within 2 s")), 2000).unref());
+    await assert.rejects(
+      Promise.race([late, guard]),
+      (e: unknown) => code(e) === "RAFT_TIMEOUT" && (e as RaftError).meta["outcomeUnknown"] === true && /before its timeout/.test((e as Error).message),
+    );
+    assert.ok(performance.now() - started >= 60, "not rejected before its timeout");
+  });
+
   it("rejects a proposal aborted by its signal, saying the outcome is unknown", async () => {
     const l = await c.leader();
     const ac = new AbortController();
