@@ -21,6 +21,8 @@ export class ProgressTracker {
   progress = new Map<NodeId, Progress>();
   /** Votes received in the current (pre-)election. */
   votes = new Map<NodeId, boolean>();
+  /** committed()'s working space, match indexes in descending order; its length is not meaningful. */
+  private readonly matchScratch: number[] = [];
 
   constructor(readonly maxInflight: number) {}
 
@@ -48,13 +50,24 @@ export class ProgressTracker {
     return Math.floor(this.voters.size / 2) + 1;
   }
 
-  /** The highest index replicated on a majority of voters (0 with no voters). */
+  /**
+   * The highest index replicated on a majority of voters (0 with no voters). It runs on every
+   * acknowledgement a leader gets, so it sorts into a reused array by insertion (a handful of
+   * voters) instead of allocating and sorting a new one: that was 3 KB of garbage per sequential
+   * put on a leader (a sampling heap profile, 2026-11-30). etcd's quorum code avoids the allocation
+   * for the same reason.
+   */
   committed(): number {
     if (this.voters.size === 0) return 0;
-    const matches: number[] = [];
-    for (const id of this.voters) matches.push(this.progress.get(id)?.match ?? 0);
-    matches.sort((a, b) => b - a);
-    return matches[this.quorum() - 1]!;
+    const desc = this.matchScratch;
+    let n = 0;
+    for (const id of this.voters) {
+      const match = this.progress.get(id)?.match ?? 0;
+      let j = n++;
+      for (; j > 0 && desc[j - 1]! < match; j--) desc[j] = desc[j - 1]!;
+      desc[j] = match;
+    }
+    return desc[this.quorum() - 1]!;
   }
 
   resetVotes(): void {
