@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sleep } from "@shoal/common";
-import { apiCall, apiJson, waitForReadyNodes, type HostRecord, type Lab, type LabRecord } from "@shoal/lab";
+import { LabError, apiCall, apiJson, waitForReadyNodes, type HostRecord, type Lab, type LabRecord } from "@shoal/lab";
 import { SwarmLab } from "../../src/e2e/swarm-lab.js";
 
 const REPO = resolve(fileURLToPath(import.meta.url), "..", "..", "..", "..", "..");
@@ -59,13 +59,23 @@ describe("swarm on the lab: 3 managers + 2 workers", function () {
 
   /**
    * A node's labels as `via` reads them (locally) once every key of `want` holds its value, or as
-   * they are after timeoutMs: a member that was away catches up on the entries it missed.
+   * they are after timeoutMs: a member that was away catches up on the entries it missed. Catching
+   * up includes learning the leader: a manager just back from a partition refused a read as
+   * leaderless (503, "an election is under way") once right after every manager had named the new
+   * leader, so such a refusal is retried until the deadline, and is the answer if it lasts.
    */
   async function labelsOnceCaughtUp(via: HostRecord, hostname: string, want: Record<string, string>, timeoutMs = 15_000): Promise<Record<string, string>> {
     const deadline = Date.now() + timeoutMs;
     let labels: Record<string, string> = {};
     while (Date.now() < deadline) {
-      labels = (await nodeByHost(via, hostname)).Spec.Labels ?? {};
+      try {
+        labels = (await nodeByHost(via, hostname)).Spec.Labels ?? {};
+      } catch (err) {
+        const leaderless = err instanceof LabError && err.meta["status"] === 503 && /does not have a leader/.test(err.message);
+        if (!leaderless || Date.now() + 100 >= deadline) throw err;
+        await sleep(100);
+        continue;
+      }
       if (Object.entries(want).every(([k, v]) => labels[k] === v)) break;
       await sleep(100);
     }
