@@ -20,6 +20,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SHOALD_NODE_FLAGS, describeError, freeLoopbackPorts, sleep } from "@shoal/common";
 import { apiCall, apiJson } from "@shoal/lab";
+import { processCpuSeconds } from "./proc-cpu.js";
 
 const AGENTS = Number(process.env["SHOAL_BENCH_AGENTS"] ?? 1000);
 const TASKS = Number(process.env["SHOAL_BENCH_TASKS"] ?? 100_000);
@@ -139,13 +140,7 @@ function start(cmd: string[], logFile: string): ChildProcess {
 
 /** CPU time (user + system, all threads) a process has used, ms; NaN if it is gone. */
 function cpuMs(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms (USER_HZ)
-  } catch {
-    return NaN;
-  }
+  return pid === undefined ? NaN : (processCpuSeconds(pid) ?? NaN) * 1000;
 }
 
 function rssMb(pid: number | undefined): number {
