@@ -25,6 +25,38 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/** A signal that aborts when either of two does, and the means to detach it from them. */
+export interface LinkedSignal {
+  signal: AbortSignal;
+  /** Removes the listeners on the sources; call it once the operation the signal served is over. */
+  unlink(): void;
+}
+
+/**
+ * `AbortSignal.any([a, b])` for one operation, without its cost on Node 20: there, every signal
+ * `any()` makes stays referenced from its sources until they are collected or abort, so an
+ * operation given a long-lived signal (a component's lifetime) leaks a little on every call
+ * (measured on 20.20: about 57 bytes a call, 1.2 KB if a listener is left on the result). Here the
+ * listeners go when `unlink()` is called. With `a` undefined, `b` itself is returned.
+ */
+export function linkSignals(a: AbortSignal | undefined, b: AbortSignal): LinkedSignal {
+  if (a === undefined) return { signal: b, unlink: () => undefined };
+  const both = new AbortController();
+  const fromA = (): void => both.abort(a.reason);
+  const fromB = (): void => both.abort(b.reason);
+  const unlink = (): void => {
+    a.removeEventListener("abort", fromA);
+    b.removeEventListener("abort", fromB);
+  };
+  if (a.aborted) both.abort(a.reason);
+  else if (b.aborted) both.abort(b.reason);
+  else {
+    a.addEventListener("abort", fromA, { once: true });
+    b.addEventListener("abort", fromB, { once: true });
+  }
+  return { signal: both.signal, unlink };
+}
+
 export interface BackoffOptions {
   initialMs: number;
   maxMs: number;

@@ -21,7 +21,7 @@
 // restored and replayed as on any restart, so every acknowledged write this member had applied is
 // there. Nothing here differs for it: the entries are ordinary, and a later start without the flag
 // replays the same log. The operator must be sure the other managers are gone for good.
-import { AbortedError, ShoalError, sleep, systemClock, type Clock, type Logger, type Random } from "@shoal/common";
+import { AbortedError, ShoalError, linkSignals, sleep, systemClock, type Clock, type Logger, type Random } from "@shoal/common";
 import {
   NONE,
   RaftError,
@@ -297,7 +297,9 @@ export class ReplicatedStore implements Proposer {
     opts.signal?.throwIfAborted();
     const deadline = new AbortController();
     const timer = this.clock.setTimeout(() => deadline.abort(new Error("commit deadline")), this.commitTimeoutMs);
-    const signal = opts.signal === undefined ? deadline.signal : AbortSignal.any([opts.signal, deadline.signal]);
+    // Not AbortSignal.any: on Node 20 it leaks a little on every call given a long-lived signal.
+    const link = linkSignals(opts.signal, deadline.signal);
+    const signal = link.signal;
     const after = opts.after ?? 0;
     try {
       const raftOpts: RaftProposeOptions = { signal };
@@ -313,6 +315,7 @@ export class ReplicatedStore implements Proposer {
       throw out.error;
     } finally {
       timer.cancel();
+      link.unlink();
     }
   }
 
