@@ -99,7 +99,10 @@ export function callUnary<Req, Res>(client: grpc.Client, method: grpc.MethodDefi
       else resolve(res as Res);
     });
     const onAbort = (): void => call.cancel();
-    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    // An abort that came before the call would never fire the listener: the call would run on
+    // until its deadline.
+    if (opts.signal?.aborted) call.cancel();
+    else opts.signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
 

@@ -106,6 +106,7 @@ export class SimulatedExecutor implements Executor {
       };
       t.waiters.push(done);
       opts?.signal?.addEventListener("abort", onAbort, { once: true });
+      if (opts?.signal?.aborted) onAbort();
     });
   }
 

@@ -159,6 +159,8 @@ export class AssignmentsClient {
       };
       const onAbort = (): void => finish();
       this.abort.signal.addEventListener("abort", onAbort, { once: true });
+      // Stopped before the stream opened: an abort event that already fired never reaches it.
+      if (this.abort.signal.aborted) onAbort();
       call.on("data", (msg: controlpb.AssignmentsMessage) => {
         const seq = Number(msg.sequence);
         if (seq !== expected) {

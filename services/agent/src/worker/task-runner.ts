@@ -143,6 +143,7 @@ export class TaskRunner {
     const stopWaiting = new AbortController();
     const onAbort = (): void => stopWaiting.abort();
     this.abort.signal.addEventListener("abort", onAbort, { once: true });
+    if (this.abort.signal.aborted) onAbort();
     try {
       const waited = this.host.executor.wait(task, { signal: stopWaiting.signal });
       // Abandoning the wait below rejects it; that rejection is expected and not an error.

@@ -20,6 +20,22 @@ describe("executor/simulated: in-memory tasks that exit or fail on command", () 
     assert.deepEqual(await exit, { exitCode: 137, message: "stopped" });
   });
 
+  it("abandons a wait whose signal aborts, also one aborted before the wait began", async () => {
+    const ex = new SimulatedExecutor({}, { clock: new FakeClock() });
+    const t = assignedTask("t", "n");
+    await ex.prepare(t);
+    await ex.start(t);
+    const ac = new AbortController();
+    const waiting = ex.wait(t, { signal: ac.signal });
+    ac.abort();
+    await assert.rejects(waiting, (err: Error & { code?: string }) => err.code === "EXECUTOR_ABORTED");
+    await assert.rejects(ex.wait(t, { signal: AbortSignal.abort() }), (err: Error & { code?: string }) => err.code === "EXECUTOR_ABORTED");
+    // The abandoned waits are gone: shutting the task down settles nothing twice.
+    const exit = ex.wait(t);
+    await ex.shutdown(t);
+    assert.deepEqual(await exit, { exitCode: 137, message: "stopped" });
+  });
+
   it("exits with SHOAL_SIM_EXIT_CODE after SHOAL_SIM_RUN_MS; fails start with SHOAL_SIM_FAIL_START", async () => {
     const clock = new FakeClock();
     const ex = new SimulatedExecutor({}, { clock });

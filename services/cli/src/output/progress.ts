@@ -262,6 +262,7 @@ const realSleep = (ms: number, signal?: AbortSignal): Promise<void> =>
       resolve();
     }
     signal?.addEventListener("abort", done, { once: true });
+    if (signal?.aborted) done();
   });
 
 /**

@@ -147,6 +147,8 @@ class StoreStateMachine implements StateMachine {
       };
       this.waiters.push(waiter);
       signal?.addEventListener("abort", onAbort, { once: true });
+      // An abort that came first (the commit deadline) fires no event: act on it now.
+      if (signal?.aborted) onAbort();
     });
   }
 
