@@ -399,8 +399,11 @@ export class ReplicatedStore implements Proposer {
         const unsent = neverSent(fwdErr);
         // Our own deadline cancelled the forwarded call: that is a commit that did not happen in
         // time (outcome unknown), not an error of the leader's to pass on.
+        // So is our own proposal's abort (leadership came here meanwhile), and a committed write
+        // this member had not applied by then (waitApplied's abort).
         if (deadline.aborted) {
-          const cancelledByDeadline = fwdErr instanceof RemoteError && fwdErr.meta["grpcStatus"] === 1;
+          const cancelledByDeadline =
+            (fwdErr instanceof RemoteError && fwdErr.meta["grpcStatus"] === 1) || fwdErr instanceof AbortedError || (fwdErr instanceof RaftError && fwdErr.code === "RAFT_TIMEOUT");
           return { error: fwdErr instanceof ShoalError && !fwdErr.temporary && !cancelledByDeadline ? fwdErr : this.noQuorum(fwdErr, !unsent) };
         }
         if (!unsent) return { error: fwdErr instanceof ShoalError && !fwdErr.temporary ? fwdErr : this.noQuorum(fwdErr, true) };

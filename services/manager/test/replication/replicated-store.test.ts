@@ -256,6 +256,25 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
     });
   });
 
+  describe("a follower whose forwarded write commits but is not applied here before the deadline", () => {
+    // The leader answers with an index this follower will not reach in time (its log is far
+    // behind, say): the wait for the local apply, not the call, runs into the commit deadline.
+    const c: StoreCluster = new StoreCluster({ commitTimeoutMs: 300 }, { propose: () => Promise.resolve({ index: 1_000_000 }) });
+    after(() => c.cleanup());
+
+    it("fails with MANAGER_NO_QUORUM, outcome unknown, not with a bare 'operation aborted'", async () => {
+      await c.startAll([1, 2, 3]);
+      const leader = await c.leader();
+      const f = c.running().find((m) => m !== leader)!;
+      await assert.rejects(f.store.update((tx) => tx.create("service", service("unapplied-1", "unapplied-1"))), (err: unknown) => {
+        assert.ok(err instanceof ShoalError, String(err));
+        assert.equal(err.code, "MANAGER_NO_QUORUM");
+        assert.equal(err.meta["outcomeUnknown"], true);
+        return true;
+      });
+    });
+  });
+
   describe("failover", () => {
     const c = new StoreCluster();
     after(() => c.cleanup());
