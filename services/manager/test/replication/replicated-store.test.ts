@@ -54,6 +54,14 @@ async function cutOffLeader(c: StoreCluster): Promise<{ leader: ReplicatedStore;
   return { leader, others };
 }
 
+/** A write that may or may not have committed: MANAGER_NO_QUORUM with outcomeUnknown. */
+function noQuorumOutcomeUnknown(err: unknown): boolean {
+  assert.ok(err instanceof ShoalError, String(err));
+  assert.equal(err.code, "MANAGER_NO_QUORUM");
+  assert.equal(err.meta["outcomeUnknown"], true);
+  return true;
+}
+
 describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function () {
   this.timeout(20_000);
 
@@ -247,12 +255,7 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
       await c.startAll([1, 2, 3]);
       const leader = await c.leader();
       const f = c.running().find((m) => m !== leader)!;
-      await assert.rejects(f.store.update((tx) => tx.create("service", service("slow-1", "slow-1"))), (err: unknown) => {
-        assert.ok(err instanceof ShoalError, String(err));
-        assert.equal(err.code, "MANAGER_NO_QUORUM");
-        assert.equal(err.meta["outcomeUnknown"], true);
-        return true;
-      });
+      await assert.rejects(f.store.update((tx) => tx.create("service", service("slow-1", "slow-1"))), noQuorumOutcomeUnknown);
     });
   });
 
@@ -266,12 +269,7 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
       await c.startAll([1, 2, 3]);
       const leader = await c.leader();
       const f = c.running().find((m) => m !== leader)!;
-      await assert.rejects(f.store.update((tx) => tx.create("service", service("unapplied-1", "unapplied-1"))), (err: unknown) => {
-        assert.ok(err instanceof ShoalError, String(err));
-        assert.equal(err.code, "MANAGER_NO_QUORUM");
-        assert.equal(err.meta["outcomeUnknown"], true);
-        return true;
-      });
+      await assert.rejects(f.store.update((tx) => tx.create("service", service("unapplied-1", "unapplied-1"))), noQuorumOutcomeUnknown);
     });
   });
 
