@@ -350,6 +350,7 @@ export class ReplicatedStore implements Proposer {
     callerSignal: AbortSignal | undefined,
   ): Promise<{ forwarded: number } | { error: unknown }> {
     if (callerSignal?.aborted) return { error: err };
+    if (isDropped(err)) return { error: this.droppedWrite(err) };
     if (err instanceof RaftError && err.code === "RAFT_NOT_LEADER") {
       const leader = typeof err.meta["leader"] === "number" ? err.meta["leader"] : NONE;
       const leaderAddress = typeof err.meta["leaderAddress"] === "string" ? err.meta["leaderAddress"] : undefined;
@@ -396,6 +397,7 @@ export class ReplicatedStore implements Proposer {
         return { forwarded: index };
       } catch (fwdErr) {
         if (callerSignal?.aborted) return { error: fwdErr };
+        if (isDropped(fwdErr)) return { error: this.droppedWrite(fwdErr) };
         const unsent = neverSent(fwdErr);
         // Our own deadline cancelled the forwarded call: that is a commit that did not happen in
         // time (outcome unknown), not an error of the leader's to pass on.
@@ -440,6 +442,20 @@ export class ReplicatedStore implements Proposer {
     return new ManagerError({ code: "MANAGER_NOT_LEADER", leader: lead.id }, "leadership changed while the write was prepared; try again", { temporary: true });
   }
 
+  /**
+   * The write's entry was replaced by a newer leader's (RAFT_PROPOSAL_DROPPED): it is certainly not
+   * applied anywhere, so the caller may simply try again. A refusal, not an internal error.
+   */
+  private droppedWrite(cause: unknown): ManagerError {
+    const lead = this.leaderInfo();
+    const where = lead.id === NONE ? "no leader is known yet" : lead.id === this.id ? "this manager leads now" : `the leader is now ${lead.id}${lead.address === undefined ? "" : ` at ${lead.address}`}`;
+    return new ManagerError(
+      { code: "MANAGER_NOT_LEADER", leader: lead.id, leaderAddress: lead.address, dropped: true },
+      `leadership changed before this write committed, and it was not applied (${where}); try again`,
+      { temporary: true, cause },
+    );
+  }
+
   private noQuorum(cause: unknown, outcomeUnknown = false): ManagerError {
     const removed = this.removedError();
     if (removed !== undefined) return removed;
@@ -472,4 +488,9 @@ export class ReplicatedStore implements Proposer {
       }
     }
   }
+}
+
+/** A proposal whose entry a newer leader's replaced: never applied. */
+function isDropped(err: unknown): boolean {
+  return err instanceof RaftError && err.code === "RAFT_PROPOSAL_DROPPED";
 }

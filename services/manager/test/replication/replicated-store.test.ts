@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { ShoalError } from "@shoal/common";
 import { RemoteError } from "@shoal/proto";
-import { NONE } from "@shoal/raft";
+import { NONE, RaftError } from "@shoal/raft";
+import { httpErrorOf } from "../../src/api/errors.js";
 import { NodeAvailability, NodeMembership, NodeRole, NodeState, TaskState, type NewObject, type StoreEvent } from "@shoal/store";
 import type { ReplicatedStore } from "../../src/replication/replicated-store.js";
 import { StoreCluster, service, waitFor } from "./helpers.js";
@@ -174,6 +175,29 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
       } finally {
         watch.close();
       }
+    });
+
+    it("refuses a write whose entry a newer leader replaced as temporary (HTTP 503, try again), not as an internal error", async () => {
+      // The raft outcome is forced (a stand-in for the one proposal): replacing an entry for real
+      // takes a partition healed before the commit deadline, with an election race in between.
+      const raft = leader.raft;
+      const real = raft.propose.bind(raft);
+      raft.propose = () => Promise.reject(new RaftError("RAFT_PROPOSAL_DROPPED", "proposal at 9 (term 2) was replaced by an entry of term 3", { index: 9, term: 2, replacedByTerm: 3 }));
+      try {
+        await assert.rejects(leader.store.update((tx) => tx.create("service", service("dropped-1", "dropped-1"))), (err: unknown) => {
+          assert.ok(err instanceof ShoalError, String(err));
+          assert.equal(err.code, "MANAGER_NOT_LEADER");
+          assert.equal(err.temporary, true);
+          assert.match(err.message, /not applied .*try again/);
+          assert.equal(httpErrorOf(err).statusCode, 503);
+          return true;
+        });
+      } finally {
+        raft.propose = real;
+      }
+      assert.equal(leader.store.view((tx) => tx.get("service", "dropped-1")), undefined);
+      // The next write goes through as usual.
+      await leader.store.update((tx) => tx.create("service", service("dropped-2", "dropped-2")));
     });
 
     it("answers a linearizable read on a follower with a write the leader just acknowledged", async () => {
