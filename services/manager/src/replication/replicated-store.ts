@@ -446,12 +446,18 @@ export class ReplicatedStore implements Proposer {
    * The write's entry was replaced by a newer leader's (RAFT_PROPOSAL_DROPPED): it is certainly not
    * applied anywhere, so the caller may simply try again. A refusal, not an internal error.
    */
-  private droppedWrite(cause: unknown): ManagerError {
+  private droppedWrite(cause: RaftError): ManagerError {
     const lead = this.leaderInfo();
     const where = lead.id === NONE ? "no leader is known yet" : lead.id === this.id ? "this manager leads now" : `the leader is now ${lead.id}${lead.address === undefined ? "" : ` at ${lead.address}`}`;
+    // RAFT_UNAVAILABLE: this member caught up from a snapshot that covers the entry's index, so
+    // whether the entry there is ours is not known here.
+    const unknown = cause.code === "RAFT_UNAVAILABLE";
+    const what = unknown
+      ? "leadership changed while this write was in flight and this manager caught up from a snapshot: the write may or may not have applied"
+      : "leadership changed before this write committed, and it was not applied";
     return new ManagerError(
-      { code: "MANAGER_NOT_LEADER", leader: lead.id, leaderAddress: lead.address, dropped: true },
-      `leadership changed before this write committed, and it was not applied (${where}); try again`,
+      { code: "MANAGER_NOT_LEADER", leader: lead.id, leaderAddress: lead.address, dropped: !unknown, outcomeUnknown: unknown },
+      `${what} (${where}); ${unknown ? "check before retrying" : "try again"}`,
       { temporary: true, cause },
     );
   }
@@ -490,7 +496,10 @@ export class ReplicatedStore implements Proposer {
   }
 }
 
-/** A proposal whose entry a newer leader's replaced: never applied. */
-function isDropped(err: unknown): boolean {
-  return err instanceof RaftError && err.code === "RAFT_PROPOSAL_DROPPED";
+/**
+ * A proposal whose entry a newer leader's replaced (never applied), or whose index a snapshot from
+ * the leader covered before it applied here (outcome unknown).
+ */
+function isDropped(err: unknown): err is RaftError {
+  return err instanceof RaftError && (err.code === "RAFT_PROPOSAL_DROPPED" || (err.code === "RAFT_UNAVAILABLE" && err.meta["outcomeUnknown"] === true));
 }

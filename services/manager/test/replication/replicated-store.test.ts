@@ -200,6 +200,24 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
       await leader.store.update((tx) => tx.create("service", service("dropped-2", "dropped-2")));
     });
 
+    it("refuses a write whose index a snapshot covered before it applied here as temporary, outcome unknown (check before retrying)", async () => {
+      const raft = leader.raft;
+      const real = raft.propose.bind(raft);
+      raft.propose = () => Promise.reject(new RaftError("RAFT_UNAVAILABLE", "proposal at 9 was covered by a snapshot; its outcome is unknown", { index: 9, outcomeUnknown: true }));
+      try {
+        await assert.rejects(leader.store.update((tx) => tx.create("service", service("covered-1", "covered-1"))), (err: unknown) => {
+          assert.ok(err instanceof ShoalError, String(err));
+          assert.equal(err.code, "MANAGER_NOT_LEADER");
+          assert.equal(err.meta["outcomeUnknown"], true);
+          assert.match(err.message, /may or may not have applied .*check before retrying/);
+          assert.equal(httpErrorOf(err).statusCode, 503);
+          return true;
+        });
+      } finally {
+        raft.propose = real;
+      }
+    });
+
     it("answers a linearizable read on a follower with a write the leader just acknowledged", async () => {
       const f = followers[1]!;
       await leader.store.update((tx) => tx.create("service", service("lin-1", "lin-1")));
