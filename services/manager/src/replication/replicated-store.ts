@@ -351,6 +351,9 @@ export class ReplicatedStore implements Proposer {
   ): Promise<{ forwarded: number } | { error: unknown }> {
     if (callerSignal?.aborted) return { error: err };
     if (isDropped(err)) return { error: this.droppedWrite(err) };
+    // Raft stopped under the write (shutdown, demotion, or a fatal error that onFatal reports):
+    // the client should ask another manager, as for a write that arrives after the stop.
+    if (err instanceof RaftError && err.code === "RAFT_STOPPED") return { error: this.removedError() ?? stoppedError() };
     if (err instanceof RaftError && err.code === "RAFT_NOT_LEADER") {
       const leader = typeof err.meta["leader"] === "number" ? err.meta["leader"] : NONE;
       const leaderAddress = typeof err.meta["leaderAddress"] === "string" ? err.meta["leaderAddress"] : undefined;
@@ -501,5 +504,8 @@ export class ReplicatedStore implements Proposer {
  * the leader covered before it applied here (outcome unknown).
  */
 function isDropped(err: unknown): err is RaftError {
-  return err instanceof RaftError && (err.code === "RAFT_PROPOSAL_DROPPED" || (err.code === "RAFT_UNAVAILABLE" && err.meta["outcomeUnknown"] === true));
+  if (!(err instanceof RaftError)) return false;
+  // (The core's own RAFT_PROPOSAL_DROPPED, e.g. during a leadership transfer, is already temporary
+  // and says why; only the driver's "replaced by an entry of term N" is meant here.)
+  return (err.code === "RAFT_PROPOSAL_DROPPED" && err.meta["replacedByTerm"] !== undefined) || (err.code === "RAFT_UNAVAILABLE" && err.meta["outcomeUnknown"] === true);
 }

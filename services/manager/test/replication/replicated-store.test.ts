@@ -55,6 +55,18 @@ async function cutOffLeader(c: StoreCluster): Promise<{ leader: ReplicatedStore;
   return { leader, others };
 }
 
+/** Runs fn while the member's raft rejects every proposal with err (a stand-in, in this unit test only). */
+async function whileProposalsFail(member: ReplicatedStore, err: Error, fn: () => Promise<void>): Promise<void> {
+  const raft = member.raft;
+  const real = raft.propose.bind(raft);
+  raft.propose = () => Promise.reject(err);
+  try {
+    await fn();
+  } finally {
+    raft.propose = real;
+  }
+}
+
 /** A write that may or may not have committed: MANAGER_NO_QUORUM with outcomeUnknown. */
 function noQuorumOutcomeUnknown(err: unknown): boolean {
   assert.ok(err instanceof ShoalError, String(err));
@@ -180,10 +192,7 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
     it("refuses a write whose entry a newer leader replaced as temporary (HTTP 503, try again), not as an internal error", async () => {
       // The raft outcome is forced (a stand-in for the one proposal): replacing an entry for real
       // takes a partition healed before the commit deadline, with an election race in between.
-      const raft = leader.raft;
-      const real = raft.propose.bind(raft);
-      raft.propose = () => Promise.reject(new RaftError("RAFT_PROPOSAL_DROPPED", "proposal at 9 (term 2) was replaced by an entry of term 3", { index: 9, term: 2, replacedByTerm: 3 }));
-      try {
+      await whileProposalsFail(leader, new RaftError("RAFT_PROPOSAL_DROPPED", "proposal at 9 (term 2) was replaced by an entry of term 3", { index: 9, term: 2, replacedByTerm: 3 }), async () => {
         await assert.rejects(leader.store.update((tx) => tx.create("service", service("dropped-1", "dropped-1"))), (err: unknown) => {
           assert.ok(err instanceof ShoalError, String(err));
           assert.equal(err.code, "MANAGER_NOT_LEADER");
@@ -192,19 +201,25 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
           assert.equal(httpErrorOf(err).statusCode, 503);
           return true;
         });
-      } finally {
-        raft.propose = real;
-      }
+      });
       assert.equal(leader.store.view((tx) => tx.get("service", "dropped-1")), undefined);
       // The next write goes through as usual.
       await leader.store.update((tx) => tx.create("service", service("dropped-2", "dropped-2")));
     });
 
+    it("refuses a write that raft stopped under as MANAGER_STOPPED (HTTP 503, ask another manager), not as an internal error", async () => {
+      await whileProposalsFail(leader, new RaftError("RAFT_STOPPED", "raft node is stopped"), async () => {
+        await assert.rejects(leader.store.update((tx) => tx.create("service", service("stopped-1", "stopped-1"))), (err: unknown) => {
+          assert.ok(err instanceof ShoalError, String(err));
+          assert.equal(err.code, "MANAGER_STOPPED");
+          assert.equal(httpErrorOf(err).statusCode, 503);
+          return true;
+        });
+      });
+    });
+
     it("refuses a write whose index a snapshot covered before it applied here as temporary, outcome unknown (check before retrying)", async () => {
-      const raft = leader.raft;
-      const real = raft.propose.bind(raft);
-      raft.propose = () => Promise.reject(new RaftError("RAFT_UNAVAILABLE", "proposal at 9 was covered by a snapshot; its outcome is unknown", { index: 9, outcomeUnknown: true }));
-      try {
+      await whileProposalsFail(leader, new RaftError("RAFT_UNAVAILABLE", "proposal at 9 was covered by a snapshot; its outcome is unknown", { index: 9, outcomeUnknown: true }), async () => {
         await assert.rejects(leader.store.update((tx) => tx.create("service", service("covered-1", "covered-1"))), (err: unknown) => {
           assert.ok(err instanceof ShoalError, String(err));
           assert.equal(err.code, "MANAGER_NOT_LEADER");
@@ -213,9 +228,7 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
           assert.equal(httpErrorOf(err).statusCode, 503);
           return true;
         });
-      } finally {
-        raft.propose = real;
-      }
+      });
     });
 
     it("answers a linearizable read on a follower with a write the leader just acknowledged", async () => {
