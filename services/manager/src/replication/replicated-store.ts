@@ -350,10 +350,8 @@ export class ReplicatedStore implements Proposer {
     callerSignal: AbortSignal | undefined,
   ): Promise<{ forwarded: number } | { error: unknown }> {
     if (callerSignal?.aborted) return { error: err };
-    if (isDropped(err)) return { error: this.droppedWrite(err) };
-    // Raft stopped under the write (shutdown, demotion, or a fatal error that onFatal reports):
-    // the client should ask another manager, as for a write that arrives after the stop.
-    if (err instanceof RaftError && err.code === "RAFT_STOPPED") return { error: this.removedError() ?? stoppedError() };
+    const refusal = this.raftRefusal(err);
+    if (refusal !== undefined) return { error: refusal };
     if (err instanceof RaftError && err.code === "RAFT_NOT_LEADER") {
       const leader = typeof err.meta["leader"] === "number" ? err.meta["leader"] : NONE;
       const leaderAddress = typeof err.meta["leaderAddress"] === "string" ? err.meta["leaderAddress"] : undefined;
@@ -400,7 +398,8 @@ export class ReplicatedStore implements Proposer {
         return { forwarded: index };
       } catch (fwdErr) {
         if (callerSignal?.aborted) return { error: fwdErr };
-        if (isDropped(fwdErr)) return { error: this.droppedWrite(fwdErr) };
+        const refusal = this.raftRefusal(fwdErr);
+        if (refusal !== undefined) return { error: refusal };
         const unsent = neverSent(fwdErr);
         // Our own deadline cancelled the forwarded call: that is a commit that did not happen in
         // time (outcome unknown), not an error of the leader's to pass on.
@@ -443,6 +442,18 @@ export class ReplicatedStore implements Proposer {
     const lead = this.leaderInfo();
     if (lead.id !== this.id) return notLeaderError(lead.id, lead.address);
     return new ManagerError({ code: "MANAGER_NOT_LEADER", leader: lead.id }, "leadership changed while the write was prepared; try again", { temporary: true });
+  }
+
+  /**
+   * What a client is told for a raft outcome that is a refusal, not an internal error: a dropped
+   * or snapshot-covered proposal (droppedWrite), or raft stopped under the write (shutdown,
+   * demotion, or a fatal error that onFatal reports): ask another manager, as for a write that
+   * arrives after the stop. Undefined for anything else.
+   */
+  private raftRefusal(err: unknown): ManagerError | undefined {
+    if (isDropped(err)) return this.droppedWrite(err);
+    if (err instanceof RaftError && err.code === "RAFT_STOPPED") return this.removedError() ?? stoppedError();
+    return undefined;
   }
 
   /**
