@@ -458,7 +458,9 @@ export class ReplicatedStore implements Proposer {
 
   /**
    * The write's entry was replaced by a newer leader's (RAFT_PROPOSAL_DROPPED): it is certainly not
-   * applied anywhere, so the caller may simply try again. A refusal, not an internal error.
+   * applied anywhere, so the caller may simply try again; or a snapshot covered its index before it
+   * applied here (RAFT_UNAVAILABLE): outcome unknown, check before retrying. Refusals, not internal
+   * errors.
    */
   private droppedWrite(cause: RaftError): ManagerError {
     const lead = this.leaderInfo();
