@@ -8,6 +8,7 @@ import { Raft } from "./raft.js";
 import {
   type ConfChange,
   type ConfState,
+  type Entry,
   type HardState,
   type Message,
   type NodeId,
@@ -159,6 +160,24 @@ export class RawNode {
       r.raftLog.appliedTo(rd.committedEntries[rd.committedEntries.length - 1]!.index);
       r.reduceUncommittedSize(rd.committedEntries);
     }
+  }
+
+  /**
+   * Entries committed after index `after`, while this member still leads `term`; otherwise none.
+   * It lets the driver apply, while the leader's own synced write is still running, what a quorum
+   * already holds (Raft thesis §10.2.1). The leader's match counts only once that write is done,
+   * so such a commit was made by followers alone, or covers entries of earlier Readys. Below the
+   * commit index a leader's log is final: it never truncates its own log. Nothing is returned if
+   * an entry after `after` is already compacted (the caller would skip it) or a snapshot is
+   * pending. The next Ready still lists these entries as committed; the caller skips what it
+   * has applied.
+   */
+  committedAfter(after: number, term: number): Entry[] {
+    const r = this.raft;
+    if (r.state !== StateType.Leader || r.term !== term) return [];
+    const log = r.raftLog;
+    if (log.committed <= after || log.unstable.snapshot !== undefined || after + 1 < log.firstIndex()) return [];
+    return log.slice(after + 1, log.committed + 1, Infinity);
   }
 
   applyConfChange(cc: ConfChange): ConfState {

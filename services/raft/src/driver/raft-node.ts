@@ -241,6 +241,8 @@ export class RaftNode {
   private stopping: Promise<void> | undefined;
 
   private readonly proposals = new Map<number, ProposalWaiter[]>();
+  /** Set while a leader waits for its own synced write: an acknowledgement stepped meanwhile wakes it (applyWhileSaving). */
+  private commitWaker: (() => void) | undefined;
   /** No waiter with a timeoutMs expires before this (monotonic ms); ticks skip the sweep until then. */
   private nextProposalExpiry = Infinity;
   // Read barriers are batched like etcd's read loop: while one round is in flight, new barriers
@@ -503,6 +505,7 @@ export class RaftNode {
       this.log.debug({ err: describeError(err), from: m.from, type: m.type }, "raft: peer message not stepped");
       return;
     }
+    if (this.commitWaker !== undefined && m.type === MessageType.AppResp) this.commitWaker();
     this.kick();
   }
 
@@ -934,12 +937,14 @@ export class RaftNode {
         // Readys already made durable here (every index below this Ready's first new entry): they
         // are on a quorum and on our disk, so clients get their answers a synced write sooner. A
         // follower does not: its AppResp, which the leader's commit waits for, goes out first.
-        if (this.state === StateType.Leader && rd.snapshot === undefined) {
+        const leading = this.state === StateType.Leader && rd.snapshot === undefined;
+        if (leading) {
           const firstNew = rd.entries[0]?.index ?? Infinity;
           await this.applyCommitted(rd.committedEntries, (e) => e.index < firstNew && e.type !== EntryType.ConfChange);
         }
         const writing = this.clock.monotonicMs();
-        await saving;
+        if (leading) await this.applyWhileSaving(saving, this.term);
+        else await saving;
         writeMs = this.clock.monotonicMs() - writing;
         saving = undefined;
       }
@@ -955,6 +960,43 @@ export class RaftNode {
     if (saving !== undefined) await saving;
     if (rd.snapshot !== undefined) this.releaseSnapshotData(rd.snapshot.metadata.index, rd.snapshot.data.length);
     return writeMs;
+  }
+
+  /**
+   * A leader's wait for its own synced write. Acknowledgements that arrive meanwhile are stepped
+   * at once, and when they commit entries (of earlier Readys, or of this one on a quorum of
+   * followers alone), those are applied and their clients answered now, not after this write and
+   * the next Ready: a slow fsync on the leader (a LevelDB compaction, a busy disk) no longer holds
+   * back writes that are already durable on a quorum. Nothing applied here reaches this member's
+   * disk before the write it waits for: snapshots are taken only after advance(). Configuration
+   * changes wait for the next Ready, as they always do.
+   */
+  private async applyWhileSaving(saving: Promise<void>, term: number): Promise<void> {
+    let done = false;
+    const settled = saving.then(
+      () => {
+        done = true;
+      },
+      () => {
+        done = true;
+      },
+    );
+    for (;;) {
+      const before = this.applied;
+      const ready = this.raw.committedAfter(before, term);
+      if (ready.length > 0) {
+        await this.applyCommitted(ready, (e) => e.type !== EntryType.ConfChange);
+        // An asynchronous apply lets acknowledgements in unwoken: look again.
+        if (this.applied !== before) continue;
+      }
+      if (done || this.stopped) break;
+      await new Promise<void>((resolve) => {
+        this.commitWaker = resolve;
+        void settled.then(resolve);
+      });
+      this.commitWaker = undefined;
+    }
+    await saving;
   }
 
   /**

@@ -34,6 +34,47 @@ describe("raft core: the Ready contract", () => {
     net.node(1).raw.advance(rd);
   });
 
+  it("while a leader's Ready is in flight, committedAfter lists what the followers' acknowledgements committed, and only to that leader", () => {
+    const net = new Network([1, 2, 3]);
+    net.elect(1);
+    const leader = net.node(1);
+    const term = leader.raw.status().term;
+    const applied = leader.appliedIndex;
+    leader.raw.propose(bytes("a"));
+    const rd = leader.raw.ready();
+    assert.ok(rd.mustSync && rd.entries.length === 1, "the entry is in the Ready in flight");
+    net.queue.push(...rd.messages);
+    net.deliverAll();
+    assert.deepEqual(leader.raw.committedAfter(applied, term), [], "not committed: no follower holds it yet");
+    // Both followers persist it and answer while the leader's own write is still running.
+    net.processReady(2);
+    net.processReady(3);
+    net.deliverAll();
+    const early = leader.raw.committedAfter(applied, term);
+    assert.deepEqual(early.map((e) => e.index), [rd.entries[0]!.index], "committed by the two followers alone");
+    assert.deepEqual(leader.raw.committedAfter(rd.entries[0]!.index, term), [], "nothing after what was applied");
+    assert.deepEqual(leader.raw.committedAfter(applied, term + 1), [], "another term: nothing");
+    assert.deepEqual(net.node(2).raw.committedAfter(applied, term), [], "a follower: nothing");
+    // The next Ready still lists the entry as committed; the caller skips what it applied.
+    leader.storage.append(rd.entries);
+    leader.raw.advance(rd);
+    const next = leader.raw.ready();
+    assert.deepEqual(next.committedEntries.map((e) => e.index), [rd.entries[0]!.index]);
+    leader.raw.advance(next);
+  });
+
+  it("a leader's committedAfter lists nothing past a compacted entry rather than skip it", () => {
+    const net = new Network([1, 2, 3]);
+    net.elect(1);
+    for (const v of ["a", "b", "c"]) net.propose(1, v);
+    const leader = net.node(1);
+    const term = leader.raw.status().term;
+    const last = leader.raw.status().lastIndex;
+    leader.storage.compact(last - 1);
+    assert.deepEqual(leader.raw.committedAfter(0, term), [], "entries 1.. are compacted: none is skipped");
+    assert.deepEqual(leader.raw.committedAfter(last - 1, term).map((e) => e.index), [last], "from the first index on, the entries are there");
+  });
+
   it("an idle cluster has no Ready after stabilizing", () => {
     const net = new Network([1, 2, 3]);
     net.elect(1);

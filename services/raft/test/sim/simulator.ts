@@ -66,6 +66,8 @@ export interface SimResult {
   leaders: number;
   crashes: number;
   snapshotsSent: number;
+  /** Entries a leader applied while its own write of them (or a later one) was in flight. */
+  appliedEarly: number;
   confChanges: number;
   /** Remove-then-add cycles that completed (the fresh member became a voter). */
   membersReplaced: number;
@@ -133,6 +135,13 @@ interface Member {
   pending: Ready | undefined;
   /** Messages of the pending Ready still to send after persistence. */
   pendingSend: Message[];
+  /**
+   * The pending Ready is a leader's synced write, and while it is in flight the driver applies
+   * what acknowledgements commit (as RaftNode does): the term it leads, else undefined.
+   */
+  applyingWhileSaving: number | undefined;
+  /** The highest index applied that way: the core lists such entries again in a later Ready. */
+  appliedEarlyTo: number;
   takeScheduled: boolean;
   /** index -> the client put proposed there through this member, in this life. */
   proposals: Map<number, { term: number; op: number }>;
@@ -162,6 +171,8 @@ const KEYS = ["a", "b", "c"];
 
 export class Simulation {
   private readonly rng: SeededRandom;
+  /** Whether a leader's Ready applies while it is written (applyingWhileSaving). */
+  private readonly earlyRng: SeededRandom;
   private readonly checker = new SafetyChecker();
   private readonly queue = new EventQueue<SimEvent>();
   private readonly net: Network;
@@ -194,7 +205,7 @@ export class Simulation {
     maxInflightMsgs: number;
     maxUncommittedEntriesBytes: number;
   };
-  private readonly stats = { leaders: 0, crashes: 0, snapshotsSent: 0, confChanges: 0 };
+  private readonly stats = { leaders: 0, crashes: 0, snapshotsSent: 0, confChanges: 0, appliedEarly: 0 };
   private readonly warnings: string[] = [];
   private membership: { phase: "idle" | "removing" | "adding" | "promoting"; target: NodeId; joiner: NodeId; learnerFirst: boolean; lastTry: number; cycles: number } = {
     phase: "idle",
@@ -207,6 +218,9 @@ export class Simulation {
 
   constructor(private readonly opts: SimOptions) {
     this.rng = new SeededRandom(opts.seed);
+    // A stream of its own, so that the other draws (and so what each seed exercises) did not move
+    // when this choice was added.
+    this.earlyRng = new SeededRandom(opts.seed * 7 + 3);
     this.faults = opts.faults ?? {};
     const r = this.rng;
     const n = r.next() < 0.7 ? 3 : 5;
@@ -283,6 +297,7 @@ export class Simulation {
       leaders: this.stats.leaders,
       crashes: this.stats.crashes,
       snapshotsSent: this.stats.snapshotsSent,
+      appliedEarly: this.stats.appliedEarly,
       confChanges: this.stats.confChanges,
       membersReplaced: this.membership.cycles,
       operations: ops.length,
@@ -406,6 +421,8 @@ export class Simulation {
       inc: 0,
       pending: undefined,
       pendingSend: [],
+      applyingWhileSaving: undefined,
+      appliedEarlyTo: 0,
       takeScheduled: false,
       proposals: new Map(),
       reads: new Map(),
@@ -441,6 +458,8 @@ export class Simulation {
     }
     if (rd.hardState !== undefined) this.checker.observeCommit(m.id, rd.hardState.commit, this.logView(m, rd));
     m.pending = rd;
+    const status = m.node.status();
+    m.applyingWhileSaving = rd.mustSync && rd.snapshot === undefined && status.state === StateType.Leader && this.earlyRng.next() < 0.5 ? status.term : undefined;
     // Thesis §10.2.1: the leader may replicate before its own disk write finishes.
     const early = this.rng.next() < 0.5;
     m.pendingSend = early ? rd.messages.filter((x) => x.type !== MessageType.App && x.type !== MessageType.Heartbeat) : rd.messages;
@@ -466,7 +485,9 @@ export class Simulation {
       this.checker.observeSnapshot(m.id, snap.metadata.index, snap.metadata.term, m.sm.chain);
       for (const [index, p] of m.proposals) if (index <= snap.metadata.index) this.settleProposal(m, index, p);
     }
+    m.applyingWhileSaving = undefined;
     for (const e0 of rd.committedEntries) {
+      if (e0.index <= m.appliedEarlyTo && e0.index <= m.sm.applied) continue;
       if (e0.index !== m.sm.applied + 1) {
         throw new InvariantViolation("state-machine safety", `member ${m.id} was handed index ${e0.index} to apply after ${m.sm.applied}`);
       }
@@ -545,7 +566,34 @@ export class Simulation {
       // etcd's rule: a response from a member this one does not know is dropped, not fatal.
       if (errorCode(err) !== "RAFT_STEP_PEER_NOT_FOUND") throw err;
     }
+    if (m.applyingWhileSaving !== undefined && msg.type === MessageType.AppResp) this.applyWhileSaving(m, m.applyingWhileSaving);
     this.touched(m);
+  }
+
+  /**
+   * RaftNode's applyWhileSaving: a leader whose own write is in flight applies what its followers'
+   * acknowledgements commit, up to the first configuration change. State-machine safety is
+   * checked on these as on every apply.
+   */
+  private applyWhileSaving(m: Member, term: number): void {
+    const ready = m.node.committedAfter(m.sm.applied, term);
+    if (ready.length === 0) return;
+    // The commit these entries come from has not been in a Ready yet: the checker learns it here.
+    this.checker.observeCommit(m.id, m.node.status().commit, this.logView(m, m.pending));
+    for (const e0 of ready) {
+      if (e0.type === EntryType.ConfChange) break;
+      if (e0.index !== m.sm.applied + 1) {
+        throw new InvariantViolation("state-machine safety", `member ${m.id} was handed index ${e0.index} to apply early after ${m.sm.applied}`);
+      }
+      const e = this.faults.tamperApply ? this.faults.tamperApply(m.id, e0) : e0;
+      m.sm.apply(e);
+      this.checker.observeApply(m.id, e, m.sm.chain);
+      m.appliedEarlyTo = e.index;
+      this.stats.appliedEarly++;
+      const p = m.proposals.get(e.index);
+      if (p !== undefined) this.settleProposal(m, e.index, p, e.term);
+    }
+    this.serveReads(m);
   }
 
   private crashSomeone(): void {
@@ -570,6 +618,8 @@ export class Simulation {
     m.inc++;
     m.pending = undefined;
     m.pendingSend = [];
+    m.applyingWhileSaving = undefined;
+    m.appliedEarlyTo = 0;
     m.takeScheduled = false;
     m.proposals.clear();
     m.reads.clear();
@@ -580,6 +630,9 @@ export class Simulation {
     if (m === undefined || m.alive || m.retired) return;
     m.storage = m.storage.crashAndRecover();
     const snap = m.storage.mem.snapshot();
+    // As RaftNode.start does: a leader that applied entries while its write of them was in flight
+    // can snapshot past the commit index its storage holds (it rides along with a later write).
+    if (m.storage.mem.hardState.commit < snap.metadata.index) m.storage.mem.setHardState({ ...m.storage.mem.hardState, commit: snap.metadata.index });
     const hs = m.storage.mem.hardState;
     this.note(`member ${id} restarts: snapshot ${snap.metadata.index}, term ${hs.term}, vote ${hs.vote}, commit ${hs.commit}, last ${m.storage.mem.lastIndex()}`);
     this.checker.observeRestart(id, m.storage.mem.hardState);
