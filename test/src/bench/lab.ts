@@ -3,7 +3,8 @@
 // failover — SIGKILL the leader, time until the survivors agree on a new leader (and, in the first
 // rounds, until the new leader marks the old one's node DOWN so its tasks move), restart the old
 // one, repeat — and node-update writes per second through the REST API (concurrent clients spread
-// over the three managers' sockets; followers forward to the leader).
+// over the three managers' sockets; followers forward to the leader); and partition drills: cut
+// the leader off for a few seconds, heal, time until it serves reads again.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +16,9 @@ export type Out = (name: string, value: number, unit: string) => void;
 
 /** Failover rounds that also wait for the old leader's node to be marked DOWN. */
 const DOWN_ROUNDS = 3;
+
+/** How long each partition drill cuts the leader off, in seconds. */
+const PARTITION_SECONDS = [2, 4, 6, 8];
 
 interface ClusterStatus {
   raftId: number;
@@ -108,6 +112,35 @@ export async function labBench(opts: { failovers: number; seconds: number; progr
     downTimes.sort((a, b) => a - b);
     opts.out("lab_failover_old_leader_down_p50", quantile(downTimes, 0.5), "s");
     opts.out("lab_failover_old_leader_down_max", downTimes[downTimes.length - 1] ?? NaN, "s");
+
+    // Partition drills: the leader is cut off (its switch port moved to a bridge of its own, so
+    // packets vanish, no resets), the majority elects another, the network heals; timed from the
+    // heal until the old leader answers a read again (it must know the new leader and catch up).
+    const heals: number[] = [];
+    for (const secs of PARTITION_SECONDS) {
+      const old = await agreedLeader(managers, 30_000);
+      await lab.partition([old.name]);
+      try {
+        await sleep(secs * 1000);
+      } finally {
+        await lab.heal();
+      }
+      const t0 = performance.now();
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const r = await apiCall(old.apiSocket, "GET", "/nodes", undefined, 2_000).catch(() => undefined);
+        if (r?.status === 200) break;
+        if (Date.now() > deadline) throw new Error(`${old.name} did not serve a read within 60 s of the heal`);
+        await sleep(20);
+      }
+      const s = (performance.now() - t0) / 1000;
+      heals.push(s);
+      opts.progress(`lab partition of ${old.name} for ${secs} s: it served reads ${s.toFixed(3)} s after the heal`);
+      await agreedLeader(managers, 60_000);
+    }
+    heals.sort((a, b) => a - b);
+    opts.out("lab_partition_heal_read_p50", quantile(heals, 0.5), "s");
+    opts.out("lab_partition_heal_read_max", heals[heals.length - 1] ?? NaN, "s");
   } finally {
     await lab.down().catch(() => undefined);
     rmSync(root, { recursive: true, force: true });

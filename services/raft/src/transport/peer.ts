@@ -41,11 +41,18 @@ const method = raftServiceDefinition.stream;
  * Channel options: our own backoff paces reconnects, so the channel's must not add minutes to it.
  * Keepalive pings notice a peer that died without closing its socket (power loss, partition):
  * without them the stream looks open until TCP gives up, minutes later, and the leader keeps
- * writing into a dead connection instead of reporting the peer unreachable.
+ * writing into a dead connection instead of reporting the peer unreachable. They are frequent
+ * (a ping a second, answered within 2 s) because a partition that heals is the same case: what
+ * was written meanwhile sits in TCP's retransmission backoff (0.2, 0.4, 0.8, 1.6, 3.2 s ...), and
+ * a connection that outlived the cut delivered nothing for up to 3 s after the heal (two netns
+ * behind a bridge, and the lab's partition drill: services/raft/README.md). With the connection dropped at the
+ * first unanswered ping, a fresh one carries the messages. A peer whose event loop is held for
+ * over 2 s loses its connections too, and gets new ones (Raft resends what was lost); a held loop
+ * that long already costs it its leader's heartbeats. Pings are one HTTP/2 frame each way.
  */
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {
-  "grpc.keepalive_time_ms": 10_000,
-  "grpc.keepalive_timeout_ms": 5_000,
+  "grpc.keepalive_time_ms": 1_000,
+  "grpc.keepalive_timeout_ms": 2_000,
   "grpc.keepalive_permit_without_calls": 1,
   "grpc.initial_reconnect_backoff_ms": 100,
   "grpc.max_reconnect_backoff_ms": 1000,
