@@ -45,10 +45,10 @@ const method = raftServiceDefinition.stream;
  * (a ping a second, answered within 2 s) because a partition that heals is the same case: what
  * was written meanwhile sits in TCP's retransmission backoff (0.2, 0.4, 0.8, 1.6, 3.2 s ...), and
  * a connection that outlived the cut delivered nothing for up to 3 s after the heal (two netns
- * behind a bridge, and the lab's partition drill: services/raft/README.md). With the connection dropped at the
- * first unanswered ping, a fresh one carries the messages. A peer whose event loop is held for
- * over 2 s loses its connections too, and gets new ones (Raft resends what was lost); a held loop
- * that long already costs it its leader's heartbeats. Pings are one HTTP/2 frame each way.
+ * behind a bridge, and the lab's partition drills: services/raft/README.md). Dropped at the
+ * first unanswered ping, it is replaced by a fresh one. A peer whose event loop is held for over
+ * 2 s loses its connections too, and gets new ones (Raft resends what was lost); a held loop that
+ * long already costs it its leader's heartbeats. A ping is one HTTP/2 frame each way.
  */
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   "grpc.keepalive_time_ms": 1_000,
