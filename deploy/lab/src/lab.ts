@@ -292,9 +292,10 @@ export class Lab {
   /**
    * Removes everything the lab made: host processes, any other process inside its namespaces, the
    * namespaces (which takes their links with them) and the state dir. Idempotent; works on a
-   * half-made lab and, by the name prefix, even without a record.
+   * half-made lab and, by the name prefix, even without a record. With keepFiles the host dirs
+   * (logs, state) and the record stay for a post-mortem; processes and namespaces go all the same.
    */
-  async down(sig: Sig = {}): Promise<void> {
+  async down(sig: Sig = {}, opts: { keepFiles?: boolean } = {}): Promise<void> {
     const rec = await readRecord(this.dir).catch((err: unknown) => {
       this.log.warn({ err }, "unreadable lab record; cleaning up by name prefix");
       return undefined;
@@ -317,8 +318,8 @@ export class Lab {
       await waitGone(stray, 5_000, sig);
       await this.ip.netnsDel(ns, sig);
     }
-    await this.removeDir(rec);
-    this.log.info("lab down");
+    if (opts.keepFiles !== true) await this.removeDir(rec);
+    this.log.info({ keptFiles: opts.keepFiles === true ? this.dir : undefined }, "lab down");
   }
 
   private async removeDir(rec: LabRecord | undefined): Promise<void> {

@@ -41,8 +41,9 @@ export class SwarmLab {
   }
 
   async down(): Promise<void> {
-    await this.lab.down();
+    const keep = process.env["SHOAL_KEEP_E2E"] !== undefined;
+    await this.lab.down({}, { keepFiles: keep });
     assert.deepEqual(leaks(this.lab.labId), NO_LEAKS, "the lab left something behind");
-    if (process.env["SHOAL_KEEP_E2E"] === undefined) rmSync(this.root, { recursive: true, force: true });
+    if (!keep) rmSync(this.root, { recursive: true, force: true });
   }
 }

@@ -15,7 +15,8 @@ import { raftServiceDefinition, raftpb, sessionOfCall, widenReceiveWindow } from
 import { RaftError } from "../core/errors.js";
 import { MessageType, type Message, type NodeId } from "../core/types.js";
 import { decodeMessage } from "./codec.js";
-import { MEMBER_REMOVED, Peer } from "./peer.js";
+import { MEMBER_REMOVED, Peer, SUPERSEDED } from "./peer.js";
+import { LaneStreams, readLaneMetadata, type LaneEntry, type LaneStreamId } from "./lane-streams.js";
 import { SnapshotAssembler } from "./snapshot-assembler.js";
 import type { RaftTransport } from "./transport.js";
 
@@ -70,6 +71,8 @@ export interface TransportStats {
   wideStreams: number;
   /** Distinct HTTP/2 connections incoming streams arrived on (a peer opens two: appends, messages). */
   connections: number;
+  /** Incoming streams ended or refused because their sender had opened a newer one on the lane (lane-streams.ts). */
+  streamsSuperseded: number;
 }
 
 export interface GrpcTransportModules {
@@ -90,12 +93,14 @@ export class GrpcTransport implements RaftTransport {
   /** Incoming streams being served; ended by stop() when the server is shared and keeps running. */
   private readonly incoming = new Set<() => void>();
   private readonly peers = new Map<NodeId, Peer>();
+  /** The current incoming stream per sender and lane. */
+  private readonly lanes = new LaneStreams();
   private messageHandler: (m: Message) => void = NOOP;
   private unreachableHandler: (id: NodeId) => void = NOOP;
   private snapshotHandler: (id: NodeId, ok: boolean) => void = NOOP;
   private removedHandler: (by: NodeId) => void = NOOP;
   private stopped = false;
-  private readonly counters: TransportStats = { framesReceived: 0, messagesReceived: 0, snapshotsReceived: 0, wideStreams: 0, connections: 0 };
+  private readonly counters: TransportStats = { framesReceived: 0, messagesReceived: 0, snapshotsReceived: 0, wideStreams: 0, connections: 0, streamsSuperseded: 0 };
   private readonly sessionsSeen = new WeakSet<object>();
 
   constructor(
@@ -234,7 +239,6 @@ export class GrpcTransport implements RaftTransport {
       cb({ code: grpc.status.UNAVAILABLE, details: "raft transport is stopped" });
       return;
     }
-    // Headers now tell the sender its stream is accepted (it resets its reconnect backoff).
     const authorize = this.opts.authorize;
     if (authorize !== undefined && !authorize({ certificate: call.getAuthContext().sslPeerCertificate, address: call.getPeer() })) {
       this.log.warn({ peer: call.getPeer() }, "raft stream refused: caller not authorized");
@@ -250,37 +254,70 @@ export class GrpcTransport implements RaftTransport {
       this.sessionsSeen.add(session);
       this.counters.connections++;
     }
-    call.sendMetadata(new grpc.Metadata());
+    // Which sender and lane the stream is, and whether the sender has opened a newer one since
+    // (lane-streams.ts): a stream from a connection the sender gave up is refused before it is
+    // accepted, and what arrives on it is never delivered.
+    let laneId: LaneStreamId | undefined;
+    try {
+      laneId = readLaneMetadata(call.metadata);
+    } catch (err) {
+      this.log.debug({ err: describeError(err) }, "raft stream rejected");
+      cb({ code: grpc.status.INVALID_ARGUMENT, details: describeError(err) });
+      return;
+    }
     let frames = 0;
     let done = false;
-    const assembler = new SnapshotAssembler(this.opts.maxSnapshotBytes ?? 0xffff_ffff);
-    const end = (): void => {
-      if (done) return;
+    let lane: LaneEntry | undefined;
+    const finish = (): void => {
       done = true;
       this.incoming.delete(end);
+      if (lane !== undefined) this.lanes.closed(lane);
+    };
+    const end = (): void => {
+      if (done) return;
+      finish();
       cb({ code: grpc.status.UNAVAILABLE, details: "raft transport stopped" });
     };
+    if (laneId !== undefined) {
+      const id = laneId;
+      lane = this.lanes.open(id, () => {
+        if (done) return;
+        finish();
+        this.counters.streamsSuperseded++;
+        this.log.debug({ peer: id.from, lane: id.lane, frames }, "raft stream from a peer ended: the peer opened a newer one on this lane");
+        cb({ code: grpc.status.ABORTED, details: SUPERSEDED });
+      });
+      if (lane === undefined) {
+        this.counters.streamsSuperseded++;
+        this.log.debug({ peer: id.from, lane: id.lane }, "raft stream from a peer refused: the peer has opened a newer one on this lane");
+        cb({ code: grpc.status.ABORTED, details: SUPERSEDED });
+        return;
+      }
+    }
+    // Headers now tell the sender its stream is accepted (it resets its reconnect backoff).
+    call.sendMetadata(new grpc.Metadata());
+    const assembler = new SnapshotAssembler(this.opts.maxSnapshotBytes ?? 0xffff_ffff);
     this.incoming.add(end);
     const fail = (err: unknown): void => {
       if (done) return;
-      done = true;
-      this.incoming.delete(end);
+      finish();
       this.log.debug({ err: describeError(err) }, "raft stream rejected");
       // The sender's id is retired: it is told so, with a status of its own (peer.ts).
       if (err instanceof RaftError && err.code === "RAFT_MEMBER_REMOVED") cb({ code: grpc.status.FAILED_PRECONDITION, details: `${MEMBER_REMOVED}: ${err.message}` });
       else cb({ code: grpc.status.INVALID_ARGUMENT, details: describeError(err) });
     };
+    const expectFrom = laneId?.from;
     call.on("data", (frame: raftpb.Frame) => {
       if (done) return;
       frames++;
       this.counters.framesReceived++;
       try {
-        for (const pm of frame.messages) this.deliver(decodeMessage(pm));
+        for (const pm of frame.messages) this.deliver(decodeMessage(pm), expectFrom);
         if (frame.chunk) {
           const m = assembler.add(frame.chunk);
           if (m !== undefined) {
             this.counters.snapshotsReceived++;
-            this.deliver(m);
+            this.deliver(m, expectFrom);
           }
         }
       } catch (err) {
@@ -289,19 +326,18 @@ export class GrpcTransport implements RaftTransport {
     });
     call.on("end", () => {
       if (done) return;
-      done = true;
-      this.incoming.delete(end);
+      finish();
       cb(null, raftpb.StreamAck.create({ frames }));
     });
     call.on("error", () => {
       // The sender went away or cancelled; it reconnects on its own.
-      done = true;
-      this.incoming.delete(end);
+      finish();
     });
   }
 
-  private deliver(m: Message): void {
+  private deliver(m: Message, expectFrom: NodeId | undefined): void {
     if (m.to !== this.opts.id) throw new RaftError("RAFT_INVALID_ARGUMENT", `message for ${m.to} delivered to ${this.opts.id}`);
+    if (expectFrom !== undefined && m.from !== expectFrom) throw new RaftError("RAFT_INVALID_ARGUMENT", `message from ${m.from} on a stream opened by ${expectFrom}`);
     this.counters.messagesReceived++;
     this.messageHandler(m);
     this.peers.get(m.from)?.heardFrom();

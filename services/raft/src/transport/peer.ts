@@ -5,11 +5,13 @@
 // snapshot chunking. It must never block or throw into the caller (the Raft loop): when the
 // queue is full or the peer is down, messages are dropped and the peer is reported unreachable,
 // and Raft retransmits.
+import { randomBytes } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { Backoff, describeError, type Logger, type TimerHandle, type Clock } from "@shoal/common";
 import { raftServiceDefinition, raftpb } from "@shoal/proto";
 import { MessageType, type Message, type NodeId } from "../core/types.js";
 import { encodeMessage } from "./codec.js";
+import { laneMetadata } from "./lane-streams.js";
 
 export interface PeerOptions {
   selfId: NodeId;
@@ -34,6 +36,8 @@ export interface PeerModules {
 
 /** Starts the details of the FAILED_PRECONDITION status a receiver ends a removed member's stream with. */
 export const MEMBER_REMOVED = "raft member removed";
+/** The receiver's status details for a lane stream it ended or refused because a newer one replaced it. */
+export const SUPERSEDED = "raft stream superseded by a newer stream from the same member";
 
 const method = raftServiceDefinition.stream;
 
@@ -107,6 +111,9 @@ export class Peer {
   private retry: TimerHandle | undefined;
   private snapshotCalls = new Set<grpc.ClientWritableStream<raftpb.IFrame>>();
   private nextSnapshotId = 1;
+  /** This Peer's lane streams in the order opened, for the receiver (lane-streams.ts). */
+  private readonly incarnation = randomBytes(8).toString("hex");
+  private streamSeq = 0;
   private readonly log: Logger;
 
   constructor(
@@ -200,6 +207,7 @@ export class Peer {
         method.path,
         method.requestSerialize,
         method.responseDeserialize,
+        laneMetadata({ from: this.opts.selfId, lane: lane.name, incarnation: this.incarnation, seq: ++this.streamSeq }),
         (err) => this.onCallEnd(lane, call, err),
       );
       lane.call = call;
