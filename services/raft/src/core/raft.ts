@@ -232,6 +232,26 @@ export class Raft {
     this.tickFn();
   }
 
+  /**
+   * The driver learned that `id`'s raft endpoint refuses connections (nothing listens at its
+   * address: its process is gone). A follower of `id` forgets it as leader, which also ends its
+   * lease (it grants pre-votes and votes again), and brings its election timeout forward so that
+   * it campaigns within a few ticks instead of up to two election timeouts. The followers that
+   * learn it at once would collide, so each waits 1 + 2 x its rank among the other voters (by id)
+   * ticks: one campaigns alone, and the next only if the first could not win. Timing is all this
+   * changes: a campaign at any moment is safe (§5.2), and a leader that is in fact alive wins the
+   * follower back with its next heartbeat. Returns whether anything changed.
+   */
+  leaderDown(id: NodeId): boolean {
+    if (id === NONE || this.state !== StateType.Follower || this.lead !== id) return false;
+    const others = [...this.trk.voters].filter((v) => v !== id).sort((a, b) => a - b);
+    const rank = others.indexOf(this.id);
+    this.lead = NONE;
+    if (rank >= 0) this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - (1 + 2 * rank));
+    this.logger.info({ id: this.id, leader: id, term: this.term }, "leader refuses connections: forgot it as leader, campaigning soon");
+    return true;
+  }
+
   private pastElectionTimeout(): boolean {
     return this.electionElapsed >= this.randomizedElectionTimeout;
   }

@@ -196,6 +196,11 @@ export class RawNode {
     this.raft.step(makeMessage({ type: MessageType.Unreachable, from: id }));
   }
 
+  /** `id`'s raft endpoint refuses connections: if it is our leader, forget it and campaign soon (Raft.leaderDown). */
+  reportLeaderDown(id: NodeId): boolean {
+    return this.raft.leaderDown(id);
+  }
+
   reportSnapshot(id: NodeId, ok: boolean): void {
     this.raft.step(makeMessage({ type: MessageType.SnapStatus, from: id, reject: !ok }));
   }

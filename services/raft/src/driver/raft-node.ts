@@ -427,6 +427,13 @@ export class RaftNode {
     this.transport.onUnreachable((id) => {
       if (!this.stopped) this.raw.reportUnreachable(id);
     });
+    // A leader whose address refuses connections is gone: the followers campaign within a few
+    // ticks instead of waiting out their election timeout (Raft.leaderDown).
+    this.transport.onDown?.((id) => {
+      if (this.stopped || !this.raw.reportLeaderDown(id)) return;
+      this.log.info({ leader: id }, "raft: the leader's address refuses connections; campaigning soon");
+      this.kick();
+    });
     this.transport.onSnapshotStatus((id, ok) => {
       if (this.stopped) return;
       this.raw.reportSnapshot(id, ok);

@@ -97,6 +97,7 @@ export class GrpcTransport implements RaftTransport {
   private readonly lanes = new LaneStreams();
   private messageHandler: (m: Message) => void = NOOP;
   private unreachableHandler: (id: NodeId) => void = NOOP;
+  private downHandler: (id: NodeId) => void = NOOP;
   private snapshotHandler: (id: NodeId, ok: boolean) => void = NOOP;
   private removedHandler: (by: NodeId) => void = NOOP;
   private stopped = false;
@@ -117,6 +118,10 @@ export class GrpcTransport implements RaftTransport {
 
   onUnreachable(handler: (id: NodeId) => void): void {
     this.unreachableHandler = handler;
+  }
+
+  onDown(handler: (id: NodeId) => void): void {
+    this.downHandler = handler;
   }
 
   onSnapshotStatus(handler: (id: NodeId, ok: boolean) => void): void {
@@ -187,6 +192,7 @@ export class GrpcTransport implements RaftTransport {
         logger: this.log,
         clock: this.clock,
         onUnreachable: (p) => this.unreachableHandler(p),
+        onDown: (p) => this.downHandler(p),
         onSnapshotStatus: (p, ok) => this.snapshotHandler(p, ok),
         onRemoved: (p) => this.removedHandler(p),
       },

@@ -29,6 +29,8 @@ export interface PeerModules {
   logger: Logger;
   clock: Clock;
   onUnreachable: (id: NodeId) => void;
+  /** A connection attempt to the peer was refused: nothing listens at its address (its process is gone). */
+  onDown: (id: NodeId) => void;
   onSnapshotStatus: (id: NodeId, ok: boolean) => void;
   /** The peer refused our stream because our id is among its removed members. */
   onRemoved: (id: NodeId) => void;
@@ -242,6 +244,8 @@ export class Peer {
     this.state = "backoff";
     this.log.debug({ lane: lane.name, err: err ? describeError(err) : "stream ended", dropped, delayMs }, "raft stream to peer lost; reconnecting");
     this.modules.onUnreachable(this.opts.id);
+    // grpc-js keeps the socket error only as text in the status details.
+    if (err?.code === grpc.status.UNAVAILABLE && err.details.includes("ECONNREFUSED")) this.modules.onDown(this.opts.id);
     // Still reconnects: the driver decides what being removed means (it reports it; the peer
     // keeps refusing, at the backoff's pace).
     if (err?.code === grpc.status.FAILED_PRECONDITION && err.details.startsWith(MEMBER_REMOVED)) this.modules.onRemoved(this.opts.id);

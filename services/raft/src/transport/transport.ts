@@ -18,6 +18,12 @@ export interface RaftTransport {
   onMessage(handler: (m: Message) => void): void;
   /** A peer could not be reached or a message to it was dropped; the driver tells the core. */
   onUnreachable(handler: (id: NodeId) => void): void;
+  /**
+   * Optional: `id`'s address refuses connections (nothing listens there: its process is gone, while
+   * its host answers). Stronger than unreachable, which a full queue or a slow link also causes;
+   * the driver tells the core (RawNode.reportLeaderDown), which acts only if `id` is its leader.
+   */
+  onDown?(handler: (id: NodeId) => void): void;
   /** Outcome of sending a MsgSnap to `id`; the driver calls RawNode.reportSnapshot. */
   onSnapshotStatus(handler: (id: NodeId, ok: boolean) => void): void;
   /**

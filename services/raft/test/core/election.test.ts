@@ -126,6 +126,45 @@ describe("raft core: elections", () => {
     assert.equal(net.node(1).raw.status().state, StateType.Follower);
   });
 
+  it("a follower told its leader's address refuses connections forgets it and campaigns at its next tick; the other follower, told too, grants at once", () => {
+    const net = new Network([1, 2, 3], { electionTicks: 10 });
+    net.elect(1);
+    net.isolate(1);
+    assert.equal(net.node(2).raw.reportLeaderDown(1), true);
+    assert.equal(net.node(3).raw.reportLeaderDown(1), true);
+    assert.equal(net.node(2).raw.status().lead, 0);
+    // Ranked by id among the other voters: 2 waits 1 tick, 3 waits 3.
+    net.tick(1, [2, 3]);
+    assert.deepEqual(
+      net.leaders().filter((id) => id !== 1),
+      [2],
+    );
+    assert.equal(net.node(3).raw.status().lead, 2);
+  });
+
+  it("a report that a member refuses connections is ignored unless it names a follower's own leader", () => {
+    const net = new Network([1, 2, 3]);
+    net.elect(1);
+    assert.equal(net.node(2).raw.reportLeaderDown(3), false);
+    assert.equal(net.node(1).raw.reportLeaderDown(2), false);
+    assert.equal(net.node(2).raw.status().lead, 1);
+  });
+
+  it("a wrong report (the leader is alive) costs no election: the other follower's lease refuses the pre-vote, and the leader's next heartbeat wins the follower back", () => {
+    const net = new Network([1, 2, 3], { electionTicks: 10 });
+    net.elect(1);
+    assert.equal(net.node(2).raw.reportLeaderDown(1), true);
+    net.tick(1, [2]);
+    net.tick(3, [1]);
+    assert.deepEqual(net.leaders(), [1]);
+    for (const id of [2, 3]) {
+      const st = net.node(id).raw.status();
+      assert.equal(st.term, 1, `term on ${id}`);
+      assert.equal(st.lead, 1, `lead on ${id}`);
+      assert.equal(st.state, StateType.Follower);
+    }
+  });
+
   it("check-quorum: followers in a leader lease ignore a vote request", () => {
     const net = new Network([1, 2, 3], { preVote: false });
     net.elect(1);

@@ -618,3 +618,28 @@ describe("RaftNode: ticks after a stall", () => {
     }
   });
 });
+
+describe("RaftNode: a leader whose address refuses connections", function () {
+  this.timeout(60000);
+  it("is replaced well before any follower's election timeout could run out", async () => {
+    // 3 s to 6 s election timeouts (150 ticks of 20 ms): only the transport's report that the
+    // stopped leader's address refuses connections can bring an election sooner.
+    const c = new Cluster({ electionTicks: 150, tickMs: 20 });
+    try {
+      await c.allocate([1, 2, 3]);
+      await Promise.all([1, 2, 3].map((id) => c.start(id)));
+      const l1 = await c.leader(30_000);
+      await l1.node!.propose(put("before", "1"));
+      const stopped = Date.now();
+      await c.stop(l1.id);
+      const l2 = await c.leader(30_000);
+      const tookMs = Date.now() - stopped;
+      assert.notEqual(l2.id, l1.id);
+      assert.ok(tookMs < 2_500, `the new leader took ${tookMs} ms; the shortest election timeout is 3,000 ms`);
+      await l2.node!.propose(put("after", "1"));
+      assert.equal(l2.sm.data.get("before"), "1");
+    } finally {
+      await c.cleanup();
+    }
+  });
+});

@@ -14,7 +14,7 @@ describe("raft simulator", function () {
   this.timeout(0);
 
   it(`keeps election safety, log matching, leader completeness, state-machine safety and a linearizable history over ${seeds.length} seed(s)`, () => {
-    const totals = { steps: 0, ticks: 0, leaders: 0, crashes: 0, snapshotsSent: 0, appliedEarly: 0, confChanges: 0, operations: 0, unknown: 0, linUnknown: 0 };
+    const totals = { steps: 0, ticks: 0, leaders: 0, crashes: 0, snapshotsSent: 0, appliedEarly: 0, leaderDowns: 0, confChanges: 0, operations: 0, unknown: 0, linUnknown: 0 };
     const started = process.hrtime.bigint();
     for (const seed of seeds) {
       const r = new Simulation({ seed }).run();
@@ -24,6 +24,7 @@ describe("raft simulator", function () {
       totals.crashes += r.crashes;
       totals.snapshotsSent += r.snapshotsSent;
       totals.appliedEarly += r.appliedEarly;
+      totals.leaderDowns += r.leaderDowns;
       totals.confChanges += r.confChanges;
       totals.operations += r.operations;
       totals.unknown += r.unknownOperations;
@@ -43,6 +44,7 @@ describe("raft simulator", function () {
       assert.ok(totals.crashes > 0, "some seeds crash members");
       assert.ok(totals.snapshotsSent > 0, "some seeds catch members up by snapshot");
       assert.ok(totals.appliedEarly > 0, "some leaders apply entries while their own write is in flight");
+      assert.ok(totals.leaderDowns > 0, "some followers forget their leader on a report that it refuses connections");
       assert.ok(totals.confChanges > 0, "some seeds change membership");
       assert.ok(totals.linUnknown <= seeds.length * 0.02, `lincheck gave up on ${totals.linUnknown} seeds`);
     }

@@ -68,6 +68,8 @@ export interface SimResult {
   snapshotsSent: number;
   /** Entries a leader applied while its own write of them (or a later one) was in flight. */
   appliedEarly: number;
+  /** Followers that forgot their leader on a report that its address refuses connections. */
+  leaderDowns: number;
   confChanges: number;
   /** Remove-then-add cycles that completed (the fresh member became a voter). */
   membersReplaced: number;
@@ -101,6 +103,8 @@ type SimEvent =
   | { k: "finish"; id: NodeId; inc: number }
   | { k: "snap-status"; id: NodeId; inc: number; to: NodeId; ok: boolean }
   | { k: "unreachable"; id: NodeId; inc: number; to: NodeId }
+  /** `id` is told that `of`'s address refuses connections (RawNode.reportLeaderDown). */
+  | { k: "down"; id: NodeId; inc: number; of: NodeId }
   | { k: "crash" }
   | { k: "restart"; id: NodeId }
   | { k: "partition" }
@@ -173,6 +177,8 @@ export class Simulation {
   private readonly rng: SeededRandom;
   /** Whether a leader's Ready applies while it is written (applyingWhileSaving). */
   private readonly earlyRng: SeededRandom;
+  /** Whether and when members are told a peer's address refuses connections. */
+  private readonly downRng: SeededRandom;
   private readonly checker = new SafetyChecker();
   private readonly queue = new EventQueue<SimEvent>();
   private readonly net: Network;
@@ -205,7 +211,7 @@ export class Simulation {
     maxInflightMsgs: number;
     maxUncommittedEntriesBytes: number;
   };
-  private readonly stats = { leaders: 0, crashes: 0, snapshotsSent: 0, confChanges: 0, appliedEarly: 0 };
+  private readonly stats = { leaders: 0, crashes: 0, snapshotsSent: 0, confChanges: 0, appliedEarly: 0, leaderDowns: 0 };
   private readonly warnings: string[] = [];
   private membership: { phase: "idle" | "removing" | "adding" | "promoting"; target: NodeId; joiner: NodeId; learnerFirst: boolean; lastTry: number; cycles: number } = {
     phase: "idle",
@@ -221,6 +227,7 @@ export class Simulation {
     // A stream of its own, so that the other draws (and so what each seed exercises) did not move
     // when this choice was added.
     this.earlyRng = new SeededRandom(opts.seed * 7 + 3);
+    this.downRng = new SeededRandom(opts.seed * 11 + 5);
     this.faults = opts.faults ?? {};
     const r = this.rng;
     const n = r.next() < 0.7 ? 3 : 5;
@@ -298,6 +305,7 @@ export class Simulation {
       crashes: this.stats.crashes,
       snapshotsSent: this.stats.snapshotsSent,
       appliedEarly: this.stats.appliedEarly,
+      leaderDowns: this.stats.leaderDowns,
       confChanges: this.stats.confChanges,
       membersReplaced: this.membership.cycles,
       operations: ops.length,
@@ -354,6 +362,16 @@ export class Simulation {
         const m = this.live(ev.id, ev.inc);
         if (m === undefined) return;
         m.node.reportUnreachable(ev.to);
+        // Now and then also "refuses connections" while `to` is alive (partitioned): the report
+        // is wrong, and must cost at most an election.
+        if (this.downRng.next() < 0.1) this.leaderDown(m, ev.to);
+        this.touched(m);
+        return;
+      }
+      case "down": {
+        const m = this.live(ev.id, ev.inc);
+        if (m === undefined) return;
+        this.leaderDown(m, ev.of);
         this.touched(m);
         return;
       }
@@ -606,6 +624,17 @@ export class Simulation {
     this.note(`crash ${victim.id}${victim.pending !== undefined ? " with a Ready in flight" : ""}`);
     this.crash(victim);
     this.queue.push(this.now + (2 + this.rng.int(30)) * TICK, { k: "restart", id: victim.id });
+    // Most members see the crashed member's address refuse connections soon after, as a
+    // transport's reconnect does (some only after the member is back: a stale report).
+    for (const m of this.members.values()) {
+      if (m.alive && m !== victim && this.downRng.next() < 0.7) this.queue.push(this.now + 1 + this.downRng.int(3 * TICK), { k: "down", id: m.id, inc: m.inc, of: victim.id });
+    }
+  }
+
+  private leaderDown(m: Member, of: NodeId): void {
+    if (!m.node.reportLeaderDown(of)) return;
+    this.stats.leaderDowns++;
+    this.note(`member ${m.id} forgets leader ${of}: its address refuses connections`);
   }
 
   private note(text: string): void {

@@ -143,6 +143,21 @@ describe("GrpcTransport over loopback", function () {
     );
   });
 
+  it("reports a peer down once its address refuses connections, and not for a full queue", async () => {
+    const a = await start(1, { maxQueuedMessages: 2 });
+    const b = await start(2);
+    a.t.addPeer(2, b.t.address());
+    for (let i = 0; i < 5; i++) a.t.send([msg(1, 2, { index: i })]);
+    assert.ok(a.unreachable.includes(2), "a full queue is reported unreachable");
+    await waitFor("queued messages", () => b.received.length === 2);
+    assert.deepEqual(a.down, []);
+    await b.t.stop();
+    await waitFor("a down report after the peer's listener closed", () => {
+      a.t.send([msg(1, 2, { index: 9 })]);
+      return a.down.includes(2);
+    });
+  });
+
   it("drops messages beyond the queue bound and reports the peer unreachable, without blocking", async () => {
     const a = await start(1, { maxQueuedMessages: 10 });
     const b = await start(2);

@@ -23,14 +23,17 @@ export interface Harness {
   t: GrpcTransport;
   received: Message[];
   unreachable: NodeId[];
+  /** Peers reported down: their address refused a connection. */
+  down: NodeId[];
   snapshotStatus: Array<{ id: NodeId; ok: boolean }>;
 }
 
 export async function startTransport(id: NodeId, opts: Partial<GrpcTransportOptions> = {}): Promise<Harness> {
   const t = new GrpcTransport({ id, listen: "127.0.0.1:0", backoff: { initialMs: 20, maxMs: 200 }, ...opts }, { logger: silentLogger() });
-  const h: Harness = { t, received: [], unreachable: [], snapshotStatus: [] };
+  const h: Harness = { t, received: [], unreachable: [], down: [], snapshotStatus: [] };
   t.onMessage((m) => h.received.push(m));
   t.onUnreachable((p) => h.unreachable.push(p));
+  t.onDown((p) => h.down.push(p));
   t.onSnapshotStatus((p, ok) => h.snapshotStatus.push({ id: p, ok }));
   await t.start();
   return h;
