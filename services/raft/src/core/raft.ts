@@ -239,8 +239,9 @@ export class Raft {
    * it campaigns within a few ticks instead of up to two election timeouts. The followers that
    * learn it at once would collide, so each waits 1 + 2 x its rank among the other voters (by id)
    * ticks: one campaigns alone, and the next only if the first could not win. Timing is all this
-   * changes: a campaign at any moment is safe (§5.2), and a leader that is in fact alive wins the
-   * follower back with its next heartbeat. Returns whether anything changed.
+   * changes: a campaign at any moment is safe (safety never depends on timing, §5.6), and a
+   * leader that is in fact alive wins the follower back with its next heartbeat. Returns whether
+   * anything changed.
    */
   leaderDown(id: NodeId): boolean {
     if (id === NONE || this.state !== StateType.Follower || this.lead !== id) return false;
@@ -248,7 +249,7 @@ export class Raft {
     const rank = others.indexOf(this.id);
     this.lead = NONE;
     if (rank >= 0) this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - (1 + 2 * rank));
-    this.logger.info({ id: this.id, leader: id, term: this.term }, "leader refuses connections: forgot it as leader, campaigning soon");
+    this.logger.debug({ id: this.id, leader: id, term: this.term }, "leader refuses connections: forgot it as leader, campaigning soon");
     return true;
   }
 
