@@ -54,6 +54,8 @@ export interface GrpcTransportOptions {
   maxSnapshotBytes?: number;
   /** Reconnect pacing (default 50 ms doubling to 2 s). */
   backoff?: BackoffOptions;
+  /** How long a stream to a peer may wait to be accepted before its connection is replaced (default 2 s, peer.ts). */
+  acceptTimeoutMs?: number;
   /**
    * Checks each incoming stream's caller (e.g. that its certificate's OU is shoal-manager: a worker
    * must not speak Raft). Refused streams end with PERMISSION_DENIED. Default: every caller the
@@ -73,6 +75,8 @@ export interface TransportStats {
   connections: number;
   /** Incoming streams ended or refused because their sender had opened a newer one on the lane (lane-streams.ts). */
   streamsSuperseded: number;
+  /** Outgoing connections replaced because a stream on them was not accepted in time (peer.ts, ACCEPT_TIMEOUT_MS). */
+  connectionsReplaced: number;
 }
 
 export interface GrpcTransportModules {
@@ -101,7 +105,7 @@ export class GrpcTransport implements RaftTransport {
   private snapshotHandler: (id: NodeId, ok: boolean) => void = NOOP;
   private removedHandler: (by: NodeId) => void = NOOP;
   private stopped = false;
-  private readonly counters: TransportStats = { framesReceived: 0, messagesReceived: 0, snapshotsReceived: 0, wideStreams: 0, connections: 0, streamsSuperseded: 0 };
+  private readonly counters: TransportStats = { framesReceived: 0, messagesReceived: 0, snapshotsReceived: 0, wideStreams: 0, connections: 0, streamsSuperseded: 0, connectionsReplaced: 0 };
   private readonly sessionsSeen = new WeakSet<object>();
 
   constructor(
@@ -187,12 +191,14 @@ export class GrpcTransport implements RaftTransport {
         maxQueuedMessages: this.opts.maxQueuedMessages ?? 4096,
         snapshotChunkBytes: this.opts.snapshotChunkBytes ?? 1 << 20,
         backoff: new Backoff(this.opts.backoff ?? { initialMs: 50, maxMs: 2000 }, random ? () => random.next() : undefined),
+        ...(this.opts.acceptTimeoutMs !== undefined ? { acceptTimeoutMs: this.opts.acceptTimeoutMs } : {}),
       },
       {
         logger: this.log,
         clock: this.clock,
         onUnreachable: (p) => this.unreachableHandler(p),
         onDown: (p) => this.downHandler(p),
+        onConnectionReplaced: () => void this.counters.connectionsReplaced++,
         onSnapshotStatus: (p, ok) => this.snapshotHandler(p, ok),
         onRemoved: (p) => this.removedHandler(p),
       },

@@ -23,6 +23,8 @@ export interface PeerOptions {
   maxQueuedMessages: number;
   snapshotChunkBytes: number;
   backoff: Backoff;
+  /** Default ACCEPT_TIMEOUT_MS. */
+  acceptTimeoutMs?: number;
 }
 
 export interface PeerModules {
@@ -31,6 +33,8 @@ export interface PeerModules {
   onUnreachable: (id: NodeId) => void;
   /** A connection attempt to the peer was refused: nothing listens at its address (its process is gone). */
   onDown: (id: NodeId) => void;
+  /** A lane's connection was replaced: its stream was not accepted in time (tests, metrics). */
+  onConnectionReplaced?: (id: NodeId) => void;
   onSnapshotStatus: (id: NodeId, ok: boolean) => void;
   /** The peer refused our stream because our id is among its removed members. */
   onRemoved: (id: NodeId) => void;
@@ -102,9 +106,34 @@ interface Lane {
   flushScheduled: boolean;
   /** The call returned false from write(): wait for 'drain' before writing again. */
   blocked: boolean;
+  /** When the current call was opened, until the receiver accepts it (its headers); then undefined. */
+  pendingSince: number | undefined;
+  /** Replaces the lane's connection if the current call is not accepted in time (see ACCEPT_TIMEOUT_MS). */
+  watchdog: TimerHandle | undefined;
 }
 
-const newLane = (name: Lane["name"], client: grpc.Client): Lane => ({ name, client, call: undefined, queue: [], flushScheduled: false, blocked: false });
+const newLane = (name: Lane["name"], client: grpc.Client): Lane => ({
+  name,
+  client,
+  call: undefined,
+  queue: [],
+  flushScheduled: false,
+  blocked: false,
+  pendingSince: undefined,
+  watchdog: undefined,
+});
+
+/**
+ * How long a lane's stream may wait to be accepted before its connection is replaced. grpc-js
+ * sets no connect timeout: a connection attempt made while the peer is cut off waits on TCP's SYN
+ * retransmissions (1, 3, 7, 15, 31 s after it began), so after a 30 s partition two netns probes
+ * heard each other again only 7.7 s after the heal (services/raft/README.md). A fresh connection
+ * sends a fresh SYN. Like the keepalive's 2 s, it also gives up on a peer that is up but whose
+ * event loop is held that long; the next attempt succeeds once it is free.
+ */
+export const ACCEPT_TIMEOUT_MS = 2_000;
+/** A message from the peer replaces a lane's connection still unaccepted after this long (heardFrom). */
+const HEARD_REPLACE_AFTER_MS = 300;
 
 export class Peer {
   private state: State = "idle";
@@ -123,9 +152,12 @@ export class Peer {
     private readonly modules: PeerModules,
   ) {
     this.log = modules.logger.child({ peer: opts.id, address: opts.address });
-    const client = (): grpc.Client => new grpc.Client(opts.address, opts.credentials, { ...CHANNEL_OPTIONS, ...opts.channelOptions });
-    this.appends = newLane("appends", client());
-    this.messages = newLane("messages", client());
+    this.appends = newLane("appends", this.newClient());
+    this.messages = newLane("messages", this.newClient());
+  }
+
+  private newClient(): grpc.Client {
+    return new grpc.Client(this.opts.address, this.opts.credentials, { ...CHANNEL_OPTIONS, ...this.opts.channelOptions });
   }
 
   send(m: Message): void {
@@ -163,9 +195,33 @@ export class Peer {
    * came over two election timeouts late, and its API reported no leader meanwhile.
    */
   heardFrom(): void {
+    if (this.state === "open") {
+      // Its messages get through, so a connection of ours still waiting to be accepted is stuck
+      // in TCP's SYN backoff from before a heal: a fresh one gets through now.
+      const now = this.modules.clock.monotonicMs();
+      if ([this.appends, this.messages].some((l) => l.pendingSince !== undefined && now - l.pendingSince >= HEARD_REPLACE_AFTER_MS)) this.replaceStuck("the peer reaches us");
+      return;
+    }
     if (this.state !== "backoff") return;
     this.opts.backoff.reset();
     this.reconnect();
+  }
+
+  /**
+   * Gives every lane whose stream is not accepted yet a new connection (closing the old one, and
+   * so a connect stuck in SYN retransmissions), and ends the streams: the peer backs off and opens
+   * them again on the new connections.
+   */
+  private replaceStuck(why: string): void {
+    if (this.state !== "open") return;
+    const stuck = [this.appends, this.messages].filter((l) => l.call !== undefined && l.pendingSince !== undefined);
+    if (stuck.length === 0) return;
+    this.log.debug({ lanes: stuck.map((l) => l.name), why }, "raft streams to peer not accepted; replacing their connections");
+    const old = stuck.map((l) => l.client);
+    for (const l of stuck) l.client = this.newClient();
+    this.modules.onConnectionReplaced?.(this.opts.id);
+    stuck[0]!.call!.cancel();
+    for (const c of old) c.close();
   }
 
   /** Ends a reconnect backoff now (its timer, or a message from the peer) and opens the streams. */
@@ -214,9 +270,20 @@ export class Peer {
       );
       lane.call = call;
       lane.blocked = false;
+      lane.pendingSince = this.modules.clock.monotonicMs();
+      lane.watchdog?.cancel();
+      const acceptMs = this.opts.acceptTimeoutMs ?? ACCEPT_TIMEOUT_MS;
+      lane.watchdog = this.modules.clock.setTimeout(() => {
+        lane.watchdog = undefined;
+        if (lane.call === call && lane.pendingSince !== undefined) this.replaceStuck(`not accepted within ${acceptMs} ms`);
+      }, acceptMs);
       // The receiver sends headers as soon as it accepts the stream: that is our "connected".
       call.on("metadata", () => {
-        if (lane.call === call) this.opts.backoff.reset();
+        if (lane.call !== call) return;
+        lane.pendingSince = undefined;
+        lane.watchdog?.cancel();
+        lane.watchdog = undefined;
+        this.opts.backoff.reset();
       });
     }
     this.state = "open";
@@ -234,6 +301,9 @@ export class Peer {
       const other = l.call;
       l.call = undefined;
       l.blocked = false;
+      l.pendingSince = undefined;
+      l.watchdog?.cancel();
+      l.watchdog = undefined;
       dropped += l.queue.length;
       l.queue = [];
       // Half-closed, not cancelled: cancelling the other stream from this one's status callback
@@ -311,6 +381,8 @@ export class Peer {
     for (const lane of [this.appends, this.messages]) {
       const call = lane.call;
       lane.call = undefined;
+      lane.watchdog?.cancel();
+      lane.watchdog = undefined;
       if (call !== undefined) {
         // What is still queued (a stopping leader's last commit notices) leaves before the stream
         // half-closes; a peer that never answers the close is cut off after a grace period.

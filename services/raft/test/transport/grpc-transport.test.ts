@@ -3,9 +3,10 @@ import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createServer, type AddressInfo, type Socket } from "node:net";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { MessageType, EntryType } from "../../src/core/types.js";
+import { MessageType, EntryType, type Message } from "../../src/core/types.js";
 import { msg, startTransport, waitFor, type Harness } from "./helpers.js";
 
 describe("GrpcTransport over loopback", function () {
@@ -133,14 +134,7 @@ describe("GrpcTransport over loopback", function () {
     b.t.addPeer(1, a.t.address());
     b.t.send([msg(2, 1, { index: 7 })]);
     await waitFor("b's message at a", () => a.received.some((m) => m.index === 7));
-    await waitFor(
-      "a's message at b, well before a's backoff ran out",
-      () => {
-        a.t.send([msg(1, 2, { index: 3 })]);
-        return b.received.some((m) => m.index === 3);
-      },
-      3_000,
-    );
+    await resendUntilReceived(a, b, msg(1, 2, { index: 3 }), "a's message at b, well before a's backoff ran out", 3_000);
   });
 
   it("reports a peer down once its address refuses connections, and not for a full queue", async () => {
@@ -156,6 +150,55 @@ describe("GrpcTransport over loopback", function () {
       a.t.send([msg(1, 2, { index: 9 })]);
       return a.down.includes(2);
     });
+  });
+
+  it("replaces a connection whose stream is not accepted in time (a connect stuck in TCP's SYN backoff after a partition)", async () => {
+    // A listener that takes the TCP connection and never answers HTTP/2: the stream waits to be
+    // accepted as it would on a connect whose SYNs were lost. Its listening socket then closes
+    // (the connection it took stays open and silent) and a real peer takes the port.
+    const hole = await silentListener();
+    const { port, sockets } = hole;
+    try {
+      const a = await start(1);
+      a.t.addPeer(2, `127.0.0.1:${port}`);
+      a.t.send([msg(1, 2, { index: 1 })]);
+      await waitFor("a connection to the silent listener", () => sockets.length > 0);
+      hole.stopListening();
+      await new Promise((r) => setImmediate(r));
+      const b = await start(2, { listen: `127.0.0.1:${port}` });
+      await resendUntilReceived(a, b, msg(1, 2, { index: 2 }), "a message on a fresh connection", 10_000);
+      assert.ok(a.t.stats().connectionsReplaced >= 1, "the stuck connection was replaced");
+    } finally {
+      hole.destroy();
+    }
+  });
+
+  it("replaces a connection still waiting to be accepted at once when the peer's own messages get through", async () => {
+    const hole = await silentListener();
+    const { port, sockets } = hole;
+    try {
+      // A minute to be accepted: only the message from the peer can bring a fresh connection.
+      const a = await start(1, { acceptTimeoutMs: 60_000 });
+      a.t.addPeer(2, `127.0.0.1:${port}`);
+      a.t.send([msg(1, 2, { index: 1 })]);
+      await waitFor("a connection to the silent listener", () => sockets.length > 0);
+      hole.stopListening();
+      await new Promise((r) => setTimeout(r, 400));
+      const b = await start(2, { listen: `127.0.0.1:${port}` });
+      b.t.addPeer(1, a.t.address());
+      await waitFor(
+        "a's message on a fresh connection",
+        () => {
+          b.t.send([msg(2, 1, { index: 5 })]);
+          a.t.send([msg(1, 2, { index: 2 })]);
+          return b.received.some((m) => m.index === 2);
+        },
+        10_000,
+      );
+      assert.equal(a.t.stats().connectionsReplaced, 1);
+    } finally {
+      hole.destroy();
+    }
   });
 
   it("drops messages beyond the queue bound and reports the peer unreachable, without blocking", async () => {
@@ -325,3 +368,35 @@ describe("GrpcTransport over loopback", function () {
     });
   });
 });
+
+/**
+ * A loopback listener that takes TCP connections and never answers HTTP/2: a stream opened over
+ * one waits to be accepted, as it would on a connect whose SYNs were lost.
+ */
+async function silentListener(): Promise<{ port: number; sockets: Socket[]; stopListening: () => void; destroy: () => void }> {
+  const sockets: Socket[] = [];
+  const server = createServer((sock) => void sockets.push(sock));
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    port: (server.address() as AddressInfo).port,
+    sockets,
+    // close() stops listening at once (its callback would wait for the silent connections).
+    stopListening: () => void server.close(),
+    destroy: () => {
+      for (const sock of sockets) sock.destroy();
+      server.close();
+    },
+  };
+}
+
+/** Sends `m` from `from` until `to` has received it (a stream may need a reconnect first). */
+async function resendUntilReceived(from: Harness, to: Harness, m: Message, what: string, timeoutMs: number): Promise<void> {
+  await waitFor(
+    what,
+    () => {
+      from.t.send([m]);
+      return to.received.some((r) => r.index === m.index);
+    },
+    timeoutMs,
+  );
+}
