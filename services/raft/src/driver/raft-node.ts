@@ -253,6 +253,12 @@ export class RaftNode {
   private nextReadId = 1;
   /** Monotonic ms at which each peer's last message arrived (for memberStatus and canRemoveVoter). */
   private readonly lastHeardMs = new Map<NodeId, number>();
+  /**
+   * Peers whose address refused our connection since a stream to them was last accepted: not
+   * reachable, whatever arrives from them meanwhile (a dead member's last frames can still come
+   * out of TCP's retransmission queue seconds later, after a partition healed).
+   */
+  private readonly refusing = new Set<NodeId>();
   /** A leader's: monotonic ms at which it last handed each follower a message (see noteSent). */
   private readonly lastSentMs = new Map<NodeId, number>();
   private readonly leaderListeners = new Set<(lead: NodeId, term: number) => void>();
@@ -430,10 +436,12 @@ export class RaftNode {
     // A leader whose address refuses connections is gone: the followers campaign within a few
     // ticks instead of waiting out their election timeout (Raft.leaderDown).
     this.transport.onDown?.((id) => {
+      this.refusing.add(id);
       if (this.stopped || !this.raw.reportLeaderDown(id)) return;
       this.log.info({ leader: id }, "raft: the leader's address refuses connections; campaigning soon");
       this.kick();
     });
+    this.transport.onUp?.((id) => this.refusing.delete(id));
     this.transport.onSnapshotStatus((id, ok) => {
       if (this.stopped) return;
       this.raw.reportSnapshot(id, ok);
@@ -683,7 +691,7 @@ export class RaftNode {
   private memberView(): MemberStatusInput {
     const since = this.clock.monotonicMs() - this.electionMs;
     const active = new Set<NodeId>();
-    for (const [id, at] of this.lastHeardMs) if (at >= since) active.add(id);
+    for (const [id, at] of this.lastHeardMs) if (at >= since && !this.refusing.has(id)) active.add(id);
     return { ...this.status(), active };
   }
 

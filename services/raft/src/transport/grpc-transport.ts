@@ -102,6 +102,7 @@ export class GrpcTransport implements RaftTransport {
   private messageHandler: (m: Message) => void = NOOP;
   private unreachableHandler: (id: NodeId) => void = NOOP;
   private downHandler: (id: NodeId) => void = NOOP;
+  private upHandler: (id: NodeId) => void = NOOP;
   private snapshotHandler: (id: NodeId, ok: boolean) => void = NOOP;
   private removedHandler: (by: NodeId) => void = NOOP;
   private stopped = false;
@@ -126,6 +127,10 @@ export class GrpcTransport implements RaftTransport {
 
   onDown(handler: (id: NodeId) => void): void {
     this.downHandler = handler;
+  }
+
+  onUp(handler: (id: NodeId) => void): void {
+    this.upHandler = handler;
   }
 
   onSnapshotStatus(handler: (id: NodeId, ok: boolean) => void): void {
@@ -198,6 +203,7 @@ export class GrpcTransport implements RaftTransport {
         clock: this.clock,
         onUnreachable: (p) => this.unreachableHandler(p),
         onDown: (p) => this.downHandler(p),
+        onUp: (p) => this.upHandler(p),
         onConnectionReplaced: () => void this.counters.connectionsReplaced++,
         onSnapshotStatus: (p, ok) => this.snapshotHandler(p, ok),
         onRemoved: (p) => this.removedHandler(p),

@@ -33,6 +33,8 @@ export interface PeerModules {
   onUnreachable: (id: NodeId) => void;
   /** A connection attempt to the peer was refused: nothing listens at its address (its process is gone). */
   onDown: (id: NodeId) => void;
+  /** The peer accepted a stream of ours (its headers arrived). */
+  onUp: (id: NodeId) => void;
   /** A lane's connection was replaced: its stream was not accepted in time (tests, metrics). */
   onConnectionReplaced?: (id: NodeId) => void;
   onSnapshotStatus: (id: NodeId, ok: boolean) => void;
@@ -284,6 +286,7 @@ export class Peer {
         lane.watchdog?.cancel();
         lane.watchdog = undefined;
         this.opts.backoff.reset();
+        this.modules.onUp(this.opts.id);
       });
     }
     this.state = "open";

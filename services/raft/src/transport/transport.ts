@@ -24,6 +24,8 @@ export interface RaftTransport {
    * the driver tells the core (RawNode.reportLeaderDown), which acts only if `id` is its leader.
    */
   onDown?(handler: (id: NodeId) => void): void;
+  /** Optional: a stream to `id` was accepted (after onDown: it listens again). */
+  onUp?(handler: (id: NodeId) => void): void;
   /** Outcome of sending a MsgSnap to `id`; the driver calls RawNode.reportSnapshot. */
   onSnapshotStatus(handler: (id: NodeId, ok: boolean) => void): void;
   /**

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { StateType, type NodeId, type ProgressStatus, type RaftStatus } from "../../src/core/types.js";
+import { MessageType, StateType, type Message, type NodeId, type ProgressStatus, type RaftStatus } from "../../src/core/types.js";
 import { canRemoveVoter, isCaughtUp, memberStatus, type MemberStatusInput } from "../../src/driver/member-status.js";
 import { Cluster, put, waitFor } from "./helpers.js";
 
@@ -116,5 +116,24 @@ describe("RaftNode membership helpers (three members over gRPC)", function () {
     // Removing f1 would leave the leader and the stopped f2: no reachable majority.
     assert.equal(l.node!.canRemoveVoter(f1).ok, false);
     assert.deepEqual(l.node!.canRemoveVoter(f2), { ok: true });
+  });
+
+  it("counts a member whose address refuses connections unreachable, even when an old frame of it arrives late, until it accepts a stream again", async () => {
+    c = new Cluster();
+    await c.allocate([1, 2, 3]);
+    await Promise.all([1, 2, 3].map((id) => c.start(id)));
+    const l = await c.leader();
+    const gone = [1, 2, 3].find((id) => id !== l.id)!;
+    const active = (): boolean => l.node!.memberStatus().find((m) => m.id === gone)!.recentActive;
+    await waitFor("the follower heard from", active);
+    await c.stop(gone);
+    await waitFor("the stopped member no longer counted", () => !active());
+    await waitFor("the stopped member's address refusing the leader", () => (l.node as unknown as { refusing: Set<NodeId> }).refusing.has(gone));
+    // What a partition left in the member's old connection, out of TCP's retransmission queue now.
+    const late = { type: MessageType.HeartbeatResp, to: l.id, from: gone, term: l.node!.status().term, logTerm: 0, index: 0, entries: [], commit: 0, reject: false, rejectHint: 0 };
+    (l.node as unknown as { onPeerMessage(m: Message): void }).onPeerMessage(late);
+    assert.equal(active(), false, "a late frame from a member whose address refuses connections counted as a sign of life");
+    await c.start(gone);
+    await waitFor("the restarted member counted again", active);
   });
 });
