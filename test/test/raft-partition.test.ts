@@ -61,6 +61,8 @@ describe("raft transport across a network partition (two lab hosts)", function (
       });
       const dirs = rec.hosts.map((h) => h.dir);
       await until("both probes hearing each other", () => dirs.every((d) => events(d).first !== undefined), 30_000);
+      // Connections made while both were starting may still be replaced: let them settle.
+      await sleep(1_000);
 
       // The packets vanish (no reset): the connections stay open, and what is written to them
       // waits in TCP's retransmission backoff.

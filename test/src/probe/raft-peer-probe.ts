@@ -2,7 +2,7 @@
 // lab host's command: `raft-peer-probe <id> <listen host:port> <peer id> <peer host:port>`.
 // It sends its peer a heartbeat every 100 ms and prints, one line each, with Date.now():
 //   first <ms>                  the first message from the peer arrived
-//   unreachable <ms>            the transport reported the peer unreachable (once per silence)
+//   unreachable <ms>            the transport reported the peer unreachable (at most every 250 ms)
 //   resumed <ms> <gap ms>       a message arrived after more than a second of silence
 // Exits on SIGTERM.
 import { silentLogger } from "@shoal/common";
@@ -19,18 +19,20 @@ if (!Number.isSafeInteger(id) || !Number.isSafeInteger(peer) || listen === undef
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 const transport = new GrpcTransport({ id, listen }, { logger: silentLogger() });
 let last: number | undefined;
-let silentSinceReport = true;
+let lastReport = 0;
 transport.onMessage(() => {
   const now = Date.now();
   if (last === undefined) say(`first ${now}`);
   else if (now - last > 1000) say(`resumed ${now} ${now - last}`);
   last = now;
-  silentSinceReport = true;
 });
 transport.onUnreachable(() => {
-  if (!silentSinceReport) return;
-  silentSinceReport = false;
-  say(`unreachable ${Date.now()}`);
+  // At most a line every 250 ms: a report that comes just after a message (a connection replaced
+  // while the two were still settling) must not hide the next one.
+  const now = Date.now();
+  if (now - lastReport < 250) return;
+  lastReport = now;
+  say(`unreachable ${now}`);
 });
 transport.onSnapshotStatus(() => undefined);
 transport.onRemoved(() => undefined);
