@@ -137,6 +137,28 @@ describe("GrpcTransport over loopback", function () {
     await resendUntilReceived(a, b, msg(1, 2, { index: 3 }), "a's message at b, well before a's backoff ran out", 3_000);
   });
 
+  it("gives a peer that sends to it a fresh channel when the old one is still in its reconnect backoff after failed connects", async () => {
+    // grpc-js fails new calls on a channel whose last connect failed, at once, until its own
+    // backoff runs out (pinned to 10 s here); only a fresh channel can carry a's message sooner.
+    const pinned = { "grpc.initial_reconnect_backoff_ms": 10_000, "grpc.min_reconnect_backoff_ms": 10_000, "grpc.max_reconnect_backoff_ms": 10_000 };
+    const a = await start(1, { backoff: { initialMs: 50, maxMs: 50 }, channelOptions: pinned });
+    const first = await start(2);
+    const addr = first.t.address();
+    a.t.addPeer(2, addr);
+    await resendUntilReceived(a, first, msg(1, 2, { index: 1 }), "a's first message", 5_000);
+    await first.t.stop();
+    // a's reconnects are refused meanwhile: its channels fail and enter their backoff.
+    await waitFor("a down report", () => {
+      a.t.send([msg(1, 2, { index: 2 })]);
+      return a.down.includes(2);
+    });
+    const b = await start(2, { listen: addr });
+    b.t.addPeer(1, a.t.address());
+    b.t.send([msg(2, 1, { index: 7 })]);
+    await waitFor("b's message at a", () => a.received.some((m) => m.index === 7));
+    await resendUntilReceived(a, b, msg(1, 2, { index: 3 }), "a's message at b, well before its channel's backoff ran out", 3_000);
+  });
+
   it("reports a peer down once its address refuses connections, and not for a full queue", async () => {
     const a = await start(1, { maxQueuedMessages: 2 });
     const b = await start(2);
