@@ -75,7 +75,7 @@ export interface TransportStats {
   connections: number;
   /** Incoming streams ended or refused because their sender had opened a newer one on the lane (lane-streams.ts). */
   streamsSuperseded: number;
-  /** Outgoing connections replaced because a stream on them was not accepted in time (peer.ts, ACCEPT_TIMEOUT_MS). */
+  /** Times a peer's lanes got new channels: a stream not accepted in time, or a channel still in its reconnect backoff when the peer reached us (peer.ts). */
   connectionsReplaced: number;
 }
 

@@ -199,9 +199,12 @@ export class Peer {
   heardFrom(): void {
     if (this.state === "open") {
       // Its messages get through, so a connection of ours still waiting to be accepted is stuck
-      // in TCP's SYN backoff from before a heal: a fresh one gets through now.
+      // in TCP's SYN backoff from before a heal: a fresh one gets through now. (Called for every
+      // message: the clock is read only while a lane waits.)
+      const waiting = [this.appends, this.messages].filter((l) => l.pendingSince !== undefined);
+      if (waiting.length === 0) return;
       const now = this.modules.clock.monotonicMs();
-      if ([this.appends, this.messages].some((l) => l.pendingSince !== undefined && now - l.pendingSince >= HEARD_REPLACE_AFTER_MS)) this.replaceStuck("the peer reaches us");
+      if (waiting.some((l) => now - l.pendingSince! >= HEARD_REPLACE_AFTER_MS)) this.replaceStuck("the peer reaches us");
       return;
     }
     if (this.state !== "backoff") return;
@@ -210,13 +213,8 @@ export class Peer {
     // reconnect backoff runs out: a follower that had just restarted dropped its vote for the
     // candidate that woke it this way, and the election waited a whole timeout (1.28 s failovers
     // in 1 of 80). The member is up: a fresh channel connects now.
-    for (const l of [this.appends, this.messages]) {
-      if (l.client.getChannel().getConnectivityState(false) !== grpc.connectivityState.TRANSIENT_FAILURE) continue;
-      const old = l.client;
-      l.client = this.newClient();
-      old.close();
-      this.modules.onConnectionReplaced?.(this.opts.id);
-    }
+    const failed = [this.appends, this.messages].filter((l) => l.client.getChannel().getConnectivityState(false) === grpc.connectivityState.TRANSIENT_FAILURE);
+    this.freshChannels(failed);
     this.reconnect();
   }
 
@@ -230,10 +228,18 @@ export class Peer {
     const stuck = [this.appends, this.messages].filter((l) => l.call !== undefined && l.pendingSince !== undefined);
     if (stuck.length === 0) return;
     this.log.debug({ lanes: stuck.map((l) => l.name), why }, "raft streams to peer not accepted; replacing their connections");
-    const old = stuck.map((l) => l.client);
-    for (const l of stuck) l.client = this.newClient();
+    const call = stuck[0]!.call!;
+    // The lanes get their new channels before the call ends, so the reopen after the backoff uses them.
+    this.freshChannels(stuck, () => call.cancel());
+  }
+
+  /** Gives each lane a new channel and closes its old one (after `beforeClose`). */
+  private freshChannels(lanes: Lane[], beforeClose?: () => void): void {
+    if (lanes.length === 0) return;
+    const old = lanes.map((l) => l.client);
+    for (const l of lanes) l.client = this.newClient();
     this.modules.onConnectionReplaced?.(this.opts.id);
-    stuck[0]!.call!.cancel();
+    beforeClose?.();
     for (const c of old) c.close();
   }
 
