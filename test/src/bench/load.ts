@@ -1,5 +1,7 @@
-// Closed-loop put load against one endpoint: `clients` concurrent loops, each sending its next put
-// when the previous one returns, for a fixed duration; latencies recorded per put.
+// Closed-loop load against one endpoint: `clients` concurrent loops, each sending its next call
+// when the previous one returns, for a fixed duration; latencies recorded per call. The calls are
+// puts, or (`op: "read"`) serializable reads of one key: a unary call that the server answers from
+// its own state without Raft, so its cost is the gRPC server's per-call cost alone.
 import { randomBytes } from "node:crypto";
 import { KvClient, type KvSystem } from "../cluster/kv-client.js";
 
@@ -14,6 +16,8 @@ export interface LoadOptions {
   /** Keys are drawn uniformly from this many (etcd's benchmark --key-space-size). */
   keySpace?: number;
   deadlineMs?: number;
+  /** "put" (default), or "read": serializable reads of one key (`bench/read`, written first). */
+  op?: "put" | "read";
 }
 
 export interface LoadResult {
@@ -30,6 +34,8 @@ export async function runPutLoad(opts: LoadOptions): Promise<LoadResult> {
   const keySpace = opts.keySpace ?? 10_000;
   const latencies: number[] = [];
   let errors = 0;
+  const read = opts.op === "read";
+  if (read) await conns[0]!.put("bench/read", value);
   const start = performance.now();
   const end = start + opts.durationMs;
   try {
@@ -42,7 +48,8 @@ export async function runPutLoad(opts: LoadOptions): Promise<LoadResult> {
           n = (n * 7919 + 104729) % keySpace;
           const t0 = performance.now();
           try {
-            await c.put(`bench/${n}`, value);
+            if (read) await c.range("bench/read", { serializable: true });
+            else await c.put(`bench/${n}`, value);
             latencies.push(performance.now() - t0);
           } catch {
             errors++;

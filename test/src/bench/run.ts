@@ -1,6 +1,7 @@
 // The Raft benchmark: 3-member Shoal KV (fsync on) against 3-member etcd through the same gRPC
 // client (puts of 256-byte values, 1 sequential client and 32 concurrent clients, sent to the
-// leader), then Shoal's failover time (SIGKILL the leader, time until a write commits through a
+// leader; and sequential serializable reads, which measure each server's cost per unary call
+// without Raft), then Shoal's failover time (SIGKILL the leader, time until a write commits through a
 // surviving member). Results on stdout as `name value unit` lines; progress on stderr.
 //
 // Env: SHOAL_BENCH_SECONDS (measured time per workload and system, default 10),
@@ -39,14 +40,21 @@ function progress(msg: string): void {
 }
 
 interface Workload {
-  name: "seq" | "c32";
+  name: "seq" | "c32" | "read";
   clients: number;
   connections: number;
+  op: "put" | "read";
 }
 
+/**
+ * The two put workloads the target is set for, and a sequential read: a serializable get from the
+ * leader, answered without Raft. Its CPU per call is each server's gRPC cost per unary call
+ * alone, so that the put's CPU can be split into the call and the Raft path behind it.
+ */
 const workloads: Workload[] = [
-  { name: "seq", clients: 1, connections: 1 },
-  { name: "c32", clients: 32, connections: 8 },
+  { name: "seq", clients: 1, connections: 1, op: "put" },
+  { name: "c32", clients: 32, connections: 8, op: "put" },
+  { name: "read", clients: 1, connections: 1, op: "read" },
 ];
 
 async function withCluster<T>(system: KvSystem, fn: (c: KvCluster) => Promise<T>): Promise<T> {
@@ -76,7 +84,7 @@ async function startTarget(system: KvSystem): Promise<Target> {
 }
 
 function runWorkload(t: Target, w: Workload, durationMs: number): Promise<LoadResult> {
-  return runPutLoad({ system: t.system, address: t.address, clients: w.clients, connections: w.connections, durationMs, valueBytes: 256 });
+  return runPutLoad({ system: t.system, address: t.address, clients: w.clients, connections: w.connections, durationMs, valueBytes: 256, op: w.op });
 }
 
 function merge(a: LoadResult | undefined, b: LoadResult): LoadResult {
@@ -90,6 +98,9 @@ function merge(a: LoadResult | undefined, b: LoadResult): LoadResult {
 }
 
 const rate = (r: LoadResult): number => (r.puts * 1000) / r.elapsedMs;
+
+/** What a workload's calls are called in its output lines. */
+const unitOf = (w: Workload): "puts" | "reads" => (w.op === "read" ? "reads" : "puts");
 
 /** CPU seconds used during measured slices: the leader, the followers together, the client. */
 interface CpuUse {
@@ -134,14 +145,15 @@ async function throughput(systems: KvSystem[]): Promise<Map<KvSystem, Map<string
   try {
     for (const system of systems) targets.push(await startTarget(system));
     for (const t of targets) {
-      // In 3-second slices that alternate the workloads, so that both paths get hot.
+      // In 3-second slices that alternate the put workloads, so that both paths get hot (the read
+      // shares the server's call path; its own lead-in below warms the rest).
       for (let left = warmupSeconds * 1000; left > 0; ) {
-        for (const w of workloads) {
+        for (const w of workloads.filter((x) => x.op === "put")) {
           const slice = Math.min(3000, left);
           if (slice <= 0) break;
           const r = await runWorkload(t, w, slice);
           left -= slice;
-          progress(`${t.system}: warm-up ${w.name} ${rate(r).toFixed(0)} puts/s`);
+          progress(`${t.system}: warm-up ${w.name} ${rate(r).toFixed(0)} ${unitOf(w)}/s`);
         }
       }
       results.set(t.system, new Map());
@@ -160,7 +172,7 @@ async function throughput(systems: KvSystem[]): Promise<Map<KvSystem, Map<string
           const r = await measuredSlice(t, w, (seconds * 1000) / rounds, cpu.get(key)!);
           const byWorkload = results.get(t.system)!;
           byWorkload.set(w.name, merge(byWorkload.get(w.name), r));
-          line.push(`${t.system} ${rate(r).toFixed(0)} puts/s${r.errors > 0 ? ` (${r.errors} errors)` : ""}`);
+          line.push(`${t.system} ${rate(r).toFixed(0)} ${unitOf(w)}/s${r.errors > 0 ? ` (${r.errors} errors)` : ""}`);
         }
         progress(`round ${round + 1}/${rounds} ${w.name}: ${line.join(", ")}`);
       }
@@ -170,18 +182,20 @@ async function throughput(systems: KvSystem[]): Promise<Map<KvSystem, Map<string
       if (now?.index !== t.leaderIndex) progress(`${t.system}: WARNING leadership moved during the run`);
       for (const w of workloads) {
         const r = results.get(t.system)!.get(w.name)!;
-        const base = `raft_put_${w.name}_${t.system}`;
-        out(base, rate(r), "puts/s");
+        const base = w.op === "read" ? `raft_read_seq_${t.system}` : `raft_put_${w.name}_${t.system}`;
+        const unit = unitOf(w);
+        out(base, rate(r), `${unit}/s`);
         out(`${base}_p50`, quantile(r.latenciesMs, 0.5), "ms");
         out(`${base}_p99`, quantile(r.latenciesMs, 0.99), "ms");
         if (r.errors > 0) out(`${base}_errors`, r.errors, "errors");
-        // CPU per put (all threads of each process): the leader, one follower (their mean), and
+        // CPU per call (all threads of each process): the leader, one follower (their mean), and
         // the benchmark's own gRPC client, which is the same code for both systems.
         const c = cpu.get(`${t.system}/${w.name}`)!;
-        const perPut = (s: number): number => (s * 1e6) / r.puts;
-        out(`${base}_cpu_leader`, perPut(c.leader), "us/put");
-        out(`${base}_cpu_follower`, perPut(c.followers / Math.max(1, t.cluster.members.length - 1)), "us/put");
-        out(`${base}_cpu_client`, perPut(c.client), "us/put");
+        const perCall = (s: number): number => (s * 1e6) / r.puts;
+        const per = `us/${unit.slice(0, -1)}`;
+        out(`${base}_cpu_leader`, perCall(c.leader), per);
+        out(`${base}_cpu_follower`, perCall(c.followers / Math.max(1, t.cluster.members.length - 1)), per);
+        out(`${base}_cpu_client`, perCall(c.client), per);
       }
     }
   } finally {
@@ -252,7 +266,7 @@ async function main(): Promise<void> {
     const shoal = results.get("shoal");
     const etcd = results.get("etcd");
     if (shoal && etcd) {
-      for (const w of workloads) out(`raft_put_${w.name}_ratio`, rate(shoal.get(w.name)!) / rate(etcd.get(w.name)!), "shoal/etcd");
+      for (const w of workloads) if (w.op === "put") out(`raft_put_${w.name}_ratio`, rate(shoal.get(w.name)!) / rate(etcd.get(w.name)!), "shoal/etcd");
     }
   }
   if (only.has("failover")) await failover();
