@@ -21,6 +21,7 @@ export interface LoadOptions {
 }
 
 export interface LoadResult {
+  /** Calls that succeeded: puts, or reads with `op: "read"` (the seeding put is not counted). */
   puts: number;
   errors: number;
   elapsedMs: number;
