@@ -9,6 +9,7 @@
 // A manager serves raft, CA, control and dispatcher on one port: given `server`, the transport only
 // registers its service there and never binds, shuts down or owns that server.
 import * as grpc from "@grpc/grpc-js";
+import type { Http2Session } from "node:http2";
 import type { PeerCertificate } from "node:tls";
 import { Backoff, describeError, systemClock, type BackoffOptions, type Clock, type Logger, type Random } from "@shoal/common";
 import { raftServiceDefinition, raftpb, sessionOfCall, widenReceiveWindow } from "@shoal/proto";
@@ -18,6 +19,7 @@ import { decodeMessage } from "./codec.js";
 import { MEMBER_REMOVED, Peer, SUPERSEDED } from "./peer.js";
 import { LaneStreams, readLaneMetadata, type LaneEntry, type LaneStreamId } from "./lane-streams.js";
 import { SnapshotAssembler } from "./snapshot-assembler.js";
+import { watchSession, type WatchedSession } from "./session-watch.js";
 import type { RaftTransport } from "./transport.js";
 
 export interface TransportTls {
@@ -57,6 +59,12 @@ export interface GrpcTransportOptions {
   /** How long a stream to a peer may wait to be accepted before its connection is replaced (default 2 s, peer.ts). */
   acceptTimeoutMs?: number;
   /**
+   * The receiving side's keepalive on each connection a raft stream arrives on (session-watch.ts):
+   * a ping `intervalMs` after the last answer, the connection closed when one is not answered
+   * within `timeoutMs`. Default 1 s and 2 s, the senders' terms; false turns it off.
+   */
+  receiverKeepalive?: { intervalMs: number; timeoutMs: number } | false;
+  /**
    * Checks each incoming stream's caller (e.g. that its certificate's OU is shoal-manager: a worker
    * must not speak Raft). Refused streams end with PERMISSION_DENIED. Default: every caller the
    * TLS handshake accepted.
@@ -77,7 +85,12 @@ export interface TransportStats {
   streamsSuperseded: number;
   /** Times a peer's lanes got new channels: a stream not accepted in time, or a channel still in its reconnect backoff when the peer reached us (peer.ts). */
   connectionsReplaced: number;
+  /** Incoming connections closed because a ping on them went unanswered (session-watch.ts). */
+  connectionsDropped: number;
 }
+
+/** The receiving side's keepalive by default: the terms of the senders' (CHANNEL_OPTIONS, peer.ts). */
+export const RECEIVER_KEEPALIVE = { intervalMs: 1_000, timeoutMs: 2_000 } as const;
 
 export interface GrpcTransportModules {
   logger: Logger;
@@ -106,8 +119,10 @@ export class GrpcTransport implements RaftTransport {
   private snapshotHandler: (id: NodeId, ok: boolean) => void = NOOP;
   private removedHandler: (by: NodeId) => void = NOOP;
   private stopped = false;
-  private readonly counters: TransportStats = { framesReceived: 0, messagesReceived: 0, snapshotsReceived: 0, wideStreams: 0, connections: 0, streamsSuperseded: 0, connectionsReplaced: 0 };
+  private readonly counters: TransportStats = { framesReceived: 0, messagesReceived: 0, snapshotsReceived: 0, wideStreams: 0, connections: 0, streamsSuperseded: 0, connectionsReplaced: 0, connectionsDropped: 0 };
   private readonly sessionsSeen = new WeakSet<object>();
+  /** Stops the keepalive of each incoming connection being watched (session-watch.ts). */
+  private readonly watches = new Set<() => void>();
 
   constructor(
     private readonly opts: GrpcTransportOptions,
@@ -236,6 +251,8 @@ export class GrpcTransport implements RaftTransport {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    for (const stop of [...this.watches]) stop();
+    this.watches.clear();
     for (const peer of this.peers.values()) peer.close();
     this.peers.clear();
     const server = this.server;
@@ -250,6 +267,27 @@ export class GrpcTransport implements RaftTransport {
     // streams into it end so that they reconnect elsewhere or find us gone.
     server.removeService(raftServiceDefinition);
     for (const end of [...this.incoming]) end();
+  }
+
+  /** Starts the receiving side's keepalive on a connection raft streams arrive on (session-watch.ts). */
+  private watch(session: Partial<Http2Session>, address: string): void {
+    const terms = this.opts.receiverKeepalive ?? RECEIVER_KEEPALIVE;
+    if (terms === false || typeof session.ping !== "function" || typeof session.destroy !== "function" || typeof session.once !== "function") return;
+    let stop: (() => void) | undefined = undefined;
+    const stopped = (): void => {
+      if (stop !== undefined) this.watches.delete(stop);
+    };
+    stop = watchSession(session as WatchedSession, {
+      ...terms,
+      clock: this.clock,
+      afterPendingInput: (fn) => setImmediate(fn),
+      onDead: () => {
+        this.counters.connectionsDropped++;
+        this.log.info({ peer: address, timeoutMs: terms.timeoutMs }, "raft connection from a peer closed: its ping went unanswered (partitioned, or the peer is gone)");
+      },
+    });
+    this.watches.add(stop);
+    session.once("close", stopped);
   }
 
   private handleStream(call: grpc.ServerReadableStream<raftpb.Frame, raftpb.StreamAck>, cb: grpc.sendUnaryData<raftpb.StreamAck>): void {
@@ -271,6 +309,7 @@ export class GrpcTransport implements RaftTransport {
     if (session !== undefined && !this.sessionsSeen.has(session)) {
       this.sessionsSeen.add(session);
       this.counters.connections++;
+      this.watch(session, call.getPeer());
     }
     // Which sender and lane the stream is, and whether the sender has opened a newer one since
     // (lane-streams.ts): a stream from a connection the sender gave up is refused before it is

@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { createServer, type AddressInfo, type Socket } from "node:net";
+import { connect, createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { MessageType, EntryType, type Message } from "../../src/core/types.js";
@@ -223,6 +223,40 @@ describe("GrpcTransport over loopback", function () {
     }
   });
 
+  it("closes a connection whose pings go unanswered, so that what a partition held back on it is never delivered after the heal", async () => {
+    const b = await start(2, { receiverKeepalive: { intervalMs: 200, timeoutMs: 400 } });
+    const proxy = await partitionProxy(Number(b.t.address().split(":")[1]));
+    try {
+      const a = await start(1);
+      a.t.addPeer(2, `127.0.0.1:${proxy.port}`);
+      a.t.send([msg(1, 2, { index: 1 })]);
+      await waitFor("a's first message at b", () => b.received.some((m) => m.index === 1));
+      // The cut: nothing crosses the connections open now, in either direction, and new ones are
+      // held as well; a's next append is written into its connection and waits there, as it
+      // would in TCP's retransmission queue.
+      proxy.cut();
+      a.t.send([msg(1, 2, { index: 2 })]);
+      // Up to 3 s for b to give the connection up (then heal anyway: without the keepalive, the
+      // held append is delivered and the assertion below says so).
+      const allDropped = (): boolean => b.t.stats().connectionsDropped >= 1 && b.t.stats().connectionsDropped === b.t.stats().connections;
+      await waitFor("b closing the connections its pings went unanswered on", allDropped, 3_000).catch(() => undefined);
+      // The heal of the old connections only: what they held is let through.
+      proxy.healOld();
+      await new Promise((r) => setTimeout(r, 500));
+      assert.deepEqual(
+        b.received.map((m) => m.index),
+        [1],
+        "the append held back by the partition was not delivered",
+      );
+      // Every connection a's streams reached b on was cut (those opened during the cut reached no
+      // further than the proxy), and each was closed.
+      assert.ok(b.t.stats().connectionsDropped >= 1);
+      assert.equal(b.t.stats().connectionsDropped, b.t.stats().connections, "every connection of a's streams was closed");
+    } finally {
+      proxy.destroy();
+    }
+  });
+
   it("drops messages beyond the queue bound and reports the peer unreachable, without blocking", async () => {
     const a = await start(1, { maxQueuedMessages: 10 });
     const b = await start(2);
@@ -406,6 +440,64 @@ async function silentListener(): Promise<{ port: number; sockets: Socket[]; stop
     stopListening: () => void server.close(),
     destroy: () => {
       for (const sock of sockets) sock.destroy();
+      server.close();
+    },
+  };
+}
+
+/**
+ * A loopback TCP proxy to `port` that can be cut like a partition: the connections it carries are
+ * kept open, but nothing crosses them (bytes and closes are held), and new connections are held
+ * too. healOld() lets through what the connections open at the cut held, and their closes.
+ */
+async function partitionProxy(port: number): Promise<{ port: number; cut: () => void; healOld: () => void; destroy: () => void }> {
+  interface Pair {
+    held: boolean;
+    sockets: Socket[];
+    flush: Array<() => void>;
+  }
+  const pairs: Pair[] = [];
+  let cutting = false;
+  const relay = (pair: Pair, from: Socket, to: Socket): (() => void) => {
+    const queue: Buffer[] = [];
+    let closed = false;
+    from.on("data", (d: Buffer) => {
+      if (pair.held) queue.push(d);
+      else if (!to.destroyed) to.write(d);
+    });
+    from.on("close", () => {
+      closed = true;
+      if (!pair.held) to.destroy();
+    });
+    from.on("error", () => undefined);
+    return () => {
+      for (const d of queue.splice(0)) if (!to.destroyed) to.write(d);
+      if (closed) to.destroy();
+    };
+  };
+  const server: Server = createServer((client) => {
+    const upstream = connect(port, "127.0.0.1");
+    const pair: Pair = { held: cutting, sockets: [client, upstream], flush: [] };
+    pair.flush.push(relay(pair, client, upstream), relay(pair, upstream, client));
+    pairs.push(pair);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  let old: Pair[] = [];
+  return {
+    port: (server.address() as AddressInfo).port,
+    cut: () => {
+      cutting = true;
+      old = [...pairs];
+      for (const p of old) p.held = true;
+    },
+    healOld: () => {
+      for (const p of old) {
+        p.held = false;
+        for (const f of p.flush) f();
+      }
+    },
+    destroy: () => {
+      for (const p of pairs) for (const sock of p.sockets) sock.destroy();
       server.close();
     },
   };
