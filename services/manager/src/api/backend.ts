@@ -94,9 +94,8 @@ export interface ManagerBackend {
   /** Reads: store.view (local); writes: store.update / store.batch (replicated through raft). */
   readonly store: MemoryStore;
   /**
-   * Resolves once this manager knows a leader (waiting out a short election) and, after a
-   * restart, has applied what its own log held as committed; rejects MANAGER_NO_LEADER or
-   * MANAGER_REPLAYING otherwise (at once with wait false). Every read of cluster state awaits it
+   * Resolves once this manager knows a leader (waiting out a short election); rejects
+   * MANAGER_NO_LEADER otherwise (at once with wait false). Every read of cluster state awaits it
    * first: a manager without a leader may hold a stale store, and Docker refuses such reads too.
    */
   leaderForRead(opts?: { wait?: boolean }): Promise<void>;

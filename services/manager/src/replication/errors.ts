@@ -1,7 +1,7 @@
 // Errors of the replication layer (raft ⇄ store), with stable codes for the API edge.
 import { ShoalError } from "@shoal/common";
 
-export type ManagerErrorCode = "MANAGER_NOT_LEADER" | "MANAGER_NO_QUORUM" | "MANAGER_NO_LEADER" | "MANAGER_REPLAYING" | "MANAGER_REMOVED" | "MANAGER_STOPPED";
+export type ManagerErrorCode = "MANAGER_NOT_LEADER" | "MANAGER_NO_QUORUM" | "MANAGER_NO_LEADER" | "MANAGER_REMOVED" | "MANAGER_STOPPED";
 
 export type ManagerErrorMeta = { code: ManagerErrorCode } & Record<string, unknown>;
 
@@ -46,20 +46,6 @@ export function noLeaderError(reachable: number, members: number): ManagerError 
         "bring the lost managers back; if they are gone for good, recover with 'shoal swarm init --force-new-cluster' on a surviving manager " +
         "(docs/OPERATIONS.md, Quorum recovery). 'shoal cluster status' shows what this manager sees.";
   return new ManagerError({ code: "MANAGER_NO_LEADER", reachable, members }, `${docker} ${detail}`, { temporary: true });
-}
-
-/**
- * A read of cluster state on a manager that restarted and has not yet applied the entries its own
- * log held as committed: its store still shows an older state (from its last snapshot on), so it
- * answers no such read until it has.
- */
-export function replayingError(applied: number, committed: number): ManagerError {
-  return new ManagerError(
-    { code: "MANAGER_REPLAYING", applied, committed },
-    `this manager restarted and is still applying its raft log (entry ${applied} of ${committed}), so what it has stored is not yet current: ` +
-      "try again in a few seconds, or ask another manager",
-    { temporary: true },
-  );
 }
 
 /**

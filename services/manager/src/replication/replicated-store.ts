@@ -47,7 +47,7 @@ import {
   type StoreAction,
   type StoreEntry,
 } from "@shoal/store";
-import { ManagerError, noLeaderError, noQuorumError, notLeaderError, removedManagerError, replayingError, stoppedError } from "./errors.js";
+import { ManagerError, noLeaderError, noQuorumError, notLeaderError, removedManagerError, stoppedError } from "./errors.js";
 
 /** True when a forwarded write surely never reached the leader (the connection was refused). */
 function neverSent(err: unknown): boolean {
@@ -170,16 +170,6 @@ class StoreStateMachine implements StateMachine {
  */
 const STARTUP_LEADER_WAIT_MS = 5_000;
 
-/**
- * How long an API read on a member that restarted waits for its store to apply what its own log
- * held as committed (replayTo) before it says so (MANAGER_REPLAYING). The store is restored from
- * the member's snapshot and the committed entries after it are applied by the raft loop once it
- * runs, while the transport already connects: a heartbeat can make the leader known first, and a
- * read answered then showed the state of the snapshot, say, three nodes of five (the lab's e2e
- * suite, once in CI).
- */
-const REPLAY_WAIT_MS = 10_000;
-
 export class ReplicatedStore implements Proposer {
   readonly store: MemoryStore;
   private raftNode: RaftNode | undefined;
@@ -191,8 +181,6 @@ export class ReplicatedStore implements Proposer {
   private leader = false;
   private stopped = false;
   private readonly startedAtMs: number;
-  /** The commit index this member's own log held when it started: reads wait until it is applied. */
-  private replayTo = 0;
 
   private constructor(
     private readonly opts: ReplicatedStoreOptions,
@@ -217,7 +205,6 @@ export class ReplicatedStore implements Proposer {
     if (modules.transport !== undefined) raftModules.transport = modules.transport;
     const node = await RaftNode.start(opts.raft, raftModules);
     rs.raftNode = node;
-    rs.replayTo = node.status().commit;
     node.onLeaderChange((lead, term) => rs.onLeaderChange(lead, term));
     return rs;
   }
@@ -264,9 +251,7 @@ export class ReplicatedStore implements Proposer {
   /**
    * Resolves when this member knows a leader, waiting out an election of up to two election
    * timeouts (a split vote included; in the first seconds after the member started, until
-   * STARTUP_LEADER_WAIT_MS; not at all with wait false), and, on a member that restarted, for its
-   * store to apply what its own log held as committed (MANAGER_REPLAYING if it has not within
-   * REPLAY_WAIT_MS); else rejects MANAGER_NO_LEADER
+   * STARTUP_LEADER_WAIT_MS; not at all with wait false); else rejects MANAGER_NO_LEADER
    * (MANAGER_REMOVED on a member whose id was retired, MANAGER_STOPPED once stopped). Reads of
    * cluster state on a manager go through this: a member that knows no leader may hold a stale
    * store (the others moved on, or are gone), and answering from it would show lost managers as
@@ -277,37 +262,13 @@ export class ReplicatedStore implements Proposer {
     if (this.stopped) throw stoppedError();
     const removed = this.removedError();
     if (removed !== undefined) throw removed;
-    if (this.leaderInfo().id !== NONE) return this.replayed(opts.wait !== false);
+    if (this.leaderInfo().id !== NONE) return;
     const { tickMs, electionTicks } = this.raft.ticks();
     const sinceStart = this.clock.monotonicMs() - this.startedAtMs;
     if (opts.wait !== false) await this.leaderKnown(Math.max(2 * electionTicks * tickMs, STARTUP_LEADER_WAIT_MS - sinceStart));
-    if (this.leaderInfo().id !== NONE) return this.replayed(opts.wait !== false);
+    if (this.leaderInfo().id !== NONE) return;
     const { reachable, members } = this.votersInHearing();
     throw noLeaderError(reachable, members);
-  }
-
-  /**
-   * Resolves once the store has applied what this member's own log held as committed when it
-   * started (at once ever after), waiting up to REPLAY_WAIT_MS (not at all with wait false); else
-   * rejects MANAGER_REPLAYING.
-   */
-  private async replayed(wait: boolean): Promise<void> {
-    const want = this.replayTo;
-    if (this.store.appliedIndex >= want) return;
-    if (wait) {
-      const ac = new AbortController();
-      const timer = this.clock.setTimeout(() => ac.abort(), REPLAY_WAIT_MS);
-      try {
-        await this.sm.waitApplied(want, ac.signal);
-        return;
-      } catch {
-        // Not applied in time: said below.
-      } finally {
-        timer.cancel();
-      }
-      if (this.store.appliedIndex >= want) return;
-    }
-    throw replayingError(this.store.appliedIndex, want);
   }
 
   /**

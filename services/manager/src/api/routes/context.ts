@@ -36,8 +36,7 @@ export function requireManager(backend: NodeBackend): ManagerBackend {
 
 /**
  * The manager part of the backend for a read of cluster state: as requireManager, and then only
- * once the manager knows a leader (MANAGER_NO_LEADER, 503, when it does not after a short wait)
- * and has replayed its own log after a restart (MANAGER_REPLAYING, 503).
+ * once the manager knows a leader (MANAGER_NO_LEADER, 503, when it does not after a short wait).
  */
 export async function requireManagerForRead(backend: NodeBackend): Promise<ManagerBackend> {
   const m = requireManager(backend);
