@@ -16,7 +16,7 @@ import { raftServiceDefinition, raftpb, sessionOfCall, widenReceiveWindow } from
 import { RaftError } from "../core/errors.js";
 import { MessageType, type Message, type NodeId } from "../core/types.js";
 import { decodeMessage } from "./codec.js";
-import { MEMBER_REMOVED, Peer, SUPERSEDED } from "./peer.js";
+import { KEEPALIVE, MEMBER_REMOVED, Peer, SUPERSEDED } from "./peer.js";
 import { LaneStreams, readLaneMetadata, type LaneEntry, type LaneStreamId } from "./lane-streams.js";
 import { SnapshotAssembler } from "./snapshot-assembler.js";
 import { watchSession, type WatchedSession } from "./session-watch.js";
@@ -88,9 +88,6 @@ export interface TransportStats {
   /** Incoming connections closed because a ping on them went unanswered (session-watch.ts). */
   connectionsDropped: number;
 }
-
-/** The receiving side's keepalive by default: the terms of the senders' (CHANNEL_OPTIONS, peer.ts). */
-export const RECEIVER_KEEPALIVE = { intervalMs: 1_000, timeoutMs: 2_000 } as const;
 
 export interface GrpcTransportModules {
   logger: Logger;
@@ -271,13 +268,10 @@ export class GrpcTransport implements RaftTransport {
 
   /** Starts the receiving side's keepalive on a connection raft streams arrive on (session-watch.ts). */
   private watch(session: Partial<Http2Session>, address: string): void {
-    const terms = this.opts.receiverKeepalive ?? RECEIVER_KEEPALIVE;
+    // The senders' own terms by default (KEEPALIVE, peer.ts).
+    const terms = this.opts.receiverKeepalive ?? KEEPALIVE;
     if (terms === false || typeof session.ping !== "function" || typeof session.destroy !== "function" || typeof session.once !== "function") return;
-    let stop: (() => void) | undefined = undefined;
-    const stopped = (): void => {
-      if (stop !== undefined) this.watches.delete(stop);
-    };
-    stop = watchSession(session as WatchedSession, {
+    const stop = watchSession(session as WatchedSession, {
       ...terms,
       clock: this.clock,
       afterPendingInput: (fn) => setImmediate(fn),
@@ -287,7 +281,7 @@ export class GrpcTransport implements RaftTransport {
       },
     });
     this.watches.add(stop);
-    session.once("close", stopped);
+    session.once("close", () => this.watches.delete(stop));
   }
 
   private handleStream(call: grpc.ServerReadableStream<raftpb.Frame, raftpb.StreamAck>, cb: grpc.sendUnaryData<raftpb.StreamAck>): void {

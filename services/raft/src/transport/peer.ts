@@ -49,6 +49,9 @@ export const SUPERSEDED = "raft stream superseded by a newer stream from the sam
 
 const method = raftServiceDefinition.stream;
 
+/** The keepalive's terms: a ping a second, answered within 2 s (see CHANNEL_OPTIONS; the receiver's side uses them too, session-watch.ts). */
+export const KEEPALIVE = { intervalMs: 1_000, timeoutMs: 2_000 } as const;
+
 /**
  * Channel options: our own backoff paces reconnects, so the channel's must not add minutes to it.
  * Keepalive pings notice a peer that died without closing its socket (power loss, partition):
@@ -63,8 +66,8 @@ const method = raftServiceDefinition.stream;
  * long already costs it its leader's heartbeats. A ping is one HTTP/2 frame each way.
  */
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {
-  "grpc.keepalive_time_ms": 1_000,
-  "grpc.keepalive_timeout_ms": 2_000,
+  "grpc.keepalive_time_ms": KEEPALIVE.intervalMs,
+  "grpc.keepalive_timeout_ms": KEEPALIVE.timeoutMs,
   "grpc.keepalive_permit_without_calls": 1,
   "grpc.initial_reconnect_backoff_ms": 100,
   "grpc.max_reconnect_backoff_ms": 1000,

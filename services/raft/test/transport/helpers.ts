@@ -34,7 +34,6 @@ export async function startTransport(id: NodeId, opts: Partial<GrpcTransportOpti
   t.onMessage((m) => h.received.push(m));
   t.onUnreachable((p) => h.unreachable.push(p));
   t.onDown((p) => h.down.push(p));
-  t.onUp(() => undefined);
   t.onSnapshotStatus((p, ok) => h.snapshotStatus.push({ id: p, ok }));
   await t.start();
   return h;
