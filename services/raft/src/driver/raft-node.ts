@@ -333,7 +333,11 @@ export class RaftNode {
 
   /**
    * Opens (or creates) the member's state in dataDir and starts it: the state machine is restored
-   * from the latest snapshot and committed entries after it are applied again.
+   * from the latest snapshot and committed entries after it are applied again. Resolves once they
+   * are, so that nothing reads a state machine that shows only part of what this member had
+   * committed: the replay is not one synchronous step (a membership change in it awaits the write
+   * of members.json), while the transport already runs and a heartbeat can make the leader known
+   * in between. (A manager restarted that way once answered its first read with 3 nodes of 5.)
    */
   static async start(opts: RaftNodeOptions, modules: RaftNodeModules): Promise<RaftNode> {
     if (!Number.isSafeInteger(opts.id) || opts.id <= 0) throw new RaftError("RAFT_INVALID_ARGUMENT", `member id must be positive, got ${opts.id}`);
@@ -345,6 +349,7 @@ export class RaftNode {
     const codec = opts.encryptionKey === undefined ? undefined : createAesGcmCodec(opts.encryptionKey);
     const level = await LevelStorage.open(join(opts.dataDir, "raft"), codec === undefined ? { logger: log } : { logger: log, codec });
     let transport: RaftTransport | undefined;
+    let running: RaftNode | undefined;
     try {
       let loaded = await level.load();
       let stored = await readMembers(opts.dataDir);
@@ -420,10 +425,17 @@ export class RaftNode {
       for (const [id, addr] of addresses) if (id !== opts.id) transport.addPeer(id, addr);
       node.ticker = node.clock.setInterval(() => node.onTick(), node.tickMs);
       node.kick();
+      running = node;
+      await node.appliedTo(mem.hardState.commit);
       return node;
     } catch (err) {
-      await transport?.stop().catch(() => undefined);
-      await level.close().catch(() => undefined);
+      if (running !== undefined) {
+        // Stopping the node closes its transport and storage (it may already be stopping: fail()).
+        await running.stop().catch(() => undefined);
+      } else {
+        await transport?.stop().catch(() => undefined);
+        await level.close().catch(() => undefined);
+      }
       throw err;
     }
   }
@@ -1194,6 +1206,32 @@ export class RaftNode {
       else this.readsAwaitingApply.push(w);
     }
     this.issueReadRound();
+  }
+
+  /**
+   * Resolves once entries up to index are applied here; rejects if the node stops or fails first
+   * (RaftNode.start: the replay of what this member's own log holds as committed).
+   */
+  private appliedTo(index: number): Promise<void> {
+    if (this.applied >= index) return Promise.resolve();
+    if (this.stopped) return Promise.reject(this.fatal ?? stoppedError());
+    return new Promise<void>((resolve, reject) => {
+      const w: ReadWaiter = {
+        index,
+        settled: false,
+        resolve: () => {
+          if (w.settled) return;
+          w.settled = true;
+          resolve();
+        },
+        reject: (err) => {
+          if (w.settled) return;
+          w.settled = true;
+          reject(err);
+        },
+      };
+      this.readsAwaitingApply.push(w);
+    });
   }
 
   private resolveAppliedReads(): void {

@@ -557,6 +557,44 @@ describe("RaftNode membership and snapshots", function () {
     assert.deepEqual(heldAtSave.filter((h) => h), [], "no snapshot encoding was still held when its snapshot was saved");
   });
 
+  it("start() resolves only once a restarted member has applied every entry its log held as committed, a membership change among them", async () => {
+    c = new Cluster();
+    await c.allocate([1, 2, 3, 4]);
+    const initial = { 1: c.addresses[1]!, 2: c.addresses[2]!, 3: c.addresses[3]! };
+    await Promise.all([1, 2, 3].map((id) => c.start(id, { peers: initial })));
+    const l = await c.leader();
+    for (let i = 0; i < 5; i++) await l.node!.propose(put(`before${i}`, "v"));
+    // Applying a membership change awaits the write of members.json: the replay is not one step.
+    await l.node!.addMember(4, c.addresses[4]!, { learner: true });
+    for (let i = 0; i < 5; i++) await l.node!.propose(put(`after${i}`, "v"));
+    const f = c.running().find((m) => m.id !== l.id)!;
+    await waitFor("follower applied", () => f.sm.log.length === 10);
+    await c.stop(f.id);
+    const back = await c.start(f.id, { peers: initial });
+    assert.equal(back.sm.log.length, 10, `applied when start() resolved: ${back.sm.log.join(", ")}`);
+    assert.deepEqual(back.node!.status().confState.learners, [4]);
+  });
+
+  it("start() rejects when replaying the log fails, and leaves nothing open: the member starts again afterwards", async () => {
+    c = new Cluster();
+    await c.allocate([1, 2, 3]);
+    await Promise.all([1, 2, 3].map((id) => c.start(id)));
+    const l = await c.leader();
+    for (let i = 0; i < 3; i++) await l.node!.propose(put(`k${i}`, "v"));
+    const f = c.running().find((m) => m.id !== l.id)!;
+    await waitFor("follower applied", () => f.sm.log.length === 3);
+    await c.stop(f.id);
+    class Failing extends KvStateMachine {
+      override apply(): void {
+        throw new Error("disk on fire");
+      }
+    }
+    await assert.rejects(c.start(f.id, {}, new Failing()), (err: unknown) => code(err) === "RAFT_STOPPED" && /disk on fire/.test(String(err)));
+    // Its port and its LevelDB lock were released.
+    const back = await c.start(f.id);
+    assert.equal(back.sm.log.length, 3);
+  });
+
   it("a restarted member restores from its own snapshot and replays the entries after it", async () => {
     c = new Cluster({ snapshotEntries: 10, compactKeepEntries: 2 });
     await c.allocate([1, 2, 3]);
