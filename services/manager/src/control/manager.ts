@@ -165,7 +165,7 @@ export class Manager implements ManagerBackend {
       m.leaderParts = modules.leaderComponents?.(rs.store) ?? [];
       m.raftSettings.start();
       rs.onLeadershipChange((leader) => void m.onLeadership(leader));
-      if (rs.isLeader()) await m.onLeadership(true);
+      if (rs.leads()) await m.onLeadership(true);
       log.info({ nodeId: opts.nodeId, raftId: opts.raftId, listen: opts.listenAddr, advertise: opts.advertiseAddr }, "manager started");
       return m;
     } catch (err) {

@@ -178,7 +178,10 @@ export class ReplicatedStore implements Proposer {
   private readonly clock: Clock;
   private readonly commitTimeoutMs: number;
   private readonly listeners = new Set<LeadershipListener>();
+  /** Raft leadership (isLeader). */
   private leader = false;
+  /** Leadership as told to the listeners: from when this leader's store caught up (signalOnceCaughtUp). */
+  private signalled = false;
   private stopped = false;
   private readonly startedAtMs: number;
 
@@ -218,8 +221,14 @@ export class ReplicatedStore implements Proposer {
     return this.opts.raft.id;
   }
 
+  /** Raft leadership: this member leads its term (its store may still be catching up: leads()). */
   isLeader(): boolean {
     return this.leader;
+  }
+
+  /** Leadership as onLeadershipChange tells it: leading, and caught up with the committed log. */
+  leads(): boolean {
+    return this.signalled;
   }
 
   /** The leader as this member knows it (id 0: none). */
@@ -273,7 +282,8 @@ export class ReplicatedStore implements Proposer {
 
   /**
    * Called when this member gains (true) or loses (false) leadership, so leader-only components
-   * start and stop. A proposal pending when leadership is lost settles by what the log decides:
+   * start and stop. Gaining is told once the store has applied everything committed before this
+   * term (signalOnceCaughtUp); losing at once, and only after a gain was told. A proposal pending when leadership is lost settles by what the log decides:
    * resolved if its entry still commits, rejected RAFT_PROPOSAL_DROPPED if a newer term replaced it.
    */
   onLeadershipChange(fn: LeadershipListener): () => void {
@@ -500,11 +510,50 @@ export class ReplicatedStore implements Proposer {
     if (now === this.leader) return;
     this.leader = now;
     this.log.info({ term, leader: now }, now ? "replication: became leader" : "replication: lost leadership");
+    if (now) {
+      void this.signalOnceCaughtUp(term);
+      return;
+    }
     // Before any listener: no write may stage over this leadership's entries in flight any more.
-    if (!now) this.store.leftLeadership();
+    this.store.leftLeadership();
+    if (!this.signalled) return;
+    this.signalled = false;
+    this.notify(false, term);
+  }
+
+  /**
+   * Tells the listeners (the leader's components: orchestrators, scheduler, allocator, dispatcher)
+   * that this member leads only once its store has applied every entry committed before its term:
+   * a read barrier, which the core answers after the term's first entry commits. A new leader may
+   * hold entries that an old leader committed (and acknowledged) which it has not yet learned are
+   * committed; components started on that store would act on a state without them (an allocator
+   * could hand out an address an old entry already took). Writes need not wait: the log orders them.
+   */
+  private async signalOnceCaughtUp(term: number): Promise<void> {
+    const leading = (): boolean => !this.stopped && this.leader && this.raft.status().term === term;
+    for (let attempt = 0; ; attempt++) {
+      if (!leading()) return;
+      try {
+        await this.raft.readBarrier();
+        break;
+      } catch (err) {
+        if (!leading()) return;
+        // No quorum answered within the barrier's timeout: check quorum will end this term, or a
+        // later round succeeds.
+        if (attempt === 0) this.log.warn({ err, term }, "replication: leading, but not yet caught up with the committed log; leader components wait");
+        await sleep(this.raft.ticks().tickMs);
+      }
+    }
+    if (!leading() || this.signalled) return;
+    this.signalled = true;
+    this.log.info({ term, applied: this.store.appliedIndex }, "replication: caught up with the committed log; starting leader components");
+    this.notify(true, term);
+  }
+
+  private notify(leader: boolean, term: number): void {
     for (const fn of [...this.listeners]) {
       try {
-        fn(now, term);
+        fn(leader, term);
       } catch (err) {
         this.log.error({ err }, "replication: leadership listener threw");
       }

@@ -342,7 +342,7 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
 
       const next = await c.leader();
       assert.notEqual(next.id, old.id);
-      assert.ok(events.some(([id, l]) => id === next.id && l), "the new leader was told it leads");
+      await waitFor(() => events.some(([id, l]) => id === next.id && l), 5000, "the new leader to be told it leads");
       for (let i = 0; i < 5; i++) await next.store.update((tx) => tx.create("service", service(`after-${i}`, `after-${i}`)));
 
       const back = await c.start(old.id);
@@ -351,6 +351,41 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
       const expected = objectsOf(next);
       for (const m of c.running()) assert.equal(objectsOf(m), expected);
       assert.equal(back.store.view((tx) => tx.find("service").length), 6);
+    });
+  });
+
+  describe("leadership events", () => {
+    const c = new StoreCluster();
+    after(() => c.cleanup());
+
+    it("tells a new leader it leads only once its store has applied its term's first entry, and with it every entry committed before the term", async () => {
+      await c.startAll([1, 2, 3]);
+      const old = await c.leader();
+      await old.store.update((tx) => tx.create("service", service("before-failover", "before-failover")));
+      const seen = new Map<number, { firstOfTerm?: number; appliedWhenTold?: number; hadWrite?: boolean }>();
+      for (const m of c.running()) {
+        if (m === old) continue;
+        const rec: { firstOfTerm?: number; appliedWhenTold?: number; hadWrite?: boolean } = {};
+        seen.set(m.id, rec);
+        // The core appends its term's first (empty) entry as it becomes leader.
+        m.raft.onLeaderChange((lead) => {
+          if (lead === m.id) rec.firstOfTerm ??= m.raft.status().lastIndex;
+        });
+        m.onLeadershipChange((leader) => {
+          if (!leader || rec.appliedWhenTold !== undefined) return;
+          // (The store counts only entries with actions; the term's first entry is empty.)
+          rec.appliedWhenTold = m.raft.status().applied;
+          rec.hadWrite = m.store.view((tx) => tx.get("service", "before-failover")) !== undefined;
+        });
+      }
+      await c.stop(old.id);
+      const next = await c.leader();
+      const rec = seen.get(next.id)!;
+      await waitFor(() => rec.appliedWhenTold !== undefined, 5000, "the new leader to be told it leads");
+      assert.ok(rec.firstOfTerm !== undefined);
+      assert.ok(rec.appliedWhenTold! >= rec.firstOfTerm, `applied ${rec.appliedWhenTold} when told; the term's first entry is ${rec.firstOfTerm}`);
+      assert.equal(rec.hadWrite, true, "the write acknowledged by the old leader was in the store when the new leader was told");
+      assert.equal(next.leads(), true);
     });
   });
 

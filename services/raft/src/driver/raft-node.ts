@@ -675,7 +675,9 @@ export class RaftNode {
 
   /** The core's status, every member's address, and the first index still in the log (before it: the snapshot). */
   status(): RaftStatus & { addresses: Record<NodeId, string>; firstIndex: number } {
-    return { ...this.raw.status(), addresses: toRecord(this.addresses), firstIndex: this.mem.firstIndex() };
+    // applied: what the state machine has applied, which runs ahead of the core's count (that moves
+    // at advance(), after the Ready) while a Ready is being handled.
+    return { ...this.raw.status(), applied: this.applied, addresses: toRecord(this.addresses), firstIndex: this.mem.firstIndex() };
   }
 
   /**
