@@ -58,11 +58,12 @@ describe("swarm on the lab: 3 managers + 2 workers", function () {
   }
 
   /**
-   * A node's labels as `via` reads them (locally) once every key of `want` holds its value, or as
-   * they are after timeoutMs: a member that was away catches up on the entries it missed. Catching
-   * up includes learning the leader: a manager just back from a partition refused a read as
-   * leaderless (503, "an election is under way") once right after every manager had named the new
-   * leader, so such a refusal is retried until the deadline, and is the answer if it lasts.
+   * A node's labels as `via` reads them once every key of `want` holds its value, or as they are
+   * after timeoutMs: a member that was away catches up on the entries it missed. Catching up
+   * includes learning the leader and reaching it: a manager just back from a partition refused a
+   * read as leaderless (503, "an election is under way") once right after every manager had named
+   * the new leader, and one refuses reads (503) until the leader confirms its store is current, so
+   * such a refusal is retried until the deadline, and is the answer if it lasts.
    */
   async function labelsOnceCaughtUp(via: HostRecord, hostname: string, want: Record<string, string>, timeoutMs = 15_000): Promise<Record<string, string>> {
     const deadline = Date.now() + timeoutMs;
@@ -71,7 +72,7 @@ describe("swarm on the lab: 3 managers + 2 workers", function () {
       try {
         labels = (await nodeByHost(via, hostname)).Spec.Labels ?? {};
       } catch (err) {
-        const leaderless = err instanceof LabError && err.meta["status"] === 503 && /does not have a leader/.test(err.message);
+        const leaderless = err instanceof LabError && err.meta["status"] === 503 && /does not have a leader|could not confirm with the leader/.test(err.message);
         if (!leaderless || Date.now() + 100 >= deadline) throw err;
         await sleep(100);
         continue;
@@ -276,8 +277,8 @@ describe("swarm on the lab: 3 managers + 2 workers", function () {
     // new leader, but a load-induced election may still move leadership, so any agreed leader counts.
     const agreed = await leaderHost(managers(), 30_000);
     if (agreed !== next) process.stderr.write(`      (leadership moved again to ${agreed.name} after the restart)\n`);
-    // Reads are local: the old leader may know the leader (from a heartbeat) a moment before the
-    // entries it missed have reached it. Every acknowledged write must arrive, within a bound.
+    // A read on the old leader waits until the leader confirms its store holds every acknowledged
+    // write, or is refused (503) while it cannot reach the leader yet: retried within a bound.
     const want = survivors.map((m) => `after-failover.${m.name}`);
     const labels = await labelsOnceCaughtUp(old, "worker2", Object.fromEntries(want.map((k) => [k, "1"])));
     for (const k of want) assert.equal(labels[k], "1", `acknowledged write ${k} missing on the old leader`);

@@ -94,9 +94,11 @@ export interface ManagerBackend {
   /** Reads: store.view (local); writes: store.update / store.batch (replicated through raft). */
   readonly store: MemoryStore;
   /**
-   * Resolves once this manager knows a leader (waiting out a short election); rejects
-   * MANAGER_NO_LEADER otherwise (at once with wait false). Every read of cluster state awaits it
-   * first: a manager without a leader may hold a stale store, and Docker refuses such reads too.
+   * Resolves once this manager knows a leader (waiting out a short election) and, on a follower,
+   * the leader has confirmed its store holds every acknowledged write (a read barrier); rejects
+   * MANAGER_NO_LEADER or MANAGER_LEADER_UNREACHABLE otherwise (with wait false: at once, and
+   * without the barrier). Every read of cluster state awaits it first: a manager without a leader
+   * may hold a stale store, and Docker refuses such reads too.
    */
   leaderForRead(opts?: { wait?: boolean }): Promise<void>;
   /** A read reflecting every write acknowledged before the call (ReadIndex). */

@@ -1,7 +1,13 @@
 // Errors of the replication layer (raft ⇄ store), with stable codes for the API edge.
 import { ShoalError } from "@shoal/common";
 
-export type ManagerErrorCode = "MANAGER_NOT_LEADER" | "MANAGER_NO_QUORUM" | "MANAGER_NO_LEADER" | "MANAGER_REMOVED" | "MANAGER_STOPPED";
+export type ManagerErrorCode =
+  | "MANAGER_NOT_LEADER"
+  | "MANAGER_NO_QUORUM"
+  | "MANAGER_NO_LEADER"
+  | "MANAGER_LEADER_UNREACHABLE"
+  | "MANAGER_REMOVED"
+  | "MANAGER_STOPPED";
 
 export type ManagerErrorMeta = { code: ManagerErrorCode } & Record<string, unknown>;
 
@@ -46,6 +52,22 @@ export function noLeaderError(reachable: number, members: number): ManagerError 
         "bring the lost managers back; if they are gone for good, recover with 'shoal swarm init --force-new-cluster' on a surviving manager " +
         "(docs/OPERATIONS.md, Quorum recovery). 'shoal cluster status' shows what this manager sees.";
   return new ManagerError({ code: "MANAGER_NO_LEADER", reachable, members }, `${docker} ${detail}`, { temporary: true });
+}
+
+/**
+ * A read of cluster state on a follower that knows a leader but could not confirm with it, within
+ * waitedMs, that its store holds every write acknowledged so far (a read barrier): it may be cut
+ * off from the others, or far behind, so it answers no such read rather than an older picture.
+ */
+export function leaderUnreachableError(leader: number, leaderAddress: string | undefined, waitedMs: number): ManagerError {
+  const where = `raft id ${leader}${leaderAddress === undefined ? "" : ` at ${leaderAddress}`}`;
+  return new ManagerError(
+    { code: "MANAGER_LEADER_UNREACHABLE", leader, leaderAddress, waitedMs },
+    `this manager could not confirm with the leader (${where}) within ${(waitedMs / 1000).toFixed(1)} s that what it has stored is current, ` +
+      "so it answers no reads of cluster state: it may be cut off from the other managers. Ask another manager; " +
+      "'shoal cluster status' on this one shows which managers it hears.",
+    { temporary: true },
+  );
 }
 
 /**

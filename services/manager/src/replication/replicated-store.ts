@@ -47,7 +47,7 @@ import {
   type StoreAction,
   type StoreEntry,
 } from "@shoal/store";
-import { ManagerError, noLeaderError, noQuorumError, notLeaderError, removedManagerError, stoppedError } from "./errors.js";
+import { ManagerError, leaderUnreachableError, noLeaderError, noQuorumError, notLeaderError, removedManagerError, stoppedError } from "./errors.js";
 
 /** True when a forwarded write surely never reached the leader (the connection was refused). */
 function neverSent(err: unknown): boolean {
@@ -170,6 +170,14 @@ class StoreStateMachine implements StateMachine {
  */
 const STARTUP_LEADER_WAIT_MS = 5_000;
 
+/**
+ * How long an API read on a follower waits, at least, for the leader to confirm that its store is
+ * current (a read barrier) before it says it could not. A member back from a partition hears the
+ * leader's heartbeats before its own stream to the leader is out of its reconnect backoff (up to
+ * 2 s), and a read request lost on the way is found lost after two election timeouts.
+ */
+const READ_CONFIRM_WAIT_MS = 5_000;
+
 export class ReplicatedStore implements Proposer {
   readonly store: MemoryStore;
   private raftNode: RaftNode | undefined;
@@ -258,26 +266,69 @@ export class ReplicatedStore implements Proposer {
   }
 
   /**
-   * Resolves when this member knows a leader, waiting out an election of up to two election
-   * timeouts (a split vote included; in the first seconds after the member started, until
-   * STARTUP_LEADER_WAIT_MS; not at all with wait false); else rejects MANAGER_NO_LEADER
-   * (MANAGER_REMOVED on a member whose id was retired, MANAGER_STOPPED once stopped). Reads of
-   * cluster state on a manager go through this: a member that knows no leader may hold a stale
-   * store (the others moved on, or are gone), and answering from it would show lost managers as
-   * reachable and lost nodes as ready. A member that follows a leader serves its local store (it
-   * lags by at most the entries in flight), as before.
+   * Resolves when this member may answer a read of cluster state from its store: it knows a leader
+   * (waiting out an election of up to two election timeouts, a split vote included; in the first
+   * seconds after the member started, until STARTUP_LEADER_WAIT_MS), and, unless it is that leader
+   * and caught up, the leader has confirmed that the store holds every write acknowledged before
+   * the call (a read barrier, retried within the same bound). Else rejects MANAGER_NO_LEADER or
+   * MANAGER_LEADER_UNREACHABLE (MANAGER_REMOVED on a member whose id was retired, MANAGER_STOPPED
+   * once stopped). With wait false it waits for neither and only needs a known leader.
+   *
+   * A member that knows no leader may hold a stale store (the others moved on, or are gone), and
+   * answering from it would show lost managers as reachable and lost nodes as ready. A follower
+   * that knows one may still be far behind it (back from a partition, or restarted: it hears the
+   * leader's heartbeat before the entries it missed), or a moment behind a write another manager
+   * just acknowledged; the barrier costs a round trip to the leader and gives what Docker's
+   * managers give by forwarding reads to theirs.
    */
   async leaderForRead(opts: { wait?: boolean } = {}): Promise<void> {
     if (this.stopped) throw stoppedError();
     const removed = this.removedError();
     if (removed !== undefined) throw removed;
-    if (this.leaderInfo().id !== NONE) return;
+    const wait = opts.wait !== false;
     const { tickMs, electionTicks } = this.raft.ticks();
-    const sinceStart = this.clock.monotonicMs() - this.startedAtMs;
-    if (opts.wait !== false) await this.leaderKnown(Math.max(2 * electionTicks * tickMs, STARTUP_LEADER_WAIT_MS - sinceStart));
-    if (this.leaderInfo().id !== NONE) return;
-    const { reachable, members } = this.votersInHearing();
-    throw noLeaderError(reachable, members);
+    const boundMs = Math.max(2 * electionTicks * tickMs, STARTUP_LEADER_WAIT_MS - (this.clock.monotonicMs() - this.startedAtMs));
+    const until = this.clock.monotonicMs() + boundMs;
+    if (this.leaderInfo().id === NONE && wait) await this.leaderKnown(boundMs);
+    if (this.leaderInfo().id === NONE) {
+      const { reachable, members } = this.votersInHearing();
+      throw noLeaderError(reachable, members);
+    }
+    if (!wait || this.signalled) return;
+    await this.currentForRead(Math.max(until, this.clock.monotonicMs() + READ_CONFIRM_WAIT_MS));
+  }
+
+  /** A read barrier, retried until `until` (monotonic ms) while this member follows a leader. */
+  private async currentForRead(until: number): Promise<void> {
+    const started = this.clock.monotonicMs();
+    const tickMs = this.raft.ticks().tickMs;
+    for (;;) {
+      const left = until - this.clock.monotonicMs();
+      const ac = new AbortController();
+      const timer = this.clock.setTimeout(() => ac.abort(), Math.max(left, 1));
+      try {
+        await this.raft.readBarrier({ signal: ac.signal });
+        return;
+      } catch (err) {
+        if (this.stopped) throw stoppedError();
+        const removed = this.removedError();
+        if (removed !== undefined) throw removed;
+        if (!(err instanceof RaftError)) throw err;
+      } finally {
+        timer.cancel();
+      }
+      const remaining = until - this.clock.monotonicMs();
+      if (remaining <= 0) break;
+      // Leadership moved, or the request was lost on the way: wait for a leader, then ask again.
+      if (this.leaderInfo().id === NONE) await this.leaderKnown(remaining);
+      else await sleep(Math.min(tickMs, remaining));
+    }
+    const lead = this.leaderInfo();
+    if (lead.id === NONE) {
+      const { reachable, members } = this.votersInHearing();
+      throw noLeaderError(reachable, members);
+    }
+    throw leaderUnreachableError(lead.id, lead.address, Math.round(this.clock.monotonicMs() - started));
   }
 
   /**

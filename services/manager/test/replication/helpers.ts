@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freeLoopbackPorts, silentLogger } from "@shoal/common";
+import type { RaftTransport } from "@shoal/raft";
 import type { NewObject } from "@shoal/store";
 import { ReplicatedStore, type LeaderForwarder, type ReplicatedStoreOptions } from "../../src/replication/replicated-store.js";
 
@@ -53,15 +54,22 @@ export class StoreCluster {
     await Promise.all(ids.map((id) => this.start(id)));
   }
 
-  /** Starts (or restarts) member `id`; `raftOver` adds start options such as forceNewCluster. */
-  async start(id: number, raftOver: Partial<ReplicatedStoreOptions["raft"]> = {}): Promise<ReplicatedStore> {
+  /**
+   * Starts (or restarts) member `id`; `raftOver` adds start options such as forceNewCluster, and
+   * `transport` replaces the member's own (a test's filter around a GrpcTransport).
+   */
+  async start(id: number, raftOver: Partial<ReplicatedStoreOptions["raft"]> = {}, transport?: RaftTransport): Promise<ReplicatedStore> {
     const rs = await ReplicatedStore.start(
       {
         commitTimeoutMs: 1000,
         ...this.over,
         raft: { id, dataDir: join(this.root, `m${id}`), listen: this.addresses[id]!, peers: this.addresses, tickMs: 20, electionTicks: 10, heartbeatTicks: 1, ...this.over.raft, ...raftOver },
       },
-      this.forwarder === undefined ? { logger: silentLogger() } : { logger: silentLogger(), forwarder: this.forwarder },
+      {
+        logger: silentLogger(),
+        ...(this.forwarder === undefined ? {} : { forwarder: this.forwarder }),
+        ...(transport === undefined ? {} : { transport }),
+      },
     );
     this.members.set(id, rs);
     return rs;

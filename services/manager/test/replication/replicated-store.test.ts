@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { ShoalError } from "@shoal/common";
+import { ShoalError, silentLogger } from "@shoal/common";
 import { RemoteError } from "@shoal/proto";
-import { NONE, RaftError } from "@shoal/raft";
+import { GrpcTransport, MessageType, NONE, RaftError, type Message } from "@shoal/raft";
 import { httpErrorOf } from "../../src/api/errors.js";
 import { NodeAvailability, NodeMembership, NodeRole, NodeState, TaskState, type NewObject, type StoreEvent } from "@shoal/store";
 import type { ReplicatedStore } from "../../src/replication/replicated-store.js";
@@ -386,6 +386,56 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
       assert.ok(rec.appliedWhenTold! >= rec.firstOfTerm, `applied ${rec.appliedWhenTold} when told; the term's first entry is ${rec.firstOfTerm}`);
       assert.equal(rec.hadWrite, true, "the write acknowledged by the old leader was in the store when the new leader was told");
       assert.equal(next.leads(), true);
+    });
+  });
+
+  describe("reads on a follower behind the leader", () => {
+    const c = new StoreCluster();
+    after(() => c.cleanup());
+
+    it("answers only once its store holds every write acknowledged before the read, and says so when the leader cannot confirm that", async () => {
+      await c.startAll([1, 2, 3]);
+      const leader = await c.leader();
+      const f = c.running().find((m) => m !== leader)!;
+      await c.stop(f.id);
+      // The follower back, but its appends held back: it hears the leader's heartbeats (so it
+      // knows the leader) and none of the entries it missed, as after a partition or a restart.
+      let holdAppends = true;
+      const inner = new GrpcTransport({ id: f.id, listen: c.addresses[f.id]! }, { logger: silentLogger() });
+      const filtered = new Proxy(inner, {
+        get(target, prop, receiver) {
+          if (prop === "onMessage") {
+            return (handler: (m: Message) => void) => target.onMessage((m) => (holdAppends && m.type === MessageType.App ? undefined : handler(m)));
+          }
+          const v = Reflect.get(target, prop, receiver) as unknown;
+          return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+      await leader.store.update((tx) => tx.create("service", service("while-away", "while-away")));
+      const back = await c.start(f.id, {}, filtered);
+      await waitFor(() => back.leaderInfo().id === leader.id, 5000, "the follower to hear the leader");
+      assert.equal(back.store.view((tx) => tx.get("service", "while-away")), undefined);
+
+      const unreachable = (err: unknown): boolean => {
+        assert.ok(err instanceof ShoalError, String(err));
+        assert.equal(err.code, "MANAGER_LEADER_UNREACHABLE");
+        assert.match(err.message, /^this manager could not confirm with the leader \(raft id \d+ at 127\.0\.0\.1:\d+\) within \d+\.\d s that what it has stored is current/);
+        assert.equal(httpErrorOf(err).statusCode, 503);
+        return true;
+      };
+      await assert.rejects(back.leaderForRead(), unreachable);
+      // With wait false (/info) it answers at once, from what it has.
+      await back.leaderForRead({ wait: false });
+
+      let answered = false;
+      const read = back.leaderForRead().then(() => {
+        answered = true;
+        return back.store.view((tx) => tx.get("service", "while-away"));
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(answered, false, "no answer while the store lacks an acknowledged write");
+      holdAppends = false;
+      assert.ok((await read) !== undefined, "the read answered with the write made while it was away");
     });
   });
 

@@ -36,7 +36,8 @@ export function requireManager(backend: NodeBackend): ManagerBackend {
 
 /**
  * The manager part of the backend for a read of cluster state: as requireManager, and then only
- * once the manager knows a leader (MANAGER_NO_LEADER, 503, when it does not after a short wait).
+ * once the manager knows a leader (MANAGER_NO_LEADER, 503, when it does not after a short wait)
+ * and its store is current (MANAGER_LEADER_UNREACHABLE, 503, when the leader could not confirm it).
  */
 export async function requireManagerForRead(backend: NodeBackend): Promise<ManagerBackend> {
   const m = requireManager(backend);
