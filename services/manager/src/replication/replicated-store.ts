@@ -314,6 +314,8 @@ export class ReplicatedStore implements Proposer {
         const removed = this.removedError();
         if (removed !== undefined) throw removed;
         if (!(err instanceof RaftError)) throw err;
+        // Raft stopped on a fatal error: nothing will confirm anything any more.
+        if (err.code === "RAFT_STOPPED") throw stoppedError();
       } finally {
         timer.cancel();
       }
@@ -588,7 +590,7 @@ export class ReplicatedStore implements Proposer {
         await this.raft.readBarrier();
         break;
       } catch (err) {
-        if (!leading()) return;
+        if (!leading() || (err instanceof RaftError && err.code === "RAFT_STOPPED")) return;
         // No quorum answered within the barrier's timeout: check quorum will end this term, or a
         // later round succeeds.
         if (attempt === 0) this.log.warn({ err, term }, "replication: leading, but not yet caught up with the committed log; leader components wait");

@@ -436,6 +436,42 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
       assert.equal(answered, false, "no answer while the store lacks an acknowledged write");
       holdAppends = false;
       assert.ok((await read) !== undefined, "the read answered with the write made while it was away");
+
+      // Raft stopped under it (a fatal error does that): refused at once, not after the wait.
+      await back.raft.stop();
+      const t0 = Date.now();
+      await assert.rejects(back.leaderForRead(), (err: unknown) => err instanceof ShoalError && err.code === "MANAGER_STOPPED");
+      assert.ok(Date.now() - t0 < 1000, `refused after ${Date.now() - t0} ms`);
+    });
+  });
+
+  describe("a read request lost on the way to the leader", () => {
+    const c = new StoreCluster();
+    after(() => c.cleanup());
+
+    it("is asked again: the follower's read barrier resolves instead of failing", async () => {
+      await c.startAll([1, 2, 3]);
+      const leader = await c.leader();
+      const f = c.running().find((m) => m !== leader)!;
+      await c.stop(f.id);
+      let dropped = 0;
+      const inner = new GrpcTransport({ id: f.id, listen: c.addresses[f.id]! }, { logger: silentLogger() });
+      const lossy = new Proxy(inner, {
+        get(target, prop, receiver) {
+          if (prop === "send") {
+            return (msgs: Message[]) => {
+              const kept = msgs.filter((m) => !(m.type === MessageType.ReadIndex && dropped++ === 0));
+              target.send(kept);
+            };
+          }
+          const v = Reflect.get(target, prop, receiver) as unknown;
+          return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+      const back = await c.start(f.id, {}, lossy);
+      await waitFor(() => back.leaderInfo().id === leader.id, 5000, "the follower to hear the leader");
+      await back.raft.readBarrier();
+      assert.equal(dropped >= 2, true, "the first request was dropped and a second one sent");
     });
   });
 

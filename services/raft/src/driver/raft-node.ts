@@ -590,12 +590,14 @@ export class RaftNode {
     view.setFloat64(0, this.opts.id);
     view.setFloat64(8, id);
     const timer = this.clock.setTimeout(() => {
-      // The request or its answer was lost: fail this round and let the queued barriers retry.
+      // The request or its answer was lost (say, sent while our connection to the leader was
+      // being re-established after a partition): ask again, for these barriers first. Each
+      // barrier's own deadline bounds the retries; a late answer to this round is ignored.
       if (this.readRound?.id !== id) return;
       this.readRound = undefined;
-      for (const w of waiters) w.reject(new RaftError("RAFT_TIMEOUT", "read index request was not answered", { afterMs: this.electionMs * 2 }, true));
+      this.readQueue = [...waiters, ...this.readQueue];
       this.issueReadRound();
-    }, this.electionMs * 2);
+    }, this.electionMs / 2);
     this.readRound = { id, waiters, timer };
     try {
       this.raw.readIndex(ctx);
