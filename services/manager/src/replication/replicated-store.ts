@@ -174,7 +174,7 @@ const STARTUP_LEADER_WAIT_MS = 5_000;
  * How long an API read on a follower waits, at least, for the leader to confirm that its store is
  * current (a read barrier) before it says it could not. A member back from a partition hears the
  * leader's heartbeats before its own stream to the leader is out of its reconnect backoff (up to
- * 2 s), and a read request lost on the way is found lost after two election timeouts.
+ * 2 s); a read request lost meanwhile is asked again after half an election timeout.
  */
 const READ_CONFIRM_WAIT_MS = 5_000;
 
@@ -270,7 +270,7 @@ export class ReplicatedStore implements Proposer {
    * (waiting out an election of up to two election timeouts, a split vote included; in the first
    * seconds after the member started, until STARTUP_LEADER_WAIT_MS), and, unless it is that leader
    * and caught up, the leader has confirmed that the store holds every write acknowledged before
-   * the call (a read barrier, retried within the same bound). Else rejects MANAGER_NO_LEADER or
+   * the call (a read barrier, retried for at least READ_CONFIRM_WAIT_MS). Else rejects MANAGER_NO_LEADER or
    * MANAGER_LEADER_UNREACHABLE (MANAGER_REMOVED on a member whose id was retired, MANAGER_STOPPED
    * once stopped). With wait false it waits for neither and only needs a known leader.
    *
@@ -336,8 +336,9 @@ export class ReplicatedStore implements Proposer {
   /**
    * Called when this member gains (true) or loses (false) leadership, so leader-only components
    * start and stop. Gaining is told once the store has applied everything committed before this
-   * term (signalOnceCaughtUp); losing at once, and only after a gain was told. A proposal pending when leadership is lost settles by what the log decides:
-   * resolved if its entry still commits, rejected RAFT_PROPOSAL_DROPPED if a newer term replaced it.
+   * term (signalOnceCaughtUp); losing at once, and only after a gain was told. A proposal pending
+   * when leadership is lost settles by what the log decides: resolved if its entry still commits,
+   * rejected RAFT_PROPOSAL_DROPPED if a newer term replaced it.
    */
   onLeadershipChange(fn: LeadershipListener): () => void {
     this.listeners.add(fn);
