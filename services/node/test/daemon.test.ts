@@ -52,9 +52,14 @@ describe("shoald in process: three managers and a worker on loopback", function 
   let ports: number[];
   const daemons = new Map<string, Daemon>();
 
-  const start = async (name: string): Promise<Daemon> => {
+  /** A daemon for `name`'s state dir, registered for cleanup but not started. */
+  const make = (name: string): Daemon => {
     const d = new Daemon({ stateDir: join(root, name), hostname: name, heartbeatPeriodMs: 300, executor: "simulated" }, { logger });
     daemons.set(name, d);
+    return d;
+  };
+  const start = async (name: string): Promise<Daemon> => {
+    const d = make(name);
     await d.start();
     return d;
   };
@@ -488,8 +493,7 @@ describe("shoald in process: three managers and a worker on loopback", function 
     daemons.delete("lone");
     // The restart's replay stops on the entry, so start() rejects; shoald's main then serves the
     // API anyway, and /info says why.
-    const again = new Daemon({ stateDir: join(root, "lone"), hostname: "lone", heartbeatPeriodMs: 300, executor: "simulated" }, { logger });
-    daemons.set("lone", again);
+    const again = make("lone");
     await assert.rejects(again.start(), why);
     assert.equal(again.info().localNodeState, "error");
     assert.match(again.info().error, why);
