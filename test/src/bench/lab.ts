@@ -3,8 +3,9 @@
 // failover — SIGKILL the leader, time until the survivors agree on a new leader (and, in the first
 // rounds, until the new leader marks the old one's node DOWN so its tasks move), restart the old
 // one, repeat — and node-update writes per second through the REST API (concurrent clients spread
-// over the three managers' sockets; followers forward to the leader); and partition drills: cut
-// the leader off for a few seconds, heal, time until it serves reads again.
+// over the three managers' sockets; followers forward to the leader); node-list reads on the leader
+// and on a follower (which has the leader confirm its store is current first); and partition
+// drills: cut the leader off for a few seconds, heal, time until it serves reads again.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -78,6 +79,22 @@ export async function labBench(opts: { failovers: number; seconds: number; progr
     opts.out("api_node_update_p50", quantile(latencies.sort((a, b) => a - b), 0.5), "ms");
     opts.out("api_node_update_conflicts", conflicts, "conflicts");
     if (errors > 0) opts.out("api_node_update_errors", errors, "errors");
+
+    // Reads of cluster state, sequential: the caught-up leader answers from its store; a follower
+    // first has the leader confirm that its store is current (a read barrier).
+    const lead = await agreedLeader(managers, 15_000);
+    const follower = managers.find((m) => m !== lead)!;
+    for (const [who, via] of [["leader", lead], ["follower", follower]] as const) {
+      const took: number[] = [];
+      for (let i = 0; i < 300; i++) {
+        const t0 = performance.now();
+        await apiJson(via.apiSocket, "GET", "/nodes");
+        if (i >= 20) took.push(performance.now() - t0);
+      }
+      took.sort((a, b) => a - b);
+      opts.out(`api_node_list_${who}_p50`, quantile(took, 0.5), "ms");
+      opts.out(`api_node_list_${who}_p99`, quantile(took, 0.99), "ms");
+    }
 
     const times: number[] = [];
     const downTimes: number[] = [];
