@@ -28,6 +28,18 @@ export async function waitFor(cond: () => boolean, timeoutMs = 5000, what = "con
   }
 }
 
+/** `inner`, except for the methods `over` replaces (a test's filter on what a member sends or hears). */
+export function filteredTransport(inner: RaftTransport, over: Partial<Pick<RaftTransport, "send" | "onMessage">>): RaftTransport {
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      if (prop === "send" && over.send !== undefined) return over.send;
+      if (prop === "onMessage" && over.onMessage !== undefined) return over.onMessage;
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
 export class StoreCluster {
   private rootDir: string | undefined;
 
