@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freeLoopbackPorts, silentLogger } from "@shoal/common";
-import type { RaftTransport } from "@shoal/raft";
+import { GrpcTransport, type RaftTransport } from "@shoal/raft";
 import type { NewObject } from "@shoal/store";
 import { ReplicatedStore, type LeaderForwarder, type ReplicatedStoreOptions } from "../../src/replication/replicated-store.js";
 
@@ -29,7 +29,7 @@ export async function waitFor(cond: () => boolean, timeoutMs = 5000, what = "con
 }
 
 /** `inner`, except for the methods `over` replaces (a test's filter on what a member sends or hears). */
-export function filteredTransport(inner: RaftTransport, over: Partial<Pick<RaftTransport, "send" | "onMessage">>): RaftTransport {
+function filteredTransport(inner: RaftTransport, over: Partial<Pick<RaftTransport, "send" | "onMessage">>): RaftTransport {
   return new Proxy(inner, {
     get(target, prop, receiver) {
       if (prop === "send" && over.send !== undefined) return over.send;
@@ -85,6 +85,15 @@ export class StoreCluster {
     );
     this.members.set(id, rs);
     return rs;
+  }
+
+  /**
+   * Starts (or restarts) member `id` over its own GrpcTransport with `filter`'s replacements for
+   * what it sends or hears (given the transport, to pass on what the filter keeps).
+   */
+  async startFiltered(id: number, filter: (inner: RaftTransport) => Partial<Pick<RaftTransport, "send" | "onMessage">>): Promise<ReplicatedStore> {
+    const inner = new GrpcTransport({ id, listen: this.addresses[id]! }, { logger: silentLogger() });
+    return this.start(id, {}, filteredTransport(inner, filter(inner)));
   }
 
   get(id: number): ReplicatedStore {

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { ShoalError, silentLogger } from "@shoal/common";
+import { ShoalError } from "@shoal/common";
 import { RemoteError } from "@shoal/proto";
-import { GrpcTransport, MessageType, NONE, RaftError, type Message } from "@shoal/raft";
+import { MessageType, NONE, RaftError, type Message } from "@shoal/raft";
 import { httpErrorOf } from "../../src/api/errors.js";
 import { NodeAvailability, NodeMembership, NodeRole, NodeState, TaskState, type NewObject, type StoreEvent } from "@shoal/store";
 import type { ReplicatedStore } from "../../src/replication/replicated-store.js";
-import { StoreCluster, filteredTransport, service, waitFor } from "./helpers.js";
+import { StoreCluster, service, waitFor } from "./helpers.js";
 
 /** The node object of the manager with raft id `raftId`, given `desiredRole`. */
 function managerNode(raftId: number, desiredRole: NodeRole): NewObject<"node"> {
@@ -401,12 +401,10 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
       // The follower back, but its appends held back: it hears the leader's heartbeats (so it
       // knows the leader) and none of the entries it missed, as after a partition or a restart.
       let holdAppends = true;
-      const inner = new GrpcTransport({ id: f.id, listen: c.addresses[f.id]! }, { logger: silentLogger() });
-      const filtered = filteredTransport(inner, {
-        onMessage: (handler) => inner.onMessage((m) => (holdAppends && m.type === MessageType.App ? undefined : handler(m))),
-      });
       await leader.store.update((tx) => tx.create("service", service("while-away", "while-away")));
-      const back = await c.start(f.id, {}, filtered);
+      const back = await c.startFiltered(f.id, (inner) => ({
+        onMessage: (handler) => inner.onMessage((m) => (holdAppends && m.type === MessageType.App ? undefined : handler(m))),
+      }));
       await waitFor(() => back.leaderInfo().id === leader.id, 5000, "the follower to hear the leader");
       assert.equal(back.store.view((tx) => tx.get("service", "while-away")), undefined);
 
@@ -450,11 +448,9 @@ describe("replication: ReplicatedStore (3 members, raft tick 20 ms)", function (
       await c.stop(f.id);
       // Every ReadIndex request this member sends is counted; the first one is dropped.
       let readRequests = 0;
-      const inner = new GrpcTransport({ id: f.id, listen: c.addresses[f.id]! }, { logger: silentLogger() });
-      const lossy = filteredTransport(inner, {
+      const back = await c.startFiltered(f.id, (inner) => ({
         send: (msgs: Message[]) => inner.send(msgs.filter((m) => !(m.type === MessageType.ReadIndex && readRequests++ === 0))),
-      });
-      const back = await c.start(f.id, {}, lossy);
+      }));
       await waitFor(() => back.leaderInfo().id === leader.id, 5000, "the follower to hear the leader");
       await back.raft.readBarrier();
       assert.ok(readRequests >= 2, "the first request was dropped and another one sent");
