@@ -259,6 +259,8 @@ export class RaftNode {
    * out of TCP's retransmission queue seconds later, after a partition healed).
    */
   private readonly refusing = new Set<NodeId>();
+  /** Leaders found refusing this member while their messages arrive (warned about once each). */
+  private readonly oneWay = new Set<NodeId>();
   /** A leader's: monotonic ms at which it last handed each follower a message (see noteSent). */
   private readonly lastSentMs = new Map<NodeId, number>();
   private readonly leaderListeners = new Set<(lead: NodeId, term: number) => void>();
@@ -449,11 +451,26 @@ export class RaftNode {
     // ticks instead of waiting out their election timeout (Raft.leaderDown).
     this.transport.onDown?.((id) => {
       this.refusing.add(id);
-      if (this.stopped || !this.raw.reportLeaderDown(id)) return;
+      if (this.stopped) return;
+      // A leader that refuses us while its own stream into us is open, and heard from lately, is
+      // alive behind a one-way block: forgetting it would only cost a failed pre-vote on every
+      // refused reconnect. A dead leader's connections close with its process, before the refusal.
+      const heard = this.lastHeardMs.get(id);
+      if (this.raw.status().lead === id && this.transport.receiving?.(id) === true && heard !== undefined && heard >= this.clock.monotonicMs() - this.electionMs) {
+        if (!this.oneWay.has(id)) {
+          this.oneWay.add(id);
+          this.log.warn({ leader: id }, `raft: the leader's address refuses this member's connections, but its own messages arrive: a one-way block (a firewall rule that rejects?); this member cannot answer it until the leader's address accepts connections from here`);
+        }
+        return;
+      }
+      if (!this.raw.reportLeaderDown(id)) return;
       this.log.info({ leader: id }, "raft: the leader's address refuses connections; campaigning soon");
       this.kick();
     });
-    this.transport.onUp?.((id) => this.refusing.delete(id));
+    this.transport.onUp?.((id) => {
+      this.refusing.delete(id);
+      this.oneWay.delete(id);
+    });
     this.transport.onSnapshotStatus((id, ok) => {
       if (this.stopped) return;
       this.raw.reportSnapshot(id, ok);

@@ -149,6 +149,10 @@ export class GrpcTransport implements RaftTransport {
     this.snapshotHandler = handler;
   }
 
+  receiving(id: NodeId): boolean {
+    return this.lanes.hasFrom(id);
+  }
+
   onRemoved(handler: (by: NodeId) => void): void {
     this.removedHandler = handler;
   }
@@ -380,10 +384,11 @@ export class GrpcTransport implements RaftTransport {
       finish();
       cb(null, raftpb.StreamAck.create({ frames }));
     });
-    call.on("error", () => {
-      // The sender went away or cancelled; it reconnects on its own.
-      finish();
-    });
+    // The sender went away (its process died, its connection closed) or cancelled; it reconnects
+    // on its own. grpc-js 1.14 ends such a stream ("end" above) and then reports it cancelled,
+    // not as an error: the stream stops being current on whichever comes.
+    call.on("error", finish);
+    call.on("cancelled", finish);
   }
 
   private deliver(m: Message, expectFrom: NodeId | undefined): void {

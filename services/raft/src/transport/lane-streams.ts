@@ -93,6 +93,12 @@ export class LaneStreams {
     if (this.current.get(key) === entry) this.current.delete(key);
   }
 
+  /** True when `from` has a current stream on any lane: a connection from it is open now. */
+  hasFrom(from: NodeId): boolean {
+    for (const e of this.current.values()) if (e.id.from === from) return true;
+    return false;
+  }
+
   /** How many senders' lanes have a current stream (tests). */
   size(): number {
     return this.current.size;

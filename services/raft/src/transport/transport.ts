@@ -26,6 +26,11 @@ export interface RaftTransport {
   onDown?(handler: (id: NodeId) => void): void;
   /** Optional: a stream to `id` was accepted (after onDown: it listens again). */
   onUp?(handler: (id: NodeId) => void): void;
+  /**
+   * Optional: `id` has a stream open into this member now. A peer whose address refuses us while
+   * its own connection stays open is alive, and blocked one way (a firewall rule that rejects).
+   */
+  receiving?(id: NodeId): boolean;
   /** Outcome of sending a MsgSnap to `id`; the driver calls RawNode.reportSnapshot. */
   onSnapshotStatus(handler: (id: NodeId, ok: boolean) => void): void;
   /**

@@ -681,3 +681,35 @@ describe("RaftNode: a leader whose address refuses connections", function () {
     }
   });
 });
+
+describe("RaftNode: a live leader whose address refuses one follower (a one-way block)", function () {
+  this.timeout(60000);
+  it("is not forgotten by that follower on each refused reconnect while its messages arrive", async () => {
+    // Member 2 dials member 1 at an address nothing listens on, as through a firewall rule that
+    // rejects; member 1 reaches 2 as usual. Member 1 has the short election timeout, so it leads.
+    const c = new Cluster({ tickMs: 20 });
+    try {
+      await c.allocate([1, 2, 3, 9]);
+      const peers = { 1: c.addresses[1]!, 2: c.addresses[2]!, 3: c.addresses[3]! };
+      await c.start(1, { peers, electionTicks: 10 });
+      await c.start(3, { peers, electionTicks: 150 });
+      const l = await c.leader(30_000);
+      assert.equal(l.id, 1);
+      const f = await c.start(2, { peers: { ...peers, 1: c.addresses[9]! }, electionTicks: 150 });
+      const changes: number[] = [];
+      f.node!.onLeaderChange((lead) => changes.push(lead));
+      await waitFor("member 2 to follow member 1", () => f.node!.status().lead === 1, 10_000);
+      changes.length = 0;
+      // Its reconnects to member 1 are refused again and again meanwhile (backoff 50 ms to 2 s).
+      await new Promise((r) => setTimeout(r, 2_500));
+      assert.deepEqual(changes, [], "member 2 forgot its leader (and ran a pre-vote) on a refused reconnect");
+      assert.equal(f.node!.status().lead, 1);
+      assert.equal(f.node!.status().state, StateType.Follower);
+      await l.node!.propose(put("k", "v"));
+      // What member 2 cannot answer, member 3 does: writes still commit.
+      assert.equal(l.sm.data.get("k"), "v");
+    } finally {
+      await c.cleanup();
+    }
+  });
+});

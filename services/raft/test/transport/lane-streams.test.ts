@@ -29,11 +29,14 @@ describe("LaneStreams: the receiver's current stream per sender and lane", () =>
     const lanes = new LaneStreams();
     const ended: string[] = [];
     const current = lanes.open(id(5), () => ended.push("current"));
+    assert.ok(lanes.hasFrom(1));
+    assert.equal(lanes.hasFrom(2), false);
     assert.equal(lanes.open(id(4), () => ended.push("old")), undefined);
     assert.equal(lanes.open(id(5), () => ended.push("again")), undefined);
     assert.equal(ended.length, 0);
     lanes.closed(current!);
     assert.equal(lanes.size(), 0);
+    assert.equal(lanes.hasFrom(1), false);
   });
 
   it("keeps lanes and senders apart, and lets another incarnation (a restarted sender) replace the current stream", () => {
@@ -76,7 +79,7 @@ describe("GrpcTransport: streams a sender has replaced", function () {
   });
 
   /** A raw lane stream to b on a connection of its own, as a Peer opens one. */
-  function open(meta: LaneStreamId | grpc.Metadata | undefined): { write: (index: number, from?: number) => void; status: Promise<grpc.StatusObject | null> } {
+  function open(meta: LaneStreamId | grpc.Metadata | undefined): { write: (index: number, from?: number) => void; cancel: () => void; status: Promise<grpc.StatusObject | null> } {
     const client = new grpc.Client(b.t.address(), grpc.credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 });
     clients.push(client);
     const m = raftServiceDefinition.stream;
@@ -84,7 +87,7 @@ describe("GrpcTransport: streams a sender has replaced", function () {
     const status = new Promise<grpc.StatusObject | null>((r) => (settle = r));
     const md = meta === undefined ? new grpc.Metadata() : meta instanceof grpc.Metadata ? meta : laneMetadata(meta);
     const call = client.makeClientStreamRequest<raftpb.IFrame, raftpb.StreamAck>(m.path, m.requestSerialize, m.responseDeserialize, md, (err) => settle(err ?? null));
-    return { write: (index, from = 1) => void call.write({ messages: [encodeMessage(msg(from, 2, { index }))] }), status };
+    return { write: (index, from = 1) => void call.write({ messages: [encodeMessage(msg(from, 2, { index }))] }), cancel: () => call.cancel(), status };
   }
   const got = (index: number): boolean => b.received.some((m) => m.index === index);
 
@@ -133,6 +136,19 @@ describe("GrpcTransport: streams a sender has replaced", function () {
     assert.equal(st2?.code, grpc.status.INVALID_ARGUMENT);
     assert.match(st2?.details ?? "", /go together/);
     assert.equal(b.received.length, 0);
+  });
+
+  it("says whether a sender has a stream open into it, and stops saying so once the stream is cut off", async () => {
+    assert.equal(b.t.receiving(1), false);
+    const s = open(id(1));
+    s.write(1);
+    await waitFor("a message on the stream", () => got(1));
+    assert.equal(b.t.receiving(1), true);
+    assert.equal(b.t.receiving(3), false);
+    // What a sender's death does to its stream: cut off, not ended (grpc-js calls it cancelled).
+    s.cancel();
+    await waitFor("the cut-off stream to stop counting", () => !b.t.receiving(1));
+    assert.equal(b.t.stats().streamsSuperseded, 0);
   });
 
   it("still takes streams without the metadata (a member of an older version)", async () => {
