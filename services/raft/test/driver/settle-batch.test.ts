@@ -16,10 +16,11 @@ async function answersByTurn(node: RaftNode, n: number, atFirst: () => void = ()
   setImmediate(tick);
   const seen: Array<{ index: number; turn: number }> = [];
   try {
-    await Promise.all(Array.from({ length: n }, (_, i) => node.propose(put(`k${i}`, "v")).then((r) => {
-          if (seen.length === 0) atFirst();
-          seen.push({ index: r.index, turn });
-        })));
+    const answered = (r: { index: number }): void => {
+      if (seen.length === 0) atFirst();
+      seen.push({ index: r.index, turn });
+    };
+    await Promise.all(Array.from({ length: n }, (_, i) => node.propose(put(`k${i}`, "v")).then(answered)));
   } finally {
     ticking = false;
   }

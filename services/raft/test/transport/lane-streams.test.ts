@@ -145,7 +145,7 @@ describe("GrpcTransport: streams a sender has replaced", function () {
     await waitFor("a message on the stream", () => got(1));
     assert.equal(b.t.receiving(1), true);
     assert.equal(b.t.receiving(3), false);
-    // What a sender's death does to its stream: cut off, not ended (grpc-js calls it cancelled).
+    // Cut off, as a sender's death leaves its stream (grpc-js reports it ended, then cancelled).
     s.cancel();
     await waitFor("the cut-off stream to stop counting", () => !b.t.receiving(1));
     assert.equal(b.t.stats().streamsSuperseded, 0);
