@@ -307,10 +307,11 @@ export class RaftNode {
   private readonly commitNoticeDelayMs: number;
   /** See RaftNodeOptions.settleBatch (Infinity for no bound). */
   private readonly settleBatch: number;
-  /** Applied proposals waiting for a later turn of the event loop to be answered, in order. */
+  /**
+   * Applied proposals waiting for a later turn of the event loop to be answered, in order; while
+   * any wait, a turn that answers some is scheduled.
+   */
   private readonly toAnswer: ProposalWaiter[] = [];
-  /** A turn that answers some of toAnswer is scheduled. */
-  private answering = false;
   /** Proposals answered at once in the current pass over committed entries. */
   private answeredNow = 0;
   /** Commit notices held back per follower (see RaftNodeOptions.commitNoticeDelayMs). */
@@ -476,7 +477,7 @@ export class RaftNode {
       // alive behind a one-way block: forgetting it would only cost a failed pre-vote on every
       // refused reconnect. A dead leader's connections close with its process, before the refusal.
       const heard = this.lastHeardMs.get(id);
-      if (this.raw.status().lead === id && this.transport.receiving?.(id) === true && heard !== undefined && heard >= this.clock.monotonicMs() - this.electionMs) {
+      if (this.lead === id && this.transport.receiving?.(id) === true && heard !== undefined && heard >= this.clock.monotonicMs() - this.electionMs) {
         if (!this.oneWay.has(id)) {
           this.oneWay.add(id);
           this.log.warn({ leader: id }, `raft: the leader's address refuses this member's connections, but its own messages arrive: a one-way block (a firewall rule that rejects?); this member cannot answer it until the leader's address accepts connections from here`);
@@ -874,22 +875,17 @@ export class RaftNode {
 
   /** Resolves an applied proposal now, or in a later turn of the event loop (settleBatch). */
   private answer(w: ProposalWaiter): void {
-    if (!this.answering && this.answeredNow < this.settleBatch) {
+    if (this.toAnswer.length === 0 && this.answeredNow < this.settleBatch) {
       this.answeredNow++;
       w.resolve({ index: w.index, term: w.term });
       return;
     }
-    this.toAnswer.push(w);
-    if (!this.answering) {
-      this.answering = true;
-      setImmediate(() => this.answerQueued());
-    }
+    if (this.toAnswer.push(w) === 1) setImmediate(() => this.answerQueued());
   }
 
   private answerQueued(): void {
     for (const w of this.toAnswer.splice(0, this.settleBatch)) w.resolve({ index: w.index, term: w.term });
     if (this.toAnswer.length > 0) setImmediate(() => this.answerQueued());
-    else this.answering = false;
   }
 
   /** Settles the waiters an applied entry decides. */

@@ -63,6 +63,11 @@ export class Cluster {
     ids.forEach((id, i) => (this.addresses[id] = `127.0.0.1:${ports[i]!}`));
   }
 
+  /** The addresses of `ids`, as a `peers` option: an initial configuration of only those members. */
+  peersOf(ids: NodeId[]): Record<NodeId, string> {
+    return Object.fromEntries(ids.map((id) => [id, this.addresses[id]!]));
+  }
+
   /** Starts a member (a fresh state machine, as after a process restart). */
   async start(id: NodeId, over: Partial<RaftNodeOptions> = {}, sm: KvStateMachine = new KvStateMachine()): Promise<Member> {
     const opts: RaftNodeOptions = {

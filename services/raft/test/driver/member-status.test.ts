@@ -90,7 +90,7 @@ describe("RaftNode membership helpers (three members over gRPC)", function () {
   it("reports members, a learner catching up, and refuses removals that would lose a reachable majority", async () => {
     c = new Cluster();
     await c.allocate([1, 2, 3, 4]);
-    const initial = { 1: c.addresses[1]!, 2: c.addresses[2]!, 3: c.addresses[3]! };
+    const initial = c.peersOf([1, 2, 3]);
     await Promise.all([1, 2, 3].map((id) => c.start(id, { peers: initial })));
     const l = await c.leader();
     for (let i = 0; i < 10; i++) await l.node!.propose(put(`k${i}`, "v"));

@@ -308,7 +308,7 @@ describe("RaftNode membership and snapshots", function () {
   it("adds a learner that catches up from a snapshot after compaction, promotes it, then removes a member", async () => {
     c = new Cluster({ snapshotEntries: 20, compactKeepEntries: 5 });
     await c.allocate([1, 2, 3, 4]);
-    const initial = { 1: c.addresses[1]!, 2: c.addresses[2]!, 3: c.addresses[3]! };
+    const initial = c.peersOf([1, 2, 3]);
     await Promise.all([1, 2, 3].map((id) => c.start(id, { peers: initial })));
     const l = await c.leader();
     for (let i = 0; i < 60; i++) await l.node!.propose(put(`k${i}`, `v${i}`));
@@ -342,7 +342,7 @@ describe("RaftNode membership and snapshots", function () {
     it(`with keepSnapshotBytes 0 snapshots leave memory once durable, and a joiner catches up from one read back from disk${encrypted ? " (encrypted at rest)" : ""}`, async () => {
       c = new Cluster({ snapshotEntries: 10, compactKeepEntries: 2, keepSnapshotBytes: 0, ...(encrypted ? { encryptionKey: Buffer.alloc(32, 5) } : {}) });
       await c.allocate([1, 2, 3, 4]);
-      const initial = { 1: c.addresses[1]!, 2: c.addresses[2]!, 3: c.addresses[3]! };
+      const initial = c.peersOf([1, 2, 3]);
       await Promise.all([1, 2, 3].map((id) => c.start(id, { peers: initial })));
       const l = await c.leader();
       for (let i = 0; i < 35; i++) await l.node!.propose(put(`k${i}`, `v${i}`));
@@ -370,7 +370,7 @@ describe("RaftNode membership and snapshots", function () {
   it("a member added before any compaction still learns the initial configuration", async () => {
     c = new Cluster();
     await c.allocate([1, 2, 3, 4]);
-    const initial = { 1: c.addresses[1]!, 2: c.addresses[2]!, 3: c.addresses[3]! };
+    const initial = c.peersOf([1, 2, 3]);
     await Promise.all([1, 2, 3].map((id) => c.start(id, { peers: initial })));
     const l = await c.leader();
     for (let i = 0; i < 5; i++) await l.node!.propose(put(`k${i}`, "v"));
@@ -432,7 +432,7 @@ describe("RaftNode membership and snapshots", function () {
     // Entry counts alone would never snapshot (a million) nor compact (a thousand kept).
     c = new Cluster({ snapshotEntries: 1_000_000, snapshotBytes: 8_000, compactKeepEntries: 1_000, compactKeepBytes: 2_000 });
     await c.allocate([1, 2, 3, 4]);
-    const initial = { 1: c.addresses[1]!, 2: c.addresses[2]!, 3: c.addresses[3]! };
+    const initial = c.peersOf([1, 2, 3]);
     await Promise.all([1, 2, 3].map((id) => c.start(id, { peers: initial }, new CountedSnapshots())));
     const l = await c.leader();
     for (let i = 0; i < 40; i++) await l.node!.propose(put(`k${i}`, "v".repeat(400)));
@@ -560,7 +560,7 @@ describe("RaftNode membership and snapshots", function () {
   it("start() resolves only once a restarted member has applied every entry its log held as committed, a membership change among them", async () => {
     c = new Cluster();
     await c.allocate([1, 2, 3, 4]);
-    const initial = { 1: c.addresses[1]!, 2: c.addresses[2]!, 3: c.addresses[3]! };
+    const initial = c.peersOf([1, 2, 3]);
     await Promise.all([1, 2, 3].map((id) => c.start(id, { peers: initial })));
     const l = await c.leader();
     for (let i = 0; i < 5; i++) await l.node!.propose(put(`before${i}`, "v"));
@@ -690,7 +690,7 @@ describe("RaftNode: a live leader whose address refuses one follower (a one-way 
     const c = new Cluster({ tickMs: 20 });
     try {
       await c.allocate([1, 2, 3, 9]);
-      const peers = { 1: c.addresses[1]!, 2: c.addresses[2]!, 3: c.addresses[3]! };
+      const peers = c.peersOf([1, 2, 3]);
       await c.start(1, { peers, electionTicks: 10 });
       await c.start(3, { peers, electionTicks: 150 });
       const l = await c.leader(30_000);
