@@ -1,7 +1,7 @@
 // CPU time of processes, read from /proc: what the benchmark divides by puts to compare how much
 // work each system's members do per put. A process's line in /proc/<pid>/stat counts all its
 // threads (Node's libuv pool and V8's helpers, Go's Ms), which is the fair unit for both.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** /proc's clock tick (USER_HZ): fixed at 100 in Linux's user-space ABI. */
 const TICKS_PER_SECOND = 100;
@@ -29,4 +29,38 @@ export function processCpuSeconds(pid: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * CPU seconds each thread of process `pid` has used so far, by thread id (from
+ * /proc/<pid>/task/<tid>/stat), or undefined if the process is gone. A thread that ends between
+ * the listing and its read is left out.
+ */
+export function threadCpuSeconds(pid: number): Map<number, number> | undefined {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return undefined;
+  }
+  const out = new Map<number, number>();
+  for (const tid of tids) {
+    try {
+      out.set(Number(tid), parseProcStatCpuSeconds(readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8")));
+    } catch {
+      // The thread ended.
+    }
+  }
+  return out;
+}
+
+/**
+ * The most CPU any one thread used between two readings of threadCpuSeconds (threads born in
+ * between count from 0). For a Node.js process this is its main thread, which does nearly all of
+ * its work; Go spreads a process's work over threads that can run at once.
+ */
+export function busiestThreadSeconds(before: Map<number, number>, after: Map<number, number>): number {
+  let most = 0;
+  for (const [tid, s] of after) most = Math.max(most, s - (before.get(tid) ?? 0));
+  return most;
 }

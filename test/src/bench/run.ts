@@ -18,7 +18,7 @@ import { KvCluster } from "../cluster/kv-cluster.js";
 import type { KvSystem } from "../cluster/kv-client.js";
 import { labBench } from "./lab.js";
 import { quantile, runPutLoad, type LoadResult } from "./load.js";
-import { processCpuSeconds } from "./proc-cpu.js";
+import { busiestThreadSeconds, processCpuSeconds, threadCpuSeconds } from "./proc-cpu.js";
 import { replayBench } from "./replay.js";
 
 const seconds = Number(process.env["SHOAL_BENCH_SECONDS"] ?? 10);
@@ -102,11 +102,15 @@ const rate = (r: LoadResult): number => (r.puts * 1000) / r.elapsedMs;
 /** What a workload's calls are called in its output lines. */
 const unitOf = (w: Workload): "puts" | "reads" => (w.op === "read" ? "reads" : "puts");
 
-/** CPU seconds used during measured slices: the leader, the followers together, the client. */
+/**
+ * CPU seconds used during measured slices: the leader, the followers together, the client, and
+ * the leader's busiest single thread.
+ */
 interface CpuUse {
   leader: number;
   followers: number;
   client: number;
+  leaderTopThread: number;
 }
 
 /** CPU seconds of each member now (NaN for one that is gone), by member index. */
@@ -117,10 +121,14 @@ function memberCpu(t: Target): Map<number, number> {
 /** Runs one measured slice and adds what every process used in it to `cpu`. */
 async function measuredSlice(t: Target, w: Workload, durationMs: number, cpu: CpuUse): Promise<LoadResult> {
   const before = memberCpu(t);
+  const leaderPid = t.cluster.members.find((m) => m.index === t.leaderIndex)?.child.pid;
+  const leaderThreads = leaderPid === undefined ? undefined : threadCpuSeconds(leaderPid);
   const client = process.cpuUsage();
   const r = await runWorkload(t, w, durationMs);
   const used = process.cpuUsage(client);
   cpu.client += (used.user + used.system) / 1e6;
+  const leaderThreadsAfter = leaderPid === undefined ? undefined : threadCpuSeconds(leaderPid);
+  if (leaderThreads !== undefined && leaderThreadsAfter !== undefined) cpu.leaderTopThread += busiestThreadSeconds(leaderThreads, leaderThreadsAfter);
   for (const [index, s] of memberCpu(t)) {
     const d = s - before.get(index)!;
     if (index === t.leaderIndex) cpu.leader += d;
@@ -168,7 +176,7 @@ async function throughput(systems: KvSystem[]): Promise<Map<KvSystem, Map<string
           // for the first seconds after 25 s idle); steady load is what is being compared.
           if (leadInSeconds > 0) await runWorkload(t, w, leadInSeconds * 1000);
           const key = `${t.system}/${w.name}`;
-          if (!cpu.has(key)) cpu.set(key, { leader: 0, followers: 0, client: 0 });
+          if (!cpu.has(key)) cpu.set(key, { leader: 0, followers: 0, client: 0, leaderTopThread: 0 });
           const r = await measuredSlice(t, w, (seconds * 1000) / rounds, cpu.get(key)!);
           const byWorkload = results.get(t.system)!;
           byWorkload.set(w.name, merge(byWorkload.get(w.name), r));
@@ -194,6 +202,9 @@ async function throughput(systems: KvSystem[]): Promise<Map<KvSystem, Map<string
         const perCall = (s: number): number => (s * 1e6) / r.puts;
         const per = `us/${unit.slice(0, -1)}`;
         out(`${base}_cpu_leader`, perCall(c.leader), per);
+        // Of that, what its busiest thread used: a Node.js member's main thread, which does its
+        // work in series; Go spreads a member's work over threads the cores run at once.
+        out(`${base}_cpu_leader_top_thread`, perCall(c.leaderTopThread), per);
         out(`${base}_cpu_follower`, perCall(c.followers / Math.max(1, t.cluster.members.length - 1)), per);
         out(`${base}_cpu_client`, perCall(c.client), per);
       }

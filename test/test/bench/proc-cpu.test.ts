@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseProcStatCpuSeconds, processCpuSeconds } from "../../src/bench/proc-cpu.js";
+import { busiestThreadSeconds, parseProcStatCpuSeconds, processCpuSeconds, threadCpuSeconds } from "../../src/bench/proc-cpu.js";
 
 describe("bench: process CPU from /proc", () => {
   it("reads utime + stime (fields 14 and 15) in seconds, counting fields after the command name", () => {
@@ -23,5 +23,30 @@ describe("bench: process CPU from /proc", () => {
     const b = processCpuSeconds(process.pid)!;
     assert.ok(b >= a);
     assert.equal(processCpuSeconds(2 ** 30), undefined);
+  });
+
+  it("reads each thread's CPU, the main thread's id being the process id", () => {
+    const threads = threadCpuSeconds(process.pid);
+    assert.ok(threads !== undefined && threads.has(process.pid));
+    const sum = [...threads.values()].reduce((a, b) => a + b, 0);
+    // Threads that ended are in the process's total and in no thread's line.
+    assert.ok(sum <= processCpuSeconds(process.pid)! + 0.02);
+    assert.equal(threadCpuSeconds(2 ** 30), undefined);
+  });
+
+  it("takes the busiest thread between two readings, a thread born in between counting from 0", () => {
+    const before = new Map([
+      [10, 5.0],
+      [11, 1.0],
+    ]);
+    const after = new Map([
+      [10, 5.25],
+      [11, 1.5],
+      [12, 0.75],
+    ]);
+    assert.equal(busiestThreadSeconds(before, after), 0.75);
+    after.delete(12);
+    assert.equal(busiestThreadSeconds(before, after), 0.5);
+    assert.equal(busiestThreadSeconds(before, new Map()), 0);
   });
 });
