@@ -26,6 +26,13 @@ export interface SessionOptions {
   advertiseAddr: string;
   /** Managers to start with (host:port); updated from the heartbeat answers that carry the list. */
   managers: string[];
+  /**
+   * This node's own manager's address (host:port) while it is a manager, else undefined: tried
+   * first whatever the leader's list says. A manager that had just joined heard a list naming the
+   * leader alone; when that leader was cut off, its agent knew no other manager to ask, while its
+   * own manager, which knew the new leader, would have sent it there.
+   */
+  self?: () => string | undefined;
   /** The node description (hostname, platform, resources…) as a JSON-able object. */
   describe: () => object;
   /** Until the first answer tells the period. */
@@ -100,9 +107,13 @@ export class AgentSession {
     this.clients.clear();
   }
 
-  /** The managers known from the last heartbeat answer (the AssignmentsClient rotates through them). */
+  /**
+   * The managers known from the last heartbeat answer, this node's own first while it is one (the
+   * session and the AssignmentsClient rotate through them).
+   */
   get knownManagers(): string[] {
-    return [...this.managers];
+    const self = this.opts.self?.();
+    return self === undefined ? [...this.managers] : [self, ...this.managers.filter((a) => a !== self)];
   }
 
   /** The session's channel to a manager, shared with the AssignmentsClient (closed by stop()). */
@@ -125,7 +136,7 @@ export class AgentSession {
    * found it over 45 s. A follower holds one idle connection per node for it.
    */
   private warmOthers(current: string): void {
-    for (const addr of this.managers) {
+    for (const addr of this.knownManagers) {
       if (addr === current) continue;
       try {
         this.client(addr).getChannel().getConnectivityState(true);
@@ -137,8 +148,9 @@ export class AgentSession {
 
   private pick(): string | undefined {
     if (this.current !== undefined) return this.current;
-    if (this.managers.length === 0) return undefined;
-    const addr = this.managers[this.next % this.managers.length];
+    const managers = this.knownManagers;
+    if (managers.length === 0) return undefined;
+    const addr = managers[this.next % managers.length];
     this.next++;
     return addr;
   }

@@ -201,6 +201,28 @@ describe("agent session: heartbeats", function () {
     assert.deepEqual(s.knownManagers, [leaderAddr]);
   });
 
+  it("on a manager, keeps its own manager in the list, and finds a new leader through it when the leader's list named no other", async () => {
+    const old = new FakeManager();
+    const local = new FakeManager();
+    const next = new FakeManager();
+    const [oldAddr, localAddr, nextAddr] = (await start(old, local, next)) as [string, string, string];
+    old.peers = [oldAddr]; // the list a leader sends before this manager is in it
+    local.redirectTo = oldAddr;
+    session = new AgentSession(
+      { advertiseAddr: "10.0.0.9", managers: [oldAddr], self: () => localAddr, describe: () => ({ hostname: "m2" }), initialPeriodMs: 100 },
+      { logger: silentLogger(), tls: () => ({ credentials: grpc.credentials.createInsecure(), channelOptions: {} }) },
+    );
+    session.start();
+    await until("heartbeats at the leader", () => old.beats.length >= 2);
+    assert.deepEqual(session.knownManagers, [localAddr, oldAddr]);
+    // The leader is gone; this node's own manager knows the new one.
+    local.redirectTo = nextAddr;
+    old.server.forceShutdown();
+    const s = session;
+    await until("a session with the new leader", () => s.leader === nextAddr);
+    assert.ok(next.beats.length >= 1);
+  });
+
   it("heartbeats with calls to a manager that has no Heartbeats stream", async () => {
     const old = new FakeManager(false);
     const [addr] = await start(old);

@@ -445,16 +445,17 @@ export class Daemon implements NodeBackend {
   private startSession(): void {
     const id = this.identity;
     if (id === undefined || this.session !== undefined) return;
-    const managers = id.role === "manager" ? [id.advertiseAddr, ...id.managers.filter((m) => m !== id.advertiseAddr)] : id.managers;
     const session = new AgentSession(
       {
         advertiseAddr: hostOf(id.advertiseAddr),
-        managers,
+        managers: id.managers,
+        self: () => (this.identity?.role === "manager" ? this.identity.advertiseAddr : undefined),
         describe: () => describeNode(this.describeOpts()),
         ...(this.opts.heartbeatPeriodMs === undefined ? {} : { initialPeriodMs: this.opts.heartbeatPeriodMs }),
       },
       { logger: this.modules.logger, tls: () => this.managerCreds(), random: this.random },
       {
+        onConnected: (addr) => this.assignments?.followSession(addr),
         onManagers: (list) => void this.rememberManagers(list.map((m) => m.addr)),
         onDesiredRole: (role) => this.onDesiredRole(role),
         onRemoved: () => void this.onRemoved(),

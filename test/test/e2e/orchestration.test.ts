@@ -1,8 +1,9 @@
 // Orchestration end to end on the lab: 3 managers + 2 workers running shoald with the simulated
 // executor (tasks "run" in memory; the runc runtime comes with its own issue), driven through the
-// Docker-shaped REST API: placement and spread, rescheduling off a killed worker, drain, a global
-// service following a joining node, a rolling update in batches, an update the cluster rolls back
-// (shoal exits 1), and a leader failover mid-update.
+// Docker-shaped REST API: placement and spread, rescheduling off a killed worker, new tasks after
+// the leader is cut off by a partition, drain, a global service following a joining node, a rolling
+// update in batches, an update the cluster rolls back (shoal exits 1), and a leader failover
+// mid-update.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -226,6 +227,34 @@ describe("orchestration on the lab: 3 managers + 2 workers, simulated executor",
     await lab.start(target);
     await waitForReadyNodes(rec, 5, 60_000);
     await remove(id);
+  });
+
+  it("every node the partition left with the majority takes new tasks from the new leader", async () => {
+    // An agent's assignment stream to a leader cut off by a partition neither ends nor fails:
+    // nothing comes back from that leader, and the agent sends nothing on the stream for TCP to
+    // notice. The agent must move it to wherever its heartbeat session moved.
+    const leader = await swarm.leaderHost();
+    const majority = swarm.managers().filter((m) => m !== leader);
+    const names = await hostnameOf();
+    let next: HostRecord | undefined;
+    let id: string | undefined;
+    await lab.partition([leader.name]);
+    try {
+      next = await swarm.leaderHost(majority, 20_000);
+      const t0 = Date.now();
+      id = (await apiJson<{ ID: string }>(next.apiSocket, "POST", "/services/create", { Name: "cutoff", TaskTemplate: { ContainerSpec: { Image: "busybox" } }, Mode: { Global: {} } })).ID;
+      const via = next;
+      const filter = encodeURIComponent(JSON.stringify({ service: { [id]: true } }));
+      await until("a running task on each of the 4 nodes with the majority", 60_000, async () => {
+        const hosts = new Set(running(await apiJson<DockerTask[]>(via.apiSocket, "GET", `/tasks?filters=${filter}`)).map((t) => names.get(t.NodeID ?? "")));
+        return hosts.size === 4 && !hosts.has(leader.name) ? true : undefined;
+      });
+      process.stderr.write(`      (cut off the leader ${leader.name}; the new service ran on the other 4 nodes ${Date.now() - t0} ms after it was created)\n`);
+    } finally {
+      await lab.heal();
+    }
+    await waitForReadyNodes(rec, 5, 60_000);
+    await apiJson(next.apiSocket, "DELETE", `/services/${id}`);
   });
 
   it("moves tasks off a drained node at once (shoal node update --availability drain)", async () => {

@@ -83,25 +83,7 @@ describe("swarm on the lab: 3 managers + 2 workers", function () {
     return labels;
   }
 
-  /** The lab host that leads, as the given managers see it (waits until they agree). */
-  async function leaderHost(among: HostRecord[] = managers(), timeoutMs = 15_000): Promise<HostRecord> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      try {
-        const views = await Promise.all(among.map((m) => apiJson<ClusterStatus>(m.apiSocket, "GET", "/shoal/cluster", undefined, 2_000)));
-        const lead = views[0]?.leaderRaftId ?? 0;
-        if (lead !== 0 && views.every((v) => v.leaderRaftId === lead)) {
-          const self = views.find((v) => v.raftId === lead);
-          const m = self === undefined ? undefined : among[views.indexOf(self)];
-          if (m !== undefined) return m;
-        }
-      } catch {
-        // a manager is still starting
-      }
-      await sleep(100);
-    }
-    throw new Error(`no agreed leader among ${among.map((m) => m.name).join(", ")} within ${timeoutMs} ms`);
-  }
+  const leaderHost = (among?: HostRecord[], timeoutMs?: number): Promise<HostRecord> => swarm.leaderHost(among, timeoutMs);
 
   /** Sets a label on a node through the given manager's API (a replicated write). */
   async function label(via: HostRecord, hostname: string, key: string, value: string): Promise<{ status: number; body: unknown }> {

@@ -1,11 +1,12 @@
 // The agent's two task RPCs with the leader: it keeps the Assignments stream open (following a
 // follower's redirect at once, rotating through the managers otherwise, reconnecting whenever the
-// stream ends, e.g. on a leadership change) and hands every set to the worker; a sequence gap
-// drops the stream so the next one starts with a full set. Status changes from the worker are sent
-// in batches on a ReportTaskStatus stream to the same manager (UpdateTaskStatus calls to a manager
-// that lacks the stream); a failed send is retried and a newer status of a task replaces the
-// unsent one, so the latest status of every task always reaches a leader. After each full set it
-// re-sends the statuses the managers have not seen yet. It decides nothing about tasks itself.
+// stream ends, e.g. on a leadership change, and moving it to the manager the heartbeat session
+// moved to) and hands every set to the worker; a sequence gap drops the stream so the next one
+// starts with a full set. Status changes from the worker are sent in batches on a ReportTaskStatus
+// stream to the same manager (UpdateTaskStatus calls to a manager that lacks the stream); a failed
+// send is retried and a newer status of a task replaces the unsent one, so the latest status of
+// every task always reaches a leader. After each full set it re-sends the statuses the managers
+// have not seen yet. It decides nothing about tasks itself.
 import * as grpc from "@grpc/grpc-js";
 import { Backoff, describeError, sleep, systemRandom, type Logger, type Random } from "@shoal/common";
 import { LEADER_ADDR_KEY, RemoteError, StreamedCalls, callUnary, controlpb, dispatcherServiceDefinition, remoteErrorOf } from "@shoal/proto";
@@ -40,6 +41,10 @@ export class AssignmentsClient {
   private target: string | undefined;
   /** The manager whose stream is open (the leader), where statuses go. */
   private connected: string | undefined;
+  /** The stream being followed (open or opening), and how to drop it. */
+  private stream: { addr: string; drop: () => void } | undefined;
+  /** Where the heartbeat session moved, for the next stream (set when the stream is dropped for it). */
+  private moveTo: string | undefined;
   private next = 0;
   private loops: Promise<void>[] = [];
   private wakeSender: (() => void) | undefined;
@@ -90,6 +95,23 @@ export class AssignmentsClient {
     return this.connected;
   }
 
+  /**
+   * The agent's heartbeat session is established with `addr`, the leader. A stream open to another
+   * manager is dropped and the next one opened to `addr`: a manager cut off by a partition neither
+   * ends its stream nor lets TCP notice (the agent sends nothing on it), so without this the stream
+   * to an old leader stayed open and silent, and the node never heard of the tasks the new leader
+   * gave it. The session's heartbeats, sent on the same channel, are what notice.
+   */
+  followSession(addr: string): void {
+    const s = this.stream;
+    if (s === undefined || s.addr === addr) return;
+    this.log.info({ from: s.addr, to: addr }, "agent: the session moved to another manager; moving the assignments stream there");
+    this.moveTo = addr;
+    s.drop();
+    // A report waiting on the old manager fails now, and goes to the new stream's manager.
+    this.reports.close();
+  }
+
   /** Full sets received so far (one per (re)connection). */
   get resyncs(): number {
     return this.completeSets;
@@ -125,10 +147,16 @@ export class AssignmentsClient {
     }
   }
 
-  /** Follows one stream to its end; returns the leader's address when redirected there. */
+  /**
+   * Follows one stream to its end; returns the leader's address when redirected there, or the
+   * session's manager when the stream was dropped to follow it there.
+   */
   private async attempt(addr: string, onComplete: () => void): Promise<string | undefined> {
     try {
       await this.follow(addr, onComplete);
+      const moved = this.moveTo;
+      this.moveTo = undefined;
+      if (moved !== undefined) return moved;
       this.log.info({ manager: addr }, "agent: assignments stream ended; reconnecting");
     } catch (err) {
       if (this.abort.signal.aborted) return undefined;
@@ -152,12 +180,15 @@ export class AssignmentsClient {
       const finish = (err?: unknown): void => {
         if (settled) return;
         settled = true;
+        if (this.stream === stream) this.stream = undefined;
         this.abort.signal.removeEventListener("abort", onAbort);
         call.cancel();
         // Let what was received be applied before reconnecting (the next full set comes after).
         void applying.then(() => (err === undefined ? resolve() : reject(err)));
       };
       const onAbort = (): void => finish();
+      const stream = { addr, drop: onAbort };
+      this.stream = stream;
       this.abort.signal.addEventListener("abort", onAbort, { once: true });
       // Stopped before the stream opened: an abort event that already fired never reaches it.
       if (this.abort.signal.aborted) onAbort();

@@ -188,6 +188,31 @@ describe("worker/assignments-client: the agent's assignment stream and status re
     assert.equal(leader.statusStreams, 1);
   });
 
+  it("moves its stream to the manager the heartbeat session moved to, off an old leader that went silent", async () => {
+    // The old leader keeps its stream open and says nothing more, as one behind a partition does.
+    leader.tasks = [assignedTask("t1", "n1")];
+    client.start();
+    await until("t1 RUNNING at the old leader", () => leader.stateOf("t1") === TaskState.RUNNING);
+    const next = new FakeDispatcher();
+    const [port] = await freeLoopbackPorts(1);
+    const nextAddr = await next.listen(port as number);
+    try {
+      next.tasks = [assignedTask("t1", "n1"), assignedTask("t2", "n1")];
+      client.followSession(leaderAddr); // the session is still where the stream is: nothing moves
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(next.streams.length, 0);
+      assert.equal(client.resyncs, 1);
+      client.followSession(nextAddr);
+      await until("t2, which only the new leader has, RUNNING there", () => next.stateOf("t2") === TaskState.RUNNING);
+      assert.equal(client.leader, nextAddr);
+      assert.equal(worker.get("t1")?.status.state, TaskState.RUNNING);
+      assert.equal(leader.streams.length, 1, "the old leader's stream was not opened again");
+    } finally {
+      await client.stop();
+      next.server.forceShutdown();
+    }
+  });
+
   it("reports with UpdateTaskStatus calls to a manager that has no status stream", async () => {
     const old = new FakeDispatcher(false);
     const [port] = await freeLoopbackPorts(1);
