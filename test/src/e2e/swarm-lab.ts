@@ -1,6 +1,6 @@
 // A formed swarm on a fresh lab for an end-to-end suite: up (shoald on every host, swarm formed),
-// host lookup, the leader as the managers see it, and teardown that checks nothing was left behind. Set SHOAL_KEEP_E2E=1 to keep the
-// lab's directory (host logs, state dirs) after the suite.
+// host lookup, the leader as the managers see it, and teardown that checks nothing was left
+// behind. Set SHOAL_KEEP_E2E=1 to keep the lab's directory (host logs, state dirs) after the suite.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

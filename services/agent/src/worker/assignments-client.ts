@@ -41,10 +41,8 @@ export class AssignmentsClient {
   private target: string | undefined;
   /** The manager whose stream is open (the leader), where statuses go. */
   private connected: string | undefined;
-  /** The stream being followed (open or opening), and how to drop it. */
-  private stream: { addr: string; drop: () => void } | undefined;
-  /** Where the heartbeat session moved, for the next stream (set when the stream is dropped for it). */
-  private moveTo: string | undefined;
+  /** The stream being followed (open or opening), and how to drop it for another manager. */
+  private stream: { addr: string; moveTo: (addr: string) => void } | undefined;
   private next = 0;
   private loops: Promise<void>[] = [];
   private wakeSender: (() => void) | undefined;
@@ -106,8 +104,7 @@ export class AssignmentsClient {
     const s = this.stream;
     if (s === undefined || s.addr === addr) return;
     this.log.info({ from: s.addr, to: addr }, "agent: the session moved to another manager; moving the assignments stream there");
-    this.moveTo = addr;
-    s.drop();
+    s.moveTo(addr);
     // A report waiting on the old manager fails now, and goes to the new stream's manager.
     this.reports.close();
   }
@@ -153,9 +150,7 @@ export class AssignmentsClient {
    */
   private async attempt(addr: string, onComplete: () => void): Promise<string | undefined> {
     try {
-      await this.follow(addr, onComplete);
-      const moved = this.moveTo;
-      this.moveTo = undefined;
+      const moved = await this.follow(addr, onComplete);
       if (moved !== undefined) return moved;
       this.log.info({ manager: addr }, "agent: assignments stream ended; reconnecting");
     } catch (err) {
@@ -169,25 +164,28 @@ export class AssignmentsClient {
     return undefined;
   }
 
-  /** One stream: resolves when the manager ends it, rejects on errors (RemoteError). */
-  private follow(addr: string, onComplete: () => void): Promise<void> {
+  /**
+   * One stream: resolves when the manager ends it (with the manager to go to when it was dropped
+   * to follow the session there), rejects on errors (RemoteError).
+   */
+  private follow(addr: string, onComplete: () => void): Promise<string | undefined> {
     const m = dispatcherServiceDefinition.assignments;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<string | undefined>((resolve, reject) => {
       const call = this.modules.dial(addr).makeServerStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, {}, new grpc.Metadata(), {});
       let expected = 1;
       let applying: Promise<void> = Promise.resolve();
       let settled = false;
-      const finish = (err?: unknown): void => {
+      const finish = (err?: unknown, moveTo?: string): void => {
         if (settled) return;
         settled = true;
         if (this.stream === stream) this.stream = undefined;
         this.abort.signal.removeEventListener("abort", onAbort);
         call.cancel();
         // Let what was received be applied before reconnecting (the next full set comes after).
-        void applying.then(() => (err === undefined ? resolve() : reject(err)));
+        void applying.then(() => (err === undefined ? resolve(moveTo) : reject(err)));
       };
       const onAbort = (): void => finish();
-      const stream = { addr, drop: onAbort };
+      const stream = { addr, moveTo: (to: string) => finish(undefined, to) };
       this.stream = stream;
       this.abort.signal.addEventListener("abort", onAbort, { once: true });
       // Stopped before the stream opened: an abort event that already fired never reaches it.
