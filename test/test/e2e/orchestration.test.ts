@@ -92,8 +92,9 @@ describe("orchestration on the lab: 3 managers + 2 workers, simulated executor",
       return undefined;
     });
   const nodes = async (): Promise<DockerNode[]> => apiJson<DockerNode[]>((await managerUp()).apiSocket, "GET", "/nodes");
-  const tasksOf = async (service: string): Promise<DockerTask[]> =>
-    apiJson<DockerTask[]>((await managerUp()).apiSocket, "GET", `/tasks?filters=${encodeURIComponent(JSON.stringify({ service: { [service]: true } }))}`);
+  /** A service's tasks, as `via` (default: any manager that answers) lists them. */
+  const tasksOf = async (service: string, via?: HostRecord): Promise<DockerTask[]> =>
+    apiJson<DockerTask[]>((via ?? (await managerUp())).apiSocket, "GET", `/tasks?filters=${encodeURIComponent(JSON.stringify({ service: { [service]: true } }))}`);
   const running = (ts: DockerTask[]): DockerTask[] => ts.filter((t) => t.DesiredState === "running" && t.Status.State === "running");
   const create = async (spec: Record<string, unknown>): Promise<string> => {
     const r = await apiJson<{ ID: string }>((await managerUp()).apiSocket, "POST", "/services/create", spec);
@@ -236,25 +237,22 @@ describe("orchestration on the lab: 3 managers + 2 workers, simulated executor",
     const leader = await swarm.leaderHost();
     const majority = swarm.managers().filter((m) => m !== leader);
     const names = await hostnameOf();
-    let next: HostRecord | undefined;
-    let id: string | undefined;
     await lab.partition([leader.name]);
     try {
-      next = await swarm.leaderHost(majority, 20_000);
+      const next = await swarm.leaderHost(majority, 20_000);
       const t0 = Date.now();
-      id = (await apiJson<{ ID: string }>(next.apiSocket, "POST", "/services/create", { Name: "cutoff", TaskTemplate: { ContainerSpec: { Image: "busybox" } }, Mode: { Global: {} } })).ID;
-      const via = next;
-      const filter = encodeURIComponent(JSON.stringify({ service: { [id]: true } }));
+      const { ID: id } = await apiJson<{ ID: string }>(next.apiSocket, "POST", "/services/create", { Name: "cutoff", TaskTemplate: { ContainerSpec: { Image: "busybox" } }, Mode: { Global: {} } });
       await until("a running task on each of the 4 nodes with the majority", 60_000, async () => {
-        const hosts = new Set(running(await apiJson<DockerTask[]>(via.apiSocket, "GET", `/tasks?filters=${filter}`)).map((t) => names.get(t.NodeID ?? "")));
+        const hosts = new Set(running(await tasksOf(id, next)).map((t) => names.get(t.NodeID ?? "")));
         return hosts.size === 4 && !hosts.has(leader.name) ? true : undefined;
       });
       process.stderr.write(`      (cut off the leader ${leader.name}; the new service ran on the other 4 nodes ${Date.now() - t0} ms after it was created)\n`);
+      await lab.heal();
+      await waitForReadyNodes(rec, 5, 60_000);
+      await apiJson(next.apiSocket, "DELETE", `/services/${id}`);
     } finally {
       await lab.heal();
     }
-    await waitForReadyNodes(rec, 5, 60_000);
-    await apiJson(next.apiSocket, "DELETE", `/services/${id}`);
   });
 
   it("moves tasks off a drained node at once (shoal node update --availability drain)", async () => {
